@@ -1,0 +1,478 @@
+//! The colon-command parser: one client line in, a [`Line`] out.
+//!
+//! Parsing is pure and does no I/O, so every alias, missing argument and
+//! spacing rule is covered by table-driven tests. The command set is the
+//! declarative [`COMMANDS`] table, which `:help` renders as well.
+
+/// A client line after parsing: chat text for the current room, or a command.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// Chat for the current room. `::x` arrives here as `:x`.
+    Chat(&'a str),
+    Command(Command),
+}
+
+/// A parsed command. Names are not validated here; the server does that with
+/// [`crate::names`] so errors can mention the state (taken, missing, ...).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Command {
+    Help(Option<String>),
+    Exit,
+    ChangeRoom(String),
+    NewRoom(String),
+    ExtraRoom { room: String, text: String },
+    Rooms,
+    Who(Option<String>),
+    Msg { to: String, text: String },
+    Nick(String),
+    Me(String),
+}
+
+/// What went wrong parsing a command; the text is shown after `error: `.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum ParseError {
+    #[error("empty command (type :h for help)")]
+    Empty,
+    #[error("unknown command :{0} (type :h for help)")]
+    Unknown(String),
+    #[error(":{typed} is missing {missing}; usage: {usage}")]
+    MissingArgument {
+        typed: String,
+        missing: &'static str,
+        usage: String,
+    },
+    #[error(":{typed} takes {expected}; usage: {usage}")]
+    TooManyArguments {
+        typed: String,
+        expected: &'static str,
+        usage: String,
+    },
+}
+
+/// The arguments a command takes; the parser splits by this.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Shape {
+    None,
+    OptionalWord,
+    Word,
+    /// A word, then free text that keeps its own spacing.
+    WordThenText,
+    Text,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Kind {
+    Help,
+    Exit,
+    ChangeRoom,
+    NewRoom,
+    ExtraRoom,
+    Rooms,
+    Who,
+    Msg,
+    Nick,
+    Me,
+}
+
+/// One row of the command table.
+#[derive(Debug, PartialEq, Eq)]
+pub struct CommandSpec {
+    pub name: &'static str,
+    pub aliases: &'static [&'static str],
+    /// Arguments as shown in help, e.g. `<room> <message>`.
+    pub args: &'static str,
+    pub summary: &'static str,
+    pub detail: &'static str,
+    /// Usable before a screen name is chosen.
+    pub before_name: bool,
+    shape: Shape,
+    kind: Kind,
+}
+
+impl CommandSpec {
+    /// `:name args`, as typed.
+    pub fn usage(&self) -> String {
+        if self.args.is_empty() {
+            format!(":{}", self.name)
+        } else {
+            format!(":{} {}", self.name, self.args)
+        }
+    }
+
+    fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name).chain(self.aliases.iter().copied())
+    }
+
+    /// Finds a command by name or alias, ignoring case.
+    pub fn find(word: &str) -> Option<&'static CommandSpec> {
+        COMMANDS
+            .iter()
+            .find(|spec| spec.names().any(|n| n.eq_ignore_ascii_case(word)))
+    }
+}
+
+/// Every command, in the order `:help` lists them.
+pub static COMMANDS: &[CommandSpec] = &[
+    CommandSpec {
+        name: "help",
+        aliases: &["h"],
+        args: "[command]",
+        summary: "list the commands, or explain one",
+        detail: "With no argument, lists every command. `:help cr` explains one command.",
+        before_name: true,
+        shape: Shape::OptionalWord,
+        kind: Kind::Help,
+    },
+    CommandSpec {
+        name: "exit",
+        aliases: &["e", "quit", "q"],
+        args: "",
+        summary: "leave the chat and close the connection",
+        detail: "Says goodbye, tells your room you left and closes the connection.",
+        before_name: true,
+        shape: Shape::None,
+        kind: Kind::Exit,
+    },
+    CommandSpec {
+        name: "change-room",
+        aliases: &["cr", "changeroom", "change_room"],
+        args: "<room>",
+        summary: "move to an existing room",
+        detail: "Moves you to a room that exists (see :rooms). To make a new one, use :new <room>.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::ChangeRoom,
+    },
+    CommandSpec {
+        name: "new",
+        aliases: &["n", "nr"],
+        args: "<room>",
+        summary: "create a room and move into it",
+        detail: "Creates a room and moves you into it. Room names: 1-32 letters, digits, '_', '-', '.'.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::NewRoom,
+    },
+    CommandSpec {
+        name: "erm",
+        aliases: &["era"],
+        args: "<room> <message>",
+        summary: "send a message into another room without leaving yours",
+        detail: "Every member of <room> sees your message, marked with your name and your room.",
+        before_name: false,
+        shape: Shape::WordThenText,
+        kind: Kind::ExtraRoom,
+    },
+    CommandSpec {
+        name: "rooms",
+        aliases: &["ls", "list"],
+        args: "",
+        summary: "list the rooms and how many are in each",
+        detail: "Lists every room with its member count; yours is marked with '*'.",
+        before_name: false,
+        shape: Shape::None,
+        kind: Kind::Rooms,
+    },
+    CommandSpec {
+        name: "who",
+        aliases: &["users"],
+        args: "[room]",
+        summary: "list who is in your room, or in another",
+        detail: "Lists the members of your room, or of the room you name.",
+        before_name: false,
+        shape: Shape::OptionalWord,
+        kind: Kind::Who,
+    },
+    CommandSpec {
+        name: "msg",
+        aliases: &["dm", "w"],
+        args: "<name> <message>",
+        summary: "send a private message to one user",
+        detail: "Only <name> sees the message, whichever room they are in.",
+        before_name: false,
+        shape: Shape::WordThenText,
+        kind: Kind::Msg,
+    },
+    CommandSpec {
+        name: "nick",
+        aliases: &[],
+        args: "<name>",
+        summary: "change your screen name",
+        detail: "Same rules as choosing a name: 1-24 letters, digits, '_' or '-', not taken. Your room sees the change.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Nick,
+    },
+    CommandSpec {
+        name: "me",
+        aliases: &[],
+        args: "<action>",
+        summary: "act something out, shown as * name action",
+        detail: "`:me waves` shows `[room] * you waves` to your room.",
+        before_name: false,
+        shape: Shape::Text,
+        kind: Kind::Me,
+    },
+];
+
+/// Parses one client line (already stripped of its line ending).
+pub fn parse(line: &str) -> Result<Line<'_>, ParseError> {
+    let Some(body) = line.strip_prefix(':') else {
+        return Ok(Line::Chat(line));
+    };
+    if body.starts_with(':') {
+        return Ok(Line::Chat(body));
+    }
+    let body = body.trim_start();
+    let (word, rest) = match body.find(char::is_whitespace) {
+        Some(at) => (&body[..at], body[at..].trim_start()),
+        None => (body, ""),
+    };
+    if word.is_empty() {
+        return Err(ParseError::Empty);
+    }
+    let spec = CommandSpec::find(word).ok_or_else(|| ParseError::Unknown(word.to_owned()))?;
+    let args = split_args(spec, word, rest)?;
+    Ok(Line::Command(build(spec.kind, args)))
+}
+
+/// The arguments of one command, split by its [`Shape`].
+struct Args {
+    word: Option<String>,
+    text: Option<String>,
+}
+
+fn split_args(spec: &CommandSpec, typed: &str, rest: &str) -> Result<Args, ParseError> {
+    let missing = |what: &'static str| ParseError::MissingArgument {
+        typed: typed.to_owned(),
+        missing: what,
+        usage: spec.usage(),
+    };
+    let too_many = |expected: &'static str| ParseError::TooManyArguments {
+        typed: typed.to_owned(),
+        expected,
+        usage: spec.usage(),
+    };
+    let (first, after_first) = match rest.find(char::is_whitespace) {
+        Some(at) => (&rest[..at], rest[at..].trim_start()),
+        None => (rest, ""),
+    };
+    let first = (!first.is_empty()).then(|| first.to_owned());
+    let word_arg = || spec.args.split_whitespace().next().unwrap_or("an argument");
+    match spec.shape {
+        Shape::None if rest.is_empty() => Ok(Args {
+            word: None,
+            text: None,
+        }),
+        Shape::None => Err(too_many("no arguments")),
+        Shape::OptionalWord | Shape::Word if !after_first.is_empty() => {
+            Err(too_many("a single word (names have no spaces)"))
+        }
+        Shape::OptionalWord => Ok(Args {
+            word: first,
+            text: None,
+        }),
+        Shape::Word => match first {
+            Some(word) => Ok(Args {
+                word: Some(word),
+                text: None,
+            }),
+            None => Err(missing(word_arg())),
+        },
+        Shape::WordThenText => match first {
+            None => Err(missing(word_arg())),
+            Some(_) if after_first.trim().is_empty() => Err(missing(
+                spec.args.split_whitespace().nth(1).unwrap_or("a message"),
+            )),
+            Some(word) => Ok(Args {
+                word: Some(word),
+                text: Some(after_first.to_owned()),
+            }),
+        },
+        Shape::Text if rest.trim().is_empty() => Err(missing(word_arg())),
+        Shape::Text => Ok(Args {
+            word: None,
+            text: Some(rest.to_owned()),
+        }),
+    }
+}
+
+fn build(kind: Kind, args: Args) -> Command {
+    // The shape checks in `split_args` guarantee the arguments each kind needs.
+    let word = args.word.unwrap_or_default();
+    let text = args.text.unwrap_or_default();
+    let optional = |word: String| (!word.is_empty()).then_some(word);
+    match kind {
+        Kind::Help => Command::Help(optional(word)),
+        Kind::Exit => Command::Exit,
+        Kind::ChangeRoom => Command::ChangeRoom(word),
+        Kind::NewRoom => Command::NewRoom(word),
+        Kind::ExtraRoom => Command::ExtraRoom { room: word, text },
+        Kind::Rooms => Command::Rooms,
+        Kind::Who => Command::Who(optional(word)),
+        Kind::Msg => Command::Msg { to: word, text },
+        Kind::Nick => Command::Nick(word),
+        Kind::Me => Command::Me(text),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn cmd(line: &str) -> Command {
+        match parse(line) {
+            Ok(Line::Command(c)) => c,
+            other => panic!("{line:?} parsed as {other:?}"),
+        }
+    }
+
+    #[test]
+    fn plain_text_is_chat() {
+        assert_eq!(parse("hello there").unwrap(), Line::Chat("hello there"));
+        assert_eq!(parse("").unwrap(), Line::Chat(""));
+        assert_eq!(parse(" :h").unwrap(), Line::Chat(" :h"));
+    }
+
+    #[test]
+    fn double_colon_sends_one_colon() {
+        assert_eq!(parse("::)").unwrap(), Line::Chat(":)"));
+        assert_eq!(parse("::h").unwrap(), Line::Chat(":h"));
+    }
+
+    #[test]
+    fn every_alias_reaches_its_command() {
+        let table: &[(&str, Command)] = &[
+            (":help", Command::Help(None)),
+            (":h", Command::Help(None)),
+            (":h cr", Command::Help(Some("cr".into()))),
+            (":exit", Command::Exit),
+            (":e", Command::Exit),
+            (":quit", Command::Exit),
+            (":q", Command::Exit),
+            (":change-room x", Command::ChangeRoom("x".into())),
+            (":cr x", Command::ChangeRoom("x".into())),
+            (":changeroom x", Command::ChangeRoom("x".into())),
+            (":change_room x", Command::ChangeRoom("x".into())),
+            (":new x", Command::NewRoom("x".into())),
+            (":n x", Command::NewRoom("x".into())),
+            (":nr x", Command::NewRoom("x".into())),
+            (":rooms", Command::Rooms),
+            (":ls", Command::Rooms),
+            (":list", Command::Rooms),
+            (":who", Command::Who(None)),
+            (":users", Command::Who(None)),
+            (":who r", Command::Who(Some("r".into()))),
+            (":nick bob", Command::Nick("bob".into())),
+            (":me waves", Command::Me("waves".into())),
+        ];
+        for (line, want) in table {
+            assert_eq!(&cmd(line), want, "{line}");
+        }
+        for alias in [":erm", ":era"] {
+            assert_eq!(
+                cmd(&format!("{alias} r hi")),
+                Command::ExtraRoom {
+                    room: "r".into(),
+                    text: "hi".into()
+                }
+            );
+        }
+        for alias in [":msg", ":dm", ":w"] {
+            assert_eq!(
+                cmd(&format!("{alias} bob hi")),
+                Command::Msg {
+                    to: "bob".into(),
+                    text: "hi".into()
+                }
+            );
+        }
+    }
+
+    #[test]
+    fn command_names_ignore_case() {
+        assert_eq!(cmd(":CR Lobby"), Command::ChangeRoom("Lobby".into()));
+        assert_eq!(cmd(":Help"), Command::Help(None));
+    }
+
+    #[test]
+    fn missing_arguments_are_errors_that_show_usage() {
+        let err = parse(":cr").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            ":cr is missing <room>; usage: :change-room <room>"
+        );
+        assert!(matches!(parse(":cr   "), Err(ParseError::MissingArgument { .. })));
+        assert!(matches!(parse(":n"), Err(ParseError::MissingArgument { .. })));
+        let err = parse(":erm lobby").unwrap_err();
+        assert_eq!(
+            err.to_string(),
+            ":erm is missing <message>; usage: :erm <room> <message>"
+        );
+        assert!(matches!(parse(":erm"), Err(ParseError::MissingArgument { missing: "<room>", .. })));
+        assert!(matches!(parse(":msg bob   "), Err(ParseError::MissingArgument { .. })));
+        assert!(matches!(parse(":me"), Err(ParseError::MissingArgument { .. })));
+        assert!(matches!(parse(":nick"), Err(ParseError::MissingArgument { .. })));
+    }
+
+    #[test]
+    fn extra_arguments_are_errors() {
+        assert!(matches!(parse(":rooms now"), Err(ParseError::TooManyArguments { .. })));
+        assert!(matches!(parse(":cr a b"), Err(ParseError::TooManyArguments { .. })));
+        assert!(matches!(parse(":exit please"), Err(ParseError::TooManyArguments { .. })));
+    }
+
+    #[test]
+    fn extra_spaces_between_words_are_ignored() {
+        assert_eq!(cmd(":cr    games  "), Command::ChangeRoom("games".into()));
+        assert_eq!(cmd(":  cr games"), Command::ChangeRoom("games".into()));
+        assert_eq!(cmd(":cr\tgames"), Command::ChangeRoom("games".into()));
+    }
+
+    #[test]
+    fn message_arguments_keep_their_own_spacing() {
+        assert_eq!(
+            cmd(":msg bob   two  spaces  here "),
+            Command::Msg {
+                to: "bob".into(),
+                text: "two  spaces  here ".into()
+            }
+        );
+        assert_eq!(cmd(":me  does   a  dance"), Command::Me("does   a  dance".into()));
+    }
+
+    #[test]
+    fn unknown_and_empty_commands_are_errors() {
+        assert_eq!(
+            parse(":frobnicate").unwrap_err().to_string(),
+            "unknown command :frobnicate (type :h for help)"
+        );
+        assert_eq!(parse(":").unwrap_err(), ParseError::Empty);
+        assert_eq!(parse(":   ").unwrap_err(), ParseError::Empty);
+    }
+
+    #[test]
+    fn unicode_arguments_pass_through() {
+        assert_eq!(
+            cmd(":msg bob héllo wörld ✓"),
+            Command::Msg {
+                to: "bob".into(),
+                text: "héllo wörld ✓".into()
+            }
+        );
+        assert_eq!(cmd(":cr ☃"), Command::ChangeRoom("☃".into()));
+        // A non-ASCII whitespace separates words too.
+        assert_eq!(cmd(":cr\u{3000}games"), Command::ChangeRoom("games".into()));
+        assert!(matches!(parse(":ñ"), Err(ParseError::Unknown(_))));
+    }
+
+    #[test]
+    fn every_command_has_unique_names() {
+        let mut seen = std::collections::HashSet::new();
+        for spec in COMMANDS {
+            for name in spec.names() {
+                assert!(seen.insert(name), "{name} appears twice");
+            }
+        }
+    }
+}

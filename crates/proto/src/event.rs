@@ -1,0 +1,121 @@
+//! Typed events: everything the chat core tells a session.
+//!
+//! The core never writes bytes. It produces these events and each session
+//! renders them for its own wire (plain text today; JSON lines, telnet,
+//! WebSocket and IRC later), so a new transport needs no change to the core.
+
+use crate::command::CommandSpec;
+
+/// Why a member left a room, as the remaining members are told.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum LeaveReason {
+    /// `:exit`.
+    Quit,
+    /// The connection ended without `:exit` (EOF, reset, timeout, flood, ...).
+    Disconnected,
+    /// Moved to another room with `:cr` or `:new`.
+    ChangedRoom,
+    /// The server is shutting down.
+    ServerShutdown,
+}
+
+/// One room in a `:rooms` listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomSummary {
+    pub name: String,
+    pub members: usize,
+    /// The listener's own room.
+    pub current: bool,
+}
+
+/// What the server is asking the user for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Prompt {
+    Nick,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Event {
+    /// First words on connect.
+    Greeting,
+    Prompt(Prompt),
+    /// A name was accepted and the user placed in a room.
+    Welcome {
+        nick: String,
+        room: String,
+        others: usize,
+    },
+    /// The user moved into a room (`created` when it was just made by `:new`).
+    Entered {
+        room: String,
+        others: usize,
+        created: bool,
+    },
+    Chat {
+        room: String,
+        from: String,
+        text: String,
+    },
+    Emote {
+        room: String,
+        from: String,
+        text: String,
+    },
+    /// An extra-room message, as the members of `to_room` see it.
+    ExtraRoom {
+        to_room: String,
+        from_room: String,
+        from: String,
+        text: String,
+    },
+    /// Confirmation to the sender of an extra-room message.
+    ExtraRoomSent {
+        to_room: String,
+        members: usize,
+    },
+    Private {
+        from: String,
+        text: String,
+    },
+    /// Confirmation to the sender of a private message.
+    PrivateSent {
+        to: String,
+        text: String,
+    },
+    Joined {
+        room: String,
+        nick: String,
+    },
+    Left {
+        room: String,
+        nick: String,
+        reason: LeaveReason,
+    },
+    /// Someone in the room changed their name.
+    NickChanged {
+        room: String,
+        old: String,
+        new: String,
+    },
+    /// The user's own name change succeeded.
+    NickSet {
+        nick: String,
+    },
+    RoomList(Vec<RoomSummary>),
+    Who {
+        room: String,
+        members: Vec<String>,
+    },
+    /// `:help`, or `:help <command>` when `command` is set.
+    Help {
+        command: Option<&'static CommandSpec>,
+    },
+    /// Messages dropped because this client read too slowly.
+    Missed {
+        count: u64,
+    },
+    Error(String),
+    /// Reply to `:exit`.
+    Goodbye,
+    ShuttingDown,
+}

@@ -1,0 +1,17 @@
+//! banter's chat vocabulary, independent of any socket or wire format.
+//!
+//! Everything here is pure and synchronous so that it can be unit tested, fuzzed
+//! and benchmarked without a server: validated [`names`], the colon-command
+//! [`command`] parser, the typed [`event`]s the chat core produces, and the
+//! [`codec`] that turns raw client bytes (with telnet noise, bad UTF-8 and
+//! terminal escapes) into clean lines.
+
+pub mod codec;
+pub mod command;
+pub mod event;
+pub mod names;
+
+pub use codec::{Input, LineCodec, TelnetCommand};
+pub use command::{Command, CommandSpec, Line, ParseError, COMMANDS};
+pub use event::Event;
+pub use names::{NameError, Nick, RoomName};

@@ -36,7 +36,9 @@ pub enum Input {
     /// A complete line without its ending, sanitized.
     Line(String),
     /// A line passed the byte limit; it is being discarded up to its newline.
-    TooLong { limit: usize },
+    TooLong {
+        limit: usize,
+    },
     Telnet(TelnetCommand),
 }
 
@@ -279,10 +281,7 @@ mod tests {
     fn telnet_subnegotiation_is_skipped_even_across_reads() {
         let mut codec = LineCodec::new(100);
         assert!(decode_all(&mut codec, b"a\xff\xfa\x18\x00xte").is_empty());
-        assert_eq!(
-            decode_all(&mut codec, b"rm\xff\xf0b\n"),
-            vec![line("ab")]
-        );
+        assert_eq!(decode_all(&mut codec, b"rm\xff\xf0b\n"), vec![line("ab")]);
     }
 
     #[test]
@@ -333,7 +332,10 @@ mod tests {
     fn escape_sequences_and_controls_are_removed() {
         let mut codec = LineCodec::new(100);
         assert_eq!(
-            decode_all(&mut codec, b"\x1b[2J\x1b[31mred\x07\x00\tok\x7f\xc2\x9b1m\n"),
+            decode_all(
+                &mut codec,
+                b"\x1b[2J\x1b[31mred\x07\x00\tok\x7f\xc2\x9b1m\n"
+            ),
             vec![line("[2J[31mred\tok1m")]
         );
     }

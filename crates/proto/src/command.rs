@@ -402,24 +402,54 @@ mod tests {
             err.to_string(),
             ":cr is missing <room>; usage: :change-room <room>"
         );
-        assert!(matches!(parse(":cr   "), Err(ParseError::MissingArgument { .. })));
-        assert!(matches!(parse(":n"), Err(ParseError::MissingArgument { .. })));
+        assert!(matches!(
+            parse(":cr   "),
+            Err(ParseError::MissingArgument { .. })
+        ));
+        assert!(matches!(
+            parse(":n"),
+            Err(ParseError::MissingArgument { .. })
+        ));
         let err = parse(":erm lobby").unwrap_err();
         assert_eq!(
             err.to_string(),
             ":erm is missing <message>; usage: :erm <room> <message>"
         );
-        assert!(matches!(parse(":erm"), Err(ParseError::MissingArgument { missing: "<room>", .. })));
-        assert!(matches!(parse(":msg bob   "), Err(ParseError::MissingArgument { .. })));
-        assert!(matches!(parse(":me"), Err(ParseError::MissingArgument { .. })));
-        assert!(matches!(parse(":nick"), Err(ParseError::MissingArgument { .. })));
+        assert!(matches!(
+            parse(":erm"),
+            Err(ParseError::MissingArgument {
+                missing: "<room>",
+                ..
+            })
+        ));
+        assert!(matches!(
+            parse(":msg bob   "),
+            Err(ParseError::MissingArgument { .. })
+        ));
+        assert!(matches!(
+            parse(":me"),
+            Err(ParseError::MissingArgument { .. })
+        ));
+        assert!(matches!(
+            parse(":nick"),
+            Err(ParseError::MissingArgument { .. })
+        ));
     }
 
     #[test]
     fn extra_arguments_are_errors() {
-        assert!(matches!(parse(":rooms now"), Err(ParseError::TooManyArguments { .. })));
-        assert!(matches!(parse(":cr a b"), Err(ParseError::TooManyArguments { .. })));
-        assert!(matches!(parse(":exit please"), Err(ParseError::TooManyArguments { .. })));
+        assert!(matches!(
+            parse(":rooms now"),
+            Err(ParseError::TooManyArguments { .. })
+        ));
+        assert!(matches!(
+            parse(":cr a b"),
+            Err(ParseError::TooManyArguments { .. })
+        ));
+        assert!(matches!(
+            parse(":exit please"),
+            Err(ParseError::TooManyArguments { .. })
+        ));
     }
 
     #[test]
@@ -438,7 +468,10 @@ mod tests {
                 text: "two  spaces  here ".into()
             }
         );
-        assert_eq!(cmd(":me  does   a  dance"), Command::Me("does   a  dance".into()));
+        assert_eq!(
+            cmd(":me  does   a  dance"),
+            Command::Me("does   a  dance".into())
+        );
     }
 
     #[test]

@@ -1,0 +1,192 @@
+//! Every setting of `banterd`, from flags, `BANTER_*` environment variables
+//! and a TOML file, in that order of precedence.
+//!
+//! Each limit is a named field with its default and the reason for it in the
+//! `--help` text, so scripts and benchmarks can rely on the flag names.
+
+use std::ffi::OsString;
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+use clap::Parser;
+
+/// banterd: a line-based chat server for nc, telnet and friends.
+#[derive(Debug, Clone, Parser)]
+#[command(name = "banterd", version, about, args_override_self = true)]
+pub struct Config {
+    /// Address to listen on; use 0.0.0.0:8080 to accept connections from the LAN,
+    /// and port 0 to let the system choose (the log line "listening on" tells which).
+    #[arg(long, env = "BANTER_LISTEN", default_value = "127.0.0.1:8080")]
+    pub listen: SocketAddr,
+
+    /// The room everyone starts in. It has no hosts and cannot be locked.
+    #[arg(long, env = "BANTER_DEFAULT_ROOM", default_value = "lobby")]
+    pub default_room: String,
+
+    /// Most simultaneous connections; past it a new one gets an error line and is closed.
+    #[arg(long, env = "BANTER_MAX_CONNECTIONS", default_value_t = 10_000)]
+    pub max_connections: usize,
+
+    /// Most simultaneous connections from one IP address (0 = no limit).
+    #[arg(long, env = "BANTER_MAX_CONNECTIONS_PER_IP", default_value_t = 0)]
+    pub max_connections_per_ip: usize,
+
+    /// Longest accepted line in bytes; longer lines are answered with an error and dropped
+    /// as they are read, so memory never grows with a line.
+    #[arg(long, env = "BANTER_MAX_LINE_BYTES", default_value_t = 4096)]
+    pub max_line_bytes: usize,
+
+    /// Lines per second one connection may send (0 = no rate limit).
+    #[arg(long, env = "BANTER_RATE_LIMIT", default_value_t = 10)]
+    pub rate_limit: u32,
+
+    /// Lines a connection may send at once before the rate limit applies.
+    #[arg(long, env = "BANTER_RATE_BURST", default_value_t = 20)]
+    pub rate_burst: u32,
+
+    /// Lines sent over the rate limit, without a pause, before a flooding client is
+    /// disconnected (0 = never disconnect, only slow it down).
+    #[arg(long, env = "BANTER_FLOOD_DISCONNECT", default_value_t = 100)]
+    pub flood_disconnect: u32,
+
+    /// Bytes queued for one client before messages to it are dropped (it is told how many
+    /// it missed). Bounds server memory per slow reader.
+    #[arg(long, env = "BANTER_OUTBOX_BYTES", default_value_t = 64 * 1024)]
+    pub outbox_bytes: usize,
+
+    /// Seconds a new connection has to choose a screen name before it is closed.
+    #[arg(long, env = "BANTER_REGISTRATION_TIMEOUT", default_value_t = 60)]
+    pub registration_timeout: u64,
+
+    /// Seconds a client's socket may accept nothing while output waits before the client
+    /// is dropped.
+    #[arg(long, env = "BANTER_WRITE_STALL_TIMEOUT", default_value_t = 30)]
+    pub write_stall_timeout: u64,
+
+    /// Most rooms on the server; `:new` past it is refused.
+    #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
+    pub max_rooms: usize,
+
+    /// Log level or filter (e.g. info, debug, banter_server=trace); RUST_LOG wins when set.
+    #[arg(long, env = "BANTER_LOG_LEVEL", default_value = "info")]
+    pub log_level: String,
+
+    /// A TOML file of settings, with the flag names as keys (e.g. `max-connections = 500`).
+    /// Flags and BANTER_* variables override it.
+    #[arg(long, env = "BANTER_CONFIG")]
+    pub config: Option<PathBuf>,
+}
+
+impl Config {
+    /// Every setting at its default, as tests and embedders start from.
+    pub fn defaults() -> Self {
+        Self::parse_from(["banterd"])
+    }
+
+    /// Reads flags from `args`, the environment, and the `--config` file if named.
+    pub fn load<I, T>(args: I) -> anyhow::Result<Self>
+    where
+        I: IntoIterator<Item = T>,
+        T: Into<OsString> + Clone,
+    {
+        let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
+        let first = Self::try_parse_from(&args).unwrap_or_else(|err| err.exit());
+        let Some(path) = &first.config else {
+            return Ok(first);
+        };
+        let mut merged = vec![args.first().cloned().unwrap_or_else(|| "banterd".into())];
+        merged.extend(file_args(path)?);
+        merged.extend(args.into_iter().skip(1));
+        Self::try_parse_from(merged)
+            .map_err(|err| anyhow::anyhow!("{}", err.render()))
+            .with_context(|| format!("in config file {}", path.display()))
+    }
+
+    pub fn registration_timeout(&self) -> Duration {
+        Duration::from_secs(self.registration_timeout)
+    }
+
+    pub fn write_stall_timeout(&self) -> Duration {
+        Duration::from_secs(self.write_stall_timeout)
+    }
+}
+
+/// Turns a TOML file into flags that go before the command line's own, so the
+/// command line wins; a key whose `BANTER_*` variable is set is skipped, so the
+/// environment wins too.
+fn file_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let table: toml::Table =
+        toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))?;
+    let mut args = Vec::new();
+    for (key, value) in table {
+        let flag = key.replace('_', "-");
+        if flag == "config" {
+            bail!(
+                "in config file {}: a config file cannot name another",
+                path.display()
+            );
+        }
+        let env = format!("BANTER_{}", flag.to_uppercase().replace('-', "_"));
+        if std::env::var_os(env).is_some() {
+            continue;
+        }
+        let value = match value {
+            toml::Value::String(text) => text,
+            toml::Value::Integer(number) => number.to_string(),
+            toml::Value::Boolean(true) => {
+                args.push(format!("--{flag}").into());
+                continue;
+            }
+            toml::Value::Boolean(false) => continue,
+            other => bail!(
+                "in config file {}: {key} must be a string, number or boolean, not {}",
+                path.display(),
+                other.type_str()
+            ),
+        };
+        args.push(format!("--{flag}").into());
+        args.push(value.into());
+    }
+    Ok(args)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_match_the_documented_values() {
+        let config = Config::defaults();
+        assert_eq!(config.listen, "127.0.0.1:8080".parse().unwrap());
+        assert_eq!(config.default_room, "lobby");
+        assert_eq!(config.max_connections, 10_000);
+        assert_eq!(config.max_line_bytes, 4096);
+        assert_eq!(config.registration_timeout, 60);
+        assert_eq!(config.write_stall_timeout, 30);
+    }
+
+    #[test]
+    fn config_file_sets_values_and_flags_override_it() {
+        let dir = std::env::temp_dir().join(format!("banter-config-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let path = dir.join("banter.toml");
+        std::fs::write(
+            &path,
+            "max-connections = 5\ndefault_room = \"hall\"\nrate-limit = 3\n",
+        )
+        .unwrap();
+        let path_arg = path.to_str().unwrap();
+        let config = Config::load(["banterd", "--config", path_arg, "--rate-limit", "7"]).unwrap();
+        assert_eq!(config.max_connections, 5);
+        assert_eq!(config.default_room, "hall");
+        assert_eq!(config.rate_limit, 7);
+
+        std::fs::write(&path, "no-such-setting = 1\n").unwrap();
+        let err = Config::load(["banterd", "--config", path_arg]).unwrap_err();
+        assert!(format!("{err:#}").contains("no-such-setting"), "{err:#}");
+    }
+}

@@ -1,0 +1,133 @@
+//! Flood control: a token bucket per connection.
+//!
+//! A client within its rate is untouched. Past it, each line waits for a token
+//! (the session stops reading, so TCP pushes back on the client and nobody
+//! else is slowed), the client is warned once, and a client that keeps sending
+//! over the limit without a pause is disconnected.
+
+use std::time::Duration;
+
+use tokio::time::Instant;
+
+use crate::config::Config;
+
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Verdict {
+    Go,
+    /// Handle the line after `delay`; `warn` on the first line of a flood.
+    Wait {
+        delay: Duration,
+        warn: bool,
+    },
+    Disconnect,
+}
+
+#[derive(Debug)]
+pub struct Flood {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+    /// Lines over the limit since the bucket was last full.
+    strikes: u32,
+    disconnect_after: u32,
+}
+
+impl Flood {
+    pub fn new(config: &Config) -> Self {
+        let burst = f64::from(config.rate_burst.max(1));
+        Self {
+            per_second: f64::from(config.rate_limit),
+            burst,
+            tokens: burst,
+            last: Instant::now(),
+            strikes: 0,
+            disconnect_after: config.flood_disconnect,
+        }
+    }
+
+    /// Called for every line the client sends.
+    pub fn check(&mut self, now: Instant) -> Verdict {
+        if self.per_second == 0.0 {
+            return Verdict::Go;
+        }
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
+        if self.tokens >= self.burst {
+            self.strikes = 0;
+        }
+        if self.tokens >= 1.0 {
+            self.tokens -= 1.0;
+            return Verdict::Go;
+        }
+        self.strikes += 1;
+        if self.disconnect_after > 0 && self.strikes > self.disconnect_after {
+            return Verdict::Disconnect;
+        }
+        let delay = Duration::from_secs_f64((1.0 - self.tokens) / self.per_second);
+        // Spend the token now; it is earned back during the delay.
+        self.tokens -= 1.0;
+        Verdict::Wait {
+            delay,
+            warn: self.strikes == 1,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn flood(rate: u32, burst: u32, disconnect_after: u32) -> Flood {
+        let mut config = Config::defaults();
+        config.rate_limit = rate;
+        config.rate_burst = burst;
+        config.flood_disconnect = disconnect_after;
+        Flood::new(&config)
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_burst_passes_then_lines_wait_and_one_warning_is_given() {
+        let mut flood = flood(10, 3, 0);
+        let now = Instant::now();
+        for _ in 0..3 {
+            assert_eq!(flood.check(now), Verdict::Go);
+        }
+        let Verdict::Wait { delay, warn: true } = flood.check(now) else {
+            panic!("expected a warning wait");
+        };
+        assert_eq!(delay, Duration::from_millis(100));
+        let later = now + delay;
+        assert!(matches!(
+            flood.check(later),
+            Verdict::Wait { warn: false, .. }
+        ));
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_pause_forgives_and_constant_flooding_disconnects() {
+        let mut flood = flood(10, 2, 3);
+        let mut now = Instant::now();
+        flood.check(now);
+        flood.check(now);
+        for _ in 0..3 {
+            assert!(matches!(flood.check(now), Verdict::Wait { .. }));
+        }
+        now += Duration::from_secs(5);
+        assert_eq!(flood.check(now), Verdict::Go);
+        assert_eq!(flood.check(now), Verdict::Go);
+        for _ in 0..3 {
+            assert!(matches!(flood.check(now), Verdict::Wait { .. }));
+        }
+        assert_eq!(flood.check(now), Verdict::Disconnect);
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn rate_zero_turns_it_off() {
+        let mut flood = flood(0, 1, 1);
+        for _ in 0..1000 {
+            assert_eq!(flood.check(Instant::now()), Verdict::Go);
+        }
+    }
+}

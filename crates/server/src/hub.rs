@@ -1,0 +1,223 @@
+//! The server's shared chat state: who is connected and which rooms exist.
+//!
+//! `Hub` is a cheap-to-clone handle (`Arc`). It holds two maps, each behind its
+//! own short std `Mutex`: the name registry and the room directory. Lock order:
+//! a thread holds at most one of them, and never takes a room's lock while
+//! holding either; room traffic never touches them (a session keeps an `Arc`
+//! of its room), so there is no global lock on the message path.
+
+use std::collections::HashMap;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use banter_proto::event::RoomSummary;
+use banter_proto::names::fold;
+use banter_proto::{Nick, RoomName};
+
+use crate::config::Config;
+use crate::outbox::Outbox;
+use crate::room::{Room, SessionId};
+
+/// A connected, named user as others can reach them.
+#[derive(Debug, Clone)]
+pub struct User {
+    pub id: SessionId,
+    pub nick: Nick,
+    pub outbox: Arc<Outbox>,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum HubError {
+    #[error("the name {0} is taken; choose another")]
+    NickTaken(String),
+    #[error("room {0} already exists; join it with :cr {0}")]
+    RoomExists(String),
+    #[error("the server already has its limit of {0} rooms")]
+    TooManyRooms(usize),
+}
+
+#[derive(Debug)]
+pub struct Hub {
+    pub config: Arc<Config>,
+    default_room: Arc<Room>,
+    users: Mutex<HashMap<String, User>>,
+    rooms: Mutex<HashMap<String, Arc<Room>>>,
+    next_id: AtomicU64,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Hub {
+    pub fn new(config: Arc<Config>) -> anyhow::Result<Arc<Self>> {
+        let name = RoomName::parse(&config.default_room)
+            .map_err(|err| anyhow::anyhow!("--default-room: {err}"))?;
+        let default_room = Arc::new(Room::new(name.clone()));
+        let rooms = HashMap::from([(name.key().to_owned(), Arc::clone(&default_room))]);
+        Ok(Arc::new(Self {
+            config,
+            default_room,
+            users: Mutex::default(),
+            rooms: Mutex::new(rooms),
+            next_id: AtomicU64::new(1),
+        }))
+    }
+
+    pub fn next_session_id(&self) -> SessionId {
+        self.next_id.fetch_add(1, Ordering::Relaxed)
+    }
+
+    pub fn default_room(&self) -> &Arc<Room> {
+        &self.default_room
+    }
+
+    /// Claims a name for a session; fails if anyone else holds it in any case.
+    pub fn register(&self, user: User) -> Result<(), HubError> {
+        let mut users = lock(&self.users);
+        if users.contains_key(user.nick.key()) {
+            return Err(HubError::NickTaken(user.nick.to_string()));
+        }
+        users.insert(user.nick.key().to_owned(), user);
+        Ok(())
+    }
+
+    /// Moves a session's claim from `old` to `new` in one step.
+    pub fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), HubError> {
+        let mut users = lock(&self.users);
+        if let Some(holder) = users.get(new.key()) {
+            if holder.id != id {
+                return Err(HubError::NickTaken(new.to_string()));
+            }
+        }
+        let mut user = users
+            .remove(old.key())
+            .expect("a session renames only the name it holds");
+        user.nick = new.clone();
+        users.insert(new.key().to_owned(), user);
+        Ok(())
+    }
+
+    /// Releases a session's name (only if that session still holds it).
+    pub fn unregister(&self, id: SessionId, nick: &Nick) {
+        let mut users = lock(&self.users);
+        if users.get(nick.key()).is_some_and(|user| user.id == id) {
+            users.remove(nick.key());
+        }
+    }
+
+    pub fn user(&self, name: &str) -> Option<User> {
+        lock(&self.users).get(&fold(name)).cloned()
+    }
+
+    pub fn room(&self, name: &str) -> Option<Arc<Room>> {
+        lock(&self.rooms).get(&fold(name)).cloned()
+    }
+
+    /// Creates a room atomically: of two racing creators one wins, one gets `RoomExists`.
+    pub fn create_room(&self, name: RoomName) -> Result<Arc<Room>, HubError> {
+        let mut rooms = lock(&self.rooms);
+        if let Some(existing) = rooms.get(name.key()) {
+            return Err(HubError::RoomExists(existing.name().to_string()));
+        }
+        if rooms.len() >= self.config.max_rooms {
+            return Err(HubError::TooManyRooms(self.config.max_rooms));
+        }
+        let room = Arc::new(Room::new(name));
+        rooms.insert(room.name().key().to_owned(), Arc::clone(&room));
+        Ok(room)
+    }
+
+    /// The room with this name, created if it does not exist yet (for `name:room`).
+    pub fn room_or_create(&self, name: RoomName) -> Result<Arc<Room>, HubError> {
+        match self.create_room(name.clone()) {
+            Err(HubError::RoomExists(_)) => self
+                .room(name.as_str())
+                .ok_or(HubError::RoomExists(name.to_string())),
+            other => other,
+        }
+    }
+
+    /// Every room with its member count, sorted by name.
+    pub fn room_summaries(&self, current: Option<&Arc<Room>>) -> Vec<RoomSummary> {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        let mut summaries: Vec<RoomSummary> = rooms
+            .iter()
+            .map(|room| RoomSummary {
+                name: room.name().to_string(),
+                members: room.member_count(),
+                current: current.is_some_and(|c| Arc::ptr_eq(c, room)),
+            })
+            .collect();
+        summaries.sort_by(|a, b| fold(&a.name).cmp(&fold(&b.name)));
+        summaries
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn hub() -> Arc<Hub> {
+        Hub::new(Arc::new(Config::defaults())).unwrap()
+    }
+
+    fn user(id: SessionId, name: &str) -> User {
+        User {
+            id,
+            nick: Nick::parse(name).unwrap(),
+            outbox: Arc::new(Outbox::new(1024)),
+        }
+    }
+
+    #[test]
+    fn names_are_unique_ignoring_case() {
+        let hub = hub();
+        hub.register(user(1, "Alice")).unwrap();
+        assert_eq!(
+            hub.register(user(2, "alice")),
+            Err(HubError::NickTaken("alice".into()))
+        );
+        hub.unregister(1, &Nick::parse("ALICE").unwrap());
+        hub.register(user(2, "alice")).unwrap();
+    }
+
+    #[test]
+    fn unregister_by_a_former_holder_keeps_the_new_claim() {
+        let hub = hub();
+        let nick = Nick::parse("bob").unwrap();
+        hub.register(user(1, "bob")).unwrap();
+        hub.unregister(1, &nick);
+        hub.register(user(2, "bob")).unwrap();
+        hub.unregister(1, &nick);
+        assert_eq!(hub.user("bob").unwrap().id, 2);
+    }
+
+    #[test]
+    fn rename_may_change_case_of_own_name() {
+        let hub = hub();
+        hub.register(user(1, "carol")).unwrap();
+        let old = Nick::parse("carol").unwrap();
+        let new = Nick::parse("Carol").unwrap();
+        hub.rename(1, &old, &new).unwrap();
+        assert_eq!(hub.user("CAROL").unwrap().nick.as_str(), "Carol");
+    }
+
+    #[test]
+    fn racing_creators_get_one_room_and_one_error() {
+        let hub = hub();
+        let results: Vec<_> = std::thread::scope(|scope| {
+            let handles: Vec<_> = (0..8)
+                .map(|_| {
+                    let hub = &hub;
+                    scope.spawn(move || hub.create_room(RoomName::parse("Games").unwrap()))
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().unwrap()).collect()
+        });
+        assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
+        assert_eq!(hub.room_summaries(None).len(), 2);
+    }
+}

@@ -1,0 +1,202 @@
+//! The bounded per-session send queue and its overflow policy.
+//!
+//! Contract: pushing never blocks and never reorders. Room traffic
+//! ([`Outbox::offer`]) is dropped when the queue holds more than its byte limit;
+//! the session's writer then tells the client how many messages it missed once
+//! the queue drains. Replies to the session's own commands
+//! ([`Outbox::reply`]) are always queued; the session stops reading its client
+//! while the queue is over the limit, so those stay bounded too.
+//!
+//! The lock is a std `Mutex`: every critical section is a few pointer moves,
+//! never held across an `.await`.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use banter_proto::Event;
+use tokio::sync::Notify;
+
+use crate::render::Delivery;
+
+/// What happened to an offered delivery.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Offer {
+    Queued,
+    /// The queue was full; the client will be told it missed messages.
+    Dropped,
+    /// The session is gone.
+    Closed,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    queue: VecDeque<Arc<Delivery>>,
+    bytes: usize,
+    missed: u64,
+    closed: bool,
+}
+
+/// One session's outgoing queue; see the module docs.
+#[derive(Debug)]
+pub struct Outbox {
+    limit: usize,
+    state: Mutex<State>,
+    /// Wakes the writer when something is queued or the outbox closes.
+    ready: Notify,
+    /// Wakes the session when the writer has drained the queue.
+    drained: Notify,
+}
+
+/// What the writer takes out in one go.
+pub struct Batch {
+    pub deliveries: VecDeque<Arc<Delivery>>,
+    /// Messages dropped since the last batch.
+    pub missed: u64,
+    /// The outbox is closed: after this batch the writer stops.
+    pub closed: bool,
+}
+
+impl Outbox {
+    pub fn new(limit: usize) -> Self {
+        Self {
+            limit,
+            state: Mutex::default(),
+            ready: Notify::new(),
+            drained: Notify::new(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // A panic elsewhere cannot leave this state half-changed, so poison is ignored.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Queues room traffic unless the queue is over its byte limit.
+    pub fn offer(&self, delivery: Arc<Delivery>) -> Offer {
+        let cost = delivery.cost();
+        let mut state = self.lock();
+        if state.closed {
+            return Offer::Closed;
+        }
+        if state.bytes + cost > self.limit && !state.queue.is_empty() {
+            state.missed += 1;
+            return Offer::Dropped;
+        }
+        state.bytes += cost;
+        let was_empty = state.queue.is_empty();
+        state.queue.push_back(delivery);
+        drop(state);
+        if was_empty {
+            self.ready.notify_one();
+        }
+        Offer::Queued
+    }
+
+    /// Queues a reply to the session's own input; never dropped.
+    pub fn reply(&self, event: Event) {
+        let delivery = Delivery::new(event);
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        state.bytes += delivery.cost();
+        state.queue.push_back(delivery);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// True while the queue holds more than its limit; the session waits for
+    /// [`Outbox::drained`] before reading more input.
+    pub fn is_full(&self) -> bool {
+        self.lock().bytes >= self.limit
+    }
+
+    pub async fn drained(&self) {
+        self.drained.notified().await;
+    }
+
+    /// Stops taking new deliveries; the writer sends what is queued, then stops.
+    pub fn close(&self) {
+        self.lock().closed = true;
+        self.ready.notify_one();
+    }
+
+    /// Waits for work and takes all of it, so one socket write carries many lines.
+    /// `spare` is the writer's empty queue, swapped in to avoid allocating.
+    pub async fn next_batch(&self, spare: VecDeque<Arc<Delivery>>) -> Batch {
+        let mut spare = Some(spare);
+        loop {
+            {
+                let mut state = self.lock();
+                if !state.queue.is_empty() || state.missed > 0 || state.closed {
+                    let mut deliveries = spare.take().unwrap_or_default();
+                    std::mem::swap(&mut deliveries, &mut state.queue);
+                    state.bytes = 0;
+                    let batch = Batch {
+                        deliveries,
+                        missed: std::mem::take(&mut state.missed),
+                        closed: state.closed,
+                    };
+                    drop(state);
+                    self.drained.notify_one();
+                    return batch;
+                }
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn chat(text: &str) -> Arc<Delivery> {
+        Delivery::new(Event::Chat {
+            room: "r".into(),
+            from: "a".into(),
+            text: text.into(),
+        })
+    }
+
+    #[tokio::test]
+    async fn offers_past_the_limit_are_dropped_and_counted() {
+        let outbox = Outbox::new(100);
+        let mut queued = 0;
+        for _ in 0..50 {
+            if outbox.offer(chat("0123456789")) == Offer::Queued {
+                queued += 1;
+            }
+        }
+        assert!((1..10).contains(&queued), "{queued}");
+        assert!(outbox.is_full() || queued > 0);
+        let batch = outbox.next_batch(VecDeque::new()).await;
+        assert_eq!(batch.deliveries.len(), queued);
+        assert_eq!(batch.missed, 50 - queued as u64);
+        assert_eq!(outbox.offer(chat("again")), Offer::Queued);
+    }
+
+    #[tokio::test]
+    async fn replies_are_never_dropped() {
+        let outbox = Outbox::new(10);
+        for _ in 0..20 {
+            outbox.reply(Event::Error("x".repeat(20)));
+        }
+        let batch = outbox.next_batch(VecDeque::new()).await;
+        assert_eq!(batch.deliveries.len(), 20);
+        assert_eq!(batch.missed, 0);
+    }
+
+    #[tokio::test]
+    async fn a_closed_outbox_refuses_offers_and_ends_the_writer() {
+        let outbox = Outbox::new(100);
+        outbox.offer(chat("last"));
+        outbox.close();
+        assert_eq!(outbox.offer(chat("late")), Offer::Closed);
+        let batch = outbox.next_batch(VecDeque::new()).await;
+        assert!(batch.closed);
+        assert_eq!(batch.deliveries.len(), 1);
+    }
+}

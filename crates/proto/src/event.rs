@@ -15,8 +15,6 @@ pub enum LeaveReason {
     Disconnected,
     /// Moved to another room with `:cr` or `:new`.
     ChangedRoom,
-    /// The server is shutting down.
-    ServerShutdown,
 }
 
 /// One room in a `:rooms` listing.

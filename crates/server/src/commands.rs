@@ -48,10 +48,7 @@ impl Session {
         if text.starts_with(':') {
             match parse(text) {
                 Ok(Line::Command(Command::Help(topic))) => self.help(topic),
-                Ok(Line::Command(Command::Exit)) => {
-                    self.reply(Event::Goodbye);
-                    return Some(End::Exit);
-                }
+                Ok(Line::Command(Command::Exit)) => return Some(End::Exit),
                 Ok(_) => self.error(
                     "choose a screen name first; before that only :help and :exit work".into(),
                 ),
@@ -108,10 +105,7 @@ impl Session {
     fn execute(&mut self, command: Command) -> Option<End> {
         match command {
             Command::Help(topic) => self.help(topic),
-            Command::Exit => {
-                self.reply(Event::Goodbye);
-                return Some(End::Exit);
-            }
+            Command::Exit => return Some(End::Exit),
             Command::ChangeRoom(name) => self.change_room(&name),
             Command::NewRoom(name) => self.new_room(&name),
             Command::ExtraRoom { room, text } => self.extra_room(&room, text),
@@ -169,7 +163,7 @@ impl Session {
     /// Leaves the current room for `room` and says so.
     fn move_to(&mut self, room: Arc<Room>, created: bool) {
         if let Some(old) = self.room.take() {
-            old.leave(self.id, LeaveReason::ChangedRoom);
+            old.leave(self.id, Some(LeaveReason::ChangedRoom));
         }
         let others = room.join(self.member());
         self.reply(Event::Entered {

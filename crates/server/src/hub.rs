@@ -151,7 +151,7 @@ impl Hub {
                 current: current.is_some_and(|c| Arc::ptr_eq(c, room)),
             })
             .collect();
-        summaries.sort_by(|a, b| fold(&a.name).cmp(&fold(&b.name)));
+        summaries.sort_by_key(|summary| fold(&summary.name));
         summaries
     }
 }

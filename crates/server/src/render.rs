@@ -109,9 +109,6 @@ pub fn plain_text(event: &Event) -> String {
             LeaveReason::Quit => line(&mut out, format_args!("* {nick} left the chat")),
             LeaveReason::Disconnected => line(&mut out, format_args!("* {nick} disconnected")),
             LeaveReason::ChangedRoom => line(&mut out, format_args!("* {nick} left {room}")),
-            LeaveReason::ServerShutdown => {
-                line(&mut out, format_args!("* {nick} left (server shutting down)"))
-            }
         },
         Event::NickChanged { old, new, .. } => {
             line(&mut out, format_args!("* {old} is now known as {new}"))

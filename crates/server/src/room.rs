@@ -80,13 +80,16 @@ impl Room {
         state.members.len() - 1
     }
 
-    /// Removes a member and tells the others.
-    pub fn leave(&self, id: SessionId, reason: LeaveReason) {
+    /// Removes a member and tells the others why, if there is a `reason` to tell.
+    pub fn leave(&self, id: SessionId, reason: Option<LeaveReason>) {
         let mut state = self.lock();
         let Some(at) = state.members.iter().position(|m| m.id == id) else {
             return;
         };
         let member = state.members.remove(at);
+        let Some(reason) = reason else {
+            return;
+        };
         let left = Delivery::new(Event::Left {
             room: self.name.to_string(),
             nick: member.nick.to_string(),

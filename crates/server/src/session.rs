@@ -42,9 +42,28 @@ pub enum End {
     Eof,
     ReadError(io::Error),
     WriterGone,
-    RegistrationTimeout,
+    /// No name within this many seconds.
+    RegistrationTimeout(u64),
     Flood,
     Shutdown,
+}
+
+impl End {
+    /// The last line the client gets, sent after it has left its room so that
+    /// no room traffic follows it.
+    fn farewell(&self) -> Option<Event> {
+        match self {
+            End::Exit => Some(Event::Goodbye),
+            End::Shutdown => Some(Event::ShuttingDown),
+            End::RegistrationTimeout(seconds) => Some(Event::Error(format!(
+                "no name chosen in time ({seconds} s); closing the connection"
+            ))),
+            End::Flood => Some(Event::Error(
+                "too many lines too fast; disconnecting".to_owned(),
+            )),
+            End::Eof | End::ReadError(_) | End::WriterGone => None,
+        }
+    }
 }
 
 /// A connected client's state, owned by its task.
@@ -55,7 +74,9 @@ pub struct Session {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) nick: Option<Nick>,
     pub(crate) room: Option<Arc<Room>>,
-    leave_reason: LeaveReason,
+    /// What the room is told when this session leaves it; `None` at shutdown,
+    /// when everyone is leaving and the notices would only be noise.
+    leave_reason: Option<LeaveReason>,
 }
 
 impl Drop for Session {
@@ -115,7 +136,7 @@ pub async fn serve(
         outbox: Arc::clone(&outbox),
         nick: None,
         room: None,
-        leave_reason: LeaveReason::Disconnected,
+        leave_reason: Some(LeaveReason::Disconnected),
     };
     let mut reader = Reader {
         socket: read,
@@ -124,9 +145,9 @@ pub async fn serve(
     };
     let end = session.run(&mut reader, &shutdown, &writer_gone).await;
     session.leave_reason = match end {
-        End::Exit => LeaveReason::Quit,
-        End::Shutdown => LeaveReason::ServerShutdown,
-        _ => LeaveReason::Disconnected,
+        End::Exit => Some(LeaveReason::Quit),
+        End::Shutdown => None,
+        _ => Some(LeaveReason::Disconnected),
     };
     if let End::ReadError(err) = &end {
         debug!(%peer, %err, "read failed");
@@ -136,6 +157,9 @@ pub async fn serve(
         None => debug!(%peer, ?end, "connection ended before a name was chosen"),
     }
     drop(session);
+    if let Some(farewell) = end.farewell() {
+        outbox.reply(farewell);
+    }
     outbox.close();
     if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut writer)
         .await
@@ -162,7 +186,7 @@ impl Session {
             while self.outbox.is_full() {
                 tokio::select! {
                     biased;
-                    _ = shutdown.cancelled() => return self.shut_down(),
+                    _ = shutdown.cancelled() => return End::Shutdown,
                     _ = writer_gone.cancelled() => return End::WriterGone,
                     _ = self.outbox.drained() => {}
                 }
@@ -170,14 +194,10 @@ impl Session {
             let registering = self.nick.is_none();
             let input = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return self.shut_down(),
+                _ = shutdown.cancelled() => return End::Shutdown,
                 _ = writer_gone.cancelled() => return End::WriterGone,
                 _ = tokio::time::sleep_until(registration_deadline), if registering => {
-                    self.error(format!(
-                        "no name chosen within {} seconds; closing the connection",
-                        config.registration_timeout
-                    ));
-                    return End::RegistrationTimeout;
+                    return End::RegistrationTimeout(config.registration_timeout);
                 }
                 input = reader.next() => input,
             };
@@ -205,14 +225,13 @@ impl Session {
                     }
                     tokio::select! {
                         biased;
-                        _ = shutdown.cancelled() => return self.shut_down(),
+                        _ = shutdown.cancelled() => return End::Shutdown,
                         _ = writer_gone.cancelled() => return End::WriterGone,
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }
                 Verdict::Disconnect => {
                     info!(peer = %self.peer, "disconnecting a flooding client");
-                    self.error("too many lines too fast; disconnecting".to_owned());
                     return End::Flood;
                 }
             }
@@ -220,11 +239,6 @@ impl Session {
                 return end;
             }
         }
-    }
-
-    fn shut_down(&mut self) -> End {
-        self.outbox.reply(Event::ShuttingDown);
-        End::Shutdown
     }
 
     pub(crate) fn reply(&self, event: Event) {

@@ -1,0 +1,233 @@
+//! Tests of the real `banterd` process: signals, flags, idle CPU, fd exhaustion.
+
+mod support;
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use support::Client;
+
+/// A running `banterd` and the address it logged.
+struct Banterd {
+    child: Child,
+    addr: SocketAddr,
+}
+
+impl Banterd {
+    fn start(args: &[&str], env: &[(&str, &str)]) -> Self {
+        Self::start_via(Command::new(env!("CARGO_BIN_EXE_banterd")), args, env)
+    }
+
+    fn start_via(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
+        command
+            .args(["--listen", "127.0.0.1:0"])
+            .args(args)
+            .envs(env.iter().copied())
+            .env_remove("RUST_LOG")
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped());
+        let mut child = command.spawn().unwrap();
+        let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let mut line = String::new();
+        let addr = loop {
+            line.clear();
+            assert!(
+                stderr.read_line(&mut line).unwrap() > 0,
+                "banterd exited early"
+            );
+            if let Some((_, addr)) = line.trim_end().split_once("listening on ") {
+                break addr.parse().unwrap();
+            }
+        };
+        // Keep draining the log so the server never blocks on a full pipe.
+        std::thread::spawn(move || for _ in stderr.lines() {});
+        Self { child, addr }
+    }
+
+    fn signal(&self, name: &str) {
+        let status = Command::new("kill")
+            .args([&format!("-{name}"), &self.child.id().to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+    }
+
+    fn wait_exit(&mut self, limit: Duration) -> std::process::ExitStatus {
+        let deadline = Instant::now() + limit;
+        loop {
+            if let Some(status) = self.child.try_wait().unwrap() {
+                return status;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "banterd still running after {limit:?}"
+            );
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
+    /// User plus system CPU time so far, in clock ticks.
+    fn cpu_ticks(&self) -> u64 {
+        let stat = std::fs::read_to_string(format!("/proc/{}/stat", self.child.id())).unwrap();
+        let after_name = &stat[stat.rfind(')').unwrap() + 2..];
+        let fields: Vec<&str> = after_name.split(' ').collect();
+        fields[11].parse::<u64>().unwrap() + fields[12].parse::<u64>().unwrap()
+    }
+
+    async fn login(&self, name: &str) -> Client {
+        let mut client = Client::connect(self.addr).await;
+        client.skip_greeting().await;
+        client.send(name).await;
+        client.expect_prefix("hello ").await;
+        client
+    }
+}
+
+impl Drop for Banterd {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+#[tokio::test]
+async fn sigterm_and_sigint_say_goodbye_and_exit_zero() {
+    for signal in ["TERM", "INT"] {
+        let mut server = Banterd::start(&[], &[]);
+        let mut alice = server.login("alice").await;
+        let mut bob = server.login("bob").await;
+        alice.expect("* bob joined lobby").await;
+        let started = Instant::now();
+        server.signal(signal);
+        for client in [&mut alice, &mut bob] {
+            assert_eq!(
+                client.expect_closed().await,
+                vec!["the server is shutting down, bye!"]
+            );
+        }
+        let status = server.wait_exit(Duration::from_secs(5));
+        assert!(status.success(), "SIG{signal}: {status:?}");
+        assert!(started.elapsed() < Duration::from_secs(5));
+    }
+}
+
+#[tokio::test]
+async fn settings_come_from_flags_environment_and_a_config_file() {
+    let dir = std::env::temp_dir().join(format!("banter-process-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let file = dir.join("banter.toml");
+    std::fs::write(&file, "default-room = \"hall\"\nmax-line-bytes = 10\n").unwrap();
+    let file = file.to_str().unwrap();
+
+    let server = Banterd::start(&["--config", file], &[]);
+    let mut alice = server.login("alice").await;
+    alice.send(":who").await;
+    alice.expect("in hall (1): alice").await;
+    alice.send("this is longer than ten").await;
+    alice
+        .expect_prefix("error: line too long (over 10 bytes)")
+        .await;
+    drop(server);
+
+    let server = Banterd::start(&["--config", file], &[("BANTER_DEFAULT_ROOM", "den")]);
+    server
+        .login("alice")
+        .await
+        .expect_silence(Duration::from_millis(50))
+        .await;
+    let mut alice = server.login("bob").await;
+    alice.send(":who").await;
+    alice.expect("in den (1): bob").await;
+    drop(server);
+
+    let server = Banterd::start(
+        &["--config", file, "--default-room", "porch"],
+        &[("BANTER_DEFAULT_ROOM", "den")],
+    );
+    let mut alice = server.login("alice").await;
+    alice.send(":who").await;
+    alice.expect("in porch (1): alice").await;
+}
+
+#[test]
+fn help_documents_every_flag_with_its_default() {
+    let output = Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    assert!(output.status.success());
+    let help = String::from_utf8(output.stdout).unwrap();
+    for (flag, default) in [
+        ("--listen", "127.0.0.1:8080"),
+        ("--default-room", "lobby"),
+        ("--max-connections ", "10000"),
+        ("--max-connections-per-ip", "0"),
+        ("--max-line-bytes", "4096"),
+        ("--rate-limit", "10"),
+        ("--rate-burst", "20"),
+        ("--outbox-bytes", "65536"),
+        ("--registration-timeout", "60"),
+        ("--write-stall-timeout", "30"),
+    ] {
+        let at = help.find(flag).unwrap_or_else(|| panic!("{flag} missing"));
+        let section = &help[at..];
+        let end = section.find("\n  -").unwrap_or(section.len());
+        assert!(
+            section[..end].contains(&format!("[default: {default}]")),
+            "{flag}: {}",
+            &section[..end]
+        );
+    }
+}
+
+#[tokio::test]
+async fn an_idle_server_uses_no_cpu() {
+    let server = Banterd::start(&[], &[]);
+    let mut clients = Vec::new();
+    for i in 0..20 {
+        clients.push(server.login(&format!("idle{i}")).await);
+    }
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = server.cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = server.cpu_ticks() - before;
+    // A polling loop would burn ~200 ticks here; allow a few for the log thread.
+    assert!(used <= 3, "idle server used {used} ticks in 2 s");
+}
+
+#[tokio::test]
+async fn running_out_of_file_descriptors_is_survived() {
+    let mut shell = Command::new("sh");
+    shell.args([
+        "-c",
+        "ulimit -n 40 && exec \"$0\" \"$@\"",
+        env!("CARGO_BIN_EXE_banterd"),
+    ]);
+    let server = Banterd::start_via(shell, &[], &[]);
+    // Far more connections than descriptors: the kernel queues them while
+    // accept fails with EMFILE.
+    let mut clients = Vec::new();
+    for _ in 0..60 {
+        clients.push(tokio::net::TcpStream::connect(server.addr).await.unwrap());
+    }
+    tokio::time::sleep(Duration::from_millis(500)).await;
+    let before = server.cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    let used = server.cpu_ticks() - before;
+    assert!(used <= 20, "accept retries burned {used} ticks in 1 s");
+    drop(clients);
+    // Once descriptors free up the server serves again.
+    let deadline = Instant::now() + Duration::from_secs(10);
+    loop {
+        let mut client = Client::connect(server.addr).await;
+        if let Some(line) = client.try_line(Duration::from_secs(2)).await {
+            if line.starts_with("welcome") {
+                break;
+            }
+        }
+        assert!(Instant::now() < deadline, "server never recovered");
+    }
+}

@@ -1,0 +1,338 @@
+//! Wire tests: bad input, slow and flooding clients, limits, timeouts, shutdown.
+
+mod support;
+
+use std::sync::Arc;
+use std::time::{Duration, Instant};
+
+use support::{Client, TestServer};
+use tokio::io::AsyncWriteExt;
+use tokio::net::TcpSocket;
+use tokio::sync::Semaphore;
+
+const QUIET: Duration = Duration::from_millis(200);
+
+#[tokio::test]
+async fn an_over_long_line_is_refused_and_the_connection_goes_on() {
+    let server = TestServer::start_with(|c| c.max_line_bytes = 64).await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    bob.send(&"x".repeat(100_000)).await;
+    bob.expect("error: line too long (over 64 bytes); it was dropped")
+        .await;
+    bob.send(&"y".repeat(64)).await;
+    alice
+        .expect(&format!("[lobby] bob: {}", "y".repeat(64)))
+        .await;
+    alice.expect_silence(QUIET).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invalid_utf8_is_replaced_not_fatal() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    bob.send_raw(b"caf\xc3\xa9 \xfe\xc3(\n").await;
+    alice.expect("[lobby] bob: café \u{fffd}\u{fffd}(").await;
+    bob.send("still connected").await;
+    alice.expect("[lobby] bob: still connected").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn terminal_escape_sequences_never_reach_other_users() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    bob.send_raw(b"\x1b[2J\x1b[31mred\x07\ttab\x9b\xc2\x9b1m\r\n")
+        .await;
+    alice.expect("[lobby] bob: [2J[31mred\ttab\u{fffd}1m").await;
+    bob.send_raw(b":me \x1b]0;owned\x07 waves\n").await;
+    alice.expect("[lobby] * bob ]0;owned waves").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn telnet_negotiation_is_never_shown_as_text() {
+    let server = TestServer::start().await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.connect().await;
+    bob.skip_greeting().await;
+    bob.send_raw(b"\xff\xfb\x18\xff\xfa\x18\x00xterm\xff\xf0bob\xff\xf1\r\n")
+        .await;
+    bob.expect_prefix("hello bob, you are in lobby").await;
+    alice.expect("* bob joined lobby").await;
+    bob.send_raw(b"h\xff\xfd\x01i\r\n").await;
+    alice.expect("[lobby] bob: hi").await;
+    server.stop().await;
+}
+
+/// A client that never reads, with a tiny receive buffer so it backs up fast.
+async fn non_reader(server: &TestServer, name: &str) -> tokio::net::TcpStream {
+    let socket = TcpSocket::new_v4().unwrap();
+    socket.set_recv_buffer_size(4096).unwrap();
+    let mut stream = socket.connect(server.addr).await.unwrap();
+    stream
+        .write_all(format!("{name}\n").as_bytes())
+        .await
+        .unwrap();
+    stream
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_reads_slows_nobody_and_learns_what_it_missed() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit = 0;
+        c.outbox_bytes = 16 * 1024;
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    let stuck = non_reader(&server, "stuck").await;
+    alice.expect("* stuck joined lobby").await;
+    bob.expect("* stuck joined lobby").await;
+
+    // 6 MB for everyone: more than the stuck client's outbox and socket
+    // buffers hold (the kernel's send buffer may grow to 4 MB). Alice keeps at
+    // most WINDOW lines (10 kB) ahead of Bob, so Bob is a reader that keeps up
+    // within his 16 kB outbox, and must lose nothing.
+    const SENT: usize = 12_000;
+    const WINDOW: usize = 20;
+    let body = "z".repeat(500);
+    let window = Arc::new(Semaphore::new(WINDOW));
+    let started = Instant::now();
+    let sending = {
+        let window = Arc::clone(&window);
+        tokio::spawn(async move {
+            for seq in 0..SENT {
+                window.acquire().await.unwrap().forget();
+                alice.send(&format!("{seq} {body}")).await;
+            }
+            alice
+        })
+    };
+    for seq in 0..SENT {
+        let line = bob.line().await;
+        assert!(
+            line.starts_with(&format!("[lobby] alice: {seq} ")),
+            "{line}"
+        );
+        window.add_permits(1);
+    }
+    let elapsed = started.elapsed();
+    assert!(
+        elapsed < Duration::from_secs(30),
+        "others were held up: {elapsed:?}"
+    );
+    let _alice = sending.await.unwrap();
+
+    // Now the stuck client reads: everything it got plus what it missed adds up.
+    let mut stuck = {
+        let (read, write) = stuck.into_split();
+        Client::from_halves(read, write)
+    };
+    stuck.skip_greeting().await;
+    stuck.expect_prefix("hello stuck").await;
+    let mut received = 0;
+    let mut missed = 0;
+    while received + missed < SENT {
+        let line = stuck.line().await;
+        if line.starts_with("[lobby] alice: ") {
+            received += 1;
+        } else if let Some(rest) = line.strip_prefix("you missed ") {
+            missed += rest.split(' ').next().unwrap().parse::<usize>().unwrap();
+        } else {
+            panic!("unexpected {line:?}");
+        }
+    }
+    assert!(missed > 0, "the outbox limit never applied");
+    assert_eq!(received + missed, SENT);
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_socket_that_accepts_nothing_is_dropped_after_the_stall_timeout() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit = 0;
+        c.outbox_bytes = 4 * 1024;
+        c.write_stall_timeout = 1;
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let _stuck = non_reader(&server, "stuck").await;
+    alice.expect("* stuck joined lobby").await;
+    // Keep the stuck client's queue full until the server gives up on it.
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    let flooding = tokio::spawn(async move {
+        let body = "z".repeat(1000);
+        for _ in 0..100_000 {
+            bob.send(&body).await;
+            tokio::task::yield_now().await;
+        }
+    });
+    let deadline = Instant::now() + Duration::from_secs(20);
+    loop {
+        let line = alice.line().await;
+        if line == "* stuck disconnected" {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "the stuck client was never dropped"
+        );
+    }
+    flooding.abort();
+    // Its name is free again.
+    let _again = server.login("stuck").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_flooding_client_is_slowed_down_without_losing_lines() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit = 10;
+        c.rate_burst = 5;
+        c.flood_disconnect = 0;
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    let started = Instant::now();
+    let mut burst = String::new();
+    for seq in 0..15 {
+        burst.push_str(&format!("line {seq}\n"));
+    }
+    bob.send_raw(burst.as_bytes()).await;
+    bob.expect("error: slow down: at most 10 lines per second; your lines are being delayed")
+        .await;
+    for seq in 0..15 {
+        alice.expect(&format!("[lobby] bob: line {seq}")).await;
+    }
+    // Ten lines past the burst at ten a second take about a second.
+    assert!(started.elapsed() >= Duration::from_millis(800));
+    bob.expect_silence(QUIET).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_client_that_keeps_flooding_is_disconnected() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit = 50;
+        c.rate_burst = 5;
+        c.flood_disconnect = 10;
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    bob.send_raw("spam\n".repeat(100).as_bytes()).await;
+    bob.expect_prefix("error: slow down").await;
+    let rest = bob.expect_closed().await;
+    assert_eq!(rest, vec!["error: too many lines too fast; disconnecting"]);
+    let mut spam = 0;
+    loop {
+        let line = alice.line().await;
+        if line == "* bob disconnected" {
+            break;
+        }
+        assert_eq!(line, "[lobby] bob: spam");
+        spam += 1;
+    }
+    // The burst of 5 (less the name line that spent one token) and 10 delayed lines.
+    assert_eq!(
+        spam, 14,
+        "the burst and the delayed lines before the cut-off"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_past_the_limit_get_an_error_and_are_closed() {
+    let server = TestServer::start_with(|c| c.max_connections = 2).await;
+    let first = server.login("one").await;
+    let _second = server.login("two").await;
+    let mut third = server.connect().await;
+    assert_eq!(
+        third.expect_closed().await,
+        vec!["error: the server is full (2 connections); try again later"]
+    );
+    drop(first);
+    // The slot comes back once the first session has ended.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let mut again = server.connect().await;
+        if again.line().await.starts_with("welcome") {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the slot never came back");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn connections_past_the_per_address_limit_are_refused() {
+    let server = TestServer::start_with(|c| c.max_connections_per_ip = 1).await;
+    let _one = server.login("one").await;
+    let mut two = server.connect().await;
+    assert_eq!(
+        two.expect_closed().await,
+        vec!["error: too many connections from your address (at most 1)"]
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_connection_that_never_names_itself_is_closed() {
+    let server = TestServer::start_with(|c| c.registration_timeout = 1).await;
+    let mut client = server.connect().await;
+    client.skip_greeting().await;
+    let started = Instant::now();
+    assert_eq!(
+        client.expect_closed().await,
+        vec!["error: no name chosen in time (1 s); closing the connection"]
+    );
+    assert!(started.elapsed() >= Duration::from_millis(900));
+    // A named client is not subject to it.
+    let mut named = server.login("named").await;
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    named.send(":who").await;
+    named.expect("in lobby (1): named").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_says_goodbye_to_everyone_even_with_a_stuck_client() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit = 0;
+        c.outbox_bytes = 4 * 1024;
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined lobby").await;
+    let _stuck = non_reader(&server, "stuck").await;
+    alice.expect("* stuck joined lobby").await;
+    bob.expect("* stuck joined lobby").await;
+    for _ in 0..500 {
+        bob.send(&"q".repeat(500)).await;
+    }
+    tokio::time::sleep(QUIET).await;
+    let started = Instant::now();
+    server.stop().await;
+    assert!(started.elapsed() < Duration::from_secs(5));
+    for client in [&mut alice, &mut bob] {
+        let lines = client.expect_closed().await;
+        assert_eq!(
+            lines.last().map(String::as_str),
+            Some("the server is shutting down, bye!")
+        );
+    }
+}

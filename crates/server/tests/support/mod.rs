@@ -1,0 +1,175 @@
+//! A small test client and an in-process server on port 0, shared by the wire tests.
+#![allow(dead_code)] // each test binary uses a different part of this support module
+
+use std::net::SocketAddr;
+use std::time::Duration;
+
+use banter_server::Config;
+use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
+use tokio::net::{TcpListener, TcpStream};
+use tokio::task::JoinHandle;
+use tokio_util::sync::CancellationToken;
+
+/// How long a test waits for a line it expects.
+pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
+
+pub struct TestServer {
+    pub addr: SocketAddr,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl TestServer {
+    pub async fn start() -> Self {
+        Self::start_with(|_| {}).await
+    }
+
+    pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
+        let mut config = Config::defaults();
+        adjust(&mut config);
+        let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let shutdown = CancellationToken::new();
+        let task = tokio::spawn(banter_server::run(listener, config, shutdown.clone()));
+        Self {
+            addr,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Shuts the server down and waits for every session to end.
+    pub async fn stop(self) {
+        self.shutdown.cancel();
+        tokio::time::timeout(Duration::from_secs(10), self.task)
+            .await
+            .expect("server stops within 10 s")
+            .unwrap()
+            .unwrap();
+    }
+
+    pub async fn connect(&self) -> Client {
+        Client::connect(self.addr).await
+    }
+
+    /// Connects, chooses `name`, and reads up to the welcome line.
+    pub async fn login(&self, name: &str) -> Client {
+        let mut client = self.connect().await;
+        client.skip_greeting().await;
+        client.send(name).await;
+        let welcome = client.line().await;
+        assert!(welcome.starts_with("hello "), "{name}: {welcome}");
+        client
+    }
+}
+
+pub struct Client {
+    reader: BufReader<OwnedReadHalf>,
+    writer: OwnedWriteHalf,
+}
+
+impl Client {
+    pub async fn connect(addr: SocketAddr) -> Self {
+        let stream = TcpStream::connect(addr).await.unwrap();
+        let (read, write) = stream.into_split();
+        Self::from_halves(read, write)
+    }
+
+    pub fn from_halves(read: OwnedReadHalf, write: OwnedWriteHalf) -> Self {
+        Self {
+            reader: BufReader::new(read),
+            writer: write,
+        }
+    }
+
+    pub async fn skip_greeting(&mut self) {
+        assert!(self.line().await.starts_with("welcome to banter"));
+        assert!(self.line().await.starts_with("choose a screen name"));
+    }
+
+    pub async fn send(&mut self, line: &str) {
+        self.send_raw(format!("{line}\n").as_bytes()).await;
+    }
+
+    pub async fn send_raw(&mut self, bytes: &[u8]) {
+        self.writer.write_all(bytes).await.unwrap();
+    }
+
+    /// The next line, without its CRLF; panics on EOF or after [`LINE_TIMEOUT`].
+    pub async fn line(&mut self) -> String {
+        self.try_line(LINE_TIMEOUT)
+            .await
+            .expect("connection closed while a line was expected")
+    }
+
+    /// The next line within `wait`, `None` at EOF; panics on timeout.
+    pub async fn try_line(&mut self, wait: Duration) -> Option<String> {
+        let mut raw = Vec::new();
+        let read = tokio::time::timeout(wait, self.reader.read_until(b'\n', &mut raw))
+            .await
+            .expect("timed out waiting for a line")
+            .unwrap();
+        if read == 0 {
+            return None;
+        }
+        assert!(raw.ends_with(b"\r\n"), "server lines end in CRLF: {raw:?}");
+        raw.truncate(raw.len() - 2);
+        Some(String::from_utf8(raw).expect("server output is UTF-8"))
+    }
+
+    /// Asserts the next line is exactly `want`.
+    pub async fn expect(&mut self, want: &str) {
+        assert_eq!(self.line().await, want);
+    }
+
+    /// Asserts the next line starts with `prefix`; returns it.
+    pub async fn expect_prefix(&mut self, prefix: &str) -> String {
+        let line = self.line().await;
+        assert!(
+            line.starts_with(prefix),
+            "expected {prefix:?}, got {line:?}"
+        );
+        line
+    }
+
+    /// Reads past join/leave notices (`* ...`) from other users to the next
+    /// other line, which must start with `prefix`.
+    pub async fn expect_past_notices(&mut self, prefix: &str) -> String {
+        loop {
+            let line = self.line().await;
+            if !line.starts_with("* ") {
+                assert!(
+                    line.starts_with(prefix),
+                    "expected {prefix:?}, got {line:?}"
+                );
+                return line;
+            }
+        }
+    }
+
+    /// Asserts nothing arrives within `wait`.
+    pub async fn expect_silence(&mut self, wait: Duration) {
+        let mut byte = [0u8; 1];
+        if let Ok(read) = tokio::time::timeout(wait, self.reader.read(&mut byte)).await {
+            let mut rest = String::new();
+            let _ =
+                tokio::time::timeout(Duration::from_millis(100), self.reader.read_line(&mut rest))
+                    .await;
+            panic!(
+                "expected silence, got {:?}{rest:?}",
+                read.map(|n| String::from_utf8_lossy(&byte[..n]).into_owned())
+            );
+        }
+    }
+
+    /// Asserts the server closes the connection (after any remaining lines,
+    /// which are returned).
+    pub async fn expect_closed(&mut self) -> Vec<String> {
+        let mut lines = Vec::new();
+        while let Some(line) = self.try_line(LINE_TIMEOUT).await {
+            lines.push(line);
+        }
+        lines
+    }
+}

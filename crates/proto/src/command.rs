@@ -20,12 +20,30 @@ pub enum Command {
     Exit,
     ChangeRoom(String),
     NewRoom(String),
-    ExtraRoom { room: String, text: String },
+    ExtraRoom {
+        room: String,
+        text: String,
+    },
     Rooms,
     Who(Option<String>),
-    Msg { to: String, text: String },
+    Msg {
+        to: String,
+        text: String,
+    },
     Nick(String),
     Me(String),
+    HostAdd(String),
+    HostRemove(String),
+    /// `:passwd` (set, asked for hidden) or `:passwd off` / `:unlock` (remove).
+    Password {
+        remove: bool,
+    },
+    Kick {
+        name: String,
+        reason: Option<String>,
+    },
+    Topic(Option<String>),
+    Invite(String),
 }
 
 /// What went wrong parsing a command; the text is shown after `error: `.
@@ -58,6 +76,9 @@ enum Shape {
     /// A word, then free text that keeps its own spacing.
     WordThenText,
     Text,
+    OptionalText,
+    /// A word, then optional free text.
+    WordThenOptionalText,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -72,6 +93,13 @@ enum Kind {
     Msg,
     Nick,
     Me,
+    HostAdd,
+    HostRemove,
+    Password,
+    Unlock,
+    Kick,
+    Topic,
+    Invite,
 }
 
 /// One row of the command table.
@@ -213,6 +241,76 @@ pub static COMMANDS: &[CommandSpec] = &[
         shape: Shape::Text,
         kind: Kind::Me,
     },
+    CommandSpec {
+        name: "topic",
+        aliases: &[],
+        args: "[text]",
+        summary: "show the room's topic; hosts set it with :topic <text>",
+        detail: "Anyone may read the topic; a host sets it. People entering the room see it.",
+        before_name: false,
+        shape: Shape::OptionalText,
+        kind: Kind::Topic,
+    },
+    CommandSpec {
+        name: "hostadd",
+        aliases: &[],
+        args: "<name>",
+        summary: "(host) make a member of this room a host",
+        detail: "The creator of a room, or the first to enter an empty one, is its host. Hosts may add hosts.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::HostAdd,
+    },
+    CommandSpec {
+        name: "hostrm",
+        aliases: &[],
+        args: "<name>",
+        summary: "(host) take host rights away; your own name steps down",
+        detail: "A room with members always keeps at least one host.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::HostRemove,
+    },
+    CommandSpec {
+        name: "passwd",
+        aliases: &[],
+        args: "[off]",
+        summary: "(host) set the room password (asked twice, hidden); :passwd off removes it",
+        detail: "After :passwd the server asks for the new password twice; what you type is hidden. An empty answer cancels. Entering the room then needs the password.",
+        before_name: false,
+        shape: Shape::OptionalWord,
+        kind: Kind::Password,
+    },
+    CommandSpec {
+        name: "unlock",
+        aliases: &[],
+        args: "",
+        summary: "(host) remove the room password, same as :passwd off",
+        detail: "Anyone can enter the room again.",
+        before_name: false,
+        shape: Shape::None,
+        kind: Kind::Unlock,
+    },
+    CommandSpec {
+        name: "kick",
+        aliases: &[],
+        args: "<name> [reason]",
+        summary: "(host) move a member to the default room",
+        detail: "The member is told who kicked them and why. To come back they need the password, if there is one.",
+        before_name: false,
+        shape: Shape::WordThenOptionalText,
+        kind: Kind::Kick,
+    },
+    CommandSpec {
+        name: "invite",
+        aliases: &[],
+        args: "<name>",
+        summary: "(host) let one user into this locked room once without the password",
+        detail: "The user is told and can then :cr into the room without typing the password.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Invite,
+    },
 ];
 
 /// Parses one client line (already stripped of its line ending).
@@ -233,6 +331,19 @@ pub fn parse(line: &str) -> Result<Line<'_>, ParseError> {
     }
     let spec = CommandSpec::find(word).ok_or_else(|| ParseError::Unknown(word.to_owned()))?;
     let args = split_args(spec, word, rest)?;
+    if spec.kind == Kind::Password
+        && args
+            .word
+            .as_deref()
+            .is_some_and(|w| !w.eq_ignore_ascii_case("off"))
+    {
+        // Never take a password on the visible command line.
+        return Err(ParseError::TooManyArguments {
+            typed: word.to_owned(),
+            expected: "no argument (the password is then asked for, hidden) or 'off'",
+            usage: spec.usage(),
+        });
+    }
     Ok(Line::Command(build(spec.kind, args)))
 }
 
@@ -290,15 +401,23 @@ fn split_args(spec: &CommandSpec, typed: &str, rest: &str) -> Result<Args, Parse
             }),
         },
         Shape::Text if rest.trim().is_empty() => Err(missing(word_arg())),
-        Shape::Text => Ok(Args {
+        Shape::Text | Shape::OptionalText => Ok(Args {
             word: None,
-            text: Some(rest.to_owned()),
+            text: (!rest.trim().is_empty()).then(|| rest.to_owned()),
         }),
+        Shape::WordThenOptionalText => match first {
+            None => Err(missing(word_arg())),
+            Some(word) => Ok(Args {
+                word: Some(word),
+                text: (!after_first.trim().is_empty()).then(|| after_first.to_owned()),
+            }),
+        },
     }
 }
 
 fn build(kind: Kind, args: Args) -> Command {
     // The shape checks in `split_args` guarantee the arguments each kind needs.
+    let optional_text = args.text.clone();
     let word = args.word.unwrap_or_default();
     let text = args.text.unwrap_or_default();
     let optional = |word: String| (!word.is_empty()).then_some(word);
@@ -313,6 +432,18 @@ fn build(kind: Kind, args: Args) -> Command {
         Kind::Msg => Command::Msg { to: word, text },
         Kind::Nick => Command::Nick(word),
         Kind::Me => Command::Me(text),
+        Kind::HostAdd => Command::HostAdd(word),
+        Kind::HostRemove => Command::HostRemove(word),
+        Kind::Password => Command::Password {
+            remove: word.eq_ignore_ascii_case("off"),
+        },
+        Kind::Unlock => Command::Password { remove: true },
+        Kind::Kick => Command::Kick {
+            name: word,
+            reason: optional_text,
+        },
+        Kind::Topic => Command::Topic(optional_text),
+        Kind::Invite => Command::Invite(word),
     }
 }
 
@@ -387,6 +518,52 @@ mod tests {
                 }
             );
         }
+    }
+
+    #[test]
+    fn host_commands_parse() {
+        assert_eq!(cmd(":hostadd bob"), Command::HostAdd("bob".into()));
+        assert_eq!(cmd(":hostrm bob"), Command::HostRemove("bob".into()));
+        assert_eq!(cmd(":passwd"), Command::Password { remove: false });
+        assert_eq!(cmd(":passwd OFF"), Command::Password { remove: true });
+        assert_eq!(cmd(":unlock"), Command::Password { remove: true });
+        assert_eq!(
+            cmd(":kick bob"),
+            Command::Kick {
+                name: "bob".into(),
+                reason: None
+            }
+        );
+        assert_eq!(
+            cmd(":kick bob  too  loud "),
+            Command::Kick {
+                name: "bob".into(),
+                reason: Some("too  loud ".into())
+            }
+        );
+        assert_eq!(cmd(":topic"), Command::Topic(None));
+        assert_eq!(cmd(":topic   "), Command::Topic(None));
+        assert_eq!(
+            cmd(":topic chess  tonight"),
+            Command::Topic(Some("chess  tonight".into()))
+        );
+        assert_eq!(cmd(":invite bob"), Command::Invite("bob".into()));
+        assert!(matches!(
+            parse(":kick"),
+            Err(ParseError::MissingArgument { .. })
+        ));
+        assert!(matches!(
+            parse(":hostadd"),
+            Err(ParseError::MissingArgument { .. })
+        ));
+        assert!(matches!(
+            parse(":passwd a b"),
+            Err(ParseError::TooManyArguments { .. })
+        ));
+        assert_eq!(
+            parse(":passwd hunter2").unwrap_err().to_string(),
+            ":passwd takes no argument (the password is then asked for, hidden) or 'off'; usage: :passwd [off]"
+        );
     }
 
     #[test]

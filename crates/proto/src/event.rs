@@ -15,6 +15,8 @@ pub enum LeaveReason {
     Disconnected,
     /// Moved to another room with `:cr` or `:new`.
     ChangedRoom,
+    /// Moved to the default room by a host.
+    Kicked { by: String, reason: Option<String> },
 }
 
 /// One room in a `:rooms` listing.
@@ -24,12 +26,40 @@ pub struct RoomSummary {
     pub members: usize,
     /// The listener's own room.
     pub current: bool,
+    /// A password is needed to enter.
+    pub locked: bool,
+}
+
+/// One member in a `:who` listing.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct WhoEntry {
+    pub nick: String,
+    pub host: bool,
 }
 
 /// What the server is asking the user for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     Nick,
+    /// The password of a locked room, to enter it. Input is hidden.
+    RoomPassword {
+        room: String,
+    },
+    /// A new password for a room (`:passwd`). Input is hidden.
+    NewPassword {
+        room: String,
+    },
+    /// The new password again. Input is hidden.
+    RepeatPassword {
+        room: String,
+    },
+}
+
+impl Prompt {
+    /// The answer should not show on the user's screen.
+    pub fn hides_input(&self) -> bool {
+        !matches!(self, Prompt::Nick)
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -49,6 +79,10 @@ pub enum Event {
         others: usize,
         created: bool,
     },
+    /// A hidden answer arrived: the terminal may show input again.
+    HiddenInputEnd,
+    /// A prompt was answered with nothing; nothing changed.
+    Cancelled,
     Chat {
         room: String,
         from: String,
@@ -102,7 +136,50 @@ pub enum Event {
     RoomList(Vec<RoomSummary>),
     Who {
         room: String,
-        members: Vec<String>,
+        members: Vec<WhoEntry>,
+    },
+    /// A room's topic: the reply to `:topic`, and shown on entering a room.
+    Topic {
+        room: String,
+        topic: Option<String>,
+    },
+    TopicChanged {
+        room: String,
+        by: String,
+        topic: String,
+    },
+    /// `nick` became a host; `by` is `None` when it happened by succession.
+    HostAdded {
+        room: String,
+        nick: String,
+        by: Option<String>,
+    },
+    HostRemoved {
+        room: String,
+        nick: String,
+        by: String,
+    },
+    /// A room's password was set (`locked`) or removed.
+    LockChanged {
+        room: String,
+        by: String,
+        locked: bool,
+    },
+    /// To the kicked user, now in the default room.
+    YouWereKicked {
+        room: String,
+        by: String,
+        reason: Option<String>,
+    },
+    /// To an invited user.
+    Invited {
+        room: String,
+        by: String,
+    },
+    /// Confirmation to the host who invited.
+    InviteSent {
+        room: String,
+        nick: String,
     },
     /// `:help`, or `:help <command>` when `command` is set.
     Help {

@@ -65,6 +65,16 @@ pub struct Config {
     #[arg(long, env = "BANTER_WRITE_STALL_TIMEOUT", default_value_t = 30)]
     pub write_stall_timeout: u64,
 
+    /// Seconds a connection must wait before trying a room's password again after three
+    /// wrong answers within a minute.
+    #[arg(long, env = "BANTER_PASSWORD_LOCKOUT", default_value_t = 30)]
+    pub password_lockout: u64,
+
+    /// Do not send the telnet probe (IAC DO TTYPE) at connect. Telnet clients then get
+    /// the same hidden-input treatment as nc (the conceal attribute) instead of echo off.
+    #[arg(long, env = "BANTER_NO_TELNET_PROBE")]
+    pub no_telnet_probe: bool,
+
     /// Most rooms on the server; `:new` past it is refused.
     #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
@@ -106,6 +116,10 @@ impl Config {
 
     pub fn registration_timeout(&self) -> Duration {
         Duration::from_secs(self.registration_timeout)
+    }
+
+    pub fn password_lockout(&self) -> Duration {
+        Duration::from_secs(self.password_lockout)
     }
 
     pub fn write_stall_timeout(&self) -> Duration {

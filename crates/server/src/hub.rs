@@ -14,9 +14,13 @@ use banter_proto::event::RoomSummary;
 use banter_proto::names::fold;
 use banter_proto::{Nick, RoomName};
 
+use tokio::sync::mpsc;
+
 use crate::config::Config;
 use crate::outbox::Outbox;
+use crate::password::Passwords;
 use crate::room::{Room, SessionId};
+use crate::session::Control;
 
 /// A connected, named user as others can reach them.
 #[derive(Debug, Clone)]
@@ -24,6 +28,8 @@ pub struct User {
     pub id: SessionId,
     pub nick: Nick,
     pub outbox: Arc<Outbox>,
+    /// Requests another session carries out on this one (kick, invite).
+    pub control: mpsc::Sender<Control>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -39,6 +45,7 @@ pub enum HubError {
 #[derive(Debug)]
 pub struct Hub {
     pub config: Arc<Config>,
+    pub passwords: Passwords,
     default_room: Arc<Room>,
     users: Mutex<HashMap<String, User>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
@@ -55,10 +62,11 @@ impl Hub {
     pub fn new(config: Arc<Config>) -> anyhow::Result<Arc<Self>> {
         let name = RoomName::parse(&config.default_room)
             .map_err(|err| anyhow::anyhow!("--default-room: {err}"))?;
-        let default_room = Arc::new(Room::new(name.clone()));
+        let default_room = Arc::new(Room::new(name.clone(), true));
         let rooms = HashMap::from([(name.key().to_owned(), Arc::clone(&default_room))]);
         Ok(Arc::new(Self {
             config,
+            passwords: Passwords::default(),
             default_room,
             users: Mutex::default(),
             rooms: Mutex::new(rooms),
@@ -125,7 +133,7 @@ impl Hub {
         if rooms.len() >= self.config.max_rooms {
             return Err(HubError::TooManyRooms(self.config.max_rooms));
         }
-        let room = Arc::new(Room::new(name));
+        let room = Arc::new(Room::new(name, false));
         rooms.insert(room.name().key().to_owned(), Arc::clone(&room));
         Ok(room)
     }
@@ -149,6 +157,7 @@ impl Hub {
                 name: room.name().to_string(),
                 members: room.member_count(),
                 current: current.is_some_and(|c| Arc::ptr_eq(c, room)),
+                locked: room.is_locked(),
             })
             .collect();
         summaries.sort_by_key(|summary| fold(&summary.name));
@@ -169,6 +178,7 @@ mod tests {
             id,
             nick: Nick::parse(name).unwrap(),
             outbox: Arc::new(Outbox::new(1024)),
+            control: mpsc::channel(1).0,
         }
     }
 

@@ -10,6 +10,7 @@ mod flood;
 mod hub;
 mod listener;
 mod outbox;
+mod password;
 mod render;
 mod room;
 mod session;

@@ -7,6 +7,10 @@
 //! ([`Outbox::reply`]) are always queued; the session stops reading its client
 //! while the queue is over the limit, so those stay bounded too.
 //!
+//! While a hidden answer (a password) is being typed the outbox is *held*:
+//! room traffic is set aside (still bounded by the same limit) and only
+//! replies go out, so nothing can end the terminal's concealed input early.
+//!
 //! The lock is a std `Mutex`: every critical section is a few pointer moves,
 //! never held across an `.await`.
 
@@ -31,8 +35,13 @@ pub enum Offer {
 #[derive(Debug, Default)]
 struct State {
     queue: VecDeque<Arc<Delivery>>,
+    /// Room traffic set aside while held.
+    deferred: VecDeque<Arc<Delivery>>,
+    /// Bytes in `queue` and `deferred` together.
     bytes: usize,
+    deferred_bytes: usize,
     missed: u64,
+    held: bool,
     closed: bool,
 }
 
@@ -80,11 +89,16 @@ impl Outbox {
         if state.closed {
             return Offer::Closed;
         }
-        if state.bytes + cost > self.limit && !state.queue.is_empty() {
+        if state.bytes + cost > self.limit && state.bytes > 0 {
             state.missed += 1;
             return Offer::Dropped;
         }
         state.bytes += cost;
+        if state.held {
+            state.deferred_bytes += cost;
+            state.deferred.push_back(delivery);
+            return Offer::Queued;
+        }
         let was_empty = state.queue.is_empty();
         state.queue.push_back(delivery);
         drop(state);
@@ -110,7 +124,27 @@ impl Outbox {
     /// True while the queue holds more than its limit; the session waits for
     /// [`Outbox::drained`] before reading more input.
     pub fn is_full(&self) -> bool {
-        self.lock().bytes >= self.limit
+        let state = self.lock();
+        state.bytes - state.deferred_bytes >= self.limit
+    }
+
+    /// Sets room traffic aside until [`Outbox::release`]; replies still go out.
+    pub fn hold(&self) {
+        self.lock().held = true;
+    }
+
+    /// Sends what was set aside, in order, and stops holding.
+    pub fn release(&self) {
+        let mut state = self.lock();
+        if !state.held {
+            return;
+        }
+        state.held = false;
+        state.deferred_bytes = 0;
+        let mut deferred = std::mem::take(&mut state.deferred);
+        state.queue.append(&mut deferred);
+        drop(state);
+        self.ready.notify_one();
     }
 
     pub async fn drained(&self) {
@@ -130,13 +164,19 @@ impl Outbox {
         loop {
             {
                 let mut state = self.lock();
-                if !state.queue.is_empty() || state.missed > 0 || state.closed {
+                let missed_ready = state.missed > 0 && !state.held;
+                if !state.queue.is_empty() || missed_ready || state.closed {
                     let mut deliveries = spare.take().unwrap_or_default();
                     std::mem::swap(&mut deliveries, &mut state.queue);
-                    state.bytes = 0;
+                    state.bytes = state.deferred_bytes;
+                    let missed = if state.held {
+                        0
+                    } else {
+                        std::mem::take(&mut state.missed)
+                    };
                     let batch = Batch {
                         deliveries,
-                        missed: std::mem::take(&mut state.missed),
+                        missed,
                         closed: state.closed,
                     };
                     drop(state);
@@ -187,6 +227,24 @@ mod tests {
         let batch = outbox.next_batch(VecDeque::new()).await;
         assert_eq!(batch.deliveries.len(), 20);
         assert_eq!(batch.missed, 0);
+    }
+
+    #[tokio::test]
+    async fn while_held_only_replies_go_out_and_the_rest_follows_in_order() {
+        let outbox = Outbox::new(1024);
+        outbox.offer(chat("before"));
+        outbox.hold();
+        outbox.offer(chat("during"));
+        outbox.reply(Event::Cancelled);
+        let batch = outbox.next_batch(VecDeque::new()).await;
+        let events: Vec<_> = batch.deliveries.iter().map(|d| d.event.clone()).collect();
+        assert_eq!(events.len(), 2);
+        assert_eq!(events[1], Event::Cancelled);
+        assert!(!outbox.is_full());
+        outbox.release();
+        let batch = outbox.next_batch(VecDeque::new()).await;
+        assert_eq!(batch.deliveries.len(), 1);
+        assert!(matches!(&batch.deliveries[0].event, Event::Chat { text, .. } if text == "during"));
     }
 
     #[tokio::test]

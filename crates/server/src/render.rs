@@ -4,13 +4,76 @@
 //! rendering is made once, on first use, and the same `Bytes` are shared by
 //! every recipient; other wire formats (JSON lines, IRC) will cache theirs the
 //! same way beside it.
+//!
+//! A [`Renderer`] belongs to one connection's writer and adds what depends on
+//! that client: the telnet probe, and how hidden input is hidden. For a
+//! telnet client (one that answered the probe) the server offers to echo
+//! (`IAC WILL ECHO`) and then does not, so the client stops showing what is
+//! typed; for anything else (plain nc) the typed characters are drawn with the
+//! terminal's conceal attribute (SGR 8) until the answer arrives.
 
 use std::fmt::Write as _;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
 use banter_proto::event::{LeaveReason, Prompt};
 use banter_proto::{CommandSpec, Event, COMMANDS};
-use bytes::Bytes;
+use bytes::{Bytes, BytesMut};
+
+/// Asks a telnet client to report its terminal type; telnet answers, nc does not.
+const TELNET_PROBE: &[u8] = &[255, 253, 24];
+/// Carriage return and erase-line: wipes the probe's raw bytes from an nc screen.
+const ERASE_LINE: &[u8] = b"\r\x1b[2K";
+const TELNET_WILL_ECHO: &[u8] = &[255, 251, 1];
+const TELNET_WONT_ECHO: &[u8] = &[255, 252, 1];
+const CONCEAL: &[u8] = b"\x1b[8m";
+const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
+
+/// Per-connection output choices; see the module docs.
+#[derive(Debug, Clone)]
+pub struct Renderer {
+    /// Send the telnet probe before the greeting.
+    pub probe: bool,
+    /// The client answered the probe: it speaks telnet. Set by the session.
+    pub telnet: Arc<AtomicBool>,
+}
+
+impl Renderer {
+    /// The shared bytes of a delivery that needs nothing client-specific.
+    pub fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
+        match &delivery.event {
+            Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd => None,
+            _ => Some(delivery.plain()),
+        }
+    }
+
+    pub fn render(&self, delivery: &Delivery, out: &mut BytesMut) {
+        let telnet = self.telnet.load(Ordering::Relaxed);
+        match &delivery.event {
+            Event::Greeting if self.probe => {
+                out.extend_from_slice(TELNET_PROBE);
+                out.extend_from_slice(ERASE_LINE);
+                out.extend_from_slice(delivery.plain());
+            }
+            Event::Prompt(prompt) if prompt.hides_input() => {
+                if telnet {
+                    out.extend_from_slice(TELNET_WILL_ECHO);
+                    out.extend_from_slice(delivery.plain());
+                } else {
+                    out.extend_from_slice(delivery.plain());
+                    out.extend_from_slice(CONCEAL);
+                }
+            }
+            Event::HiddenInputEnd if telnet => {
+                // The client did not echo the Enter that ended the answer either.
+                out.extend_from_slice(TELNET_WONT_ECHO);
+                out.extend_from_slice(b"\r\n");
+            }
+            Event::HiddenInputEnd => out.extend_from_slice(RESET_ATTRIBUTES),
+            _ => out.extend_from_slice(delivery.plain()),
+        }
+    }
+}
 
 /// An event on its way to one or more sessions.
 #[derive(Debug)]
@@ -67,6 +130,23 @@ pub fn plain_text(event: &Event) -> String {
                 "choose a screen name (1-24 letters, digits, '_' or '-'), or name:room to start in a room:"
             ),
         ),
+        Event::Prompt(Prompt::RoomPassword { room }) => line(
+            &mut out,
+            format_args!(
+                "password for {room} (what you type is hidden on most terminals; an empty line cancels; a host can :invite you instead):"
+            ),
+        ),
+        Event::Prompt(Prompt::NewPassword { room }) => line(
+            &mut out,
+            format_args!(
+                "new password for {room} (what you type is hidden on most terminals; an empty line cancels):"
+            ),
+        ),
+        Event::Prompt(Prompt::RepeatPassword { room }) => {
+            line(&mut out, format_args!("the new password for {room} again:"))
+        }
+        Event::HiddenInputEnd => {}
+        Event::Cancelled => line(&mut out, format_args!("cancelled; nothing changed")),
         Event::Welcome { nick, room, others: n } => line(
             &mut out,
             format_args!(
@@ -109,6 +189,16 @@ pub fn plain_text(event: &Event) -> String {
             LeaveReason::Quit => line(&mut out, format_args!("* {nick} left the chat")),
             LeaveReason::Disconnected => line(&mut out, format_args!("* {nick} disconnected")),
             LeaveReason::ChangedRoom => line(&mut out, format_args!("* {nick} left {room}")),
+            LeaveReason::Kicked { by, reason: None } => {
+                line(&mut out, format_args!("* {nick} was kicked from {room} by {by}"))
+            }
+            LeaveReason::Kicked {
+                by,
+                reason: Some(reason),
+            } => line(
+                &mut out,
+                format_args!("* {nick} was kicked from {room} by {by}: {reason}"),
+            ),
         },
         Event::NickChanged { old, new, .. } => {
             line(&mut out, format_args!("* {old} is now known as {new}"))
@@ -117,16 +207,93 @@ pub fn plain_text(event: &Event) -> String {
         Event::RoomList(rooms) => {
             line(&mut out, format_args!("rooms ({}):", rooms.len()));
             for room in rooms {
+                let locked = if room.locked { " [locked]" } else { "" };
                 let here = if room.current { "  <- you are here" } else { "" };
                 line(
                     &mut out,
-                    format_args!("  {} ({}){here}", room.name, room.members),
+                    format_args!("  {} ({}){locked}{here}", room.name, room.members),
                 );
             }
         }
-        Event::Who { room, members } => line(
+        Event::Who { room, members } => {
+            let names: Vec<String> = members
+                .iter()
+                .map(|m| {
+                    if m.host {
+                        format!("{} (host)", m.nick)
+                    } else {
+                        m.nick.clone()
+                    }
+                })
+                .collect();
+            line(
+                &mut out,
+                format_args!("in {room} ({}): {}", members.len(), names.join(", ")),
+            )
+        }
+        Event::Topic {
+            room,
+            topic: Some(topic),
+        } => line(&mut out, format_args!("topic of {room}: {topic}")),
+        Event::Topic { room, topic: None } => {
+            line(&mut out, format_args!("{room} has no topic"))
+        }
+        Event::TopicChanged { room, by, topic } => line(
             &mut out,
-            format_args!("in {room} ({}): {}", members.len(), members.join(", ")),
+            format_args!("* {by} set the topic of {room}: {topic}"),
+        ),
+        Event::HostAdded {
+            room,
+            nick,
+            by: Some(by),
+        } => line(&mut out, format_args!("* {by} made {nick} a host of {room}")),
+        Event::HostAdded {
+            room,
+            nick,
+            by: None,
+        } => line(&mut out, format_args!("* {nick} is now the host of {room}")),
+        Event::HostRemoved { room, nick, by } if nick == by => {
+            line(&mut out, format_args!("* {nick} stepped down as host of {room}"))
+        }
+        Event::HostRemoved { room, nick, by } => line(
+            &mut out,
+            format_args!("* {by} took host rights in {room} from {nick}"),
+        ),
+        Event::LockChanged {
+            room,
+            by,
+            locked: true,
+        } => line(&mut out, format_args!("* {by} locked {room} with a password")),
+        Event::LockChanged {
+            room,
+            by,
+            locked: false,
+        } => line(
+            &mut out,
+            format_args!("* {by} removed the password of {room}"),
+        ),
+        Event::YouWereKicked {
+            room,
+            by,
+            reason: None,
+        } => line(&mut out, format_args!("you were kicked from {room} by {by}")),
+        Event::YouWereKicked {
+            room,
+            by,
+            reason: Some(reason),
+        } => line(
+            &mut out,
+            format_args!("you were kicked from {room} by {by}: {reason}"),
+        ),
+        Event::Invited { room, by } => line(
+            &mut out,
+            format_args!(
+                "{by} invited you to {room}; type :cr {room} to enter without the password"
+            ),
+        ),
+        Event::InviteSent { room, nick } => line(
+            &mut out,
+            format_args!("{nick} may now enter {room} once without the password"),
         ),
         Event::Help { command: None } => help_all(&mut out),
         Event::Help {
@@ -202,6 +369,41 @@ mod tests {
         let delivery = Delivery::new(Event::Goodbye);
         let first = delivery.plain().clone();
         assert_eq!(first.as_ptr(), delivery.plain().as_ptr());
+    }
+
+    #[test]
+    fn hidden_prompts_use_echo_off_for_telnet_and_conceal_otherwise() {
+        let renderer = Renderer {
+            probe: true,
+            telnet: Arc::new(AtomicBool::new(false)),
+        };
+        let prompt = Delivery::new(Event::Prompt(Prompt::RoomPassword {
+            room: "games".into(),
+        }));
+        let end = Delivery::new(Event::HiddenInputEnd);
+        let mut out = BytesMut::new();
+        renderer.render(&prompt, &mut out);
+        renderer.render(&end, &mut out);
+        assert!(out.starts_with(b"password for games"));
+        assert!(out.ends_with(b"\r\n\x1b[8m\x1b[0m"));
+        renderer.telnet.store(true, Ordering::Relaxed);
+        let mut out = BytesMut::new();
+        renderer.render(&prompt, &mut out);
+        renderer.render(&end, &mut out);
+        assert!(out.starts_with(&[255, 251, 1]));
+        assert!(out.ends_with(&[255, 252, 1, b'\r', b'\n']));
+        assert!(!out.windows(2).any(|w| w == b"\x1b["));
+    }
+
+    #[test]
+    fn the_probe_comes_first_and_is_erased() {
+        let renderer = Renderer {
+            probe: true,
+            telnet: Arc::new(AtomicBool::new(false)),
+        };
+        let mut out = BytesMut::new();
+        renderer.render(&Delivery::new(Event::Greeting), &mut out);
+        assert!(out.starts_with(b"\xff\xfd\x18\r\x1b[2Kwelcome to banter"));
     }
 
     #[test]

@@ -6,17 +6,20 @@
 //! shutdown) goes through [`Session`]'s `Drop`, which leaves the room and
 //! releases the name, so nothing of a connection outlives it.
 
+use std::collections::HashMap;
 use std::io;
 use std::net::SocketAddr;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
 use banter_proto::event::{LeaveReason, Prompt};
-use banter_proto::{Event, Input, LineCodec, Nick};
+use banter_proto::{Event, Input, LineCodec, Nick, TelnetCommand};
 use bytes::BytesMut;
 use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
+use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
@@ -25,6 +28,8 @@ use tracing::{debug, info};
 use crate::flood::{Flood, Verdict};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
+use crate::password::Lockout;
+use crate::render::Renderer;
 use crate::room::{Room, SessionId};
 use crate::writer;
 
@@ -34,6 +39,45 @@ const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK_BYTES: usize = 2048;
+/// Requests from other sessions waiting to be handled; they are rare (kicks,
+/// invites), and a full queue makes the requester retry.
+const CONTROL_CAPACITY: usize = 8;
+/// The telnet option a telnet client answers the probe with.
+const TELNET_TTYPE: u8 = 24;
+
+/// What another session asks this one to do to itself.
+#[derive(Debug)]
+pub enum Control {
+    /// A host moved us out of `room` (if we are still in it).
+    Kicked {
+        room: Arc<Room>,
+        by: String,
+        reason: Option<String>,
+    },
+    /// A host let us into `room` once without its password, while the
+    /// password stays the one of `epoch`.
+    Invited {
+        room: Arc<Room>,
+        by: String,
+        epoch: u64,
+    },
+}
+
+/// An answer the session is waiting for; the next line is that answer, not a command.
+#[derive(Debug)]
+pub enum Pending {
+    /// The password of a locked room the user wants to enter.
+    RoomEntry {
+        room: Arc<Room>,
+    },
+    NewPassword {
+        room: Arc<Room>,
+    },
+    RepeatPassword {
+        room: Arc<Room>,
+        first: String,
+    },
+}
 
 /// Why a session ended.
 #[derive(Debug)]
@@ -74,6 +118,16 @@ pub struct Session {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) nick: Option<Nick>,
     pub(crate) room: Option<Arc<Room>>,
+    pub(crate) control: mpsc::Sender<Control>,
+    pub(crate) pending: Option<Pending>,
+    /// Locked rooms this connection has entered with the password, by room
+    /// key, with the password epoch it was good for.
+    pub(crate) grants: HashMap<String, u64>,
+    /// Invitations into locked rooms, by room key, with their password epoch.
+    pub(crate) invites: HashMap<String, u64>,
+    pub(crate) lockout: Lockout,
+    /// Set when the client answers the telnet probe; read by the writer's renderer.
+    telnet: Arc<AtomicBool>,
     /// What the room is told when this session leaves it; `None` at shutdown,
     /// when everyone is leaving and the notices would only be noise.
     leave_reason: Option<LeaveReason>,
@@ -123,12 +177,19 @@ pub async fn serve(
     let (read, write) = stream.into_split();
     let outbox = Arc::new(Outbox::new(config.outbox_bytes));
     let writer_gone = CancellationToken::new();
+    let renderer = Renderer {
+        probe: !config.no_telnet_probe,
+        telnet: Arc::new(AtomicBool::new(false)),
+    };
+    let telnet = Arc::clone(&renderer.telnet);
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
+        renderer,
         config.write_stall_timeout(),
         writer_gone.clone(),
     ));
+    let (control, mut requests) = mpsc::channel(CONTROL_CAPACITY);
     let mut session = Session {
         id: hub.next_session_id(),
         peer,
@@ -136,6 +197,12 @@ pub async fn serve(
         outbox: Arc::clone(&outbox),
         nick: None,
         room: None,
+        control,
+        pending: None,
+        grants: HashMap::new(),
+        invites: HashMap::new(),
+        lockout: Lockout::new(config.password_lockout()),
+        telnet,
         leave_reason: Some(LeaveReason::Disconnected),
     };
     let mut reader = Reader {
@@ -143,7 +210,9 @@ pub async fn serve(
         codec: LineCodec::new(config.max_line_bytes),
         buffer: BytesMut::new(),
     };
-    let end = session.run(&mut reader, &shutdown, &writer_gone).await;
+    let end = session
+        .run(&mut reader, &mut requests, &shutdown, &writer_gone)
+        .await;
     session.leave_reason = match end {
         End::Exit => Some(LeaveReason::Quit),
         End::Shutdown => None,
@@ -173,6 +242,7 @@ impl Session {
     async fn run(
         &mut self,
         reader: &mut Reader,
+        requests: &mut mpsc::Receiver<Control>,
         shutdown: &CancellationToken,
         writer_gone: &CancellationToken,
     ) -> End {
@@ -199,12 +269,20 @@ impl Session {
                 _ = tokio::time::sleep_until(registration_deadline), if registering => {
                     return End::RegistrationTimeout(config.registration_timeout);
                 }
+                Some(request) = requests.recv() => {
+                    self.handle_control(request);
+                    continue;
+                }
                 input = reader.next() => input,
             };
             let text = match input {
                 Err(err) => return End::ReadError(err),
                 Ok(None) => return End::Eof,
-                // Telnet negotiation carries no chat; the codec already took it out.
+                Ok(Some(Input::Telnet(TelnetCommand::Will(TELNET_TTYPE)))) => {
+                    self.telnet.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                // Other negotiation changes nothing; the codec already took it out.
                 Ok(Some(Input::Telnet(_))) => continue,
                 Ok(Some(Input::TooLong { limit })) => {
                     self.error(format!(
@@ -235,7 +313,7 @@ impl Session {
                     return End::Flood;
                 }
             }
-            if let Some(end) = self.handle_line(&text) {
+            if let Some(end) = self.handle_line(text).await {
                 return end;
             }
         }

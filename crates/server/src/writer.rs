@@ -16,7 +16,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
 use crate::outbox::Outbox;
-use crate::render::plain_text;
+use crate::render::{plain_text, Renderer};
 
 /// A write buffer grown past this is released after use, so an idle
 /// connection keeps no large buffer from one burst.
@@ -27,11 +27,12 @@ const KEEP_BUFFER_BYTES: usize = 16 * 1024;
 pub async fn run<W: AsyncWrite + Unpin>(
     mut socket: W,
     outbox: Arc<Outbox>,
+    renderer: Renderer,
     stall_timeout: Duration,
     gone: CancellationToken,
 ) -> io::Result<()> {
     let _gone = gone.drop_guard();
-    let result = pump(&mut socket, &outbox, stall_timeout).await;
+    let result = pump(&mut socket, &outbox, &renderer, stall_timeout).await;
     outbox.close();
     result
 }
@@ -39,18 +40,27 @@ pub async fn run<W: AsyncWrite + Unpin>(
 async fn pump<W: AsyncWrite + Unpin>(
     socket: &mut W,
     outbox: &Outbox,
+    renderer: &Renderer,
     stall_timeout: Duration,
 ) -> io::Result<()> {
     let mut buffer = BytesMut::new();
     let mut spare = VecDeque::new();
     loop {
         let mut batch = outbox.next_batch(spare).await;
-        if batch.deliveries.len() == 1 && batch.missed == 0 {
-            let only = batch.deliveries.pop_front().expect("one delivery");
-            write_all(socket, only.plain(), stall_timeout).await?;
+        let single = match (
+            &batch.deliveries.front(),
+            batch.deliveries.len(),
+            batch.missed,
+        ) {
+            (Some(only), 1, 0) => renderer.shared(only).cloned(),
+            _ => None,
+        };
+        if let Some(bytes) = single {
+            batch.deliveries.clear();
+            write_all(socket, &bytes, stall_timeout).await?;
         } else {
             for delivery in batch.deliveries.drain(..) {
-                buffer.extend_from_slice(delivery.plain());
+                renderer.render(&delivery, &mut buffer);
             }
             if batch.missed > 0 {
                 let missed = Event::Missed {

@@ -313,7 +313,7 @@ async fn rooms_and_who_list_rooms_and_members() {
     alice.send(":who").await;
     alice.expect("in lobby (1): alice").await;
     alice.send(":users ATTIC").await;
-    alice.expect("in attic (1): bob").await;
+    alice.expect("in attic (1): bob (host)").await;
     alice.send(":who cellar").await;
     alice
         .expect("error: there is no room cellar (see :rooms)")

@@ -223,8 +223,8 @@ async fn running_out_of_file_descriptors_is_survived() {
     let deadline = Instant::now() + Duration::from_secs(10);
     loop {
         let mut client = Client::connect(server.addr).await;
-        if let Some(line) = client.try_line(Duration::from_secs(2)).await {
-            if line.starts_with("welcome") {
+        if let Some(line) = client.raw_line(Duration::from_secs(2)).await {
+            if line.starts_with(support::TELNET_PROBE) {
                 break;
             }
         }

@@ -11,6 +11,9 @@ use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
 use tokio_util::sync::CancellationToken;
 
+/// What the server sends first: `IAC DO TTYPE`, then CR and erase-line.
+pub const TELNET_PROBE: &[u8] = b"\xff\xfd\x18\r\x1b[2K";
+
 /// How long a test waits for a line it expects.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -83,8 +86,13 @@ impl Client {
         }
     }
 
+    /// Reads the greeting, which starts with the telnet probe and its erasure.
     pub async fn skip_greeting(&mut self) {
-        assert!(self.line().await.starts_with("welcome to banter"));
+        let raw = self.raw_line(LINE_TIMEOUT).await.expect("a greeting");
+        let greeting = raw
+            .strip_prefix(TELNET_PROBE)
+            .expect("the greeting starts with the telnet probe");
+        assert!(greeting.starts_with(b"welcome to banter"), "{raw:?}");
         assert!(self.line().await.starts_with("choose a screen name"));
     }
 
@@ -105,6 +113,12 @@ impl Client {
 
     /// The next line within `wait`, `None` at EOF; panics on timeout.
     pub async fn try_line(&mut self, wait: Duration) -> Option<String> {
+        let raw = self.raw_line(wait).await?;
+        Some(String::from_utf8(raw).expect("server output is UTF-8"))
+    }
+
+    /// The next line's bytes without CRLF, `None` at EOF; panics on timeout.
+    pub async fn raw_line(&mut self, wait: Duration) -> Option<Vec<u8>> {
         let mut raw = Vec::new();
         let read = tokio::time::timeout(wait, self.reader.read_until(b'\n', &mut raw))
             .await
@@ -115,7 +129,7 @@ impl Client {
         }
         assert!(raw.ends_with(b"\r\n"), "server lines end in CRLF: {raw:?}");
         raw.truncate(raw.len() - 2);
-        Some(String::from_utf8(raw).expect("server output is UTF-8"))
+        Some(raw)
     }
 
     /// Asserts the next line is exactly `want`.

@@ -1,0 +1,222 @@
+//! What each line does: registration, chat, and every colon-command, one
+//! family per file (`rooms`, `users`, `hosts`).
+//!
+//! Each handler checks everything first and changes state only when it can
+//! succeed, so a failed command leaves things as they were and answers with
+//! exactly one `error:` line. A line that answers a prompt (a password) is
+//! never parsed as a command.
+
+mod hosts;
+mod rooms;
+mod users;
+
+use std::sync::Arc;
+
+use banter_proto::command::parse;
+use banter_proto::event::Prompt;
+use banter_proto::{Command, CommandSpec, Event, Line, Nick, RoomName};
+
+use crate::hub::User;
+use crate::room::{Member, Room};
+use crate::session::{End, Session};
+
+impl Session {
+    /// Handles one line of client input; returns how the session ends, if it does.
+    pub(crate) async fn handle_line(&mut self, text: String) -> Option<End> {
+        if let Some(pending) = self.pending.take() {
+            self.answer(pending, text).await;
+            return None;
+        }
+        if self.nick.is_none() {
+            return self.register(&text);
+        }
+        match parse(&text) {
+            Ok(Line::Chat(chat)) => self.chat(chat),
+            Ok(Line::Command(command)) => return self.execute(command).await,
+            Err(err) => self.error(err.to_string()),
+        }
+        None
+    }
+
+    pub(crate) fn nick(&self) -> &Nick {
+        self.nick.as_ref().expect("registered")
+    }
+
+    pub(crate) fn member(&self) -> Member {
+        Member {
+            id: self.id,
+            nick: self.nick().clone(),
+            outbox: Arc::clone(&self.outbox),
+        }
+    }
+
+    pub(crate) fn current_room(&self) -> &Arc<Room> {
+        self.room
+            .as_ref()
+            .expect("a registered session is always in a room")
+    }
+
+    /// Before a name is chosen: a name (or `name:room`), `:help` or `:exit`.
+    fn register(&mut self, text: &str) -> Option<End> {
+        let text = text.trim();
+        if text.starts_with(':') {
+            match parse(text) {
+                Ok(Line::Command(Command::Help(topic))) => self.help(topic),
+                Ok(Line::Command(Command::Exit)) => return Some(End::Exit),
+                Ok(_) => self.error(
+                    "choose a screen name first; before that only :help and :exit work".into(),
+                ),
+                Err(err) => self.error(err.to_string()),
+            }
+            self.reply(Event::Prompt(Prompt::Nick));
+            return None;
+        }
+        if let Err(err) = self.try_register(text) {
+            self.error(err);
+            self.reply(Event::Prompt(Prompt::Nick));
+        }
+        None
+    }
+
+    fn try_register(&mut self, text: &str) -> Result<(), String> {
+        let (name, room) = match text.split_once(':') {
+            Some((name, room)) => (name, Some(room)),
+            None => (text, None),
+        };
+        let nick = Nick::parse(name).map_err(|err| err.to_string())?;
+        let room_name = room
+            .map(RoomName::parse)
+            .transpose()
+            .map_err(|err| err.to_string())?;
+        if let Some(locked) = room_name
+            .as_ref()
+            .and_then(|name| self.hub.room(name.as_str()))
+            .filter(|room| room.is_locked())
+        {
+            return Err(format!(
+                "{} is locked; choose just a name, then :cr {} and enter its password",
+                locked.name(),
+                locked.name()
+            ));
+        }
+        self.hub
+            .register(User {
+                id: self.id,
+                nick: nick.clone(),
+                outbox: Arc::clone(&self.outbox),
+                control: self.control.clone(),
+            })
+            .map_err(|err| err.to_string())?;
+        let room = match room_name {
+            None => Arc::clone(self.hub.default_room()),
+            Some(name) => match self.hub.room_or_create(name) {
+                Ok(room) => room,
+                Err(err) => {
+                    self.hub.unregister(self.id, &nick);
+                    return Err(err.to_string());
+                }
+            },
+        };
+        self.nick = Some(nick.clone());
+        let entry = room.join(self.member());
+        self.reply(Event::Welcome {
+            nick: nick.to_string(),
+            room: room.name().to_string(),
+            others: entry.others,
+        });
+        if entry.topic.is_some() {
+            self.reply(Event::Topic {
+                room: room.name().to_string(),
+                topic: entry.topic,
+            });
+        }
+        self.room = Some(room);
+        Ok(())
+    }
+
+    async fn execute(&mut self, command: Command) -> Option<End> {
+        match command {
+            Command::Help(topic) => self.help(topic),
+            Command::Exit => return Some(End::Exit),
+            Command::ChangeRoom(name) => self.change_room(&name),
+            Command::NewRoom(name) => self.new_room(&name),
+            Command::ExtraRoom { room, text } => self.extra_room(&room, text),
+            Command::Rooms => self.rooms(),
+            Command::Who(room) => self.who(room.as_deref()),
+            Command::Msg { to, text } => self.private(&to, text),
+            Command::Nick(name) => self.change_nick(&name),
+            Command::Me(action) => self.emote(action),
+            Command::HostAdd(name) => self.host_add(&name),
+            Command::HostRemove(name) => self.host_remove(&name),
+            Command::Password { remove: false } => self.ask_new_password(),
+            Command::Password { remove: true } => self.remove_password(),
+            Command::Kick { name, reason } => self.kick(&name, reason),
+            Command::Topic(topic) => self.topic(topic),
+            Command::Invite(name) => self.invite(&name),
+        }
+        None
+    }
+
+    fn chat(&self, text: &str) {
+        if text.trim().is_empty() {
+            return;
+        }
+        let room = self.current_room();
+        room.broadcast(
+            Event::Chat {
+                room: room.name().to_string(),
+                from: self.nick().to_string(),
+                text: text.to_owned(),
+            },
+            Some(self.id),
+        );
+    }
+
+    fn help(&self, topic: Option<String>) {
+        match topic {
+            None => self.reply(Event::Help { command: None }),
+            Some(name) => match CommandSpec::find(name.trim_start_matches(':')) {
+                Some(spec) => self.reply(Event::Help {
+                    command: Some(spec),
+                }),
+                None => self.error(format!(
+                    "there is no command :{} (type :h to list them)",
+                    name.trim_start_matches(':')
+                )),
+            },
+        }
+    }
+
+    /// Handles the answer to a prompt.
+    async fn answer(&mut self, pending: crate::session::Pending, text: String) {
+        use crate::session::Pending;
+        // The Enter that ended a hidden answer: show input again.
+        self.reply(Event::HiddenInputEnd);
+        if text.is_empty() {
+            self.reply(Event::Cancelled);
+            self.outbox.release();
+            return;
+        }
+        match pending {
+            Pending::RoomEntry { room } => self.enter_with_password(room, text).await,
+            Pending::NewPassword { room } => self.repeat_new_password(room, text),
+            Pending::RepeatPassword { room, first } => self.set_password(room, first, text).await,
+        }
+    }
+
+    /// Asks for a hidden answer; nothing but replies reach the client until it comes.
+    pub(crate) fn ask_hidden(&mut self, pending: crate::session::Pending, prompt: Prompt) {
+        self.outbox.hold();
+        self.pending = Some(pending);
+        self.reply(Event::Prompt(prompt));
+    }
+
+    /// Gives up on a pending hidden answer (kicked meanwhile, for one).
+    pub(crate) fn cancel_pending(&mut self) {
+        if self.pending.take().is_some() {
+            self.reply(Event::HiddenInputEnd);
+            self.reply(Event::Cancelled);
+            self.outbox.release();
+        }
+    }
+}

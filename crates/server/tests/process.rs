@@ -5,14 +5,16 @@ mod support;
 use std::io::{BufRead, BufReader};
 use std::net::SocketAddr;
 use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use support::Client;
 
-/// A running `banterd` and the address it logged.
+/// A running `banterd`, the address it logged, and everything it logs.
 struct Banterd {
     child: Child,
     addr: SocketAddr,
+    log: Arc<Mutex<String>>,
 }
 
 impl Banterd {
@@ -31,6 +33,7 @@ impl Banterd {
             .stderr(Stdio::piped());
         let mut child = command.spawn().unwrap();
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
+        let log = Arc::new(Mutex::new(String::new()));
         let mut line = String::new();
         let addr = loop {
             line.clear();
@@ -38,13 +41,21 @@ impl Banterd {
                 stderr.read_line(&mut line).unwrap() > 0,
                 "banterd exited early"
             );
+            log.lock().unwrap().push_str(&line);
             if let Some((_, addr)) = line.trim_end().split_once("listening on ") {
                 break addr.parse().unwrap();
             }
         };
         // Keep draining the log so the server never blocks on a full pipe.
-        std::thread::spawn(move || for _ in stderr.lines() {});
-        Self { child, addr }
+        let sink = Arc::clone(&log);
+        std::thread::spawn(move || {
+            for line in stderr.lines().map_while(Result::ok) {
+                let mut log = sink.lock().unwrap();
+                log.push_str(&line);
+                log.push('\n');
+            }
+        });
+        Self { child, addr, log }
     }
 
     fn signal(&self, name: &str) {
@@ -229,5 +240,48 @@ async fn running_out_of_file_descriptors_is_survived() {
             }
         }
         assert!(Instant::now() < deadline, "server never recovered");
+    }
+}
+
+#[tokio::test]
+async fn passwords_never_reach_the_log_or_other_clients() {
+    const SECRET: &str = "correct-horse-battery";
+    const GUESS: &str = "wrong-guess-staple";
+    let mut server = Banterd::start(&["--log-level", "trace"], &[]);
+    let mut alice = server.login("alice").await;
+    alice.send(":n vault").await;
+    alice.expect("created room vault; you are in it").await;
+    let mut bob = server.login("bob").await;
+    bob.send(":cr vault").await;
+    bob.expect("you are now in vault with 1 other").await;
+    alice.expect("* bob joined vault").await;
+    alice.send(":passwd").await;
+    alice.answer_hidden("new password for vault", SECRET).await;
+    alice
+        .answer_hidden("the new password for vault again", SECRET)
+        .await;
+    alice.expect("* alice locked vault with a password").await;
+    let mut carol = server.login("carol").await;
+    carol.send(":cr vault").await;
+    carol.answer_hidden("password for vault", GUESS).await;
+    carol.expect_prefix("error: wrong password for vault").await;
+    carol.send(":cr vault").await;
+    carol.answer_hidden("password for vault", SECRET).await;
+    carol.expect("you are now in vault with 2 others").await;
+    server.signal("TERM");
+    let mut seen = Vec::new();
+    for client in [&mut alice, &mut bob, &mut carol] {
+        seen.extend(client.expect_closed().await);
+    }
+    assert!(server.wait_exit(Duration::from_secs(5)).success());
+    let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("wrong room password"), "{log}");
+    assert!(log.contains("peer=127.0.0.1:"), "{log}");
+    for secret in [SECRET, GUESS] {
+        assert!(!log.contains(secret), "password in the log");
+        assert!(
+            seen.iter().all(|line| !line.contains(secret)),
+            "password sent to a client"
+        );
     }
 }

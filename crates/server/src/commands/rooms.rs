@@ -54,15 +54,15 @@ impl Session {
         }
         let key = room.name().key().to_owned();
         if self.invites.get(&key) == Some(&epoch) {
+            // An invitation is good for one entry; it grants nothing else.
             self.invites.remove(&key);
-            self.grants.insert(key, epoch);
             return self.move_to(room, false);
         }
         if let Err(wait) = self.lockout.check(&key, Instant::now()) {
             return self.error(format!(
                 "too many wrong passwords for {}; try again in {} s",
                 room.name(),
-                wait.as_secs().max(1)
+                wait.as_secs_f64().ceil()
             ));
         }
         let prompt = Prompt::RoomPassword {

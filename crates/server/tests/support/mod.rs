@@ -14,6 +14,10 @@ use tokio_util::sync::CancellationToken;
 /// What the server sends first: `IAC DO TTYPE`, then CR and erase-line.
 pub const TELNET_PROBE: &[u8] = b"\xff\xfd\x18\r\x1b[2K";
 
+/// Starts and ends a hidden answer for a client that is not telnet.
+pub const CONCEAL: &[u8] = b"\x1b[8m";
+pub const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
+
 /// How long a test waits for a line it expects.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
 
@@ -160,6 +164,26 @@ impl Client {
                 return line;
             }
         }
+    }
+
+    /// Answers a hidden prompt as nc would: the prompt line, then the conceal
+    /// attribute and nothing else until the answer, then the attribute reset.
+    pub async fn answer_hidden(&mut self, prompt: &str, answer: &str) {
+        self.expect_prefix(prompt).await;
+        self.expect_bytes(CONCEAL).await;
+        self.expect_silence(Duration::from_millis(100)).await;
+        self.send(answer).await;
+        self.expect_bytes(RESET_ATTRIBUTES).await;
+    }
+
+    /// Asserts the next bytes are exactly `want`.
+    pub async fn expect_bytes(&mut self, want: &[u8]) {
+        let mut got = vec![0u8; want.len()];
+        tokio::time::timeout(LINE_TIMEOUT, self.reader.read_exact(&mut got))
+            .await
+            .expect("timed out waiting for bytes")
+            .unwrap();
+        assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&got));
     }
 
     /// Asserts nothing arrives within `wait`.

@@ -1,0 +1,191 @@
+//! Terminal tests with the real programs a user has: `telnet` and `nc` run in
+//! tmux, typing as a person would, and the screen read back with
+//! `tmux capture-pane`. They check what a person would see: no stray telnet
+//! bytes, and a typed password that never shows.
+
+mod support;
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+use support::{Client, TestServer};
+
+const PASSWORD: &str = "Tr0ub4dor-3";
+
+/// A tmux session on a private tmux server, killed on drop.
+struct Screen {
+    socket: String,
+    name: String,
+}
+
+impl Screen {
+    fn start(name: &str, command: &str) -> Self {
+        let screen = Self {
+            socket: format!("banter-test-{}-{name}", std::process::id()),
+            name: name.to_owned(),
+        };
+        let status = screen
+            .tmux()
+            .args([
+                "new-session",
+                "-d",
+                "-s",
+                name,
+                "-x",
+                "160",
+                "-y",
+                "40",
+                command,
+            ])
+            .status()
+            .expect("tmux is installed (./scripts/test installs it)");
+        assert!(status.success());
+        screen
+    }
+
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    /// Types `text` and presses Enter.
+    fn type_line(&self, text: &str) {
+        let typed = self
+            .tmux()
+            .args(["send-keys", "-t", &self.name, "-l", text])
+            .status()
+            .unwrap();
+        let enter = self
+            .tmux()
+            .args(["send-keys", "-t", &self.name, "Enter"])
+            .status()
+            .unwrap();
+        assert!(typed.success() && enter.success());
+    }
+
+    fn capture(&self, with_escapes: bool) -> String {
+        let mut command = self.tmux();
+        command.args(["capture-pane", "-p", "-t", &self.name]);
+        if with_escapes {
+            command.arg("-e");
+        }
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    }
+
+    /// Waits until the screen shows `text`; returns the screen.
+    async fn wait_for(&self, text: &str) -> String {
+        let deadline = Instant::now() + Duration::from_secs(10);
+        loop {
+            let screen = self.capture(false);
+            if screen.contains(text) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "screen never showed {text:?}:\n{screen}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+}
+
+impl Drop for Screen {
+    fn drop(&mut self) {
+        let _ = self
+            .tmux()
+            .args(["kill-server"])
+            .stderr(std::process::Stdio::null())
+            .status();
+    }
+}
+
+/// Alice creates `vault` and locks it with [`PASSWORD`].
+async fn locked_vault(server: &TestServer) -> Client {
+    let mut alice = server.login("alice").await;
+    alice.send(":n vault").await;
+    alice.expect("created room vault; you are in it").await;
+    alice.send(":passwd").await;
+    alice
+        .answer_hidden("new password for vault", PASSWORD)
+        .await;
+    alice
+        .answer_hidden("the new password for vault again", PASSWORD)
+        .await;
+    alice.expect("* alice locked vault with a password").await;
+    alice
+}
+
+/// Nothing on screen that a person should not see: telnet bytes, escape
+/// residue, replacement characters.
+fn assert_clean(screen: &str) {
+    for stray in ['\u{fffd}', 'ÿ', '\u{1b}', '\u{18}'] {
+        assert!(
+            !screen.contains(stray),
+            "stray {stray:?} on screen:\n{screen}"
+        );
+    }
+    assert!(!screen.contains("[2K"), "erase sequence shown:\n{screen}");
+}
+
+/// A user logs in on `screen`, enters the vault with the password, and says hi.
+async fn enter_vault(screen: &Screen, alice: &mut Client) {
+    screen.wait_for("choose a screen name").await;
+    screen.type_line("bob");
+    screen.wait_for("hello bob").await;
+    screen.type_line(":cr vault");
+    screen.wait_for("password for vault").await;
+    screen.type_line(PASSWORD);
+    screen.wait_for("you are now in vault with 1 other").await;
+    screen.type_line("hi alice");
+    alice.expect("* bob joined vault").await;
+    alice.expect("[vault] bob: hi alice").await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn telnet_hides_the_password_and_shows_no_telnet_bytes() {
+    let server = TestServer::start().await;
+    let mut alice = locked_vault(&server).await;
+    let screen = Screen::start(
+        "telnet",
+        &format!("telnet 127.0.0.1 {}", server.addr.port()),
+    );
+    enter_vault(&screen, &mut alice).await;
+    for with_escapes in [false, true] {
+        let shown = screen.capture(with_escapes);
+        assert!(!shown.contains(PASSWORD), "password on screen:\n{shown}");
+    }
+    assert_clean(&screen.capture(false));
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn nc_conceals_the_password_and_erases_the_probe() {
+    let server = TestServer::start().await;
+    let mut alice = locked_vault(&server).await;
+    let screen = Screen::start("nc", &format!("nc 127.0.0.1 {}", server.addr.port()));
+    enter_vault(&screen, &mut alice).await;
+    let plain = screen.capture(false);
+    assert!(plain.starts_with("welcome to banter!"), "{plain}");
+    assert_clean(&plain);
+    // nc echoes what is typed; the terminal draws it concealed.
+    let styled = screen.capture(true);
+    let mut found = 0;
+    for line in styled.lines().filter(|line| line.contains(PASSWORD)) {
+        let before = &line[..line.find(PASSWORD).unwrap()];
+        let concealed_at = before
+            .rfind("\u{1b}[8m")
+            .unwrap_or_else(|| panic!("password shown without the conceal attribute: {line:?}"));
+        let after_conceal = &before[concealed_at..];
+        assert!(
+            !after_conceal.contains("\u{1b}[0m") && !after_conceal.contains("\u{1b}[m"),
+            "attributes reset before the password: {line:?}"
+        );
+        found += 1;
+    }
+    assert_eq!(
+        found, 1,
+        "the typed password should be on screen once, concealed"
+    );
+    server.stop().await;
+}

@@ -16,7 +16,6 @@ use std::time::Duration;
 use banter_proto::event::{LeaveReason, Prompt};
 use banter_proto::{Event, Input, LineCodec, Nick, TelnetCommand};
 use bytes::BytesMut;
-use tokio::io::AsyncReadExt;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
 use tokio::sync::mpsc;
@@ -153,14 +152,25 @@ struct Reader {
 
 impl Reader {
     /// The next input item, or `None` at EOF. Cancel-safe: partial input stays buffered.
+    ///
+    /// The read buffer exists only while there is input to decode: an idle
+    /// connection waits for readability holding no buffer at all.
     async fn next(&mut self) -> io::Result<Option<Input>> {
         loop {
             if let Some(input) = self.codec.decode(&mut self.buffer)? {
                 return Ok(Some(input));
             }
+            if self.buffer.capacity() > 0 {
+                // Everything read so far is decoded (the codec keeps partial lines).
+                self.buffer = BytesMut::new();
+            }
+            self.socket.readable().await?;
             self.buffer.reserve(READ_CHUNK_BYTES);
-            if self.socket.read_buf(&mut self.buffer).await? == 0 {
-                return self.codec.decode_eof(&mut self.buffer);
+            match self.socket.try_read_buf(&mut self.buffer) {
+                Ok(0) => return self.codec.decode_eof(&mut self.buffer),
+                Ok(_) => {}
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
+                Err(err) => return Err(err),
             }
         }
     }

@@ -13,6 +13,7 @@ mod outbox;
 mod render;
 mod room;
 mod session;
+pub mod store;
 mod writer;
 
 use std::sync::Arc;

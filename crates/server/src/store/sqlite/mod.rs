@@ -21,6 +21,8 @@
 //! and shutdown.
 
 mod schema;
+#[cfg(test)]
+mod tests;
 mod writer;
 
 use std::fs::{File, OpenOptions, TryLockError};

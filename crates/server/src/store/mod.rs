@@ -88,6 +88,12 @@ pub struct LoadedRoom {
 pub enum StoreError {
     #[error("database error: {0}")]
     Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        path: std::path::PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
     #[error("{context}: {source}")]
     Io {
         context: String,

@@ -57,27 +57,35 @@ pub fn supported_version() -> i64 {
 /// Opens (creating if needed) the database at `path`, refuses one newer than
 /// the code, switches it to WAL with `synchronous=FULL`, and migrates it.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let mut conn = Connection::open(path)?;
-    conn.busy_timeout(BUSY_TIMEOUT)?;
-    let found: i64 = conn.pragma_query_value(None, "user_version", |row| row.get(0))?;
+    let failed = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(failed)?;
     let supported = supported_version();
     if !(0..=supported).contains(&found) {
         return Err(StoreError::TooNew { found, supported });
     }
-    let mode: String =
-        conn.pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))?;
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+        .map_err(failed)?;
     if !mode.eq_ignore_ascii_case("wal") {
         return Err(StoreError::NoWal {
             path: path.to_owned(),
             mode,
         });
     }
-    conn.pragma_update(None, "synchronous", "FULL")?;
-    migrate(&mut conn, found)?;
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    migrate(&mut conn, found).map_err(failed)?;
     Ok(conn)
 }
 
-fn migrate(conn: &mut Connection, from: i64) -> Result<(), StoreError> {
+fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
     for (done, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
         let version = done as i64 + 1;
         let tx = conn.transaction()?;

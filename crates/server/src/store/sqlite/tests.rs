@@ -240,6 +240,69 @@ fn pruning_keeps_the_disk_near_history_max_per_room() {
     assert_eq!(games[0].text, "180");
 }
 
+/// Names the data directory for [`killed_child`].
+const CRASH_DIR: &str = "BANTER_STORE_CRASH_DIR";
+
+/// The process that `a_killed_server_keeps_all_acknowledged_work` kills: it
+/// saves a room, commits 100 messages, queues 50 more it never commits, says
+/// "ready" and waits to be killed.
+#[test]
+#[ignore = "the child process of a_killed_server_keeps_all_acknowledged_work"]
+fn killed_child() {
+    let dir = std::env::var_os(CRASH_DIR).expect("run by its parent test");
+    let store = slow_batches(Path::new(&dir), 1_000);
+    wait(store.save_room(room("Games", 1)));
+    for i in 0..150 {
+        if i == 100 {
+            wait(store.flush());
+        }
+        store.append(chat("lobby", "bo", &i.to_string(), i));
+    }
+    println!("ready");
+    loop {
+        std::thread::sleep(Duration::from_secs(1));
+    }
+}
+
+#[test]
+fn a_killed_server_keeps_all_acknowledged_work() {
+    use std::io::{BufRead, BufReader};
+    use std::process::{Command, Stdio};
+
+    let dir = TempDir::new().unwrap();
+    let mut child = Command::new(std::env::current_exe().unwrap())
+        .args(["--exact", "store::sqlite::tests::killed_child"])
+        .args(["--ignored", "--nocapture", "--test-threads=1"])
+        .env(CRASH_DIR, dir.path())
+        .stdout(Stdio::piped())
+        .spawn()
+        .unwrap();
+    // libtest prints the test's name before its output, on the same line.
+    let stdout = BufReader::new(child.stdout.take().unwrap());
+    let (tx, rx) = std::sync::mpsc::channel();
+    std::thread::spawn(move || {
+        let ready = stdout
+            .lines()
+            .map_while(Result::ok)
+            .any(|line| line.ends_with("ready"));
+        let _ = tx.send(ready);
+    });
+    let ready = rx.recv_timeout(Duration::from_secs(60)).unwrap_or(false);
+    child.kill().unwrap(); // SIGKILL: no destructor, no final flush
+    child.wait().unwrap();
+    assert!(ready, "the child never got ready");
+
+    let integrity: String = raw(dir.path())
+        .query_row("PRAGMA integrity_check", [], |r| r.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+    let store = open(dir.path());
+    assert_eq!(store.load(0).unwrap()[0].room.name, "Games");
+    let lobby = wait(store.history("lobby", 1_000));
+    assert_eq!(texts(&lobby).last(), Some(&"99"));
+    assert_eq!(lobby.len(), 100);
+}
+
 #[test]
 fn a_second_store_on_the_same_directory_is_refused() {
     let dir = TempDir::new().unwrap();
@@ -348,6 +411,17 @@ fn a_data_directory_that_cannot_be_created_is_a_clear_error() {
             .starts_with("cannot create the data directory"),
         "{err}"
     );
+}
+
+#[test]
+fn a_database_path_that_cannot_be_opened_is_a_clear_error() {
+    let dir = TempDir::new().unwrap();
+    std::fs::create_dir(dir.path().join(DATABASE_FILE)).unwrap();
+    let err = SqliteStore::open(config(dir.path())).err().unwrap();
+    assert!(matches!(err, StoreError::Open { .. }), "{err:?}");
+    let message = err.to_string();
+    assert!(message.starts_with("cannot open the database"), "{message}");
+    assert!(message.contains(DATABASE_FILE), "{message}");
 }
 
 #[test]

@@ -295,7 +295,10 @@ impl Writer {
             } else if self.retry_at.is_some() {
                 usize::MAX
             } else {
-                self.limits.batch_max - self.pending.len()
+                self.limits
+                    .batch_max
+                    .saturating_sub(self.pending.len())
+                    .max(1)
             };
             inbox = match self.due {
                 None => self

@@ -14,6 +14,7 @@ mod password;
 mod render;
 mod room;
 mod session;
+pub mod store;
 mod writer;
 
 use std::sync::Arc;

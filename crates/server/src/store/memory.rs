@@ -1,0 +1,151 @@
+//! A [`Store`] that keeps everything in memory: for the no-disk mode and for
+//! tests that need a store but no files.
+//!
+//! Same semantics as the SQLite store, except that nothing outlives the
+//! process: writes are "committed" the moment they are made, so every reply
+//! is ready at once and there is never a problem to report. One std `Mutex`
+//! guards the state; each critical section is a map lookup and a push.
+
+use std::collections::{BTreeMap, HashMap, VecDeque};
+use std::sync::{Mutex, MutexGuard};
+
+use banter_proto::names::fold;
+use tokio::sync::oneshot;
+
+use super::{history_key, Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom};
+
+#[derive(Debug, Default)]
+struct State {
+    /// By key, so `load` lists rooms sorted like the SQLite store does.
+    rooms: BTreeMap<String, StoredRoom>,
+    /// By [`history_key`]; each holds at most `history_max`, oldest first.
+    histories: HashMap<String, VecDeque<StoredMessage>>,
+    last_id: i64,
+}
+
+/// See the module docs.
+#[derive(Debug)]
+pub struct MemoryStore {
+    history_max: usize,
+    state: Mutex<State>,
+}
+
+/// A reply that is already known.
+fn ready<T>(result: Result<T, StoreError>) -> Reply<T> {
+    let (tx, rx) = oneshot::channel();
+    // The receiver is in hand, so the send cannot fail.
+    let _ = tx.send(result);
+    rx
+}
+
+impl MemoryStore {
+    /// A store whose histories keep at most `history_max` messages each.
+    pub fn new(history_max: usize) -> Self {
+        Self {
+            history_max,
+            state: Mutex::default(),
+        }
+    }
+
+    fn lock(&self) -> MutexGuard<'_, State> {
+        // Every change below is a single insert or remove, so poison is ignored.
+        self.state
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn tail(state: &State, key: &str, limit: usize) -> Vec<StoredMessage> {
+        let Some(history) = state.histories.get(key) else {
+            return Vec::new();
+        };
+        let skip = history.len().saturating_sub(limit);
+        history.iter().skip(skip).cloned().collect()
+    }
+}
+
+impl Store for MemoryStore {
+    fn load(&self, recent: usize) -> Result<Vec<LoadedRoom>, StoreError> {
+        let state = self.lock();
+        Ok(state
+            .rooms
+            .iter()
+            .map(|(key, room)| LoadedRoom {
+                room: room.clone(),
+                recent: Self::tail(&state, key, recent),
+            })
+            .collect())
+    }
+
+    fn save_room(&self, room: StoredRoom) -> Ack {
+        self.lock().rooms.insert(fold(&room.name), room);
+        ready(Ok(()))
+    }
+
+    fn delete_room(&self, name: &str) -> Ack {
+        let key = fold(name);
+        let mut state = self.lock();
+        state.rooms.remove(&key);
+        state.histories.remove(&key);
+        ready(Ok(()))
+    }
+
+    fn append(&self, mut message: StoredMessage) {
+        let key = history_key(&message);
+        let mut state = self.lock();
+        state.last_id += 1;
+        message.id = state.last_id;
+        let history = state.histories.entry(key).or_default();
+        history.push_back(message);
+        while history.len() > self.history_max {
+            history.pop_front();
+        }
+    }
+
+    fn history(&self, room: &str, limit: usize) -> Reply<Vec<StoredMessage>> {
+        ready(Ok(Self::tail(&self.lock(), &fold(room), limit)))
+    }
+
+    fn flush(&self) -> Ack {
+        ready(Ok(()))
+    }
+
+    fn problem(&self) -> Option<String> {
+        None
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::checks;
+    use super::*;
+
+    #[test]
+    fn rooms_are_saved_updated_and_deleted() {
+        checks::rooms_are_saved_updated_and_deleted(&MemoryStore::new(100));
+    }
+
+    #[test]
+    fn a_room_is_matched_by_key_and_keeps_its_latest_name() {
+        checks::a_room_is_matched_by_key_and_keeps_its_latest_name(&MemoryStore::new(100));
+    }
+
+    #[test]
+    fn history_is_chronological_and_limited() {
+        checks::history_is_chronological_and_limited(&MemoryStore::new(100));
+    }
+
+    #[test]
+    fn every_kind_round_trips() {
+        checks::every_kind_round_trips(&MemoryStore::new(100));
+    }
+
+    #[test]
+    fn history_keeps_at_most_history_max() {
+        checks::history_keeps_at_most_history_max(&MemoryStore::new(5));
+    }
+
+    #[test]
+    fn a_healthy_store_has_no_problem() {
+        checks::a_healthy_store_has_no_problem(&MemoryStore::new(5));
+    }
+}

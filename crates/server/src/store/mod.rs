@@ -1,0 +1,309 @@
+//! Persistence behind a small [`Store`] trait: rooms and their message history.
+//!
+//! The chat core talks only to the trait, so it runs the same on disk
+//! ([`sqlite::SqliteStore`]) and with no disk at all ([`memory::MemoryStore`],
+//! also what state tests use). The contract every implementation keeps:
+//!
+//! - [`Store::append`] never blocks and never fails to the caller: it is on the
+//!   fan-out path. A message is committed within the batch window, or counted
+//!   and logged as dropped; never lost silently.
+//! - Room changes ([`Store::save_room`], [`Store::delete_room`]) are durable
+//!   when their [`Ack`] resolves `Ok`, so a command answers only after that.
+//! - Reads ([`Store::history`], [`Store::load`]) see every message appended
+//!   before them, committed or not.
+//! - Every history (one per room; see [`history_key`]) holds at most
+//!   `history_max` messages as readers see it.
+
+pub mod memory;
+pub mod sqlite;
+
+use std::io;
+
+use banter_proto::names::fold;
+use tokio::sync::oneshot;
+
+/// Unix milliseconds, UTC.
+pub type Millis = i64;
+
+/// Messages a history keeps unless configured otherwise.
+pub const DEFAULT_HISTORY_MAX: usize = 10_000;
+
+/// A room as stored; its key is `fold(name)`, so `Games` and `games` are one room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredRoom {
+    /// As created, e.g. "Games".
+    pub name: String,
+    pub created_at: Millis,
+    /// An Argon2id PHC string, opaque to the store.
+    pub password_hash: Option<String>,
+    pub topic: Option<String>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MessageKind {
+    Chat,
+    Emote,
+    /// Said into a room the sender is not in (`name:room`).
+    ExtraRoom,
+    /// To one user; stored only when the server is configured to.
+    Private,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredMessage {
+    /// Assigned by the store, increasing in append order; pass 0 to `append`.
+    pub id: i64,
+    /// Display name of the room it was said in: for `ExtraRoom` the target room,
+    /// for `Private` empty.
+    pub room: String,
+    pub sender: String,
+    pub text: String,
+    pub kind: MessageKind,
+    pub at: Millis,
+    /// `ExtraRoom`: the room the sender was in.
+    pub from_room: Option<String>,
+    /// `Private`: who it was for.
+    pub recipient: Option<String>,
+}
+
+/// The history a message belongs to: its room's key, or for a private message
+/// `@` and the recipient's key. Room names cannot contain `@`, so the two
+/// never collide; `history("@bob", n)` reads what was said privately to bob.
+pub fn history_key(message: &StoredMessage) -> String {
+    match message.kind {
+        MessageKind::Private => format!("@{}", fold(message.recipient.as_deref().unwrap_or(""))),
+        _ => fold(&message.room),
+    }
+}
+
+/// A room and the tail of its history, as [`Store::load`] returns it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LoadedRoom {
+    pub room: StoredRoom,
+    /// Chronological, at most the `recent` asked for.
+    pub recent: Vec<StoredMessage>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("database error: {0}")]
+    Sqlite(#[from] rusqlite::Error),
+    #[error("cannot open the database {}: {source}", path.display())]
+    Open {
+        path: std::path::PathBuf,
+        #[source]
+        source: rusqlite::Error,
+    },
+    #[error("{context}: {source}")]
+    Io {
+        context: String,
+        #[source]
+        source: io::Error,
+    },
+    #[error(
+        "the database is at schema version {found}, but this banterd knows only up to \
+         version {supported}; run a newer banterd on it"
+    )]
+    TooNew { found: i64, supported: i64 },
+    #[error(
+        "another banterd is using the data directory {} (it holds {}); stop it or use \
+         another data directory",
+        dir.display(), lock_file.display()
+    )]
+    Locked {
+        dir: std::path::PathBuf,
+        lock_file: std::path::PathBuf,
+    },
+    #[error(
+        "the database {} stays in {mode} journal mode instead of WAL; put the data \
+         directory on a local file system",
+        path.display()
+    )]
+    NoWal {
+        path: std::path::PathBuf,
+        mode: String,
+    },
+    #[error("the store has shut down")]
+    Closed,
+}
+
+/// An answer that arrives once the store has done the work.
+pub type Reply<T> = oneshot::Receiver<Result<T, StoreError>>;
+
+/// Acknowledgement of a write that must be durable before a command answers.
+pub type Ack = Reply<()>;
+
+/// Where the chat core keeps what must outlive the process; see the module docs.
+///
+/// Methods that return a [`Reply`] never block: the work happens elsewhere and
+/// the receiver resolves when it is done (or fails with [`StoreError::Closed`]
+/// if the store is gone).
+pub trait Store: Send + Sync + 'static {
+    /// Every saved room, sorted by key, with its last `recent` messages,
+    /// chronological. Called once at start; it blocks the calling thread until
+    /// the store answers, so call it before serving or from a blocking task.
+    fn load(&self, recent: usize) -> Result<Vec<LoadedRoom>, StoreError>;
+    /// Creates or updates a room (matched by key); durable when the Ack resolves Ok.
+    fn save_room(&self, room: StoredRoom) -> Ack;
+    /// Deletes a room and all its history; durable when the Ack resolves Ok.
+    fn delete_room(&self, name: &str) -> Ack;
+    /// Queues a message; never blocks; committed within the batch window.
+    fn append(&self, message: StoredMessage);
+    /// The last `limit` messages of a room (matched by key), chronological,
+    /// including ones not yet committed.
+    fn history(&self, room: &str, limit: usize) -> Reply<Vec<StoredMessage>>;
+    /// Resolves once everything appended before the call is committed.
+    fn flush(&self) -> Ack;
+    /// The current disk problem while writes are failing, for telling users; None when healthy.
+    fn problem(&self) -> Option<String>;
+}
+
+/// Behavioural checks every implementation must pass, written once and run by
+/// each implementation's tests.
+#[cfg(test)]
+pub(crate) mod checks {
+    use super::*;
+
+    pub fn room(name: &str, at: Millis) -> StoredRoom {
+        StoredRoom {
+            name: name.to_owned(),
+            created_at: at,
+            password_hash: None,
+            topic: None,
+        }
+    }
+
+    pub fn chat(room: &str, sender: &str, text: &str, at: Millis) -> StoredMessage {
+        StoredMessage {
+            id: 0,
+            room: room.to_owned(),
+            sender: sender.to_owned(),
+            text: text.to_owned(),
+            kind: MessageKind::Chat,
+            at,
+            from_room: None,
+            recipient: None,
+        }
+    }
+
+    pub fn wait<T>(reply: Reply<T>) -> T {
+        reply
+            .blocking_recv()
+            .expect("the store answers")
+            .expect("the store succeeds")
+    }
+
+    pub fn texts(messages: &[StoredMessage]) -> Vec<&str> {
+        messages.iter().map(|m| m.text.as_str()).collect()
+    }
+
+    pub fn rooms_are_saved_updated_and_deleted(store: &dyn Store) {
+        wait(store.save_room(room("Games", 1)));
+        wait(store.save_room(room("Music", 2)));
+        let mut games = room("Games", 1);
+        games.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
+        games.topic = Some("board games".into());
+        wait(store.save_room(games.clone()));
+        store.append(chat("music", "ann", "la la", 3));
+        wait(store.delete_room("MUSIC"));
+
+        let loaded = store.load(10).unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].room, games);
+        assert!(wait(store.history("Music", 10)).is_empty());
+    }
+
+    pub fn a_room_is_matched_by_key_and_keeps_its_latest_name(store: &dyn Store) {
+        wait(store.save_room(room("Games", 1)));
+        wait(store.save_room(room("GAMES", 1)));
+        let loaded = store.load(0).unwrap();
+        assert_eq!(loaded.len(), 1);
+        assert_eq!(loaded[0].room.name, "GAMES");
+    }
+
+    pub fn history_is_chronological_and_limited(store: &dyn Store) {
+        wait(store.save_room(room("Games", 1)));
+        for i in 0..50 {
+            store.append(chat(
+                if i % 2 == 0 { "Games" } else { "lobby" },
+                "bo",
+                &i.to_string(),
+                i,
+            ));
+        }
+        let last = wait(store.history("GAMES", 3));
+        assert_eq!(texts(&last), ["44", "46", "48"]);
+        assert!(last.windows(2).all(|w| w[0].id < w[1].id));
+        assert_eq!(wait(store.history("lobby", 100)).len(), 25);
+
+        let loaded = store.load(2).unwrap();
+        assert_eq!(texts(&loaded[0].recent), ["46", "48"]);
+        wait(store.flush());
+        assert_eq!(texts(&wait(store.history("games", 2))), ["46", "48"]);
+    }
+
+    pub fn every_kind_round_trips(store: &dyn Store) {
+        let emote = StoredMessage {
+            kind: MessageKind::Emote,
+            ..chat("Games", "ann", "waves", 1)
+        };
+        let extra = StoredMessage {
+            kind: MessageKind::ExtraRoom,
+            from_room: Some("lobby".into()),
+            ..chat("Games", "bo", "hi from the lobby", 2)
+        };
+        let private = StoredMessage {
+            kind: MessageKind::Private,
+            recipient: Some("Cy".into()),
+            ..chat("", "ann", "psst", 3)
+        };
+        for message in [&emote, &extra, &private] {
+            store.append(message.clone());
+        }
+        let games = wait(store.history("games", 10));
+        assert_eq!(games.len(), 2);
+        assert_eq!(
+            (games[0].kind, games[0].text.as_str()),
+            (emote.kind, "waves")
+        );
+        assert_eq!(
+            StoredMessage {
+                id: 0,
+                ..games[1].clone()
+            },
+            extra
+        );
+        let to_cy = wait(store.history("@cy", 10));
+        assert_eq!(to_cy.len(), 1);
+        assert_eq!(
+            StoredMessage {
+                id: 0,
+                ..to_cy[0].clone()
+            },
+            private
+        );
+        assert!(wait(store.history("", 10)).is_empty());
+    }
+
+    /// `history_max` must be 5 for this check.
+    pub fn history_keeps_at_most_history_max(store: &dyn Store) {
+        for i in 0..40 {
+            store.append(chat("Games", "bo", &i.to_string(), i));
+        }
+        store.append(chat("lobby", "bo", "quiet", 99));
+        assert_eq!(
+            texts(&wait(store.history("games", 100))),
+            ["35", "36", "37", "38", "39"]
+        );
+        wait(store.flush());
+        assert_eq!(wait(store.history("games", 100)).len(), 5);
+        assert_eq!(texts(&wait(store.history("games", 2))), ["38", "39"]);
+        assert_eq!(texts(&wait(store.history("lobby", 100))), ["quiet"]);
+    }
+
+    pub fn a_healthy_store_has_no_problem(store: &dyn Store) {
+        store.append(chat("lobby", "bo", "hi", 1));
+        wait(store.flush());
+        assert_eq!(store.problem(), None);
+    }
+}

@@ -1,0 +1,214 @@
+//! The on-disk [`Store`]: an embedded SQLite database in a data directory.
+//!
+//! Layout of the data directory (created if missing):
+//! - `banter.db` (with SQLite's `-wal` and `-shm` files): the database;
+//! - `banterd.lock`: exclusively locked (`flock`) for the store's life, so a
+//!   second banterd on the same directory fails at start with
+//!   [`StoreError::Locked`] instead of interleaving writes. The kernel drops
+//!   the lock when the process dies, so a crash leaves nothing to clean up.
+//!
+//! Durability: WAL with `synchronous=FULL`. Every commit, a batch of messages
+//! or one room change, is fsynced before it counts as done, so an
+//! acknowledged room change survives a power cut as well as a `kill -9`, and
+//! the database is never corrupt. NORMAL would survive `kill -9` too but may
+//! lose the last commits on power loss; since messages are committed in
+//! batches (at most `1000 / batch_interval` commits a second), the extra fsync
+//! per commit is cheap, and an acknowledgement means "on disk". At most the
+//! last batch window of messages is lost in a crash.
+//!
+//! All database work happens on one writer thread (see `writer`); the handle
+//! only queues jobs, so no call here blocks on the disk except [`Store::load`]
+//! and shutdown.
+
+mod schema;
+#[cfg(test)]
+mod tests;
+mod writer;
+
+use std::fs::{File, OpenOptions, TryLockError};
+use std::path::PathBuf;
+use std::sync::{mpsc, Arc};
+use std::thread::JoinHandle;
+use std::time::Duration;
+
+use tokio::sync::oneshot;
+
+use self::writer::{Job, Limits, Shared, Writer};
+use super::{
+    Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom, DEFAULT_HISTORY_MAX,
+};
+
+/// The database file's name in the data directory.
+pub const DATABASE_FILE: &str = "banter.db";
+/// The lock file's name in the data directory.
+pub const LOCK_FILE: &str = "banterd.lock";
+
+/// Longest a message waits in memory before its batch is committed: the most
+/// a crash can lose, and few enough commits (20 a second) that each can afford an fsync.
+pub const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_millis(50);
+/// Most messages in one batch: bounds a transaction's size and time under load.
+pub const DEFAULT_BATCH_MAX: usize = 1_000;
+/// Most messages held uncommitted while the disk is failing or slow (about
+/// 100 seconds of a busy server's traffic, a few tens of MB); past it messages
+/// are dropped and counted rather than growing memory without bound.
+pub const DEFAULT_QUEUE_MAX: usize = 100_000;
+
+/// How to open a [`SqliteStore`]; [`SqliteConfig::new`] gives the defaults.
+#[derive(Debug, Clone)]
+pub struct SqliteConfig {
+    /// The data directory; created if missing.
+    pub dir: PathBuf,
+    /// Messages each room's history keeps (private messages: each recipient's).
+    pub history_max: usize,
+    /// Longest time between an append and the commit of its batch.
+    pub batch_interval: Duration,
+    /// A batch is committed as soon as it holds this many messages (at least 1).
+    pub batch_max: usize,
+    /// Most messages appended and not yet committed; see [`DEFAULT_QUEUE_MAX`].
+    pub queue_max: usize,
+}
+
+impl SqliteConfig {
+    /// The defaults for a store in `dir`.
+    pub fn new(dir: impl Into<PathBuf>) -> Self {
+        Self {
+            dir: dir.into(),
+            history_max: DEFAULT_HISTORY_MAX,
+            batch_interval: DEFAULT_BATCH_INTERVAL,
+            batch_max: DEFAULT_BATCH_MAX,
+            queue_max: DEFAULT_QUEUE_MAX,
+        }
+    }
+}
+
+/// See the module docs. Dropping it (or [`SqliteStore::close`]) commits what
+/// is pending and joins the writer thread, then releases the directory lock.
+pub struct SqliteStore {
+    shared: Arc<Shared>,
+    writer: Option<JoinHandle<Result<(), StoreError>>>,
+    /// Locked for the store's life; declared after `writer` so the lock goes
+    /// only once the writer has closed the database.
+    _lock: File,
+}
+
+fn io_error(context: String) -> impl FnOnce(std::io::Error) -> StoreError {
+    move |source| StoreError::Io { context, source }
+}
+
+impl SqliteStore {
+    /// Creates the data directory if needed, locks it, opens and migrates the
+    /// database, and starts the writer thread.
+    pub fn open(config: SqliteConfig) -> Result<Self, StoreError> {
+        let dir = config.dir;
+        std::fs::create_dir_all(&dir).map_err(io_error(format!(
+            "cannot create the data directory {}",
+            dir.display()
+        )))?;
+        let lock_file = dir.join(LOCK_FILE);
+        let lock = OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&lock_file)
+            .map_err(io_error(format!("cannot open {}", lock_file.display())))?;
+        match lock.try_lock() {
+            Ok(()) => {}
+            Err(TryLockError::WouldBlock) => return Err(StoreError::Locked { dir, lock_file }),
+            Err(TryLockError::Error(source)) => {
+                return Err(io_error(format!("cannot lock {}", lock_file.display()))(
+                    source,
+                ))
+            }
+        }
+
+        let path = dir.join(DATABASE_FILE);
+        let conn = schema::open(&path)?;
+        let shared = Arc::new(Shared::new(config.queue_max));
+        let limits = Limits {
+            history_max: config.history_max,
+            batch_interval: config.batch_interval,
+            batch_max: config.batch_max.max(1),
+        };
+        let writer = Writer::new(conn, Arc::clone(&shared), limits)?
+            .spawn()
+            .map_err(io_error("cannot start the message store's thread".into()))?;
+        tracing::info!(path = %path.display(), "opened the message store");
+        Ok(Self {
+            shared,
+            writer: Some(writer),
+            _lock: lock,
+        })
+    }
+
+    /// Messages dropped since open because too many were waiting to be saved.
+    pub fn dropped(&self) -> u64 {
+        self.shared.dropped()
+    }
+
+    /// Commits what is pending, stops the writer thread and releases the
+    /// directory; blocks until done. Fails if the last commit failed (those
+    /// messages are lost, and were logged).
+    pub fn close(mut self) -> Result<(), StoreError> {
+        self.stop()
+    }
+
+    fn stop(&mut self) -> Result<(), StoreError> {
+        let Some(writer) = self.writer.take() else {
+            return Ok(());
+        };
+        self.shared.close();
+        writer.join().map_err(|_| StoreError::Closed)?
+    }
+}
+
+impl Drop for SqliteStore {
+    fn drop(&mut self) {
+        // The writer has logged any failure of its last commit.
+        let _ = self.stop();
+    }
+}
+
+impl Store for SqliteStore {
+    fn load(&self, recent: usize) -> Result<Vec<LoadedRoom>, StoreError> {
+        let (answer, rx) = mpsc::sync_channel(1);
+        self.shared.submit(Job::Load { recent, answer });
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn save_room(&self, room: StoredRoom) -> Ack {
+        let (answer, rx) = oneshot::channel();
+        self.shared.submit(Job::SaveRoom(room, answer));
+        rx
+    }
+
+    fn delete_room(&self, name: &str) -> Ack {
+        let (answer, rx) = oneshot::channel();
+        self.shared.submit(Job::DeleteRoom(name.to_owned(), answer));
+        rx
+    }
+
+    fn append(&self, message: StoredMessage) {
+        self.shared.append(message);
+    }
+
+    fn history(&self, room: &str, limit: usize) -> Reply<Vec<StoredMessage>> {
+        let (answer, rx) = oneshot::channel();
+        self.shared.submit(Job::History {
+            room: room.to_owned(),
+            limit,
+            answer,
+        });
+        rx
+    }
+
+    fn flush(&self) -> Ack {
+        let (answer, rx) = oneshot::channel();
+        self.shared.submit(Job::Flush(answer));
+        rx
+    }
+
+    fn problem(&self) -> Option<String> {
+        self.shared.problem()
+    }
+}

@@ -1,0 +1,258 @@
+//! The database schema, its migrations, and every statement the SQLite store runs.
+//!
+//! The schema version lives in `PRAGMA user_version`. Migration `n` (1-based)
+//! takes a database from version `n - 1` to `n` in one transaction that also
+//! sets the version, so a crash mid-migration leaves the old version intact.
+//! A shipped migration is never edited: a change is a new migration appended
+//! to [`MIGRATIONS`]. A database newer than the code is refused, not touched.
+
+use std::collections::HashMap;
+use std::path::Path;
+use std::time::Duration;
+
+use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
+use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction};
+
+use crate::store::{MessageKind, StoreError, StoredMessage, StoredRoom};
+
+/// Version 1: rooms by key, and one table of messages of every kind, each
+/// filed under its history key (see `store::history_key`) so that a room's
+/// tail is one index range. `AUTOINCREMENT` keeps ids from being reused after
+/// the newest messages are deleted with their room; the writer assigns ids
+/// itself and the sequence table remembers the highest.
+const V1: &str = "
+CREATE TABLE rooms (
+    key           TEXT PRIMARY KEY NOT NULL,
+    name          TEXT NOT NULL,
+    created_at    INTEGER NOT NULL,
+    password_hash TEXT,
+    topic         TEXT
+);
+CREATE TABLE messages (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    history   TEXT NOT NULL,
+    room      TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    kind      TEXT NOT NULL CHECK (kind IN ('chat', 'emote', 'extra_room', 'private')),
+    at        INTEGER NOT NULL,
+    from_room TEXT,
+    recipient TEXT
+);
+CREATE INDEX messages_by_history ON messages (history, id);
+";
+
+/// Every migration in order; the schema version the code supports is its length.
+pub const MIGRATIONS: &[&str] = &[V1];
+
+/// How long a statement waits for a lock held by another connection (an
+/// operator's `sqlite3` shell, say) before failing. Short, because the writer
+/// thread serves reads too; a failed batch is retried, not lost.
+const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
+
+pub fn supported_version() -> i64 {
+    MIGRATIONS.len() as i64
+}
+
+/// Opens (creating if needed) the database at `path`, refuses one newer than
+/// the code, switches it to WAL with `synchronous=FULL`, and migrates it.
+pub fn open(path: &Path) -> Result<Connection, StoreError> {
+    let failed = |source| StoreError::Open {
+        path: path.to_owned(),
+        source,
+    };
+    let mut conn = Connection::open(path).map_err(failed)?;
+    conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;
+    let found: i64 = conn
+        .pragma_query_value(None, "user_version", |row| row.get(0))
+        .map_err(failed)?;
+    let supported = supported_version();
+    if !(0..=supported).contains(&found) {
+        return Err(StoreError::TooNew { found, supported });
+    }
+    let mode: String = conn
+        .pragma_update_and_check(None, "journal_mode", "wal", |row| row.get(0))
+        .map_err(failed)?;
+    if !mode.eq_ignore_ascii_case("wal") {
+        return Err(StoreError::NoWal {
+            path: path.to_owned(),
+            mode,
+        });
+    }
+    conn.pragma_update(None, "synchronous", "FULL")
+        .map_err(failed)?;
+    migrate(&mut conn, found).map_err(failed)?;
+    Ok(conn)
+}
+
+fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    for (done, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
+        let version = done as i64 + 1;
+        let tx = conn.transaction()?;
+        tx.execute_batch(sql)?;
+        tx.pragma_update(None, "user_version", version)?;
+        tx.commit()?;
+        tracing::info!(version, "migrated the database schema");
+    }
+    Ok(())
+}
+
+/// Each kind's name in the database; part of the schema, so never renamed.
+const KIND_NAMES: [(MessageKind, &str); 4] = [
+    (MessageKind::Chat, "chat"),
+    (MessageKind::Emote, "emote"),
+    (MessageKind::ExtraRoom, "extra_room"),
+    (MessageKind::Private, "private"),
+];
+
+impl ToSql for MessageKind {
+    fn to_sql(&self) -> rusqlite::Result<ToSqlOutput<'_>> {
+        let (_, name) = KIND_NAMES
+            .iter()
+            .find(|(kind, _)| kind == self)
+            .expect("every kind has a name");
+        Ok(ToSqlOutput::from(*name))
+    }
+}
+
+impl FromSql for MessageKind {
+    fn column_result(value: ValueRef<'_>) -> FromSqlResult<Self> {
+        let text = value.as_str()?;
+        KIND_NAMES
+            .iter()
+            .find(|(_, name)| *name == text)
+            .map(|(kind, _)| *kind)
+            .ok_or_else(|| FromSqlError::Other(format!("unknown message kind {text:?}").into()))
+    }
+}
+
+/// SQLite integers are i64; a limit past that is no limit.
+fn sql_limit(limit: usize) -> i64 {
+    i64::try_from(limit).unwrap_or(i64::MAX)
+}
+
+/// The highest message id ever stored (0 for none), so new ids continue after it.
+pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+    Ok(conn
+        .query_row(
+            "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
+            [],
+            |row| row.get(0),
+        )
+        .optional()?
+        .unwrap_or(0))
+}
+
+/// How many messages each history holds.
+pub fn history_sizes(conn: &Connection) -> rusqlite::Result<HashMap<String, usize>> {
+    let mut stmt = conn.prepare("SELECT history, COUNT(*) FROM messages GROUP BY history")?;
+    let rows = stmt.query_map([], |row| {
+        Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as usize))
+    })?;
+    rows.collect()
+}
+
+pub fn insert_message(
+    tx: &Transaction,
+    key: &str,
+    message: &StoredMessage,
+) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO messages (id, history, room, sender, text, kind, at, from_room, recipient)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9)",
+    )?
+    .execute(params![
+        message.id,
+        key,
+        message.room,
+        message.sender,
+        message.text,
+        message.kind,
+        message.at,
+        message.from_room,
+        message.recipient,
+    ])?;
+    Ok(())
+}
+
+pub fn save_room(tx: &Transaction, key: &str, room: &StoredRoom) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO rooms (key, name, created_at, password_hash, topic)
+         VALUES (?1, ?2, ?3, ?4, ?5)
+         ON CONFLICT (key) DO UPDATE SET name = excluded.name,
+             created_at = excluded.created_at, password_hash = excluded.password_hash,
+             topic = excluded.topic",
+    )?
+    .execute(params![
+        key,
+        room.name,
+        room.created_at,
+        room.password_hash,
+        room.topic
+    ])?;
+    Ok(())
+}
+
+/// Deletes the room and its whole history.
+pub fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM rooms WHERE key = ?1")?
+        .execute([key])?;
+    tx.prepare_cached("DELETE FROM messages WHERE history = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// Every saved room with its key, sorted by key.
+pub fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, name, created_at, password_hash, topic FROM rooms ORDER BY key",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        Ok((
+            row.get(0)?,
+            StoredRoom {
+                name: row.get(1)?,
+                created_at: row.get(2)?,
+                password_hash: row.get(3)?,
+                topic: row.get(4)?,
+            },
+        ))
+    })?;
+    rows.collect()
+}
+
+/// The last `limit` committed messages of a history, chronological.
+pub fn tail(conn: &Connection, key: &str, limit: usize) -> rusqlite::Result<Vec<StoredMessage>> {
+    if limit == 0 {
+        return Ok(Vec::new());
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT id, room, sender, text, kind, at, from_room, recipient FROM messages
+         WHERE history = ?1 ORDER BY id DESC LIMIT ?2",
+    )?;
+    let rows = stmt.query_map(params![key, sql_limit(limit)], |row| {
+        Ok(StoredMessage {
+            id: row.get(0)?,
+            room: row.get(1)?,
+            sender: row.get(2)?,
+            text: row.get(3)?,
+            kind: row.get(4)?,
+            at: row.get(5)?,
+            from_room: row.get(6)?,
+            recipient: row.get(7)?,
+        })
+    })?;
+    let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
+    messages.reverse();
+    Ok(messages)
+}
+
+/// Deletes all but the newest `keep` messages of a history; returns how many went.
+pub fn prune(conn: &Connection, key: &str, keep: usize) -> rusqlite::Result<usize> {
+    conn.prepare_cached(
+        "DELETE FROM messages WHERE history = ?1 AND id <= COALESCE(
+             (SELECT id FROM messages WHERE history = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2),
+             -1)",
+    )?
+    .execute(params![key, sql_limit(keep)])
+}

@@ -1,0 +1,494 @@
+//! The SQLite store's writer thread and the inbox that feeds it.
+//!
+//! One std thread owns the database connection; every other thread only
+//! pushes [`Job`]s into the [`Inbox`] (a std `Mutex` held for a push or a swap,
+//! plus a `Condvar`). A std thread, not a tokio task, because SQLite calls
+//! block, and a slow disk must not stall the runtime.
+//!
+//! Ordering: the writer runs jobs in the order they were pushed, so a read or
+//! a flush sees every message appended before it, and a room change commits
+//! together with (after) the messages appended before it; that is why room
+//! changes share the inbox instead of having their own path.
+//!
+//! Batching: appended messages collect in `pending` (with their final ids)
+//! and are committed in one transaction `batch_interval` after the first of
+//! them arrived, or as soon as there are `batch_max`. Appends wake the writer
+//! only when that matters (the first of a batch, or the one that fills it),
+//! so a busy room costs no wake-up per message.
+//!
+//! Failure: a failed commit keeps `pending` and is retried every
+//! [`RETRY_INTERVAL`]; meanwhile [`Shared::problem`] says what is wrong.
+//! Memory stays bounded: at most `queue_max` messages are uncommitted (in the
+//! inbox and in `pending` together); past that, `append` drops the message,
+//! counts it, and the writer logs the count.
+
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
+use std::thread;
+use std::time::{Duration, Instant};
+
+use banter_proto::names::fold;
+use rusqlite::Connection;
+use tokio::sync::oneshot;
+
+use super::schema;
+use crate::store::{history_key, LoadedRoom, StoreError, StoredMessage, StoredRoom};
+
+/// How long the writer waits before retrying a failed commit: long enough not
+/// to spin on a full disk, short enough that recovery is noticed quickly.
+pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+
+type Answer<T> = oneshot::Sender<Result<T, StoreError>>;
+
+/// Work for the writer, in the order it was asked for.
+pub enum Job {
+    Append(StoredMessage),
+    SaveRoom(StoredRoom, Answer<()>),
+    DeleteRoom(String, Answer<()>),
+    History {
+        room: String,
+        limit: usize,
+        answer: Answer<Vec<StoredMessage>>,
+    },
+    /// A std channel: `load` waits for it synchronously, possibly outside tokio.
+    Load {
+        recent: usize,
+        answer: mpsc::SyncSender<Result<Vec<LoadedRoom>, StoreError>>,
+    },
+    Flush(Answer<()>),
+}
+
+impl Job {
+    /// Answers a job that will never run because the writer is gone.
+    fn refuse(self) {
+        // A caller that stopped waiting has nothing to be told.
+        match self {
+            Job::Append(_) => {}
+            Job::SaveRoom(_, answer) | Job::DeleteRoom(_, answer) | Job::Flush(answer) => {
+                let _ = answer.send(Err(StoreError::Closed));
+            }
+            Job::History { answer, .. } => {
+                let _ = answer.send(Err(StoreError::Closed));
+            }
+            Job::Load { answer, .. } => {
+                let _ = answer.send(Err(StoreError::Closed));
+            }
+        }
+    }
+}
+
+#[derive(Default)]
+struct Inbox {
+    jobs: VecDeque<Job>,
+    /// `Append`s in `jobs`.
+    messages: usize,
+    /// Other jobs in `jobs`; any of them wakes the writer at once.
+    others: usize,
+    /// Messages appended and not yet committed: in `jobs` or the writer's
+    /// `pending`. Never more than `queue_max`.
+    uncommitted: usize,
+    /// While the writer waits: wake it when `messages` reaches this.
+    wake_at: usize,
+    /// Messages refused since the writer last looked, for its log.
+    dropped_unlogged: u64,
+    closing: bool,
+    /// The writer has exited; jobs are refused at once.
+    gone: bool,
+}
+
+/// What the store handle and the writer share.
+pub struct Shared {
+    inbox: Mutex<Inbox>,
+    wake: Condvar,
+    /// The current write failure; `None` while healthy.
+    problem: Mutex<Option<String>>,
+    /// Messages dropped because the queue was full, since open.
+    dropped: AtomicU64,
+    queue_max: usize,
+}
+
+fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
+    // Every critical section is a few field updates, so poison is ignored.
+    mutex
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+impl Shared {
+    pub fn new(queue_max: usize) -> Self {
+        Self {
+            inbox: Mutex::new(Inbox {
+                wake_at: usize::MAX,
+                ..Inbox::default()
+            }),
+            wake: Condvar::new(),
+            problem: Mutex::default(),
+            dropped: AtomicU64::new(0),
+            queue_max,
+        }
+    }
+
+    /// Queues a message, or drops and counts it when `queue_max` are uncommitted.
+    pub fn append(&self, message: StoredMessage) {
+        let mut inbox = lock(&self.inbox);
+        if inbox.gone || inbox.uncommitted >= self.queue_max {
+            inbox.dropped_unlogged += 1;
+            drop(inbox);
+            self.dropped.fetch_add(1, Ordering::Relaxed);
+            return;
+        }
+        inbox.jobs.push_back(Job::Append(message));
+        inbox.messages += 1;
+        inbox.uncommitted += 1;
+        let wake = inbox.messages >= inbox.wake_at;
+        if wake {
+            inbox.wake_at = usize::MAX;
+        }
+        drop(inbox);
+        if wake {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Queues any job but an append, and wakes the writer for it.
+    pub fn submit(&self, job: Job) {
+        let mut inbox = lock(&self.inbox);
+        if inbox.gone {
+            drop(inbox);
+            job.refuse();
+            return;
+        }
+        inbox.jobs.push_back(job);
+        inbox.others += 1;
+        drop(inbox);
+        self.wake.notify_one();
+    }
+
+    /// Asks the writer to commit what it has and exit.
+    pub fn close(&self) {
+        lock(&self.inbox).closing = true;
+        self.wake.notify_one();
+    }
+
+    pub fn problem(&self) -> Option<String> {
+        let problem = lock(&self.problem).clone()?;
+        Some(match self.dropped() {
+            0 => problem,
+            dropped => format!("{problem} ({dropped} messages could not be saved)"),
+        })
+    }
+
+    pub fn dropped(&self) -> u64 {
+        self.dropped.load(Ordering::Relaxed)
+    }
+
+    fn set_problem(&self, problem: Option<String>) {
+        *lock(&self.problem) = problem;
+    }
+}
+
+/// Limits the writer works to; see `SqliteConfig`.
+pub struct Limits {
+    pub history_max: usize,
+    pub batch_interval: Duration,
+    pub batch_max: usize,
+}
+
+/// The writer thread's state; it alone touches the connection.
+pub struct Writer {
+    conn: Connection,
+    shared: Arc<Shared>,
+    limits: Limits,
+    /// Appended, id assigned, not yet committed; each with its history key.
+    /// Every id here is above every committed id.
+    pending: Vec<(String, StoredMessage)>,
+    last_id: i64,
+    /// Messages each history holds on disk, to prune without counting rows.
+    sizes: HashMap<String, usize>,
+    /// When `pending` is to be committed; `Some` exactly while it is non-empty.
+    due: Option<Instant>,
+    /// Set while writes fail: when to try again.
+    retry_at: Option<Instant>,
+}
+
+/// What a commit does besides writing `pending`.
+enum Change<'a> {
+    Nothing,
+    SaveRoom(&'a StoredRoom),
+    DeleteRoom(&'a str),
+}
+
+impl Writer {
+    /// Reads what the writer needs to know from a freshly opened database.
+    pub fn new(conn: Connection, shared: Arc<Shared>, limits: Limits) -> Result<Self, StoreError> {
+        Ok(Self {
+            last_id: schema::last_id(&conn)?,
+            sizes: schema::history_sizes(&conn)?,
+            conn,
+            shared,
+            limits,
+            pending: Vec::new(),
+            due: None,
+            retry_at: None,
+        })
+    }
+
+    /// Starts the thread; it returns the result of its final commit.
+    pub fn spawn(self) -> std::io::Result<thread::JoinHandle<Result<(), StoreError>>> {
+        thread::Builder::new()
+            .name("banter-store".into())
+            .spawn(move || self.run())
+    }
+
+    fn run(mut self) -> Result<(), StoreError> {
+        let _gone = Gone(Arc::clone(&self.shared));
+        let mut jobs = VecDeque::new();
+        loop {
+            let closing = self.take_jobs(&mut jobs);
+            for job in jobs.drain(..) {
+                self.run_job(job);
+            }
+            if closing {
+                let lost = self.pending.len();
+                return self.commit(Change::Nothing).inspect_err(|err| {
+                    tracing::error!(%err, lost, "could not save the last messages at shutdown");
+                });
+            }
+            if self.due.is_some_and(|due| Instant::now() >= due) {
+                // A failure is logged and kept for retry by `commit` itself.
+                let _ = self.commit(Change::Nothing);
+            }
+        }
+    }
+
+    /// Waits until there is something to do, then swaps the inbox's jobs into
+    /// `into`; returns whether the store is closing.
+    fn take_jobs(&mut self, into: &mut VecDeque<Job>) -> bool {
+        let mut inbox = lock(&self.shared.inbox);
+        loop {
+            let now = Instant::now();
+            let batch_full = self.retry_at.is_none()
+                && self.pending.len() + inbox.messages >= self.limits.batch_max;
+            let starts_batch = self.pending.is_empty() && inbox.messages > 0;
+            let due = self.due.is_some_and(|due| now >= due);
+            if inbox.closing || inbox.others > 0 || batch_full || starts_batch || due {
+                std::mem::swap(&mut inbox.jobs, into);
+                inbox.messages = 0;
+                inbox.others = 0;
+                inbox.wake_at = usize::MAX;
+                let closing = inbox.closing;
+                let dropped = std::mem::take(&mut inbox.dropped_unlogged);
+                drop(inbox);
+                if dropped > 0 {
+                    tracing::error!(
+                        dropped,
+                        total = self.shared.dropped(),
+                        queue_max = self.shared.queue_max,
+                        "the message store queue is full; messages were not saved"
+                    );
+                }
+                return closing;
+            }
+            inbox.wake_at = if self.pending.is_empty() {
+                1
+            } else if self.retry_at.is_some() {
+                usize::MAX
+            } else {
+                self.limits
+                    .batch_max
+                    .saturating_sub(self.pending.len())
+                    .max(1)
+            };
+            inbox = match self.due {
+                None => self
+                    .shared
+                    .wake
+                    .wait(inbox)
+                    .unwrap_or_else(|poisoned| poisoned.into_inner()),
+                Some(due) => {
+                    self.shared
+                        .wake
+                        .wait_timeout(inbox, due.saturating_duration_since(now))
+                        .unwrap_or_else(|poisoned| poisoned.into_inner())
+                        .0
+                }
+            };
+        }
+    }
+
+    fn run_job(&mut self, job: Job) {
+        // A caller that stopped waiting for an answer has nothing to be told.
+        match job {
+            Job::Append(message) => self.queue(message),
+            Job::SaveRoom(room, answer) => {
+                let _ = answer.send(self.commit(Change::SaveRoom(&room)));
+            }
+            Job::DeleteRoom(name, answer) => {
+                let _ = answer.send(self.commit(Change::DeleteRoom(&fold(&name))));
+            }
+            Job::History {
+                room,
+                limit,
+                answer,
+            } => {
+                let _ = answer.send(self.history(&fold(&room), limit));
+            }
+            Job::Load { recent, answer } => {
+                let _ = answer.send(self.load(recent));
+            }
+            Job::Flush(answer) => {
+                let _ = answer.send(self.commit(Change::Nothing));
+            }
+        }
+    }
+
+    fn queue(&mut self, mut message: StoredMessage) {
+        self.last_id += 1;
+        message.id = self.last_id;
+        if self.pending.is_empty() {
+            self.due = Some(
+                self.retry_at
+                    .unwrap_or_else(|| Instant::now() + self.limits.batch_interval),
+            );
+        }
+        self.pending.push((history_key(&message), message));
+        if self.retry_at.is_none() && self.pending.len() >= self.limits.batch_max {
+            // A failure is logged and kept for retry by `commit` itself.
+            let _ = self.commit(Change::Nothing);
+        }
+    }
+
+    /// Commits `pending` and `change` in one transaction. On failure everything
+    /// stays pending for a retry and the problem is reported.
+    fn commit(&mut self, change: Change<'_>) -> Result<(), StoreError> {
+        if self.pending.is_empty() && matches!(change, Change::Nothing) {
+            return Ok(());
+        }
+        if let Err(err) = write(&mut self.conn, &self.pending, &change) {
+            self.failed(&err);
+            return Err(err.into());
+        }
+        if self.retry_at.take().is_some() {
+            tracing::info!("the database is writable again");
+            self.shared.set_problem(None);
+        }
+        let committed = self.pending.len();
+        let mut touched = HashSet::new();
+        for (key, _) in self.pending.drain(..) {
+            *self.sizes.entry(key.clone()).or_default() += 1;
+            touched.insert(key);
+        }
+        self.due = None;
+        lock(&self.shared.inbox).uncommitted -= committed;
+        if let Change::DeleteRoom(key) = change {
+            self.sizes.remove(key);
+            touched.remove(key);
+        }
+        self.prune(touched);
+        Ok(())
+    }
+
+    fn failed(&mut self, err: &rusqlite::Error) {
+        let retry_at = Instant::now() + RETRY_INTERVAL;
+        tracing::error!(
+            %err,
+            pending = self.pending.len(),
+            "writing to the database failed; retrying every {RETRY_INTERVAL:?}"
+        );
+        self.shared.set_problem(Some(format!(
+            "the message store cannot write to disk: {err}"
+        )));
+        self.retry_at = Some(retry_at);
+        if !self.pending.is_empty() {
+            self.due = Some(retry_at);
+        }
+    }
+
+    /// Trims each touched history that has grown a tenth past `history_max`
+    /// back to `history_max`: a few large deletes instead of one per message.
+    /// Readers never see the slack, since they are capped at `history_max`.
+    fn prune(&mut self, touched: HashSet<String>) {
+        let max = self.limits.history_max;
+        let slack = max / 10;
+        for key in touched {
+            let size = self.sizes.get(&key).copied().unwrap_or(0);
+            if size <= max + slack {
+                continue;
+            }
+            match schema::prune(&self.conn, &key, max) {
+                Ok(deleted) => {
+                    self.sizes.insert(key, size - deleted);
+                }
+                // The size stays over the limit, so the next batch tries again.
+                Err(err) => tracing::error!(%err, history = key, "pruning history failed"),
+            }
+        }
+    }
+
+    /// The last `limit` messages of a history (capped at `history_max`),
+    /// committed ones from disk followed by pending ones.
+    fn history(&self, key: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
+        let limit = limit.min(self.limits.history_max);
+        let pending: Vec<&StoredMessage> = self
+            .pending
+            .iter()
+            .filter(|(k, _)| k == key)
+            .map(|(_, message)| message)
+            .collect();
+        let mut messages = schema::tail(&self.conn, key, limit.saturating_sub(pending.len()))?;
+        let skip = pending.len().saturating_sub(limit);
+        messages.extend(pending.into_iter().skip(skip).cloned());
+        Ok(messages)
+    }
+
+    fn load(&self, recent: usize) -> Result<Vec<LoadedRoom>, StoreError> {
+        schema::rooms(&self.conn)?
+            .into_iter()
+            .map(|(key, room)| {
+                Ok(LoadedRoom {
+                    room,
+                    recent: self.history(&key, recent)?,
+                })
+            })
+            .collect()
+    }
+}
+
+fn write(
+    conn: &mut Connection,
+    pending: &[(String, StoredMessage)],
+    change: &Change<'_>,
+) -> rusqlite::Result<()> {
+    let tx = conn.transaction()?;
+    for (key, message) in pending {
+        schema::insert_message(&tx, key, message)?;
+    }
+    match change {
+        Change::Nothing => {}
+        Change::SaveRoom(room) => schema::save_room(&tx, &fold(&room.name), room)?,
+        Change::DeleteRoom(key) => schema::delete_room(&tx, key)?,
+    }
+    tx.commit()
+}
+
+/// Marks the writer gone when its thread ends, however it ends, and refuses
+/// whatever is still queued, so no caller waits forever.
+struct Gone(Arc<Shared>);
+
+impl Drop for Gone {
+    fn drop(&mut self) {
+        let jobs = {
+            let mut inbox = lock(&self.0.inbox);
+            inbox.gone = true;
+            std::mem::take(&mut inbox.jobs)
+        };
+        if thread::panicking() {
+            tracing::error!("the message store's writer thread failed; nothing more is saved");
+            self.0.set_problem(Some(
+                "the message store has stopped; nothing more is saved".into(),
+            ));
+        }
+        jobs.into_iter().for_each(Job::refuse);
+    }
+}

@@ -44,11 +44,11 @@ fn cpu_time(stat: &str, ticks_per_second: u64) -> anyhow::Result<Duration> {
     // After the name: state is field 3; utime and stime are fields 14 and 15.
     let mut fields = after_name.split_whitespace().skip(11);
     let mut next = || -> anyhow::Result<u64> {
-        Ok(fields
+        fields
             .next()
             .context("short /proc stat line")?
             .parse()
-            .context("bad /proc stat field")?)
+            .context("bad /proc stat field")
     };
     let ticks = next()? + next()?;
     Ok(Duration::from_secs_f64(

@@ -39,3 +39,11 @@ pub async fn run(
     tracker.wait().await;
     Ok(())
 }
+
+/// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
+#[doc(hidden)]
+pub mod bench_support {
+    pub use crate::outbox::Outbox;
+    pub use crate::render::{plain_text, Delivery};
+    pub use crate::room::{Member, Room};
+}

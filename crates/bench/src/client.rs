@@ -1,0 +1,350 @@
+//! One load client: connect, log in, then read, check and (maybe) send.
+//!
+//! Each client is one task owning its socket; reading and sending run side by
+//! side in it, so a sender blocked on a full socket never stops its own
+//! reading (the server stops reading a client whose output is not drained).
+
+use std::io;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::net::tcp::{ReadHalf, WriteHalf};
+use tokio::net::TcpStream;
+use tokio::time::{Instant, MissedTickBehavior};
+
+use crate::payload::{self, Line, Stamp};
+use crate::run::{Shared, Window};
+use crate::tracker::{Arrival, Tally, Tracker};
+
+/// Bytes a client reads at a time (at least).
+const READ_CHUNK_BYTES: usize = 8 * 1024;
+/// Most messages a throttled sender catches up with in one write.
+const MAX_BURST: u64 = 1000;
+
+/// What one client saw and did.
+#[derive(Debug, Default)]
+pub struct Outcome {
+    /// Which client this is.
+    pub index: usize,
+    /// Time from starting to connect to the server's `hello`; `Err` if it failed.
+    pub login: Option<Result<Duration, String>>,
+    /// Chat lines of this run received, in all.
+    pub delivered: u64,
+    /// Of those, received inside the measurement window.
+    pub delivered_in_window: u64,
+    /// Messages the server said it dropped for this client.
+    pub missed: u64,
+    pub tally: Tally,
+    /// Distinct messages seen from each checked client of the room, by slot.
+    pub unique_by_slot: Vec<u64>,
+    pub sent: u64,
+    pub sent_in_window: u64,
+    /// The connection ended or failed before the run did.
+    pub cut_off: Option<String>,
+}
+
+/// Buffered input, split into lines.
+struct Reader {
+    buffer: Vec<u8>,
+    /// Start of the first unprocessed byte.
+    start: usize,
+}
+
+impl Reader {
+    fn new() -> Self {
+        Self {
+            buffer: Vec::with_capacity(READ_CHUNK_BYTES),
+            start: 0,
+        }
+    }
+
+    /// Reads more input; `false` at EOF.
+    async fn fill(&mut self, socket: &mut ReadHalf<'_>) -> io::Result<bool> {
+        if self.start > 0 {
+            self.buffer.drain(..self.start);
+            self.start = 0;
+        }
+        self.buffer.reserve(READ_CHUNK_BYTES);
+        Ok(socket.read_buf(&mut self.buffer).await? > 0)
+    }
+
+    /// The next complete line without its ending, if one is buffered.
+    fn line(&mut self) -> Option<&[u8]> {
+        let rest = &self.buffer[self.start..];
+        let end = memchr::memchr(b'\n', rest)?;
+        self.start += end + 1;
+        let line = &rest[..end];
+        Some(line.strip_suffix(b"\r").unwrap_or(line))
+    }
+}
+
+/// Runs client `index` until the run is done.
+pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
+    let mut outcome = Outcome {
+        index,
+        ..Outcome::default()
+    };
+    let params = &shared.params;
+    let room = params.room_of(index);
+    let checked = index < params.clients;
+    let begun = Instant::now();
+    let permit = shared.login_gate.acquire().await;
+    let login = tokio::time::timeout_at(shared.login_deadline, async {
+        let stream = TcpStream::connect(shared.addr).await?;
+        stream.set_nodelay(true)?;
+        Ok::<_, io::Error>(stream)
+    })
+    .await;
+    let mut stream = match login {
+        Ok(Ok(stream)) => stream,
+        Ok(Err(err)) => return shared.login_failed(outcome, format!("connect: {err}")),
+        Err(_) => return shared.login_failed(outcome, "connect timed out".into()),
+    };
+    let (mut read_half, mut write_half) = stream.split();
+    let mut reader = Reader::new();
+    let hello = format!("{}:r{room}\n", shared.name(index));
+    let logged_in = tokio::time::timeout_at(
+        shared.login_deadline,
+        log_in(&mut read_half, &mut write_half, &mut reader, &hello),
+    )
+    .await
+    .unwrap_or_else(|_| Err("no hello before the login timeout".into()));
+    drop(permit);
+    if let Err(err) = logged_in {
+        return shared.login_failed(outcome, err);
+    }
+    outcome.login = Some(Ok(begun.elapsed()));
+    shared.logged_in.fetch_add(1, Ordering::Relaxed);
+    shared.login_progress.notify_one();
+    if !checked {
+        // A slow reader: holds its connection and never reads again.
+        shared.done.cancelled().await;
+        return outcome;
+    }
+
+    let mut tracker = Tracker::new(params.members_of(room));
+    let reading = read_loop(
+        &shared,
+        &mut read_half,
+        &mut reader,
+        &mut tracker,
+        &mut outcome,
+    );
+    let mut sending_outcome = (0, 0, None);
+    let sending = async {
+        if params.is_sender(index) {
+            sending_outcome = send_loop(&shared, index, &mut write_half).await;
+        }
+    };
+    tokio::select! {
+        _ = shared.done.cancelled() => {}
+        _ = async { tokio::join!(reading, sending) } => {}
+    }
+    let (sent, sent_in_window, send_error) = sending_outcome;
+    outcome.sent = sent;
+    outcome.sent_in_window = sent_in_window;
+    if outcome.cut_off.is_none() {
+        outcome.cut_off = send_error;
+    }
+    outcome.tally = tracker.tally;
+    outcome.unique_by_slot = (0..params.members_of(room))
+        .map(|slot| tracker.unique(slot))
+        .collect();
+    outcome
+}
+
+/// Sends the name line and waits for the server's `hello`.
+async fn log_in(
+    read_half: &mut ReadHalf<'_>,
+    write_half: &mut WriteHalf<'_>,
+    reader: &mut Reader,
+    hello: &str,
+) -> Result<(), String> {
+    write_half
+        .write_all(hello.as_bytes())
+        .await
+        .map_err(|err| format!("sending the name: {err}"))?;
+    loop {
+        while let Some(line) = reader.line() {
+            if line.starts_with(b"hello ") {
+                return Ok(());
+            }
+            if line.starts_with(b"error:") {
+                return Err(String::from_utf8_lossy(line).into_owned());
+            }
+        }
+        match reader.fill(read_half).await {
+            Ok(true) => {}
+            Ok(false) => return Err("closed before hello".into()),
+            Err(err) => return Err(format!("reading: {err}")),
+        }
+    }
+}
+
+/// Reads and checks deliveries until the connection ends (which, before the
+/// run is done, means this client was cut off).
+async fn read_loop(
+    shared: &Shared,
+    read_half: &mut ReadHalf<'_>,
+    reader: &mut Reader,
+    tracker: &mut Tracker,
+    outcome: &mut Outcome,
+) {
+    let params = &shared.params;
+    let tag = shared.tag.as_bytes();
+    let mut latencies = Vec::new();
+    loop {
+        let now_ns = shared.now_ns();
+        let window = shared.window.get().copied();
+        let in_window = window.is_some_and(|w| w.contains(now_ns));
+        while let Some(line) = reader.line() {
+            match payload::classify(line, tag) {
+                Line::Message(stamp) => {
+                    let sender = stamp.sender as usize;
+                    outcome.delivered += 1;
+                    if sender >= params.clients {
+                        continue;
+                    }
+                    let slot = params.slot_of(sender);
+                    if tracker.record(slot, stamp.seq) == Some(Arrival::New) {
+                        shared.unique_total.fetch_add(1, Ordering::Relaxed);
+                        if let Some(ack) = shared.acks.get(sender) {
+                            ack.ack(stamp.seq);
+                        }
+                    }
+                    if in_window {
+                        outcome.delivered_in_window += 1;
+                        latencies.push(now_ns.saturating_sub(stamp.sent_ns));
+                    }
+                }
+                Line::Missed(count) => outcome.missed += count,
+                Line::Other => {}
+            }
+        }
+        if !latencies.is_empty() {
+            shared.record_latencies(&latencies);
+            latencies.clear();
+        }
+        match reader.fill(read_half).await {
+            Ok(true) => {}
+            Ok(false) => {
+                outcome.cut_off = Some("the server closed the connection".into());
+                return;
+            }
+            Err(err) => {
+                outcome.cut_off = Some(format!("reading: {err}"));
+                return;
+            }
+        }
+    }
+}
+
+/// Sends until told to stop; returns (sent, sent in the window, error).
+async fn send_loop(
+    shared: &Shared,
+    index: usize,
+    write_half: &mut WriteHalf<'_>,
+) -> (u64, u64, Option<String>) {
+    let params = &shared.params;
+    shared.go.cancelled().await;
+    let window = *shared.window.get().expect("the window is set before go");
+    let mut sender = Sender {
+        shared,
+        index,
+        window,
+        seq: 0,
+        in_window: 0,
+        out: Vec::new(),
+    };
+    let result = if params.rate > 0.0 {
+        sender.throttled(write_half).await
+    } else {
+        sender.unthrottled(write_half).await
+    };
+    shared.senders_stopped.fetch_add(1, Ordering::Relaxed);
+    (sender.seq, sender.in_window, result.err())
+}
+
+struct Sender<'a> {
+    shared: &'a Shared,
+    index: usize,
+    window: Window,
+    /// Messages sent so far; the next one's sequence number.
+    seq: u64,
+    in_window: u64,
+    out: Vec<u8>,
+}
+
+impl Sender<'_> {
+    /// Sends `count` messages in one write.
+    async fn send(&mut self, write_half: &mut WriteHalf<'_>, count: u64) -> Result<(), String> {
+        let shared = self.shared;
+        let sent_ns = shared.now_ns();
+        self.out.clear();
+        for _ in 0..count {
+            let stamp = Stamp {
+                sender: self.index as u32,
+                seq: self.seq,
+                sent_ns,
+            };
+            payload::encode(&mut self.out, &shared.tag, stamp, shared.params.size);
+            self.seq += 1;
+        }
+        if self.window.contains(sent_ns) {
+            self.in_window += count;
+        }
+        shared.sent[self.index].fetch_add(count, Ordering::Relaxed);
+        write_half
+            .write_all(&self.out)
+            .await
+            .map_err(|err| format!("sending: {err}"))
+    }
+
+    /// Keeps to the rate: each tick sends what is due since the first one.
+    async fn throttled(&mut self, write_half: &mut WriteHalf<'_>) -> Result<(), String> {
+        let params = &self.shared.params;
+        let period = Duration::from_secs_f64(1.0 / params.rate).max(Duration::from_millis(1));
+        // Spread the senders' ticks over one period instead of firing together.
+        let offset = period.mul_f64(self.index as f64 / params.senders.max(1) as f64);
+        let first = Instant::now() + offset;
+        let mut ticker = tokio::time::interval_at(first, period);
+        ticker.set_missed_tick_behavior(MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                biased;
+                _ = self.shared.stop_sending.cancelled() => return Ok(()),
+                _ = ticker.tick() => {}
+            }
+            let due = (first.elapsed().as_secs_f64() * params.rate) as u64 + 1;
+            let count = due.saturating_sub(self.seq).min(MAX_BURST);
+            if count > 0 {
+                self.send(write_half, count).await?;
+            }
+        }
+    }
+
+    /// Sends as fast as the window allows: at most `window` messages not yet
+    /// seen by every other member of the room.
+    async fn unthrottled(&mut self, write_half: &mut WriteHalf<'_>) -> Result<(), String> {
+        let shared = self.shared;
+        let ack = &shared.acks[self.index];
+        let limit = shared.params.window as u64;
+        loop {
+            if shared.stop_sending.is_cancelled() {
+                return Ok(());
+            }
+            let in_flight = self.seq - ack.done();
+            if in_flight < limit {
+                self.send(write_half, limit - in_flight).await?;
+                continue;
+            }
+            tokio::select! {
+                biased;
+                _ = shared.stop_sending.cancelled() => return Ok(()),
+                _ = ack.wait() => {}
+            }
+        }
+    }
+}

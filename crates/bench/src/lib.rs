@@ -1,0 +1,15 @@
+//! banter-bench as a library: drive a running banter server with load clients
+//! and measure deliveries, losses, order, latency and CPU.
+//!
+//! The `banter-bench` binary is a thin command line over [`campaign`]; the
+//! integration test calls [`run::run`] against an in-process server.
+
+pub mod campaign;
+pub mod client;
+pub mod payload;
+pub mod procfs;
+pub mod report;
+pub mod run;
+pub mod scenario;
+pub mod server;
+pub mod tracker;

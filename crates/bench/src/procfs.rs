@@ -1,0 +1,85 @@
+//! CPU time and memory of a process, read from `/proc`.
+//!
+//! Used on the server (by PID) and on the load generator itself, so a result
+//! limited by the generator's own core shows as such.
+
+use std::time::Duration;
+
+use anyhow::{bail, Context};
+
+/// One reading of a process.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Sample {
+    /// User plus system CPU time of all its threads so far.
+    pub cpu: Duration,
+    /// Resident memory now, in KiB.
+    pub rss_kib: u64,
+    /// Highest resident memory so far, in KiB.
+    pub peak_kib: u64,
+}
+
+/// Reads `/proc/<pid>/stat` and `/proc/<pid>/status`; `None` means this process.
+pub fn sample(pid: Option<u32>) -> anyhow::Result<Sample> {
+    let dir = match pid {
+        Some(pid) => format!("/proc/{pid}"),
+        None => "/proc/self".to_owned(),
+    };
+    let stat = std::fs::read_to_string(format!("{dir}/stat"))
+        .with_context(|| format!("cannot read {dir}/stat"))?;
+    let status = std::fs::read_to_string(format!("{dir}/status"))
+        .with_context(|| format!("cannot read {dir}/status"))?;
+    Ok(Sample {
+        cpu: cpu_time(&stat, rustix::param::clock_ticks_per_second())?,
+        rss_kib: status_kib(&status, "VmRSS:").unwrap_or(0),
+        peak_kib: status_kib(&status, "VmHWM:").unwrap_or(0),
+    })
+}
+
+/// utime + stime from a stat line; fields are counted after the `)` that ends
+/// the command name, which may itself hold spaces.
+fn cpu_time(stat: &str, ticks_per_second: u64) -> anyhow::Result<Duration> {
+    let Some((_, after_name)) = stat.rsplit_once(')') else {
+        bail!("unexpected /proc stat line");
+    };
+    // After the name: state is field 3; utime and stime are fields 14 and 15.
+    let mut fields = after_name.split_whitespace().skip(11);
+    let mut next = || -> anyhow::Result<u64> {
+        fields
+            .next()
+            .context("short /proc stat line")?
+            .parse()
+            .context("bad /proc stat field")
+    };
+    let ticks = next()? + next()?;
+    Ok(Duration::from_secs_f64(
+        ticks as f64 / ticks_per_second.max(1) as f64,
+    ))
+}
+
+fn status_kib(status: &str, key: &str) -> Option<u64> {
+    status
+        .lines()
+        .find_map(|line| line.strip_prefix(key))?
+        .split_whitespace()
+        .next()?
+        .parse()
+        .ok()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn stat_fields_are_found_after_a_name_with_spaces() {
+        let stat = "42 (my prog) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0";
+        assert_eq!(cpu_time(stat, 100).unwrap(), Duration::from_secs(3));
+    }
+
+    #[test]
+    fn this_process_can_be_read() {
+        let sample = sample(None).unwrap();
+        assert!(sample.rss_kib > 0);
+        assert!(sample.peak_kib >= sample.rss_kib);
+    }
+}

@@ -1,0 +1,438 @@
+//! One run of a scenario against a server that is already listening.
+//!
+//! Phases: every client connects and logs in (bounded by the login timeout);
+//! the senders start together (warm-up, then the measurement window, during
+//! which the server's and the generator's CPU time are sampled); the senders
+//! stop and the run waits (bounded by the drain time) for what is still in
+//! flight; then every connection closes and the outcomes are summed up.
+
+use std::net::SocketAddr;
+use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex, OnceLock};
+use std::time::{Duration, SystemTime, UNIX_EPOCH};
+
+use anyhow::bail;
+use hdrhistogram::Histogram;
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+
+use crate::client::{self, Outcome};
+use crate::procfs;
+use crate::report::{Latency, Report, ServerUse};
+use crate::scenario::{Activity, Params};
+
+/// The server a run drives.
+#[derive(Debug, Clone)]
+pub struct Target {
+    pub addr: SocketAddr,
+    /// Its process, to read CPU time and memory from `/proc`.
+    pub pid: Option<u32>,
+    /// What it is, for the report (`banterd`, `baseline`, an address).
+    pub label: String,
+}
+
+/// The measurement window, in nanoseconds since the run's start.
+#[derive(Debug, Clone, Copy)]
+pub struct Window {
+    pub start_ns: u64,
+    pub end_ns: u64,
+}
+
+impl Window {
+    pub fn contains(&self, ns: u64) -> bool {
+        (self.start_ns..self.end_ns).contains(&ns)
+    }
+}
+
+/// How far every receiver has got with one unthrottled sender's messages.
+///
+/// Receivers see one sender's messages in order, so when the last receiver
+/// gets message `s`, every receiver has everything up to `s`: completions come
+/// in sequence order and a ring of `window` counters is enough.
+pub struct Ack {
+    receivers: u32,
+    ring: Box<[AtomicU32]>,
+    done: AtomicU64,
+    wake: Notify,
+}
+
+impl Ack {
+    fn new(receivers: usize, window: usize) -> Self {
+        Self {
+            receivers: receivers as u32,
+            ring: (0..window).map(|_| AtomicU32::new(0)).collect(),
+            done: AtomicU64::new(0),
+            wake: Notify::new(),
+        }
+    }
+
+    /// One receiver got message `seq`.
+    pub fn ack(&self, seq: u64) {
+        let slot = &self.ring[(seq % self.ring.len() as u64) as usize];
+        if slot.fetch_add(1, Ordering::AcqRel) + 1 == self.receivers {
+            slot.store(0, Ordering::Release);
+            self.done.fetch_max(seq + 1, Ordering::AcqRel);
+            self.wake.notify_one();
+        }
+    }
+
+    /// Messages every receiver has.
+    pub fn done(&self) -> u64 {
+        self.done.load(Ordering::Acquire)
+    }
+
+    /// Waits for `done` to move (or a stored wake-up).
+    pub async fn wait(&self) {
+        self.wake.notified().await;
+    }
+}
+
+/// State every client of a run shares.
+pub struct Shared {
+    pub params: Params,
+    /// Marks this run's names and messages.
+    pub tag: String,
+    pub addr: SocketAddr,
+    start: std::time::Instant,
+    pub login_gate: Semaphore,
+    pub login_deadline: Instant,
+    pub logged_in: AtomicUsize,
+    pub login_failures: AtomicUsize,
+    pub login_progress: Notify,
+    first_login_error: Mutex<Option<String>>,
+    pub window: OnceLock<Window>,
+    pub go: CancellationToken,
+    pub stop_sending: CancellationToken,
+    pub senders_stopped: AtomicUsize,
+    pub done: CancellationToken,
+    /// Messages sent so far, by sender.
+    pub sent: Vec<AtomicU64>,
+    /// Distinct deliveries so far, over all receivers.
+    pub unique_total: AtomicU64,
+    /// Flow control of unthrottled senders (empty when throttled).
+    pub acks: Vec<Ack>,
+    latency: Mutex<Histogram<u64>>,
+}
+
+impl Shared {
+    /// Nanoseconds since the run's start, the clock of every stamp.
+    pub fn now_ns(&self) -> u64 {
+        self.start.elapsed().as_nanos() as u64
+    }
+
+    /// The screen name of client `index`.
+    pub fn name(&self, index: usize) -> String {
+        format!("{}c{index}", self.tag)
+    }
+
+    pub fn record_latencies(&self, latencies_ns: &[u64]) {
+        let mut histogram = self
+            .latency
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        for &ns in latencies_ns {
+            histogram.saturating_record(ns.max(1));
+        }
+    }
+
+    /// Counts a failed login and ends that client.
+    pub fn login_failed(&self, mut outcome: Outcome, error: String) -> Outcome {
+        self.first_login_error
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+            .get_or_insert_with(|| error.clone());
+        outcome.login = Some(Err(error));
+        self.login_failures.fetch_add(1, Ordering::Relaxed);
+        self.login_progress.notify_one();
+        outcome
+    }
+}
+
+/// A short tag unlikely to repeat between runs, from the clock and the PID.
+fn run_tag() -> String {
+    const DIGITS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
+    let nanos = SystemTime::now()
+        .duration_since(UNIX_EPOCH)
+        .map_or(0, |d| d.as_nanos() as u64);
+    let mut seed = nanos ^ u64::from(std::process::id()).rotate_left(32);
+    let mut tag = String::from("b");
+    for _ in 0..4 {
+        tag.push(char::from(DIGITS[(seed % 36) as usize]));
+        seed /= 36;
+    }
+    tag
+}
+
+/// Most time the clients get to close after the run.
+const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
+
+/// Runs `params` against `target` and sums up what every client saw.
+pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
+    let before = target
+        .pid
+        .map(|pid| procfs::sample(Some(pid)))
+        .transpose()?;
+    let senders = if params.activity == Activity::Chat {
+        params.senders
+    } else {
+        0
+    };
+    let acks = if params.rate == 0.0 {
+        (0..senders)
+            .map(|s| Ack::new(params.members_of(params.room_of(s)) - 1, params.window))
+            .collect()
+    } else {
+        Vec::new()
+    };
+    let shared = Arc::new(Shared {
+        params: params.clone(),
+        tag: run_tag(),
+        addr: target.addr,
+        start: std::time::Instant::now(),
+        login_gate: Semaphore::new(params.connect_concurrency),
+        login_deadline: Instant::now() + params.login_timeout,
+        logged_in: AtomicUsize::new(0),
+        login_failures: AtomicUsize::new(0),
+        login_progress: Notify::new(),
+        first_login_error: Mutex::new(None),
+        window: OnceLock::new(),
+        go: CancellationToken::new(),
+        stop_sending: CancellationToken::new(),
+        senders_stopped: AtomicUsize::new(0),
+        done: CancellationToken::new(),
+        sent: (0..senders).map(|_| AtomicU64::new(0)).collect(),
+        unique_total: AtomicU64::new(0),
+        acks,
+        latency: Mutex::new(Histogram::new_with_bounds(1_000, 600_000_000_000, 3)?),
+    });
+    // Whatever happens below, the clients stop when this goes out of scope.
+    let _done = shared.done.clone().drop_guard();
+
+    let connecting = Instant::now();
+    let mut clients = JoinSet::new();
+    for index in 0..params.connections() {
+        clients.spawn(client::run(Arc::clone(&shared), index));
+    }
+    let logins_end = wait_for_logins(&shared).await;
+    let login_seconds = logins_end.duration_since(connecting).as_secs_f64();
+    let failures = shared.login_failures.load(Ordering::Relaxed);
+    if params.activity == Activity::Chat && failures > 0 {
+        let first = shared.first_login_error.lock().ok().and_then(|e| e.clone());
+        bail!(
+            "{failures} of {} clients could not log in (first error: {})",
+            params.connections(),
+            first.unwrap_or_else(|| "timed out".into())
+        );
+    }
+
+    let go_ns = shared.now_ns();
+    let window = Window {
+        start_ns: go_ns + params.warmup.as_nanos() as u64,
+        end_ns: go_ns + (params.warmup + params.duration).as_nanos() as u64,
+    };
+    shared.window.set(window).ok();
+    let go = Instant::now();
+    shared.go.cancel();
+    tokio::time::sleep_until(go + params.warmup).await;
+    let server_start = target
+        .pid
+        .map(|pid| procfs::sample(Some(pid)))
+        .transpose()?;
+    let self_start = procfs::sample(None)?;
+    let window_opened = Instant::now();
+    tokio::time::sleep_until(go + params.warmup + params.duration).await;
+    let server_end = target
+        .pid
+        .map(|pid| procfs::sample(Some(pid)))
+        .transpose()?;
+    let self_end = procfs::sample(None)?;
+    let window_seconds = window_opened.elapsed().as_secs_f64();
+
+    shared.stop_sending.cancel();
+    let drained = drain(&shared, senders).await;
+
+    shared.done.cancel();
+    let mut outcomes = Vec::with_capacity(params.connections());
+    let closing = Instant::now() + CLOSE_TIMEOUT;
+    while let Ok(Some(joined)) = tokio::time::timeout_at(closing, clients.join_next()).await {
+        outcomes.push(joined?);
+    }
+    clients.abort_all();
+
+    let server = match (before, server_start, server_end) {
+        (Some(before), Some(start), Some(end)) => Some((before, start, end)),
+        _ => None,
+    };
+    let latency = shared
+        .latency
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+        .clone();
+    Ok(summarize(Summary {
+        params,
+        target,
+        outcomes: &outcomes,
+        login_seconds,
+        window_seconds,
+        drained,
+        server,
+        generator_cpu: self_end.cpu.saturating_sub(self_start.cpu),
+        latency: &latency,
+    }))
+}
+
+/// Waits until every client has logged in or failed, or the login timeout;
+/// returns when the last login finished.
+async fn wait_for_logins(shared: &Shared) -> Instant {
+    let total = shared.params.connections();
+    loop {
+        let finished = shared.logged_in.load(Ordering::Relaxed)
+            + shared.login_failures.load(Ordering::Relaxed);
+        if finished >= total {
+            return Instant::now();
+        }
+        let progress = shared.login_progress.notified();
+        if tokio::time::timeout_at(shared.login_deadline, progress)
+            .await
+            .is_err()
+        {
+            return Instant::now();
+        }
+    }
+}
+
+/// After the senders stop: waits for every message sent to reach every
+/// receiver, at most the drain time. Returns whether everything arrived.
+async fn drain(shared: &Shared, senders: usize) -> bool {
+    const POLL: Duration = Duration::from_millis(5);
+    let params = &shared.params;
+    let deadline = Instant::now() + params.drain;
+    while shared.senders_stopped.load(Ordering::Relaxed) < senders {
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+    let expected: u64 = (0..senders)
+        .map(|s| {
+            let receivers = params.members_of(params.room_of(s)) as u64 - 1;
+            shared.sent[s].load(Ordering::Relaxed) * receivers
+        })
+        .sum();
+    loop {
+        if shared.unique_total.load(Ordering::Relaxed) >= expected {
+            return true;
+        }
+        if Instant::now() >= deadline {
+            return false;
+        }
+        tokio::time::sleep(POLL).await;
+    }
+}
+
+struct Summary<'a> {
+    params: &'a Params,
+    target: &'a Target,
+    outcomes: &'a [Outcome],
+    login_seconds: f64,
+    window_seconds: f64,
+    drained: bool,
+    /// Server samples before connecting, at the window's start and at its end.
+    server: Option<(procfs::Sample, procfs::Sample, procfs::Sample)>,
+    generator_cpu: Duration,
+    latency: &'a Histogram<u64>,
+}
+
+fn summarize(s: Summary<'_>) -> Report {
+    let params = s.params;
+    let outcomes = s.outcomes;
+    let mut login = Histogram::<u64>::new_with_bounds(1, 600_000_000, 3)
+        .expect("constant histogram bounds are valid");
+    let mut report = Report {
+        scenario: params.scenario,
+        server_label: s.target.label.clone(),
+        addr: s.target.addr.to_string(),
+        params: params.clone(),
+        connections: params.connections(),
+        ..Report::default()
+    };
+    for outcome in outcomes {
+        match &outcome.login {
+            Some(Ok(took)) => {
+                report.logged_in += 1;
+                login.saturating_record(took.as_micros() as u64);
+            }
+            Some(Err(err)) => {
+                report.login_failures += 1;
+                report.first_error.get_or_insert_with(|| err.clone());
+            }
+            None => {}
+        }
+        report.sent += outcome.sent;
+        report.sent_in_window += outcome.sent_in_window;
+        report.delivered += outcome.delivered;
+        report.delivered_in_window += outcome.delivered_in_window;
+        report.server_dropped += outcome.missed;
+        report.duplicates += outcome.tally.duplicates;
+        report.out_of_order += outcome.tally.out_of_order;
+        if let Some(err) = &outcome.cut_off {
+            report.cut_off += 1;
+            report.first_error.get_or_insert_with(|| err.clone());
+        }
+    }
+    (report.expected, report.lost) = expected_and_lost(params, outcomes);
+    report.drained = s.drained;
+    report.login_seconds = s.login_seconds;
+    report.login_p50_ms = login.value_at_quantile(0.5) as f64 / 1000.0;
+    report.login_p99_ms = login.value_at_quantile(0.99) as f64 / 1000.0;
+    report.login_max_ms = login.max() as f64 / 1000.0;
+    report.window_seconds = s.window_seconds;
+    report.sent_per_second = report.sent_in_window as f64 / s.window_seconds;
+    report.deliveries_per_second = report.delivered_in_window as f64 / s.window_seconds;
+    report.latency = Latency::from_histogram(s.latency);
+    report.generator_cpu_seconds = s.generator_cpu.as_secs_f64();
+    report.generator_cpu_percent = 100.0 * s.generator_cpu.as_secs_f64() / s.window_seconds;
+    if let Some((before, start, end)) = s.server {
+        let cpu = end.cpu.saturating_sub(start.cpu).as_secs_f64();
+        let grown_kib = end.rss_kib.saturating_sub(before.rss_kib);
+        report.server = Some(ServerUse {
+            cpu_seconds: cpu,
+            cpu_percent: 100.0 * cpu / s.window_seconds,
+            cpu_us_per_delivery: (report.delivered_in_window > 0)
+                .then(|| cpu * 1e6 / report.delivered_in_window as f64),
+            rss_before_kib: before.rss_kib,
+            rss_kib: end.rss_kib,
+            rss_peak_kib: end.peak_kib,
+            rss_bytes_per_connection: (report.logged_in > 0)
+                .then(|| grown_kib as f64 * 1024.0 / report.logged_in as f64),
+        });
+    }
+    report
+}
+
+/// What the checked receivers should have got (each message of every other
+/// checked client in their room) and how much of it never arrived.
+fn expected_and_lost(params: &Params, outcomes: &[Outcome]) -> (u64, u64) {
+    let mut sent = vec![0; params.clients];
+    for outcome in outcomes {
+        if let Some(slot) = sent.get_mut(outcome.index) {
+            *slot = outcome.sent;
+        }
+    }
+    let (mut expected, mut lost) = (0, 0);
+    for receiver in outcomes.iter().filter(|o| o.index < params.clients) {
+        let room = params.room_of(receiver.index);
+        let own = params.slot_of(receiver.index);
+        for (slot, &unique) in receiver.unique_by_slot.iter().enumerate() {
+            if slot == own {
+                continue;
+            }
+            let from = sent[params.client_at(room, slot)];
+            expected += from;
+            lost += from.saturating_sub(unique);
+        }
+    }
+    (expected, lost)
+}

@@ -1,0 +1,196 @@
+//! Starting and stopping the server under test (banterd or the baseline).
+//!
+//! The program is started with a port of 0, optionally pinned with `taskset`;
+//! its address comes from the `listening on ADDR` line it logs to stderr,
+//! which is then drained on a thread so logging can never block the server.
+
+use std::io::{BufRead, BufReader};
+use std::net::SocketAddr;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::mpsc;
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context};
+use rustix::process::{kill_process, Pid, Signal};
+
+use crate::run::Target;
+
+/// How long a started server may take to say where it listens.
+const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long a server may take to exit after SIGTERM before it is killed.
+const STOP_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Which program is being started; they take different flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    /// banterd, started with rate limiting off and connection limits raised.
+    Banterd,
+    /// The textbook baseline (`naive_chat`), which only takes `--listen`.
+    Baseline,
+}
+
+impl Kind {
+    pub fn label(self) -> &'static str {
+        match self {
+            Kind::Banterd => "banterd",
+            Kind::Baseline => "baseline",
+        }
+    }
+}
+
+/// How to start a server.
+#[derive(Debug, Clone)]
+pub struct Launch {
+    pub program: PathBuf,
+    pub kind: Kind,
+    /// CPUs to pin it to, in `taskset -c` syntax.
+    pub cpus: Option<String>,
+    /// More flags for banterd (after the benchmark's own, so they win).
+    pub extra_args: Vec<String>,
+}
+
+/// The flags every benchmark run gives banterd: every load client comes from
+/// 127.0.0.1, so per-address limits and the per-connection rate limit are off.
+pub const BANTERD_ARGS: [&str; 8] = [
+    "--listen",
+    "127.0.0.1:0",
+    "--rate-limit",
+    "0",
+    "--max-connections-per-ip",
+    "0",
+    "--max-connections",
+    "20000",
+];
+
+/// A running server; stopped (SIGTERM, then SIGKILL) when dropped.
+pub struct Spawned {
+    child: Child,
+    pub target: Target,
+}
+
+impl Launch {
+    pub fn start(&self) -> anyhow::Result<Spawned> {
+        let mut command = match &self.cpus {
+            Some(cpus) => {
+                let mut taskset = Command::new("taskset");
+                taskset.arg("-c").arg(cpus).arg(&self.program);
+                taskset
+            }
+            None => Command::new(&self.program),
+        };
+        match self.kind {
+            Kind::Banterd => {
+                command.args(BANTERD_ARGS).args(&self.extra_args);
+                // Keep "listening on" but no per-connection log lines.
+                command.env("RUST_LOG", "warn,banterd=info");
+            }
+            Kind::Baseline => {
+                command.args(["--listen", "127.0.0.1:0"]);
+            }
+        }
+        let mut child = command
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .with_context(|| format!("cannot start {}", self.program.display()))?;
+        let stderr = child.stderr.take().context("no stderr pipe")?;
+        let (found, listening) = mpsc::channel();
+        std::thread::spawn(move || watch_log(BufReader::new(stderr), found));
+        let addr = match listening.recv_timeout(START_TIMEOUT) {
+            Ok(addr) => addr,
+            Err(_) => {
+                let _ = child.kill();
+                let _ = child.wait();
+                bail!(
+                    "{} did not log \"listening on ADDR\" within {START_TIMEOUT:?}",
+                    self.program.display()
+                );
+            }
+        };
+        let pid = child.id();
+        Ok(Spawned {
+            child,
+            target: Target {
+                addr,
+                pid: Some(pid),
+                label: self.kind.label().to_owned(),
+            },
+        })
+    }
+}
+
+/// Sends the first `listening on ADDR` address, then reads the rest to the end.
+fn watch_log(log: impl BufRead, found: mpsc::Sender<SocketAddr>) {
+    let mut sent = false;
+    for line in log.lines().map_while(Result::ok) {
+        if sent {
+            continue;
+        }
+        if let Some(addr) = listening_addr(&line) {
+            sent = found.send(addr).is_ok();
+        }
+    }
+}
+
+fn listening_addr(line: &str) -> Option<SocketAddr> {
+    let (_, rest) = line.split_once("listening on ")?;
+    rest.split_whitespace().next()?.parse().ok()
+}
+
+impl Spawned {
+    fn stop_now(&mut self) -> anyhow::Result<()> {
+        if self.child.try_wait()?.is_some() {
+            return Ok(());
+        }
+        if let Some(pid) = Pid::from_raw(self.child.id() as i32) {
+            kill_process(pid, Signal::TERM).context("cannot send SIGTERM to the server")?;
+        }
+        let deadline = Instant::now() + STOP_TIMEOUT;
+        while Instant::now() < deadline {
+            if self.child.try_wait()?.is_some() {
+                return Ok(());
+            }
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        self.child.kill()?;
+        self.child.wait()?;
+        bail!("the server did not exit within {STOP_TIMEOUT:?} of SIGTERM; killed it")
+    }
+
+    /// Stops the server with SIGTERM and waits for it.
+    pub fn stop(mut self) -> anyhow::Result<()> {
+        self.stop_now()
+    }
+}
+
+impl Drop for Spawned {
+    fn drop(&mut self) {
+        let _ = self.stop_now();
+    }
+}
+
+/// The path of a program built next to this one (same cargo target dir).
+pub fn sibling(name: &str) -> PathBuf {
+    std::env::current_exe()
+        .ok()
+        .and_then(|exe| exe.parent().map(Path::to_path_buf))
+        .unwrap_or_default()
+        .join(name)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_address_is_read_from_a_log_line() {
+        let line = "2026-01-01T00:00:00Z  INFO banterd: listening on 127.0.0.1:43210";
+        assert_eq!(
+            listening_addr(line),
+            Some("127.0.0.1:43210".parse().unwrap())
+        );
+        assert_eq!(listening_addr("listening on nowhere"), None);
+    }
+}

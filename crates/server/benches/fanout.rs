@@ -1,0 +1,70 @@
+//! Criterion benches of the server hot paths: rendering an event to its wire
+//! line, and fanning one chat message out to the 1,000 members of a room
+//! (offer to every outbox, then each writer taking its batch, as in a run).
+
+use std::collections::VecDeque;
+use std::hint::black_box;
+use std::sync::Arc;
+
+use banter_proto::{Event, Nick, RoomName};
+use banter_server::bench_support::{plain_text, Delivery, Member, Outbox, Room};
+use criterion::{criterion_group, criterion_main, Criterion, Throughput};
+use futures::FutureExt;
+
+fn chat() -> Event {
+    Event::Chat {
+        room: "r0".into(),
+        from: "b1x2c17".into(),
+        text: "b1x2 17 4242 123456789012 .......................".into(),
+    }
+}
+
+fn rendering(c: &mut Criterion) {
+    let mut group = c.benchmark_group("render");
+    let event = chat();
+    group.bench_function("chat event to text", |b| {
+        b.iter(|| plain_text(black_box(&event)))
+    });
+    group.bench_function("delivery: wrap and render once", |b| {
+        b.iter(|| Delivery::new(black_box(chat())).plain().len())
+    });
+    group.finish();
+}
+
+/// Takes everything queued in each outbox, as each session's writer would
+/// (an empty outbox's writer would wait, so it is skipped).
+fn drain(outboxes: &[Arc<Outbox>]) -> usize {
+    outboxes
+        .iter()
+        .filter_map(|outbox| outbox.next_batch(VecDeque::new()).now_or_never())
+        .map(|batch| batch.deliveries.len())
+        .sum()
+}
+
+fn fan_out(c: &mut Criterion) {
+    const MEMBERS: usize = 1000;
+    let room = Room::new(RoomName::parse("r0").expect("valid room name"));
+    let outboxes: Vec<Arc<Outbox>> = (0..MEMBERS)
+        .map(|_| Arc::new(Outbox::new(1 << 20)))
+        .collect();
+    for (id, outbox) in outboxes.iter().enumerate() {
+        room.join(Member {
+            id: id as u64,
+            nick: Nick::parse(&format!("member{id}")).expect("valid name"),
+            outbox: Arc::clone(outbox),
+        });
+    }
+    drain(&outboxes);
+    let mut group = c.benchmark_group("fan-out");
+    group.throughput(Throughput::Elements(MEMBERS as u64 - 1));
+    group.bench_function("one chat message to 1,000 members", |b| {
+        b.iter(|| {
+            room.broadcast(chat(), Some(0));
+            assert_eq!(drain(&outboxes), MEMBERS - 1);
+        })
+    });
+    group.finish();
+}
+
+criterion_group!(benches, rendering, fan_out);
+criterion_main!(benches);

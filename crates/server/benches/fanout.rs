@@ -43,7 +43,7 @@ fn drain(outboxes: &[Arc<Outbox>]) -> usize {
 
 fn fan_out(c: &mut Criterion) {
     const MEMBERS: usize = 1000;
-    let room = Room::new(RoomName::parse("r0").expect("valid room name"));
+    let room = Room::new(RoomName::parse("r0").expect("valid room name"), false);
     let outboxes: Vec<Arc<Outbox>> = (0..MEMBERS)
         .map(|_| Arc::new(Outbox::new(1 << 20)))
         .collect();

@@ -44,6 +44,9 @@ pub enum Command {
     },
     Topic(Option<String>),
     Invite(String),
+    /// `:history [n]`; the count is checked by the server.
+    History(Option<String>),
+    Close,
 }
 
 /// What went wrong parsing a command; the text is shown after `error: `.
@@ -100,6 +103,8 @@ enum Kind {
     Kick,
     Topic,
     Invite,
+    History,
+    Close,
 }
 
 /// One row of the command table.
@@ -242,6 +247,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         kind: Kind::Me,
     },
     CommandSpec {
+        name: "history",
+        aliases: &[],
+        args: "[n]",
+        summary: "show the last n messages of your room (default 20, at most 200)",
+        detail: "Times are UTC; the date is shown for messages from before today.",
+        before_name: false,
+        shape: Shape::OptionalWord,
+        kind: Kind::History,
+    },
+    CommandSpec {
         name: "topic",
         aliases: &[],
         args: "[text]",
@@ -310,6 +325,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         before_name: false,
         shape: Shape::Word,
         kind: Kind::Invite,
+    },
+    CommandSpec {
+        name: "close",
+        aliases: &[],
+        args: "",
+        summary: "(host) delete this room and its history; everyone moves to the default room",
+        detail: "Everyone still in the room is moved to the default room and told. The room's history is deleted with it.",
+        before_name: false,
+        shape: Shape::None,
+        kind: Kind::Close,
     },
 ];
 
@@ -444,6 +469,8 @@ fn build(kind: Kind, args: Args) -> Command {
         },
         Kind::Topic => Command::Topic(optional_text),
         Kind::Invite => Command::Invite(word),
+        Kind::History => Command::History(optional(word)),
+        Kind::Close => Command::Close,
     }
 }
 
@@ -548,6 +575,9 @@ mod tests {
             Command::Topic(Some("chess  tonight".into()))
         );
         assert_eq!(cmd(":invite bob"), Command::Invite("bob".into()));
+        assert_eq!(cmd(":close"), Command::Close);
+        assert_eq!(cmd(":history"), Command::History(None));
+        assert_eq!(cmd(":history 50"), Command::History(Some("50".into())));
         assert!(matches!(
             parse(":kick"),
             Err(ParseError::MissingArgument { .. })

@@ -37,6 +37,26 @@ pub struct WhoEntry {
     pub host: bool,
 }
 
+/// What kind of line a history entry was.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HistoryKind {
+    Chat,
+    Emote,
+    /// Sent from `from_room` with `:erm`.
+    ExtraRoom,
+}
+
+/// One remembered message of a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HistoryEntry {
+    /// Unix milliseconds, UTC.
+    pub at: i64,
+    pub kind: HistoryKind,
+    pub from: String,
+    pub text: String,
+    pub from_room: Option<String>,
+}
+
 /// What the server is asking the user for.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
@@ -78,6 +98,17 @@ pub enum Event {
         room: String,
         others: usize,
         created: bool,
+    },
+    /// Earlier messages of a room: on entering it (`live_follows`), or for `:history`.
+    History {
+        room: String,
+        entries: Vec<HistoryEntry>,
+        live_follows: bool,
+    },
+    /// To the members of a room a host deleted with `:close`.
+    RoomClosed {
+        room: String,
+        by: String,
     },
     /// A hidden answer arrived: the terminal may show input again.
     HiddenInputEnd,

@@ -1,13 +1,16 @@
 //! Criterion benches of the server hot paths: rendering an event to its wire
 //! line, and fanning one chat message out to the 1,000 members of a room
-//! (offer to every outbox, then each writer taking its batch, as in a run).
+//! (offer to every outbox and hand it to the store, then each writer taking
+//! its batch, as in a run).
 
 use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::Arc;
 
 use banter_proto::{Event, Nick, RoomName};
-use banter_server::bench_support::{plain_text, Delivery, Member, Outbox, Room};
+use banter_server::bench_support::{plain_text, Delivery, Member, Outbox, Room, RoomSetup};
+use banter_server::store::memory::MemoryStore;
+use banter_server::store::{MessageKind, StoredMessage};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::FutureExt;
 
@@ -16,6 +19,20 @@ fn chat() -> Event {
         room: "r0".into(),
         from: "b1x2c17".into(),
         text: "b1x2 17 4242 123456789012 .......................".into(),
+    }
+}
+
+/// The same chat line as the store receives it.
+fn message() -> StoredMessage {
+    StoredMessage {
+        id: 0,
+        room: "r0".into(),
+        sender: "b1x2c17".into(),
+        text: "b1x2 17 4242 123456789012 .......................".into(),
+        kind: MessageKind::Chat,
+        at: 0,
+        from_room: None,
+        recipient: None,
     }
 }
 
@@ -43,7 +60,13 @@ fn drain(outboxes: &[Arc<Outbox>]) -> usize {
 
 fn fan_out(c: &mut Criterion) {
     const MEMBERS: usize = 1000;
-    let room = Room::new(RoomName::parse("r0").expect("valid room name"), false);
+    let store = Arc::new(MemoryStore::new(10_000));
+    let room = Room::new(
+        RoomName::parse("r0").expect("valid room name"),
+        RoomSetup::default(),
+        store,
+        20,
+    );
     let outboxes: Vec<Arc<Outbox>> = (0..MEMBERS)
         .map(|_| Arc::new(Outbox::new(1 << 20)))
         .collect();
@@ -52,14 +75,15 @@ fn fan_out(c: &mut Criterion) {
             id: id as u64,
             nick: Nick::parse(&format!("member{id}")).expect("valid name"),
             outbox: Arc::clone(outbox),
-        });
+        })
+        .expect("the room is open");
     }
     drain(&outboxes);
     let mut group = c.benchmark_group("fan-out");
     group.throughput(Throughput::Elements(MEMBERS as u64 - 1));
     group.bench_function("one chat message to 1,000 members", |b| {
         b.iter(|| {
-            room.broadcast(chat(), Some(0));
+            room.say(message(), Some(0));
             assert_eq!(drain(&outboxes), MEMBERS - 1);
         })
     });

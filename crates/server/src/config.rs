@@ -75,6 +75,28 @@ pub struct Config {
     #[arg(long, env = "BANTER_NO_TELNET_PROBE")]
     pub no_telnet_probe: bool,
 
+    /// Directory of the SQLite database (created at start; its path is logged). Only one
+    /// banterd may use a data directory at a time.
+    #[arg(long, env = "BANTER_DATA_DIR", default_value = "./banter-data")]
+    pub data_dir: PathBuf,
+
+    /// Keep everything in memory: no disk at all, nothing survives a restart
+    /// (for tests and throwaway servers).
+    #[arg(long, env = "BANTER_IN_MEMORY")]
+    pub in_memory: bool,
+
+    /// Messages of a room shown when entering it.
+    #[arg(long, env = "BANTER_HISTORY_ON_JOIN", default_value_t = 20)]
+    pub history_on_join: usize,
+
+    /// Messages a room keeps; older ones are pruned in the background.
+    #[arg(long, env = "BANTER_HISTORY_MAX", default_value_t = 10_000)]
+    pub history_max: usize,
+
+    /// Also store private messages (`:msg`); by default they are never written to disk.
+    #[arg(long, env = "BANTER_STORE_PRIVATE_MESSAGES")]
+    pub store_private_messages: bool,
+
     /// Most rooms on the server; `:new` past it is refused.
     #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,

@@ -19,8 +19,9 @@ use tokio::sync::mpsc;
 use crate::config::Config;
 use crate::outbox::Outbox;
 use crate::password::Passwords;
-use crate::room::{Room, SessionId};
+use crate::room::{now_millis, Room, RoomSetup, SessionId};
 use crate::session::Control;
+use crate::store::{Store, StoredRoom};
 
 /// A connected, named user as others can reach them.
 #[derive(Debug, Clone)]
@@ -42,10 +43,10 @@ pub enum HubError {
     TooManyRooms(usize),
 }
 
-#[derive(Debug)]
 pub struct Hub {
     pub config: Arc<Config>,
     pub passwords: Passwords,
+    pub store: Arc<dyn Store>,
     default_room: Arc<Room>,
     users: Mutex<HashMap<String, User>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
@@ -59,14 +60,66 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hub {
-    pub fn new(config: Arc<Config>) -> anyhow::Result<Arc<Self>> {
-        let name = RoomName::parse(&config.default_room)
+    /// The hub with every room `store` remembers. Blocks on the store: call it
+    /// before serving (or on a blocking thread).
+    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
+        let default_name = RoomName::parse(&config.default_room)
             .map_err(|err| anyhow::anyhow!("--default-room: {err}"))?;
-        let default_room = Arc::new(Room::new(name.clone(), true));
-        let rooms = HashMap::from([(name.key().to_owned(), Arc::clone(&default_room))]);
+        let recent_max = config.history_on_join;
+        let mut rooms = HashMap::new();
+        let mut default_room = None;
+        for loaded in store.load(recent_max)? {
+            let Ok(name) = RoomName::parse(&loaded.room.name) else {
+                tracing::warn!(room = %loaded.room.name, "skipping a stored room with an invalid name");
+                continue;
+            };
+            let is_default = name.key() == default_name.key();
+            let setup = RoomSetup {
+                is_default,
+                created_at: loaded.room.created_at,
+                // The default room is never locked and has no topic.
+                topic: loaded.room.topic.filter(|_| !is_default),
+                password_hash: loaded.room.password_hash.filter(|_| !is_default),
+                recent: loaded.recent,
+            };
+            let room = Arc::new(Room::new(name, setup, Arc::clone(&store), recent_max));
+            if is_default {
+                default_room = Some(Arc::clone(&room));
+            }
+            rooms.insert(room.name().key().to_owned(), room);
+        }
+        let default_room = match default_room {
+            Some(room) => room,
+            None => {
+                // Stored like any room, so its history comes back after a restart.
+                let created_at = now_millis();
+                let saved = store.save_room(StoredRoom {
+                    name: default_name.to_string(),
+                    created_at,
+                    password_hash: None,
+                    topic: None,
+                });
+                saved.blocking_recv()??;
+                let setup = RoomSetup {
+                    is_default: true,
+                    created_at,
+                    ..RoomSetup::default()
+                };
+                let room = Arc::new(Room::new(
+                    default_name,
+                    setup,
+                    Arc::clone(&store),
+                    recent_max,
+                ));
+                rooms.insert(room.name().key().to_owned(), Arc::clone(&room));
+                room
+            }
+        };
+        tracing::info!(rooms = rooms.len(), "rooms loaded");
         Ok(Arc::new(Self {
             config,
             passwords: Passwords::default(),
+            store,
             default_room,
             users: Mutex::default(),
             rooms: Mutex::new(rooms),
@@ -120,6 +173,14 @@ impl Hub {
         lock(&self.users).get(&fold(name)).cloned()
     }
 
+    /// The user a session is, while it holds a name.
+    pub fn user_by_id(&self, id: SessionId) -> Option<User> {
+        lock(&self.users)
+            .values()
+            .find(|user| user.id == id)
+            .cloned()
+    }
+
     pub fn room(&self, name: &str) -> Option<Arc<Room>> {
         lock(&self.rooms).get(&fold(name)).cloned()
     }
@@ -133,18 +194,40 @@ impl Hub {
         if rooms.len() >= self.config.max_rooms {
             return Err(HubError::TooManyRooms(self.config.max_rooms));
         }
-        let room = Arc::new(Room::new(name, false));
+        let setup = RoomSetup {
+            created_at: now_millis(),
+            ..RoomSetup::default()
+        };
+        let room = Arc::new(Room::new(
+            name,
+            setup,
+            Arc::clone(&self.store),
+            self.config.history_on_join,
+        ));
         rooms.insert(room.name().key().to_owned(), Arc::clone(&room));
         Ok(room)
     }
 
-    /// The room with this name, created if it does not exist yet (for `name:room`).
-    pub fn room_or_create(&self, name: RoomName) -> Result<Arc<Room>, HubError> {
+    /// Takes a room out of the directory (`:close`, or a creation the store refused).
+    pub fn remove_room(&self, room: &Arc<Room>) {
+        let mut rooms = lock(&self.rooms);
+        if rooms
+            .get(room.name().key())
+            .is_some_and(|listed| Arc::ptr_eq(listed, room))
+        {
+            rooms.remove(room.name().key());
+        }
+    }
+
+    /// The room with this name, created if it does not exist yet (for
+    /// `name:room`); `true` when it was created.
+    pub fn room_or_create(&self, name: RoomName) -> Result<(Arc<Room>, bool), HubError> {
         match self.create_room(name.clone()) {
             Err(HubError::RoomExists(_)) => self
                 .room(name.as_str())
+                .map(|room| (room, false))
                 .ok_or(HubError::RoomExists(name.to_string())),
-            other => other,
+            other => other.map(|room| (room, true)),
         }
     }
 
@@ -170,7 +253,8 @@ mod tests {
     use super::*;
 
     fn hub() -> Arc<Hub> {
-        Hub::new(Arc::new(Config::defaults())).unwrap()
+        let store = Arc::new(crate::store::memory::MemoryStore::new(100));
+        Hub::new(Arc::new(Config::defaults()), store).unwrap()
     }
 
     fn user(id: SessionId, name: &str) -> User {

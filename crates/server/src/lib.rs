@@ -25,19 +25,55 @@ use tokio_util::task::TaskTracker;
 
 pub use config::Config;
 
-/// Serves until `shutdown` is cancelled, then says goodbye to every client
-/// (each under a short timeout) and returns once every session has ended.
+/// A server with its store open and its rooms loaded, ready to serve.
+pub struct Server {
+    hub: Arc<hub::Hub>,
+    store: Arc<dyn store::Store>,
+}
+
+impl Server {
+    /// Opens the store (`--in-memory`, or SQLite in `--data-dir`) and loads its
+    /// rooms. Blocks; fails if another banterd holds the data directory.
+    pub fn open(config: Config) -> anyhow::Result<Self> {
+        let store: Arc<dyn store::Store> = if config.in_memory {
+            Arc::new(store::memory::MemoryStore::new(config.history_max))
+        } else {
+            let mut sqlite = store::sqlite::SqliteConfig::new(&config.data_dir);
+            sqlite.history_max = config.history_max;
+            Arc::new(store::sqlite::SqliteStore::open(sqlite)?)
+        };
+        let hub = hub::Hub::new(Arc::new(config), Arc::clone(&store))?;
+        Ok(Self { hub, store })
+    }
+
+    /// Serves until `shutdown` is cancelled, then says goodbye to every client
+    /// (each under a short timeout), waits for every session to end, and
+    /// commits every message to the store.
+    pub async fn serve(
+        self,
+        listener: TcpListener,
+        shutdown: CancellationToken,
+    ) -> anyhow::Result<()> {
+        let tracker = TaskTracker::new();
+        listener::accept_loop(listener, self.hub, &tracker, shutdown).await;
+        tracker.close();
+        tracker.wait().await;
+        let flushed = self.store.flush().await;
+        // Dropping the last handle joins the store's writer thread.
+        tokio::task::spawn_blocking(move || drop(self.store)).await?;
+        flushed??;
+        Ok(())
+    }
+}
+
+/// Opens the store and serves: [`Server::open`] then [`Server::serve`].
 pub async fn run(
     listener: TcpListener,
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
-    let hub = hub::Hub::new(Arc::new(config))?;
-    let tracker = TaskTracker::new();
-    listener::accept_loop(listener, hub, &tracker, shutdown).await;
-    tracker.close();
-    tracker.wait().await;
-    Ok(())
+    let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
+    server.serve(listener, shutdown).await
 }
 
 /// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
@@ -45,5 +81,5 @@ pub async fn run(
 pub mod bench_support {
     pub use crate::outbox::Outbox;
     pub use crate::render::{plain_text, Delivery};
-    pub use crate::room::{Member, Room};
+    pub use crate::room::{Member, Room, RoomSetup};
 }

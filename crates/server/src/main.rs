@@ -4,7 +4,7 @@ use std::io::IsTerminal;
 use std::time::Duration;
 
 use anyhow::Context;
-use banter_server::Config;
+use banter_server::{Config, Server};
 use tokio::net::TcpListener;
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
@@ -37,9 +37,12 @@ fn raise_open_file_limit() {
 }
 
 async fn serve(config: Config) -> anyhow::Result<()> {
-    let listener = TcpListener::bind(config.listen)
+    let listen = config.listen;
+    // The store first: a second server on the same data dir stops here, before listening.
+    let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
+    let listener = TcpListener::bind(listen)
         .await
-        .with_context(|| format!("cannot listen on {}", config.listen))?;
+        .with_context(|| format!("cannot listen on {listen}"))?;
     info!("listening on {}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;
@@ -53,7 +56,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         info!("{name} received; shutting down");
         on_signal.cancel();
     });
-    let server = banter_server::run(listener, config, shutdown.clone());
+    let server = server.serve(listener, shutdown.clone());
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,

@@ -16,9 +16,10 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use banter_proto::event::{LeaveReason, Prompt};
+use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt};
 use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
+use time::OffsetDateTime;
 
 /// Asks a telnet client to report its terminal type; telnet answers, nc does not.
 const TELNET_PROBE: &[u8] = &[255, 253, 24];
@@ -146,6 +147,15 @@ pub fn plain_text(event: &Event) -> String {
             line(&mut out, format_args!("the new password for {room} again:"))
         }
         Event::HiddenInputEnd => {}
+        Event::History {
+            room,
+            entries,
+            live_follows,
+        } => history(&mut out, room, entries, *live_follows),
+        Event::RoomClosed { room, by } => line(
+            &mut out,
+            format_args!("{by} closed {room}; it and its history are gone"),
+        ),
         Event::Cancelled => line(&mut out, format_args!("cancelled; nothing changed")),
         Event::Welcome { nick, room, others: n } => line(
             &mut out,
@@ -302,7 +312,7 @@ pub fn plain_text(event: &Event) -> String {
         Event::Missed { count } => line(
             &mut out,
             format_args!(
-                "you missed {count} message{} because your connection could not keep up",
+                "you missed {count} message{} because your connection could not keep up (see :history)",
                 if *count == 1 { "" } else { "s" }
             ),
         ),
@@ -311,6 +321,59 @@ pub fn plain_text(event: &Event) -> String {
         Event::ShuttingDown => line(&mut out, format_args!("the server is shutting down, bye!")),
     }
     out
+}
+
+/// A remembered message: its UTC time (with the date when not today), then
+/// the line as it was shown live.
+fn history(out: &mut String, room: &str, entries: &[HistoryEntry], live_follows: bool) {
+    if entries.is_empty() {
+        line(out, format_args!("no messages in {room} yet"));
+        return;
+    }
+    let count = entries.len();
+    let plural = if count == 1 { "" } else { "s" };
+    line(
+        out,
+        format_args!("-- last {count} message{plural} in {room} (UTC) --"),
+    );
+    let today = OffsetDateTime::now_utc().date();
+    for entry in entries {
+        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(entry.at) * 1_000_000)
+            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+        let (hour, minute) = (at.hour(), at.minute());
+        let stamp = if at.date() == today {
+            format!("{hour:02}:{minute:02}")
+        } else {
+            let date = at.date();
+            let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
+            format!("{year}-{month:02}-{day:02} {hour:02}:{minute:02}")
+        };
+        let HistoryEntry {
+            from,
+            text,
+            from_room,
+            ..
+        } = entry;
+        match entry.kind {
+            HistoryKind::Chat => line(out, format_args!("[{stamp}] [{room}] {from}: {text}")),
+            HistoryKind::Emote => line(out, format_args!("[{stamp}] [{room}] * {from} {text}")),
+            HistoryKind::ExtraRoom => line(
+                out,
+                format_args!(
+                    "[{stamp}] [{room}] {from}@{}: {text}",
+                    from_room.as_deref().unwrap_or("?")
+                ),
+            ),
+        }
+    }
+    if live_follows {
+        line(
+            out,
+            format_args!("-- end of history; new messages follow --"),
+        );
+    } else {
+        line(out, format_args!("-- end of history --"));
+    }
 }
 
 fn aliases(spec: &CommandSpec) -> String {

@@ -6,7 +6,14 @@
 //! members see; offering never waits (see `outbox`), so a slow member cannot
 //! hold the lock. Host rights belong to a session (a connection), never to a
 //! name: whoever later takes a former host's name gets nothing from it.
+//!
+//! Messages are handed to the [`Store`] under the same lock, so the stored
+//! order is the order members saw, and the room's in-memory tail of recent
+//! messages (shown to whoever enters) never overlaps the live feed. Room
+//! changes that must be durable (password, topic) are serialised by an async
+//! `changes` lock held while the store commits them, then applied.
 
+use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::event::{LeaveReason, WhoEntry};
@@ -15,6 +22,7 @@ use banter_proto::{Event, Nick, RoomName};
 
 use crate::outbox::Outbox;
 use crate::render::Delivery;
+use crate::store::{MessageKind, Millis, Store, StoredMessage, StoredRoom};
 
 /// A session's identity for its whole connection; names can change, this cannot.
 pub type SessionId = u64;
@@ -35,6 +43,10 @@ struct Seat {
 
 #[derive(Debug, Default)]
 struct RoomState {
+    /// Deleted with `:close`: nobody may enter, nothing said is kept.
+    closed: bool,
+    /// The last messages, oldest first, at most `recent_max`.
+    recent: VecDeque<StoredMessage>,
     /// In order of arrival: the first is the longest present.
     seats: Vec<Seat>,
     topic: Option<String>,
@@ -63,6 +75,10 @@ pub enum RoomError {
     KickHost(String),
     #[error("you cannot kick yourself; use :cr to leave")]
     KickSelf,
+    #[error("{0} was just closed")]
+    Closed(String),
+    #[error("{0}")]
+    Store(String),
 }
 
 /// What a new member learns on entering.
@@ -70,23 +86,94 @@ pub enum RoomError {
 pub struct Entry {
     pub others: usize,
     pub topic: Option<String>,
+    /// The room's recent messages, oldest first.
+    pub recent: Vec<StoredMessage>,
 }
 
-#[derive(Debug)]
+/// How a room starts: new, or as the store remembered it.
+#[derive(Debug, Default)]
+pub struct RoomSetup {
+    /// The server's default room: no hosts, never locked.
+    pub is_default: bool,
+    pub created_at: Millis,
+    pub topic: Option<String>,
+    pub password_hash: Option<String>,
+    pub recent: Vec<StoredMessage>,
+}
+
 pub struct Room {
     name: RoomName,
-    /// The server's default room: no hosts, never locked.
     is_default: bool,
+    created_at: Millis,
+    store: Arc<dyn Store>,
+    recent_max: usize,
     state: Mutex<RoomState>,
+    /// Held while a change is committed to the store, so changes apply in order.
+    changes: tokio::sync::Mutex<()>,
+}
+
+impl std::fmt::Debug for Room {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Room")
+            .field("name", &self.name)
+            .finish_non_exhaustive()
+    }
+}
+
+/// The current time as stored: Unix milliseconds, UTC.
+pub fn now_millis() -> Millis {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |elapsed| elapsed.as_millis() as Millis)
 }
 
 impl Room {
-    pub fn new(name: RoomName, is_default: bool) -> Self {
+    /// A room whose messages go to `store`; it remembers its last `recent_max` in memory.
+    pub fn new(name: RoomName, setup: RoomSetup, store: Arc<dyn Store>, recent_max: usize) -> Self {
+        let mut recent: VecDeque<StoredMessage> = setup.recent.into();
+        while recent.len() > recent_max {
+            recent.pop_front();
+        }
         Self {
             name,
-            is_default,
-            state: Mutex::default(),
+            is_default: setup.is_default,
+            created_at: setup.created_at,
+            store,
+            recent_max,
+            state: Mutex::new(RoomState {
+                recent,
+                topic: setup.topic,
+                password_hash: setup.password_hash,
+                ..RoomState::default()
+            }),
+            changes: tokio::sync::Mutex::new(()),
         }
+    }
+
+    /// The room as the store keeps it.
+    pub fn snapshot(&self) -> StoredRoom {
+        let state = self.lock();
+        StoredRoom {
+            name: self.name.to_string(),
+            created_at: self.created_at,
+            password_hash: state.password_hash.clone(),
+            topic: state.topic.clone(),
+        }
+    }
+
+    /// Commits the room as it is now (after creating it).
+    pub async fn persist(&self) -> Result<(), RoomError> {
+        let _change = self.changes.lock().await;
+        self.commit(self.snapshot()).await
+    }
+
+    async fn commit(&self, room: StoredRoom) -> Result<(), RoomError> {
+        let saved = self
+            .store
+            .save_room(room)
+            .await
+            .map_err(|_| RoomError::Store("the room store has stopped".into()))?;
+        saved.map_err(|err| RoomError::Store(format!("the change could not be saved: {err}")))
     }
 
     pub fn name(&self) -> &RoomName {
@@ -114,10 +201,51 @@ impl Room {
         Self::offer_all(&self.lock(), event, except)
     }
 
+    /// Says a room message (chat, emote, extra-room): offers it to every
+    /// member but `except`, remembers it, and hands it to the store. Returns
+    /// how many it was offered to.
+    pub fn say(&self, message: StoredMessage, except: Option<SessionId>) -> usize {
+        let room = self.name.to_string();
+        let event = match message.kind {
+            MessageKind::Emote => Event::Emote {
+                room,
+                from: message.sender.clone(),
+                text: message.text.clone(),
+            },
+            MessageKind::ExtraRoom => Event::ExtraRoom {
+                to_room: room,
+                from_room: message.from_room.clone().unwrap_or_default(),
+                from: message.sender.clone(),
+                text: message.text.clone(),
+            },
+            MessageKind::Chat | MessageKind::Private => Event::Chat {
+                room,
+                from: message.sender.clone(),
+                text: message.text.clone(),
+            },
+        };
+        let mut state = self.lock();
+        if state.closed {
+            return 0;
+        }
+        let offered = Self::offer_all(&state, event, except);
+        if self.recent_max > 0 {
+            if state.recent.len() == self.recent_max {
+                state.recent.pop_front();
+            }
+            state.recent.push_back(message.clone());
+        }
+        self.store.append(message);
+        offered
+    }
+
     /// Adds a member and tells the others. The first into an empty room
     /// (other than the default room) becomes its host.
-    pub fn join(&self, member: Member) -> Entry {
+    pub fn join(&self, member: Member) -> Result<Entry, RoomError> {
         let mut state = self.lock();
+        if state.closed {
+            return Err(RoomError::Closed(self.name.to_string()));
+        }
         let joined = Event::Joined {
             room: self.name.to_string(),
             nick: member.nick.to_string(),
@@ -125,10 +253,11 @@ impl Room {
         Self::offer_all(&state, joined, None);
         let host = state.seats.is_empty() && !self.is_default;
         state.seats.push(Seat { member, host });
-        Entry {
+        Ok(Entry {
             others: state.seats.len() - 1,
             topic: state.topic.clone(),
-        }
+            recent: state.recent.iter().cloned().collect(),
+        })
     }
 
     /// Removes a member and tells the others why, if there is a `reason` to
@@ -284,9 +413,19 @@ impl Room {
         Ok(())
     }
 
-    pub fn set_topic(&self, actor: SessionId, by: &Nick, topic: String) -> Result<(), RoomError> {
+    /// Sets the topic once the store has it.
+    pub async fn set_topic(
+        &self,
+        actor: SessionId,
+        by: &Nick,
+        topic: String,
+    ) -> Result<(), RoomError> {
+        let _change = self.changes.lock().await;
+        self.check_host(actor)?;
+        let mut stored = self.snapshot();
+        stored.topic = Some(topic.clone());
+        self.commit(stored).await?;
         let mut state = self.lock();
-        self.require_host(&state, actor)?;
         state.topic = Some(topic.clone());
         let changed = Event::TopicChanged {
             room: self.name.to_string(),
@@ -302,15 +441,20 @@ impl Room {
         self.require_host(&self.lock(), actor)
     }
 
-    /// Sets (`Some`) or removes (`None`) the password; returns the new epoch.
-    pub fn set_password(
+    /// Sets (`Some`) or removes (`None`) the password once the store has it;
+    /// returns the new epoch.
+    pub async fn set_password(
         &self,
         actor: SessionId,
         by: &Nick,
         hash: Option<String>,
     ) -> Result<u64, RoomError> {
+        let _change = self.changes.lock().await;
+        self.check_host(actor)?;
+        let mut stored = self.snapshot();
+        stored.password_hash = hash.clone();
+        self.commit(stored).await?;
         let mut state = self.lock();
-        self.require_host(&state, actor)?;
         let locked = hash.is_some();
         state.password_hash = hash;
         state.password_epoch += 1;
@@ -321,6 +465,16 @@ impl Room {
         };
         Self::offer_all(&state, changed, None);
         Ok(state.password_epoch)
+    }
+
+    /// Closes the room for good: refuses new members, forgets the current ones
+    /// (without notices; the caller moves them) and returns their ids.
+    pub fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, RoomError> {
+        let mut state = self.lock();
+        self.require_host(&state, actor)?;
+        state.closed = true;
+        state.recent.clear();
+        Ok(state.seats.drain(..).map(|seat| seat.member.id).collect())
     }
 
     /// Finds the member a host wants to kick; the kick itself is carried out
@@ -351,8 +505,49 @@ mod tests {
         }
     }
 
+    fn store() -> Arc<dyn Store> {
+        Arc::new(crate::store::memory::MemoryStore::new(100))
+    }
+
     fn room() -> Room {
-        Room::new(RoomName::parse("games").unwrap(), false)
+        Room::new(
+            RoomName::parse("games").unwrap(),
+            RoomSetup::default(),
+            store(),
+            3,
+        )
+    }
+
+    fn said(text: &str) -> StoredMessage {
+        StoredMessage {
+            id: 0,
+            room: "games".into(),
+            sender: "ann".into(),
+            text: text.into(),
+            kind: MessageKind::Chat,
+            at: 0,
+            from_room: None,
+            recipient: None,
+        }
+    }
+
+    #[test]
+    fn entering_shows_the_last_messages_and_closing_ends_everything() {
+        let games = room();
+        games.join(member(1, "ann")).unwrap();
+        for text in ["one", "two", "three", "four"] {
+            games.say(said(text), Some(1));
+        }
+        let entry = games.join(member(2, "bob")).unwrap();
+        let texts: Vec<_> = entry.recent.iter().map(|m| m.text.as_str()).collect();
+        assert_eq!(texts, ["two", "three", "four"]);
+        assert_eq!(games.close(2), Err(RoomError::NotHost("games".into())));
+        assert_eq!(games.close(1), Ok(vec![1, 2]));
+        assert_eq!(games.say(said("late"), None), 0);
+        assert!(matches!(
+            games.join(member(3, "cid")),
+            Err(RoomError::Closed(_))
+        ));
     }
 
     fn hosts(room: &Room) -> Vec<String> {
@@ -366,14 +561,18 @@ mod tests {
     #[test]
     fn the_first_into_an_empty_room_is_host_but_not_in_the_default_room() {
         let games = room();
-        games.join(member(1, "ann"));
-        games.join(member(2, "bob"));
+        games.join(member(1, "ann")).unwrap();
+        games.join(member(2, "bob")).unwrap();
         assert_eq!(hosts(&games), ["ann"]);
-        let lobby = Room::new(RoomName::parse("lobby").unwrap(), true);
-        lobby.join(member(1, "ann"));
+        let setup = RoomSetup {
+            is_default: true,
+            ..RoomSetup::default()
+        };
+        let lobby = Room::new(RoomName::parse("lobby").unwrap(), setup, store(), 3);
+        lobby.join(member(1, "ann")).unwrap();
         assert!(hosts(&lobby).is_empty());
         assert!(matches!(
-            lobby.set_password(1, &Nick::parse("ann").unwrap(), Some("h".into())),
+            lobby.check_host(1),
             Err(RoomError::DefaultRoom(_))
         ));
     }
@@ -381,14 +580,14 @@ mod tests {
     #[test]
     fn the_longest_present_member_succeeds_the_last_host() {
         let games = room();
-        games.join(member(1, "ann"));
-        games.join(member(2, "bob"));
-        games.join(member(3, "cid"));
+        games.join(member(1, "ann")).unwrap();
+        games.join(member(2, "bob")).unwrap();
+        games.join(member(3, "cid")).unwrap();
         games.leave(1, Some(LeaveReason::Quit));
         assert_eq!(hosts(&games), ["bob"]);
         games.leave(3, None);
         games.leave(2, None);
-        games.join(member(4, "dee"));
+        games.join(member(4, "dee")).unwrap();
         assert_eq!(hosts(&games), ["dee"]);
     }
 
@@ -396,8 +595,8 @@ mod tests {
     fn a_room_with_members_always_keeps_a_host() {
         let games = room();
         let ann = Nick::parse("ann").unwrap();
-        games.join(member(1, "ann"));
-        games.join(member(2, "bob"));
+        games.join(member(1, "ann")).unwrap();
+        games.join(member(2, "bob")).unwrap();
         assert_eq!(
             games.remove_host(1, &ann, "ann"),
             Err(RoomError::LastHost("games".into()))

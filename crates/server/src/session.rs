@@ -53,6 +53,8 @@ pub enum Control {
         by: String,
         reason: Option<String>,
     },
+    /// A host closed `room` (we were in it when it closed).
+    RoomClosed { room: Arc<Room>, by: String },
     /// A host let us into `room` once without its password, while the
     /// password stays the one of `epoch`.
     Invited {
@@ -125,6 +127,8 @@ pub struct Session {
     /// Invitations into locked rooms, by room key, with their password epoch.
     pub(crate) invites: HashMap<String, u64>,
     pub(crate) lockout: Lockout,
+    /// The store problem this user was last told about.
+    pub(crate) store_problem: Option<String>,
     /// Set when the client answers the telnet probe; read by the writer's renderer.
     telnet: Arc<AtomicBool>,
     /// What the room is told when this session leaves it; `None` at shutdown,
@@ -212,6 +216,7 @@ pub async fn serve(
         grants: HashMap::new(),
         invites: HashMap::new(),
         lockout: Lockout::new(config.password_lockout()),
+        store_problem: None,
         telnet,
         leave_reason: Some(LeaveReason::Disconnected),
     };

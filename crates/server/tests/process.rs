@@ -23,8 +23,11 @@ impl Banterd {
     }
 
     fn start_via(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
+        command.args(["--listen", "127.0.0.1:0"]);
+        if !args.contains(&"--data-dir") {
+            command.arg("--in-memory");
+        }
         command
-            .args(["--listen", "127.0.0.1:0"])
             .args(args)
             .envs(env.iter().copied())
             .env_remove("RUST_LOG")

@@ -27,7 +27,7 @@ impl Session {
         }
     }
 
-    pub(super) fn topic(&self, topic: Option<String>) {
+    pub(super) async fn topic(&self, topic: Option<String>) {
         let room = self.current_room();
         match topic {
             None => self.reply(Event::Topic {
@@ -35,7 +35,7 @@ impl Session {
                 topic: room.topic(),
             }),
             Some(topic) => {
-                if let Err(err) = room.set_topic(self.id, self.nick(), topic) {
+                if let Err(err) = room.set_topic(self.id, self.nick(), topic).await {
                     self.error(err.to_string());
                 }
             }
@@ -72,7 +72,7 @@ impl Session {
                 return self.error("the password could not be set; try again".into());
             }
         };
-        match room.set_password(self.id, self.nick(), Some(hash)) {
+        match room.set_password(self.id, self.nick(), Some(hash)).await {
             Ok(epoch) => {
                 info!(room = %room.name(), by = %self.nick(), "room locked");
                 self.grants.insert(room.name().key().to_owned(), epoch);
@@ -81,7 +81,7 @@ impl Session {
         }
     }
 
-    pub(super) fn remove_password(&self) {
+    pub(super) async fn remove_password(&self) {
         let room = self.current_room();
         if let Err(err) = room.check_host(self.id) {
             return self.error(err.to_string());
@@ -89,7 +89,7 @@ impl Session {
         if !room.is_locked() {
             return self.error(format!("{} has no password", room.name()));
         }
-        if let Err(err) = room.set_password(self.id, self.nick(), None) {
+        if let Err(err) = room.set_password(self.id, self.nick(), None).await {
             self.error(err.to_string());
         }
     }
@@ -174,6 +174,7 @@ impl Session {
                 let lobby = Arc::clone(self.hub.default_room());
                 self.move_to(lobby, false);
             }
+            Control::RoomClosed { room, by } => self.leave_closed_room(&room, by),
             Control::Invited { room, by, epoch } => {
                 self.invites.insert(room.name().key().to_owned(), epoch);
                 self.reply(Event::Invited {

@@ -17,8 +17,9 @@ use banter_proto::event::Prompt;
 use banter_proto::{Command, CommandSpec, Event, Line, Nick, RoomName};
 
 use crate::hub::User;
-use crate::room::{Member, Room};
+use crate::room::{now_millis, Member, Room};
 use crate::session::{End, Session};
+use crate::store::{MessageKind, StoredMessage};
 
 impl Session {
     /// Handles one line of client input; returns how the session ends, if it does.
@@ -28,7 +29,7 @@ impl Session {
             return None;
         }
         if self.nick.is_none() {
-            return self.register(&text);
+            return self.register(&text).await;
         }
         match parse(&text) {
             Ok(Line::Chat(chat)) => self.chat(chat),
@@ -57,7 +58,7 @@ impl Session {
     }
 
     /// Before a name is chosen: a name (or `name:room`), `:help` or `:exit`.
-    fn register(&mut self, text: &str) -> Option<End> {
+    async fn register(&mut self, text: &str) -> Option<End> {
         let text = text.trim();
         if text.starts_with(':') {
             match parse(text) {
@@ -71,14 +72,14 @@ impl Session {
             self.reply(Event::Prompt(Prompt::Nick));
             return None;
         }
-        if let Err(err) = self.try_register(text) {
+        if let Err(err) = self.try_register(text).await {
             self.error(err);
             self.reply(Event::Prompt(Prompt::Nick));
         }
         None
     }
 
-    fn try_register(&mut self, text: &str) -> Result<(), String> {
+    async fn try_register(&mut self, text: &str) -> Result<(), String> {
         let (name, room) = match text.split_once(':') {
             Some((name, room)) => (name, Some(room)),
             None => (text, None),
@@ -108,30 +109,50 @@ impl Session {
             })
             .map_err(|err| err.to_string())?;
         let room = match room_name {
-            None => Arc::clone(self.hub.default_room()),
-            Some(name) => match self.hub.room_or_create(name) {
-                Ok(room) => room,
-                Err(err) => {
-                    self.hub.unregister(self.id, &nick);
-                    return Err(err.to_string());
-                }
-            },
+            None => Ok(Arc::clone(self.hub.default_room())),
+            Some(name) => self.open_room(name).await,
+        };
+        let joined = room.and_then(|room| {
+            let entry = room
+                .join(Member {
+                    id: self.id,
+                    nick: nick.clone(),
+                    outbox: Arc::clone(&self.outbox),
+                })
+                .map_err(|err| err.to_string())?;
+            Ok((room, entry))
+        });
+        let (room, entry) = match joined {
+            Ok(joined) => joined,
+            Err(err) => {
+                self.hub.unregister(self.id, &nick);
+                return Err(err);
+            }
         };
         self.nick = Some(nick.clone());
-        let entry = room.join(self.member());
         self.reply(Event::Welcome {
             nick: nick.to_string(),
             room: room.name().to_string(),
             others: entry.others,
         });
-        if entry.topic.is_some() {
-            self.reply(Event::Topic {
-                room: room.name().to_string(),
-                topic: entry.topic,
-            });
-        }
+        self.show_entry(&room, entry);
         self.room = Some(room);
         Ok(())
+    }
+
+    /// The room `name:room` asks for, created (and stored) if it does not exist.
+    async fn open_room(&self, name: RoomName) -> Result<Arc<Room>, String> {
+        let (room, created) = self
+            .hub
+            .room_or_create(name)
+            .map_err(|err| err.to_string())?;
+        if created {
+            if let Err(err) = room.persist().await {
+                self.hub.remove_room(&room);
+                return Err(err.to_string());
+            }
+        }
+        Ok(room)
     }
 
     async fn execute(&mut self, command: Command) -> Option<End> {
@@ -139,7 +160,7 @@ impl Session {
             Command::Help(topic) => self.help(topic),
             Command::Exit => return Some(End::Exit),
             Command::ChangeRoom(name) => self.change_room(&name),
-            Command::NewRoom(name) => self.new_room(&name),
+            Command::NewRoom(name) => self.new_room(&name).await,
             Command::ExtraRoom { room, text } => self.extra_room(&room, text),
             Command::Rooms => self.rooms(),
             Command::Who(room) => self.who(room.as_deref()),
@@ -149,27 +170,49 @@ impl Session {
             Command::HostAdd(name) => self.host_add(&name),
             Command::HostRemove(name) => self.host_remove(&name),
             Command::Password { remove: false } => self.ask_new_password(),
-            Command::Password { remove: true } => self.remove_password(),
+            Command::Password { remove: true } => self.remove_password().await,
             Command::Kick { name, reason } => self.kick(&name, reason),
-            Command::Topic(topic) => self.topic(topic),
+            Command::Topic(topic) => self.topic(topic).await,
             Command::Invite(name) => self.invite(&name),
+            Command::History(count) => self.history(count.as_deref()).await,
+            Command::Close => self.close_room().await,
         }
+        self.report_store_problem();
         None
     }
 
-    fn chat(&self, text: &str) {
+    fn chat(&mut self, text: &str) {
         if text.trim().is_empty() {
             return;
         }
-        let room = self.current_room();
-        room.broadcast(
-            Event::Chat {
-                room: room.name().to_string(),
-                from: self.nick().to_string(),
-                text: text.to_owned(),
-            },
-            Some(self.id),
-        );
+        let message = self.message(MessageKind::Chat, text.to_owned());
+        self.current_room().say(message, Some(self.id));
+        self.report_store_problem();
+    }
+
+    /// A message from this user, said now in their room.
+    pub(crate) fn message(&self, kind: MessageKind, text: String) -> StoredMessage {
+        StoredMessage {
+            id: 0,
+            room: self.current_room().name().to_string(),
+            sender: self.nick().to_string(),
+            text,
+            kind,
+            at: now_millis(),
+            from_room: None,
+            recipient: None,
+        }
+    }
+
+    /// Tells the user, once per problem, that messages are not being saved.
+    pub(crate) fn report_store_problem(&mut self) {
+        let problem = self.hub.store.problem();
+        if problem != self.store_problem {
+            if let Some(problem) = &problem {
+                self.error(format!("history is not being saved right now: {problem}"));
+            }
+            self.store_problem = problem;
+        }
     }
 
     fn help(&self, topic: Option<String>) {

@@ -3,33 +3,70 @@
 
 use std::sync::Arc;
 
-use banter_proto::event::{LeaveReason, Prompt};
+use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt};
 use banter_proto::{Event, RoomName};
 use tokio::time::Instant;
-use tracing::warn;
+use tracing::{info, warn};
 
-use crate::room::Room;
-use crate::session::{Pending, Session};
+use crate::room::{Entry, Room};
+use crate::session::{Control, Pending, Session};
+use crate::store::{MessageKind, StoreError, StoredMessage};
+
+/// Messages `:history` shows without a number.
+const DEFAULT_HISTORY_COUNT: usize = 20;
+/// Most messages one `:history` shows.
+const MAX_HISTORY_COUNT: usize = 200;
+
+fn history_entry(message: &StoredMessage) -> HistoryEntry {
+    HistoryEntry {
+        at: message.at,
+        kind: match message.kind {
+            MessageKind::Emote => HistoryKind::Emote,
+            MessageKind::ExtraRoom => HistoryKind::ExtraRoom,
+            MessageKind::Chat | MessageKind::Private => HistoryKind::Chat,
+        },
+        from: message.sender.clone(),
+        text: message.text.clone(),
+        from_room: message.from_room.clone(),
+    }
+}
 
 impl Session {
-    /// Leaves the current room for `room` and says so.
+    /// Moves into `room` and out of the current one, and says so. Entering
+    /// comes first: if the room was closed meanwhile, the user stays put.
     pub(crate) fn move_to(&mut self, room: Arc<Room>, created: bool) {
+        let entry = match room.join(self.member()) {
+            Ok(entry) => entry,
+            Err(err) => return self.error(err.to_string()),
+        };
         if let Some(old) = self.room.take() {
             old.leave(self.id, Some(LeaveReason::ChangedRoom));
         }
-        let entry = room.join(self.member());
         self.reply(Event::Entered {
             room: room.name().to_string(),
             others: entry.others,
             created,
         });
+        self.show_entry(&room, entry);
+        self.room = Some(room);
+    }
+
+    /// What someone entering a room sees after the welcome: its topic, and its
+    /// recent messages up to where the live feed starts.
+    pub(crate) fn show_entry(&self, room: &Room, entry: Entry) {
         if entry.topic.is_some() {
             self.reply(Event::Topic {
                 room: room.name().to_string(),
                 topic: entry.topic,
             });
         }
-        self.room = Some(room);
+        if !entry.recent.is_empty() {
+            self.reply(Event::History {
+                room: room.name().to_string(),
+                entries: entry.recent.iter().map(history_entry).collect(),
+                live_follows: true,
+            });
+        }
     }
 
     /// True if this connection may act in locked `room` without typing its
@@ -103,18 +140,97 @@ impl Session {
         }
     }
 
-    pub(super) fn new_room(&mut self, name: &str) {
+    pub(super) async fn new_room(&mut self, name: &str) {
         let name = match RoomName::parse(name) {
             Ok(name) => name,
             Err(err) => return self.error(err.to_string()),
         };
-        match self.hub.create_room(name) {
-            Ok(room) => self.move_to(room, true),
-            Err(err) => self.error(err.to_string()),
+        let room = match self.hub.create_room(name) {
+            Ok(room) => room,
+            Err(err) => return self.error(err.to_string()),
+        };
+        // Durable before anyone is told it exists.
+        if let Err(err) = room.persist().await {
+            self.hub.remove_room(&room);
+            return self.error(err.to_string());
         }
+        self.move_to(room, true);
     }
 
-    pub(super) fn extra_room(&self, name: &str, text: String) {
+    pub(super) async fn history(&self, count: Option<&str>) {
+        let count = match count.map(str::parse::<usize>) {
+            None => DEFAULT_HISTORY_COUNT,
+            Some(Ok(count)) if (1..=MAX_HISTORY_COUNT).contains(&count) => count,
+            Some(_) => {
+                return self.error(format!(
+                    ":history takes a number from 1 to {MAX_HISTORY_COUNT}"
+                ))
+            }
+        };
+        let room = Arc::clone(self.current_room());
+        let history = match self.hub.store.history(room.name().as_str(), count).await {
+            Ok(Ok(history)) => history,
+            Ok(Err(err)) => return self.error(format!("history is unavailable: {err}")),
+            Err(_) => return self.error("history is unavailable: the store has stopped".into()),
+        };
+        self.reply(Event::History {
+            room: room.name().to_string(),
+            entries: history.iter().map(history_entry).collect(),
+            live_follows: false,
+        });
+    }
+
+    /// `:close`: deletes the room and its history; everyone in it goes to the default room.
+    pub(super) async fn close_room(&mut self) {
+        let room = Arc::clone(self.current_room());
+        let members = match room.close(self.id) {
+            Ok(members) => members,
+            Err(err) => return self.error(err.to_string()),
+        };
+        self.hub.remove_room(&room);
+        let deleted = self.hub.store.delete_room(room.name().as_str()).await;
+        if let Err(err) = deleted.unwrap_or(Err(StoreError::Closed)) {
+            warn!(room = %room.name(), %err, "closed room not deleted from the store");
+            self.error(format!(
+                "{} is closed, but its history could not be deleted: {err}",
+                room.name()
+            ));
+        }
+        info!(room = %room.name(), by = %self.nick(), "room closed");
+        let by = self.nick().to_string();
+        for id in members.into_iter().filter(|&id| id != self.id) {
+            if let Some(user) = self.hub.user_by_id(id) {
+                // A full control queue cannot strand anyone: the room is gone
+                // either way, and their next line finds them in no room's list.
+                let _ = user.control.try_send(Control::RoomClosed {
+                    room: Arc::clone(&room),
+                    by: by.clone(),
+                });
+            }
+        }
+        self.leave_closed_room(&room, by);
+    }
+
+    /// Tells the user their room was closed and moves them to the default room.
+    pub(crate) fn leave_closed_room(&mut self, room: &Arc<Room>, by: String) {
+        if !self
+            .room
+            .as_ref()
+            .is_some_and(|here| Arc::ptr_eq(here, room))
+        {
+            return;
+        }
+        self.cancel_pending();
+        self.room = None;
+        self.reply(Event::RoomClosed {
+            room: room.name().to_string(),
+            by,
+        });
+        let lobby = Arc::clone(self.hub.default_room());
+        self.move_to(lobby, false);
+    }
+
+    pub(super) fn extra_room(&mut self, name: &str, text: String) {
         let Some(target) = self.hub.room(name) else {
             return self.error(format!("there is no room {name} (see :rooms)"));
         };
@@ -132,15 +248,10 @@ impl Session {
                 target.name()
             ));
         }
-        let members = target.broadcast(
-            Event::ExtraRoom {
-                to_room: target.name().to_string(),
-                from_room: here.name().to_string(),
-                from: self.nick().to_string(),
-                text,
-            },
-            None,
-        );
+        let mut message = self.message(MessageKind::ExtraRoom, text);
+        message.room = target.name().to_string();
+        message.from_room = Some(here.name().to_string());
+        let members = target.say(message, None);
         self.reply(Event::ExtraRoomSent {
             to_room: target.name().to_string(),
             members,

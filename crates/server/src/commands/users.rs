@@ -4,6 +4,7 @@ use banter_proto::{Event, Nick};
 
 use crate::render::Delivery;
 use crate::session::Session;
+use crate::store::MessageKind;
 
 impl Session {
     pub(super) fn private(&self, to: &str, text: String) {
@@ -17,6 +18,12 @@ impl Session {
             from: self.nick().to_string(),
             text: text.clone(),
         }));
+        if self.hub.config.store_private_messages {
+            let mut message = self.message(MessageKind::Private, text.clone());
+            message.room = String::new();
+            message.recipient = Some(user.nick.to_string());
+            self.hub.store.append(message);
+        }
         self.reply(Event::PrivateSent {
             to: user.nick.to_string(),
             text,
@@ -44,14 +51,7 @@ impl Session {
 
     /// The sender sees their emote too: `:me waves` on their screen is not what others see.
     pub(super) fn emote(&self, action: String) {
-        let room = self.current_room();
-        room.broadcast(
-            Event::Emote {
-                room: room.name().to_string(),
-                from: self.nick().to_string(),
-                text: action,
-            },
-            None,
-        );
+        let message = self.message(MessageKind::Emote, action);
+        self.current_room().say(message, None);
     }
 }

@@ -1,6 +1,8 @@
 //! A small test client and an in-process server on port 0, shared by the wire tests.
 #![allow(dead_code)] // each test binary uses a different part of this support module
 
+pub mod banterd;
+
 use std::net::SocketAddr;
 use std::time::Duration;
 

@@ -4,6 +4,7 @@
 //! lowercase), so `Alice` and `alice` can never both be taken.
 
 use std::fmt;
+use std::sync::Arc;
 
 /// Longest screen name, in characters.
 pub const MAX_NICK_LEN: usize = 24;
@@ -63,10 +64,13 @@ fn validate(
 macro_rules! folded_name {
     ($(#[$doc:meta])* $name:ident) => {
         $(#[$doc])*
+        ///
+        /// Cloning is cheap: the texts are shared, since one name is held by
+        /// the session, the registry and the room at once.
         #[derive(Debug, Clone, PartialEq, Eq, Hash)]
         pub struct $name {
-            display: String,
-            key: String,
+            display: Arc<str>,
+            key: Arc<str>,
         }
 
         impl $name {
@@ -80,10 +84,15 @@ macro_rules! folded_name {
                 &self.key
             }
 
+            /// The key, shared rather than copied (for map keys).
+            pub fn shared_key(&self) -> Arc<str> {
+                Arc::clone(&self.key)
+            }
+
             fn from_valid(text: &str) -> Self {
                 Self {
-                    display: text.to_owned(),
-                    key: text.to_ascii_lowercase(),
+                    display: text.into(),
+                    key: text.to_ascii_lowercase().into(),
                 }
             }
         }

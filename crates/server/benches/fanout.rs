@@ -3,7 +3,6 @@
 //! (offer to every outbox and hand it to the store, then each writer taking
 //! its batch, as in a run).
 
-use std::collections::VecDeque;
 use std::hint::black_box;
 use std::sync::Arc;
 
@@ -53,7 +52,7 @@ fn rendering(c: &mut Criterion) {
 fn drain(outboxes: &[Arc<Outbox>]) -> usize {
     outboxes
         .iter()
-        .filter_map(|outbox| outbox.next_batch(VecDeque::new()).now_or_never())
+        .filter_map(|outbox| outbox.next_batch().now_or_never())
         .map(|batch| batch.deliveries.len())
         .sum()
 }

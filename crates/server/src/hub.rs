@@ -14,13 +14,11 @@ use banter_proto::event::RoomSummary;
 use banter_proto::names::fold;
 use banter_proto::{Nick, RoomName};
 
-use tokio::sync::mpsc;
-
 use crate::config::Config;
+use crate::control::Mailbox;
 use crate::outbox::Outbox;
 use crate::password::Passwords;
 use crate::room::{now_millis, Room, RoomSetup, SessionId};
-use crate::session::Control;
 use crate::store::{Store, StoredRoom};
 
 /// A connected, named user as others can reach them.
@@ -30,7 +28,7 @@ pub struct User {
     pub nick: Nick,
     pub outbox: Arc<Outbox>,
     /// Requests another session carries out on this one (kick, invite).
-    pub control: mpsc::Sender<Control>,
+    pub control: Arc<Mailbox>,
 }
 
 #[derive(Debug, thiserror::Error, PartialEq, Eq)]
@@ -48,7 +46,8 @@ pub struct Hub {
     pub passwords: Passwords,
     pub store: Arc<dyn Store>,
     default_room: Arc<Room>,
-    users: Mutex<HashMap<String, User>>,
+    /// By case-folded name; the key shares the name's text.
+    users: Mutex<HashMap<Arc<str>, User>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
     next_id: AtomicU64,
 }
@@ -141,7 +140,7 @@ impl Hub {
         if users.contains_key(user.nick.key()) {
             return Err(HubError::NickTaken(user.nick.to_string()));
         }
-        users.insert(user.nick.key().to_owned(), user);
+        users.insert(user.nick.shared_key(), user);
         Ok(())
     }
 
@@ -157,7 +156,7 @@ impl Hub {
             .remove(old.key())
             .expect("a session renames only the name it holds");
         user.nick = new.clone();
-        users.insert(new.key().to_owned(), user);
+        users.insert(new.shared_key(), user);
         Ok(())
     }
 
@@ -170,7 +169,7 @@ impl Hub {
     }
 
     pub fn user(&self, name: &str) -> Option<User> {
-        lock(&self.users).get(&fold(name)).cloned()
+        lock(&self.users).get(fold(name).as_str()).cloned()
     }
 
     /// The user a session is, while it holds a name.
@@ -262,7 +261,7 @@ mod tests {
             id,
             nick: Nick::parse(name).unwrap(),
             outbox: Arc::new(Outbox::new(1024)),
-            control: mpsc::channel(1).0,
+            control: Arc::default(),
         }
     }
 

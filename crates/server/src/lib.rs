@@ -6,6 +6,7 @@
 
 mod commands;
 pub mod config;
+mod control;
 mod flood;
 mod hub;
 mod listener;

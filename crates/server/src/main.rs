@@ -1,15 +1,20 @@
 //! The `banterd` binary: configuration, logging, limits, signals.
 
 use std::io::IsTerminal;
+use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
 use banter_server::{Config, Server};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::{info, warn};
 use tracing_subscriber::EnvFilter;
+
+/// Connections the kernel may queue before they are accepted: a crowd
+/// connecting at once must not overflow it (the kernel caps it at somaxconn).
+const LISTEN_BACKLOG: u32 = 4096;
 
 /// After a signal, the longest the server waits for sessions to say goodbye.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
@@ -36,13 +41,22 @@ fn raise_open_file_limit() {
     }
 }
 
+fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
+    let socket = if addr.is_ipv4() {
+        TcpSocket::new_v4()?
+    } else {
+        TcpSocket::new_v6()?
+    };
+    socket.set_reuseaddr(true)?;
+    socket.bind(addr)?;
+    socket.listen(LISTEN_BACKLOG)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
     // The store first: a second server on the same data dir stops here, before listening.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
-    let listener = TcpListener::bind(listen)
-        .await
-        .with_context(|| format!("cannot listen on {listen}"))?;
+    let listener = bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     info!("listening on {}", listener.local_addr()?);
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;

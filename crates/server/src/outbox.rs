@@ -158,16 +158,13 @@ impl Outbox {
     }
 
     /// Waits for work and takes all of it, so one socket write carries many lines.
-    /// `spare` is the writer's empty queue, swapped in to avoid allocating.
-    pub async fn next_batch(&self, spare: VecDeque<Arc<Delivery>>) -> Batch {
-        let mut spare = Some(spare);
+    pub async fn next_batch(&self) -> Batch {
         loop {
             {
                 let mut state = self.lock();
                 let missed_ready = state.missed > 0 && !state.held;
                 if !state.queue.is_empty() || missed_ready || state.closed {
-                    let mut deliveries = spare.take().unwrap_or_default();
-                    std::mem::swap(&mut deliveries, &mut state.queue);
+                    let deliveries = std::mem::take(&mut state.queue);
                     state.bytes = state.deferred_bytes;
                     let missed = if state.held {
                         0
@@ -212,7 +209,7 @@ mod tests {
         }
         assert!((1..10).contains(&queued), "{queued}");
         assert!(outbox.is_full() || queued > 0);
-        let batch = outbox.next_batch(VecDeque::new()).await;
+        let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), queued);
         assert_eq!(batch.missed, 50 - queued as u64);
         assert_eq!(outbox.offer(chat("again")), Offer::Queued);
@@ -224,7 +221,7 @@ mod tests {
         for _ in 0..20 {
             outbox.reply(Event::Error("x".repeat(20)));
         }
-        let batch = outbox.next_batch(VecDeque::new()).await;
+        let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 20);
         assert_eq!(batch.missed, 0);
     }
@@ -236,13 +233,13 @@ mod tests {
         outbox.hold();
         outbox.offer(chat("during"));
         outbox.reply(Event::Cancelled);
-        let batch = outbox.next_batch(VecDeque::new()).await;
+        let batch = outbox.next_batch().await;
         let events: Vec<_> = batch.deliveries.iter().map(|d| d.event.clone()).collect();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1], Event::Cancelled);
         assert!(!outbox.is_full());
         outbox.release();
-        let batch = outbox.next_batch(VecDeque::new()).await;
+        let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 1);
         assert!(matches!(&batch.deliveries[0].event, Event::Chat { text, .. } if text == "during"));
     }
@@ -253,7 +250,7 @@ mod tests {
         outbox.offer(chat("last"));
         outbox.close();
         assert_eq!(outbox.offer(chat("late")), Offer::Closed);
-        let batch = outbox.next_batch(VecDeque::new()).await;
+        let batch = outbox.next_batch().await;
         assert!(batch.closed);
         assert_eq!(batch.deliveries.len(), 1);
     }

@@ -18,19 +18,19 @@ use banter_proto::{Event, Input, LineCodec, Nick, TelnetCommand};
 use bytes::BytesMut;
 use tokio::net::tcp::OwnedReadHalf;
 use tokio::net::TcpStream;
-use tokio::sync::mpsc;
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
+use crate::control::Mailbox;
 use crate::flood::{Flood, Verdict};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
 use crate::password::Lockout;
 use crate::render::Renderer;
 use crate::room::{Room, SessionId};
-use crate::writer;
+use crate::writer::{self, WriteTiming};
 
 /// How long the last lines (goodbye, shutdown notice, error) may take to reach
 /// a client after its session ends.
@@ -38,31 +38,8 @@ const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Bytes read from the socket at a time.
 const READ_CHUNK_BYTES: usize = 2048;
-/// Requests from other sessions waiting to be handled; they are rare (kicks,
-/// invites), and a full queue makes the requester retry.
-const CONTROL_CAPACITY: usize = 8;
 /// The telnet option a telnet client answers the probe with.
 const TELNET_TTYPE: u8 = 24;
-
-/// What another session asks this one to do to itself.
-#[derive(Debug)]
-pub enum Control {
-    /// A host moved us out of `room` (if we are still in it).
-    Kicked {
-        room: Arc<Room>,
-        by: String,
-        reason: Option<String>,
-    },
-    /// A host closed `room` (we were in it when it closed).
-    RoomClosed { room: Arc<Room>, by: String },
-    /// A host let us into `room` once without its password, while the
-    /// password stays the one of `epoch`.
-    Invited {
-        room: Arc<Room>,
-        by: String,
-        epoch: u64,
-    },
-}
 
 /// An answer the session is waiting for; the next line is that answer, not a command.
 #[derive(Debug)]
@@ -119,7 +96,7 @@ pub struct Session {
     pub(crate) outbox: Arc<Outbox>,
     pub(crate) nick: Option<Nick>,
     pub(crate) room: Option<Arc<Room>>,
-    pub(crate) control: mpsc::Sender<Control>,
+    pub(crate) control: Arc<Mailbox>,
     pub(crate) pending: Option<Pending>,
     /// Locked rooms this connection has entered with the password, by room
     /// key, with the password epoch it was good for.
@@ -200,10 +177,13 @@ pub async fn serve(
         write,
         Arc::clone(&outbox),
         renderer,
-        config.write_stall_timeout(),
+        WriteTiming {
+            coalesce: config.write_coalesce(),
+            stall_timeout: config.write_stall_timeout(),
+        },
         writer_gone.clone(),
     ));
-    let (control, mut requests) = mpsc::channel(CONTROL_CAPACITY);
+    let control = Arc::new(Mailbox::default());
     let mut session = Session {
         id: hub.next_session_id(),
         peer,
@@ -211,7 +191,7 @@ pub async fn serve(
         outbox: Arc::clone(&outbox),
         nick: None,
         room: None,
-        control,
+        control: Arc::clone(&control),
         pending: None,
         grants: HashMap::new(),
         invites: HashMap::new(),
@@ -226,7 +206,7 @@ pub async fn serve(
         buffer: BytesMut::new(),
     };
     let end = session
-        .run(&mut reader, &mut requests, &shutdown, &writer_gone)
+        .run(&mut reader, &control, &shutdown, &writer_gone)
         .await;
     session.leave_reason = match end {
         End::Exit => Some(LeaveReason::Quit),
@@ -257,7 +237,7 @@ impl Session {
     async fn run(
         &mut self,
         reader: &mut Reader,
-        requests: &mut mpsc::Receiver<Control>,
+        requests: &Mailbox,
         shutdown: &CancellationToken,
         writer_gone: &CancellationToken,
     ) -> End {
@@ -284,7 +264,7 @@ impl Session {
                 _ = tokio::time::sleep_until(registration_deadline), if registering => {
                     return End::RegistrationTimeout(config.registration_timeout);
                 }
-                Some(request) = requests.recv() => {
+                request = requests.recv() => {
                     self.handle_control(request);
                     continue;
                 }
@@ -328,7 +308,9 @@ impl Session {
                     return End::Flood;
                 }
             }
-            if let Some(end) = self.handle_line(text).await {
+            // Boxed: the command futures (hashing, store round trips) are large and
+            // live only while a line is handled, not in every idle connection.
+            if let Some(end) = Box::pin(self.handle_line(text)).await {
                 return end;
             }
         }

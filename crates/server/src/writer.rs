@@ -1,11 +1,13 @@
 //! The write half of a connection: drains the session's outbox into the socket.
 //!
-//! Everything queued when the writer wakes goes out in one write (lines
-//! coalesce under load instead of costing a syscall each). A socket that
+//! Everything queued when the writer wakes goes out in one write, and after
+//! each write the writer waits `--write-coalesce-ms` before taking the next
+//! batch: under load many lines share one system call (the kernel's cost per
+//! write dominates a busy server), while a line after a quiet spell still goes
+//! out at once. A socket that
 //! accepts nothing for `write_stall_timeout` ends the session: a client that
 //! stopped reading cannot hold memory or a task forever.
 
-use std::collections::VecDeque;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
@@ -18,9 +20,14 @@ use tokio_util::sync::CancellationToken;
 use crate::outbox::Outbox;
 use crate::render::{plain_text, Renderer};
 
-/// A write buffer grown past this is released after use, so an idle
-/// connection keeps no large buffer from one burst.
-const KEEP_BUFFER_BYTES: usize = 16 * 1024;
+/// How a writer paces its writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteTiming {
+    /// Pause after each write, to gather the lines that arrive meanwhile.
+    pub coalesce: Duration,
+    /// A socket that accepts nothing for this long ends the session.
+    pub stall_timeout: Duration,
+}
 
 /// Runs until the outbox closes or the socket fails; cancels `gone` on exit so
 /// the session notices a dead writer.
@@ -28,11 +35,11 @@ pub async fn run<W: AsyncWrite + Unpin>(
     mut socket: W,
     outbox: Arc<Outbox>,
     renderer: Renderer,
-    stall_timeout: Duration,
+    timing: WriteTiming,
     gone: CancellationToken,
 ) -> io::Result<()> {
     let _gone = gone.drop_guard();
-    let result = pump(&mut socket, &outbox, &renderer, stall_timeout).await;
+    let result = pump(&mut socket, &outbox, &renderer, timing).await;
     outbox.close();
     result
 }
@@ -41,42 +48,38 @@ async fn pump<W: AsyncWrite + Unpin>(
     socket: &mut W,
     outbox: &Outbox,
     renderer: &Renderer,
-    stall_timeout: Duration,
+    timing: WriteTiming,
 ) -> io::Result<()> {
-    let mut buffer = BytesMut::new();
-    let mut spare = VecDeque::new();
     loop {
-        let mut batch = outbox.next_batch(spare).await;
-        let single = match (
-            &batch.deliveries.front(),
-            batch.deliveries.len(),
-            batch.missed,
-        ) {
+        // Nothing is kept between batches: an idle connection holds no buffer.
+        let batch = outbox.next_batch().await;
+        let single = match (batch.deliveries.front(), batch.deliveries.len(), batch.missed) {
             (Some(only), 1, 0) => renderer.shared(only).cloned(),
             _ => None,
         };
-        if let Some(bytes) = single {
-            batch.deliveries.clear();
-            write_all(socket, &bytes, stall_timeout).await?;
-        } else {
-            for delivery in batch.deliveries.drain(..) {
-                renderer.render(&delivery, &mut buffer);
+        let bytes = match single {
+            Some(shared) => shared,
+            None => {
+                let mut buffer = BytesMut::new();
+                for delivery in &batch.deliveries {
+                    renderer.render(delivery, &mut buffer);
+                }
+                if batch.missed > 0 {
+                    let missed = Event::Missed {
+                        count: batch.missed,
+                    };
+                    buffer.extend_from_slice(plain_text(&missed).as_bytes());
+                }
+                buffer.freeze()
             }
-            if batch.missed > 0 {
-                let missed = Event::Missed {
-                    count: batch.missed,
-                };
-                buffer.extend_from_slice(plain_text(&missed).as_bytes());
-            }
-            write_all(socket, &buffer, stall_timeout).await?;
-            buffer.clear();
-            if buffer.capacity() > KEEP_BUFFER_BYTES {
-                buffer = BytesMut::new();
-            }
-        }
-        spare = batch.deliveries;
+        };
+        drop(batch.deliveries);
+        write_all(socket, &bytes, timing.stall_timeout).await?;
         if batch.closed {
             return socket.shutdown().await;
+        }
+        if !timing.coalesce.is_zero() {
+            tokio::time::sleep(timing.coalesce).await;
         }
     }
 }

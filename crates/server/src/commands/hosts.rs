@@ -11,8 +11,9 @@ use banter_proto::event::{LeaveReason, Prompt};
 use banter_proto::Event;
 use tracing::{info, warn};
 
+use crate::control::Control;
 use crate::room::Room;
-use crate::session::{Control, Pending, Session};
+use crate::session::{Pending, Session};
 
 impl Session {
     pub(super) fn host_add(&self, name: &str) {

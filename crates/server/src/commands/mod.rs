@@ -105,7 +105,7 @@ impl Session {
                 id: self.id,
                 nick: nick.clone(),
                 outbox: Arc::clone(&self.outbox),
-                control: self.control.clone(),
+                control: Arc::clone(&self.control),
             })
             .map_err(|err| err.to_string())?;
         let room = match room_name {

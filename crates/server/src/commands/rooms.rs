@@ -8,8 +8,9 @@ use banter_proto::{Event, RoomName};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::control::Control;
 use crate::room::{Entry, Room};
-use crate::session::{Control, Pending, Session};
+use crate::session::{Pending, Session};
 use crate::store::{MessageKind, StoreError, StoredMessage};
 
 /// Messages `:history` shows without a number.

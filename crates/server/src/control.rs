@@ -1,0 +1,112 @@
+//! Requests one session makes of another: a kick, an invitation, a closed room.
+//!
+//! Only a user's own session changes that user's state; a host's session
+//! checks the rules and leaves a request in the target's [`Mailbox`]. A mailbox
+//! is a short queue behind a std `Mutex` plus a `Notify`: it allocates nothing
+//! until a request arrives, which matters with thousands of idle connections.
+
+use std::collections::VecDeque;
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use tokio::sync::Notify;
+
+use crate::room::Room;
+
+/// Requests waiting in one mailbox; they are rare, and a full mailbox makes
+/// the requester say "try again".
+const MAILBOX_CAPACITY: usize = 8;
+
+/// What another session asks this one to do to itself.
+#[derive(Debug)]
+pub enum Control {
+    /// A host moved us out of `room` (if we are still in it).
+    Kicked {
+        room: Arc<Room>,
+        by: String,
+        reason: Option<String>,
+    },
+    /// A host closed `room` (we were in it when it closed).
+    RoomClosed { room: Arc<Room>, by: String },
+    /// A host let us into `room` once without its password, while the
+    /// password stays the one of `epoch`.
+    Invited {
+        room: Arc<Room>,
+        by: String,
+        epoch: u64,
+    },
+}
+
+/// One session's incoming requests.
+#[derive(Debug, Default)]
+pub struct Mailbox {
+    queue: Mutex<VecDeque<Control>>,
+    ready: Notify,
+}
+
+impl Mailbox {
+    fn lock(&self) -> MutexGuard<'_, VecDeque<Control>> {
+        self.queue
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Leaves a request; gives it back if the mailbox is full.
+    pub fn try_send(&self, request: Control) -> Result<(), Control> {
+        let mut queue = self.lock();
+        if queue.len() >= MAILBOX_CAPACITY {
+            return Err(request);
+        }
+        queue.push_back(request);
+        drop(queue);
+        self.ready.notify_one();
+        Ok(())
+    }
+
+    /// The next request, waiting for one. Cancel-safe.
+    pub async fn recv(&self) -> Control {
+        loop {
+            if let Some(request) = self.lock().pop_front() {
+                return request;
+            }
+            self.ready.notified().await;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use banter_proto::RoomName;
+
+    #[tokio::test]
+    async fn requests_arrive_in_order_and_a_full_mailbox_refuses() {
+        let store = Arc::new(crate::store::memory::MemoryStore::new(10));
+        let room = Arc::new(Room::new(
+            RoomName::parse("games").unwrap(),
+            crate::room::RoomSetup::default(),
+            store,
+            0,
+        ));
+        let mailbox = Mailbox::default();
+        for n in 0..MAILBOX_CAPACITY {
+            let by = format!("host{n}");
+            assert!(mailbox
+                .try_send(Control::RoomClosed {
+                    room: Arc::clone(&room),
+                    by
+                })
+                .is_ok());
+        }
+        let extra = Control::RoomClosed {
+            room: Arc::clone(&room),
+            by: "late".into(),
+        };
+        assert!(mailbox.try_send(extra).is_err());
+        for n in 0..MAILBOX_CAPACITY {
+            let Control::RoomClosed { by, .. } = mailbox.recv().await else {
+                panic!("wrong request");
+            };
+            assert_eq!(by, format!("host{n}"));
+        }
+    }
+}

@@ -67,6 +67,8 @@ pub const BANTERD_ARGS: [&str; 8] = [
 pub struct Spawned {
     child: Child,
     pub target: Target,
+    /// banterd's own fresh data directory (its SQLite store), removed on drop.
+    _data_dir: Option<tempfile::TempDir>,
 }
 
 impl Launch {
@@ -79,9 +81,14 @@ impl Launch {
             }
             None => Command::new(&self.program),
         };
+        let mut data_dir = None;
         match self.kind {
             Kind::Banterd => {
-                command.args(BANTERD_ARGS).args(&self.extra_args);
+                // A fresh store each run: the real SQLite path, no history from earlier runs.
+                let dir = tempfile::tempdir().context("cannot make a data directory")?;
+                command.args(BANTERD_ARGS).arg("--data-dir").arg(dir.path());
+                command.args(&self.extra_args);
+                data_dir = Some(dir);
                 // Keep "listening on" but no per-connection log lines.
                 command.env("RUST_LOG", "warn,banterd=info");
             }
@@ -112,6 +119,7 @@ impl Launch {
         let pid = child.id();
         Ok(Spawned {
             child,
+            _data_dir: data_dir,
             target: Target {
                 addr,
                 pid: Some(pid),

@@ -104,8 +104,8 @@ pub struct Session {
     /// Invitations into locked rooms, by room key, with their password epoch.
     pub(crate) invites: HashMap<String, u64>,
     pub(crate) lockout: Lockout,
-    /// The store problem this user was last told about.
-    pub(crate) store_problem: Option<String>,
+    /// When this user was last told that the store is failing.
+    pub(crate) store_problem_told: Option<Instant>,
     /// Set when the client answers the telnet probe; read by the writer's renderer.
     telnet: Arc<AtomicBool>,
     /// What the room is told when this session leaves it; `None` at shutdown,
@@ -196,7 +196,7 @@ pub async fn serve(
         grants: HashMap::new(),
         invites: HashMap::new(),
         lockout: Lockout::new(config.password_lockout()),
-        store_problem: None,
+        store_problem_told: None,
         telnet,
         leave_reason: Some(LeaveReason::Disconnected),
     };

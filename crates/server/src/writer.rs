@@ -53,7 +53,11 @@ async fn pump<W: AsyncWrite + Unpin>(
     loop {
         // Nothing is kept between batches: an idle connection holds no buffer.
         let batch = outbox.next_batch().await;
-        let single = match (batch.deliveries.front(), batch.deliveries.len(), batch.missed) {
+        let single = match (
+            batch.deliveries.front(),
+            batch.deliveries.len(),
+            batch.missed,
+        ) {
             (Some(only), 1, 0) => renderer.shared(only).cloned(),
             _ => None,
         };

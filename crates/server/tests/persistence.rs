@@ -280,3 +280,66 @@ async fn a_version_1_database_opens_with_the_current_code() {
         .await;
     stop(server, vec![visitor]).await;
 }
+
+#[tokio::test]
+async fn users_are_told_when_history_cannot_be_saved_and_nothing_is_lost() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let mut alice = server.login("alice").await;
+    // Another program holds the database's write lock: every commit fails.
+    let blocker = rusqlite::Connection::open(dir.path().join("banter.db")).unwrap();
+    blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
+    alice.send("first").await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    let warning = loop {
+        tokio::time::sleep(Duration::from_millis(300)).await;
+        alice.send("still here").await;
+        if let Some(line) = alice
+            .try_line(Duration::from_millis(200))
+            .await
+            .into_iter()
+            .next()
+        {
+            break line;
+        }
+        assert!(Instant::now() < deadline, "nobody was told");
+    };
+    assert!(
+        warning.starts_with(
+            "error: history is not being saved right now: the message store cannot write to disk"
+        ),
+        "{warning}"
+    );
+    assert!(server.log.lock().unwrap().contains("ERROR"));
+    // Told once, not on every line.
+    alice.send("and again").await;
+    alice.expect_silence(Duration::from_millis(300)).await;
+    // The disk comes back: the retry saves everything that waited.
+    blocker.execute_batch("COMMIT").unwrap();
+    drop(blocker);
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    alice.send(":history 200").await;
+    let header = alice.line().await;
+    let count: usize = header
+        .strip_prefix("-- last ")
+        .and_then(|rest| rest.split(' ').next())
+        .and_then(|n| n.parse().ok())
+        .unwrap_or_else(|| panic!("{header}"));
+    let mut texts = Vec::new();
+    for _ in 0..count {
+        texts.push(without_time(&alice.line().await).to_owned());
+    }
+    alice.expect("-- end of history --").await;
+    assert_eq!(
+        texts.first().map(String::as_str),
+        Some("[lobby] alice: first")
+    );
+    assert_eq!(
+        texts.last().map(String::as_str),
+        Some("[lobby] alice: and again")
+    );
+    assert!(texts[1..texts.len() - 1]
+        .iter()
+        .all(|t| t == "[lobby] alice: still here"));
+    stop(server, vec![alice]).await;
+}

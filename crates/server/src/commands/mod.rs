@@ -16,10 +16,17 @@ use banter_proto::command::parse;
 use banter_proto::event::Prompt;
 use banter_proto::{Command, CommandSpec, Event, Line, Nick, RoomName};
 
+use std::time::Duration;
+
+use tokio::time::Instant;
+
 use crate::hub::User;
 use crate::room::{now_millis, Member, Room};
 use crate::session::{End, Session};
 use crate::store::{MessageKind, StoredMessage};
+
+/// How often a user is reminded that the store is failing while it lasts.
+const STORE_PROBLEM_REMINDER: Duration = Duration::from_secs(60);
 
 impl Session {
     /// Handles one line of client input; returns how the session ends, if it does.
@@ -204,15 +211,21 @@ impl Session {
         }
     }
 
-    /// Tells the user, once per problem, that messages are not being saved.
+    /// Tells the user that messages are not being saved, at most once per
+    /// [`STORE_PROBLEM_REMINDER`] while the problem lasts.
     pub(crate) fn report_store_problem(&mut self) {
-        let problem = self.hub.store.problem();
-        if problem != self.store_problem {
-            if let Some(problem) = &problem {
-                self.error(format!("history is not being saved right now: {problem}"));
-            }
-            self.store_problem = problem;
+        let Some(problem) = self.hub.store.problem() else {
+            return;
+        };
+        let now = Instant::now();
+        if self
+            .store_problem_told
+            .is_some_and(|told| now.duration_since(told) < STORE_PROBLEM_REMINDER)
+        {
+            return;
         }
+        self.store_problem_told = Some(now);
+        self.error(format!("history is not being saved right now: {problem}"));
     }
 
     fn help(&self, topic: Option<String>) {

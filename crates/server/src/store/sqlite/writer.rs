@@ -136,6 +136,12 @@ impl Shared {
             inbox.dropped_unlogged += 1;
             drop(inbox);
             self.dropped.fetch_add(1, Ordering::Relaxed);
+            // Users hear of it even when the disk is fine but too slow for the
+            // message rate; the next good commit clears it.
+            let mut problem = lock(&self.problem);
+            if problem.is_none() {
+                *problem = Some("the message store cannot keep up with the message rate".into());
+            }
             return;
         }
         inbox.jobs.push_back(Job::Append(message));

@@ -4,7 +4,7 @@ mod support;
 
 use std::time::Duration;
 
-use support::TestServer;
+use support::{Client, TestServer};
 
 const QUIET: Duration = Duration::from_millis(200);
 
@@ -260,8 +260,8 @@ async fn racing_creators_get_one_room_and_one_error_each_other() {
     server.stop().await;
 }
 
-#[tokio::test]
-async fn extra_room_messages_reach_the_other_room_only() {
+/// Alice and Carol in the lobby, Bob in a room of his own, `games`.
+async fn alice_carol_in_lobby_bob_in_games() -> (TestServer, Client, Client, Client) {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;
     let mut bob = server.login("bob").await;
@@ -271,6 +271,12 @@ async fn extra_room_messages_reach_the_other_room_only() {
     alice.expect("* bob left lobby").await;
     let mut carol = server.login("carol").await;
     alice.expect("* carol joined lobby").await;
+    (server, alice, bob, carol)
+}
+
+#[tokio::test]
+async fn extra_room_messages_reach_the_other_room_only() {
+    let (server, mut alice, mut bob, mut carol) = alice_carol_in_lobby_bob_in_games().await;
 
     alice.send(":erm games  good   game ").await;
     alice.expect("sent to games (1 there)").await;
@@ -327,15 +333,7 @@ async fn rooms_and_who_list_rooms_and_members() {
 
 #[tokio::test]
 async fn private_messages_reach_one_user_wherever_they_are() {
-    let server = TestServer::start().await;
-    let mut alice = server.login("alice").await;
-    let mut bob = server.login("bob").await;
-    alice.expect("* bob joined lobby").await;
-    bob.send(":n games").await;
-    bob.expect("created room games; you are in it").await;
-    alice.expect("* bob left lobby").await;
-    let mut carol = server.login("carol").await;
-    alice.expect("* carol joined lobby").await;
+    let (server, mut alice, mut bob, mut carol) = alice_carol_in_lobby_bob_in_games().await;
 
     alice.send(":msg BOB meet  me").await;
     alice.expect("[private to bob] meet  me").await;

@@ -196,11 +196,6 @@ impl Room {
         offered
     }
 
-    /// Offers `event` to every member but `except`; returns how many it was offered to.
-    pub fn broadcast(&self, event: Event, except: Option<SessionId>) -> usize {
-        Self::offer_all(&self.lock(), event, except)
-    }
-
     /// Says a room message (chat, emote, extra-room): offers it to every
     /// member but `except`, remembers it, and hands it to the store. Returns
     /// how many it was offered to.

@@ -269,7 +269,7 @@ async fn alice_carol_in_lobby_bob_in_games() -> (TestServer, Client, Client, Cli
     bob.send(":n games").await;
     bob.expect("created room games; you are in it").await;
     alice.expect("* bob left lobby").await;
-    let mut carol = server.login("carol").await;
+    let carol = server.login("carol").await;
     alice.expect("* carol joined lobby").await;
     (server, alice, bob, carol)
 }

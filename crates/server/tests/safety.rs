@@ -125,6 +125,7 @@ async fn a_client_that_never_reads_slows_nobody_and_learns_what_it_missed() {
         window.add_permits(1);
     }
     let elapsed = started.elapsed();
+    eprintln!("{SENT} lines reached the reading client in {elapsed:?} while another never read");
     assert!(
         elapsed < Duration::from_secs(30),
         "others were held up: {elapsed:?}"
@@ -150,6 +151,7 @@ async fn a_client_that_never_reads_slows_nobody_and_learns_what_it_missed() {
             panic!("unexpected {line:?}");
         }
     }
+    eprintln!("the stuck client got {received} lines and was told it missed {missed}");
     assert!(missed > 0, "the outbox limit never applied");
     assert_eq!(received + missed, SENT);
     server.stop().await;

@@ -33,6 +33,8 @@ async fn banterd() -> (Target, CancellationToken) {
     let mut config = Config::defaults();
     config.rate_limit = 0;
     config.max_connections_per_ip = 0;
+    // No data directory: parallel tests must not share (and lock) one.
+    config.in_memory = true;
     let shutdown = CancellationToken::new();
     tokio::spawn(banter_server::run(listener, config, shutdown.clone()));
     let target = Target {

@@ -1,23 +1,31 @@
 //! Room passwords: Argon2id hashing off the async workers, and the lockout
 //! that slows down guessing.
 //!
-//! A hash costs tens of milliseconds and about 19 MiB, so it runs on the
-//! blocking pool behind a semaphore (at most [`CONCURRENT_HASHES`] at once):
-//! no hash stalls other clients, and a crowd typing passwords cannot exhaust
-//! memory. Passwords are never logged, echoed or put in any message.
+//! A hash costs tens of milliseconds and 19 MiB of working memory, so it runs
+//! on the blocking pool behind a semaphore (at most [`CONCURRENT_HASHES`] at
+//! once): no hash stalls other clients. Each running hash borrows a slot of
+//! working memory, allocated on first use and then kept for the next hash.
+//! Allocating it afresh per hash, on whichever blocking thread ran it, left
+//! hundreds of MB of freed heap resident; with the slots a crowd typing
+//! passwords costs at most [`CONCURRENT_HASHES`] × 19 MiB, once. Passwords
+//! are never logged, echoed or put in any message.
 
 use std::collections::HashMap;
-use std::sync::Arc;
+use std::fmt;
+use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::OsRng;
-use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
-use argon2::Argon2;
+use argon2::password_hash::{self, Output, ParamsString, PasswordHash, Salt, SaltString};
+use argon2::{Algorithm, Argon2, Block, Params, Version};
 use tokio::sync::Semaphore;
 use tokio::time::Instant;
+use tracing::warn;
 
-/// Hashes computed at the same time, server-wide.
+/// Hashes computed at the same time, server-wide; also the most slots.
 const CONCURRENT_HASHES: usize = 2;
+/// A slot's size: what a hash with the default parameters (ours) needs.
+const SLOT_BLOCKS: usize = Params::DEFAULT.block_count();
 /// Wrong answers for one room, within [`FAILURE_WINDOW`], that start a lockout.
 const FAILURES_BEFORE_LOCKOUT: usize = 3;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
@@ -26,45 +34,151 @@ const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 #[derive(Debug, Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    slots: Arc<Slots>,
 }
 
 impl Default for Passwords {
     fn default() -> Self {
         Self {
             permits: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
+            slots: Arc::default(),
         }
     }
 }
 
 impl Passwords {
-    /// An Argon2id PHC string with a fresh random salt.
+    /// An Argon2id PHC string with a fresh random salt, in the format
+    /// `Argon2::default().hash_password` gives.
     pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        let _permit = self.permits.acquire().await?;
-        tokio::task::spawn_blocking(move || {
+        self.with_slot(move |memory| {
             let salt = SaltString::generate(&mut OsRng);
-            Argon2::default()
-                .hash_password(password.as_bytes(), &salt)
-                .map(|hash| hash.to_string())
-                .map_err(|err| anyhow::anyhow!("hashing failed: {err}"))
+            hash_in(memory, password.as_bytes(), &salt)
         })
         .await?
+        .map_err(|err| anyhow::anyhow!("hashing failed: {err}"))
     }
 
     /// True if `password` matches the PHC string `hash`.
     pub async fn verify(&self, password: String, hash: String) -> bool {
-        let Ok(_permit) = self.permits.acquire().await else {
-            return false;
-        };
-        tokio::task::spawn_blocking(move || {
-            PasswordHash::new(&hash).is_ok_and(|parsed| {
-                Argon2::default()
-                    .verify_password(password.as_bytes(), &parsed)
-                    .is_ok()
-            })
-        })
-        .await
-        .unwrap_or(false)
+        self.with_slot(move |memory| verify_in(memory, password.as_bytes(), &hash))
+            .await
+            .is_ok_and(|matched| matched.unwrap_or(false))
     }
+
+    /// Runs `work` on the blocking pool with a slot, once a permit is free.
+    /// The blocking task holds both until `work` ends, even if the caller
+    /// stops waiting, so no more than [`CONCURRENT_HASHES`] slots ever exist.
+    async fn with_slot<T: Send + 'static>(
+        &self,
+        work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
+    ) -> anyhow::Result<T> {
+        let permit = Arc::clone(&self.permits).acquire_owned().await?;
+        let slots = Arc::clone(&self.slots);
+        let done = tokio::task::spawn_blocking(move || {
+            let mut memory = slots.take();
+            let done = work(&mut memory);
+            slots.put(memory);
+            drop(permit);
+            done
+        })
+        .await?;
+        Ok(done)
+    }
+}
+
+/// Argon2 working memory, [`SLOT_BLOCKS`] blocks each, kept between hashes.
+/// A slot is taken only under a permit, so there are at most as many as
+/// permits; one lost to a panic is allocated again on the next take.
+#[derive(Default)]
+struct Slots(Mutex<Vec<Box<[Block]>>>);
+
+impl Slots {
+    fn lock(&self) -> MutexGuard<'_, Vec<Box<[Block]>>> {
+        self.0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn take(&self) -> Box<[Block]> {
+        let free = self.lock().pop();
+        free.unwrap_or_else(|| vec![Block::new(); SLOT_BLOCKS].into_boxed_slice())
+    }
+
+    fn put(&self, slot: Box<[Block]>) {
+        self.lock().push(slot);
+    }
+}
+
+impl fmt::Debug for Slots {
+    // The blocks themselves are 19 MiB of noise.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Slots")
+            .field("free", &self.lock().len())
+            .finish()
+    }
+}
+
+/// The PHC string for `password` and `salt` with the default parameters,
+/// hashed in `memory`.
+fn hash_in(
+    memory: &mut [Block],
+    password: &[u8],
+    salt: &SaltString,
+) -> password_hash::Result<String> {
+    let params = Params::DEFAULT;
+    let argon2 = Argon2::new(Algorithm::Argon2id, Version::V0x13, params.clone());
+    let output = compute(memory, &argon2, password, salt.as_salt())?;
+    let hash = PasswordHash {
+        algorithm: Algorithm::Argon2id.ident(),
+        version: Some(Version::V0x13.into()),
+        params: ParamsString::try_from(&params)?,
+        salt: Some(salt.as_salt()),
+        hash: Some(output),
+    };
+    Ok(hash.to_string())
+}
+
+/// Whether `password` matches the PHC string `phc`, hashed in `memory` with
+/// the algorithm, version and parameters `phc` names. One needing more memory
+/// than a slot is refused rather than allocated for.
+fn verify_in(memory: &mut [Block], password: &[u8], phc: &str) -> password_hash::Result<bool> {
+    let hash = PasswordHash::new(phc)?;
+    let (Some(salt), Some(expected)) = (hash.salt, hash.hash) else {
+        return Ok(false);
+    };
+    let params = Params::try_from(&hash)?;
+    if params.block_count() > memory.len() {
+        warn!(
+            m_cost = params.m_cost(),
+            "refusing a password hash that needs more memory than a hashing slot"
+        );
+        return Ok(false);
+    }
+    let version = hash
+        .version
+        .map_or(Ok(Version::default()), Version::try_from)?;
+    let argon2 = Argon2::new(Algorithm::try_from(hash.algorithm)?, version, params);
+    // `Output` equality is constant-time.
+    Ok(compute(memory, &argon2, password, salt)? == expected)
+}
+
+/// The raw Argon2 output for `password` and `salt`, as long as `argon2`'s
+/// parameters ask (32 bytes by default).
+fn compute(
+    memory: &mut [Block],
+    argon2: &Argon2<'_>,
+    password: &[u8],
+    salt: Salt<'_>,
+) -> password_hash::Result<Output> {
+    let mut decoded = [0; Salt::MAX_LENGTH];
+    let salt = salt.decode_b64(&mut decoded)?;
+    let len = argon2
+        .params()
+        .output_len()
+        .unwrap_or(Params::DEFAULT_OUTPUT_LEN);
+    Output::init_with(len, |out| {
+        Ok(argon2.hash_password_into_with_memory(password, salt, out, &mut *memory)?)
+    })
 }
 
 /// One connection's wrong answers, per room (by case-folded name).
@@ -130,6 +244,48 @@ mod tests {
         let again = passwords.hash("open sesame".into()).await.unwrap();
         assert_ne!(hash, again);
         assert!(!passwords.verify("x".into(), "not a hash".into()).await);
+    }
+
+    #[tokio::test]
+    async fn hashes_keep_the_format_of_argon2_and_old_ones_still_verify() {
+        use argon2::password_hash::PasswordHasher;
+
+        let passwords = Passwords::default();
+        let hash = passwords.hash("open sesame".into()).await.unwrap();
+        assert!(
+            hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
+            "{hash}"
+        );
+        let salt = SaltString::generate(&mut OsRng);
+        let old = Argon2::default()
+            .hash_password(b"open sesame", &salt)
+            .unwrap()
+            .to_string();
+        let mut memory = vec![Block::new(); SLOT_BLOCKS];
+        assert_eq!(hash_in(&mut memory, b"open sesame", &salt).unwrap(), old);
+        assert!(passwords.verify("open sesame".into(), old.clone()).await);
+        assert!(!passwords.verify("open sesamE".into(), old).await);
+    }
+
+    #[test]
+    fn the_stored_parameters_are_honoured_up_to_a_slot() {
+        use argon2::password_hash::PasswordHasher;
+
+        let mut memory = vec![Block::new(); SLOT_BLOCKS];
+        let salt = SaltString::generate(&mut OsRng);
+        let hash_with = |m_cost, algorithm| {
+            let params = Params::new(m_cost, 1, 1, None).unwrap();
+            Argon2::new(algorithm, Version::V0x13, params)
+                .hash_password(b"pw", &salt)
+                .unwrap()
+                .to_string()
+        };
+        let small = hash_with(1024, Algorithm::Argon2i);
+        assert!(verify_in(&mut memory, b"pw", &small).unwrap());
+        assert!(!verify_in(&mut memory, b"pW", &small).unwrap());
+        // More memory than a slot: refused without hashing.
+        let large = hash_with(SLOT_BLOCKS as u32 + 8, Algorithm::Argon2id);
+        assert!(!verify_in(&mut memory, b"pw", &large).unwrap());
     }
 
     #[tokio::test(start_paused = true)]

@@ -51,11 +51,13 @@ pub struct Launch {
 }
 
 /// The flags every benchmark run gives banterd: every load client comes from
-/// 127.0.0.1, so per-address limits and the per-connection rate limit are off.
-pub const BANTERD_ARGS: [&str; 8] = [
+/// 127.0.0.1, so per-address limits and the per-connection rate limits are off.
+pub const BANTERD_ARGS: [&str; 10] = [
     "--listen",
     "127.0.0.1:0",
     "--rate-limit",
+    "0",
+    "--input-byte-rate",
     "0",
     "--max-connections-per-ip",
     "0",

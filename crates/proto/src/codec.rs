@@ -223,8 +223,15 @@ impl Decoder for LineCodec {
 /// sequence loses its ESC/CSI and shows as harmless text.
 pub fn sanitize(text: &str) -> String {
     text.chars()
-        .filter(|&c| c == '\t' || !(c.is_control()))
+        .filter(|&c| c == '\t' || !(c.is_control() || is_bidi_control(c)))
         .collect()
+}
+
+/// Bidi embeddings, overrides and isolates: they can make the rest of a line
+/// read backwards on the receiver's screen (spoofing what someone said).
+/// Marks (U+200E/F) and the zero-width joiner of emoji sequences are kept.
+fn is_bidi_control(c: char) -> bool {
+    matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 #[cfg(test)]
@@ -337,6 +344,16 @@ mod tests {
                 b"\x1b[2J\x1b[31mred\x07\x00\tok\x7f\xc2\x9b1m\n"
             ),
             vec![line("[2J[31mred\tok1m")]
+        );
+    }
+
+    #[test]
+    fn bidi_overrides_and_isolates_are_removed_but_joiners_kept() {
+        let mut codec = LineCodec::new(100);
+        let text = "a\u{202E}txt.exe\u{202C} \u{2066}b\u{2069} \u{1F469}\u{200D}\u{1F4BB}\n";
+        assert_eq!(
+            decode_all(&mut codec, text.as_bytes()),
+            vec![line("atxt.exe b \u{1F469}\u{200D}\u{1F4BB}")]
         );
     }
 

@@ -75,6 +75,15 @@ pub enum Prompt {
     },
 }
 
+/// Why a hidden prompt ended before its answer arrived.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum PromptCancel {
+    /// A host kicked the user out of `room`.
+    Kicked { room: String },
+    /// A host closed `room`.
+    RoomClosed { room: String },
+}
+
 impl Prompt {
     /// The answer should not show on the user's screen.
     pub fn hides_input(&self) -> bool {
@@ -114,6 +123,11 @@ pub enum Event {
     HiddenInputEnd,
     /// A prompt was answered with nothing; nothing changed.
     Cancelled,
+    /// A hidden prompt was ended by something else while the user may still
+    /// be typing the answer; that answer will be dropped unread.
+    PromptCancelled(PromptCancel),
+    /// The line typed at a cancelled prompt arrived and was dropped unread.
+    AnswerDropped,
     Chat {
         room: String,
         from: String,

@@ -28,6 +28,8 @@ pub enum NameError {
         allowed: &'static str,
         found: char,
     },
+    #[error("{kind} needs at least one letter or digit")]
+    NoLetterOrDigit { kind: &'static str },
 }
 
 fn validate(
@@ -136,6 +138,12 @@ impl RoomName {
             "letters, digits, '_', '-' and '.'",
             &['_', '-', '.'],
         )?;
+        // `.` and `..` read like paths, and `---` like nothing at all.
+        if !text.chars().any(|c| c.is_ascii_alphanumeric()) {
+            return Err(NameError::NoLetterOrDigit {
+                kind: "a room name",
+            });
+        }
         Ok(Self::from_valid(text))
     }
 }
@@ -177,6 +185,12 @@ mod tests {
         assert!(RoomName::parse(&"r".repeat(32)).is_ok());
         assert!(RoomName::parse(&"r".repeat(33)).is_err());
         assert!(RoomName::parse("a/b").is_err());
+        for punctuation in [".", "..", "-_."] {
+            assert_eq!(
+                RoomName::parse(punctuation).unwrap_err().to_string(),
+                "a room name needs at least one letter or digit"
+            );
+        }
     }
 
     #[test]

@@ -46,6 +46,13 @@ pub struct Config {
     #[arg(long, env = "BANTER_RATE_BURST", default_value_t = 20)]
     pub rate_burst: u32,
 
+    /// Bytes per second one connection may send, whatever they are (lines, telnet
+    /// negotiation, NULs, the discarded rest of an over-long line), with bursts of twice
+    /// that. Past it the server stops reading the socket until the bytes are earned back
+    /// (0 = no limit).
+    #[arg(long, env = "BANTER_INPUT_BYTE_RATE", default_value_t = 64 * 1024)]
+    pub input_byte_rate: u32,
+
     /// Lines sent over the rate limit, without a pause, before a flooding client is
     /// disconnected (0 = never disconnect, only slow it down).
     #[arg(long, env = "BANTER_FLOOD_DISCONNECT", default_value_t = 100)]
@@ -211,6 +218,7 @@ mod tests {
         assert_eq!(config.default_room, "lobby");
         assert_eq!(config.max_connections, 10_000);
         assert_eq!(config.max_line_bytes, 4096);
+        assert_eq!(config.input_byte_rate, 65_536);
         assert_eq!(config.registration_timeout, 60);
         assert_eq!(config.write_stall_timeout, 30);
     }

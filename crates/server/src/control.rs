@@ -62,6 +62,15 @@ impl Mailbox {
         Ok(())
     }
 
+    /// Tells the session its room was closed. Never refused, even when the
+    /// mailbox is full: a member left attached to a deleted room would lose
+    /// every line it says. It cannot grow without bound: a session gets at
+    /// most one such request per room it is in.
+    pub fn room_closed(&self, room: Arc<Room>, by: String) {
+        self.lock().push_back(Control::RoomClosed { room, by });
+        self.ready.notify_one();
+    }
+
     /// The next request, waiting for one. Cancel-safe.
     pub async fn recv(&self) -> Control {
         loop {
@@ -102,11 +111,17 @@ mod tests {
             by: "late".into(),
         };
         assert!(mailbox.try_send(extra).is_err());
+        // A closed room always gets through.
+        mailbox.room_closed(Arc::clone(&room), "closer".into());
         for n in 0..MAILBOX_CAPACITY {
             let Control::RoomClosed { by, .. } = mailbox.recv().await else {
                 panic!("wrong request");
             };
             assert_eq!(by, format!("host{n}"));
         }
+        let Control::RoomClosed { by, .. } = mailbox.recv().await else {
+            panic!("wrong request");
+        };
+        assert_eq!(by, "closer");
     }
 }

@@ -1,9 +1,18 @@
-//! Flood control: a token bucket per connection.
+//! Flood control: two token buckets per connection.
 //!
-//! A client within its rate is untouched. Past it, each line waits for a token
-//! (the session stops reading, so TCP pushes back on the client and nobody
-//! else is slowed), the client is warned once, and a client that keeps sending
-//! over the limit without a pause is disconnected.
+//! Every item a client's input decodes to (a line, a telnet negotiation, an
+//! over-long line's notice) costs one token of [`Flood`]. A client within its
+//! rate is untouched. Past it, each item waits for a token (the session stops
+//! reading, so TCP pushes back on the client and nobody else is slowed), the
+//! client is warned once, and a client that keeps sending over the limit
+//! without a pause is disconnected.
+//!
+//! Some bytes decode to nothing at all: NULs and other stripped bytes, the
+//! discarded rest of an over-long line. [`ByteBudget`] charges every byte
+//! read, whatever it becomes, so no input is free: once a client has spent
+//! its bytes, its socket is not read until they are earned back. It is its
+//! own limit rather than lines times line length, so that a small
+//! `--max-line-bytes` does not make pasting slow.
 
 use std::time::Duration;
 
@@ -75,6 +84,41 @@ impl Flood {
     }
 }
 
+/// The bytes a connection may send: [`Config::input_byte_rate`] a second,
+/// with bursts of twice that. Off when that is 0.
+#[derive(Debug)]
+pub struct ByteBudget {
+    per_second: f64,
+    burst: f64,
+    tokens: f64,
+    last: Instant,
+}
+
+impl ByteBudget {
+    /// `None` when the byte rate is unlimited.
+    pub fn new(config: &Config) -> Option<Self> {
+        if config.input_byte_rate == 0 {
+            return None;
+        }
+        let per_second = f64::from(config.input_byte_rate);
+        Some(Self {
+            per_second,
+            burst: 2.0 * per_second,
+            tokens: 2.0 * per_second,
+            last: Instant::now(),
+        })
+    }
+
+    /// Charges `bytes` just read; returns when reading may go on, if the
+    /// budget is overspent.
+    pub fn spend(&mut self, bytes: usize, now: Instant) -> Option<Instant> {
+        let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
+        self.last = now;
+        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst) - bytes as f64;
+        (self.tokens < 0.0).then(|| now + Duration::from_secs_f64(-self.tokens / self.per_second))
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -129,5 +173,29 @@ mod tests {
         for _ in 0..1000 {
             assert_eq!(flood.check(Instant::now()), Verdict::Go);
         }
+        let mut config = Config::defaults();
+        config.input_byte_rate = 0;
+        assert!(ByteBudget::new(&config).is_none());
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn bytes_past_the_burst_wait_for_their_time() {
+        let mut config = Config::defaults();
+        config.input_byte_rate = 1000;
+        let mut budget = ByteBudget::new(&config).unwrap();
+        let now = Instant::now();
+        // A burst of two seconds' worth passes; 1,000 bytes a second after that.
+        assert_eq!(budget.spend(2000, now), None);
+        assert_eq!(
+            budget.spend(500, now),
+            Some(now + Duration::from_millis(500))
+        );
+        // Debt is paid back at the rate before anything more is free.
+        let later = now + Duration::from_millis(500);
+        assert_eq!(budget.spend(0, later), None);
+        assert_eq!(
+            budget.spend(100, later),
+            Some(later + Duration::from_millis(100))
+        );
     }
 }

@@ -16,7 +16,7 @@ use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, OnceLock};
 
-use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt};
+use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt, PromptCancel};
 use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
@@ -31,24 +31,36 @@ const CONCEAL: &[u8] = b"\x1b[8m";
 const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
 
 /// Per-connection output choices; see the module docs.
-#[derive(Debug, Clone)]
+#[derive(Debug)]
 pub struct Renderer {
     /// Send the telnet probe before the greeting.
-    pub probe: bool,
+    probe: bool,
     /// The client answered the probe: it speaks telnet. Set by the session.
-    pub telnet: Arc<AtomicBool>,
+    telnet: Arc<AtomicBool>,
+    /// The conceal attribute is on: an nc user is typing a hidden answer.
+    concealing: bool,
 }
 
 impl Renderer {
+    /// `telnet` is set by the session when the client answers the probe.
+    pub fn new(probe: bool, telnet: Arc<AtomicBool>) -> Self {
+        Self {
+            probe,
+            telnet,
+            concealing: false,
+        }
+    }
+
     /// The shared bytes of a delivery that needs nothing client-specific.
     pub fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
         match &delivery.event {
             Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd => None,
+            _ if self.concealing => None,
             _ => Some(delivery.plain()),
         }
     }
 
-    pub fn render(&self, delivery: &Delivery, out: &mut BytesMut) {
+    pub fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
         let telnet = self.telnet.load(Ordering::Relaxed);
         match &delivery.event {
             Event::Greeting if self.probe => {
@@ -63,6 +75,7 @@ impl Renderer {
                 } else {
                     out.extend_from_slice(delivery.plain());
                     out.extend_from_slice(CONCEAL);
+                    self.concealing = true;
                 }
             }
             Event::HiddenInputEnd if telnet => {
@@ -70,7 +83,17 @@ impl Renderer {
                 out.extend_from_slice(TELNET_WONT_ECHO);
                 out.extend_from_slice(b"\r\n");
             }
-            Event::HiddenInputEnd => out.extend_from_slice(RESET_ATTRIBUTES),
+            Event::HiddenInputEnd => {
+                out.extend_from_slice(RESET_ATTRIBUTES);
+                self.concealing = false;
+            }
+            // A notice while an nc user types a hidden answer (a kick, say)
+            // is shown plainly; what they type stays concealed.
+            _ if self.concealing => {
+                out.extend_from_slice(RESET_ATTRIBUTES);
+                out.extend_from_slice(delivery.plain());
+                out.extend_from_slice(CONCEAL);
+            }
             _ => out.extend_from_slice(delivery.plain()),
         }
     }
@@ -157,6 +180,22 @@ pub fn plain_text(event: &Event) -> String {
             format_args!("{by} closed {room}; it and its history are gone"),
         ),
         Event::Cancelled => line(&mut out, format_args!("cancelled; nothing changed")),
+        Event::PromptCancelled(why) => {
+            let why = match why {
+                PromptCancel::Kicked { room } => format!("you were kicked from {room}"),
+                PromptCancel::RoomClosed { room } => format!("{room} was closed"),
+            };
+            line(
+                &mut out,
+                format_args!(
+                    "error: the password prompt was cancelled ({why}); what you type up to the next Enter will not be sent"
+                ),
+            )
+        }
+        Event::AnswerDropped => line(
+            &mut out,
+            format_args!("error: that line was not sent: it answered a cancelled password prompt"),
+        ),
         Event::Welcome { nick, room, others: n } => line(
             &mut out,
             format_args!(
@@ -436,10 +475,8 @@ mod tests {
 
     #[test]
     fn hidden_prompts_use_echo_off_for_telnet_and_conceal_otherwise() {
-        let renderer = Renderer {
-            probe: true,
-            telnet: Arc::new(AtomicBool::new(false)),
-        };
+        let telnet = Arc::new(AtomicBool::new(false));
+        let mut renderer = Renderer::new(true, Arc::clone(&telnet));
         let prompt = Delivery::new(Event::Prompt(Prompt::RoomPassword {
             room: "games".into(),
         }));
@@ -449,7 +486,7 @@ mod tests {
         renderer.render(&end, &mut out);
         assert!(out.starts_with(b"password for games"));
         assert!(out.ends_with(b"\r\n\x1b[8m\x1b[0m"));
-        renderer.telnet.store(true, Ordering::Relaxed);
+        telnet.store(true, Ordering::Relaxed);
         let mut out = BytesMut::new();
         renderer.render(&prompt, &mut out);
         renderer.render(&end, &mut out);
@@ -459,11 +496,25 @@ mod tests {
     }
 
     #[test]
+    fn a_notice_during_concealed_input_is_shown_and_input_stays_concealed() {
+        let mut renderer = Renderer::new(true, Arc::new(AtomicBool::new(false)));
+        let prompt = Delivery::new(Event::Prompt(Prompt::NewPassword {
+            room: "games".into(),
+        }));
+        let notice = Delivery::new(Event::Goodbye);
+        let mut out = BytesMut::new();
+        renderer.render(&prompt, &mut out);
+        assert!(renderer.shared(&notice).is_none());
+        out.clear();
+        renderer.render(&notice, &mut out);
+        assert_eq!(&out[..], b"\x1b[0mbye!\r\n\x1b[8m");
+        renderer.render(&Delivery::new(Event::HiddenInputEnd), &mut out);
+        assert!(renderer.shared(&notice).is_some());
+    }
+
+    #[test]
     fn the_probe_comes_first_and_is_erased() {
-        let renderer = Renderer {
-            probe: true,
-            telnet: Arc::new(AtomicBool::new(false)),
-        };
+        let mut renderer = Renderer::new(true, Arc::new(AtomicBool::new(false)));
         let mut out = BytesMut::new();
         renderer.render(&Delivery::new(Event::Greeting), &mut out);
         assert!(out.starts_with(b"\xff\xfd\x18\r\x1b[2Kwelcome to banter"));

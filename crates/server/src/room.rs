@@ -22,7 +22,7 @@ use banter_proto::{Event, Nick, RoomName};
 
 use crate::outbox::Outbox;
 use crate::render::Delivery;
-use crate::store::{MessageKind, Millis, Store, StoredMessage, StoredRoom};
+use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
 
 /// A session's identity for its whole connection; names can change, this cannot.
 pub type SessionId = u64;
@@ -45,6 +45,9 @@ struct Seat {
 struct RoomState {
     /// Deleted with `:close`: nobody may enter, nothing said is kept.
     closed: bool,
+    /// A `:close` is deleting the room from the store: what is said meanwhile
+    /// is delivered but not stored, so no message outlives the delete.
+    closing: bool,
     /// The last messages, oldest first, at most `recent_max`.
     recent: VecDeque<StoredMessage>,
     /// In order of arrival: the first is the longest present.
@@ -77,6 +80,8 @@ pub enum RoomError {
     KickSelf,
     #[error("{0} was just closed")]
     Closed(String),
+    #[error("the password of {0} was changed by someone else meanwhile; nothing changed")]
+    PasswordChanged(String),
     #[error("{0}")]
     Store(String),
 }
@@ -224,6 +229,9 @@ impl Room {
             return 0;
         }
         let offered = Self::offer_all(&state, event, except);
+        if state.closing {
+            return offered;
+        }
         if self.recent_max > 0 {
             if state.recent.len() == self.recent_max {
                 state.recent.pop_front();
@@ -339,6 +347,9 @@ impl Room {
         if self.is_default {
             return Err(RoomError::DefaultRoom(self.name.to_string()));
         }
+        if state.closed {
+            return Err(RoomError::Closed(self.name.to_string()));
+        }
         if state.seats.iter().any(|s| s.member.id == actor && s.host) {
             Ok(())
         } else {
@@ -436,16 +447,21 @@ impl Room {
         self.require_host(&self.lock(), actor)
     }
 
-    /// Sets (`Some`) or removes (`None`) the password once the store has it;
-    /// returns the new epoch.
+    /// Sets (`Some`) or removes (`None`) the password once the store has it,
+    /// if it is still the one of `if_epoch` (another host may have changed it
+    /// while this one typed); returns the new epoch.
     pub async fn set_password(
         &self,
         actor: SessionId,
         by: &Nick,
         hash: Option<String>,
+        if_epoch: u64,
     ) -> Result<u64, RoomError> {
         let _change = self.changes.lock().await;
         self.check_host(actor)?;
+        if self.lock().password_epoch != if_epoch {
+            return Err(RoomError::PasswordChanged(self.name.to_string()));
+        }
         let mut stored = self.snapshot();
         stored.password_hash = hash.clone();
         self.commit(stored).await?;
@@ -462,11 +478,31 @@ impl Room {
         Ok(state.password_epoch)
     }
 
-    /// Closes the room for good: refuses new members, forgets the current ones
-    /// (without notices; the caller moves them) and returns their ids.
-    pub fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, RoomError> {
+    /// Closes the room for good, store first: deletes it and its history from
+    /// the store, then refuses new members and forgets the current ones
+    /// (without notices; the caller moves them) and returns their ids. If the
+    /// store cannot delete it, the room stays exactly as it was. Holds the
+    /// `changes` lock, so a topic or password change that already passed its
+    /// host check cannot save the room again after the delete.
+    pub async fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, RoomError> {
+        let _change = self.changes.lock().await;
+        {
+            let mut state = self.lock();
+            self.require_host(&state, actor)?;
+            state.closing = true;
+        }
+        let deleted = match self.store.delete_room(self.name.as_str()).await {
+            Ok(deleted) => deleted,
+            Err(_) => Err(StoreError::Closed),
+        };
         let mut state = self.lock();
-        self.require_host(&state, actor)?;
+        state.closing = false;
+        if let Err(err) = deleted {
+            return Err(RoomError::Store(format!(
+                "{} could not be closed: {err}; nothing changed",
+                self.name
+            )));
+        }
         state.closed = true;
         state.recent.clear();
         Ok(state.seats.drain(..).map(|seat| seat.member.id).collect())
@@ -526,8 +562,8 @@ mod tests {
         }
     }
 
-    #[test]
-    fn entering_shows_the_last_messages_and_closing_ends_everything() {
+    #[tokio::test]
+    async fn entering_shows_the_last_messages_and_closing_ends_everything() {
         let games = room();
         games.join(member(1, "ann")).unwrap();
         for text in ["one", "two", "three", "four"] {
@@ -536,8 +572,11 @@ mod tests {
         let entry = games.join(member(2, "bob")).unwrap();
         let texts: Vec<_> = entry.recent.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["two", "three", "four"]);
-        assert_eq!(games.close(2), Err(RoomError::NotHost("games".into())));
-        assert_eq!(games.close(1), Ok(vec![1, 2]));
+        assert_eq!(
+            games.close(2).await,
+            Err(RoomError::NotHost("games".into()))
+        );
+        assert_eq!(games.close(1).await, Ok(vec![1, 2]));
         assert_eq!(games.say(said("late"), None), 0);
         assert!(matches!(
             games.join(member(3, "cid")),
@@ -604,5 +643,94 @@ mod tests {
             games.add_host(1, &ann, "ann"),
             Err(RoomError::NotHost("games".into()))
         );
+    }
+
+    /// A store whose room saves take effect only when the test lets them,
+    /// as a slow disk would: to interleave a change with a `:close`.
+    type SaveDone = tokio::sync::oneshot::Sender<Result<(), StoreError>>;
+
+    struct SlowSaves {
+        inner: crate::store::memory::MemoryStore,
+        waiting: Mutex<Vec<(StoredRoom, SaveDone)>>,
+    }
+
+    impl SlowSaves {
+        fn new() -> Self {
+            Self {
+                inner: crate::store::memory::MemoryStore::new(100),
+                waiting: Mutex::default(),
+            }
+        }
+
+        fn waiting(&self) -> usize {
+            self.waiting.lock().unwrap().len()
+        }
+
+        fn finish_saves(&self) {
+            for (room, done) in self.waiting.lock().unwrap().drain(..) {
+                let saved = self.inner.save_room(room).try_recv();
+                let _ = done.send(saved.expect("the memory store answers at once"));
+            }
+        }
+    }
+
+    impl Store for SlowSaves {
+        fn load(&self, recent: usize) -> Result<Vec<crate::store::LoadedRoom>, StoreError> {
+            self.inner.load(recent)
+        }
+        fn save_room(&self, room: StoredRoom) -> crate::store::Ack {
+            let (done, ack) = tokio::sync::oneshot::channel();
+            self.waiting.lock().unwrap().push((room, done));
+            ack
+        }
+        fn delete_room(&self, name: &str) -> crate::store::Ack {
+            self.inner.delete_room(name)
+        }
+        fn append(&self, message: StoredMessage) {
+            self.inner.append(message);
+        }
+        fn history(&self, room: &str, limit: usize) -> crate::store::Reply<Vec<StoredMessage>> {
+            self.inner.history(room, limit)
+        }
+        fn flush(&self) -> crate::store::Ack {
+            self.inner.flush()
+        }
+        fn problem(&self) -> Option<String> {
+            None
+        }
+    }
+
+    #[tokio::test]
+    async fn a_topic_change_in_flight_cannot_bring_a_closed_room_back() {
+        let store = Arc::new(SlowSaves::new());
+        let games = Arc::new(Room::new(
+            RoomName::parse("games").unwrap(),
+            RoomSetup::default(),
+            Arc::clone(&store) as Arc<dyn Store>,
+            3,
+        ));
+        games.join(member(1, "ann")).unwrap();
+        let ann = Nick::parse("ann").unwrap();
+        let setting = tokio::spawn({
+            let games = Arc::clone(&games);
+            async move { games.set_topic(1, &ann, "late".into()).await }
+        });
+        // The topic passed its host check and is being saved...
+        while store.waiting() == 0 {
+            tokio::task::yield_now().await;
+        }
+        // ...when the host closes the room.
+        let closing = tokio::spawn({
+            let games = Arc::clone(&games);
+            async move { games.close(1).await }
+        });
+        for _ in 0..10 {
+            tokio::task::yield_now().await;
+        }
+        store.finish_saves();
+        assert_eq!(setting.await.unwrap(), Ok(()));
+        assert_eq!(closing.await.unwrap(), Ok(vec![1]));
+        // Deleted after the topic's save, so nothing brings it back at restart.
+        assert!(store.load(0).unwrap().is_empty());
     }
 }

@@ -24,7 +24,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use crate::control::Mailbox;
-use crate::flood::{Flood, Verdict};
+use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
 use crate::password::Lockout;
@@ -41,20 +41,29 @@ const READ_CHUNK_BYTES: usize = 2048;
 /// The telnet option a telnet client answers the probe with.
 const TELNET_TTYPE: u8 = 24;
 
-/// An answer the session is waiting for; the next line is that answer, not a command.
+/// An answer the session is waiting for; the next line is that answer, never
+/// a command or chat. `epoch` is the room's password epoch when the prompt
+/// was shown: an answer to a password that has changed since is refused.
 #[derive(Debug)]
 pub enum Pending {
     /// The password of a locked room the user wants to enter.
     RoomEntry {
         room: Arc<Room>,
+        epoch: u64,
     },
     NewPassword {
         room: Arc<Room>,
+        epoch: u64,
     },
     RepeatPassword {
         room: Arc<Room>,
         first: String,
+        epoch: u64,
     },
+    /// The prompt was cancelled (a kick, a closed room) while the user may
+    /// still be typing the hidden answer: the next line is that secret, and
+    /// it is dropped unread.
+    Abandoned,
 }
 
 /// Why a session ended.
@@ -124,20 +133,28 @@ impl Drop for Session {
     }
 }
 
-/// Client input: the read half and its line codec.
+/// Client input: the read half, its line codec and the byte budget that
+/// every byte read is charged to.
 struct Reader {
     socket: OwnedReadHalf,
     codec: LineCodec,
     buffer: BytesMut,
+    budget: Option<ByteBudget>,
+    /// Set when the budget is overspent: nothing is read before then.
+    resume_at: Option<Instant>,
 }
 
 impl Reader {
-    /// The next input item, or `None` at EOF. Cancel-safe: partial input stays buffered.
+    /// The next input item, or `None` at EOF. Cancel-safe: partial input stays
+    /// buffered and an unpaid byte debt stays recorded.
     ///
     /// The read buffer exists only while there is input to decode: an idle
     /// connection waits for readability holding no buffer at all.
     async fn next(&mut self) -> io::Result<Option<Input>> {
         loop {
+            // A socket that always has data must still give its worker back
+            // to the other connections now and then.
+            tokio::task::consume_budget().await;
             if let Some(input) = self.codec.decode(&mut self.buffer)? {
                 return Ok(Some(input));
             }
@@ -145,11 +162,20 @@ impl Reader {
                 // Everything read so far is decoded (the codec keeps partial lines).
                 self.buffer = BytesMut::new();
             }
+            if let Some(resume_at) = self.resume_at {
+                // Overspent: leave the bytes in the kernel, so TCP pushes back.
+                tokio::time::sleep_until(resume_at).await;
+                self.resume_at = None;
+            }
             self.socket.readable().await?;
             self.buffer.reserve(READ_CHUNK_BYTES);
             match self.socket.try_read_buf(&mut self.buffer) {
                 Ok(0) => return self.codec.decode_eof(&mut self.buffer),
-                Ok(_) => {}
+                Ok(read) => {
+                    if let Some(budget) = &mut self.budget {
+                        self.resume_at = budget.spend(read, Instant::now());
+                    }
+                }
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
                 Err(err) => return Err(err),
             }
@@ -168,11 +194,8 @@ pub async fn serve(
     let (read, write) = stream.into_split();
     let outbox = Arc::new(Outbox::new(config.outbox_bytes));
     let writer_gone = CancellationToken::new();
-    let renderer = Renderer {
-        probe: !config.no_telnet_probe,
-        telnet: Arc::new(AtomicBool::new(false)),
-    };
-    let telnet = Arc::clone(&renderer.telnet);
+    let telnet = Arc::new(AtomicBool::new(false));
+    let renderer = Renderer::new(!config.no_telnet_probe, Arc::clone(&telnet));
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
@@ -204,6 +227,8 @@ pub async fn serve(
         socket: read,
         codec: LineCodec::new(config.max_line_bytes),
         buffer: BytesMut::new(),
+        budget: ByteBudget::new(&config),
+        resume_at: None,
     };
     let end = session
         .run(&mut reader, &control, &shutdown, &writer_gone)
@@ -220,7 +245,12 @@ pub async fn serve(
         Some(nick) => info!(%peer, %nick, ?end, "session ended"),
         None => debug!(%peer, ?end, "connection ended before a name was chosen"),
     }
+    // Show typed input again if the session ended during a hidden answer.
+    let hidden = session.pending.is_some();
     drop(session);
+    if hidden {
+        outbox.reply(Event::HiddenInputEnd);
+    }
     if let Some(farewell) = end.farewell() {
         outbox.reply(farewell);
     }
@@ -270,23 +300,13 @@ impl Session {
                 }
                 input = reader.next() => input,
             };
-            let text = match input {
+            let input = match input {
                 Err(err) => return End::ReadError(err),
                 Ok(None) => return End::Eof,
-                Ok(Some(Input::Telnet(TelnetCommand::Will(TELNET_TTYPE)))) => {
-                    self.telnet.store(true, Ordering::Relaxed);
-                    continue;
-                }
-                // Other negotiation changes nothing; the codec already took it out.
-                Ok(Some(Input::Telnet(_))) => continue,
-                Ok(Some(Input::TooLong { limit })) => {
-                    self.error(format!(
-                        "line too long (over {limit} bytes); it was dropped"
-                    ));
-                    continue;
-                }
-                Ok(Some(Input::Line(text))) => text,
+                Ok(Some(input)) => input,
             };
+            // Every item costs a line's worth, whether or not it is a line:
+            // telnet negotiation and over-long lines are not free either.
             match flood.check(Instant::now()) {
                 Verdict::Go => {}
                 Verdict::Wait { delay, warn } => {
@@ -308,6 +328,21 @@ impl Session {
                     return End::Flood;
                 }
             }
+            let text = match input {
+                Input::Telnet(TelnetCommand::Will(TELNET_TTYPE)) => {
+                    self.telnet.store(true, Ordering::Relaxed);
+                    continue;
+                }
+                // Other negotiation changes nothing; the codec already took it out.
+                Input::Telnet(_) => continue,
+                Input::TooLong { limit } => {
+                    self.error(format!(
+                        "line too long (over {limit} bytes); it was dropped"
+                    ));
+                    continue;
+                }
+                Input::Line(text) => text,
+            };
             // Boxed: the command futures (hashing, store round trips) are large and
             // live only while a line is handled, not in every idle connection.
             if let Some(end) = Box::pin(self.handle_line(text)).await {

@@ -34,12 +34,12 @@ pub struct WriteTiming {
 pub async fn run<W: AsyncWrite + Unpin>(
     mut socket: W,
     outbox: Arc<Outbox>,
-    renderer: Renderer,
+    mut renderer: Renderer,
     timing: WriteTiming,
     gone: CancellationToken,
 ) -> io::Result<()> {
     let _gone = gone.drop_guard();
-    let result = pump(&mut socket, &outbox, &renderer, timing).await;
+    let result = pump(&mut socket, &outbox, &mut renderer, timing).await;
     outbox.close();
     result
 }
@@ -47,7 +47,7 @@ pub async fn run<W: AsyncWrite + Unpin>(
 async fn pump<W: AsyncWrite + Unpin>(
     socket: &mut W,
     outbox: &Outbox,
-    renderer: &Renderer,
+    renderer: &mut Renderer,
     timing: WriteTiming,
 ) -> io::Result<()> {
     loop {

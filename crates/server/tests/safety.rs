@@ -87,6 +87,7 @@ async fn non_reader(server: &TestServer, name: &str) -> tokio::net::TcpStream {
 async fn a_client_that_never_reads_slows_nobody_and_learns_what_it_missed() {
     let server = TestServer::start_with(|c| {
         c.rate_limit = 0;
+        c.input_byte_rate = 0;
         c.outbox_bytes = 16 * 1024;
     })
     .await;
@@ -161,6 +162,7 @@ async fn a_client_that_never_reads_slows_nobody_and_learns_what_it_missed() {
 async fn a_socket_that_accepts_nothing_is_dropped_after_the_stall_timeout() {
     let server = TestServer::start_with(|c| {
         c.rate_limit = 0;
+        c.input_byte_rate = 0;
         c.outbox_bytes = 4 * 1024;
         c.write_stall_timeout = 1;
     })
@@ -315,6 +317,7 @@ async fn a_connection_that_never_names_itself_is_closed() {
 async fn shutdown_says_goodbye_to_everyone_even_with_a_stuck_client() {
     let server = TestServer::start_with(|c| {
         c.rate_limit = 0;
+        c.input_byte_rate = 0;
         c.outbox_bytes = 4 * 1024;
     })
     .await;

@@ -7,12 +7,12 @@
 
 use std::sync::Arc;
 
-use banter_proto::event::{LeaveReason, Prompt};
+use banter_proto::event::{LeaveReason, Prompt, PromptCancel};
 use banter_proto::Event;
 use tracing::{info, warn};
 
 use crate::control::Control;
-use crate::room::Room;
+use crate::room::{Room, RoomError};
 use crate::session::{Pending, Session};
 
 impl Session {
@@ -51,17 +51,28 @@ impl Session {
         let prompt = Prompt::NewPassword {
             room: room.name().to_string(),
         };
-        self.ask_hidden(Pending::NewPassword { room }, prompt);
+        let (_, epoch) = room.lock_state();
+        self.ask_hidden(Pending::NewPassword { room, epoch }, prompt);
     }
 
-    pub(super) fn repeat_new_password(&mut self, room: Arc<Room>, first: String) {
+    pub(super) fn repeat_new_password(&mut self, room: Arc<Room>, epoch: u64, first: String) {
+        if room.lock_state().1 != epoch {
+            self.error(RoomError::PasswordChanged(room.name().to_string()).to_string());
+            return self.outbox.release();
+        }
         let prompt = Prompt::RepeatPassword {
             room: room.name().to_string(),
         };
-        self.ask_hidden(Pending::RepeatPassword { room, first }, prompt);
+        self.ask_hidden(Pending::RepeatPassword { room, first, epoch }, prompt);
     }
 
-    pub(super) async fn set_password(&mut self, room: Arc<Room>, first: String, second: String) {
+    pub(super) async fn set_password(
+        &mut self,
+        room: Arc<Room>,
+        epoch: u64,
+        first: String,
+        second: String,
+    ) {
         self.outbox.release();
         if first != second {
             return self.error("the two passwords did not match; nothing changed".into());
@@ -73,7 +84,10 @@ impl Session {
                 return self.error("the password could not be set; try again".into());
             }
         };
-        match room.set_password(self.id, self.nick(), Some(hash)).await {
+        match room
+            .set_password(self.id, self.nick(), Some(hash), epoch)
+            .await
+        {
             Ok(epoch) => {
                 info!(room = %room.name(), by = %self.nick(), "room locked");
                 self.grants.insert(room.name().key().to_owned(), epoch);
@@ -90,7 +104,8 @@ impl Session {
         if !room.is_locked() {
             return self.error(format!("{} has no password", room.name()));
         }
-        if let Err(err) = room.set_password(self.id, self.nick(), None).await {
+        let (_, epoch) = room.lock_state();
+        if let Err(err) = room.set_password(self.id, self.nick(), None, epoch).await {
             self.error(err.to_string());
         }
     }
@@ -155,7 +170,9 @@ impl Session {
                 if !here {
                     return;
                 }
-                self.cancel_pending();
+                self.cancel_pending(PromptCancel::Kicked {
+                    room: room.name().to_string(),
+                });
                 let key = room.name().key();
                 self.grants.remove(key);
                 self.invites.remove(key);

@@ -13,7 +13,7 @@ mod users;
 use std::sync::Arc;
 
 use banter_proto::command::parse;
-use banter_proto::event::Prompt;
+use banter_proto::event::{Prompt, PromptCancel};
 use banter_proto::{Command, CommandSpec, Event, Line, Nick, RoomName};
 
 use std::time::Duration;
@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use crate::hub::User;
 use crate::room::{now_millis, Member, Room};
-use crate::session::{End, Session};
+use crate::session::{End, Pending, Session};
 use crate::store::{MessageKind, StoredMessage};
 
 /// How often a user is reminded that the store is failing while it lasts.
@@ -244,35 +244,43 @@ impl Session {
     }
 
     /// Handles the answer to a prompt.
-    async fn answer(&mut self, pending: crate::session::Pending, text: String) {
-        use crate::session::Pending;
+    async fn answer(&mut self, pending: Pending, text: String) {
         // The Enter that ended a hidden answer: show input again.
         self.reply(Event::HiddenInputEnd);
-        if text.is_empty() {
-            self.reply(Event::Cancelled);
-            self.outbox.release();
-            return;
-        }
         match pending {
-            Pending::RoomEntry { room } => self.enter_with_password(room, text).await,
-            Pending::NewPassword { room } => self.repeat_new_password(room, text),
-            Pending::RepeatPassword { room, first } => self.set_password(room, first, text).await,
+            Pending::Abandoned => {
+                self.reply(Event::AnswerDropped);
+                self.outbox.release();
+            }
+            _ if text.is_empty() => {
+                self.reply(Event::Cancelled);
+                self.outbox.release();
+            }
+            Pending::RoomEntry { room, epoch } => self.enter_with_password(room, epoch, text).await,
+            Pending::NewPassword { room, epoch } => self.repeat_new_password(room, epoch, text),
+            Pending::RepeatPassword { room, first, epoch } => {
+                self.set_password(room, epoch, first, text).await
+            }
         }
     }
 
     /// Asks for a hidden answer; nothing but replies reach the client until it comes.
-    pub(crate) fn ask_hidden(&mut self, pending: crate::session::Pending, prompt: Prompt) {
+    pub(crate) fn ask_hidden(&mut self, pending: Pending, prompt: Prompt) {
         self.outbox.hold();
         self.pending = Some(pending);
         self.reply(Event::Prompt(prompt));
     }
 
-    /// Gives up on a pending hidden answer (kicked meanwhile, for one).
-    pub(crate) fn cancel_pending(&mut self) {
-        if self.pending.take().is_some() {
-            self.reply(Event::HiddenInputEnd);
-            self.reply(Event::Cancelled);
-            self.outbox.release();
+    /// Gives up on a pending hidden answer (kicked meanwhile, for one). The
+    /// user may be typing the secret right now: input stays hidden and the
+    /// next line is dropped unread (see [`Pending::Abandoned`]).
+    pub(crate) fn cancel_pending(&mut self, why: PromptCancel) {
+        match self.pending {
+            None | Some(Pending::Abandoned) => {}
+            Some(_) => {
+                self.pending = Some(Pending::Abandoned);
+                self.reply(Event::PromptCancelled(why));
+            }
         }
     }
 }

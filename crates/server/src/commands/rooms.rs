@@ -3,15 +3,14 @@
 
 use std::sync::Arc;
 
-use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt};
+use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt, PromptCancel};
 use banter_proto::{Event, RoomName};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::control::Control;
 use crate::room::{Entry, Room};
 use crate::session::{Pending, Session};
-use crate::store::{MessageKind, StoreError, StoredMessage};
+use crate::store::{MessageKind, StoredMessage};
 
 /// Messages `:history` shows without a number.
 const DEFAULT_HISTORY_COUNT: usize = 20;
@@ -106,13 +105,27 @@ impl Session {
         let prompt = Prompt::RoomPassword {
             room: room.name().to_string(),
         };
-        self.ask_hidden(Pending::RoomEntry { room }, prompt);
+        self.ask_hidden(Pending::RoomEntry { room, epoch }, prompt);
     }
 
-    /// The answer to a room's password prompt.
-    pub(super) async fn enter_with_password(&mut self, room: Arc<Room>, password: String) {
+    /// The answer to a room's password prompt shown at password `asked_epoch`.
+    pub(super) async fn enter_with_password(
+        &mut self,
+        room: Arc<Room>,
+        asked_epoch: u64,
+        password: String,
+    ) {
         let key = room.name().key().to_owned();
         let (hash, epoch) = room.lock_state();
+        if epoch != asked_epoch && hash.is_some() {
+            // The answer was for the old password; it is no guess at the new one.
+            self.error(format!(
+                "the password of {} changed while you typed; nothing happened. Try :cr {} again",
+                room.name(),
+                room.name()
+            ));
+            return self.outbox.release();
+        }
         let entered = match hash {
             // Unlocked while the user was typing.
             None => true,
@@ -181,32 +194,23 @@ impl Session {
         });
     }
 
-    /// `:close`: deletes the room and its history; everyone in it goes to the default room.
+    /// `:close`: deletes the room and its history; everyone in it goes to the
+    /// default room. Store first: a close the store refuses changes nothing.
     pub(super) async fn close_room(&mut self) {
         let room = Arc::clone(self.current_room());
-        let members = match room.close(self.id) {
+        let members = match room.close(self.id).await {
             Ok(members) => members,
-            Err(err) => return self.error(err.to_string()),
+            Err(err) => {
+                warn!(room = %room.name(), %err, "room not closed");
+                return self.error(err.to_string());
+            }
         };
         self.hub.remove_room(&room);
-        let deleted = self.hub.store.delete_room(room.name().as_str()).await;
-        if let Err(err) = deleted.unwrap_or(Err(StoreError::Closed)) {
-            warn!(room = %room.name(), %err, "closed room not deleted from the store");
-            self.error(format!(
-                "{} is closed, but its history could not be deleted: {err}",
-                room.name()
-            ));
-        }
         info!(room = %room.name(), by = %self.nick(), "room closed");
         let by = self.nick().to_string();
         for id in members.into_iter().filter(|&id| id != self.id) {
             if let Some(user) = self.hub.user_by_id(id) {
-                // A full control queue cannot strand anyone: the room is gone
-                // either way, and their next line finds them in no room's list.
-                let _ = user.control.try_send(Control::RoomClosed {
-                    room: Arc::clone(&room),
-                    by: by.clone(),
-                });
+                user.control.room_closed(Arc::clone(&room), by.clone());
             }
         }
         self.leave_closed_room(&room, by);
@@ -221,7 +225,9 @@ impl Session {
         {
             return;
         }
-        self.cancel_pending();
+        self.cancel_pending(PromptCancel::RoomClosed {
+            room: room.name().to_string(),
+        });
         self.room = None;
         self.reply(Event::RoomClosed {
             room: room.name().to_string(),

@@ -16,6 +16,12 @@
 //! per commit is cheap, and an acknowledgement means "on disk". At most the
 //! last batch window of messages is lost in a crash.
 //!
+//! Disk space: the WAL is checkpointed into `banter.db` about once a second
+//! while messages are committed, and with TRUNCATE when a write fails and when
+//! writing recovers (see `writer`), so it stays at about a second of commits
+//! and a full disk is not kept full by the WAL; `journal_size_limit` cuts the
+//! file back after a burst.
+//!
 //! All database work happens on one writer thread (see `writer`); the handle
 //! only queues jobs, so no call here blocks on the disk except [`Store::load`]
 //! and shutdown.
@@ -48,6 +54,9 @@ pub const LOCK_FILE: &str = "banterd.lock";
 pub const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_millis(50);
 /// Most messages in one batch: bounds a transaction's size and time under load.
 pub const DEFAULT_BATCH_MAX: usize = 1_000;
+/// Longest time between two checkpoints of the WAL into the database file while
+/// messages are being committed; see `writer`.
+pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);
 /// Most messages held uncommitted while the disk is failing or slow (about
 /// 100 seconds of a busy server's traffic, a few tens of MB); past it messages
 /// are dropped and counted rather than growing memory without bound.
@@ -66,6 +75,8 @@ pub struct SqliteConfig {
     pub batch_max: usize,
     /// Most messages appended and not yet committed; see [`DEFAULT_QUEUE_MAX`].
     pub queue_max: usize,
+    /// See [`DEFAULT_CHECKPOINT_INTERVAL`].
+    pub checkpoint_interval: Duration,
 }
 
 impl SqliteConfig {
@@ -77,6 +88,7 @@ impl SqliteConfig {
             batch_interval: DEFAULT_BATCH_INTERVAL,
             batch_max: DEFAULT_BATCH_MAX,
             queue_max: DEFAULT_QUEUE_MAX,
+            checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
         }
     }
 }
@@ -129,6 +141,7 @@ impl SqliteStore {
             history_max: config.history_max,
             batch_interval: config.batch_interval,
             batch_max: config.batch_max.max(1),
+            checkpoint_interval: config.checkpoint_interval,
         };
         let writer = Writer::new(conn, Arc::clone(&shared), limits)?
             .spawn()

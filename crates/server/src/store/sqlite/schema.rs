@@ -50,12 +50,20 @@ pub const MIGRATIONS: &[&str] = &[V1];
 /// thread serves reads too; a failed batch is retried, not lost.
 const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 
+/// The size the WAL file is cut back to when SQLite starts reusing it after a
+/// checkpoint. Without a limit the file keeps the size of its largest burst
+/// (a retried batch of thousands of messages, say) for good; this is well
+/// above what a second of busy chat writes, so the file is not cut and
+/// regrown every second.
+pub const JOURNAL_SIZE_LIMIT: i64 = 1024 * 1024;
+
 pub fn supported_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
 /// Opens (creating if needed) the database at `path`, refuses one newer than
-/// the code, switches it to WAL with `synchronous=FULL`, and migrates it.
+/// the code, switches it to WAL with `synchronous=FULL` and
+/// [`JOURNAL_SIZE_LIMIT`], and migrates it.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
     let failed = |source| StoreError::Open {
         path: path.to_owned(),
@@ -81,6 +89,8 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     }
     conn.pragma_update(None, "synchronous", "FULL")
         .map_err(failed)?;
+    conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
+        .map_err(failed)?;
     migrate(&mut conn, found).map_err(failed)?;
     Ok(conn)
 }
@@ -95,6 +105,33 @@ fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
         tracing::info!(version, "migrated the database schema");
     }
     Ok(())
+}
+
+/// How [`checkpoint`] goes about it; SQLite's modes of the same names.
+#[derive(Debug, Clone, Copy)]
+pub enum Checkpoint {
+    /// Copies what no reader still needs and waits for nobody: cheap enough
+    /// to run every second. SQLite starts the WAL file over at the next commit
+    /// (cut back to [`JOURNAL_SIZE_LIMIT`]) once everything is copied.
+    Passive,
+    /// Waits (up to the busy timeout) for readers, copies everything and
+    /// truncates the WAL file to zero bytes: the disk space comes back now.
+    Truncate,
+}
+
+/// Copies committed pages from the WAL into the database file. Returns
+/// whether every page was copied (for [`Checkpoint::Truncate`]: and the WAL
+/// file emptied); `false` when a reader or another connection's lock was in
+/// the way.
+pub fn checkpoint(conn: &Connection, mode: Checkpoint) -> rusqlite::Result<bool> {
+    let sql = match mode {
+        Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
+        Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
+    };
+    conn.query_row(sql, [], |row| {
+        let (blocked, frames, copied): (bool, i64, i64) = (row.get(0)?, row.get(1)?, row.get(2)?);
+        Ok(!blocked && frames == copied)
+    })
 }
 
 /// Each kind's name in the database; part of the schema, so never renamed.

@@ -1,6 +1,7 @@
 //! Tests of the SQLite store against temporary directories: the shared
 //! behavioural checks, plus what only a disk has (reopening, batching,
-//! pruning on disk, the directory lock, schema versions, failing writes).
+//! pruning on disk, the directory lock, schema versions, failing writes, the
+//! size of the WAL).
 //!
 //! A second, raw connection to the same database shows what is committed.
 
@@ -44,6 +45,19 @@ fn committed(dir: &Path, history: &str) -> usize {
             |row| row.get::<_, i64>(0),
         )
         .unwrap() as usize
+}
+
+fn wal_size(dir: &Path) -> u64 {
+    std::fs::metadata(dir.join(format!("{DATABASE_FILE}-wal"))).map_or(0, |meta| meta.len())
+}
+
+/// A store that checkpoints after every commit.
+fn checkpointing(dir: &Path) -> SqliteStore {
+    SqliteStore::open(SqliteConfig {
+        checkpoint_interval: Duration::ZERO,
+        ..config(dir)
+    })
+    .unwrap()
 }
 
 fn eventually(what: &str, mut done: impl FnMut() -> bool) {
@@ -470,4 +484,64 @@ fn failing_writes_are_retried_reported_and_bounded() {
     wait(store.flush());
     assert_eq!(committed(dir.path(), "lobby"), 51);
     assert!(store.load(0).unwrap().is_empty());
+}
+
+#[test]
+fn the_wal_stays_small_while_messages_are_committed() {
+    let dir = TempDir::new().unwrap();
+    let store = checkpointing(dir.path());
+    let mut largest = 0;
+    for i in 0..100 {
+        store.append(chat("lobby", "bo", &format!("message {i}"), i));
+        wait(store.flush());
+        largest = largest.max(wal_size(dir.path()));
+    }
+    // Never checkpointed, each commit would add a few 4 KiB pages: over a megabyte.
+    assert!(largest <= 64 * 1024, "the WAL grew to {largest} bytes");
+    assert_eq!(committed(dir.path(), "lobby"), 100);
+}
+
+#[test]
+fn the_wal_file_is_cut_back_after_a_burst() {
+    let dir = TempDir::new().unwrap();
+    let store = checkpointing(dir.path());
+    let long = "x".repeat(2_000);
+    for i in 0..1_000 {
+        store.append(chat("lobby", "bo", &long, i));
+    }
+    wait(store.flush());
+    let limit = schema::JOURNAL_SIZE_LIMIT as u64;
+    let after_burst = wal_size(dir.path());
+    assert!(
+        after_burst > limit,
+        "the burst wrote only {after_burst} bytes"
+    );
+    // The next commit starts the checkpointed WAL over and cuts the file back.
+    store.append(chat("lobby", "bo", "quiet again", 1_000));
+    wait(store.flush());
+    let after = wal_size(dir.path());
+    assert!(after <= limit, "{after_burst} bytes, then {after}");
+}
+
+#[test]
+fn the_wal_is_emptied_when_writing_recovers() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(SqliteConfig {
+        batch_interval: Duration::from_millis(10),
+        ..config(dir.path())
+    })
+    .unwrap();
+    store.append(chat("lobby", "bo", "before", 0));
+    wait(store.flush());
+    assert!(wal_size(dir.path()) > 0);
+    let blocker = raw(dir.path());
+    blocker.execute_batch("BEGIN IMMEDIATE").unwrap();
+    store.append(chat("lobby", "bo", "waiting", 1));
+    assert!(store.flush().blocking_recv().unwrap().is_err());
+    blocker.execute_batch("COMMIT").unwrap();
+    eventually("the retry", || store.problem().is_none());
+    // Runs after the retry's commit and its checkpoint.
+    wait(store.flush());
+    assert_eq!(wal_size(dir.path()), 0);
+    assert_eq!(committed(dir.path(), "lobby"), 2);
 }

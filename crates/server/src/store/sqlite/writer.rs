@@ -16,8 +16,19 @@
 //! only when that matters (the first of a batch, or the one that fills it),
 //! so a busy room costs no wake-up per message.
 //!
-//! Failure: a failed commit keeps `pending` and is retried every
-//! [`RETRY_INTERVAL`]; meanwhile [`Shared::problem`] says what is wrong.
+//! Checkpoints: SQLite copies the WAL into the database file only at 1,000
+//! pages (4 MB) by itself, more than a small volume holds, so the writer
+//! checkpoints (PASSIVE) after a commit once `checkpoint_interval` has passed
+//! since the last time. The WAL then holds about a second of commits, and
+//! SQLite writes it over from the start instead of growing it.
+//!
+//! Failure: a write that fails (but for another connection's lock) is tried
+//! once more at once after a TRUNCATE checkpoint, which goes through when the
+//! database file has room for the WAL's pages and then gives the whole WAL
+//! file's space back. A commit that still fails keeps `pending` and is retried
+//! every [`RETRY_INTERVAL`]; meanwhile [`Shared::problem`] says what is wrong.
+//! The first commit that goes through again checkpoints with TRUNCATE too, so
+//! the WAL that held everything that waited shrinks at once.
 //! Memory stays bounded: at most `queue_max` messages are uncommitted (in the
 //! inbox and in `pending` together); past that, `append` drops the message,
 //! counts it, and the writer logs the count.
@@ -29,10 +40,10 @@ use std::thread;
 use std::time::{Duration, Instant};
 
 use banter_proto::names::fold;
-use rusqlite::Connection;
+use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 
-use super::schema;
+use super::schema::{self, Checkpoint};
 use crate::store::{history_key, LoadedRoom, StoreError, StoredMessage, StoredRoom};
 
 /// How long the writer waits before retrying a failed commit: long enough not
@@ -199,6 +210,7 @@ pub struct Limits {
     pub history_max: usize,
     pub batch_interval: Duration,
     pub batch_max: usize,
+    pub checkpoint_interval: Duration,
 }
 
 /// The writer thread's state; it alone touches the connection.
@@ -216,6 +228,8 @@ pub struct Writer {
     due: Option<Instant>,
     /// Set while writes fail: when to try again.
     retry_at: Option<Instant>,
+    /// When the WAL was last checkpointed (or the store opened).
+    checkpointed_at: Instant,
 }
 
 /// What a commit does besides writing `pending`.
@@ -237,6 +251,7 @@ impl Writer {
             pending: Vec::new(),
             due: None,
             retry_at: None,
+            checkpointed_at: Instant::now(),
         })
     }
 
@@ -371,11 +386,12 @@ impl Writer {
         if self.pending.is_empty() && matches!(change, Change::Nothing) {
             return Ok(());
         }
-        if let Err(err) = write(&mut self.conn, &self.pending, &change) {
+        if let Err(err) = self.write(&change) {
             self.failed(&err);
             return Err(err.into());
         }
-        if self.retry_at.take().is_some() {
+        let recovered = self.retry_at.take().is_some();
+        if recovered {
             tracing::info!("the database is writable again");
             self.shared.set_problem(None);
         }
@@ -392,7 +408,46 @@ impl Writer {
             touched.remove(key);
         }
         self.prune(touched);
+        let checkpoint = if recovered {
+            // The WAL grew to hold everything that waited: give the space back now.
+            Some(Checkpoint::Truncate)
+        } else {
+            (self.checkpointed_at.elapsed() >= self.limits.checkpoint_interval)
+                .then_some(Checkpoint::Passive)
+        };
+        if let Some(mode) = checkpoint {
+            if let Err(err) = self.checkpoint(mode) {
+                tracing::warn!(%err, ?mode, "checkpointing the database's WAL failed");
+            }
+        }
         Ok(())
+    }
+
+    /// Writes `pending` and `change` in one transaction. A failure may be a
+    /// disk filled partly by the WAL, whose copies of pages take more room
+    /// than the pages do in the database file; so the WAL is checkpointed and
+    /// truncated, and if that went through, the write is tried once more. Not
+    /// when another connection holds a lock: the checkpoint would only wait
+    /// out the busy timeout as the write just did.
+    fn write(&mut self, change: &Change<'_>) -> rusqlite::Result<()> {
+        match write(&mut self.conn, &self.pending, change) {
+            // A checkpoint that fails too (no room for it either) is part of
+            // the same trouble, and the write's error is the one reported.
+            Err(err)
+                if !is_contention(&err)
+                    && self.checkpoint(Checkpoint::Truncate).unwrap_or(false) =>
+            {
+                write(&mut self.conn, &self.pending, change)
+            }
+            written => written,
+        }
+    }
+
+    /// Checkpoints the WAL; `Ok(true)` when all of it went into the database.
+    /// A failure is harmless: the pages stay in the WAL for the next one.
+    fn checkpoint(&mut self, mode: Checkpoint) -> rusqlite::Result<bool> {
+        self.checkpointed_at = Instant::now();
+        schema::checkpoint(&self.conn, mode)
     }
 
     fn failed(&mut self, err: &rusqlite::Error) {
@@ -476,6 +531,15 @@ fn write(
         Change::DeleteRoom(key) => schema::delete_room(&tx, key)?,
     }
     tx.commit()
+}
+
+/// Whether a write failed only because another connection (an operator's
+/// `sqlite3` shell, say) holds a lock.
+fn is_contention(err: &rusqlite::Error) -> bool {
+    matches!(
+        err.sqlite_error_code(),
+        Some(ErrorCode::DatabaseBusy | ErrorCode::DatabaseLocked)
+    )
 }
 
 /// Marks the writer gone when its thread ends, however it ends, and refuses

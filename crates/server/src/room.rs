@@ -686,11 +686,16 @@ mod tests {
         fn delete_room(&self, name: &str) -> crate::store::Ack {
             self.inner.delete_room(name)
         }
-        fn append(&self, message: StoredMessage) {
-            self.inner.append(message);
+        fn append(&self, message: StoredMessage) -> i64 {
+            self.inner.append(message)
         }
-        fn history(&self, room: &str, limit: usize) -> crate::store::Reply<Vec<StoredMessage>> {
-            self.inner.history(room, limit)
+        fn history(
+            &self,
+            room: &str,
+            limit: usize,
+            before: Option<i64>,
+        ) -> crate::store::Reply<Vec<StoredMessage>> {
+            self.inner.history(room, limit, before)
         }
         fn flush(&self) -> crate::store::Ack {
             self.inner.flush()

@@ -182,7 +182,12 @@ impl Session {
             }
         };
         let room = Arc::clone(self.current_room());
-        let history = match self.hub.store.history(room.name().as_str(), count).await {
+        let history = match self
+            .hub
+            .store
+            .history(room.name().as_str(), count, None)
+            .await
+        {
             Ok(Ok(history)) => history,
             Ok(Err(err)) => return self.error(format!("history is unavailable: {err}")),
             Err(_) => return self.error("history is unavailable: the store has stopped".into()),

@@ -18,7 +18,8 @@ use super::{history_key, Ack, LoadedRoom, Reply, Store, StoreError, StoredMessag
 struct State {
     /// By key, so `load` lists rooms sorted like the SQLite store does.
     rooms: BTreeMap<String, StoredRoom>,
-    /// By [`history_key`]; each holds at most `history_max`, oldest first.
+    /// By [`history_key`]; each holds at most `history_max`, oldest first
+    /// (so in id order).
     histories: HashMap<String, VecDeque<StoredMessage>>,
     last_id: i64,
 }
@@ -54,12 +55,20 @@ impl MemoryStore {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn tail(state: &State, key: &str, limit: usize) -> Vec<StoredMessage> {
+    /// The newest `limit` messages of a history with ids below `before`
+    /// (all when `None`), oldest first. A history is in id order, so that is
+    /// one range of it.
+    fn page(state: &State, key: &str, limit: usize, before: Option<i64>) -> Vec<StoredMessage> {
         let Some(history) = state.histories.get(key) else {
             return Vec::new();
         };
-        let skip = history.len().saturating_sub(limit);
-        history.iter().skip(skip).cloned().collect()
+        let end = before.map_or(history.len(), |before| {
+            history.partition_point(|message| message.id < before)
+        });
+        history
+            .range(end.saturating_sub(limit)..end)
+            .cloned()
+            .collect()
     }
 }
 
@@ -71,7 +80,7 @@ impl Store for MemoryStore {
             .iter()
             .map(|(key, room)| LoadedRoom {
                 room: room.clone(),
-                recent: Self::tail(&state, key, recent),
+                recent: Self::page(&state, key, recent, None),
             })
             .collect())
     }
@@ -89,20 +98,22 @@ impl Store for MemoryStore {
         ready(Ok(()))
     }
 
-    fn append(&self, mut message: StoredMessage) {
+    fn append(&self, mut message: StoredMessage) -> i64 {
         let key = history_key(&message);
         let mut state = self.lock();
         state.last_id += 1;
-        message.id = state.last_id;
+        let id = state.last_id;
+        message.id = id;
         let history = state.histories.entry(key).or_default();
         history.push_back(message);
         while history.len() > self.history_max {
             history.pop_front();
         }
+        id
     }
 
-    fn history(&self, room: &str, limit: usize) -> Reply<Vec<StoredMessage>> {
-        ready(Ok(Self::tail(&self.lock(), &fold(room), limit)))
+    fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {
+        ready(Ok(Self::page(&self.lock(), &fold(room), limit, before)))
     }
 
     fn flush(&self) -> Ack {
@@ -142,6 +153,21 @@ mod tests {
     #[test]
     fn history_keeps_at_most_history_max() {
         checks::history_keeps_at_most_history_max(&MemoryStore::new(5));
+    }
+
+    #[test]
+    fn paging_stops_at_history_max() {
+        checks::paging_stops_at_history_max(&MemoryStore::new(5));
+    }
+
+    #[test]
+    fn append_returns_increasing_ids_that_history_returns() {
+        checks::append_returns_increasing_ids_that_history_returns(&MemoryStore::new(100));
+    }
+
+    #[test]
+    fn paging_by_id_returns_every_message_once() {
+        checks::paging_by_id_returns_every_message_once(&MemoryStore::new(1_000));
     }
 
     #[test]

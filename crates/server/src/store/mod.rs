@@ -6,11 +6,14 @@
 //!
 //! - [`Store::append`] never blocks and never fails to the caller: it is on the
 //!   fan-out path. A message is committed within the batch window, or counted
-//!   and logged as dropped; never lost silently.
+//!   and logged as dropped; never lost silently. It returns the message's id
+//!   at once: ids grow strictly in the order of the calls, so a room that
+//!   appends under its lock can send every message live with its stored id.
 //! - Room changes ([`Store::save_room`], [`Store::delete_room`]) are durable
 //!   when their [`Ack`] resolves `Ok`, so a command answers only after that.
 //! - Reads ([`Store::history`], [`Store::load`]) see every message appended
-//!   before them, committed or not.
+//!   before them, committed or not. History pages back by id: the `before` of
+//!   the next page is the id of the oldest message of the last one.
 //! - Every history (one per room; see [`history_key`]) holds at most
 //!   `history_max` messages as readers see it.
 
@@ -51,7 +54,8 @@ pub enum MessageKind {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct StoredMessage {
-    /// Assigned by the store, increasing in append order; pass 0 to `append`.
+    /// Assigned by the store and returned by [`Store::append`], which ignores
+    /// what the caller put here (pass 0).
     pub id: i64,
     /// Display name of the room it was said in: for `ExtraRoom` the target room,
     /// for `Private` empty.
@@ -68,7 +72,7 @@ pub struct StoredMessage {
 
 /// The history a message belongs to: its room's key, or for a private message
 /// `@` and the recipient's key. Room names cannot contain `@`, so the two
-/// never collide; `history("@bob", n)` reads what was said privately to bob.
+/// never collide; `history("@bob", n, None)` reads what was said privately to bob.
 pub fn history_key(message: &StoredMessage) -> String {
     match message.kind {
         MessageKind::Private => format!("@{}", fold(message.recipient.as_deref().unwrap_or(""))),
@@ -147,11 +151,31 @@ pub trait Store: Send + Sync + 'static {
     fn save_room(&self, room: StoredRoom) -> Ack;
     /// Deletes a room and all its history; durable when the Ack resolves Ok.
     fn delete_room(&self, name: &str) -> Ack;
-    /// Queues a message; never blocks; committed within the batch window.
-    fn append(&self, message: StoredMessage);
-    /// The last `limit` messages of a room (matched by key), chronological,
-    /// including ones not yet committed.
-    fn history(&self, room: &str, limit: usize) -> Reply<Vec<StoredMessage>>;
+    /// Queues a message and returns the id it is stored under (the store sets
+    /// `message.id`, whatever the caller put there). Never blocks; committed
+    /// within the batch window.
+    ///
+    /// Ids are positive and strictly increasing in the order of the calls
+    /// (calls made under one lock get ids in that lock's order), and are the
+    /// ids [`Store::history`] and [`Store::load`] return. A message the store
+    /// drops (its queue is full, or it has shut down) still gets an id, and
+    /// uses it up: the next message gets a higher one, so ids can have gaps.
+    ///
+    /// Ids are never reused, across restarts too, with one exception on disk:
+    /// after a crash (`kill -9`, power loss) ids handed out after the last
+    /// commit (the messages the crash lost, and any dropped since that
+    /// commit) may be handed out again. A clean close remembers every id
+    /// handed out before it.
+    fn append(&self, message: StoredMessage) -> i64;
+    /// The newest `limit` messages of a room (matched by key) whose ids are
+    /// below `before` (all of them when `None`), chronological (oldest first),
+    /// including ones not yet committed. Only the newest `history_max`
+    /// messages of a history are ever returned, however far back `before` is.
+    ///
+    /// To page back through a history, pass the id of the oldest message of
+    /// the previous page as `before`; every message comes once and none is
+    /// skipped, and an empty page means the start was reached.
+    fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>>;
     /// Resolves once everything appended before the call is committed.
     fn flush(&self) -> Ack;
     /// The current disk problem while writes are failing, for telling users; None when healthy.
@@ -210,7 +234,7 @@ pub(crate) mod checks {
         let loaded = store.load(10).unwrap();
         assert_eq!(loaded.len(), 1);
         assert_eq!(loaded[0].room, games);
-        assert!(wait(store.history("Music", 10)).is_empty());
+        assert!(wait(store.history("Music", 10, None)).is_empty());
     }
 
     pub fn a_room_is_matched_by_key_and_keeps_its_latest_name(store: &dyn Store) {
@@ -231,15 +255,15 @@ pub(crate) mod checks {
                 i,
             ));
         }
-        let last = wait(store.history("GAMES", 3));
+        let last = wait(store.history("GAMES", 3, None));
         assert_eq!(texts(&last), ["44", "46", "48"]);
         assert!(last.windows(2).all(|w| w[0].id < w[1].id));
-        assert_eq!(wait(store.history("lobby", 100)).len(), 25);
+        assert_eq!(wait(store.history("lobby", 100, None)).len(), 25);
 
         let loaded = store.load(2).unwrap();
         assert_eq!(texts(&loaded[0].recent), ["46", "48"]);
         wait(store.flush());
-        assert_eq!(texts(&wait(store.history("games", 2))), ["46", "48"]);
+        assert_eq!(texts(&wait(store.history("games", 2, None))), ["46", "48"]);
     }
 
     pub fn every_kind_round_trips(store: &dyn Store) {
@@ -260,7 +284,7 @@ pub(crate) mod checks {
         for message in [&emote, &extra, &private] {
             store.append(message.clone());
         }
-        let games = wait(store.history("games", 10));
+        let games = wait(store.history("games", 10, None));
         assert_eq!(games.len(), 2);
         assert_eq!(
             (games[0].kind, games[0].text.as_str()),
@@ -273,7 +297,7 @@ pub(crate) mod checks {
             },
             extra
         );
-        let to_cy = wait(store.history("@cy", 10));
+        let to_cy = wait(store.history("@cy", 10, None));
         assert_eq!(to_cy.len(), 1);
         assert_eq!(
             StoredMessage {
@@ -282,7 +306,7 @@ pub(crate) mod checks {
             },
             private
         );
-        assert!(wait(store.history("", 10)).is_empty());
+        assert!(wait(store.history("", 10, None)).is_empty());
     }
 
     /// `history_max` must be 5 for this check.
@@ -292,13 +316,108 @@ pub(crate) mod checks {
         }
         store.append(chat("lobby", "bo", "quiet", 99));
         assert_eq!(
-            texts(&wait(store.history("games", 100))),
+            texts(&wait(store.history("games", 100, None))),
             ["35", "36", "37", "38", "39"]
         );
         wait(store.flush());
-        assert_eq!(wait(store.history("games", 100)).len(), 5);
-        assert_eq!(texts(&wait(store.history("games", 2))), ["38", "39"]);
-        assert_eq!(texts(&wait(store.history("lobby", 100))), ["quiet"]);
+        assert_eq!(wait(store.history("games", 100, None)).len(), 5);
+        assert_eq!(texts(&wait(store.history("games", 2, None))), ["38", "39"]);
+        assert_eq!(texts(&wait(store.history("lobby", 100, None))), ["quiet"]);
+    }
+
+    /// Paging never reaches past the newest `history_max` (5 for this check),
+    /// before and after a flush.
+    pub fn paging_stops_at_history_max(store: &dyn Store) {
+        let ids: Vec<i64> = (0..12)
+            .map(|i| store.append(chat("Games", "bo", &i.to_string(), i)))
+            .collect();
+        for _ in 0..2 {
+            assert_eq!(
+                texts(&wait(store.history("games", 100, Some(ids[9])))),
+                ["7", "8"]
+            );
+            assert!(wait(store.history("games", 100, Some(ids[7]))).is_empty());
+            assert!(wait(store.history("games", 100, Some(ids[3]))).is_empty());
+            wait(store.flush());
+        }
+    }
+
+    pub fn append_returns_increasing_ids_that_history_returns(store: &dyn Store) {
+        let mut games = Vec::new();
+        let mut lobby = Vec::new();
+        for i in 0..60 {
+            let (room, ids) = if i % 3 == 0 {
+                ("Games", &mut games)
+            } else {
+                ("lobby", &mut lobby)
+            };
+            // Whatever id the caller passes is ignored.
+            let message = StoredMessage {
+                id: 7,
+                ..chat(room, "bo", &i.to_string(), i)
+            };
+            ids.push(store.append(message));
+        }
+        let mut all: Vec<i64> = games.iter().chain(&lobby).copied().collect();
+        all.sort_unstable();
+        assert!(all[0] > 0);
+        assert!(games.windows(2).all(|w| w[0] < w[1]));
+        assert!(lobby.windows(2).all(|w| w[0] < w[1]));
+        assert!(all.windows(2).all(|w| w[0] < w[1]), "an id given twice");
+        let stored = |room| -> Vec<i64> {
+            wait(store.history(room, 1_000, None))
+                .iter()
+                .map(|m| m.id)
+                .collect()
+        };
+        for _ in 0..2 {
+            assert_eq!(stored("games"), games);
+            assert_eq!(stored("lobby"), lobby);
+            wait(store.flush());
+        }
+        let next = store.append(chat("lobby", "bo", "last", 60));
+        assert!(next > all[all.len() - 1]);
+        assert_eq!(wait(store.history("lobby", 1, None))[0].id, next);
+    }
+
+    /// Pages back through a history of 250 (with another room's messages in
+    /// between) in pages of 100, before and after a flush; needs a
+    /// `history_max` of at least 250.
+    pub fn paging_by_id_returns_every_message_once(store: &dyn Store) {
+        let mut appended = Vec::new();
+        for i in 0..250 {
+            appended.push(store.append(chat("Games", "bo", &i.to_string(), i)));
+            if i % 4 == 0 {
+                store.append(chat("lobby", "bo", "noise", i));
+            }
+        }
+        for _ in 0..2 {
+            let full = wait(store.history("games", 1_000, None));
+            assert_eq!(full.len(), 250);
+            assert_eq!(full.iter().map(|m| m.id).collect::<Vec<_>>(), appended);
+
+            let mut pages = Vec::new();
+            let mut before = None;
+            loop {
+                let page = wait(store.history("games", 100, before));
+                assert!(page.windows(2).all(|w| w[0].id < w[1].id));
+                let Some(oldest) = page.first() else { break };
+                assert!(before.is_none_or(|before| page[page.len() - 1].id < before));
+                before = Some(oldest.id);
+                pages.push(page);
+            }
+            let sizes: Vec<usize> = pages.iter().map(Vec::len).collect();
+            assert_eq!(sizes, [100, 100, 50]);
+            let paged: Vec<StoredMessage> = pages.into_iter().rev().flatten().collect();
+            assert_eq!(paged, full);
+
+            // The id of another history's message pages just as well.
+            let noise = wait(store.history("lobby", 1, None))[0].id;
+            let page = wait(store.history("games", 3, Some(noise)));
+            assert_eq!(texts(&page), ["246", "247", "248"]);
+            assert!(wait(store.history("games", 2, Some(appended[0]))).is_empty());
+            wait(store.flush());
+        }
     }
 
     pub fn a_healthy_store_has_no_problem(store: &dyn Store) {

@@ -136,7 +136,7 @@ impl SqliteStore {
 
         let path = dir.join(DATABASE_FILE);
         let conn = schema::open(&path)?;
-        let shared = Arc::new(Shared::new(config.queue_max));
+        let shared = Arc::new(Shared::new(config.queue_max, schema::last_id(&conn)?));
         let limits = Limits {
             history_max: config.history_max,
             batch_interval: config.batch_interval,
@@ -201,15 +201,16 @@ impl Store for SqliteStore {
         rx
     }
 
-    fn append(&self, message: StoredMessage) {
-        self.shared.append(message);
+    fn append(&self, message: StoredMessage) -> i64 {
+        self.shared.append(message)
     }
 
-    fn history(&self, room: &str, limit: usize) -> Reply<Vec<StoredMessage>> {
+    fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {
         let (answer, rx) = oneshot::channel();
         self.shared.submit(Job::History {
             room: room.to_owned(),
             limit,
+            before,
             answer,
         });
         rx

@@ -18,8 +18,8 @@ use crate::store::{MessageKind, StoreError, StoredMessage, StoredRoom};
 /// Version 1: rooms by key, and one table of messages of every kind, each
 /// filed under its history key (see `store::history_key`) so that a room's
 /// tail is one index range. `AUTOINCREMENT` keeps ids from being reused after
-/// the newest messages are deleted with their room; the writer assigns ids
-/// itself and the sequence table remembers the highest.
+/// the newest messages are deleted with their room; the store assigns ids
+/// itself (in `append`) and the sequence table remembers the highest.
 const V1: &str = "
 CREATE TABLE rooms (
     key           TEXT PRIMARY KEY NOT NULL,
@@ -168,7 +168,10 @@ fn sql_limit(limit: usize) -> i64 {
     i64::try_from(limit).unwrap_or(i64::MAX)
 }
 
-/// The highest message id ever stored (0 for none), so new ids continue after it.
+/// The highest message id the database remembers handing out (0 for none),
+/// so new ids continue after it: the highest ever stored (`AUTOINCREMENT`
+/// keeps it after the message is deleted), or higher after
+/// [`remember_last_id`].
 pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(conn
         .query_row(
@@ -178,6 +181,22 @@ pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
         )
         .optional()?
         .unwrap_or(0))
+}
+
+/// Makes [`last_id`] at least `id`, so that ids handed out for messages that
+/// were never stored (dropped) are not handed out again after a restart.
+/// `sqlite_sequence` is where `AUTOINCREMENT` keeps the highest id, and SQLite
+/// allows it to be changed; inserting a message with a lower id leaves it alone.
+pub fn remember_last_id(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+    let updated = tx
+        .prepare_cached("UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'messages'")?
+        .execute([id])?;
+    if updated == 0 {
+        // No message was ever stored: the table has no row for it yet.
+        tx.prepare_cached("INSERT INTO sqlite_sequence (name, seq) VALUES ('messages', ?1)")?
+            .execute([id])?;
+    }
+    Ok(())
 }
 
 /// How many messages each history holds.
@@ -258,16 +277,22 @@ pub fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
     rows.collect()
 }
 
-/// The last `limit` committed messages of a history, chronological.
-pub fn tail(conn: &Connection, key: &str, limit: usize) -> rusqlite::Result<Vec<StoredMessage>> {
+/// The newest `limit` committed messages of a history with ids below
+/// `before`, chronological: one descending range of `messages_by_history`.
+pub fn tail(
+    conn: &Connection,
+    key: &str,
+    before: i64,
+    limit: usize,
+) -> rusqlite::Result<Vec<StoredMessage>> {
     if limit == 0 {
         return Ok(Vec::new());
     }
     let mut stmt = conn.prepare_cached(
         "SELECT id, room, sender, text, kind, at, from_room, recipient FROM messages
-         WHERE history = ?1 ORDER BY id DESC LIMIT ?2",
+         WHERE history = ?1 AND id < ?2 ORDER BY id DESC LIMIT ?3",
     )?;
-    let rows = stmt.query_map(params![key, sql_limit(limit)], |row| {
+    let rows = stmt.query_map(params![key, before, sql_limit(limit)], |row| {
         Ok(StoredMessage {
             id: row.get(0)?,
             room: row.get(1)?,
@@ -282,6 +307,21 @@ pub fn tail(conn: &Connection, key: &str, limit: usize) -> rusqlite::Result<Vec<
     let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     messages.reverse();
     Ok(messages)
+}
+
+/// How many committed messages of a history have ids of at least `from`,
+/// counting no further than `cap` (an index range of at most `cap` entries).
+pub fn count_from(conn: &Connection, key: &str, from: i64, cap: usize) -> rusqlite::Result<usize> {
+    if cap == 0 {
+        return Ok(0);
+    }
+    let count: i64 = conn
+        .prepare_cached(
+            "SELECT COUNT(*) FROM
+                 (SELECT 1 FROM messages WHERE history = ?1 AND id >= ?2 LIMIT ?3)",
+        )?
+        .query_row(params![key, from, sql_limit(cap)], |row| row.get(0))?;
+    Ok(count as usize)
 }
 
 /// Deletes all but the newest `keep` messages of a history; returns how many went.

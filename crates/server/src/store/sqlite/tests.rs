@@ -92,14 +92,14 @@ fn every_kind_round_trips() {
     let store = open(dir.path());
     checks::every_kind_round_trips(&store);
     let before = (
-        wait(store.history("games", 10)),
-        wait(store.history("@cy", 10)),
+        wait(store.history("games", 10, None)),
+        wait(store.history("@cy", 10, None)),
     );
     drop(store);
     let store = open(dir.path());
     let after = (
-        wait(store.history("games", 10)),
-        wait(store.history("@cy", 10)),
+        wait(store.history("games", 10, None)),
+        wait(store.history("@cy", 10, None)),
     );
     assert_eq!(after, before);
 }
@@ -113,6 +113,31 @@ fn history_keeps_at_most_history_max() {
     })
     .unwrap();
     checks::history_keeps_at_most_history_max(&store);
+}
+
+#[test]
+fn paging_stops_at_history_max() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(SqliteConfig {
+        history_max: 5,
+        ..config(dir.path())
+    })
+    .unwrap();
+    checks::paging_stops_at_history_max(&store);
+}
+
+#[test]
+fn append_returns_increasing_ids_that_history_returns() {
+    let dir = TempDir::new().unwrap();
+    // Batches of 16: some messages are committed and some pending when read.
+    checks::append_returns_increasing_ids_that_history_returns(&slow_batches(dir.path(), 16));
+}
+
+#[test]
+fn paging_by_id_returns_every_message_once() {
+    let dir = TempDir::new().unwrap();
+    // Batches of 64: the pages straddle committed and pending messages.
+    checks::paging_by_id_returns_every_message_once(&slow_batches(dir.path(), 64));
 }
 
 #[test]
@@ -168,7 +193,7 @@ fn messages_survive_reopening_in_order_and_ids_keep_growing() {
     assert_eq!(names, ["Games", "Music"]);
     assert_eq!(texts(&loaded[0].recent), ["Games 2994", "Games 2997"]);
     assert_eq!(texts(&loaded[1].recent), ["Music 2995", "Music 2998"]);
-    let lobby = wait(store.history("LOBBY", 1_000));
+    let lobby = wait(store.history("LOBBY", 1_000, None));
     assert_eq!(lobby.len(), 1_000);
     assert!(lobby
         .windows(2)
@@ -176,21 +201,72 @@ fn messages_survive_reopening_in_order_and_ids_keep_growing() {
 
     let last = lobby.last().unwrap().id;
     store.append(chat("lobby", "bo", "after", 9_999));
-    assert!(wait(store.history("lobby", 1))[0].id > last);
+    assert!(wait(store.history("lobby", 1, None))[0].id > last);
 }
 
 #[test]
 fn ids_are_not_reused_after_the_newest_messages_go_with_their_room() {
     let dir = TempDir::new().unwrap();
     let store = open(dir.path());
-    store.append(chat("Games", "bo", "gone soon", 1));
-    let gone = wait(store.history("games", 1))[0].id;
+    let gone = store.append(chat("Games", "bo", "gone soon", 1));
     wait(store.delete_room("games"));
     drop(store);
 
     let store = open(dir.path());
-    store.append(chat("lobby", "bo", "hi", 2));
-    assert!(wait(store.history("lobby", 1))[0].id > gone);
+    assert!(store.append(chat("lobby", "bo", "hi", 2)) > gone);
+}
+
+fn ids(messages: &[StoredMessage]) -> Vec<i64> {
+    messages.iter().map(|m| m.id).collect()
+}
+
+#[test]
+fn dropped_messages_use_up_their_ids_also_across_a_restart() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(SqliteConfig {
+        queue_max: 3,
+        batch_interval: Duration::from_secs(3600),
+        ..config(dir.path())
+    })
+    .unwrap();
+    let lobby = |i: i64| chat("lobby", "bo", &i.to_string(), i);
+    let given: Vec<i64> = (0..5).map(|i| store.append(lobby(i))).collect();
+    assert_eq!(given, [1, 2, 3, 4, 5]);
+    assert_eq!(store.dropped(), 2);
+    assert_eq!(ids(&wait(store.history("lobby", 10, None))), [1, 2, 3]);
+    // The commit of 1 to 3 remembers that 5 was handed out.
+    wait(store.flush());
+    assert_eq!(schema::last_id(&raw(dir.path())).unwrap(), 5);
+
+    let given: Vec<i64> = (5..9).map(|i| store.append(lobby(i))).collect();
+    assert_eq!(given, [6, 7, 8, 9]);
+    assert_eq!(store.dropped(), 3);
+    // The last commit, at close, remembers 9.
+    store.close().unwrap();
+
+    let store = open(dir.path());
+    assert_eq!(store.append(lobby(9)), 10);
+    assert_eq!(
+        ids(&wait(store.history("lobby", 10, None))),
+        [1, 2, 3, 6, 7, 8, 10]
+    );
+}
+
+#[test]
+fn ids_of_dropped_messages_are_remembered_when_no_message_was_ever_stored() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(SqliteConfig {
+        queue_max: 0,
+        ..config(dir.path())
+    })
+    .unwrap();
+    assert_eq!(store.append(chat("lobby", "bo", "lost", 1)), 1);
+    assert_eq!(store.append(chat("lobby", "bo", "lost too", 2)), 2);
+    store.close().unwrap();
+
+    let store = open(dir.path());
+    assert_eq!(store.append(chat("lobby", "bo", "kept", 3)), 3);
+    assert_eq!(texts(&wait(store.history("lobby", 10, None))), ["kept"]);
 }
 
 #[test]
@@ -200,12 +276,15 @@ fn history_includes_messages_not_yet_committed() {
     for i in 0..10 {
         store.append(chat("lobby", "bo", &i.to_string(), i));
     }
-    assert_eq!(wait(store.history("lobby", 3)).len(), 3);
+    assert_eq!(wait(store.history("lobby", 3, None)).len(), 3);
     assert_eq!(committed(dir.path(), "lobby"), 0);
     wait(store.flush());
     assert_eq!(committed(dir.path(), "lobby"), 10);
     store.append(chat("lobby", "bo", "10", 10));
-    assert_eq!(texts(&wait(store.history("lobby", 3))), ["8", "9", "10"]);
+    assert_eq!(
+        texts(&wait(store.history("lobby", 3, None))),
+        ["8", "9", "10"]
+    );
 }
 
 #[test]
@@ -228,7 +307,7 @@ fn a_full_batch_is_committed_at_once() {
         store.append(chat("lobby", "bo", &i.to_string(), i));
     }
     eventually("two full batches", || committed(dir.path(), "lobby") == 20);
-    assert_eq!(wait(store.history("lobby", 100)).len(), 25);
+    assert_eq!(wait(store.history("lobby", 100, None)).len(), 25);
     assert_eq!(committed(dir.path(), "lobby"), 20);
 }
 
@@ -249,9 +328,40 @@ fn pruning_keeps_the_disk_near_history_max_per_room() {
     let on_disk = committed(dir.path(), "games");
     assert!((20..=22).contains(&on_disk), "{on_disk} on disk");
     assert_eq!(committed(dir.path(), "lobby"), 1);
-    let games = wait(store.history("games", 1_000));
+    let games = wait(store.history("games", 1_000, None));
     assert_eq!(games.len(), 20);
     assert_eq!(games[0].text, "180");
+}
+
+#[test]
+fn paging_never_reaches_messages_on_disk_past_history_max() {
+    let dir = TempDir::new().unwrap();
+    let store = SqliteStore::open(SqliteConfig {
+        history_max: 20,
+        batch_interval: Duration::from_secs(3600),
+        ..config(dir.path())
+    })
+    .unwrap();
+    let mut given: Vec<i64> = (0..21)
+        .map(|i| store.append(chat("Games", "bo", &i.to_string(), i)))
+        .collect();
+    wait(store.flush());
+    // Pruning waits until a history is a tenth over: the oldest is still on disk.
+    assert_eq!(committed(dir.path(), "games"), 21);
+    let page = |before| ids(&wait(store.history("games", 100, Some(before))));
+    assert_eq!(ids(&wait(store.history("games", 100, None))), given[1..]);
+    assert_eq!(page(given[2]), [given[1]]);
+    assert!(page(given[1]).is_empty());
+
+    // One more, pending: now the two oldest on disk are out of reach.
+    given.push(store.append(chat("Games", "bo", "21", 21)));
+    assert_eq!(page(given[3]), [given[2]]);
+    assert!(page(given[2]).is_empty());
+    assert_eq!(page(given[21]), given[2..21]);
+    assert_eq!(
+        ids(&wait(store.history("games", 3, Some(given[21])))),
+        given[18..21]
+    );
 }
 
 /// Names the data directory for [`killed_child`].
@@ -312,7 +422,7 @@ fn a_killed_server_keeps_all_acknowledged_work() {
     assert_eq!(integrity, "ok");
     let store = open(dir.path());
     assert_eq!(store.load(0).unwrap()[0].room.name, "Games");
-    let lobby = wait(store.history("lobby", 1_000));
+    let lobby = wait(store.history("lobby", 1_000, None));
     assert_eq!(texts(&lobby).last(), Some(&"99"));
     assert_eq!(lobby.len(), 100);
 }
@@ -406,10 +516,10 @@ fn a_version_1_database_written_by_hand_opens_and_loads() {
     assert_eq!(texts(&loaded[0].recent), ["hello", "waves", "hi all"]);
     assert_eq!(loaded[0].recent[2].kind, MessageKind::ExtraRoom);
     assert_eq!(loaded[0].recent[2].from_room.as_deref(), Some("lobby"));
-    let private = wait(store.history("@ANN", 10));
+    let private = wait(store.history("@ANN", 10, None));
     assert_eq!(private[0].recipient.as_deref(), Some("Ann"));
-    store.append(chat("games", "ann", "new", 14));
-    assert_eq!(wait(store.history("games", 1))[0].id, 44);
+    assert_eq!(store.append(chat("games", "ann", "new", 14)), 44);
+    assert_eq!(wait(store.history("games", 1, None))[0].id, 44);
 }
 
 #[test]
@@ -472,7 +582,7 @@ fn failing_writes_are_retried_reported_and_bounded() {
         .problem()
         .unwrap()
         .contains("20 messages could not be saved"));
-    let queued = wait(store.history("lobby", 100));
+    let queued = wait(store.history("lobby", 100, None));
     assert_eq!(queued.len(), 50);
     assert_eq!(queued[49].text, "49");
 

@@ -10,6 +10,15 @@
 //! together with (after) the messages appended before it; that is why room
 //! changes share the inbox instead of having their own path.
 //!
+//! Ids: [`Shared::append`] assigns each message its id under the inbox mutex
+//! and returns it, so ids grow in the order of the calls and the order of the
+//! jobs; a message it drops uses up its id all the same. Each commit also
+//! records the highest id handed out so far in `sqlite_sequence` (see
+//! `schema::remember_last_id`), as does the final commit at close, so after a
+//! restart ids continue above every id handed out before the last commit;
+//! only those handed out after it, when the process dies without a clean
+//! close, can come again.
+//!
 //! Batching: appended messages collect in `pending` (with their final ids)
 //! and are committed in one transaction `batch_interval` after the first of
 //! them arrived, or as soon as there are `batch_max`. Appends wake the writer
@@ -60,6 +69,7 @@ pub enum Job {
     History {
         room: String,
         limit: usize,
+        before: Option<i64>,
         answer: Answer<Vec<StoredMessage>>,
     },
     /// A std channel: `load` waits for it synchronously, possibly outside tokio.
@@ -103,6 +113,8 @@ struct Inbox {
     wake_at: usize,
     /// Messages refused since the writer last looked, for its log.
     dropped_unlogged: u64,
+    /// The id [`Shared::append`] handed out last (to a message kept or dropped).
+    last_id: i64,
     closing: bool,
     /// The writer has exited; jobs are refused at once.
     gone: bool,
@@ -127,10 +139,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Shared {
-    pub fn new(queue_max: usize) -> Self {
+    /// `last_id` is the highest id the database remembers (`schema::last_id`);
+    /// new ids continue after it.
+    pub fn new(queue_max: usize, last_id: i64) -> Self {
         Self {
             inbox: Mutex::new(Inbox {
                 wake_at: usize::MAX,
+                last_id,
                 ..Inbox::default()
             }),
             wake: Condvar::new(),
@@ -140,9 +155,12 @@ impl Shared {
         }
     }
 
-    /// Queues a message, or drops and counts it when `queue_max` are uncommitted.
-    pub fn append(&self, message: StoredMessage) {
+    /// Gives the message the next id and queues it, or drops and counts it
+    /// when `queue_max` are uncommitted; returns the id either way.
+    pub fn append(&self, mut message: StoredMessage) -> i64 {
         let mut inbox = lock(&self.inbox);
+        inbox.last_id += 1;
+        let id = inbox.last_id;
         if inbox.gone || inbox.uncommitted >= self.queue_max {
             inbox.dropped_unlogged += 1;
             drop(inbox);
@@ -153,8 +171,9 @@ impl Shared {
             if problem.is_none() {
                 *problem = Some("the message store cannot keep up with the message rate".into());
             }
-            return;
+            return id;
         }
+        message.id = id;
         inbox.jobs.push_back(Job::Append(message));
         inbox.messages += 1;
         inbox.uncommitted += 1;
@@ -166,6 +185,12 @@ impl Shared {
         if wake {
             self.wake.notify_one();
         }
+        id
+    }
+
+    /// The id handed out last.
+    pub fn last_id(&self) -> i64 {
+        lock(&self.inbox).last_id
     }
 
     /// Queues any job but an append, and wakes the writer for it.
@@ -219,9 +244,10 @@ pub struct Writer {
     shared: Arc<Shared>,
     limits: Limits,
     /// Appended, id assigned, not yet committed; each with its history key.
-    /// Every id here is above every committed id.
+    /// In id order, and every id here is above every committed id.
     pending: Vec<(String, StoredMessage)>,
-    last_id: i64,
+    /// The highest id the database remembers handing out (`schema::last_id`).
+    remembered_id: i64,
     /// Messages each history holds on disk, to prune without counting rows.
     sizes: HashMap<String, usize>,
     /// When `pending` is to be committed; `Some` exactly while it is non-empty.
@@ -240,10 +266,11 @@ enum Change<'a> {
 }
 
 impl Writer {
-    /// Reads what the writer needs to know from a freshly opened database.
+    /// Reads what the writer needs to know from a freshly opened database;
+    /// `shared` was made with its `schema::last_id`.
     pub fn new(conn: Connection, shared: Arc<Shared>, limits: Limits) -> Result<Self, StoreError> {
         Ok(Self {
-            last_id: schema::last_id(&conn)?,
+            remembered_id: shared.last_id(),
             sizes: schema::history_sizes(&conn)?,
             conn,
             shared,
@@ -351,9 +378,10 @@ impl Writer {
             Job::History {
                 room,
                 limit,
+                before,
                 answer,
             } => {
-                let _ = answer.send(self.history(&fold(&room), limit));
+                let _ = answer.send(self.history(&fold(&room), limit, before));
             }
             Job::Load { recent, answer } => {
                 let _ = answer.send(self.load(recent));
@@ -364,9 +392,8 @@ impl Writer {
         }
     }
 
-    fn queue(&mut self, mut message: StoredMessage) {
-        self.last_id += 1;
-        message.id = self.last_id;
+    /// Adds an appended message, which has its id, to `pending`.
+    fn queue(&mut self, message: StoredMessage) {
         if self.pending.is_empty() {
             self.due = Some(
                 self.retry_at
@@ -380,16 +407,29 @@ impl Writer {
         }
     }
 
-    /// Commits `pending` and `change` in one transaction. On failure everything
-    /// stays pending for a retry and the problem is reported.
+    /// Commits `pending` and `change` in one transaction, with the highest id
+    /// handed out so far. On failure everything stays pending for a retry and
+    /// the problem is reported.
     fn commit(&mut self, change: Change<'_>) -> Result<(), StoreError> {
-        if self.pending.is_empty() && matches!(change, Change::Nothing) {
+        // Read before the write: any id handed out later is above every one
+        // written now, and is remembered by the next commit. Inserting the
+        // pending messages remembers their ids by itself.
+        let last_id = self.shared.last_id();
+        let stored = self
+            .pending
+            .last()
+            .map_or(self.remembered_id, |(_, message)| {
+                message.id.max(self.remembered_id)
+            });
+        let remember = (last_id > stored).then_some(last_id);
+        if self.pending.is_empty() && matches!(change, Change::Nothing) && remember.is_none() {
             return Ok(());
         }
-        if let Err(err) = self.write(&change) {
+        if let Err(err) = self.write(&change, remember) {
             self.failed(&err);
             return Err(err.into());
         }
+        self.remembered_id = self.remembered_id.max(last_id);
         let recovered = self.retry_at.take().is_some();
         if recovered {
             tracing::info!("the database is writable again");
@@ -429,15 +469,15 @@ impl Writer {
     /// truncated, and if that went through, the write is tried once more. Not
     /// when another connection holds a lock: the checkpoint would only wait
     /// out the busy timeout as the write just did.
-    fn write(&mut self, change: &Change<'_>) -> rusqlite::Result<()> {
-        match write(&mut self.conn, &self.pending, change) {
+    fn write(&mut self, change: &Change<'_>, remember: Option<i64>) -> rusqlite::Result<()> {
+        match write(&mut self.conn, &self.pending, change, remember) {
             // A checkpoint that fails too (no room for it either) is part of
             // the same trouble, and the write's error is the one reported.
             Err(err)
                 if !is_contention(&err)
                     && self.checkpoint(Checkpoint::Truncate).unwrap_or(false) =>
             {
-                write(&mut self.conn, &self.pending, change)
+                write(&mut self.conn, &self.pending, change, remember)
             }
             written => written,
         }
@@ -487,19 +527,53 @@ impl Writer {
         }
     }
 
-    /// The last `limit` messages of a history (capped at `history_max`),
-    /// committed ones from disk followed by pending ones.
-    fn history(&self, key: &str, limit: usize) -> Result<Vec<StoredMessage>, StoreError> {
-        let limit = limit.min(self.limits.history_max);
+    /// The newest `limit` messages of a history with ids below `before` (all
+    /// when `None`), committed ones from disk followed by pending ones.
+    ///
+    /// Only the newest `history_max` of the history count, as readers are
+    /// promised, though the disk may hold a few more until they are pruned:
+    /// the messages at or after `before` use up part of that allowance.
+    /// Counting them reads an index range of at most `history_max` entries,
+    /// and only for a page that has a `before`.
+    fn history(
+        &self,
+        key: &str,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<Vec<StoredMessage>, StoreError> {
+        let max = self.limits.history_max;
         let pending: Vec<&StoredMessage> = self
             .pending
             .iter()
             .filter(|(k, _)| k == key)
             .map(|(_, message)| message)
             .collect();
-        let mut messages = schema::tail(&self.conn, key, limit.saturating_sub(pending.len()))?;
+        let below = before.map_or(pending.len(), |before| {
+            pending.partition_point(|message| message.id < before)
+        });
+        let newer = match before {
+            None => 0,
+            Some(before) => {
+                let pending_newer = pending.len() - below;
+                pending_newer
+                    + schema::count_from(
+                        &self.conn,
+                        key,
+                        before,
+                        max.saturating_sub(pending_newer),
+                    )?
+            }
+        };
+        let limit = limit.min(max.saturating_sub(newer));
+        let pending = &pending[..below];
+        let mut messages = schema::tail(
+            &self.conn,
+            key,
+            before.unwrap_or(i64::MAX),
+            limit.saturating_sub(pending.len()),
+        )?;
         let skip = pending.len().saturating_sub(limit);
-        messages.extend(pending.into_iter().skip(skip).cloned());
+        messages.extend(pending[skip..].iter().map(|&message| message.clone()));
         Ok(messages)
     }
 
@@ -509,7 +583,7 @@ impl Writer {
             .map(|(key, room)| {
                 Ok(LoadedRoom {
                     room,
-                    recent: self.history(&key, recent)?,
+                    recent: self.history(&key, recent, None)?,
                 })
             })
             .collect()
@@ -520,10 +594,14 @@ fn write(
     conn: &mut Connection,
     pending: &[(String, StoredMessage)],
     change: &Change<'_>,
+    remember: Option<i64>,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
     for (key, message) in pending {
         schema::insert_message(&tx, key, message)?;
+    }
+    if let Some(id) = remember {
+        schema::remember_last_id(&tx, id)?;
     }
     match change {
         Change::Nothing => {}

@@ -32,11 +32,16 @@ async fn banterd() -> (Target, CancellationToken) {
     let addr = listener.local_addr().unwrap();
     let mut config = Config::defaults();
     config.rate_limit = 0;
+    config.input_byte_rate = 0;
     config.max_connections_per_ip = 0;
     // No data directory: parallel tests must not share (and lock) one.
     config.in_memory = true;
     let shutdown = CancellationToken::new();
-    tokio::spawn(banter_server::run(listener, config, shutdown.clone()));
+    let listeners = banter_server::Listeners {
+        text: listener,
+        http: None,
+    };
+    tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {
         addr,
         pid: Some(std::process::id()),

@@ -1,10 +1,13 @@
-//! Typed events: everything the chat core tells a session.
+//! Typed events: everything the chat core tells a user.
 //!
-//! The core never writes bytes. It produces these events and each session
-//! renders them for its own wire (plain text today; JSON lines, telnet,
-//! WebSocket and IRC later), so a new transport needs no change to the core.
+//! The core never writes bytes. It produces these events and each door
+//! renders them for its own wire (plain text for nc and telnet, JSON over
+//! WebSocket, IRC later), so a new door needs no change to the core. Every
+//! event that concerns a room names it, so a client in several rooms can
+//! update its view without asking again.
 
 use crate::command::CommandSpec;
+use crate::refusal::Refusal;
 
 /// Why a member left a room, as the remaining members are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -15,7 +18,9 @@ pub enum LeaveReason {
     Disconnected,
     /// Moved to another room with `:cr` or `:new`.
     ChangedRoom,
-    /// Moved to the default room by a host.
+    /// Left this room and stays in others (doors with several rooms).
+    Parted,
+    /// Removed by a host.
     Kicked { by: String, reason: Option<String> },
 }
 
@@ -24,40 +29,66 @@ pub enum LeaveReason {
 pub struct RoomSummary {
     pub name: String,
     pub members: usize,
-    /// The listener's own room.
-    pub current: bool,
+    /// The listener is in it.
+    pub joined: bool,
     /// A password is needed to enter.
     pub locked: bool,
+    pub topic: Option<String>,
 }
 
-/// One member in a `:who` listing.
+/// One member in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhoEntry {
     pub nick: String,
     pub host: bool,
 }
 
-/// What kind of line a history entry was.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HistoryKind {
+/// How a room message was said.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum MessageKind {
     Chat,
     Emote,
     /// Sent from `from_room` with `:erm`.
-    ExtraRoom,
+    FromRoom(String),
 }
 
-/// One remembered message of a room.
+/// A message said in a room, live or from history.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct HistoryEntry {
+pub struct RoomMessage {
+    /// The stored message id: strictly increasing within a room.
+    pub id: i64,
     /// Unix milliseconds, UTC.
     pub at: i64,
-    pub kind: HistoryKind,
+    pub room: String,
     pub from: String,
     pub text: String,
-    pub from_room: Option<String>,
+    pub kind: MessageKind,
 }
 
-/// What the server is asking the user for.
+/// What a user learns on entering a room.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomView {
+    pub room: String,
+    /// Just made by this user (`:new`).
+    pub created: bool,
+    /// The user is a host of it (its creator, or first into it while empty).
+    pub host: bool,
+    pub locked: bool,
+    pub topic: Option<String>,
+    /// Everyone in it, the user included, in order of arrival.
+    pub members: Vec<WhoEntry>,
+    /// Recent messages not seen before on this connection, oldest first.
+    pub recent: Vec<RoomMessage>,
+}
+
+impl RoomView {
+    /// Members other than the user.
+    pub fn others(&self) -> usize {
+        self.members.len().saturating_sub(1)
+    }
+}
+
+/// What the server is asking the user for (the text door's prompts).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Prompt {
     Nick,
@@ -75,6 +106,13 @@ pub enum Prompt {
     },
 }
 
+impl Prompt {
+    /// The answer should not show on the user's screen.
+    pub fn hides_input(&self) -> bool {
+        !matches!(self, Prompt::Nick)
+    }
+}
+
 /// Why a hidden prompt ended before its answer arrived.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptCancel {
@@ -84,35 +122,29 @@ pub enum PromptCancel {
     RoomClosed { room: String },
 }
 
-impl Prompt {
-    /// The answer should not show on the user's screen.
-    pub fn hides_input(&self) -> bool {
-        !matches!(self, Prompt::Nick)
-    }
-}
-
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// First words on connect.
+    /// First words on connect (text door).
     Greeting,
     Prompt(Prompt),
-    /// A name was accepted and the user placed in a room.
+    /// A name was accepted; `room` is the room a one-room door put the user in.
     Welcome {
         nick: String,
-        room: String,
-        others: usize,
+        room: Option<RoomView>,
     },
-    /// The user moved into a room (`created` when it was just made by `:new`).
-    Entered {
+    /// The user entered a room.
+    Entered(RoomView),
+    /// The user left a room and stays in the others.
+    Parted {
         room: String,
-        others: usize,
-        created: bool,
     },
-    /// Earlier messages of a room: on entering it (`live_follows`), or for `:history`.
+    /// Earlier messages of a room: on entering it (`live_follows`), or asked for.
     History {
         room: String,
-        entries: Vec<HistoryEntry>,
+        messages: Vec<RoomMessage>,
         live_follows: bool,
+        /// Only the newest of more than the most one request may show.
+        capped_at: Option<usize>,
     },
     /// To the members of a room a host deleted with `:close`.
     RoomClosed {
@@ -126,24 +158,12 @@ pub enum Event {
     /// A hidden prompt was ended by something else while the user may still
     /// be typing the answer; that answer will be dropped unread.
     PromptCancelled(PromptCancel),
-    /// The line typed at a cancelled prompt arrived and was dropped unread.
-    AnswerDropped,
-    Chat {
+    Message(RoomMessage),
+    /// The user's own room message was stored with this id (machine doors).
+    Said {
         room: String,
-        from: String,
-        text: String,
-    },
-    Emote {
-        room: String,
-        from: String,
-        text: String,
-    },
-    /// An extra-room message, as the members of `to_room` see it.
-    ExtraRoom {
-        to_room: String,
-        from_room: String,
-        from: String,
-        text: String,
+        id: i64,
+        at: i64,
     },
     /// Confirmation to the sender of an extra-room message.
     ExtraRoomSent {
@@ -153,6 +173,7 @@ pub enum Event {
     Private {
         from: String,
         text: String,
+        at: i64,
     },
     /// Confirmation to the sender of a private message.
     PrivateSent {
@@ -183,7 +204,9 @@ pub enum Event {
         room: String,
         members: Vec<WhoEntry>,
     },
-    /// A room's topic: the reply to `:topic`, and shown on entering a room.
+    /// Everyone connected.
+    Users(Vec<String>),
+    /// A room's topic, when asked.
     Topic {
         room: String,
         topic: Option<String>,
@@ -210,7 +233,7 @@ pub enum Event {
         by: String,
         locked: bool,
     },
-    /// To the kicked user, now in the default room.
+    /// To the kicked user.
     YouWereKicked {
         room: String,
         by: String,
@@ -230,12 +253,78 @@ pub enum Event {
     Help {
         command: Option<&'static CommandSpec>,
     },
-    /// Messages dropped because this client read too slowly.
+    /// Messages of `room` (private ones when `None`) dropped because this
+    /// client read too slowly.
     Missed {
+        room: Option<String>,
         count: u64,
     },
-    Error(String),
+    Refused(Refusal),
+    /// Answer to a ping.
+    Pong,
+    /// A request was carried out and there is nothing more to say about it
+    /// (machine doors answer every request).
+    Done,
     /// Reply to `:exit`.
     Goodbye,
     ShuttingDown,
+}
+
+impl Event {
+    /// What the event costs in a client's outbox, in bytes: about its size on
+    /// any wire, and the same whatever door renders it, so the outbox bound
+    /// means the same for every client and is known before rendering.
+    pub fn weight(&self) -> usize {
+        /// Framing, names of fields, punctuation.
+        const OVERHEAD: usize = 32;
+        let text = match self {
+            Event::Message(message) => message_weight(message),
+            Event::History { messages, .. } => messages.iter().map(message_weight).sum(),
+            Event::Entered(view)
+            | Event::Welcome {
+                room: Some(view), ..
+            } => {
+                view.recent.iter().map(message_weight).sum::<usize>()
+                    + view.members.iter().map(|m| m.nick.len() + 8).sum::<usize>()
+                    + view.topic.as_ref().map_or(0, String::len)
+            }
+            Event::Private { from, text, .. } | Event::PrivateSent { to: from, text } => {
+                from.len() + text.len()
+            }
+            Event::RoomList(rooms) => rooms
+                .iter()
+                .map(|r| r.name.len() + r.topic.as_ref().map_or(0, String::len) + 16)
+                .sum(),
+            Event::Who { members, .. } => members.iter().map(|m| m.nick.len() + 8).sum(),
+            Event::Users(names) => names.iter().map(|n| n.len() + 2).sum(),
+            Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
+            Event::TopicChanged { topic, .. } => topic.len(),
+            Event::Help { .. } => 2048,
+            _ => 0,
+        };
+        OVERHEAD + text
+    }
+
+    /// The room this event is about, if one.
+    pub fn room(&self) -> Option<&str> {
+        match self {
+            Event::Message(RoomMessage { room, .. })
+            | Event::Joined { room, .. }
+            | Event::Left { room, .. }
+            | Event::NickChanged { room, .. }
+            | Event::TopicChanged { room, .. }
+            | Event::HostAdded { room, .. }
+            | Event::HostRemoved { room, .. }
+            | Event::LockChanged { room, .. } => Some(room),
+            _ => None,
+        }
+    }
+}
+
+fn message_weight(message: &RoomMessage) -> usize {
+    let from_room = match &message.kind {
+        MessageKind::FromRoom(room) => room.len(),
+        _ => 0,
+    };
+    message.room.len() + message.from.len() + message.text.len() + from_room + 24
 }

@@ -6,6 +6,7 @@
 use std::hint::black_box;
 use std::sync::Arc;
 
+use banter_proto::event::RoomMessage;
 use banter_proto::{Event, Nick, RoomName};
 use banter_server::bench_support::{plain_text, Delivery, Member, Outbox, Room, RoomSetup};
 use banter_server::store::memory::MemoryStore;
@@ -14,11 +15,14 @@ use criterion::{criterion_group, criterion_main, Criterion, Throughput};
 use futures::FutureExt;
 
 fn chat() -> Event {
-    Event::Chat {
+    Event::Message(RoomMessage {
+        id: 1,
+        at: 0,
         room: "r0".into(),
         from: "b1x2c17".into(),
         text: "b1x2 17 4242 123456789012 .......................".into(),
-    }
+        kind: banter_proto::event::MessageKind::Chat,
+    })
 }
 
 /// The same chat line as the store receives it.
@@ -41,8 +45,8 @@ fn rendering(c: &mut Criterion) {
     group.bench_function("chat event to text", |b| {
         b.iter(|| plain_text(black_box(&event)))
     });
-    group.bench_function("delivery: wrap and render once", |b| {
-        b.iter(|| Delivery::new(black_box(chat())).plain().len())
+    group.bench_function("delivery: wrap (weighed, not yet rendered)", |b| {
+        b.iter(|| Delivery::new(black_box(chat())).cost())
     });
     group.finish();
 }
@@ -82,7 +86,7 @@ fn fan_out(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MEMBERS as u64 - 1));
     group.bench_function("one chat message to 1,000 members", |b| {
         b.iter(|| {
-            room.say(message(), Some(0));
+            room.say(message(), Some(0)).expect("the room is open");
             assert_eq!(drain(&outboxes), MEMBERS - 1);
         })
     });

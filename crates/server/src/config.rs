@@ -12,6 +12,21 @@ use std::time::Duration;
 use anyhow::{bail, Context};
 use clap::Parser;
 
+/// A listen address, or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct OptionalAddr(pub Option<SocketAddr>);
+
+impl std::str::FromStr for OptionalAddr {
+    type Err = std::net::AddrParseError;
+
+    fn from_str(text: &str) -> Result<Self, Self::Err> {
+        if text.eq_ignore_ascii_case("off") {
+            return Ok(Self(None));
+        }
+        text.parse().map(|addr| Self(Some(addr)))
+    }
+}
+
 /// banterd: a line-based chat server for nc, telnet and friends.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "banterd", version, about, args_override_self = true)]
@@ -20,6 +35,25 @@ pub struct Config {
     /// and port 0 to let the system choose (the log line "listening on" tells which).
     #[arg(long, env = "BANTER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
+
+    /// Address of the HTTP listener, which serves the JSON door over WebSocket at /ws;
+    /// `off` disables it. Port 0 lets the system choose (logged as "http listening on").
+    #[arg(long, env = "BANTER_HTTP_LISTEN", default_value = "127.0.0.1:8081")]
+    pub http_listen: OptionalAddr,
+
+    /// Origins (e.g. `https://chat.example.org`) whose web pages may open a WebSocket;
+    /// `*` allows any. Without this only pages served from the server's own host may, and
+    /// clients that send no Origin (bots, terminal clients) always may.
+    #[arg(long, env = "BANTER_HTTP_ALLOWED_ORIGINS", value_delimiter = ',')]
+    pub http_allowed_origins: Vec<String>,
+
+    /// Largest WebSocket message (and frame) a client may send, in bytes.
+    #[arg(long, env = "BANTER_WS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
+    pub ws_max_message_bytes: usize,
+
+    /// Most rooms one user of a door with several rooms at once (WebSocket) may be in.
+    #[arg(long, env = "BANTER_MAX_ROOMS_PER_USER", default_value_t = 50)]
+    pub max_rooms_per_user: usize,
 
     /// The room everyone starts in. It has no hosts and cannot be locked.
     #[arg(long, env = "BANTER_DEFAULT_ROOM", default_value = "lobby")]
@@ -219,6 +253,17 @@ mod tests {
         assert_eq!(config.max_connections, 10_000);
         assert_eq!(config.max_line_bytes, 4096);
         assert_eq!(config.input_byte_rate, 65_536);
+        assert_eq!(
+            config.http_listen,
+            OptionalAddr(Some("127.0.0.1:8081".parse().unwrap()))
+        );
+        assert_eq!(config.max_rooms_per_user, 50);
+        assert_eq!(
+            Config::load(["banterd", "--http-listen", "off"])
+                .unwrap()
+                .http_listen,
+            OptionalAddr(None)
+        );
         assert_eq!(config.registration_timeout, 60);
         assert_eq!(config.write_stall_timeout, 30);
     }

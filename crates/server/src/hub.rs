@@ -12,7 +12,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::event::RoomSummary;
 use banter_proto::names::fold;
-use banter_proto::{Nick, RoomName};
+use banter_proto::{Nick, Refusal, RoomName};
 
 use crate::config::Config;
 use crate::control::Mailbox;
@@ -29,16 +29,6 @@ pub struct User {
     pub outbox: Arc<Outbox>,
     /// Requests another session carries out on this one (kick, invite).
     pub control: Arc<Mailbox>,
-}
-
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum HubError {
-    #[error("the name {0} is taken; choose another")]
-    NickTaken(String),
-    #[error("room {0} already exists; join it with :cr {0}")]
-    RoomExists(String),
-    #[error("the server already has its limit of {0} rooms")]
-    TooManyRooms(usize),
 }
 
 pub struct Hub {
@@ -135,21 +125,25 @@ impl Hub {
     }
 
     /// Claims a name for a session; fails if anyone else holds it in any case.
-    pub fn register(&self, user: User) -> Result<(), HubError> {
+    pub fn register(&self, user: User) -> Result<(), Refusal> {
         let mut users = lock(&self.users);
         if users.contains_key(user.nick.key()) {
-            return Err(HubError::NickTaken(user.nick.to_string()));
+            return Err(Refusal::NameTaken {
+                name: user.nick.to_string(),
+            });
         }
         users.insert(user.nick.shared_key(), user);
         Ok(())
     }
 
     /// Moves a session's claim from `old` to `new` in one step.
-    pub fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), HubError> {
+    pub fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), Refusal> {
         let mut users = lock(&self.users);
         if let Some(holder) = users.get(new.key()) {
             if holder.id != id {
-                return Err(HubError::NickTaken(new.to_string()));
+                return Err(Refusal::NameTaken {
+                    name: new.to_string(),
+                });
             }
         }
         let mut user = users
@@ -172,6 +166,16 @@ impl Hub {
         lock(&self.users).get(fold(name).as_str()).cloned()
     }
 
+    /// Everyone's name, sorted ignoring case.
+    pub fn nicks(&self) -> Vec<String> {
+        let mut nicks: Vec<String> = lock(&self.users)
+            .values()
+            .map(|user| user.nick.to_string())
+            .collect();
+        nicks.sort_by_key(|nick| fold(nick));
+        nicks
+    }
+
     /// The user a session is, while it holds a name.
     pub fn user_by_id(&self, id: SessionId) -> Option<User> {
         lock(&self.users)
@@ -185,13 +189,17 @@ impl Hub {
     }
 
     /// Creates a room atomically: of two racing creators one wins, one gets `RoomExists`.
-    pub fn create_room(&self, name: RoomName) -> Result<Arc<Room>, HubError> {
+    pub fn create_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
         let mut rooms = lock(&self.rooms);
         if let Some(existing) = rooms.get(name.key()) {
-            return Err(HubError::RoomExists(existing.name().to_string()));
+            return Err(Refusal::RoomExists {
+                room: existing.name().to_string(),
+            });
         }
         if rooms.len() >= self.config.max_rooms {
-            return Err(HubError::TooManyRooms(self.config.max_rooms));
+            return Err(Refusal::ServerRoomLimit {
+                max: self.config.max_rooms,
+            });
         }
         let setup = RoomSetup {
             created_at: now_millis(),
@@ -220,26 +228,28 @@ impl Hub {
 
     /// The room with this name, created if it does not exist yet (for
     /// `name:room`); `true` when it was created.
-    pub fn room_or_create(&self, name: RoomName) -> Result<(Arc<Room>, bool), HubError> {
+    pub fn room_or_create(&self, name: RoomName) -> Result<(Arc<Room>, bool), Refusal> {
         match self.create_room(name.clone()) {
-            Err(HubError::RoomExists(_)) => self
+            Err(Refusal::RoomExists { room }) => self
                 .room(name.as_str())
-                .map(|room| (room, false))
-                .ok_or(HubError::RoomExists(name.to_string())),
+                .map(|found| (found, false))
+                .ok_or(Refusal::RoomExists { room }),
             other => other.map(|room| (room, true)),
         }
     }
 
-    /// Every room with its member count, sorted by name.
-    pub fn room_summaries(&self, current: Option<&Arc<Room>>) -> Vec<RoomSummary> {
+    /// Every room with its member count, sorted by name; `joined` marks the
+    /// listener's own rooms.
+    pub fn room_summaries(&self, joined: &[Arc<Room>]) -> Vec<RoomSummary> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         let mut summaries: Vec<RoomSummary> = rooms
             .iter()
             .map(|room| RoomSummary {
                 name: room.name().to_string(),
                 members: room.member_count(),
-                current: current.is_some_and(|c| Arc::ptr_eq(c, room)),
+                joined: joined.iter().any(|j| Arc::ptr_eq(j, room)),
                 locked: room.is_locked(),
+                topic: room.topic(),
             })
             .collect();
         summaries.sort_by_key(|summary| fold(&summary.name));
@@ -271,7 +281,9 @@ mod tests {
         hub.register(user(1, "Alice")).unwrap();
         assert_eq!(
             hub.register(user(2, "alice")),
-            Err(HubError::NickTaken("alice".into()))
+            Err(Refusal::NameTaken {
+                name: "alice".into()
+            })
         );
         hub.unregister(1, &Nick::parse("ALICE").unwrap());
         hub.register(user(2, "alice")).unwrap();
@@ -311,6 +323,6 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-        assert_eq!(hub.room_summaries(None).len(), 2);
+        assert_eq!(hub.room_summaries(&[]).len(), 2);
     }
 }

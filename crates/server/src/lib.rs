@@ -4,19 +4,18 @@
 //! signals into the shutdown token; tests call [`run`] on port 0 directly.
 //! See ARCHITECTURE.md for the tasks, channels and locks.
 
-mod commands;
 pub mod config;
 mod control;
+mod core;
+mod delivery;
+mod doors;
+mod fanout;
 mod flood;
 mod hub;
-mod listener;
 mod outbox;
 mod password;
-mod render;
 mod room;
-mod session;
 pub mod store;
-mod writer;
 
 use std::sync::Arc;
 
@@ -52,11 +51,25 @@ impl Server {
     /// commits every message to the store.
     pub async fn serve(
         self,
-        listener: TcpListener,
+        listeners: Listeners,
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let tracker = TaskTracker::new();
-        listener::accept_loop(listener, self.hub, &tracker, shutdown).await;
+        let limits = doors::limits::ConnectionLimits::new(&self.hub.config);
+        let http = listeners.http.map(|listener| {
+            tokio::spawn(doors::http::serve(
+                listener,
+                Arc::clone(&self.hub),
+                Arc::clone(&limits),
+                tracker.clone(),
+                shutdown.clone(),
+            ))
+        });
+        doors::text::listener::accept_loop(listeners.text, self.hub, limits, &tracker, shutdown)
+            .await;
+        if let Some(http) = http {
+            http.await??;
+        }
         tracker.close();
         tracker.wait().await;
         let flushed = self.store.flush().await;
@@ -67,20 +80,29 @@ impl Server {
     }
 }
 
+/// The bound listeners of the doors.
+pub struct Listeners {
+    /// The text door (nc, telnet).
+    pub text: TcpListener,
+    /// The HTTP listener of the JSON door (WebSocket at `/ws`), unless off.
+    pub http: Option<TcpListener>,
+}
+
 /// Opens the store and serves: [`Server::open`] then [`Server::serve`].
 pub async fn run(
-    listener: TcpListener,
+    listeners: Listeners,
     config: Config,
     shutdown: CancellationToken,
 ) -> anyhow::Result<()> {
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
-    server.serve(listener, shutdown).await
+    server.serve(listeners, shutdown).await
 }
 
 /// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
 #[doc(hidden)]
 pub mod bench_support {
+    pub use crate::delivery::Delivery;
+    pub use crate::doors::text::plain_text;
     pub use crate::outbox::Outbox;
-    pub use crate::render::{plain_text, Delivery};
     pub use crate::room::{Member, Room, RoomSetup};
 }

@@ -5,7 +5,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::Context;
-use banter_server::{Config, Server};
+use banter_server::{Config, Listeners, Server};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
@@ -54,10 +54,24 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
 
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
+    let http_listen = config.http_listen.0;
     // The store first: a second server on the same data dir stops here, before listening.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
     let listener = bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
     info!("listening on {}", listener.local_addr()?);
+    let http = match http_listen {
+        Some(addr) => {
+            let http =
+                bind(addr).with_context(|| format!("cannot listen on {addr} (--http-listen)"))?;
+            info!("http listening on {}", http.local_addr()?);
+            Some(http)
+        }
+        None => None,
+    };
+    let listeners = Listeners {
+        text: listener,
+        http,
+    };
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
@@ -70,7 +84,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         info!("{name} received; shutting down");
         on_signal.cancel();
     });
-    let server = server.serve(listener, shutdown.clone());
+    let server = server.serve(listeners, shutdown.clone());
     tokio::pin!(server);
     tokio::select! {
         result = &mut server => result?,

@@ -20,7 +20,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use banter_proto::Event;
 use tokio::sync::Notify;
 
-use crate::render::Delivery;
+use crate::delivery::{Delivery, RequestTag};
 
 /// What happened to an offered delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,7 +40,8 @@ struct State {
     /// Bytes in `queue` and `deferred` together.
     bytes: usize,
     deferred_bytes: usize,
-    missed: u64,
+    /// Messages dropped since the last batch, by room (`None`: private ones).
+    missed: Vec<Missed>,
     held: bool,
     closed: bool,
 }
@@ -56,11 +57,18 @@ pub struct Outbox {
     drained: Notify,
 }
 
+/// Messages of one room (or private ones, `room: None`) a client missed.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Missed {
+    pub room: Option<String>,
+    pub count: u64,
+}
+
 /// What the writer takes out in one go.
 pub struct Batch {
     pub deliveries: VecDeque<Arc<Delivery>>,
-    /// Messages dropped since the last batch.
-    pub missed: u64,
+    /// Messages dropped since the last batch, by room.
+    pub missed: Vec<Missed>,
     /// The outbox is closed: after this batch the writer stops.
     pub closed: bool,
 }
@@ -90,7 +98,15 @@ impl Outbox {
             return Offer::Closed;
         }
         if state.bytes + cost > self.limit && state.bytes > 0 {
-            state.missed += 1;
+            let room = delivery.event.room();
+            // A client is in few rooms, so this list stays short.
+            match state.missed.iter_mut().find(|m| m.room.as_deref() == room) {
+                Some(missed) => missed.count += 1,
+                None => state.missed.push(Missed {
+                    room: room.map(str::to_owned),
+                    count: 1,
+                }),
+            }
             return Offer::Dropped;
         }
         state.bytes += cost;
@@ -110,7 +126,12 @@ impl Outbox {
 
     /// Queues a reply to the session's own input; never dropped.
     pub fn reply(&self, event: Event) {
-        let delivery = Delivery::new(event);
+        self.reply_to(event, None);
+    }
+
+    /// Queues a reply to the client's request `request`; never dropped.
+    pub fn reply_to(&self, event: Event, request: Option<RequestTag>) {
+        let delivery = Delivery::reply(event, request);
         let mut state = self.lock();
         if state.closed {
             return;
@@ -162,12 +183,12 @@ impl Outbox {
         loop {
             {
                 let mut state = self.lock();
-                let missed_ready = state.missed > 0 && !state.held;
+                let missed_ready = !state.missed.is_empty() && !state.held;
                 if !state.queue.is_empty() || missed_ready || state.closed {
                     let deliveries = std::mem::take(&mut state.queue);
                     state.bytes = state.deferred_bytes;
                     let missed = if state.held {
-                        0
+                        Vec::new()
                     } else {
                         std::mem::take(&mut state.missed)
                     };
@@ -191,11 +212,14 @@ mod tests {
     use super::*;
 
     fn chat(text: &str) -> Arc<Delivery> {
-        Delivery::new(Event::Chat {
+        Delivery::new(Event::Message(banter_proto::event::RoomMessage {
+            id: 1,
+            at: 0,
             room: "r".into(),
             from: "a".into(),
             text: text.into(),
-        })
+            kind: banter_proto::event::MessageKind::Chat,
+        }))
     }
 
     #[tokio::test]
@@ -211,7 +235,13 @@ mod tests {
         assert!(outbox.is_full() || queued > 0);
         let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), queued);
-        assert_eq!(batch.missed, 50 - queued as u64);
+        assert_eq!(
+            batch.missed,
+            [Missed {
+                room: Some("r".into()),
+                count: 50 - queued as u64
+            }]
+        );
         assert_eq!(outbox.offer(chat("again")), Offer::Queued);
     }
 
@@ -219,11 +249,11 @@ mod tests {
     async fn replies_are_never_dropped() {
         let outbox = Outbox::new(10);
         for _ in 0..20 {
-            outbox.reply(Event::Error("x".repeat(20)));
+            outbox.reply(Event::Users(vec!["x".repeat(20)]));
         }
         let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 20);
-        assert_eq!(batch.missed, 0);
+        assert!(batch.missed.is_empty());
     }
 
     #[tokio::test]
@@ -241,7 +271,7 @@ mod tests {
         outbox.release();
         let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 1);
-        assert!(matches!(&batch.deliveries[0].event, Event::Chat { text, .. } if text == "during"));
+        assert!(matches!(&batch.deliveries[0].event, Event::Message(m) if m.text == "during"));
     }
 
     #[tokio::test]

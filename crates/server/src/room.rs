@@ -1,27 +1,30 @@
-//! One chat room: its members, hosts, topic and password, and the fan-out of
-//! its traffic.
+//! One chat room's rules: its members, hosts, topic and password.
 //!
-//! The room's lock is the only lock on the message path. Holding it while
-//! offering a delivery to every member gives each room a single order that all
-//! members see; offering never waits (see `outbox`), so a slow member cannot
-//! hold the lock. Host rights belong to a session (a connection), never to a
-//! name: whoever later takes a former host's name gets nothing from it.
+//! Delivery to members goes through [`LocalAudience`] (see `fanout`), the
+//! seam a broker for scale-out would plug into; everything here is about who
+//! may do what. The room's lock is the only lock on the message path. Holding
+//! it while publishing gives each room a single order that all members see;
+//! publishing never waits (see `outbox`), so a slow member cannot hold the
+//! lock. Host rights belong to a session (a connection), never to a name:
+//! whoever later takes a former host's name gets nothing from it.
 //!
-//! Messages are handed to the [`Store`] under the same lock, so the stored
-//! order is the order members saw, and the room's in-memory tail of recent
-//! messages (shown to whoever enters) never overlaps the live feed. Room
-//! changes that must be durable (password, topic) are serialised by an async
-//! `changes` lock held while the store commits them, then applied.
+//! Messages are handed to the [`Store`] under the same lock, which assigns
+//! their ids, so ids and the stored order are the order members saw, and the
+//! room's in-memory tail of recent messages (shown to whoever enters) never
+//! overlaps the live feed. Room changes that must be durable (password,
+//! topic, close) are serialised by an async `changes` lock held while the
+//! store commits them, then applied.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use banter_proto::event::{LeaveReason, WhoEntry};
+use banter_proto::event::{self, LeaveReason, RoomMessage, WhoEntry};
 use banter_proto::names::fold;
-use banter_proto::{Event, Nick, RoomName};
+use banter_proto::refusal::HostAction;
+use banter_proto::{Event, Nick, Refusal, RoomName};
 
+use crate::fanout::LocalAudience;
 use crate::outbox::Outbox;
-use crate::render::Delivery;
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
 
 /// A session's identity for its whole connection; names can change, this cannot.
@@ -37,7 +40,8 @@ pub struct Member {
 
 #[derive(Debug)]
 struct Seat {
-    member: Member,
+    id: SessionId,
+    nick: Nick,
     host: bool,
 }
 
@@ -45,13 +49,14 @@ struct Seat {
 struct RoomState {
     /// Deleted with `:close`: nobody may enter, nothing said is kept.
     closed: bool,
-    /// A `:close` is deleting the room from the store: what is said meanwhile
-    /// is delivered but not stored, so no message outlives the delete.
+    /// A `:close` is deleting the room from the store: nothing may be said
+    /// meanwhile, so no message outlives the delete.
     closing: bool,
     /// The last messages, oldest first, at most `recent_max`.
     recent: VecDeque<StoredMessage>,
     /// In order of arrival: the first is the longest present.
     seats: Vec<Seat>,
+    audience: LocalAudience,
     topic: Option<String>,
     /// Argon2id PHC string of the room password.
     password_hash: Option<String>,
@@ -59,40 +64,25 @@ struct RoomState {
     password_epoch: u64,
 }
 
-/// Why a host action was refused; shown after `error: `.
-#[derive(Debug, thiserror::Error, PartialEq, Eq)]
-pub enum RoomError {
-    #[error("only a host of {0} can do that (see :who)")]
-    NotHost(String),
-    #[error("{0} is the default room: it has no hosts and cannot be locked")]
-    DefaultRoom(String),
-    #[error("nobody named {name} is in {room}")]
-    NoSuchMember { name: String, room: String },
-    #[error("{name} is already a host of {room}")]
-    AlreadyHost { name: String, room: String },
-    #[error("{name} is not a host of {room}")]
-    NotAHost { name: String, room: String },
-    #[error("{0} would be left without a host; make someone else a host first")]
-    LastHost(String),
-    #[error("{0} is a host; take their host rights first with :hostrm {0}")]
-    KickHost(String),
-    #[error("you cannot kick yourself; use :cr to leave")]
-    KickSelf,
-    #[error("{0} was just closed")]
-    Closed(String),
-    #[error("the password of {0} was changed by someone else meanwhile; nothing changed")]
-    PasswordChanged(String),
-    #[error("{0}")]
-    Store(String),
-}
-
 /// What a new member learns on entering.
 #[derive(Debug)]
 pub struct Entry {
-    pub others: usize,
+    pub members: Vec<WhoEntry>,
+    /// The new member became its host (first into it while empty).
+    pub host: bool,
+    pub locked: bool,
     pub topic: Option<String>,
     /// The room's recent messages, oldest first.
     pub recent: Vec<StoredMessage>,
+}
+
+/// A message as said: its id and time.
+#[derive(Debug, Clone, Copy)]
+pub struct Said {
+    pub id: i64,
+    pub at: Millis,
+    /// Members it was offered to.
+    pub offered: usize,
 }
 
 /// How a room starts: new, or as the store remembered it.
@@ -132,6 +122,28 @@ pub fn now_millis() -> Millis {
         .map_or(0, |elapsed| elapsed.as_millis() as Millis)
 }
 
+/// A stored message as clients see it.
+pub fn room_message(message: &StoredMessage) -> RoomMessage {
+    RoomMessage {
+        id: message.id,
+        at: message.at,
+        room: message.room.clone(),
+        from: message.sender.clone(),
+        text: message.text.clone(),
+        kind: match (message.kind, &message.from_room) {
+            (MessageKind::Emote, _) => event::MessageKind::Emote,
+            (MessageKind::ExtraRoom, Some(from)) => event::MessageKind::FromRoom(from.clone()),
+            _ => event::MessageKind::Chat,
+        },
+    }
+}
+
+fn store_refusal(err: impl std::fmt::Display) -> Refusal {
+    Refusal::NotSaved {
+        detail: format!("the change could not be saved: {err}"),
+    }
+}
+
 impl Room {
     /// A room whose messages go to `store`; it remembers its last `recent_max` in memory.
     pub fn new(name: RoomName, setup: RoomSetup, store: Arc<dyn Store>, recent_max: usize) -> Self {
@@ -167,22 +179,24 @@ impl Room {
     }
 
     /// Commits the room as it is now (after creating it).
-    pub async fn persist(&self) -> Result<(), RoomError> {
+    pub async fn persist(&self) -> Result<(), Refusal> {
         let _change = self.changes.lock().await;
         self.commit(self.snapshot()).await
     }
 
-    async fn commit(&self, room: StoredRoom) -> Result<(), RoomError> {
-        let saved = self
-            .store
-            .save_room(room)
-            .await
-            .map_err(|_| RoomError::Store("the room store has stopped".into()))?;
-        saved.map_err(|err| RoomError::Store(format!("the change could not be saved: {err}")))
+    async fn commit(&self, room: StoredRoom) -> Result<(), Refusal> {
+        match self.store.save_room(room).await {
+            Ok(saved) => saved.map_err(store_refusal),
+            Err(_) => Err(store_refusal(StoreError::Closed)),
+        }
     }
 
     pub fn name(&self) -> &RoomName {
         &self.name
+    }
+
+    pub fn is_default(&self) -> bool {
+        self.is_default
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
@@ -191,73 +205,62 @@ impl Room {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn offer_all(state: &RoomState, event: Event, except: Option<SessionId>) -> usize {
-        let delivery = Delivery::new(event);
-        let mut offered = 0;
-        for seat in state.seats.iter().filter(|s| Some(s.member.id) != except) {
-            seat.member.outbox.offer(Arc::clone(&delivery));
-            offered += 1;
-        }
-        offered
-    }
-
-    /// Says a room message (chat, emote, extra-room): offers it to every
-    /// member but `except`, remembers it, and hands it to the store. Returns
-    /// how many it was offered to.
-    pub fn say(&self, message: StoredMessage, except: Option<SessionId>) -> usize {
-        let room = self.name.to_string();
-        let event = match message.kind {
-            MessageKind::Emote => Event::Emote {
-                room,
-                from: message.sender.clone(),
-                text: message.text.clone(),
-            },
-            MessageKind::ExtraRoom => Event::ExtraRoom {
-                to_room: room,
-                from_room: message.from_room.clone().unwrap_or_default(),
-                from: message.sender.clone(),
-                text: message.text.clone(),
-            },
-            MessageKind::Chat | MessageKind::Private => Event::Chat {
-                room,
-                from: message.sender.clone(),
-                text: message.text.clone(),
-            },
-        };
+    /// Says a room message (chat, emote, extra-room): stores it (which gives
+    /// it its id), offers it to every member but `except`, and remembers it.
+    pub fn say(
+        &self,
+        mut message: StoredMessage,
+        except: Option<SessionId>,
+    ) -> Result<Said, Refusal> {
         let mut state = self.lock();
-        if state.closed {
-            return 0;
+        if state.closed || state.closing {
+            return Err(Refusal::RoomGone {
+                room: self.name.to_string(),
+            });
         }
-        let offered = Self::offer_all(&state, event, except);
-        if state.closing {
-            return offered;
-        }
+        message.id = self.store.append(message.clone());
+        let offered = state
+            .audience
+            .publish(Event::Message(room_message(&message)), except);
+        let said = Said {
+            id: message.id,
+            at: message.at,
+            offered,
+        };
         if self.recent_max > 0 {
             if state.recent.len() == self.recent_max {
                 state.recent.pop_front();
             }
-            state.recent.push_back(message.clone());
+            state.recent.push_back(message);
         }
-        self.store.append(message);
-        offered
+        Ok(said)
     }
 
     /// Adds a member and tells the others. The first into an empty room
     /// (other than the default room) becomes its host.
-    pub fn join(&self, member: Member) -> Result<Entry, RoomError> {
+    pub fn join(&self, member: Member) -> Result<Entry, Refusal> {
         let mut state = self.lock();
         if state.closed {
-            return Err(RoomError::Closed(self.name.to_string()));
+            return Err(Refusal::RoomGone {
+                room: self.name.to_string(),
+            });
         }
         let joined = Event::Joined {
             room: self.name.to_string(),
             nick: member.nick.to_string(),
         };
-        Self::offer_all(&state, joined, None);
+        state.audience.publish(joined, None);
         let host = state.seats.is_empty() && !self.is_default;
-        state.seats.push(Seat { member, host });
+        state.audience.add(member.id, member.outbox);
+        state.seats.push(Seat {
+            id: member.id,
+            nick: member.nick,
+            host,
+        });
         Ok(Entry {
-            others: state.seats.len() - 1,
+            members: Self::who_of(&state),
+            host,
+            locked: state.password_hash.is_some(),
             topic: state.topic.clone(),
             recent: state.recent.iter().cloned().collect(),
         })
@@ -267,28 +270,28 @@ impl Room {
     /// tell. If the last host left, the longest-present member becomes host.
     pub fn leave(&self, id: SessionId, reason: Option<LeaveReason>) {
         let mut state = self.lock();
-        let Some(at) = state.seats.iter().position(|s| s.member.id == id) else {
+        let Some(at) = state.seats.iter().position(|s| s.id == id) else {
             return;
         };
         let seat = state.seats.remove(at);
+        state.audience.remove(id);
         if let Some(reason) = reason {
             let left = Event::Left {
                 room: self.name.to_string(),
-                nick: seat.member.nick.to_string(),
+                nick: seat.nick.to_string(),
                 reason,
             };
-            Self::offer_all(&state, left, None);
+            state.audience.publish(left, None);
         }
         if seat.host && !state.seats.iter().any(|s| s.host) {
             if let Some(heir) = state.seats.first_mut() {
                 heir.host = true;
-                let nick = heir.member.nick.to_string();
                 let promoted = Event::HostAdded {
                     room: self.name.to_string(),
-                    nick,
+                    nick: heir.nick.to_string(),
                     by: None,
                 };
-                Self::offer_all(&state, promoted, None);
+                state.audience.publish(promoted, None);
             }
         }
     }
@@ -296,16 +299,21 @@ impl Room {
     /// Renames a member and tells the others.
     pub fn rename(&self, id: SessionId, new: &Nick) {
         let mut state = self.lock();
-        let Some(seat) = state.seats.iter_mut().find(|s| s.member.id == id) else {
+        let Some(seat) = state.seats.iter_mut().find(|s| s.id == id) else {
             return;
         };
-        let old = std::mem::replace(&mut seat.member.nick, new.clone());
+        let old = std::mem::replace(&mut seat.nick, new.clone());
         let changed = Event::NickChanged {
             room: self.name.to_string(),
             old: old.to_string(),
             new: new.to_string(),
         };
-        Self::offer_all(&state, changed, Some(id));
+        state.audience.publish(changed, Some(id));
+    }
+
+    /// The id of the newest message said here, if any is remembered.
+    pub fn newest_message_id(&self) -> Option<i64> {
+        self.lock().recent.back().map(|message| message.id)
     }
 
     pub fn member_count(&self) -> usize {
@@ -313,19 +321,23 @@ impl Room {
     }
 
     pub fn is_member(&self, id: SessionId) -> bool {
-        self.lock().seats.iter().any(|s| s.member.id == id)
+        self.lock().seats.iter().any(|s| s.id == id)
+    }
+
+    fn who_of(state: &RoomState) -> Vec<WhoEntry> {
+        state
+            .seats
+            .iter()
+            .map(|s| WhoEntry {
+                nick: s.nick.to_string(),
+                host: s.host,
+            })
+            .collect()
     }
 
     /// Members in order of arrival, with their host marks.
     pub fn who(&self) -> Vec<WhoEntry> {
-        self.lock()
-            .seats
-            .iter()
-            .map(|s| WhoEntry {
-                nick: s.member.nick.to_string(),
-                host: s.host,
-            })
-            .collect()
+        Self::who_of(&self.lock())
     }
 
     pub fn topic(&self) -> Option<String> {
@@ -342,80 +354,96 @@ impl Room {
         self.lock().password_hash.is_some()
     }
 
-    /// Checks that `actor` is a host here.
-    fn require_host(&self, state: &RoomState, actor: SessionId) -> Result<(), RoomError> {
+    /// Checks that `actor` is a host here, for `action`.
+    fn require_host(
+        &self,
+        state: &RoomState,
+        actor: SessionId,
+        action: HostAction,
+    ) -> Result<(), Refusal> {
         if self.is_default {
-            return Err(RoomError::DefaultRoom(self.name.to_string()));
+            return Err(Refusal::DefaultRoom {
+                room: self.name.to_string(),
+                action,
+            });
         }
         if state.closed {
-            return Err(RoomError::Closed(self.name.to_string()));
+            return Err(Refusal::RoomGone {
+                room: self.name.to_string(),
+            });
         }
-        if state.seats.iter().any(|s| s.member.id == actor && s.host) {
+        if state.seats.iter().any(|s| s.id == actor && s.host) {
             Ok(())
         } else {
-            Err(RoomError::NotHost(self.name.to_string()))
+            Err(Refusal::NotHost {
+                room: self.name.to_string(),
+            })
         }
+    }
+
+    /// Checks that `actor` may do `action` here (a host, not the default room).
+    pub fn check_host(&self, actor: SessionId, action: HostAction) -> Result<(), Refusal> {
+        self.require_host(&self.lock(), actor, action)
     }
 
     fn seat_named<'a>(
         &self,
         state: &'a mut RoomState,
         name: &str,
-    ) -> Result<&'a mut Seat, RoomError> {
+    ) -> Result<&'a mut Seat, Refusal> {
         let key = fold(name);
         state
             .seats
             .iter_mut()
-            .find(|s| s.member.nick.key() == key)
-            .ok_or_else(|| RoomError::NoSuchMember {
+            .find(|s| s.nick.key() == key)
+            .ok_or_else(|| Refusal::NoSuchMember {
                 name: name.to_owned(),
                 room: self.name.to_string(),
             })
     }
 
-    pub fn add_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), RoomError> {
+    pub fn add_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), Refusal> {
         let mut state = self.lock();
-        self.require_host(&state, actor)?;
+        self.require_host(&state, actor, HostAction::HostAdd)?;
         let seat = self.seat_named(&mut state, name)?;
         if seat.host {
-            return Err(RoomError::AlreadyHost {
-                name: seat.member.nick.to_string(),
+            return Err(Refusal::AlreadyHost {
+                name: seat.nick.to_string(),
                 room: self.name.to_string(),
             });
         }
         seat.host = true;
-        let nick = seat.member.nick.to_string();
         let added = Event::HostAdded {
             room: self.name.to_string(),
-            nick,
+            nick: seat.nick.to_string(),
             by: Some(by.to_string()),
         };
-        Self::offer_all(&state, added, None);
+        state.audience.publish(added, None);
         Ok(())
     }
 
-    pub fn remove_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), RoomError> {
+    pub fn remove_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), Refusal> {
         let mut state = self.lock();
-        self.require_host(&state, actor)?;
+        self.require_host(&state, actor, HostAction::HostRemove)?;
         let room = self.name.to_string();
         let hosts = state.seats.iter().filter(|s| s.host).count();
         let seat = self.seat_named(&mut state, name)?;
         if !seat.host {
-            return Err(RoomError::NotAHost {
-                name: seat.member.nick.to_string(),
+            return Err(Refusal::NotAHost {
+                name: seat.nick.to_string(),
                 room,
             });
         }
         if hosts == 1 {
-            return Err(RoomError::LastHost(room));
+            return Err(Refusal::LastHost { room });
         }
         seat.host = false;
         let removed = Event::HostRemoved {
             room,
-            nick: seat.member.nick.to_string(),
+            nick: seat.nick.to_string(),
             by: by.to_string(),
         };
-        Self::offer_all(&state, removed, None);
+        state.audience.publish(removed, None);
         Ok(())
     }
 
@@ -425,9 +453,9 @@ impl Room {
         actor: SessionId,
         by: &Nick,
         topic: String,
-    ) -> Result<(), RoomError> {
+    ) -> Result<(), Refusal> {
         let _change = self.changes.lock().await;
-        self.check_host(actor)?;
+        self.check_host(actor, HostAction::Topic)?;
         let mut stored = self.snapshot();
         stored.topic = Some(topic.clone());
         self.commit(stored).await?;
@@ -438,13 +466,8 @@ impl Room {
             by: by.to_string(),
             topic,
         };
-        Self::offer_all(&state, changed, None);
+        state.audience.publish(changed, None);
         Ok(())
-    }
-
-    /// Checks that `actor` may change the password (host, not the default room).
-    pub fn check_host(&self, actor: SessionId) -> Result<(), RoomError> {
-        self.require_host(&self.lock(), actor)
     }
 
     /// Sets (`Some`) or removes (`None`) the password once the store has it,
@@ -456,11 +479,13 @@ impl Room {
         by: &Nick,
         hash: Option<String>,
         if_epoch: u64,
-    ) -> Result<u64, RoomError> {
+    ) -> Result<u64, Refusal> {
         let _change = self.changes.lock().await;
-        self.check_host(actor)?;
+        self.check_host(actor, HostAction::Password)?;
         if self.lock().password_epoch != if_epoch {
-            return Err(RoomError::PasswordChanged(self.name.to_string()));
+            return Err(Refusal::PasswordChangedMeanwhile {
+                room: self.name.to_string(),
+            });
         }
         let mut stored = self.snapshot();
         stored.password_hash = hash.clone();
@@ -474,21 +499,21 @@ impl Room {
             by: by.to_string(),
             locked,
         };
-        Self::offer_all(&state, changed, None);
+        state.audience.publish(changed, None);
         Ok(state.password_epoch)
     }
 
     /// Closes the room for good, store first: deletes it and its history from
     /// the store, then refuses new members and forgets the current ones
-    /// (without notices; the caller moves them) and returns their ids. If the
+    /// (without notices; the caller tells them) and returns their ids. If the
     /// store cannot delete it, the room stays exactly as it was. Holds the
     /// `changes` lock, so a topic or password change that already passed its
     /// host check cannot save the room again after the delete.
-    pub async fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, RoomError> {
+    pub async fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, Refusal> {
         let _change = self.changes.lock().await;
         {
             let mut state = self.lock();
-            self.require_host(&state, actor)?;
+            self.require_host(&state, actor, HostAction::Close)?;
             state.closing = true;
         }
         let deleted = match self.store.delete_room(self.name.as_str()).await {
@@ -498,29 +523,31 @@ impl Room {
         let mut state = self.lock();
         state.closing = false;
         if let Err(err) = deleted {
-            return Err(RoomError::Store(format!(
-                "{} could not be closed: {err}; nothing changed",
-                self.name
-            )));
+            return Err(Refusal::NotSaved {
+                detail: format!("{} could not be closed: {err}; nothing changed", self.name),
+            });
         }
         state.closed = true;
         state.recent.clear();
-        Ok(state.seats.drain(..).map(|seat| seat.member.id).collect())
+        state.audience.clear();
+        Ok(state.seats.drain(..).map(|seat| seat.id).collect())
     }
 
     /// Finds the member a host wants to kick; the kick itself is carried out
     /// by the member's own session.
-    pub fn kick_target(&self, actor: SessionId, name: &str) -> Result<SessionId, RoomError> {
+    pub fn kick_target(&self, actor: SessionId, name: &str) -> Result<SessionId, Refusal> {
         let mut state = self.lock();
-        self.require_host(&state, actor)?;
+        self.require_host(&state, actor, HostAction::Kick)?;
         let seat = self.seat_named(&mut state, name)?;
-        if seat.member.id == actor {
-            return Err(RoomError::KickSelf);
+        if seat.id == actor {
+            return Err(Refusal::KickSelf);
         }
         if seat.host {
-            return Err(RoomError::KickHost(seat.member.nick.to_string()));
+            return Err(Refusal::KickHost {
+                name: seat.nick.to_string(),
+            });
         }
-        Ok(seat.member.id)
+        Ok(seat.id)
     }
 }
 
@@ -566,21 +593,32 @@ mod tests {
     async fn entering_shows_the_last_messages_and_closing_ends_everything() {
         let games = room();
         games.join(member(1, "ann")).unwrap();
+        let mut ids = Vec::new();
         for text in ["one", "two", "three", "four"] {
-            games.say(said(text), Some(1));
+            ids.push(games.say(said(text), Some(1)).unwrap().id);
         }
+        assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
         let entry = games.join(member(2, "bob")).unwrap();
         let texts: Vec<_> = entry.recent.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["two", "three", "four"]);
         assert_eq!(
+            entry.recent.iter().map(|m| m.id).collect::<Vec<_>>(),
+            ids[1..]
+        );
+        assert_eq!(
             games.close(2).await,
-            Err(RoomError::NotHost("games".into()))
+            Err(Refusal::NotHost {
+                room: "games".into()
+            })
         );
         assert_eq!(games.close(1).await, Ok(vec![1, 2]));
-        assert_eq!(games.say(said("late"), None), 0);
+        assert!(matches!(
+            games.say(said("late"), None),
+            Err(Refusal::RoomGone { .. })
+        ));
         assert!(matches!(
             games.join(member(3, "cid")),
-            Err(RoomError::Closed(_))
+            Err(Refusal::RoomGone { .. })
         ));
     }
 
@@ -606,8 +644,11 @@ mod tests {
         lobby.join(member(1, "ann")).unwrap();
         assert!(hosts(&lobby).is_empty());
         assert!(matches!(
-            lobby.check_host(1),
-            Err(RoomError::DefaultRoom(_))
+            lobby.check_host(1, HostAction::Kick),
+            Err(Refusal::DefaultRoom {
+                action: HostAction::Kick,
+                ..
+            })
         ));
     }
 
@@ -633,7 +674,9 @@ mod tests {
         games.join(member(2, "bob")).unwrap();
         assert_eq!(
             games.remove_host(1, &ann, "ann"),
-            Err(RoomError::LastHost("games".into()))
+            Err(Refusal::LastHost {
+                room: "games".into()
+            })
         );
         assert_eq!(hosts(&games), ["ann"]);
         games.add_host(1, &ann, "BOB").unwrap();
@@ -641,7 +684,9 @@ mod tests {
         assert_eq!(hosts(&games), ["bob"]);
         assert_eq!(
             games.add_host(1, &ann, "ann"),
-            Err(RoomError::NotHost("games".into()))
+            Err(Refusal::NotHost {
+                room: "games".into()
+            })
         );
     }
 

@@ -55,6 +55,8 @@ async fn name_colon_room_creates_or_enters_that_room() {
     alice
         .expect_prefix("hello alice, you are in games with nobody else")
         .await;
+    // First into an empty room: its host, and told so.
+    alice.expect("you are the host of games").await;
     let mut bob = server.connect().await;
     bob.skip_greeting().await;
     bob.send("bob:GAMES").await;
@@ -341,7 +343,7 @@ async fn private_messages_reach_one_user_wherever_they_are() {
     carol.expect_silence(QUIET).await;
     alice.send(":dm nobody hi").await;
     alice
-        .expect("error: nobody named nobody is connected (see :who)")
+        .expect("error: nobody named nobody is connected (see :who *)")
         .await;
     alice.send(":w alice hi").await;
     alice

@@ -79,6 +79,7 @@ async fn a_close_the_store_cannot_save_is_refused_and_changes_nothing() {
     let mut carol = server.login("carol").await;
     carol.send(":cr games").await;
     carol.expect("you are now in games with nobody else").await;
+    carol.expect("you are the host of games").await;
     carol.expect("topic of games: chess at eight").await;
     carol.expect_prefix("-- ").await;
 }

@@ -97,11 +97,23 @@ async fn history_shows_the_last_n_messages_and_checks_n() {
         );
     }
     bob.expect("-- end of history --").await;
-    for bad in ["0", "201", "many", "-1"] {
+    for bad in ["0", "many", "-1"] {
         bob.send(&format!(":history {bad}")).await;
         bob.expect("error: :history takes a number from 1 to 200")
             .await;
     }
+    // Past the most, the newest 200 are shown, with a note.
+    bob.send(":history 500").await;
+    bob.expect("(at most 200 messages at a time; showing the newest 200)")
+        .await;
+    bob.expect("-- last 30 messages in lobby (UTC) --").await;
+    for n in 0..30 {
+        assert_eq!(
+            strip_time(&bob.line().await),
+            format!("[lobby] alice: message {n}")
+        );
+    }
+    bob.expect("-- end of history --").await;
     bob.send(":n empty").await;
     bob.expect("created room empty; you are in it").await;
     bob.send(":history").await;
@@ -171,7 +183,7 @@ async fn closing_a_room_moves_everyone_out_and_deletes_it() {
     bob.send(":cr lobby").await;
     bob.expect_prefix("you are now in lobby").await;
     bob.send(":close").await;
-    bob.expect("error: lobby is the default room: it has no hosts and cannot be locked")
+    bob.expect("error: lobby is the default room: it cannot be closed")
         .await;
     server.stop().await;
 }

@@ -52,13 +52,17 @@ async fn the_creator_and_the_first_into_an_empty_room_are_hosts() {
     bob.send(":cr lobby").await;
     bob.expect_prefix("you are now in lobby").await;
     // games is empty now; whoever enters first is its host.
-    let mut carol = enter(&server, "carol", "games").await;
+    let mut carol = server.login("carol").await;
+    carol.send(":cr games").await;
+    carol.expect("you are now in games with nobody else").await;
+    carol.expect("you are the host of games").await;
     carol.send(":who").await;
     carol.expect("in games (1): carol (host)").await;
     let mut dave = server.connect().await;
     dave.skip_greeting().await;
     dave.send("dave:fresh").await;
     dave.expect_prefix("hello dave, you are in fresh").await;
+    dave.expect("you are the host of fresh").await;
     dave.send(":who").await;
     dave.expect("in fresh (1): dave (host)").await;
     server.stop().await;
@@ -105,17 +109,39 @@ async fn the_default_room_has_no_hosts_and_cannot_be_locked() {
     let mut alice = server.login("alice").await;
     let _bob = server.login("bob").await;
     alice.expect("* bob joined lobby").await;
-    let refused = "error: lobby is the default room: it has no hosts and cannot be locked";
-    for command in [
-        ":passwd",
-        ":hostadd bob",
-        ":kick bob",
-        ":topic hi",
-        ":unlock",
-        ":invite bob",
+    // Each command says what to do instead.
+    for (command, refused) in [
+        (
+            ":passwd",
+            "it cannot be locked; create a room with :new to lock one",
+        ),
+        (
+            ":unlock",
+            "it cannot be locked; create a room with :new to lock one",
+        ),
+        (
+            ":hostadd bob",
+            "it has no hosts; create a room with :new to host one",
+        ),
+        (
+            ":hostrm bob",
+            "it has no hosts; create a room with :new to host one",
+        ),
+        (":kick bob", "nobody can be kicked from it"),
+        (
+            ":topic hi",
+            "it has no topic; create a room with :new to have one",
+        ),
+        (
+            ":invite bob",
+            "everyone may enter it, so there is nothing to invite to",
+        ),
+        (":close", "it cannot be closed"),
     ] {
         alice.send(command).await;
-        alice.expect(refused).await;
+        alice
+            .expect(&format!("error: lobby is the default room: {refused}"))
+            .await;
     }
     alice.send(":who").await;
     alice.expect("in lobby (2): alice, bob").await;
@@ -422,7 +448,7 @@ async fn an_invitation_lets_one_user_in_once_without_the_password() {
     alice.expect("error: bob is already in games").await;
     alice.send(":invite nobody").await;
     alice
-        .expect("error: nobody named nobody is connected (see :who)")
+        .expect("error: nobody named nobody is connected (see :who *)")
         .await;
     alice.send(":invite Carol").await;
     alice

@@ -29,6 +29,7 @@ fn resident_kib(server: &Banterd) -> u64 {
 /// Registers `name` straight into a new `room`, which it hosts, and locks it.
 async fn lock(server: &Banterd, name: &str, room: &str) -> Client {
     let mut host = server.login(&format!("{name}:{room}")).await;
+    host.expect(&format!("you are the host of {room}")).await;
     host.send(":passwd").await;
     host.answer_hidden(&format!("new password for {room}"), "right")
         .await;
@@ -67,7 +68,9 @@ async fn wrong_password_guesses_leave_memory_bounded_by_the_hashing_slots() {
     // Each guesser waits in a room of its own, so nobody sees the others' joins.
     let mut guessers = Vec::new();
     for i in 0..GUESSERS {
-        guessers.push(server.login(&format!("g{i}:den{i}")).await);
+        let mut guesser = server.login(&format!("g{i}:den{i}")).await;
+        guesser.expect(&format!("you are the host of den{i}")).await;
+        guessers.push(guesser);
     }
     let before = resident_kib(&server);
     let _hosts = [

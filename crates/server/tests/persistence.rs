@@ -91,6 +91,7 @@ async fn rooms_passwords_topics_and_history_survive_a_restart() {
     bob.send(":cr games").await;
     bob.answer_hidden("password for Games", "rook takes").await;
     bob.expect("you are now in Games with nobody else").await;
+    bob.expect("you are the host of Games").await;
     bob.expect("topic of Games: chess at eight").await;
     bob.expect("-- last 4 messages in Games (UTC) --").await;
     for want in [
@@ -107,6 +108,7 @@ async fn rooms_passwords_topics_and_history_survive_a_restart() {
     bob.expect("in Games (1): bob (host)").await;
     bob.send(":cr open").await;
     bob.expect("you are now in open with nobody else").await;
+    bob.expect("you are the host of open").await;
     bob.expect("-- last 1 message in open (UTC) --").await;
     assert_eq!(without_time(&bob.line().await), "[open] alice: anyone?");
     stop(server, vec![bob]).await;
@@ -270,6 +272,7 @@ async fn a_version_1_database_opens_with_the_current_code() {
     visitor
         .expect("you are now in Attic with nobody else")
         .await;
+    visitor.expect("you are the host of Attic").await;
     visitor.expect("topic of Attic: old things").await;
     visitor.expect("-- last 1 message in Attic (UTC) --").await;
     visitor

@@ -23,6 +23,9 @@ impl Banterd {
 
     pub fn start_via(mut command: Command, args: &[&str], env: &[(&str, &str)]) -> Self {
         command.args(["--listen", "127.0.0.1:0"]);
+        if !args.contains(&"--http-listen") {
+            command.args(["--http-listen", "off"]);
+        }
         if !args.contains(&"--data-dir") {
             command.arg("--in-memory");
         }

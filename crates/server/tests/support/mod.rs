@@ -6,7 +6,8 @@ pub mod banterd;
 use std::net::SocketAddr;
 use std::time::Duration;
 
-use banter_server::Config;
+use banter_server::config::OptionalAddr;
+use banter_server::{Config, Listeners};
 use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
@@ -25,6 +26,8 @@ pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);
 
 pub struct TestServer {
     pub addr: SocketAddr,
+    /// The HTTP listener (WebSocket door at `/ws`), when the test asked for one.
+    pub http: Option<SocketAddr>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -34,19 +37,41 @@ impl TestServer {
         Self::start_with(|_| {}).await
     }
 
+    /// A server with `adjust`ed settings; its HTTP listener is off unless the
+    /// test sets `http_listen` (any address: the server gets a free port).
     pub async fn start_with(adjust: impl FnOnce(&mut Config)) -> Self {
         let mut config = Config::defaults();
         config.in_memory = true;
+        config.http_listen = OptionalAddr(None);
         adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
+        let http = match config.http_listen.0 {
+            Some(_) => Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            None => None,
+        };
+        let http_addr = http.as_ref().map(|http| http.local_addr().unwrap());
         let shutdown = CancellationToken::new();
-        let task = tokio::spawn(banter_server::run(listener, config, shutdown.clone()));
+        let listeners = Listeners {
+            text: listener,
+            http,
+        };
+        let task = tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
         Self {
             addr,
+            http: http_addr,
             shutdown,
             task,
         }
+    }
+
+    /// A server with the WebSocket door on.
+    pub async fn start_with_websocket(adjust: impl FnOnce(&mut Config)) -> Self {
+        Self::start_with(|config| {
+            config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+            adjust(config);
+        })
+        .await
     }
 
     /// Shuts the server down and waits for every session to end.

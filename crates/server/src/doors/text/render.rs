@@ -1,12 +1,11 @@
-//! Turning typed events into bytes for one wire format.
+//! The text door's renderer: typed events as the plain-text lines nc and
+//! telnet users read.
 //!
-//! A [`Delivery`] wraps an event that may go to many sessions. Its plain-text
-//! rendering is made once, on first use, and the same `Bytes` are shared by
-//! every recipient; other wire formats (JSON lines, IRC) will cache theirs the
-//! same way beside it.
+//! A delivery's plain-text rendering is made once, on first use, and the same
+//! `Bytes` are shared by every text-door recipient.
 //!
-//! A [`Renderer`] belongs to one connection's writer and adds what depends on
-//! that client: the telnet probe, and how hidden input is hidden. For a
+//! A [`TextRenderer`] belongs to one connection's writer and adds what depends
+//! on that client: the telnet probe, and how hidden input is hidden. For a
 //! telnet client (one that answered the probe) the server offers to echo
 //! (`IAC WILL ECHO`) and then does not, so the client stops showing what is
 //! typed; for anything else (plain nc) the typed characters are drawn with the
@@ -14,12 +13,18 @@
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, OnceLock};
+use std::sync::Arc;
 
-use banter_proto::event::{HistoryEntry, HistoryKind, LeaveReason, Prompt, PromptCancel};
+use banter_proto::event::{
+    LeaveReason, MessageKind, Prompt, PromptCancel, RoomMessage, RoomView, WhoEntry,
+};
 use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
+
+use crate::delivery::{Delivery, Format};
+use crate::doors::Renderer;
+use crate::outbox::Missed;
 
 /// Asks a telnet client to report its terminal type; telnet answers, nc does not.
 const TELNET_PROBE: &[u8] = &[255, 253, 24];
@@ -32,7 +37,7 @@ const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
 
 /// Per-connection output choices; see the module docs.
 #[derive(Debug)]
-pub struct Renderer {
+pub struct TextRenderer {
     /// Send the telnet probe before the greeting.
     probe: bool,
     /// The client answered the probe: it speaks telnet. Set by the session.
@@ -41,7 +46,7 @@ pub struct Renderer {
     concealing: bool,
 }
 
-impl Renderer {
+impl TextRenderer {
     /// `telnet` is set by the session when the client answers the probe.
     pub fn new(probe: bool, telnet: Arc<AtomicBool>) -> Self {
         Self {
@@ -50,30 +55,38 @@ impl Renderer {
             concealing: false,
         }
     }
+}
 
-    /// The shared bytes of a delivery that needs nothing client-specific.
-    pub fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
+/// A delivery's plain-text lines, shared by every text-door client.
+fn plain(delivery: &Delivery) -> &Bytes {
+    delivery.rendered(Format::Text, |delivery| {
+        Bytes::from(plain_text(&delivery.event))
+    })
+}
+
+impl Renderer for TextRenderer {
+    fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
         match &delivery.event {
             Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd => None,
             _ if self.concealing => None,
-            _ => Some(delivery.plain()),
+            _ => Some(plain(delivery)),
         }
     }
 
-    pub fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
+    fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
         let telnet = self.telnet.load(Ordering::Relaxed);
         match &delivery.event {
             Event::Greeting if self.probe => {
                 out.extend_from_slice(TELNET_PROBE);
                 out.extend_from_slice(ERASE_LINE);
-                out.extend_from_slice(delivery.plain());
+                out.extend_from_slice(plain(delivery));
             }
             Event::Prompt(prompt) if prompt.hides_input() => {
                 if telnet {
                     out.extend_from_slice(TELNET_WILL_ECHO);
-                    out.extend_from_slice(delivery.plain());
+                    out.extend_from_slice(plain(delivery));
                 } else {
-                    out.extend_from_slice(delivery.plain());
+                    out.extend_from_slice(plain(delivery));
                     out.extend_from_slice(CONCEAL);
                     self.concealing = true;
                 }
@@ -91,38 +104,24 @@ impl Renderer {
             // is shown plainly; what they type stays concealed.
             _ if self.concealing => {
                 out.extend_from_slice(RESET_ATTRIBUTES);
-                out.extend_from_slice(delivery.plain());
+                out.extend_from_slice(plain(delivery));
                 out.extend_from_slice(CONCEAL);
             }
-            _ => out.extend_from_slice(delivery.plain()),
+            _ => out.extend_from_slice(plain(delivery)),
         }
     }
-}
 
-/// An event on its way to one or more sessions.
-#[derive(Debug)]
-pub struct Delivery {
-    pub event: Event,
-    plain: OnceLock<Bytes>,
-}
-
-impl Delivery {
-    pub fn new(event: Event) -> Arc<Self> {
-        Arc::new(Self {
-            event,
-            plain: OnceLock::new(),
-        })
-    }
-
-    /// The event as plain-text lines, each ending in CRLF; rendered once.
-    pub fn plain(&self) -> &Bytes {
-        self.plain
-            .get_or_init(|| Bytes::from(plain_text(&self.event)))
-    }
-
-    /// Bytes this delivery is charged in an outbox: its plain rendering.
-    pub fn cost(&self) -> usize {
-        self.plain().len()
+    /// One line for everything missed: a text-door user is in one room.
+    fn missed(&mut self, missed: &[Missed], out: &mut BytesMut) {
+        let count = missed.iter().map(|m| m.count).sum();
+        let line = plain_text(&Event::Missed { room: None, count });
+        if self.concealing {
+            out.extend_from_slice(RESET_ATTRIBUTES);
+            out.extend_from_slice(line.as_bytes());
+            out.extend_from_slice(CONCEAL);
+        } else {
+            out.extend_from_slice(line.as_bytes());
+        }
     }
 }
 
@@ -172,9 +171,18 @@ pub fn plain_text(event: &Event) -> String {
         Event::HiddenInputEnd => {}
         Event::History {
             room,
-            entries,
+            messages,
             live_follows,
-        } => history(&mut out, room, entries, *live_follows),
+            capped_at,
+        } => {
+            if let Some(max) = capped_at {
+                line(
+                    &mut out,
+                    format_args!("(at most {max} messages at a time; showing the newest {max})"),
+                );
+            }
+            history(&mut out, room, messages, *live_follows)
+        }
         Event::RoomClosed { room, by } => line(
             &mut out,
             format_args!("{by} closed {room}; it and its history are gone"),
@@ -192,44 +200,44 @@ pub fn plain_text(event: &Event) -> String {
                 ),
             )
         }
-        Event::AnswerDropped => line(
-            &mut out,
-            format_args!("error: that line was not sent: it answered a cancelled password prompt"),
-        ),
-        Event::Welcome { nick, room, others: n } => line(
-            &mut out,
-            format_args!(
-                "hello {nick}, you are in {room} with {}. Type :h for help.",
-                others(*n)
-            ),
-        ),
-        Event::Entered {
-            room,
-            others: n,
-            created,
-        } => {
-            if *created {
-                line(&mut out, format_args!("created room {room}; you are in it"));
-            } else {
-                line(&mut out, format_args!("you are now in {room} with {}", others(*n)));
-            }
+        Event::Welcome { nick, room: None } => {
+            line(&mut out, format_args!("hello {nick}. Type :h for help."))
         }
-        Event::Chat { room, from, text } => line(&mut out, format_args!("[{room}] {from}: {text}")),
-        Event::Emote { room, from, text } => line(&mut out, format_args!("[{room}] * {from} {text}")),
-        Event::ExtraRoom {
-            to_room,
-            from_room,
-            from,
-            text,
-        } => line(
-            &mut out,
-            format_args!("[{to_room}] {from}@{from_room}: {text}"),
-        ),
+        Event::Welcome {
+            nick,
+            room: Some(view),
+        } => {
+            line(
+                &mut out,
+                format_args!(
+                    "hello {nick}, you are in {} with {}. Type :h for help.",
+                    view.room,
+                    others(view.others())
+                ),
+            );
+            entry(&mut out, view);
+        }
+        Event::Entered(view) => {
+            if view.created {
+                line(&mut out, format_args!("created room {}; you are in it", view.room));
+            } else {
+                line(
+                    &mut out,
+                    format_args!("you are now in {} with {}", view.room, others(view.others())),
+                );
+            }
+            entry(&mut out, view);
+        }
+        Event::Parted { room } => line(&mut out, format_args!("you left {room}")),
+        Event::Message(message) => live(&mut out, message),
+        Event::Said { .. } | Event::Pong | Event::Done => {}
         Event::ExtraRoomSent { to_room, members } => line(
             &mut out,
             format_args!("sent to {to_room} ({members} there)"),
         ),
-        Event::Private { from, text } => line(&mut out, format_args!("[private] {from}: {text}")),
+        Event::Private { from, text, .. } => {
+            line(&mut out, format_args!("[private] {from}: {text}"))
+        }
         Event::PrivateSent { to, text } => {
             line(&mut out, format_args!("[private to {to}] {text}"))
         }
@@ -237,7 +245,9 @@ pub fn plain_text(event: &Event) -> String {
         Event::Left { room, nick, reason } => match reason {
             LeaveReason::Quit => line(&mut out, format_args!("* {nick} left the chat")),
             LeaveReason::Disconnected => line(&mut out, format_args!("* {nick} disconnected")),
-            LeaveReason::ChangedRoom => line(&mut out, format_args!("* {nick} left {room}")),
+            LeaveReason::ChangedRoom | LeaveReason::Parted => {
+                line(&mut out, format_args!("* {nick} left {room}"))
+            }
             LeaveReason::Kicked { by, reason: None } => {
                 line(&mut out, format_args!("* {nick} was kicked from {room} by {by}"))
             }
@@ -257,29 +267,24 @@ pub fn plain_text(event: &Event) -> String {
             line(&mut out, format_args!("rooms ({}):", rooms.len()));
             for room in rooms {
                 let locked = if room.locked { " [locked]" } else { "" };
-                let here = if room.current { "  <- you are here" } else { "" };
+                let here = if room.joined { "  <- you are here" } else { "" };
                 line(
                     &mut out,
                     format_args!("  {} ({}){locked}{here}", room.name, room.members),
                 );
             }
         }
-        Event::Who { room, members } => {
-            let names: Vec<String> = members
-                .iter()
-                .map(|m| {
-                    if m.host {
-                        format!("{} (host)", m.nick)
-                    } else {
-                        m.nick.clone()
-                    }
-                })
-                .collect();
-            line(
-                &mut out,
-                format_args!("in {room} ({}): {}", members.len(), names.join(", ")),
-            )
+        Event::Who { room, members } if members.is_empty() => {
+            line(&mut out, format_args!("nobody is in {room}"))
         }
+        Event::Who { room, members } => line(
+            &mut out,
+            format_args!("in {room} ({}): {}", members.len(), names(members)),
+        ),
+        Event::Users(nicks) => line(
+            &mut out,
+            format_args!("connected ({}): {}", nicks.len(), nicks.join(", ")),
+        ),
         Event::Topic {
             room,
             topic: Some(topic),
@@ -348,62 +353,94 @@ pub fn plain_text(event: &Event) -> String {
         Event::Help {
             command: Some(spec),
         } => help_one(&mut out, spec),
-        Event::Missed { count } => line(
+        Event::Missed { count, .. } => line(
             &mut out,
             format_args!(
                 "you missed {count} message{} because your connection could not keep up (see :history)",
                 if *count == 1 { "" } else { "s" }
             ),
         ),
-        Event::Error(text) => line(&mut out, format_args!("error: {text}")),
+        Event::Refused(refusal) => line(&mut out, format_args!("error: {refusal}")),
         Event::Goodbye => line(&mut out, format_args!("bye!")),
         Event::ShuttingDown => line(&mut out, format_args!("the server is shutting down, bye!")),
     }
     out
 }
 
-/// A remembered message: its UTC time (with the date when not today), then
-/// the line as it was shown live.
-fn history(out: &mut String, room: &str, entries: &[HistoryEntry], live_follows: bool) {
-    if entries.is_empty() {
+fn names(members: &[WhoEntry]) -> String {
+    members
+        .iter()
+        .map(|m| {
+            if m.host {
+                format!("{} (host)", m.nick)
+            } else {
+                m.nick.clone()
+            }
+        })
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
+/// What follows the line about entering a room: whether you are its host,
+/// its topic, and what was said there that you have not seen.
+fn entry(out: &mut String, view: &RoomView) {
+    if view.host && !view.created {
+        line(out, format_args!("you are the host of {}", view.room));
+    }
+    if let Some(topic) = &view.topic {
+        line(out, format_args!("topic of {}: {topic}", view.room));
+    }
+    if !view.recent.is_empty() {
+        history(out, &view.room, &view.recent, true);
+    }
+}
+
+/// A room message as it is shown live.
+fn live(out: &mut String, message: &RoomMessage) {
+    let RoomMessage {
+        room, from, text, ..
+    } = message;
+    match &message.kind {
+        MessageKind::Chat => line(out, format_args!("[{room}] {from}: {text}")),
+        MessageKind::Emote => line(out, format_args!("[{room}] * {from} {text}")),
+        MessageKind::FromRoom(from_room) => {
+            line(out, format_args!("[{room}] {from}@{from_room}: {text}"))
+        }
+    }
+}
+
+/// `HH:MM`, with the date when not today (UTC).
+pub fn stamp(at: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    let (hour, minute) = (at.hour(), at.minute());
+    if at.date() == OffsetDateTime::now_utc().date() {
+        format!("{hour:02}:{minute:02}")
+    } else {
+        let date = at.date();
+        let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
+        format!("{year}-{month:02}-{day:02} {hour:02}:{minute:02}")
+    }
+}
+
+/// Remembered messages: each with its UTC time, then the line as it was
+/// shown live.
+fn history(out: &mut String, room: &str, messages: &[RoomMessage], live_follows: bool) {
+    if messages.is_empty() {
         line(out, format_args!("no messages in {room} yet"));
         return;
     }
-    let count = entries.len();
+    let count = messages.len();
     let plural = if count == 1 { "" } else { "s" };
     line(
         out,
         format_args!("-- last {count} message{plural} in {room} (UTC) --"),
     );
-    let today = OffsetDateTime::now_utc().date();
-    for entry in entries {
-        let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(entry.at) * 1_000_000)
-            .unwrap_or(OffsetDateTime::UNIX_EPOCH);
-        let (hour, minute) = (at.hour(), at.minute());
-        let stamp = if at.date() == today {
-            format!("{hour:02}:{minute:02}")
-        } else {
-            let date = at.date();
-            let (year, month, day) = (date.year(), u8::from(date.month()), date.day());
-            format!("{year}-{month:02}-{day:02} {hour:02}:{minute:02}")
-        };
-        let HistoryEntry {
-            from,
-            text,
-            from_room,
-            ..
-        } = entry;
-        match entry.kind {
-            HistoryKind::Chat => line(out, format_args!("[{stamp}] [{room}] {from}: {text}")),
-            HistoryKind::Emote => line(out, format_args!("[{stamp}] [{room}] * {from} {text}")),
-            HistoryKind::ExtraRoom => line(
-                out,
-                format_args!(
-                    "[{stamp}] [{room}] {from}@{}: {text}",
-                    from_room.as_deref().unwrap_or("?")
-                ),
-            ),
-        }
+    for message in messages {
+        out.push('[');
+        out.push_str(&stamp(message.at));
+        out.push_str("] ");
+        live(out, message);
     }
     if live_follows {
         line(
@@ -458,25 +495,30 @@ mod tests {
 
     #[test]
     fn chat_lines_have_the_documented_shape() {
-        let event = Event::Chat {
+        let event = Event::Message(RoomMessage {
+            id: 7,
+            at: 0,
             room: "lobby".into(),
             from: "alice".into(),
             text: "hi all".into(),
-        };
+            kind: MessageKind::Chat,
+        });
         assert_eq!(plain_text(&event), "[lobby] alice: hi all\r\n");
     }
 
     #[test]
-    fn a_delivery_renders_once_and_shares_its_bytes() {
-        let delivery = Delivery::new(Event::Goodbye);
-        let first = delivery.plain().clone();
-        assert_eq!(first.as_ptr(), delivery.plain().as_ptr());
+    fn an_empty_room_has_no_dangling_member_list() {
+        let event = Event::Who {
+            room: "games".into(),
+            members: Vec::new(),
+        };
+        assert_eq!(plain_text(&event), "nobody is in games\r\n");
     }
 
     #[test]
     fn hidden_prompts_use_echo_off_for_telnet_and_conceal_otherwise() {
         let telnet = Arc::new(AtomicBool::new(false));
-        let mut renderer = Renderer::new(true, Arc::clone(&telnet));
+        let mut renderer = TextRenderer::new(true, Arc::clone(&telnet));
         let prompt = Delivery::new(Event::Prompt(Prompt::RoomPassword {
             room: "games".into(),
         }));
@@ -497,7 +539,7 @@ mod tests {
 
     #[test]
     fn a_notice_during_concealed_input_is_shown_and_input_stays_concealed() {
-        let mut renderer = Renderer::new(true, Arc::new(AtomicBool::new(false)));
+        let mut renderer = TextRenderer::new(true, Arc::new(AtomicBool::new(false)));
         let prompt = Delivery::new(Event::Prompt(Prompt::NewPassword {
             room: "games".into(),
         }));
@@ -514,7 +556,7 @@ mod tests {
 
     #[test]
     fn the_probe_comes_first_and_is_erased() {
-        let mut renderer = Renderer::new(true, Arc::new(AtomicBool::new(false)));
+        let mut renderer = TextRenderer::new(true, Arc::new(AtomicBool::new(false)));
         let mut out = BytesMut::new();
         renderer.render(&Delivery::new(Event::Greeting), &mut out);
         assert!(out.starts_with(b"\xff\xfd\x18\r\x1b[2Kwelcome to banter"));

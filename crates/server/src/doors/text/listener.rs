@@ -1,14 +1,15 @@
-//! The accept loop and the connection limits.
+//! The text door's accept loop.
 //!
-//! Connections past `--max-connections` or `--max-connections-per-ip` get one
-//! `error:` line and are closed. An accept error (EMFILE when out of file
+//! Connections past the limits (see `doors::limits`) get one `error:` line,
+//! rendered like every other, and are closed. An accept error (EMFILE when out of file
 //! descriptors, for one) is logged and retried after a pause: never a crash,
 //! never a busy loop.
 
-use std::collections::HashMap;
-use std::net::{IpAddr, SocketAddr};
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::net::SocketAddr;
+use std::sync::Arc;
 use std::time::Duration;
+
+use banter_proto::{Event, Refusal};
 
 use socket2::{SockRef, TcpKeepalive};
 use tokio::io::AsyncWriteExt;
@@ -17,8 +18,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{info, warn};
 
+use super::{plain_text, session};
+use crate::doors::limits::ConnectionLimits;
 use crate::hub::Hub;
-use crate::session;
 
 /// Pause after a failed accept before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -30,82 +32,14 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 9;
 
-#[derive(Debug, Default)]
-struct Counts {
-    total: usize,
-    by_ip: HashMap<IpAddr, usize>,
-}
-
-/// Open connections, in total and by address.
-#[derive(Debug)]
-struct ConnectionLimits {
-    max_total: usize,
-    max_per_ip: usize,
-    counts: Mutex<Counts>,
-}
-
-/// One admitted connection; dropping it gives the slot back.
-struct Permit {
-    limits: Arc<ConnectionLimits>,
-    ip: IpAddr,
-}
-
-impl ConnectionLimits {
-    fn lock(&self) -> MutexGuard<'_, Counts> {
-        self.counts
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, String> {
-        let mut counts = self.lock();
-        if counts.total >= self.max_total {
-            return Err(format!(
-                "the server is full ({} connections); try again later",
-                self.max_total
-            ));
-        }
-        let from_ip = counts.by_ip.entry(ip).or_default();
-        if self.max_per_ip > 0 && *from_ip >= self.max_per_ip {
-            return Err(format!(
-                "too many connections from your address (at most {})",
-                self.max_per_ip
-            ));
-        }
-        *from_ip += 1;
-        counts.total += 1;
-        Ok(Permit {
-            limits: Arc::clone(self),
-            ip,
-        })
-    }
-}
-
-impl Drop for Permit {
-    fn drop(&mut self) {
-        let mut counts = self.limits.lock();
-        counts.total -= 1;
-        if let Some(from_ip) = counts.by_ip.get_mut(&self.ip) {
-            *from_ip -= 1;
-            if *from_ip == 0 {
-                counts.by_ip.remove(&self.ip);
-            }
-        }
-    }
-}
-
 /// Accepts connections until `shutdown`, spawning each session on `tracker`.
 pub async fn accept_loop(
     listener: TcpListener,
     hub: Arc<Hub>,
+    limits: Arc<ConnectionLimits>,
     tracker: &TaskTracker,
     shutdown: CancellationToken,
 ) {
-    let limits = Arc::new(ConnectionLimits {
-        max_total: hub.config.max_connections,
-        max_per_ip: hub.config.max_connections_per_ip,
-        counts: Mutex::default(),
-    });
     loop {
         let (stream, peer) = tokio::select! {
             biased;
@@ -153,8 +87,8 @@ fn configure(stream: &TcpStream, peer: SocketAddr) {
     }
 }
 
-async fn refuse(mut stream: TcpStream, reason: String) {
-    let line = format!("error: {reason}\r\n");
+async fn refuse(mut stream: TcpStream, reason: Refusal) {
+    let line = plain_text(&Event::Refused(reason));
     let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
         stream.write_all(line.as_bytes()).await?;
         stream.shutdown().await

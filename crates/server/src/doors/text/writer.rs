@@ -1,4 +1,5 @@
-//! The write half of a connection: drains the session's outbox into the socket.
+//! The write half of a byte-stream connection: drains the session's outbox
+//! into the socket through the door's [`Renderer`].
 //!
 //! Everything queued when the writer wakes goes out in one write, and after
 //! each write the writer waits `--write-coalesce-ms` before taking the next
@@ -12,13 +13,12 @@ use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use banter_proto::Event;
 use bytes::BytesMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio_util::sync::CancellationToken;
 
+use crate::doors::Renderer;
 use crate::outbox::Outbox;
-use crate::render::{plain_text, Renderer};
 
 /// How a writer paces its writes.
 #[derive(Debug, Clone, Copy)]
@@ -31,10 +31,10 @@ pub struct WriteTiming {
 
 /// Runs until the outbox closes or the socket fails; cancels `gone` on exit so
 /// the session notices a dead writer.
-pub async fn run<W: AsyncWrite + Unpin>(
+pub async fn run<W: AsyncWrite + Unpin, R: Renderer>(
     mut socket: W,
     outbox: Arc<Outbox>,
-    mut renderer: Renderer,
+    mut renderer: R,
     timing: WriteTiming,
     gone: CancellationToken,
 ) -> io::Result<()> {
@@ -44,21 +44,17 @@ pub async fn run<W: AsyncWrite + Unpin>(
     result
 }
 
-async fn pump<W: AsyncWrite + Unpin>(
+async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
     socket: &mut W,
     outbox: &Outbox,
-    renderer: &mut Renderer,
+    renderer: &mut R,
     timing: WriteTiming,
 ) -> io::Result<()> {
     loop {
         // Nothing is kept between batches: an idle connection holds no buffer.
         let batch = outbox.next_batch().await;
-        let single = match (
-            batch.deliveries.front(),
-            batch.deliveries.len(),
-            batch.missed,
-        ) {
-            (Some(only), 1, 0) => renderer.shared(only).cloned(),
+        let single = match (batch.deliveries.front(), batch.deliveries.len()) {
+            (Some(only), 1) if batch.missed.is_empty() => renderer.shared(only).cloned(),
             _ => None,
         };
         let bytes = match single {
@@ -68,11 +64,8 @@ async fn pump<W: AsyncWrite + Unpin>(
                 for delivery in &batch.deliveries {
                     renderer.render(delivery, &mut buffer);
                 }
-                if batch.missed > 0 {
-                    let missed = Event::Missed {
-                        count: batch.missed,
-                    };
-                    buffer.extend_from_slice(plain_text(&missed).as_bytes());
+                if !batch.missed.is_empty() {
+                    renderer.missed(&batch.missed, &mut buffer);
                 }
                 buffer.freeze()
             }

@@ -1,0 +1,151 @@
+//! Host requests: hosts, topic, password, kick, invite.
+//!
+//! A kick or an invite changes another user's state, which only that user's
+//! session may touch: the host's session checks the rules and sends a
+//! [`Control`] request; the target's session carries it out.
+
+use std::sync::Arc;
+
+use banter_proto::refusal::HostAction;
+use banter_proto::{Event, Refusal};
+use tracing::{info, warn};
+
+use crate::control::Control;
+use crate::core::user::UserState;
+
+impl UserState {
+    pub(super) fn host_add(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        room.add_host(self.id, self.registered_nick(), name)
+    }
+
+    pub(super) fn host_remove(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        room.remove_host(self.id, self.registered_nick(), name)
+    }
+
+    pub(super) async fn topic(
+        &mut self,
+        room: Option<&str>,
+        text: Option<String>,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        match text {
+            None => {
+                self.reply(Event::Topic {
+                    room: room.name().to_string(),
+                    topic: room.topic(),
+                });
+                Ok(())
+            }
+            Some(topic) => room.set_topic(self.id, self.registered_nick(), topic).await,
+        }
+    }
+
+    /// Checks that this user may set the password of `room` (asked before a
+    /// door prompts for it); returns the room and its password epoch.
+    pub fn may_set_password(
+        &self,
+        room: Option<&str>,
+    ) -> Result<(Arc<crate::room::Room>, u64), Refusal> {
+        let room = self.room_for(room)?;
+        room.check_host(self.id, HostAction::Password)?;
+        let (_, epoch) = room.lock_state();
+        Ok((room, epoch))
+    }
+
+    pub(super) async fn set_password(
+        &mut self,
+        room: Option<&str>,
+        password: Option<String>,
+        if_epoch: Option<u64>,
+    ) -> Result<(), Refusal> {
+        let (room, epoch) = self.may_set_password(room)?;
+        let if_epoch = if_epoch.unwrap_or(epoch);
+        let hash = match password {
+            None if !room.is_locked() => {
+                return Err(Refusal::NoPassword {
+                    room: room.name().to_string(),
+                })
+            }
+            None => None,
+            Some(password) if password.is_empty() => return Err(Refusal::EmptyPassword),
+            Some(password) => match self.hub.passwords.hash(password).await {
+                Ok(hash) => Some(hash),
+                Err(err) => {
+                    warn!(%err, "password hashing failed");
+                    return Err(Refusal::HashFailed);
+                }
+            },
+        };
+        let locking = hash.is_some();
+        let epoch = room
+            .set_password(self.id, self.registered_nick(), hash, if_epoch)
+            .await?;
+        if locking {
+            info!(room = %room.name(), by = %self.registered_nick(), "room locked");
+            self.grants.insert(room.name().key().to_owned(), epoch);
+        }
+        Ok(())
+    }
+
+    pub(super) fn kick(
+        &mut self,
+        room: Option<&str>,
+        name: &str,
+        reason: Option<String>,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        let target = room.kick_target(self.id, name)?;
+        let Some(user) = self.hub.user(name).filter(|user| user.id == target) else {
+            return Err(Refusal::JustLeft {
+                name: name.to_owned(),
+            });
+        };
+        let request = Control::Kicked {
+            room,
+            by: self.registered_nick().to_string(),
+            reason,
+        };
+        user.control.try_send(request).map_err(|_| Refusal::Busy {
+            name: name.to_owned(),
+        })
+    }
+
+    pub(super) fn invite(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        room.check_host(self.id, HostAction::Invite)?;
+        let (hash, epoch) = room.lock_state();
+        if hash.is_none() {
+            return Err(Refusal::InviteUnlocked {
+                room: room.name().to_string(),
+            });
+        }
+        let Some(user) = self.hub.user(name) else {
+            return Err(Refusal::NoSuchUser {
+                name: name.to_owned(),
+            });
+        };
+        if room.is_member(user.id) {
+            return Err(Refusal::AlreadyThere {
+                name: user.nick.to_string(),
+                room: room.name().to_string(),
+            });
+        }
+        let request = Control::Invited {
+            room: Arc::clone(&room),
+            by: self.registered_nick().to_string(),
+            epoch,
+        };
+        if user.control.try_send(request).is_err() {
+            return Err(Refusal::Busy {
+                name: name.to_owned(),
+            });
+        }
+        self.reply(Event::InviteSent {
+            room: room.name().to_string(),
+            nick: user.nick.to_string(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,302 @@
+//! What each request does, for every door: [`UserState::execute`] and
+//! registration, one family of requests per file (`rooms`, `people`, `hosts`).
+//!
+//! Each handler checks everything first and changes state only when it can
+//! succeed, so a refused request leaves things as they were and answers with
+//! exactly one [`Refusal`]. Answers go to the user's outbox as events.
+
+mod hosts;
+mod people;
+mod rooms;
+
+pub use rooms::MAX_HISTORY_COUNT;
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use banter_proto::event::{LeaveReason, PromptCancel};
+use banter_proto::request::Request;
+use banter_proto::{Event, Nick, Refusal, RoomName};
+use tokio::time::Instant;
+
+use crate::control::Control;
+use crate::core::user::UserState;
+use crate::hub::User;
+use crate::room::{now_millis, Room};
+use crate::store::{MessageKind, StoredMessage};
+
+/// How often a user is reminded that the store is failing while it lasts.
+const STORE_PROBLEM_REMINDER: Duration = Duration::from_secs(60);
+
+impl UserState {
+    /// Carries out one request and answers it (see [`UserState::answer`]).
+    pub async fn request(&mut self, request: Request) {
+        let result = self.execute(request).await;
+        self.answer(result);
+    }
+
+    /// Answers a request that was carried out (or refused): the refusal, or
+    /// `Done` for doors that answer every request when nothing else was
+    /// said; then, if the store is failing, a reminder that history is not
+    /// being saved.
+    pub fn answer(&mut self, result: Result<(), Refusal>) {
+        match result {
+            Err(refusal) => self.refuse(refusal),
+            Ok(()) if self.door.answers_every_request && !self.replied => self.reply(Event::Done),
+            Ok(()) => {}
+        }
+        self.report_store_problem();
+    }
+
+    /// Carries out one request of a registered user; the caller answers it.
+    pub async fn execute(&mut self, request: Request) -> Result<(), Refusal> {
+        if self.nick.is_none() {
+            return Err(Refusal::NameFirst);
+        }
+        let result = match request {
+            Request::Join { room, password } => self.join(&room, password).await,
+            Request::Create { room } => self.create(&room).await,
+            Request::Part { room } => self.part(&room),
+            Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text),
+            Request::SayElsewhere { room, text } => self.say_elsewhere(&room, text),
+            Request::Private { to, text } => self.private(&to, text),
+            Request::Nick { name } => self.change_nick(&name),
+            Request::Rooms => {
+                let list = self.hub.room_summaries(&self.rooms);
+                self.reply(Event::RoomList(list));
+                Ok(())
+            }
+            Request::Who { room } => self.who(room.as_deref()),
+            Request::Users => {
+                let nicks = self.hub.nicks();
+                self.reply(Event::Users(nicks));
+                Ok(())
+            }
+            Request::Topic { room, text } => self.topic(room.as_deref(), text).await,
+            Request::History {
+                room,
+                limit,
+                before,
+            } => self.history(room.as_deref(), limit, before).await,
+            Request::HostAdd { room, name } => self.host_add(room.as_deref(), &name),
+            Request::HostRemove { room, name } => self.host_remove(room.as_deref(), &name),
+            Request::SetPassword {
+                room,
+                password,
+                if_epoch,
+            } => self.set_password(room.as_deref(), password, if_epoch).await,
+            Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason),
+            Request::Invite { room, name } => self.invite(room.as_deref(), &name),
+            Request::Close { room } => self.close(room.as_deref()).await,
+        };
+        result
+    }
+
+    /// Takes a name and, for a one-room door, enters the default room or
+    /// `room` (created if it does not exist).
+    pub async fn register(&mut self, name: &str, room: Option<&str>) -> Result<(), Refusal> {
+        if self.nick.is_some() {
+            return Err(Refusal::AlreadyRegistered);
+        }
+        let nick = Nick::parse(name)?;
+        let room_name = room.map(RoomName::parse).transpose()?;
+        if let Some(locked) = room_name
+            .as_ref()
+            .and_then(|name| self.hub.room(name.as_str()))
+            .filter(|room| room.is_locked())
+        {
+            return Err(Refusal::LockedAtLogin {
+                room: locked.name().to_string(),
+            });
+        }
+        self.hub.register(User {
+            id: self.id,
+            nick: nick.clone(),
+            outbox: Arc::clone(&self.outbox),
+            control: Arc::clone(&self.control),
+        })?;
+        if !self.door.one_room {
+            self.nick = Some(nick.clone());
+            self.reply(Event::Welcome {
+                nick: nick.to_string(),
+                room: None,
+            });
+            return Ok(());
+        }
+        let room = match room_name {
+            None => Ok(Arc::clone(self.hub.default_room())),
+            Some(name) => self.open_room(name).await,
+        };
+        self.nick = Some(nick.clone());
+        let entered = room.and_then(|room| {
+            let entry = room.join(self.member())?;
+            Ok((room, entry))
+        });
+        let (room, entry) = match entered {
+            Ok(entered) => entered,
+            Err(refusal) => {
+                self.nick = None;
+                self.hub.unregister(self.id, &nick);
+                return Err(refusal);
+            }
+        };
+        let view = self.view(&room, entry, false);
+        self.rooms.push(room);
+        self.reply(Event::Welcome {
+            nick: nick.to_string(),
+            room: Some(view),
+        });
+        Ok(())
+    }
+
+    /// The room `name:room` asks for, created (and stored) if it does not exist.
+    async fn open_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
+        let (room, created) = self.hub.room_or_create(name)?;
+        if created {
+            if let Err(refusal) = room.persist().await {
+                self.hub.remove_room(&room);
+                return Err(refusal);
+            }
+        }
+        Ok(room)
+    }
+
+    /// The room a request is about: the one named, which the user must be
+    /// in, or their only room.
+    pub(crate) fn room_for(&self, name: Option<&str>) -> Result<Arc<Room>, Refusal> {
+        match name {
+            Some(name) => {
+                let key = banter_proto::names::fold(name);
+                if let Some(room) = self.rooms.iter().find(|r| r.name().key() == key) {
+                    return Ok(Arc::clone(room));
+                }
+                match self.hub.room(name) {
+                    Some(room) => Err(Refusal::NotMember {
+                        room: room.name().to_string(),
+                    }),
+                    None => Err(Refusal::NoSuchRoom {
+                        room: name.to_owned(),
+                    }),
+                }
+            }
+            None => match self.rooms.as_slice() {
+                [only] => Ok(Arc::clone(only)),
+                [] => Err(Refusal::NoRoom),
+                _ => Err(Refusal::WhichRoom),
+            },
+        }
+    }
+
+    /// A message from this user, said now in `room`.
+    pub(crate) fn message(&self, room: &Room, kind: MessageKind, text: String) -> StoredMessage {
+        StoredMessage {
+            id: 0,
+            room: room.name().to_string(),
+            sender: self.registered_nick().to_string(),
+            text,
+            kind,
+            at: now_millis(),
+            from_room: None,
+            recipient: None,
+        }
+    }
+
+    /// Tells the user that messages are not being saved, at most once per
+    /// [`STORE_PROBLEM_REMINDER`] while the problem lasts.
+    fn report_store_problem(&mut self) {
+        let Some(problem) = self.hub.store.problem() else {
+            return;
+        };
+        let now = Instant::now();
+        if self
+            .store_problem_told
+            .is_some_and(|told| now.duration_since(told) < STORE_PROBLEM_REMINDER)
+        {
+            return;
+        }
+        self.store_problem_told = Some(now);
+        self.refuse(Refusal::HistoryNotSaved { detail: problem });
+    }
+
+    /// If `request` would take this user out of a room, why: a door with
+    /// prompts cancels them first.
+    pub fn removes_from_room(&self, request: &Control) -> Option<PromptCancel> {
+        match request {
+            Control::Kicked { room, .. } if self.is_in(room) => Some(PromptCancel::Kicked {
+                room: room.name().to_string(),
+            }),
+            Control::RoomClosed { room, .. } if self.is_in(room) => {
+                Some(PromptCancel::RoomClosed {
+                    room: room.name().to_string(),
+                })
+            }
+            _ => None,
+        }
+    }
+
+    /// Carries out another session's request on this one.
+    pub fn handle_control(&mut self, request: Control) {
+        self.begin_request(None);
+        match request {
+            Control::Kicked { room, by, reason } => {
+                if !self.is_in(&room) {
+                    return;
+                }
+                let key = room.name().key().to_owned();
+                self.grants.remove(&key);
+                self.invites.remove(&key);
+                self.leave_room(
+                    &room,
+                    Some(LeaveReason::Kicked {
+                        by: by.clone(),
+                        reason: reason.clone(),
+                    }),
+                );
+                self.reply(Event::YouWereKicked {
+                    room: room.name().to_string(),
+                    by,
+                    reason,
+                });
+                self.back_to_default_room();
+            }
+            Control::RoomClosed { room, by } => {
+                if !self.is_in(&room) {
+                    return;
+                }
+                self.forget_room(&room);
+                self.reply(Event::RoomClosed {
+                    room: room.name().to_string(),
+                    by,
+                });
+                self.back_to_default_room();
+            }
+            Control::Invited { room, by, epoch } => {
+                self.invites.insert(room.name().key().to_owned(), epoch);
+                self.reply(Event::Invited {
+                    room: room.name().to_string(),
+                    by,
+                });
+            }
+        }
+    }
+
+    /// Leaves `room`, telling its members why, and remembers how far this
+    /// connection has seen it.
+    pub(crate) fn leave_room(&mut self, room: &Arc<Room>, reason: Option<LeaveReason>) {
+        if let Some(newest) = room.newest_message_id() {
+            self.seen.insert(room.name().key().to_owned(), newest);
+        }
+        room.leave(self.id, reason);
+        self.forget_room(room);
+    }
+
+    /// A one-room door's user who lost their room goes to the default room.
+    pub(crate) fn back_to_default_room(&mut self) {
+        if self.door.one_room && self.rooms.is_empty() {
+            let lobby = Arc::clone(self.hub.default_room());
+            if let Err(refusal) = self.enter(lobby, false) {
+                self.refuse(refusal);
+            }
+        }
+    }
+}

@@ -1,0 +1,63 @@
+//! Requests about people: private messages and name changes.
+
+use banter_proto::{Event, Nick, Refusal};
+
+use crate::core::user::UserState;
+use crate::delivery::Delivery;
+use crate::room::now_millis;
+use crate::store::{MessageKind, StoredMessage};
+
+impl UserState {
+    pub(super) fn private(&mut self, to: &str, text: String) -> Result<(), Refusal> {
+        let Some(user) = self.hub.user(to) else {
+            return Err(Refusal::NoSuchUser {
+                name: to.to_owned(),
+            });
+        };
+        if user.id == self.id {
+            return Err(Refusal::MessageToSelf);
+        }
+        let at = now_millis();
+        user.outbox.offer(Delivery::new(Event::Private {
+            from: self.registered_nick().to_string(),
+            text: text.clone(),
+            at,
+        }));
+        if self.hub.config.store_private_messages {
+            self.hub.store.append(StoredMessage {
+                id: 0,
+                room: String::new(),
+                sender: self.registered_nick().to_string(),
+                text: text.clone(),
+                kind: MessageKind::Private,
+                at,
+                from_room: None,
+                recipient: Some(user.nick.to_string()),
+            });
+        }
+        self.reply(Event::PrivateSent {
+            to: user.nick.to_string(),
+            text,
+        });
+        Ok(())
+    }
+
+    pub(super) fn change_nick(&mut self, name: &str) -> Result<(), Refusal> {
+        let new = Nick::parse(name)?;
+        let old = self.registered_nick().clone();
+        if new.as_str() == old.as_str() {
+            return Err(Refusal::AlreadyNamed {
+                name: old.to_string(),
+            });
+        }
+        self.hub.rename(self.id, &old, &new)?;
+        self.nick = Some(new.clone());
+        for room in &self.rooms {
+            room.rename(self.id, &new);
+        }
+        self.reply(Event::NickSet {
+            nick: new.to_string(),
+        });
+        Ok(())
+    }
+}

@@ -1,0 +1,268 @@
+//! Requests about rooms: entering (with the password of a locked room),
+//! creating, leaving, saying, `:erm`, who, history and closing.
+
+use std::sync::Arc;
+
+use banter_proto::event::LeaveReason;
+use banter_proto::request::SayKind;
+use banter_proto::{Event, Refusal, RoomName};
+use tokio::time::Instant;
+use tracing::{info, warn};
+
+use crate::core::user::UserState;
+use crate::room::{room_message, Room};
+use crate::store::MessageKind;
+
+/// Most messages one history request returns.
+pub const MAX_HISTORY_COUNT: usize = 200;
+
+impl UserState {
+    /// True if this connection may act in locked `room` without typing its
+    /// password: it entered with the current password before.
+    pub(crate) fn has_grant(&self, room: &Room) -> bool {
+        let (_, epoch) = room.lock_state();
+        self.grants.get(room.name().key()) == Some(&epoch)
+    }
+
+    /// Enters `room` (leaving the current one on a one-room door) and says so.
+    /// Entering comes first: if the room was closed meanwhile, the user stays put.
+    pub(crate) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
+        let entry = room.join(self.member())?;
+        if self.door.one_room {
+            for old in self.rooms.clone() {
+                self.leave_room(&old, Some(LeaveReason::ChangedRoom));
+            }
+        }
+        let view = self.view(&room, entry, created);
+        self.rooms.push(room);
+        self.reply(Event::Entered(view));
+        Ok(())
+    }
+
+    /// Whether this user may take another room.
+    fn check_room_limit(&self) -> Result<(), Refusal> {
+        if !self.door.one_room && self.rooms.len() >= self.door.max_rooms {
+            return Err(Refusal::UserRoomLimit {
+                max: self.door.max_rooms,
+            });
+        }
+        Ok(())
+    }
+
+    pub(super) async fn join(
+        &mut self,
+        name: &str,
+        password: Option<String>,
+    ) -> Result<(), Refusal> {
+        let Some(room) = self.hub.room(name) else {
+            return Err(Refusal::NoSuchRoomToEnter {
+                room: name.to_owned(),
+            });
+        };
+        if self.is_in(&room) {
+            return Err(Refusal::AlreadyInRoom {
+                room: room.name().to_string(),
+            });
+        }
+        self.check_room_limit()?;
+        let (hash, epoch) = room.lock_state();
+        let Some(hash) = hash else {
+            return self.enter(room, false);
+        };
+        if self.has_grant(&room) {
+            return self.enter(room, false);
+        }
+        let key = room.name().key().to_owned();
+        if self.invites.get(&key) == Some(&epoch) {
+            // An invitation is good for one entry; it grants nothing else.
+            self.invites.remove(&key);
+            return self.enter(room, false);
+        }
+        if let Err(wait) = self.lockout.check(&key, Instant::now()) {
+            return Err(Refusal::LockedOut {
+                room: room.name().to_string(),
+                secs: wait.as_secs_f64().ceil() as u64,
+            });
+        }
+        let Some(password) = password else {
+            return Err(Refusal::PasswordNeeded {
+                room: room.name().to_string(),
+            });
+        };
+        if self.hub.passwords.verify(password, hash).await {
+            self.lockout.succeeded(&key);
+            self.grants.insert(key, epoch);
+            return self.enter(room, false);
+        }
+        warn!(peer = %self.peer, room = %room.name(), "wrong room password");
+        let locked_out = self.lockout.failed(&key, Instant::now());
+        if locked_out {
+            warn!(peer = %self.peer, room = %room.name(), "room password lockout");
+        }
+        Err(Refusal::WrongPassword {
+            room: room.name().to_string(),
+            here: self
+                .door
+                .one_room
+                .then(|| self.current_room().map(|r| r.name().to_string()))
+                .flatten(),
+            locked_out_secs: locked_out.then_some(self.hub.config.password_lockout),
+        })
+    }
+
+    pub(super) async fn create(&mut self, name: &str) -> Result<(), Refusal> {
+        let name = RoomName::parse(name)?;
+        self.check_room_limit()?;
+        let room = self.hub.create_room(name)?;
+        // Durable before anyone is told it exists.
+        if let Err(refusal) = room.persist().await {
+            self.hub.remove_room(&room);
+            return Err(refusal);
+        }
+        self.enter(room, true)
+    }
+
+    pub(super) fn part(&mut self, name: &str) -> Result<(), Refusal> {
+        let room = self.room_for(Some(name))?;
+        if self.door.one_room {
+            return Err(Refusal::DefaultRoomStays);
+        }
+        self.leave_room(&room, Some(LeaveReason::Parted));
+        self.reply(Event::Parted {
+            room: room.name().to_string(),
+        });
+        Ok(())
+    }
+
+    pub(super) fn say(
+        &mut self,
+        room: Option<&str>,
+        kind: SayKind,
+        text: String,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        let (kind, except) = match kind {
+            SayKind::Chat => (MessageKind::Chat, Some(self.id)),
+            // Text-door users see their own emote, as the room does.
+            SayKind::Emote if !self.door.answers_every_request => (MessageKind::Emote, None),
+            SayKind::Emote => (MessageKind::Emote, Some(self.id)),
+        };
+        let message = self.message(&room, kind, text);
+        let said = room.say(message, except)?;
+        if self.door.answers_every_request {
+            self.reply(Event::Said {
+                room: room.name().to_string(),
+                id: said.id,
+                at: said.at,
+            });
+        }
+        Ok(())
+    }
+
+    /// `:erm`: a message into a room the user is not in, from the one they are in.
+    pub(super) fn say_elsewhere(&mut self, name: &str, text: String) -> Result<(), Refusal> {
+        let Some(target) = self.hub.room(name) else {
+            return Err(Refusal::NoSuchRoom {
+                room: name.to_owned(),
+            });
+        };
+        if self.is_in(&target) {
+            return Err(Refusal::ExtraRoomIsHere {
+                room: target.name().to_string(),
+            });
+        }
+        let here = self.room_for(None)?;
+        if target.is_locked() && !self.has_grant(&target) {
+            return Err(Refusal::ExtraRoomLocked {
+                room: target.name().to_string(),
+            });
+        }
+        let mut message = self.message(&target, MessageKind::ExtraRoom, text);
+        message.from_room = Some(here.name().to_string());
+        let said = target.say(message, None)?;
+        self.reply(Event::ExtraRoomSent {
+            to_room: target.name().to_string(),
+            members: said.offered,
+        });
+        Ok(())
+    }
+
+    pub(super) fn who(&mut self, name: Option<&str>) -> Result<(), Refusal> {
+        let room = match name {
+            None => self.room_for(None)?,
+            Some(name) => self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
+                room: name.to_owned(),
+            })?,
+        };
+        self.reply(Event::Who {
+            room: room.name().to_string(),
+            members: room.who(),
+        });
+        Ok(())
+    }
+
+    pub(super) async fn history(
+        &mut self,
+        room: Option<&str>,
+        limit: usize,
+        before: Option<i64>,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        let capped_at = (limit > MAX_HISTORY_COUNT).then_some(MAX_HISTORY_COUNT);
+        let limit = limit.clamp(1, MAX_HISTORY_COUNT);
+        let messages = match self
+            .hub
+            .store
+            .history(room.name().as_str(), limit, before)
+            .await
+        {
+            Ok(Ok(messages)) => messages,
+            Ok(Err(err)) => {
+                return Err(Refusal::HistoryUnavailable {
+                    detail: err.to_string(),
+                })
+            }
+            Err(_) => {
+                return Err(Refusal::HistoryUnavailable {
+                    detail: "the store has stopped".into(),
+                })
+            }
+        };
+        self.reply(Event::History {
+            room: room.name().to_string(),
+            messages: messages.iter().map(room_message).collect(),
+            live_follows: false,
+            capped_at,
+        });
+        Ok(())
+    }
+
+    /// Deletes the room and its history; everyone in it is told (and a
+    /// one-room door's users go to the default room). Store first: a close
+    /// the store refuses changes nothing.
+    pub(super) async fn close(&mut self, room: Option<&str>) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        let members = match room.close(self.id).await {
+            Ok(members) => members,
+            Err(refusal) => {
+                warn!(room = %room.name(), %refusal, "room not closed");
+                return Err(refusal);
+            }
+        };
+        self.hub.remove_room(&room);
+        let by = self.registered_nick().to_string();
+        info!(room = %room.name(), %by, "room closed");
+        for id in members.into_iter().filter(|&id| id != self.id) {
+            if let Some(user) = self.hub.user_by_id(id) {
+                user.control.room_closed(Arc::clone(&room), by.clone());
+            }
+        }
+        self.forget_room(&room);
+        self.reply(Event::RoomClosed {
+            room: room.name().to_string(),
+            by,
+        });
+        self.back_to_default_room();
+        Ok(())
+    }
+}

@@ -1,0 +1,196 @@
+//! One connected user's state, whichever door they came in by.
+//!
+//! A [`UserState`] is owned by its connection's task and changed only there:
+//! its name, the rooms it is in, the locked rooms it may enter without typing
+//! the password, its password lockout. Its [`Door`] says how the user lives
+//! in rooms: the text door keeps one room at a time, machine doors join and
+//! part freely. Everything it is told goes into its outbox as typed events;
+//! the door renders them. `Drop` leaves every room and releases the name, so
+//! every way a connection ends cleans up.
+
+use std::collections::HashMap;
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use banter_proto::event::{LeaveReason, RoomView};
+use banter_proto::{Event, Nick, Refusal};
+use tokio::time::Instant;
+
+use crate::control::Mailbox;
+use crate::delivery::RequestTag;
+use crate::hub::Hub;
+use crate::outbox::Outbox;
+use crate::password::Lockout;
+use crate::room::{room_message, Entry, Member, Room, SessionId};
+
+/// How a door's users live in rooms.
+#[derive(Debug, Clone, Copy)]
+pub struct Door {
+    /// Shown in logs.
+    pub name: &'static str,
+    /// One room at a time: registering puts the user in a room, entering
+    /// another leaves the one they were in, and losing their room (a kick, a
+    /// close) sends them to the default room. Otherwise users join and part
+    /// up to `max_rooms` and may be in none.
+    pub one_room: bool,
+    pub max_rooms: usize,
+    /// Every request gets an answer: a room message its id (`Event::Said`),
+    /// a request with nothing else to say `Event::Done`. Text-door users see
+    /// their own typing and need neither.
+    pub answers_every_request: bool,
+}
+
+/// See the module docs.
+pub struct UserState {
+    pub(crate) id: SessionId,
+    pub(crate) peer: SocketAddr,
+    pub(crate) hub: Arc<Hub>,
+    pub(crate) outbox: Arc<Outbox>,
+    pub(crate) control: Arc<Mailbox>,
+    pub(crate) door: Door,
+    pub(crate) nick: Option<Nick>,
+    /// In the order they were entered.
+    pub(crate) rooms: Vec<Arc<Room>>,
+    /// Locked rooms this connection has entered with the password, by room
+    /// key, with the password epoch it was good for.
+    pub(crate) grants: HashMap<String, u64>,
+    /// Invitations into locked rooms, by room key, with their password epoch.
+    pub(crate) invites: HashMap<String, u64>,
+    pub(crate) lockout: Lockout,
+    /// The newest message seen in each room on this connection, by room key:
+    /// entering a room again shows only what came after it.
+    pub(crate) seen: HashMap<String, i64>,
+    /// When this user was last told that the store is failing.
+    pub(crate) store_problem_told: Option<Instant>,
+    /// The request being answered, if the door tags its requests.
+    pub(crate) request: Option<RequestTag>,
+    /// Something was replied to the current request.
+    pub(crate) replied: bool,
+    /// What the rooms are told when this user goes; `None` at shutdown, when
+    /// everyone is leaving and the notices would only be noise.
+    pub(crate) leave_reason: Option<LeaveReason>,
+}
+
+impl Drop for UserState {
+    fn drop(&mut self) {
+        for room in self.rooms.drain(..) {
+            room.leave(self.id, self.leave_reason.clone());
+        }
+        if let Some(nick) = self.nick.take() {
+            self.hub.unregister(self.id, &nick);
+        }
+    }
+}
+
+impl UserState {
+    /// A connection's user before it has a name.
+    pub fn new(hub: Arc<Hub>, peer: SocketAddr, outbox: Arc<Outbox>, door: Door) -> Self {
+        let lockout = Lockout::new(hub.config.password_lockout());
+        Self {
+            id: hub.next_session_id(),
+            peer,
+            hub,
+            outbox,
+            control: Arc::new(Mailbox::default()),
+            door,
+            nick: None,
+            rooms: Vec::new(),
+            grants: HashMap::new(),
+            invites: HashMap::new(),
+            lockout,
+            seen: HashMap::new(),
+            store_problem_told: None,
+            request: None,
+            replied: false,
+            leave_reason: Some(LeaveReason::Disconnected),
+        }
+    }
+
+    pub fn nick(&self) -> Option<&Nick> {
+        self.nick.as_ref()
+    }
+
+    /// The door's name, for logs.
+    pub fn door(&self) -> &'static str {
+        self.door.name
+    }
+
+    /// The requests other sessions leave for this one (kicks, invitations).
+    pub fn mailbox(&self) -> Arc<Mailbox> {
+        Arc::clone(&self.control)
+    }
+
+    /// The one room a text-door user is in.
+    pub fn current_room(&self) -> Option<&Arc<Room>> {
+        self.rooms.first()
+    }
+
+    /// Answers the current request (if any) with `event`.
+    pub fn reply(&mut self, event: Event) {
+        self.replied = true;
+        self.outbox.reply_to(event, self.request.clone());
+    }
+
+    pub fn refuse(&mut self, refusal: Refusal) {
+        self.reply(Event::Refused(refusal));
+    }
+
+    /// Tags the replies that follow with the client's request id.
+    pub fn begin_request(&mut self, request: Option<RequestTag>) {
+        self.request = request;
+        self.replied = false;
+    }
+
+    /// How the rooms are told this user left when the connection ends.
+    pub fn set_leave_reason(&mut self, reason: Option<LeaveReason>) {
+        self.leave_reason = reason;
+    }
+
+    pub(crate) fn registered_nick(&self) -> &Nick {
+        self.nick
+            .as_ref()
+            .expect("requests are executed only once named")
+    }
+
+    pub(crate) fn member(&self) -> Member {
+        Member {
+            id: self.id,
+            nick: self.registered_nick().clone(),
+            outbox: Arc::clone(&self.outbox),
+        }
+    }
+
+    pub(crate) fn is_in(&self, room: &Arc<Room>) -> bool {
+        self.rooms.iter().any(|r| Arc::ptr_eq(r, room))
+    }
+
+    /// Forgets `room` (without telling it; the caller does).
+    pub(crate) fn forget_room(&mut self, room: &Arc<Room>) {
+        self.rooms.retain(|r| !Arc::ptr_eq(r, room));
+    }
+
+    /// What entering a room shows: its members and topic, and the recent
+    /// messages this connection has not seen there yet.
+    pub(crate) fn view(&mut self, room: &Room, entry: Entry, created: bool) -> RoomView {
+        let key = room.name().key();
+        let seen = self.seen.get(key).copied().unwrap_or(0);
+        let recent: Vec<_> = entry
+            .recent
+            .iter()
+            .filter(|message| message.id > seen)
+            .map(room_message)
+            .collect();
+        if let Some(newest) = entry.recent.last() {
+            self.seen.insert(key.to_owned(), newest.id.max(seen));
+        }
+        RoomView {
+            room: room.name().to_string(),
+            created,
+            host: entry.host,
+            locked: entry.locked,
+            topic: entry.topic,
+            members: entry.members,
+            recent,
+        }
+    }
+}

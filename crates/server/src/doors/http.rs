@@ -1,0 +1,188 @@
+//! The HTTP listener (axum): `GET /ws` upgrades to the JSON door, `GET /`
+//! answers a page saying so until the web client lands.
+//!
+//! Before an upgrade the `Origin` header is checked, so a page on another
+//! site cannot open a WebSocket with a visitor's browser (cross-site
+//! WebSocket hijacking): pages from the server's own host, origins listed in
+//! `--http-allowed-origins`, and clients that send no `Origin` (bots,
+//! terminal clients) may connect. Every WebSocket holds a slot of the same
+//! connection limits as the text door; one past them gets a JSON `error`
+//! frame and is closed. Sessions run on the server's task tracker, so
+//! shutdown waits for their goodbyes.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+
+use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
+use axum::extract::{ConnectInfo, State};
+use axum::http::{header, HeaderMap, StatusCode};
+use axum::response::{Html, IntoResponse, Response};
+use axum::routing::get;
+use axum::Router;
+use banter_proto::{Event, Refusal};
+use tokio::net::TcpListener;
+use tokio_util::sync::CancellationToken;
+use tokio_util::task::TaskTracker;
+use tracing::info;
+
+use super::json::session;
+use super::limits::ConnectionLimits;
+use crate::delivery::Delivery;
+use crate::doors::json::render::JsonRenderer;
+use crate::doors::Renderer;
+use crate::hub::Hub;
+
+/// What the HTTP handlers share.
+struct Shared {
+    hub: Arc<Hub>,
+    limits: Arc<ConnectionLimits>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+}
+
+/// Bytes a WebSocket reads from its socket at a time: small, since frames
+/// are small and thousands of connections each hold one.
+const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
+
+const INDEX: &str = "<!doctype html>
+<html lang=\"en\"><head><meta charset=\"utf-8\"><title>banter</title></head>
+<body><h1>banter</h1>
+<p>This server speaks banter/1 (JSON over WebSocket) at <code>/ws</code>; see PROTOCOL.md.
+The web client is not here yet. From a terminal: <code>nc localhost 8080</code>.</p>
+</body></html>
+";
+
+/// Serves HTTP until `shutdown`; WebSocket sessions run on `tracker`.
+pub async fn serve(
+    listener: TcpListener,
+    hub: Arc<Hub>,
+    limits: Arc<ConnectionLimits>,
+    tracker: TaskTracker,
+    shutdown: CancellationToken,
+) -> std::io::Result<()> {
+    let shared = Arc::new(Shared {
+        hub,
+        limits,
+        tracker,
+        shutdown: shutdown.clone(),
+    });
+    let app = Router::new()
+        .route("/", get(|| async { Html(INDEX) }))
+        .route("/ws", get(websocket))
+        .with_state(shared);
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown.cancelled_owned())
+    .await
+}
+
+async fn websocket(
+    State(shared): State<Arc<Shared>>,
+    ConnectInfo(peer): ConnectInfo<SocketAddr>,
+    headers: HeaderMap,
+    upgrade: WebSocketUpgrade,
+) -> Response {
+    let config = &shared.hub.config;
+    if !origin_allowed(&headers, &config.http_allowed_origins) {
+        info!(%peer, origin = ?headers.get(header::ORIGIN), "refusing a websocket from another origin");
+        return (
+            StatusCode::FORBIDDEN,
+            "this origin may not open a WebSocket here\n",
+        )
+            .into_response();
+    }
+    let admitted = shared.limits.admit(peer.ip());
+    let max = config.ws_max_message_bytes;
+    let tracked = Arc::clone(&shared);
+    upgrade
+        .max_message_size(max)
+        .max_frame_size(max)
+        .read_buffer_size(WS_READ_BUFFER_BYTES)
+        .on_upgrade(move |socket| {
+            let tracker = tracked.tracker.clone();
+            tracker.track_future(async move {
+                match admitted {
+                    Ok(permit) => {
+                        session::serve(
+                            socket,
+                            peer,
+                            Arc::clone(&tracked.hub),
+                            tracked.shutdown.clone(),
+                        )
+                        .await;
+                        drop(permit);
+                    }
+                    Err(refusal) => {
+                        info!(%peer, %refusal, "refusing websocket");
+                        refuse(socket, refusal).await;
+                    }
+                }
+            })
+        })
+}
+
+/// One `error` frame, then close.
+async fn refuse(mut socket: WebSocket, refusal: Refusal) {
+    let delivery = Delivery::new(Event::Refused(refusal));
+    let frame = JsonRenderer.shared(&delivery).cloned().unwrap_or_default();
+    let Ok(text) = Utf8Bytes::try_from(frame) else {
+        return;
+    };
+    let _ = socket.send(Message::Text(text)).await;
+    let _ = socket.send(Message::Close(None)).await;
+}
+
+/// Pages from this server's own host, listed origins, or no `Origin` at all.
+fn origin_allowed(headers: &HeaderMap, allowed: &[String]) -> bool {
+    let Some(origin) = headers.get(header::ORIGIN) else {
+        return true;
+    };
+    let Ok(origin) = origin.to_str() else {
+        return false;
+    };
+    if allowed
+        .iter()
+        .any(|listed| listed == "*" || listed.eq_ignore_ascii_case(origin))
+    {
+        return true;
+    }
+    let host = headers
+        .get(header::HOST)
+        .and_then(|host| host.to_str().ok());
+    let origin_host = origin
+        .strip_prefix("http://")
+        .or_else(|| origin.strip_prefix("https://"));
+    matches!((origin_host, host), (Some(o), Some(h)) if o.eq_ignore_ascii_case(h))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn headers(origin: Option<&str>) -> HeaderMap {
+        let mut headers = HeaderMap::new();
+        headers.insert(header::HOST, "127.0.0.1:8081".parse().unwrap());
+        if let Some(origin) = origin {
+            headers.insert(header::ORIGIN, origin.parse().unwrap());
+        }
+        headers
+    }
+
+    #[test]
+    fn only_the_own_host_listed_origins_or_no_origin_may_connect() {
+        assert!(origin_allowed(&headers(None), &[]));
+        assert!(origin_allowed(&headers(Some("http://127.0.0.1:8081")), &[]));
+        assert!(!origin_allowed(&headers(Some("https://evil.example")), &[]));
+        let listed = vec!["https://chat.example.org".to_owned()];
+        assert!(origin_allowed(
+            &headers(Some("https://chat.example.org")),
+            &listed
+        ));
+        assert!(origin_allowed(
+            &headers(Some("https://evil.example")),
+            &["*".to_owned()]
+        ));
+    }
+}

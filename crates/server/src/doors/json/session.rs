@@ -1,0 +1,273 @@
+//! One WebSocket connection of the JSON door: frames in, core requests,
+//! events out as frames.
+//!
+//! Like the text door's session, this task owns the connection's
+//! [`UserState`] and flood buckets; a writer task owns the sending half,
+//! drains the outbox, and pings the client. The same limits apply as on the
+//! text door (registration timeout, rate limit, outbox bound with "missed N",
+//! the shared connection limits), plus the WebSocket's own: the message size
+//! (set at the upgrade), and keepalive: a client that sends nothing, not even
+//! a pong, for [`SILENCE_LIMIT`] is dropped.
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use axum::extract::ws::{Message, WebSocket};
+use banter_proto::event::LeaveReason;
+use banter_proto::{Event, Refusal};
+use futures::stream::{SplitSink, SplitStream};
+use futures::{SinkExt, StreamExt};
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use super::protocol::{self, ClientRequest};
+use super::render::JsonRenderer;
+use crate::core::{Door, UserState};
+use crate::doors::Renderer;
+use crate::flood::{ByteBudget, Flood, Verdict};
+use crate::hub::Hub;
+use crate::outbox::Outbox;
+
+/// How often the writer pings the client.
+const PING_INTERVAL: Duration = Duration::from_secs(30);
+/// A client silent this long (no frame, no pong) is gone.
+const SILENCE_LIMIT: Duration = Duration::from_secs(75);
+/// How long the last frames may take to reach a client after its session ends.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a session ended.
+#[derive(Debug)]
+enum End {
+    Quit,
+    Closed,
+    Silent,
+    WriterGone,
+    RegistrationTimeout(u64),
+    Flood,
+    Shutdown,
+}
+
+impl End {
+    fn farewell(&self) -> Option<Event> {
+        match self {
+            End::Quit => Some(Event::Goodbye),
+            End::Shutdown => Some(Event::ShuttingDown),
+            End::RegistrationTimeout(secs) => {
+                Some(Event::Refused(Refusal::RegistrationTimeout { secs: *secs }))
+            }
+            End::Flood => Some(Event::Refused(Refusal::Flooding)),
+            End::Closed | End::Silent | End::WriterGone => None,
+        }
+    }
+}
+
+/// Serves one upgraded WebSocket to its end.
+pub async fn serve(
+    socket: WebSocket,
+    peer: SocketAddr,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
+    let config = Arc::clone(&hub.config);
+    let (sink, mut stream) = socket.split();
+    let outbox = Arc::new(Outbox::new(config.outbox_bytes));
+    let writer_gone = CancellationToken::new();
+    let mut writer = tokio::spawn(write(
+        sink,
+        Arc::clone(&outbox),
+        config.write_stall_timeout(),
+        writer_gone.clone(),
+    ));
+    let door = Door {
+        name: "json",
+        one_room: false,
+        max_rooms: config.max_rooms_per_user,
+        answers_every_request: true,
+    };
+    let mut user = UserState::new(hub, peer, Arc::clone(&outbox), door);
+    let end = run(&mut user, &mut stream, &shutdown, &writer_gone).await;
+    user.set_leave_reason(match end {
+        End::Quit => Some(LeaveReason::Quit),
+        End::Shutdown => None,
+        _ => Some(LeaveReason::Disconnected),
+    });
+    match user.nick() {
+        Some(nick) => info!(%peer, %nick, ?end, door = user.door(), "session ended"),
+        None => debug!(%peer, ?end, "websocket ended before a name was chosen"),
+    }
+    drop(user);
+    if let Some(farewell) = end.farewell() {
+        outbox.reply(farewell);
+    }
+    outbox.close();
+    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+}
+
+async fn run(
+    user: &mut UserState,
+    stream: &mut SplitStream<WebSocket>,
+    shutdown: &CancellationToken,
+    writer_gone: &CancellationToken,
+) -> End {
+    let config = Arc::clone(&user.hub.config);
+    let registration_deadline = Instant::now() + config.registration_timeout();
+    let mut flood = Flood::new(&config);
+    let mut bytes = ByteBudget::new(&config);
+    let requests = user.mailbox();
+    let mut heard = Instant::now();
+    loop {
+        while user.outbox.is_full() {
+            tokio::select! {
+                biased;
+                _ = shutdown.cancelled() => return End::Shutdown,
+                _ = writer_gone.cancelled() => return End::WriterGone,
+                _ = user.outbox.drained() => {}
+            }
+        }
+        let registering = user.nick().is_none();
+        let frame = tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return End::Shutdown,
+            _ = writer_gone.cancelled() => return End::WriterGone,
+            _ = tokio::time::sleep_until(registration_deadline), if registering => {
+                return End::RegistrationTimeout(config.registration_timeout);
+            }
+            _ = tokio::time::sleep_until(heard + SILENCE_LIMIT) => return End::Silent,
+            request = requests.recv() => {
+                user.handle_control(request);
+                continue;
+            }
+            frame = stream.next() => frame,
+        };
+        let message = match frame {
+            None | Some(Err(_)) | Some(Ok(Message::Close(_))) => return End::Closed,
+            Some(Ok(message)) => message,
+        };
+        heard = Instant::now();
+        let size = match &message {
+            Message::Text(text) => text.len(),
+            Message::Binary(data) => data.len(),
+            // Pings are answered by the WebSocket itself; pongs only prove life.
+            Message::Ping(_) | Message::Pong(_) => continue,
+            Message::Close(_) => return End::Closed,
+        };
+        if let Some(budget) = &mut bytes {
+            if let Some(resume_at) = budget.spend(size, Instant::now()) {
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return End::Shutdown,
+                    _ = tokio::time::sleep_until(resume_at) => {}
+                }
+            }
+        }
+        match flood.check(Instant::now()) {
+            Verdict::Go => {}
+            Verdict::Wait { delay, warn } => {
+                if warn {
+                    user.begin_request(None);
+                    user.refuse(Refusal::SlowDown {
+                        per_second: config.rate_limit,
+                    });
+                }
+                tokio::select! {
+                    biased;
+                    _ = shutdown.cancelled() => return End::Shutdown,
+                    _ = writer_gone.cancelled() => return End::WriterGone,
+                    _ = tokio::time::sleep(delay) => {}
+                }
+            }
+            Verdict::Disconnect => {
+                info!(peer = %user.peer, "disconnecting a flooding websocket client");
+                return End::Flood;
+            }
+        }
+        let Message::Text(text) = message else {
+            user.begin_request(None);
+            user.refuse(Refusal::BinaryFrame);
+            continue;
+        };
+        let frame = protocol::parse(text.as_str(), config.max_line_bytes);
+        user.begin_request(frame.id);
+        // Boxed: request futures (hashing, store round trips) are large and
+        // live only while one is handled.
+        if Box::pin(handle(user, frame.request)).await {
+            return End::Quit;
+        }
+    }
+}
+
+/// Carries out one request and answers it; true when the client quits.
+async fn handle(user: &mut UserState, request: Result<ClientRequest, Refusal>) -> bool {
+    let result = match request {
+        Err(refusal) => Err(refusal),
+        Ok(ClientRequest::Quit) => return true,
+        Ok(ClientRequest::Ping) => {
+            user.reply(Event::Pong);
+            Ok(())
+        }
+        Ok(ClientRequest::Hello { name }) => user.register(&name, None).await,
+        Ok(ClientRequest::Core(request)) => user.execute(request).await,
+    };
+    user.answer(result);
+    false
+}
+
+/// The writer: one text frame per event, flushed once per batch; pings the
+/// client every [`PING_INTERVAL`]. A client that takes nothing for
+/// `stall_timeout` ends the session.
+async fn write(
+    mut sink: SplitSink<WebSocket, Message>,
+    outbox: Arc<Outbox>,
+    stall_timeout: Duration,
+    gone: CancellationToken,
+) {
+    let _gone = gone.drop_guard();
+    let mut renderer = JsonRenderer;
+    let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    loop {
+        let batch = tokio::select! {
+            batch = outbox.next_batch() => batch,
+            _ = ping.tick() => {
+                let sent = tokio::time::timeout(stall_timeout, sink.send(Message::Ping(Default::default()))).await;
+                if !matches!(sent, Ok(Ok(()))) {
+                    return;
+                }
+                continue;
+            }
+        };
+        let mut frames = Vec::with_capacity(batch.deliveries.len() + batch.missed.len());
+        for delivery in &batch.deliveries {
+            if let Some(bytes) = renderer.shared(delivery).filter(|b| !b.is_empty()) {
+                frames.push(bytes.clone());
+            }
+        }
+        for missed in &batch.missed {
+            let mut frame = bytes::BytesMut::new();
+            renderer.missed(std::slice::from_ref(missed), &mut frame);
+            frames.push(frame.freeze());
+        }
+        let sent = tokio::time::timeout(stall_timeout, async {
+            for frame in frames {
+                let text =
+                    axum::extract::ws::Utf8Bytes::try_from(frame).expect("rendered JSON is UTF-8");
+                sink.feed(Message::Text(text)).await?;
+            }
+            if batch.closed {
+                sink.send(Message::Close(None)).await
+            } else {
+                sink.flush().await
+            }
+        })
+        .await;
+        if !matches!(sent, Ok(Ok(()))) || batch.closed {
+            return;
+        }
+    }
+}

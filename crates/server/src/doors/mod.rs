@@ -1,0 +1,30 @@
+//! The doors into the chat core: each turns its wire format into requests
+//! and renders events and refusals back.
+//!
+//! - `text`: plain lines over TCP for nc and telnet, with colon-commands and
+//!   hidden password prompts.
+//! - `json`: one JSON object per WebSocket text frame, for our clients and bots.
+//! - `http`: the HTTP listener that serves the JSON door at `/ws`.
+//!
+//! Every byte a client receives goes through its door's [`Renderer`].
+
+pub mod http;
+pub mod json;
+pub mod limits;
+pub mod text;
+
+use bytes::{Bytes, BytesMut};
+
+use crate::delivery::Delivery;
+use crate::outbox::Missed;
+
+/// Turns deliveries into one door's bytes, for one connection.
+pub trait Renderer: Send + 'static {
+    /// The bytes every client of this door gets for `delivery`, shared, when
+    /// nothing about this connection changes them.
+    fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes>;
+    /// Appends this connection's bytes for `delivery`.
+    fn render(&mut self, delivery: &Delivery, out: &mut BytesMut);
+    /// Appends the notice that messages were dropped for this slow client.
+    fn missed(&mut self, missed: &[Missed], out: &mut BytesMut);
+}

@@ -1,0 +1,12 @@
+//! The text door: plain lines over TCP, for nc and telnet.
+//!
+//! `listener` accepts connections, `session` reads lines and turns
+//! colon-commands into core requests (with hidden password prompts),
+//! `render` turns events into lines, and `writer` writes them.
+
+pub mod listener;
+mod render;
+mod session;
+mod writer;
+
+pub use render::plain_text;

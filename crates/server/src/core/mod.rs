@@ -8,6 +8,8 @@
 //! `harness`).
 
 mod commands;
+#[cfg(test)]
+mod harness;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this support module
 
 pub mod banterd;
+pub mod ws;
 
 use std::net::SocketAddr;
 use std::time::Duration;

@@ -178,13 +178,27 @@ impl Outbox {
         self.ready.notify_one();
     }
 
+    /// Whether the writer has something to do.
+    fn has_work(state: &State) -> bool {
+        !state.queue.is_empty() || (!state.missed.is_empty() && !state.held) || state.closed
+    }
+
+    /// Waits until there is work, without taking it. Cancel-safe.
+    pub async fn ready(&self) {
+        loop {
+            if Self::has_work(&self.lock()) {
+                return;
+            }
+            self.ready.notified().await;
+        }
+    }
+
     /// Waits for work and takes all of it, so one socket write carries many lines.
     pub async fn next_batch(&self) -> Batch {
         loop {
             {
                 let mut state = self.lock();
-                let missed_ready = !state.missed.is_empty() && !state.held;
-                if !state.queue.is_empty() || missed_ready || state.closed {
+                if Self::has_work(&state) {
                     let deliveries = std::mem::take(&mut state.queue);
                     state.bytes = state.deferred_bytes;
                     let missed = if state.held {

@@ -13,6 +13,8 @@ pub mod json;
 pub mod limits;
 pub mod text;
 
+use std::time::Duration;
+
 use bytes::{Bytes, BytesMut};
 
 use crate::delivery::Delivery;
@@ -27,4 +29,13 @@ pub trait Renderer: Send + 'static {
     fn render(&mut self, delivery: &Delivery, out: &mut BytesMut);
     /// Appends the notice that messages were dropped for this slow client.
     fn missed(&mut self, missed: &[Missed], out: &mut BytesMut);
+}
+
+/// How a writer paces its writes.
+#[derive(Debug, Clone, Copy)]
+pub struct WriteTiming {
+    /// Least time between two writes, to gather the lines that arrive meanwhile.
+    pub coalesce: Duration,
+    /// A socket that accepts nothing for this long ends the session.
+    pub stall_timeout: Duration,
 }

@@ -25,7 +25,7 @@ use tracing::{debug, info};
 use super::protocol::{self, ClientRequest};
 use super::render::JsonRenderer;
 use crate::core::{Door, UserState};
-use crate::doors::Renderer;
+use crate::doors::{Renderer, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
@@ -77,7 +77,10 @@ pub async fn serve(
     let mut writer = tokio::spawn(write(
         sink,
         Arc::clone(&outbox),
-        config.write_stall_timeout(),
+        WriteTiming {
+            coalesce: config.write_coalesce(),
+            stall_timeout: config.write_stall_timeout(),
+        },
         writer_gone.clone(),
     ));
     let door = Door {
@@ -219,21 +222,24 @@ async fn handle(user: &mut UserState, request: Result<ClientRequest, Refusal>) -
     false
 }
 
-/// The writer: one text frame per event, flushed once per batch; pings the
-/// client every [`PING_INTERVAL`]. A client that takes nothing for
-/// `stall_timeout` ends the session.
+/// The writer: one text frame per event, flushed once per batch, batches at
+/// most one per `--write-coalesce-ms` as on the text door; pings the client
+/// every [`PING_INTERVAL`]. A client that takes nothing for the stall
+/// timeout ends the session.
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     outbox: Arc<Outbox>,
-    stall_timeout: Duration,
+    timing: WriteTiming,
     gone: CancellationToken,
 ) {
     let _gone = gone.drop_guard();
+    let stall_timeout = timing.stall_timeout;
     let mut renderer = JsonRenderer;
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+    let mut last_write: Option<Instant> = None;
     loop {
-        let batch = tokio::select! {
-            batch = outbox.next_batch() => batch,
+        tokio::select! {
+            _ = outbox.ready() => {}
             _ = ping.tick() => {
                 let sent = tokio::time::timeout(stall_timeout, sink.send(Message::Ping(Default::default()))).await;
                 if !matches!(sent, Ok(Ok(()))) {
@@ -241,7 +247,13 @@ async fn write(
                 }
                 continue;
             }
-        };
+        }
+        if let Some(until) = last_write.map(|at| at + timing.coalesce) {
+            if Instant::now() < until {
+                tokio::time::sleep_until(until).await;
+            }
+        }
+        let batch = outbox.next_batch().await;
         let mut frames = Vec::with_capacity(batch.deliveries.len() + batch.missed.len());
         for delivery in &batch.deliveries {
             if let Some(bytes) = renderer.shared(delivery).filter(|b| !b.is_empty()) {
@@ -268,6 +280,9 @@ async fn write(
         .await;
         if !matches!(sent, Ok(Ok(()))) || batch.closed {
             return;
+        }
+        if !timing.coalesce.is_zero() {
+            last_write = Some(Instant::now());
         }
     }
 }

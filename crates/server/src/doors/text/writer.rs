@@ -1,11 +1,10 @@
 //! The write half of a byte-stream connection: drains the session's outbox
 //! into the socket through the door's [`Renderer`].
 //!
-//! Everything queued when the writer wakes goes out in one write, and after
-//! each write the writer waits `--write-coalesce-ms` before taking the next
-//! batch: under load many lines share one system call (the kernel's cost per
-//! write dominates a busy server), while a line after a quiet spell still goes
-//! out at once. A socket that
+//! Everything queued when the writer wakes goes out in one write, and no two
+//! writes are closer than `--write-coalesce-ms`: under load many lines share
+//! one system call (the kernel's cost per write dominates a busy server),
+//! while a line after a quiet spell goes out at once, costing no timer. A socket that
 //! accepts nothing for `write_stall_timeout` ends the session: a client that
 //! stopped reading cannot hold memory or a task forever.
 
@@ -15,19 +14,11 @@ use std::time::Duration;
 
 use bytes::BytesMut;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
+use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::doors::Renderer;
+use crate::doors::{Renderer, WriteTiming};
 use crate::outbox::Outbox;
-
-/// How a writer paces its writes.
-#[derive(Debug, Clone, Copy)]
-pub struct WriteTiming {
-    /// Pause after each write, to gather the lines that arrive meanwhile.
-    pub coalesce: Duration,
-    /// A socket that accepts nothing for this long ends the session.
-    pub stall_timeout: Duration,
-}
 
 /// Runs until the outbox closes or the socket fails; cancels `gone` on exit so
 /// the session notices a dead writer.
@@ -50,8 +41,18 @@ async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
     renderer: &mut R,
     timing: WriteTiming,
 ) -> io::Result<()> {
+    let mut last_write: Option<Instant> = None;
     loop {
         // Nothing is kept between batches: an idle connection holds no buffer.
+        outbox.ready().await;
+        // Coalescing: within `coalesce` of the last write, wait out the rest of
+        // it so what arrives meanwhile shares the next write. A line after a
+        // quieter spell goes out at once, with no timer at all.
+        if let Some(until) = last_write.map(|at| at + timing.coalesce) {
+            if Instant::now() < until {
+                tokio::time::sleep_until(until).await;
+            }
+        }
         let batch = outbox.next_batch().await;
         let single = match (batch.deliveries.front(), batch.deliveries.len()) {
             (Some(only), 1) if batch.missed.is_empty() => renderer.shared(only).cloned(),
@@ -76,7 +77,7 @@ async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
             return socket.shutdown().await;
         }
         if !timing.coalesce.is_zero() {
-            tokio::time::sleep(timing.coalesce).await;
+            last_write = Some(Instant::now());
         }
     }
 }

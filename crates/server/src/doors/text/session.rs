@@ -29,7 +29,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::render::TextRenderer;
-use super::writer::{self, WriteTiming};
+use super::writer;
+use crate::doors::WriteTiming;
 use crate::control::Mailbox;
 use crate::core::{Door, UserState, MAX_HISTORY_COUNT};
 use crate::flood::{ByteBudget, Flood, Verdict};

@@ -47,6 +47,15 @@ pub enum Command {
     /// `:history [n]`; the count is checked by the server.
     History(Option<String>),
     Close,
+    /// `:set <setting> <value>`: a setting of this connection only.
+    Set(Setting),
+}
+
+/// A per-connection setting, changed with `:set`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Setting {
+    /// `:set timestamps on|off`: the time on live room and private messages.
+    Timestamps(bool),
 }
 
 /// What went wrong parsing a command; the text is shown after `error: `.
@@ -68,6 +77,13 @@ pub enum ParseError {
         expected: &'static str,
         usage: String,
     },
+    /// The arguments are not one of the forms the command accepts.
+    #[error(":{typed} takes {expected}; usage: {usage}")]
+    BadArguments {
+        typed: String,
+        expected: String,
+        usage: String,
+    },
 }
 
 /// The arguments a command takes; the parser splits by this.
@@ -82,6 +98,9 @@ enum Shape {
     OptionalText,
     /// A word, then optional free text.
     WordThenOptionalText,
+    /// The setting named by the first word of `args`, then `on` or `off`;
+    /// both come out lowercase.
+    Switch,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -105,6 +124,7 @@ enum Kind {
     Invite,
     History,
     Close,
+    Set,
 }
 
 /// One row of the command table.
@@ -151,7 +171,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         aliases: &["h"],
         args: "[command]",
         summary: "list the commands, or explain one",
-        detail: "With no argument, lists every command. `:help cr` explains one command.",
+        detail: "With no argument, lists every command; :help cr explains one command.",
         before_name: true,
         shape: Shape::OptionalWord,
         kind: Kind::Help,
@@ -241,7 +261,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         args: "<action>",
         summary: "act something out, shown as * name action",
-        detail: "`:me waves` shows `[room] * you waves` to your room.",
+        detail: "':me waves' shows '[room] * you waves' to your room.",
         before_name: false,
         shape: Shape::Text,
         kind: Kind::Me,
@@ -335,6 +355,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         before_name: false,
         shape: Shape::None,
         kind: Kind::Close,
+    },
+    CommandSpec {
+        name: "set",
+        aliases: &[],
+        args: "timestamps on|off",
+        summary: "show the time on live messages, or not (this connection only)",
+        detail: "With timestamps on, room and private messages show the time they were sent (UTC), as :history does. Off by default.",
+        before_name: false,
+        shape: Shape::Switch,
+        kind: Kind::Set,
     },
 ];
 
@@ -437,6 +467,26 @@ fn split_args(spec: &CommandSpec, typed: &str, rest: &str) -> Result<Args, Parse
                 text: (!after_first.trim().is_empty()).then(|| after_first.to_owned()),
             }),
         },
+        Shape::Switch => {
+            let setting = word_arg();
+            let mut words = rest.split_whitespace();
+            match (words.next(), words.next(), words.next()) {
+                (Some(name), Some(value), None)
+                    if name.eq_ignore_ascii_case(setting)
+                        && ["on", "off"].iter().any(|v| value.eq_ignore_ascii_case(v)) =>
+                {
+                    Ok(Args {
+                        word: Some(name.to_ascii_lowercase()),
+                        text: Some(value.to_ascii_lowercase()),
+                    })
+                }
+                _ => Err(ParseError::BadArguments {
+                    typed: typed.to_owned(),
+                    expected: format!("'{setting} on' or '{setting} off'"),
+                    usage: spec.usage(),
+                }),
+            }
+        }
     }
 }
 
@@ -471,6 +521,8 @@ fn build(kind: Kind, args: Args) -> Command {
         Kind::Invite => Command::Invite(word),
         Kind::History => Command::History(optional(word)),
         Kind::Close => Command::Close,
+        // `timestamps` is the only setting (checked by `Shape::Switch`).
+        Kind::Set => Command::Set(Setting::Timestamps(text == "on")),
     }
 }
 
@@ -704,6 +756,45 @@ mod tests {
         // A non-ASCII whitespace separates words too.
         assert_eq!(cmd(":cr\u{3000}games"), Command::ChangeRoom("games".into()));
         assert!(matches!(parse(":ñ"), Err(ParseError::Unknown(_))));
+    }
+
+    #[test]
+    fn set_turns_timestamps_on_and_off() {
+        assert_eq!(
+            cmd(":set timestamps on"),
+            Command::Set(Setting::Timestamps(true))
+        );
+        assert_eq!(
+            cmd(":SET  Timestamps   OFF "),
+            Command::Set(Setting::Timestamps(false))
+        );
+        for bad in [
+            ":set",
+            ":set   ",
+            ":set timestamps",
+            ":set timestamps maybe",
+            ":set timestamps on now",
+            ":set colours on",
+            ":set on",
+        ] {
+            assert_eq!(
+                parse(bad).unwrap_err().to_string(),
+                ":set takes 'timestamps on' or 'timestamps off'; usage: :set timestamps on|off",
+                "{bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn no_help_text_shows_markdown_backticks() {
+        for spec in COMMANDS {
+            for text in [spec.name, spec.args, spec.summary, spec.detail]
+                .into_iter()
+                .chain(spec.aliases.iter().copied())
+            {
+                assert!(!text.contains('`'), ":{}: {text:?}", spec.name);
+            }
+        }
     }
 
     #[test]

@@ -9,7 +9,9 @@
 //! telnet client (one that answered the probe) the server offers to echo
 //! (`IAC WILL ECHO`) and then does not, so the client stops showing what is
 //! typed; for anything else (plain nc) the typed characters are drawn with the
-//! terminal's conceal attribute (SGR 8) until the answer arrives.
+//! terminal's conceal attribute (SGR 8) until the answer arrives. With
+//! `:set timestamps on` a connection's live room and private messages carry
+//! the time, rendered for that connection alone.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -22,7 +24,7 @@ use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use crate::delivery::{Delivery, Format};
+use crate::delivery::{Delivery, Format, RequestTag};
 use crate::doors::Renderer;
 use crate::outbox::Missed;
 
@@ -42,19 +44,60 @@ pub struct TextRenderer {
     probe: bool,
     /// The client answered the probe: it speaks telnet. Set by the session.
     telnet: Arc<AtomicBool>,
+    /// `:set timestamps on`: live messages carry their time. Set by the session.
+    timestamps: Arc<AtomicBool>,
     /// The conceal attribute is on: an nc user is typing a hidden answer.
     concealing: bool,
 }
 
 impl TextRenderer {
-    /// `telnet` is set by the session when the client answers the probe.
-    pub fn new(probe: bool, telnet: Arc<AtomicBool>) -> Self {
+    /// `telnet` is set by the session when the client answers the probe,
+    /// `timestamps` by its `:set timestamps on|off`.
+    pub fn new(probe: bool, telnet: Arc<AtomicBool>, timestamps: Arc<AtomicBool>) -> Self {
         Self {
             probe,
             telnet,
+            timestamps,
             concealing: false,
         }
     }
+
+    /// When `delivery` is shown with its time on this connection: a live
+    /// room or private message while timestamps are on.
+    fn stamp_of(&self, delivery: &Delivery) -> Option<i64> {
+        if !self.timestamps.load(Ordering::Relaxed) {
+            return None;
+        }
+        match &delivery.event {
+            Event::Message(RoomMessage { at, .. }) | Event::Private { at, .. } => Some(*at),
+            _ => None,
+        }
+    }
+
+    /// The delivery's lines as this connection shows them: the shared
+    /// rendering, after the time when it has one here (`[HH:MM] `, as in
+    /// history), or the answer to one of this door's own commands.
+    fn lines(&self, delivery: &Delivery, out: &mut BytesMut) {
+        if let Some(at) = self.stamp_of(delivery) {
+            out.extend_from_slice(b"[");
+            out.extend_from_slice(stamp(at).as_bytes());
+            out.extend_from_slice(b"] ");
+        }
+        match (&delivery.event, &delivery.request) {
+            (Event::Done, Some(answer)) => {
+                out.extend_from_slice(answer.as_bytes());
+                out.extend_from_slice(b"\r\n");
+            }
+            _ => out.extend_from_slice(plain(delivery)),
+        }
+    }
+}
+
+/// The answer to a command the text door carries out itself (`:set`), which
+/// the core never sees: a `Done` whose request tag is the line to show. The
+/// text door has no request ids of its own, so the tag is free to carry it.
+pub fn door_answer(line: &str) -> (Event, Option<RequestTag>) {
+    (Event::Done, Some(RequestTag::from(line)))
 }
 
 /// A delivery's plain-text lines, shared by every text-door client.
@@ -69,6 +112,8 @@ impl Renderer for TextRenderer {
         match &delivery.event {
             Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd => None,
             _ if self.concealing => None,
+            Event::Done if delivery.request.is_some() => None,
+            _ if self.stamp_of(delivery).is_some() => None,
             _ => Some(plain(delivery)),
         }
     }
@@ -104,10 +149,10 @@ impl Renderer for TextRenderer {
             // is shown plainly; what they type stays concealed.
             _ if self.concealing => {
                 out.extend_from_slice(RESET_ATTRIBUTES);
-                out.extend_from_slice(plain(delivery));
+                self.lines(delivery, out);
                 out.extend_from_slice(CONCEAL);
             }
-            _ => out.extend_from_slice(plain(delivery)),
+            _ => self.lines(delivery, out),
         }
     }
 
@@ -515,10 +560,30 @@ mod tests {
         assert_eq!(plain_text(&event), "nobody is in games\r\n");
     }
 
+    fn renderer(telnet: bool) -> TextRenderer {
+        TextRenderer::new(
+            true,
+            Arc::new(AtomicBool::new(telnet)),
+            Arc::new(AtomicBool::new(false)),
+        )
+    }
+
+    fn hi_all(at: i64) -> RoomMessage {
+        RoomMessage {
+            id: 7,
+            at,
+            room: "lobby".into(),
+            from: "alice".into(),
+            text: "hi all".into(),
+            kind: MessageKind::Chat,
+        }
+    }
+
     #[test]
     fn hidden_prompts_use_echo_off_for_telnet_and_conceal_otherwise() {
         let telnet = Arc::new(AtomicBool::new(false));
-        let mut renderer = TextRenderer::new(true, Arc::clone(&telnet));
+        let mut renderer =
+            TextRenderer::new(true, Arc::clone(&telnet), Arc::new(AtomicBool::new(false)));
         let prompt = Delivery::new(Event::Prompt(Prompt::RoomPassword {
             room: "games".into(),
         }));
@@ -539,7 +604,7 @@ mod tests {
 
     #[test]
     fn a_notice_during_concealed_input_is_shown_and_input_stays_concealed() {
-        let mut renderer = TextRenderer::new(true, Arc::new(AtomicBool::new(false)));
+        let mut renderer = renderer(false);
         let prompt = Delivery::new(Event::Prompt(Prompt::NewPassword {
             room: "games".into(),
         }));
@@ -556,10 +621,64 @@ mod tests {
 
     #[test]
     fn the_probe_comes_first_and_is_erased() {
-        let mut renderer = TextRenderer::new(true, Arc::new(AtomicBool::new(false)));
+        let mut renderer = renderer(false);
         let mut out = BytesMut::new();
         renderer.render(&Delivery::new(Event::Greeting), &mut out);
         assert!(out.starts_with(b"\xff\xfd\x18\r\x1b[2Kwelcome to banter"));
+    }
+
+    #[test]
+    fn timestamps_are_per_connection_and_leave_the_shared_rendering_alone() {
+        let on = Arc::new(AtomicBool::new(true));
+        let mut stamped = TextRenderer::new(true, Arc::new(AtomicBool::new(false)), on);
+        let mut plain_renderer = renderer(false);
+        // 2001-09-09 01:46:40 UTC: not today, so the date is shown too.
+        let at = 1_000_000_000_000;
+        let message = Delivery::new(Event::Message(hi_all(at)));
+        assert!(stamped.shared(&message).is_none());
+        let mut out = BytesMut::new();
+        stamped.render(&message, &mut out);
+        assert_eq!(&out[..], b"[2001-09-09 01:46] [lobby] alice: hi all\r\n");
+        assert_eq!(
+            &plain_renderer.shared(&message).unwrap()[..],
+            b"[lobby] alice: hi all\r\n"
+        );
+        out.clear();
+        plain_renderer.render(&message, &mut out);
+        assert_eq!(&out[..], b"[lobby] alice: hi all\r\n");
+        // The same prefix as a history line.
+        let history = plain_text(&Event::History {
+            room: "lobby".into(),
+            messages: vec![hi_all(at)],
+            live_follows: false,
+            capped_at: None,
+        });
+        assert!(history.contains("\r\n[2001-09-09 01:46] [lobby] alice: hi all\r\n"));
+        let private = Delivery::new(Event::Private {
+            from: "bob".into(),
+            text: "psst".into(),
+            at,
+        });
+        out.clear();
+        stamped.render(&private, &mut out);
+        assert_eq!(&out[..], b"[2001-09-09 01:46] [private] bob: psst\r\n");
+        // Other lines carry no time.
+        let joined = Delivery::new(Event::Joined {
+            room: "lobby".into(),
+            nick: "bob".into(),
+        });
+        assert!(stamped.shared(&joined).is_some());
+    }
+
+    #[test]
+    fn a_door_answer_is_its_line() {
+        let mut renderer = renderer(false);
+        let (event, tag) = door_answer("timestamps on");
+        let answer = Delivery::reply(event, tag);
+        assert!(renderer.shared(&answer).is_none());
+        let mut out = BytesMut::new();
+        renderer.render(&answer, &mut out);
+        assert_eq!(&out[..], b"timestamps on\r\n");
     }
 
     #[test]

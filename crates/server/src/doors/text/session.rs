@@ -16,7 +16,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use banter_proto::command::parse;
+use banter_proto::command::{parse, Setting};
 use banter_proto::event::{LeaveReason, Prompt, PromptCancel};
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
@@ -28,11 +28,11 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::render::TextRenderer;
+use super::render::{door_answer, TextRenderer};
 use super::writer;
-use crate::doors::WriteTiming;
 use crate::control::Mailbox;
 use crate::core::{Door, UserState, MAX_HISTORY_COUNT};
+use crate::doors::WriteTiming;
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
@@ -167,6 +167,8 @@ struct Session {
     pending: Option<Pending>,
     /// Set when the client answers the telnet probe; read by the writer's renderer.
     telnet: Arc<AtomicBool>,
+    /// `:set timestamps on|off`; read by the writer's renderer.
+    timestamps: Arc<AtomicBool>,
 }
 
 /// Serves one accepted connection to its end.
@@ -181,7 +183,12 @@ pub async fn serve(
     let outbox = Arc::new(Outbox::new(config.outbox_bytes));
     let writer_gone = CancellationToken::new();
     let telnet = Arc::new(AtomicBool::new(false));
-    let renderer = TextRenderer::new(!config.no_telnet_probe, Arc::clone(&telnet));
+    let timestamps = Arc::new(AtomicBool::new(false));
+    let renderer = TextRenderer::new(
+        !config.no_telnet_probe,
+        Arc::clone(&telnet),
+        Arc::clone(&timestamps),
+    );
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
@@ -198,6 +205,7 @@ pub async fn serve(
         user,
         pending: None,
         telnet,
+        timestamps,
     };
     let mut reader = Reader {
         socket: read,
@@ -412,6 +420,10 @@ impl Session {
                 self.ask_new_password();
                 return None;
             }
+            Command::Set(setting) => {
+                self.set(setting);
+                return None;
+            }
             Command::History(count) => match history_count(count.as_deref()) {
                 Ok(limit) => Request::History {
                     room: None,
@@ -470,6 +482,22 @@ impl Session {
                 }
             }
         }
+    }
+
+    /// `:set`: a setting of this connection, kept by this door alone.
+    fn set(&mut self, setting: Setting) {
+        let answer = match setting {
+            Setting::Timestamps(on) => {
+                self.timestamps.store(on, Ordering::Relaxed);
+                if on {
+                    "timestamps on"
+                } else {
+                    "timestamps off"
+                }
+            }
+        };
+        let (event, tag) = door_answer(answer);
+        self.user.outbox.reply_to(event, tag);
     }
 
     /// `:cr`: enters a room, asking for its password (hidden) when it needs one.

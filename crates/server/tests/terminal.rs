@@ -1,7 +1,8 @@
 //! Terminal tests with the real programs a user has: `telnet` and `nc` run in
 //! tmux, typing as a person would, and the screen read back with
 //! `tmux capture-pane`. They check what a person would see: no stray telnet
-//! bytes, and a typed password that never shows.
+//! bytes, and a typed password that never shows and is not left on the screen
+//! (not even concealed, where a capture or copy mode would find it).
 
 mod support;
 
@@ -11,6 +12,10 @@ use std::time::{Duration, Instant};
 use support::{Client, TestServer};
 
 const PASSWORD: &str = "Tr0ub4dor-3";
+/// What ends a hidden answer for a client that is not telnet: attributes
+/// reset, then the line the answer was typed on erased (cursor up, carriage
+/// return, erase line).
+const HIDDEN_INPUT_END: &[u8] = b"\x1b[0m\x1b[1A\r\x1b[2K";
 
 /// A tmux session on a private tmux server, killed on drop.
 struct Screen {
@@ -100,18 +105,23 @@ impl Drop for Screen {
     }
 }
 
+/// Answers a hidden prompt as nc would: the prompt line, the conceal
+/// attribute, the answer, then [`HIDDEN_INPUT_END`].
+async fn answer_hidden(client: &mut Client, prompt: &str, answer: &str) {
+    client.expect_prefix(prompt).await;
+    client.expect_bytes(support::CONCEAL).await;
+    client.send(answer).await;
+    client.expect_bytes(HIDDEN_INPUT_END).await;
+}
+
 /// Alice creates `vault` and locks it with [`PASSWORD`].
 async fn locked_vault(server: &TestServer) -> Client {
     let mut alice = server.login("alice").await;
     alice.send(":n vault").await;
     alice.expect("created room vault; you are in it").await;
     alice.send(":passwd").await;
-    alice
-        .answer_hidden("new password for vault", PASSWORD)
-        .await;
-    alice
-        .answer_hidden("the new password for vault again", PASSWORD)
-        .await;
+    answer_hidden(&mut alice, "new password for vault", PASSWORD).await;
+    answer_hidden(&mut alice, "the new password for vault again", PASSWORD).await;
     alice.expect("* alice locked vault with a password").await;
     alice
 }
@@ -160,32 +170,35 @@ async fn telnet_hides_the_password_and_shows_no_telnet_bytes() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn nc_conceals_the_password_and_erases_the_probe() {
+async fn nc_conceals_the_password_then_erases_it_and_erases_the_probe() {
     let server = TestServer::start().await;
     let mut alice = locked_vault(&server).await;
     let screen = Screen::start("nc", &format!("nc 127.0.0.1 {}", server.addr.port()));
     enter_vault(&screen, &mut alice).await;
+    screen.wait_for("hi alice").await;
     let plain = screen.capture(false);
     assert!(plain.starts_with("welcome to banter!"), "{plain}");
     assert_clean(&plain);
-    // nc echoes what is typed; the terminal draws it concealed.
-    let styled = screen.capture(true);
-    let mut found = 0;
-    for line in styled.lines().filter(|line| line.contains(PASSWORD)) {
-        let before = &line[..line.find(PASSWORD).unwrap()];
-        let concealed_at = before
-            .rfind("\u{1b}[8m")
-            .unwrap_or_else(|| panic!("password shown without the conceal attribute: {line:?}"));
-        let after_conceal = &before[concealed_at..];
+    // nc echoed the password (concealed) as it was typed; once the answer
+    // arrived its line was erased: neither capture has it, not even concealed.
+    for with_escapes in [false, true] {
+        let shown = screen.capture(with_escapes);
         assert!(
-            !after_conceal.contains("\u{1b}[0m") && !after_conceal.contains("\u{1b}[m"),
-            "attributes reset before the password: {line:?}"
+            !shown.contains(PASSWORD),
+            "password still on screen (escapes shown: {with_escapes}):\n{shown}"
         );
-        found += 1;
     }
+    // Only the password's line was erased: the prompt stays, and the next
+    // line took the erased one's place.
+    let lines: Vec<&str> = plain.lines().collect();
+    let prompt = lines
+        .iter()
+        .position(|line| line.starts_with("password for vault"))
+        .unwrap_or_else(|| panic!("the prompt is gone:\n{plain}"));
     assert_eq!(
-        found, 1,
-        "the typed password should be on screen once, concealed"
+        lines.get(prompt + 1),
+        Some(&"you are now in vault with 1 other"),
+        "{plain}"
     );
     server.stop().await;
 }

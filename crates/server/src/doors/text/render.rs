@@ -9,9 +9,11 @@
 //! telnet client (one that answered the probe) the server offers to echo
 //! (`IAC WILL ECHO`) and then does not, so the client stops showing what is
 //! typed; for anything else (plain nc) the typed characters are drawn with the
-//! terminal's conceal attribute (SGR 8) until the answer arrives. With
-//! `:set timestamps on` a connection's live room and private messages carry
-//! the time, rendered for that connection alone.
+//! terminal's conceal attribute (SGR 8) until the answer arrives, and then the
+//! line they were typed on is erased, so the answer is not left on the screen
+//! (concealed text is still in the terminal: copy mode, scrollback and screen
+//! captures show it). With `:set timestamps on` a connection's live room and
+//! private messages carry the time, rendered for that connection alone.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -36,6 +38,9 @@ const TELNET_WILL_ECHO: &[u8] = &[255, 251, 1];
 const TELNET_WONT_ECHO: &[u8] = &[255, 252, 1];
 const CONCEAL: &[u8] = b"\x1b[8m";
 const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
+/// Cursor up one line, carriage return, erase line: after the Enter that ended
+/// a hidden answer, wipes the line the nc user typed it on.
+const ERASE_TYPED_LINE: &[u8] = b"\x1b[1A\r\x1b[2K";
 
 /// Per-connection output choices; see the module docs.
 #[derive(Debug)]
@@ -142,7 +147,10 @@ impl Renderer for TextRenderer {
                 out.extend_from_slice(b"\r\n");
             }
             Event::HiddenInputEnd => {
+                // nc's terminal echoed the answer (concealed) and the Enter
+                // after it: the cursor is at the start of the next line.
                 out.extend_from_slice(RESET_ATTRIBUTES);
+                out.extend_from_slice(ERASE_TYPED_LINE);
                 self.concealing = false;
             }
             // A notice while an nc user types a hidden answer (a kick, say)
@@ -592,7 +600,8 @@ mod tests {
         renderer.render(&prompt, &mut out);
         renderer.render(&end, &mut out);
         assert!(out.starts_with(b"password for games"));
-        assert!(out.ends_with(b"\r\n\x1b[8m\x1b[0m"));
+        // Concealed while typed, then the typed line is erased.
+        assert!(out.ends_with(b"\r\n\x1b[8m\x1b[0m\x1b[1A\r\x1b[2K"));
         telnet.store(true, Ordering::Relaxed);
         let mut out = BytesMut::new();
         renderer.render(&prompt, &mut out);

@@ -260,6 +260,10 @@ pub enum Event {
         count: u64,
     },
     Refused(Refusal),
+    /// A text-door connection's live lines now show their time (`:set`).
+    Timestamps {
+        on: bool,
+    },
     /// Answer to a ping.
     Pong,
     /// A request was carried out and there is nothing more to say about it

@@ -12,10 +12,6 @@ use std::time::{Duration, Instant};
 use support::{Client, TestServer};
 
 const PASSWORD: &str = "Tr0ub4dor-3";
-/// What ends a hidden answer for a client that is not telnet: attributes
-/// reset, then the line the answer was typed on erased (cursor up, carriage
-/// return, erase line).
-const HIDDEN_INPUT_END: &[u8] = b"\x1b[0m\x1b[1A\r\x1b[2K";
 
 /// A tmux session on a private tmux server, killed on drop.
 struct Screen {
@@ -105,23 +101,18 @@ impl Drop for Screen {
     }
 }
 
-/// Answers a hidden prompt as nc would: the prompt line, the conceal
-/// attribute, the answer, then [`HIDDEN_INPUT_END`].
-async fn answer_hidden(client: &mut Client, prompt: &str, answer: &str) {
-    client.expect_prefix(prompt).await;
-    client.expect_bytes(support::CONCEAL).await;
-    client.send(answer).await;
-    client.expect_bytes(HIDDEN_INPUT_END).await;
-}
-
 /// Alice creates `vault` and locks it with [`PASSWORD`].
 async fn locked_vault(server: &TestServer) -> Client {
     let mut alice = server.login("alice").await;
     alice.send(":n vault").await;
     alice.expect("created room vault; you are in it").await;
     alice.send(":passwd").await;
-    answer_hidden(&mut alice, "new password for vault", PASSWORD).await;
-    answer_hidden(&mut alice, "the new password for vault again", PASSWORD).await;
+    alice
+        .answer_hidden("new password for vault", PASSWORD)
+        .await;
+    alice
+        .answer_hidden("the new password for vault again", PASSWORD)
+        .await;
     alice.expect("* alice locked vault with a password").await;
     alice
 }

@@ -20,7 +20,9 @@ pub const TELNET_PROBE: &[u8] = b"\xff\xfd\x18\r\x1b[2K";
 
 /// Starts and ends a hidden answer for a client that is not telnet.
 pub const CONCEAL: &[u8] = b"\x1b[8m";
-pub const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
+/// Ends it: the attribute reset, then cursor up and erase the line the
+/// answer was typed on, so the password is gone from the screen.
+pub const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m\x1b[1A\r\x1b[2K";
 
 /// How long a test waits for a line it expects.
 pub const LINE_TIMEOUT: Duration = Duration::from_secs(5);

@@ -123,6 +123,7 @@ fn object(event: &Event) -> Option<Value> {
         | Event::HiddenInputEnd
         | Event::Cancelled
         | Event::PromptCancelled(_)
+        | Event::Timestamps { .. }
         | Event::Help { .. } => return None,
         Event::Welcome { nick, room } => {
             let mut object = json!({"type": "welcome", "name": nick, "protocol": PROTOCOL});

@@ -26,7 +26,7 @@ use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use crate::delivery::{Delivery, Format, RequestTag};
+use crate::delivery::{Delivery, Format};
 use crate::doors::Renderer;
 use crate::outbox::Missed;
 
@@ -88,21 +88,8 @@ impl TextRenderer {
             out.extend_from_slice(stamp(at).as_bytes());
             out.extend_from_slice(b"] ");
         }
-        match (&delivery.event, &delivery.request) {
-            (Event::Done, Some(answer)) => {
-                out.extend_from_slice(answer.as_bytes());
-                out.extend_from_slice(b"\r\n");
-            }
-            _ => out.extend_from_slice(plain(delivery)),
-        }
+        out.extend_from_slice(plain(delivery));
     }
-}
-
-/// The answer to a command the text door carries out itself (`:set`), which
-/// the core never sees: a `Done` whose request tag is the line to show. The
-/// text door has no request ids of its own, so the tag is free to carry it.
-pub fn door_answer(line: &str) -> (Event, Option<RequestTag>) {
-    (Event::Done, Some(RequestTag::from(line)))
 }
 
 /// A delivery's plain-text lines, shared by every text-door client.
@@ -117,7 +104,6 @@ impl Renderer for TextRenderer {
         match &delivery.event {
             Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd => None,
             _ if self.concealing => None,
-            Event::Done if delivery.request.is_some() => None,
             _ if self.stamp_of(delivery).is_some() => None,
             _ => Some(plain(delivery)),
         }
@@ -284,6 +270,8 @@ pub fn plain_text(event: &Event) -> String {
         Event::Parted { room } => line(&mut out, format_args!("you left {room}")),
         Event::Message(message) => live(&mut out, message),
         Event::Said { .. } | Event::Pong | Event::Done => {}
+        Event::Timestamps { on: true } => line(&mut out, format_args!("timestamps on")),
+        Event::Timestamps { on: false } => line(&mut out, format_args!("timestamps off")),
         Event::ExtraRoomSent { to_room, members } => line(
             &mut out,
             format_args!("sent to {to_room} ({members} there)"),
@@ -680,14 +668,11 @@ mod tests {
     }
 
     #[test]
-    fn a_door_answer_is_its_line() {
-        let mut renderer = renderer(false);
-        let (event, tag) = door_answer("timestamps on");
-        let answer = Delivery::reply(event, tag);
-        assert!(renderer.shared(&answer).is_none());
-        let mut out = BytesMut::new();
-        renderer.render(&answer, &mut out);
-        assert_eq!(&out[..], b"timestamps on\r\n");
+    fn the_timestamps_setting_is_answered() {
+        assert_eq!(
+            plain_text(&Event::Timestamps { on: true }),
+            "timestamps on\r\n"
+        );
     }
 
     #[test]

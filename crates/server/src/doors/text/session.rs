@@ -28,7 +28,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::render::{door_answer, TextRenderer};
+use super::render::TextRenderer;
 use super::writer;
 use crate::control::Mailbox;
 use crate::core::{Door, UserState, MAX_HISTORY_COUNT};
@@ -486,18 +486,12 @@ impl Session {
 
     /// `:set`: a setting of this connection, kept by this door alone.
     fn set(&mut self, setting: Setting) {
-        let answer = match setting {
+        match setting {
             Setting::Timestamps(on) => {
                 self.timestamps.store(on, Ordering::Relaxed);
-                if on {
-                    "timestamps on"
-                } else {
-                    "timestamps off"
-                }
+                self.reply(Event::Timestamps { on });
             }
-        };
-        let (event, tag) = door_answer(answer);
-        self.user.outbox.reply_to(event, tag);
+        }
     }
 
     /// `:cr`: enters a room, asking for its password (hidden) when it needs one.

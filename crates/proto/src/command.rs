@@ -221,7 +221,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         aliases: &["ls", "list"],
         args: "",
         summary: "list the rooms and how many are in each",
-        detail: "Lists every room with its member count; yours is marked with '*'.",
+        detail: "Lists every room with its member count; yours is marked '<- you are here', locked ones '[locked]'.",
         before_name: false,
         shape: Shape::None,
         kind: Kind::Rooms,

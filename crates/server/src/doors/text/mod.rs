@@ -2,11 +2,13 @@
 //!
 //! `listener` accepts connections, `session` reads lines and turns
 //! colon-commands into core requests (with hidden password prompts),
-//! `render` turns events into lines, and `writer` writes them.
+//! `render` turns events into lines, and `writer` writes them, over any
+//! byte stream (`transport`).
 
 pub mod listener;
 mod render;
 mod session;
+mod transport;
 mod writer;
 
 pub use render::plain_text;

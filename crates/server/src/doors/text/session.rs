@@ -21,14 +21,13 @@ use banter_proto::event::{LeaveReason, Prompt, PromptCancel};
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;
-use tokio::net::tcp::OwnedReadHalf;
-use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::render::TextRenderer;
+use super::transport::{ByteStream, ReadChunk};
 use super::writer;
 use crate::control::Mailbox;
 use crate::core::{Door, UserState, MAX_HISTORY_COUNT};
@@ -42,8 +41,6 @@ use crate::room::Room;
 /// a client after its session ends.
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Bytes read from the socket at a time.
-const READ_CHUNK_BYTES: usize = 2048;
 /// The telnet option a telnet client answers the probe with.
 const TELNET_TTYPE: u8 = 24;
 /// Messages `:history` shows without a number.
@@ -113,8 +110,8 @@ impl End {
 
 /// Client input: the read half, its line codec and the byte budget that
 /// every byte read is charged to. Holds no buffer while the client is idle.
-struct Reader {
-    socket: OwnedReadHalf,
+struct Reader<R> {
+    socket: R,
     codec: LineCodec,
     buffer: BytesMut,
     budget: Option<ByteBudget>,
@@ -122,7 +119,7 @@ struct Reader {
     resume_at: Option<Instant>,
 }
 
-impl Reader {
+impl<R: ReadChunk> Reader<R> {
     /// The next input item, or `None` at EOF. Cancel-safe: partial input stays
     /// buffered and an unpaid byte debt stays recorded.
     ///
@@ -145,17 +142,13 @@ impl Reader {
                 tokio::time::sleep_until(resume_at).await;
                 self.resume_at = None;
             }
-            self.socket.readable().await?;
-            self.buffer.reserve(READ_CHUNK_BYTES);
-            match self.socket.try_read_buf(&mut self.buffer) {
-                Ok(0) => return self.codec.decode_eof(&mut self.buffer),
-                Ok(read) => {
+            match self.socket.read_chunk(&mut self.buffer).await? {
+                0 => return self.codec.decode_eof(&mut self.buffer),
+                read => {
                     if let Some(budget) = &mut self.budget {
                         self.resume_at = budget.spend(read, Instant::now());
                     }
                 }
-                Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                Err(err) => return Err(err),
             }
         }
     }
@@ -172,14 +165,14 @@ struct Session {
 }
 
 /// Serves one accepted connection to its end.
-pub async fn serve(
-    stream: TcpStream,
+pub async fn serve<S: ByteStream>(
+    stream: S,
     peer: SocketAddr,
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
     let config = Arc::clone(&hub.config);
-    let (read, write) = stream.into_split();
+    let (read, write) = stream.into_halves();
     let outbox = Arc::new(Outbox::new(config.outbox_bytes));
     let writer_gone = CancellationToken::new();
     let telnet = Arc::new(AtomicBool::new(false));
@@ -248,9 +241,9 @@ pub async fn serve(
 }
 
 impl Session {
-    async fn run(
+    async fn run<R: ReadChunk>(
         &mut self,
-        reader: &mut Reader,
+        reader: &mut Reader<R>,
         requests: &Mailbox,
         shutdown: &CancellationToken,
         writer_gone: &CancellationToken,

@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs every banter-bench scenario (3 rounds each, medians) and the
-# banterd-vs-baseline comparisons, with the server pinned to CPU 0 and the
-# load generator to CPU 1. Writes one JSON file per scenario to OUT (default
+# banterd-vs-baseline comparisons (text-door scenarios only: the baseline has
+# no WebSocket door, so ws-big-room is not compared), with the server pinned
+# to CPU 0 and the load generator to CPU 1. Writes one JSON file per scenario to OUT (default
 # target/bench-results/) and prints the tables. Usage: crates/bench/scripts/run-all.sh [OUT]
 set -euo pipefail
 cd "$(dirname "$0")/../../.."
@@ -10,7 +11,7 @@ rounds=${ROUNDS:-3}
 mkdir -p "$out"
 cargo build --release -p banter-server -p banter-bench
 bench=target/release/banter-bench
-for scenario in big-room throughput rooms idle slow-reader connect-storm; do
+for scenario in big-room ws-big-room throughput rooms idle slow-reader connect-storm; do
     echo "== $scenario"
     taskset -c 1 "$bench" run "$scenario" --spawn target/release/banterd --server-cpus 0 \
         --rounds "$rounds" --json >"$out/$scenario.json"

@@ -3,11 +3,12 @@
 
 use std::time::Duration;
 
+use anyhow::bail;
 use serde::Serialize;
 
 use crate::report::{self, Figures, Report};
 use crate::run::{self, Target};
-use crate::scenario::Params;
+use crate::scenario::{Door, Params};
 use crate::server::{Kind, Launch};
 
 /// Pause between rounds, so closing sockets of one do not overlap the next.
@@ -22,11 +23,28 @@ pub enum Source {
     Spawn(Launch),
 }
 
+/// Refuses a scenario the kind of server cannot serve: the baseline has only
+/// the text door, no WebSocket door.
+pub fn check_door(params: &Params, kind: Kind) -> anyhow::Result<()> {
+    if kind == Kind::Baseline && params.door == Door::WebSocket {
+        bail!(
+            "{} runs over banterd's WebSocket door (banter/1), which the naive_chat baseline \
+             does not have, so it cannot run against the baseline or be compared with it; \
+             run it against banterd alone (`banter-bench run {} --spawn target/release/banterd`) \
+             and set it beside `run big-room`, its text-door twin",
+            params.scenario,
+            params.scenario
+        );
+    }
+    Ok(())
+}
+
 /// One round against one server.
 pub async fn round(params: &Params, source: &Source) -> anyhow::Result<Report> {
     match source {
         Source::Running(target) => run::run(params, target).await,
         Source::Spawn(launch) => {
+            check_door(params, launch.kind)?;
             let server = launch.start()?;
             let report = run::run(params, &server.target).await;
             server.stop()?;
@@ -95,6 +113,7 @@ pub async fn compare(
     count: usize,
     quiet: bool,
 ) -> anyhow::Result<Comparison> {
+    check_door(params, baseline.kind)?;
     let mut ours = Vec::with_capacity(count);
     let mut theirs = Vec::with_capacity(count);
     for number in 0..count {

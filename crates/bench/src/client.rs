@@ -16,10 +16,11 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::payload::{self, Line, Stamp};
 use crate::run::{Shared, Window};
-use crate::tracker::{Arrival, Tally, Tracker};
+use crate::scenario::Params;
+use crate::tracker::{self, Tally, Tracker};
 
 /// Bytes a client reads at a time (at least).
-const READ_CHUNK_BYTES: usize = 8 * 1024;
+pub(crate) const READ_CHUNK_BYTES: usize = 8 * 1024;
 /// Most messages a throttled sender catches up with in one write.
 const MAX_BURST: u64 = 1000;
 
@@ -43,6 +44,69 @@ pub struct Outcome {
     pub sent_in_window: u64,
     /// The connection ended or failed before the run did.
     pub cut_off: Option<String>,
+    /// The first error the server answered a request with after login
+    /// (only the WebSocket door answers every request).
+    pub refused: Option<String>,
+}
+
+impl Outcome {
+    /// Adds what a checked client's sending and reading came to.
+    pub(crate) fn finish(
+        &mut self,
+        params: &Params,
+        tracker: &Tracker,
+        (sent, sent_in_window, send_error): (u64, u64, Option<String>),
+    ) {
+        self.sent = sent;
+        self.sent_in_window = sent_in_window;
+        if self.cut_off.is_none() {
+            self.cut_off = send_error;
+        }
+        self.tally = tracker.tally;
+        self.unique_by_slot = (0..params.members_of(params.room_of(self.index)))
+            .map(|slot| tracker.unique(slot))
+            .collect();
+    }
+}
+
+/// One of this run's messages as a receiver got it.
+pub(crate) struct Arrival {
+    pub stamp: Stamp,
+    /// When it was read, on the run's clock.
+    pub now_ns: u64,
+    /// Whether it was read inside the measurement window.
+    pub in_window: bool,
+}
+
+impl Arrival {
+    /// Counts and checks it: once and in order per sender, acknowledged to an
+    /// unthrottled sender, its latency kept in `latencies` when in the window.
+    pub fn check(
+        &self,
+        shared: &Shared,
+        tracker: &mut Tracker,
+        outcome: &mut Outcome,
+        latencies: &mut Vec<u64>,
+    ) {
+        let params = &shared.params;
+        let stamp = self.stamp;
+        let sender = stamp.sender as usize;
+        outcome.delivered += 1;
+        if sender >= params.clients {
+            return;
+        }
+        let slot = params.slot_of(sender);
+        if tracker.record(slot, stamp.seq) == Some(tracker::Arrival::New) {
+            shared.unique_total.fetch_add(1, Ordering::Relaxed);
+            if let Some(ack) = shared.acks.get(sender) {
+                ack.ack(stamp.seq);
+            }
+        }
+        if self.in_window {
+            outcome.delivered_in_window += 1;
+            latencies.push(self.now_ns.saturating_sub(stamp.sent_ns));
+        }
+    }
 }
 
 /// Buffered input, split into lines.
@@ -135,23 +199,18 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     let mut sending_outcome = (0, 0, None);
     let sending = async {
         if params.is_sender(index) {
-            sending_outcome = send_loop(&shared, index, &mut write_half).await;
+            let mut lines = Lines {
+                half: &mut write_half,
+                out: Vec::new(),
+            };
+            sending_outcome = send_loop(&shared, index, &mut lines).await;
         }
     };
     tokio::select! {
         _ = shared.done.cancelled() => {}
         _ = async { tokio::join!(reading, sending) } => {}
     }
-    let (sent, sent_in_window, send_error) = sending_outcome;
-    outcome.sent = sent;
-    outcome.sent_in_window = sent_in_window;
-    if outcome.cut_off.is_none() {
-        outcome.cut_off = send_error;
-    }
-    outcome.tally = tracker.tally;
-    outcome.unique_by_slot = (0..params.members_of(room))
-        .map(|slot| tracker.unique(slot))
-        .collect();
+    outcome.finish(params, &tracker, sending_outcome);
     outcome
 }
 
@@ -192,7 +251,6 @@ async fn read_loop(
     tracker: &mut Tracker,
     outcome: &mut Outcome,
 ) {
-    let params = &shared.params;
     let tag = shared.tag.as_bytes();
     let mut latencies = Vec::new();
     loop {
@@ -202,22 +260,12 @@ async fn read_loop(
         while let Some(line) = reader.line() {
             match payload::classify(line, tag) {
                 Line::Message(stamp) => {
-                    let sender = stamp.sender as usize;
-                    outcome.delivered += 1;
-                    if sender >= params.clients {
-                        continue;
-                    }
-                    let slot = params.slot_of(sender);
-                    if tracker.record(slot, stamp.seq) == Some(Arrival::New) {
-                        shared.unique_total.fetch_add(1, Ordering::Relaxed);
-                        if let Some(ack) = shared.acks.get(sender) {
-                            ack.ack(stamp.seq);
-                        }
-                    }
-                    if in_window {
-                        outcome.delivered_in_window += 1;
-                        latencies.push(now_ns.saturating_sub(stamp.sent_ns));
-                    }
+                    let arrival = Arrival {
+                        stamp,
+                        now_ns,
+                        in_window,
+                    };
+                    arrival.check(shared, tracker, outcome, &mut latencies);
                 }
                 Line::Missed(count) => outcome.missed += count,
                 Line::Other => {}
@@ -241,11 +289,36 @@ async fn read_loop(
     }
 }
 
+/// How one door sends a batch of a sender's messages.
+pub(crate) trait Outlet {
+    /// Sends these messages, of `shared.params.size` text bytes each, in one write.
+    async fn send(&mut self, shared: &Shared, stamps: &[Stamp]) -> Result<(), String>;
+}
+
+/// The text door: one line per message.
+struct Lines<'s, 'h> {
+    half: &'s mut WriteHalf<'h>,
+    out: Vec<u8>,
+}
+
+impl Outlet for Lines<'_, '_> {
+    async fn send(&mut self, shared: &Shared, stamps: &[Stamp]) -> Result<(), String> {
+        self.out.clear();
+        for &stamp in stamps {
+            payload::encode(&mut self.out, &shared.tag, stamp, shared.params.size);
+        }
+        self.half
+            .write_all(&self.out)
+            .await
+            .map_err(|err| format!("sending: {err}"))
+    }
+}
+
 /// Sends until told to stop; returns (sent, sent in the window, error).
-async fn send_loop(
+pub(crate) async fn send_loop(
     shared: &Shared,
     index: usize,
-    write_half: &mut WriteHalf<'_>,
+    outlet: &mut impl Outlet,
 ) -> (u64, u64, Option<String>) {
     let params = &shared.params;
     shared.go.cancelled().await;
@@ -256,54 +329,52 @@ async fn send_loop(
         window,
         seq: 0,
         in_window: 0,
-        out: Vec::new(),
+        stamps: Vec::new(),
+        outlet,
     };
     let result = if params.rate > 0.0 {
-        sender.throttled(write_half).await
+        sender.throttled().await
     } else {
-        sender.unthrottled(write_half).await
+        sender.unthrottled().await
     };
     shared.senders_stopped.fetch_add(1, Ordering::Relaxed);
     (sender.seq, sender.in_window, result.err())
 }
 
-struct Sender<'a> {
+struct Sender<'a, O> {
     shared: &'a Shared,
     index: usize,
     window: Window,
     /// Messages sent so far; the next one's sequence number.
     seq: u64,
     in_window: u64,
-    out: Vec<u8>,
+    stamps: Vec<Stamp>,
+    outlet: &'a mut O,
 }
 
-impl Sender<'_> {
+impl<O: Outlet> Sender<'_, O> {
     /// Sends `count` messages in one write.
-    async fn send(&mut self, write_half: &mut WriteHalf<'_>, count: u64) -> Result<(), String> {
+    async fn send(&mut self, count: u64) -> Result<(), String> {
         let shared = self.shared;
         let sent_ns = shared.now_ns();
-        self.out.clear();
+        self.stamps.clear();
         for _ in 0..count {
-            let stamp = Stamp {
+            self.stamps.push(Stamp {
                 sender: self.index as u32,
                 seq: self.seq,
                 sent_ns,
-            };
-            payload::encode(&mut self.out, &shared.tag, stamp, shared.params.size);
+            });
             self.seq += 1;
         }
         if self.window.contains(sent_ns) {
             self.in_window += count;
         }
         shared.sent[self.index].fetch_add(count, Ordering::Relaxed);
-        write_half
-            .write_all(&self.out)
-            .await
-            .map_err(|err| format!("sending: {err}"))
+        self.outlet.send(shared, &self.stamps).await
     }
 
     /// Keeps to the rate: each tick sends what is due since the first one.
-    async fn throttled(&mut self, write_half: &mut WriteHalf<'_>) -> Result<(), String> {
+    async fn throttled(&mut self) -> Result<(), String> {
         let params = &self.shared.params;
         let period = Duration::from_secs_f64(1.0 / params.rate).max(Duration::from_millis(1));
         // Spread the senders' ticks over one period instead of firing together.
@@ -320,14 +391,14 @@ impl Sender<'_> {
             let due = (first.elapsed().as_secs_f64() * params.rate) as u64 + 1;
             let count = due.saturating_sub(self.seq).min(MAX_BURST);
             if count > 0 {
-                self.send(write_half, count).await?;
+                self.send(count).await?;
             }
         }
     }
 
     /// Sends as fast as the window allows: at most `window` messages not yet
     /// seen by every other member of the room.
-    async fn unthrottled(&mut self, write_half: &mut WriteHalf<'_>) -> Result<(), String> {
+    async fn unthrottled(&mut self) -> Result<(), String> {
         let shared = self.shared;
         let ack = &shared.acks[self.index];
         let limit = shared.params.window as u64;
@@ -337,7 +408,7 @@ impl Sender<'_> {
             }
             let in_flight = self.seq - ack.done();
             if in_flight < limit {
-                self.send(write_half, limit - in_flight).await?;
+                self.send(limit - in_flight).await?;
                 continue;
             }
             tokio::select! {

@@ -1,5 +1,6 @@
 //! banter-bench as a library: drive a running banter server with load clients
-//! and measure deliveries, losses, order, latency and CPU.
+//! (on the text door or, banter/1 over WebSocket, on the JSON door) and
+//! measure deliveries, losses, order, latency and CPU.
 //!
 //! The `banter-bench` binary is a thin command line over [`campaign`]; the
 //! integration test calls [`run::run`] against an in-process server.
@@ -13,3 +14,4 @@ pub mod run;
 pub mod scenario;
 pub mod server;
 pub mod tracker;
+pub mod ws_client;

@@ -28,6 +28,10 @@ enum Action {
         /// Address of a running server.
         #[arg(long, conflicts_with = "spawn")]
         addr: Option<SocketAddr>,
+        /// Address of that server's HTTP listener (banterd's "http listening on"),
+        /// for scenarios on the WebSocket door (ws-big-room).
+        #[arg(long, requires = "addr")]
+        http_addr: Option<SocketAddr>,
         /// PID of that server, to report its CPU time and memory.
         #[arg(long, requires = "addr")]
         server_pid: Option<u32>,
@@ -41,7 +45,8 @@ enum Action {
         #[command(flatten)]
         common: Common,
     },
-    /// Runs a scenario against banterd and the baseline in turn and prints the ratios.
+    /// Runs a scenario against banterd and the baseline in turn and prints the ratios
+    /// (text-door scenarios only: the baseline has no WebSocket door).
     Compare {
         scenario: Scenario,
         /// The banterd program [default: banterd next to this program].
@@ -113,6 +118,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
         Action::Run {
             scenario,
             addr,
+            http_addr,
             server_pid,
             spawn,
             baseline,
@@ -122,6 +128,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
             let source = match (addr, spawn) {
                 (Some(addr), None) => Source::Running(Target {
                     addr,
+                    http: http_addr,
                     pid: server_pid,
                     label: addr.to_string(),
                 }),
@@ -131,6 +138,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
                     } else {
                         Kind::Banterd
                     };
+                    campaign::check_door(&params, kind)?;
                     Source::Spawn(launch(program, kind, &common))
                 }
                 _ => {
@@ -153,6 +161,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
             common,
         } => {
             let params = Params::new(scenario, &common.overrides)?;
+            campaign::check_door(&params, Kind::Baseline)?;
             let ours = launch(
                 banterd.unwrap_or_else(|| sibling("banterd")),
                 Kind::Banterd,

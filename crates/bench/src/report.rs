@@ -62,6 +62,8 @@ pub struct ServerUse {
 pub struct Report {
     pub scenario: Scenario,
     pub server_label: String,
+    /// Where the clients connected: the text door, or the HTTP listener of
+    /// the WebSocket door.
     pub addr: String,
     pub params: Params,
     pub connections: usize,

@@ -21,12 +21,16 @@ use tokio_util::sync::CancellationToken;
 use crate::client::{self, Outcome};
 use crate::procfs;
 use crate::report::{Latency, Report, ServerUse};
-use crate::scenario::{Activity, Params};
+use crate::scenario::{Activity, Door, Params};
+use crate::ws_client;
 
 /// The server a run drives.
 #[derive(Debug, Clone)]
 pub struct Target {
+    /// The text door.
     pub addr: SocketAddr,
+    /// The HTTP listener of the WebSocket door (banter/1 at `/ws`), if known.
+    pub http: Option<SocketAddr>,
     /// Its process, to read CPU time and memory from `/proc`.
     pub pid: Option<u32>,
     /// What it is, for the report (`banterd`, `baseline`, an address).
@@ -94,6 +98,7 @@ pub struct Shared {
     pub params: Params,
     /// Marks this run's names and messages.
     pub tag: String,
+    /// Where the clients connect: the text door, or the HTTP listener for WebSocket runs.
     pub addr: SocketAddr,
     start: std::time::Instant,
     pub login_gate: Semaphore,
@@ -170,6 +175,17 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `params` against `target` and sums up what every client saw.
 pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
+    let addr = match (params.door, target.http) {
+        (Door::Text, _) => target.addr,
+        (Door::WebSocket, Some(http)) => http,
+        (Door::WebSocket, None) => bail!(
+            "{} speaks banter/1 over the WebSocket door, and no WebSocket door is known for {} \
+             (banterd logs \"http listening on ADDR\": give that as --http-addr; \
+             the naive_chat baseline has none)",
+            params.scenario,
+            target.label,
+        ),
+    };
     let before = target
         .pid
         .map(|pid| procfs::sample(Some(pid)))
@@ -189,7 +205,7 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
     let shared = Arc::new(Shared {
         params: params.clone(),
         tag: run_tag(),
-        addr: target.addr,
+        addr,
         start: std::time::Instant::now(),
         login_gate: Semaphore::new(params.connect_concurrency),
         login_deadline: Instant::now() + params.login_timeout,
@@ -213,7 +229,11 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
     let connecting = Instant::now();
     let mut clients = JoinSet::new();
     for index in 0..params.connections() {
-        clients.spawn(client::run(Arc::clone(&shared), index));
+        let shared = Arc::clone(&shared);
+        match params.door {
+            Door::Text => clients.spawn(client::run(shared, index)),
+            Door::WebSocket => clients.spawn(ws_client::run(shared, index)),
+        };
     }
     let logins_end = wait_for_logins(&shared).await;
     let login_seconds = logins_end.duration_since(connecting).as_secs_f64();
@@ -273,6 +293,7 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
     Ok(summarize(Summary {
         params,
         target,
+        addr,
         outcomes: &outcomes,
         login_seconds,
         window_seconds,
@@ -335,6 +356,8 @@ async fn drain(shared: &Shared, senders: usize) -> bool {
 struct Summary<'a> {
     params: &'a Params,
     target: &'a Target,
+    /// Where the clients connected.
+    addr: SocketAddr,
     outcomes: &'a [Outcome],
     login_seconds: f64,
     window_seconds: f64,
@@ -353,7 +376,7 @@ fn summarize(s: Summary<'_>) -> Report {
     let mut report = Report {
         scenario: params.scenario,
         server_label: s.target.label.clone(),
-        addr: s.target.addr.to_string(),
+        addr: s.addr.to_string(),
         params: params.clone(),
         connections: params.connections(),
         ..Report::default()
@@ -379,6 +402,9 @@ fn summarize(s: Summary<'_>) -> Report {
         report.out_of_order += outcome.tally.out_of_order;
         if let Some(err) = &outcome.cut_off {
             report.cut_off += 1;
+            report.first_error.get_or_insert_with(|| err.clone());
+        }
+        if let Some(err) = &outcome.refused {
             report.first_error.get_or_insert_with(|| err.clone());
         }
     }

@@ -17,6 +17,8 @@ pub enum Scenario {
     Rooms,
     /// 500 clients in one room, 50 senders at 20 messages/s.
     BigRoom,
+    /// `big-room` with every client on the WebSocket door, speaking banter/1 (JSON).
+    WsBigRoom,
     /// One room, 100 clients, 10 unthrottled senders with an in-flight window.
     Throughput,
     /// 10,000 logged-in idle clients over 100 rooms; server RSS per connection.
@@ -44,11 +46,23 @@ pub enum Activity {
     Idle,
 }
 
+/// The door the load clients connect through.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Door {
+    /// The line-based text door (`--listen`), as `nc` uses it.
+    Text,
+    /// The JSON door, banter/1 over WebSocket at `/ws` of the HTTP listener
+    /// (`--http-listen`).
+    WebSocket,
+}
+
 /// Everything one run needs to know.
 #[derive(Debug, Clone, Serialize)]
 pub struct Params {
     pub scenario: Scenario,
     pub activity: Activity,
+    pub door: Door,
     /// Clients whose deliveries are checked.
     pub clients: usize,
     pub rooms: usize,
@@ -130,6 +144,7 @@ impl Params {
         let chat = Self {
             scenario,
             activity: Activity::Chat,
+            door: Door::Text,
             clients: 500,
             rooms: 1,
             senders: 50,
@@ -145,6 +160,10 @@ impl Params {
         };
         match scenario {
             Scenario::BigRoom => chat,
+            Scenario::WsBigRoom => Self {
+                door: Door::WebSocket,
+                ..chat
+            },
             Scenario::SlowReader => Self {
                 slow_readers: 1,
                 ..chat
@@ -317,5 +336,22 @@ mod tests {
             ..Overrides::default()
         };
         assert!(Params::new(Scenario::BigRoom, &small).is_err());
+    }
+
+    #[test]
+    fn ws_big_room_is_big_room_over_the_websocket_door() {
+        let text = Params::preset(Scenario::BigRoom);
+        let ws = Params::preset(Scenario::WsBigRoom);
+        assert_eq!(text.door, Door::Text);
+        assert_eq!(ws.door, Door::WebSocket);
+        assert_eq!(
+            (ws.clients, ws.rooms, ws.senders, ws.rate, ws.size),
+            (text.clients, text.rooms, text.senders, text.rate, text.size)
+        );
+        assert_eq!(
+            (ws.warmup, ws.duration, ws.drain),
+            (text.warmup, text.duration, text.drain)
+        );
+        assert_eq!(Scenario::WsBigRoom.to_string(), "ws-big-room");
     }
 }

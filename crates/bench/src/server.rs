@@ -1,7 +1,8 @@
 //! Starting and stopping the server under test (banterd or the baseline).
 //!
 //! The program is started with a port of 0, optionally pinned with `taskset`;
-//! its address comes from the `listening on ADDR` line it logs to stderr,
+//! its address comes from the `listening on ADDR` line it logs to stderr (and
+//! banterd's WebSocket door, also on port 0, from `http listening on ADDR`),
 //! which is then drained on a thread so logging can never block the server.
 
 use std::io::{BufRead, BufReader};
@@ -18,6 +19,8 @@ use crate::run::Target;
 
 /// How long a started server may take to say where it listens.
 const START_TIMEOUT: Duration = Duration::from_secs(20);
+/// How long banterd may take, after its text door, to say where its HTTP listener is.
+const HTTP_START_TIMEOUT: Duration = Duration::from_secs(5);
 /// How long a server may take to exit after SIGTERM before it is killed.
 const STOP_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -51,9 +54,13 @@ pub struct Launch {
 }
 
 /// The flags every benchmark run gives banterd: every load client comes from
-/// 127.0.0.1, so per-address limits and the per-connection rate limits are off.
-pub const BANTERD_ARGS: [&str; 10] = [
+/// 127.0.0.1, so per-address limits and the per-connection rate limits are off;
+/// both doors on ports the system chooses (the WebSocket door's default port
+/// could be taken, and two servers must be able to run side by side).
+pub const BANTERD_ARGS: [&str; 12] = [
     "--listen",
+    "127.0.0.1:0",
+    "--http-listen",
     "127.0.0.1:0",
     "--rate-limit",
     "0",
@@ -107,23 +114,39 @@ impl Launch {
         let stderr = child.stderr.take().context("no stderr pipe")?;
         let (found, listening) = mpsc::channel();
         std::thread::spawn(move || watch_log(BufReader::new(stderr), found));
-        let addr = match listening.recv_timeout(START_TIMEOUT) {
-            Ok(addr) => addr,
-            Err(_) => {
-                let _ = child.kill();
-                let _ = child.wait();
-                bail!(
-                    "{} did not log \"listening on ADDR\" within {START_TIMEOUT:?}",
-                    self.program.display()
-                );
+        let mut addr = None;
+        let mut http = None;
+        let deadline = Instant::now() + START_TIMEOUT;
+        // banterd logs its text door, then its HTTP listener; the baseline only the first.
+        while addr.is_none() || (self.kind == Kind::Banterd && http.is_none()) {
+            let wait = match addr {
+                None => deadline.saturating_duration_since(Instant::now()),
+                Some(_) => HTTP_START_TIMEOUT,
+            };
+            match listening.recv_timeout(wait) {
+                Ok(Listening::Text(found)) => addr = addr.or(Some(found)),
+                Ok(Listening::Http(found)) => http = http.or(Some(found)),
+                // Told no WebSocket door (e.g. --server-arg=--http-listen=off):
+                // the text door is all there is.
+                Err(_) if addr.is_some() => break,
+                Err(_) => {
+                    let _ = child.kill();
+                    let _ = child.wait();
+                    bail!(
+                        "{} did not log \"listening on ADDR\" within {START_TIMEOUT:?}",
+                        self.program.display()
+                    );
+                }
             }
-        };
+        }
+        let addr = addr.expect("the loop ends with the text address");
         let pid = child.id();
         Ok(Spawned {
             child,
             _data_dir: data_dir,
             target: Target {
                 addr,
+                http,
                 pid: Some(pid),
                 label: self.kind.label().to_owned(),
             },
@@ -131,22 +154,34 @@ impl Launch {
     }
 }
 
-/// Sends the first `listening on ADDR` address, then reads the rest to the end.
-fn watch_log(log: impl BufRead, found: mpsc::Sender<SocketAddr>) {
-    let mut sent = false;
+/// Where a started server says it listens.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Listening {
+    /// `listening on ADDR`: the text door.
+    Text(SocketAddr),
+    /// `http listening on ADDR`: banterd's HTTP listener, the WebSocket door.
+    Http(SocketAddr),
+}
+
+/// Sends each `listening on` address as it is logged, then reads the rest to the end.
+fn watch_log(log: impl BufRead, found: mpsc::Sender<Listening>) {
+    let mut watching = true;
     for line in log.lines().map_while(Result::ok) {
-        if sent {
-            continue;
-        }
-        if let Some(addr) = listening_addr(&line) {
-            sent = found.send(addr).is_ok();
+        if watching {
+            if let Some(listening) = listening(&line) {
+                watching = found.send(listening).is_ok();
+            }
         }
     }
 }
 
-fn listening_addr(line: &str) -> Option<SocketAddr> {
+fn listening(line: &str) -> Option<Listening> {
+    let address = |rest: &str| rest.split_whitespace().next()?.parse().ok();
+    if let Some((_, rest)) = line.split_once("http listening on ") {
+        return address(rest).map(Listening::Http);
+    }
     let (_, rest) = line.split_once("listening on ")?;
-    rest.split_whitespace().next()?.parse().ok()
+    address(rest).map(Listening::Text)
 }
 
 impl Spawned {
@@ -195,12 +230,22 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_address_is_read_from_a_log_line() {
+    fn the_addresses_are_read_from_log_lines() {
         let line = "2026-01-01T00:00:00Z  INFO banterd: listening on 127.0.0.1:43210";
         assert_eq!(
-            listening_addr(line),
-            Some("127.0.0.1:43210".parse().unwrap())
+            listening(line),
+            Some(Listening::Text("127.0.0.1:43210".parse().unwrap()))
         );
-        assert_eq!(listening_addr("listening on nowhere"), None);
+        let line = "2026-01-01T00:00:00Z  INFO banterd: http listening on 127.0.0.1:43211";
+        assert_eq!(
+            listening(line),
+            Some(Listening::Http("127.0.0.1:43211".parse().unwrap()))
+        );
+        assert_eq!(listening("listening on nowhere"), None);
+        assert_eq!(listening("http listening on nowhere"), None);
+        assert_eq!(
+            listening("INFO banterd: open file limit limit=1048576"),
+            None
+        );
     }
 }

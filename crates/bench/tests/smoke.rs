@@ -1,6 +1,8 @@
-//! End-to-end smoke tests: tiny scenarios against an in-process banterd and
-//! against the naive_chat baseline binary, checking every delivery.
+//! End-to-end smoke tests: tiny scenarios against an in-process banterd (on
+//! its text door and on its WebSocket door) and against the naive_chat
+//! baseline binary, checking every delivery.
 
+use banter_bench::campaign::check_door;
 use banter_bench::report::Report;
 use banter_bench::run::{run, Target};
 use banter_bench::scenario::{Overrides, Params, Scenario};
@@ -26,10 +28,12 @@ fn tiny(scenario: Scenario, clients: usize, rooms: usize, senders: usize, rate: 
     .unwrap()
 }
 
-/// Starts banterd in this process with the benchmark settings.
+/// Starts banterd in this process with the benchmark settings, both doors on.
 async fn banterd() -> (Target, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
+    let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let http_addr = http.local_addr().unwrap();
     let mut config = Config::defaults();
     config.rate_limit = 0;
     config.input_byte_rate = 0;
@@ -39,11 +43,12 @@ async fn banterd() -> (Target, CancellationToken) {
     let shutdown = CancellationToken::new();
     let listeners = banter_server::Listeners {
         text: listener,
-        http: None,
+        http: Some(http),
     };
     tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {
         addr,
+        http: Some(http_addr),
         pid: Some(std::process::id()),
         label: "in-process banterd".into(),
     };
@@ -84,6 +89,39 @@ async fn unthrottled_senders_keep_to_their_window() {
     assert_clean(&report);
     // Far more than a throttled rate would give: the window keeps senders busy.
     assert!(report.sent_per_second > 1000.0, "{report:#?}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn websocket_clients_speaking_banter1_lose_nothing() {
+    let (target, shutdown) = banterd().await;
+    // Two rooms: each has a first client that creates it and others that join.
+    let report = run(&tiny(Scenario::WsBigRoom, 12, 2, 6, 50.0), &target)
+        .await
+        .unwrap();
+    shutdown.cancel();
+    assert_clean(&report);
+    assert_eq!(report.logged_in, 12);
+    assert_eq!(report.server_dropped, 0, "{report:#?}");
+    assert!(report.first_error.is_none(), "{report:#?}");
+    // The clients went to the WebSocket door, not the text door.
+    assert_eq!(report.addr, target.http.unwrap().to_string());
+}
+
+#[tokio::test]
+async fn websocket_scenarios_need_a_websocket_door() {
+    let params = tiny(Scenario::WsBigRoom, 4, 1, 2, 50.0);
+    let no_door = Target {
+        addr: "127.0.0.1:9".parse().unwrap(),
+        http: None,
+        pid: None,
+        label: "baseline".into(),
+    };
+    let err = run(&params, &no_door).await.unwrap_err().to_string();
+    assert!(err.contains("WebSocket"), "{err}");
+    let err = check_door(&params, Kind::Baseline).unwrap_err().to_string();
+    assert!(err.contains("baseline"), "{err}");
+    check_door(&params, Kind::Banterd).unwrap();
+    check_door(&tiny(Scenario::BigRoom, 4, 1, 2, 50.0), Kind::Baseline).unwrap();
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

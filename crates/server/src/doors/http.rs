@@ -18,6 +18,7 @@ use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
+use axum::serve::ListenerExt;
 use axum::Router;
 use banter_proto::{Event, Refusal};
 use tokio::net::TcpListener;
@@ -70,6 +71,10 @@ pub async fn serve(
         .route("/", get(|| async { Html(INDEX) }))
         .route("/ws", get(websocket))
         .with_state(shared);
+    // As on the text door: the writer coalesces already; Nagle would only add delay.
+    let listener = listener.tap_io(|tcp| {
+        let _ = tcp.set_nodelay(true);
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),

@@ -134,12 +134,9 @@ impl UserState {
         Ok(())
     }
 
-    pub(super) fn say(
-        &mut self,
-        room: Option<&str>,
-        kind: SayKind,
-        text: String,
-    ) -> Result<(), Refusal> {
+    /// Says `text` in `room`: the one request that never waits, so a door
+    /// may call it directly rather than through [`UserState::execute`].
+    pub fn say(&mut self, room: Option<&str>, kind: SayKind, text: String) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
         let (kind, except) = match kind {
             SayKind::Chat => (MessageKind::Chat, Some(self.id)),

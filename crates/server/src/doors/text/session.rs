@@ -253,29 +253,36 @@ impl Session {
         self.reply(Event::Prompt(Prompt::Nick));
         let registration_deadline = Instant::now() + config.registration_timeout();
         let mut flood = Flood::new(&config);
+        // Made once and polled on every turn, so that waiting for them costs
+        // no new registration per line.
+        let shutting_down = shutdown.cancelled();
+        let writer_went = writer_gone.cancelled();
+        let request = requests.recv();
+        tokio::pin!(shutting_down, writer_went, request);
         loop {
             // Stop reading a client that is not reading its own output.
             while self.user.outbox.is_full() {
                 tokio::select! {
                     biased;
-                    _ = shutdown.cancelled() => return End::Shutdown,
-                    _ = writer_gone.cancelled() => return End::WriterGone,
+                    _ = &mut shutting_down => return End::Shutdown,
+                    _ = &mut writer_went => return End::WriterGone,
                     _ = self.user.outbox.drained() => {}
                 }
             }
             let registering = self.user.nick().is_none();
             let input = tokio::select! {
                 biased;
-                _ = shutdown.cancelled() => return End::Shutdown,
-                _ = writer_gone.cancelled() => return End::WriterGone,
+                _ = &mut shutting_down => return End::Shutdown,
+                _ = &mut writer_went => return End::WriterGone,
                 _ = tokio::time::sleep_until(registration_deadline), if registering => {
                     return End::RegistrationTimeout(config.registration_timeout);
                 }
-                request = requests.recv() => {
-                    if let Some(why) = self.user.removes_from_room(&request) {
+                control = &mut request => {
+                    request.set(requests.recv());
+                    if let Some(why) = self.user.removes_from_room(&control) {
                         self.cancel_pending(why);
                     }
-                    self.user.handle_control(request);
+                    self.user.handle_control(control);
                     continue;
                 }
                 input = reader.next() => input,
@@ -297,8 +304,8 @@ impl Session {
                     }
                     tokio::select! {
                         biased;
-                        _ = shutdown.cancelled() => return End::Shutdown,
-                        _ = writer_gone.cancelled() => return End::WriterGone,
+                        _ = &mut shutting_down => return End::Shutdown,
+                        _ = &mut writer_went => return End::WriterGone,
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }
@@ -320,9 +327,26 @@ impl Session {
                 }
                 Input::Line(text) => text,
             };
-            // Boxed: the command futures (hashing, store round trips) are large and
-            // live only while a line is handled, not in every idle connection.
-            if let Some(end) = Box::pin(self.handle_line(text)).await {
+            let end = if self.pending.is_some() || self.user.nick().is_none() {
+                // Boxed: prompt answers, registration and commands (hashing,
+                // store round trips) make large futures that live only while a
+                // line is handled, not in every idle connection.
+                Box::pin(self.answer_or_register(text)).await
+            } else {
+                match parse(&text) {
+                    // Chat, the line nearly every line is, needs no future at all.
+                    Ok(Line::Chat(chat)) => {
+                        self.chat(chat);
+                        None
+                    }
+                    Ok(Line::Command(command)) => Box::pin(self.command(command)).await,
+                    Err(err) => {
+                        self.refuse(err.into());
+                        None
+                    }
+                }
+            };
+            if let Some(end) = end {
                 return end;
             }
         }
@@ -337,29 +361,22 @@ impl Session {
     }
 
     /// Handles one line of client input; returns how the session ends, if it does.
-    async fn handle_line(&mut self, text: String) -> Option<End> {
-        if let Some(pending) = self.pending.take() {
-            self.answer(pending, text).await;
-            return None;
-        }
-        if self.user.nick().is_none() {
-            return self.register(&text).await;
-        }
-        match parse(&text) {
-            Ok(Line::Chat(chat)) => {
-                if !chat.trim().is_empty() {
-                    let say = Request::Say {
-                        room: None,
-                        kind: SayKind::Chat,
-                        text: chat.to_owned(),
-                    };
-                    self.execute(say).await;
-                }
+    async fn answer_or_register(&mut self, text: String) -> Option<End> {
+        match self.pending.take() {
+            Some(pending) => {
+                self.answer(pending, text).await;
+                None
             }
-            Ok(Line::Command(command)) => return self.command(command).await,
-            Err(err) => self.refuse(err.into()),
+            None => self.register(&text).await,
         }
-        None
+    }
+
+    /// A chat line for the user's room (blank lines say nothing).
+    fn chat(&mut self, text: &str) {
+        if !text.trim().is_empty() {
+            let said = self.user.say(None, SayKind::Chat, text.to_owned());
+            self.user.answer(said);
+        }
     }
 
     /// Before a name is chosen: a name (or `name:room`), or one of the

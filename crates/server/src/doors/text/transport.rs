@@ -8,8 +8,11 @@
 use std::future::Future;
 use std::io;
 
+use std::io::Read;
+
 use bytes::BytesMut;
-use tokio::io::AsyncWrite;
+use socket2::{SockRef, Socket};
+use tokio::io::{AsyncWrite, Interest};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
@@ -45,13 +48,32 @@ impl ByteStream for TcpStream {
 }
 
 impl ReadChunk for OwnedReadHalf {
+    /// One `recv` per arrival: a read that leaves the socket drained (less
+    /// than a chunk came) clears the readiness at once, rather than finding
+    /// out with a second `recv` that fails with `EAGAIN`. tokio clears it only
+    /// if no new data arrived meanwhile, so nothing is missed.
     async fn read_chunk(&mut self, buffer: &mut BytesMut) -> io::Result<usize> {
+        let stream: &TcpStream = self.as_ref();
         loop {
-            self.readable().await?;
-            buffer.reserve(READ_CHUNK_BYTES);
-            match self.try_read_buf(buffer) {
+            stream.readable().await?;
+            let start = buffer.len();
+            buffer.resize(start + READ_CHUNK_BYTES, 0);
+            let mut read = 0;
+            let result = stream.try_io(Interest::READABLE, || {
+                let mut socket: &Socket = &SockRef::from(stream);
+                read = socket.read(&mut buffer[start..])?;
+                if read > 0 && read < READ_CHUNK_BYTES {
+                    // Drained: have the readiness cleared now.
+                    return Err(io::ErrorKind::WouldBlock.into());
+                }
+                Ok(())
+            });
+            buffer.truncate(start + read);
+            match result {
+                Ok(()) => return Ok(read),
+                Err(err) if err.kind() == io::ErrorKind::WouldBlock && read > 0 => return Ok(read),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock => {}
-                read => return read,
+                Err(err) => return Err(err),
             }
         }
     }

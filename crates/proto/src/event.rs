@@ -75,8 +75,11 @@ pub struct RoomView {
     pub host: bool,
     pub locked: bool,
     pub topic: Option<String>,
-    /// Everyone in it, the user included, in order of arrival.
+    /// Everyone in it, the user included, in order of arrival; empty for
+    /// doors that show only how many (`count`).
     pub members: Vec<WhoEntry>,
+    /// How many are in it, the user included.
+    pub count: usize,
     /// Recent messages not seen before on this connection, oldest first.
     pub recent: Vec<RoomMessage>,
 }
@@ -84,7 +87,7 @@ pub struct RoomView {
 impl RoomView {
     /// Members other than the user.
     pub fn others(&self) -> usize {
-        self.members.len().saturating_sub(1)
+        self.count.saturating_sub(1)
     }
 }
 

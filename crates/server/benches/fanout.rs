@@ -74,11 +74,14 @@ fn fan_out(c: &mut Criterion) {
         .map(|_| Arc::new(Outbox::new(1 << 20)))
         .collect();
     for (id, outbox) in outboxes.iter().enumerate() {
-        room.join(Member {
-            id: id as u64,
-            nick: Nick::parse(&format!("member{id}")).expect("valid name"),
-            outbox: Arc::clone(outbox),
-        })
+        room.join(
+            Member {
+                id: id as u64,
+                nick: Nick::parse(&format!("member{id}")).expect("valid name"),
+                outbox: Arc::clone(outbox),
+            },
+            false,
+        )
         .expect("the room is open");
     }
     drain(&outboxes);

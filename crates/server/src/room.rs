@@ -67,7 +67,10 @@ struct RoomState {
 /// What a new member learns on entering.
 #[derive(Debug)]
 pub struct Entry {
+    /// Everyone in it, the new member included, if asked for.
     pub members: Vec<WhoEntry>,
+    /// How many are in it, the new member included.
+    pub count: usize,
     /// The new member became its host (first into it while empty).
     pub host: bool,
     pub locked: bool,
@@ -237,8 +240,10 @@ impl Room {
     }
 
     /// Adds a member and tells the others. The first into an empty room
-    /// (other than the default room) becomes its host.
-    pub fn join(&self, member: Member) -> Result<Entry, Refusal> {
+    /// (other than the default room) becomes its host. The entry lists the
+    /// members only if `list_members`: a door that shows just a count need
+    /// not have a copy of every name made.
+    pub fn join(&self, member: Member, list_members: bool) -> Result<Entry, Refusal> {
         let mut state = self.lock();
         if state.closed {
             return Err(Refusal::RoomGone {
@@ -258,7 +263,12 @@ impl Room {
             host,
         });
         Ok(Entry {
-            members: Self::who_of(&state),
+            members: if list_members {
+                Self::who_of(&state)
+            } else {
+                Vec::new()
+            },
+            count: state.seats.len(),
             host,
             locked: state.password_hash.is_some(),
             topic: state.topic.clone(),
@@ -592,13 +602,13 @@ mod tests {
     #[tokio::test]
     async fn entering_shows_the_last_messages_and_closing_ends_everything() {
         let games = room();
-        games.join(member(1, "ann")).unwrap();
+        games.join(member(1, "ann"), true).unwrap();
         let mut ids = Vec::new();
         for text in ["one", "two", "three", "four"] {
             ids.push(games.say(said(text), Some(1)).unwrap().id);
         }
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
-        let entry = games.join(member(2, "bob")).unwrap();
+        let entry = games.join(member(2, "bob"), true).unwrap();
         let texts: Vec<_> = entry.recent.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["two", "three", "four"]);
         assert_eq!(
@@ -617,7 +627,7 @@ mod tests {
             Err(Refusal::RoomGone { .. })
         ));
         assert!(matches!(
-            games.join(member(3, "cid")),
+            games.join(member(3, "cid"), true),
             Err(Refusal::RoomGone { .. })
         ));
     }
@@ -633,15 +643,15 @@ mod tests {
     #[test]
     fn the_first_into_an_empty_room_is_host_but_not_in_the_default_room() {
         let games = room();
-        games.join(member(1, "ann")).unwrap();
-        games.join(member(2, "bob")).unwrap();
+        games.join(member(1, "ann"), true).unwrap();
+        games.join(member(2, "bob"), true).unwrap();
         assert_eq!(hosts(&games), ["ann"]);
         let setup = RoomSetup {
             is_default: true,
             ..RoomSetup::default()
         };
         let lobby = Room::new(RoomName::parse("lobby").unwrap(), setup, store(), 3);
-        lobby.join(member(1, "ann")).unwrap();
+        lobby.join(member(1, "ann"), true).unwrap();
         assert!(hosts(&lobby).is_empty());
         assert!(matches!(
             lobby.check_host(1, HostAction::Kick),
@@ -655,14 +665,14 @@ mod tests {
     #[test]
     fn the_longest_present_member_succeeds_the_last_host() {
         let games = room();
-        games.join(member(1, "ann")).unwrap();
-        games.join(member(2, "bob")).unwrap();
-        games.join(member(3, "cid")).unwrap();
+        games.join(member(1, "ann"), true).unwrap();
+        games.join(member(2, "bob"), true).unwrap();
+        games.join(member(3, "cid"), true).unwrap();
         games.leave(1, Some(LeaveReason::Quit));
         assert_eq!(hosts(&games), ["bob"]);
         games.leave(3, None);
         games.leave(2, None);
-        games.join(member(4, "dee")).unwrap();
+        games.join(member(4, "dee"), true).unwrap();
         assert_eq!(hosts(&games), ["dee"]);
     }
 
@@ -670,8 +680,8 @@ mod tests {
     fn a_room_with_members_always_keeps_a_host() {
         let games = room();
         let ann = Nick::parse("ann").unwrap();
-        games.join(member(1, "ann")).unwrap();
-        games.join(member(2, "bob")).unwrap();
+        games.join(member(1, "ann"), true).unwrap();
+        games.join(member(2, "bob"), true).unwrap();
         assert_eq!(
             games.remove_host(1, &ann, "ann"),
             Err(Refusal::LastHost {
@@ -759,7 +769,7 @@ mod tests {
             Arc::clone(&store) as Arc<dyn Store>,
             3,
         ));
-        games.join(member(1, "ann")).unwrap();
+        games.join(member(1, "ann"), true).unwrap();
         let ann = Nick::parse("ann").unwrap();
         let setting = tokio::spawn({
             let games = Arc::clone(&games);

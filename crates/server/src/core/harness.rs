@@ -20,6 +20,7 @@ const ONE_ROOM: Door = Door {
     name: "one-room",
     one_room: true,
     max_rooms: 1,
+    lists_members: false,
     answers_every_request: false,
 };
 
@@ -28,6 +29,7 @@ fn many_rooms(max_rooms: usize) -> Door {
         name: "many-rooms",
         one_room: false,
         max_rooms,
+        lists_members: true,
         answers_every_request: true,
     }
 }

@@ -34,10 +34,22 @@ pub struct Door {
     /// up to `max_rooms` and may be in none.
     pub one_room: bool,
     pub max_rooms: usize,
+    /// Entering a room lists its members (a text-door user sees a count).
+    pub lists_members: bool,
     /// Every request gets an answer: a room message its id (`Event::Said`),
     /// a request with nothing else to say `Event::Done`. Text-door users see
     /// their own typing and need neither.
     pub answers_every_request: bool,
+}
+
+/// A connection's standing with locked rooms, by room key.
+#[derive(Debug)]
+pub(crate) struct RoomPasses {
+    /// Rooms entered with the password, with the password epoch it was good for.
+    pub(crate) grants: HashMap<String, u64>,
+    /// Invitations, with their password epoch.
+    pub(crate) invites: HashMap<String, u64>,
+    pub(crate) lockout: Lockout,
 }
 
 /// See the module docs.
@@ -51,12 +63,9 @@ pub struct UserState {
     pub(crate) nick: Option<Nick>,
     /// In the order they were entered.
     pub(crate) rooms: Vec<Arc<Room>>,
-    /// Locked rooms this connection has entered with the password, by room
-    /// key, with the password epoch it was good for.
-    pub(crate) grants: HashMap<String, u64>,
-    /// Invitations into locked rooms, by room key, with their password epoch.
-    pub(crate) invites: HashMap<String, u64>,
-    pub(crate) lockout: Lockout,
+    /// What this connection may do in locked rooms; made on first use, since
+    /// most connections never meet a password.
+    pub(crate) passes: Option<Box<RoomPasses>>,
     /// The newest message seen in each room on this connection, by room key:
     /// entering a room again shows only what came after it.
     pub(crate) seen: HashMap<String, i64>,
@@ -85,7 +94,6 @@ impl Drop for UserState {
 impl UserState {
     /// A connection's user before it has a name.
     pub fn new(hub: Arc<Hub>, peer: SocketAddr, outbox: Arc<Outbox>, door: Door) -> Self {
-        let lockout = Lockout::new(hub.config.password_lockout());
         Self {
             id: hub.next_session_id(),
             peer,
@@ -95,9 +103,7 @@ impl UserState {
             door,
             nick: None,
             rooms: Vec::new(),
-            grants: HashMap::new(),
-            invites: HashMap::new(),
-            lockout,
+            passes: None,
             seen: HashMap::new(),
             store_problem_told: None,
             request: None,
@@ -160,6 +166,18 @@ impl UserState {
         }
     }
 
+    /// This connection's passes, made on first use.
+    pub(crate) fn passes_mut(&mut self) -> &mut RoomPasses {
+        let wait = self.hub.config.password_lockout();
+        self.passes.get_or_insert_with(|| {
+            Box::new(RoomPasses {
+                grants: HashMap::new(),
+                invites: HashMap::new(),
+                lockout: Lockout::new(wait),
+            })
+        })
+    }
+
     pub(crate) fn is_in(&self, room: &Arc<Room>) -> bool {
         self.rooms.iter().any(|r| Arc::ptr_eq(r, room))
     }
@@ -190,6 +208,7 @@ impl UserState {
             locked: entry.locked,
             topic: entry.topic,
             members: entry.members,
+            count: entry.count,
             recent,
         }
     }

@@ -84,7 +84,9 @@ impl UserState {
             .await?;
         if locking {
             info!(room = %room.name(), by = %self.registered_nick(), "room locked");
-            self.grants.insert(room.name().key().to_owned(), epoch);
+            self.passes_mut()
+                .grants
+                .insert(room.name().key().to_owned(), epoch);
         }
         Ok(())
     }

@@ -129,7 +129,7 @@ impl UserState {
         };
         self.nick = Some(nick.clone());
         let entered = room.and_then(|room| {
-            let entry = room.join(self.member())?;
+            let entry = room.join(self.member(), self.door.lists_members)?;
             Ok((room, entry))
         });
         let (room, entry) = match entered {
@@ -243,8 +243,10 @@ impl UserState {
                     return;
                 }
                 let key = room.name().key().to_owned();
-                self.grants.remove(&key);
-                self.invites.remove(&key);
+                if let Some(passes) = &mut self.passes {
+                    passes.grants.remove(&key);
+                    passes.invites.remove(&key);
+                }
                 self.leave_room(
                     &room,
                     Some(LeaveReason::Kicked {
@@ -271,7 +273,9 @@ impl UserState {
                 self.back_to_default_room();
             }
             Control::Invited { room, by, epoch } => {
-                self.invites.insert(room.name().key().to_owned(), epoch);
+                self.passes_mut()
+                    .invites
+                    .insert(room.name().key().to_owned(), epoch);
                 self.reply(Event::Invited {
                     room: room.name().to_string(),
                     by,

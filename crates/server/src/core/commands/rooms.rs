@@ -21,13 +21,15 @@ impl UserState {
     /// password: it entered with the current password before.
     pub(crate) fn has_grant(&self, room: &Room) -> bool {
         let (_, epoch) = room.lock_state();
-        self.grants.get(room.name().key()) == Some(&epoch)
+        self.passes
+            .as_ref()
+            .is_some_and(|passes| passes.grants.get(room.name().key()) == Some(&epoch))
     }
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
     pub(crate) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
-        let entry = room.join(self.member())?;
+        let entry = room.join(self.member(), self.door.lists_members)?;
         if self.door.one_room {
             for old in self.rooms.clone() {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
@@ -73,12 +75,13 @@ impl UserState {
             return self.enter(room, false);
         }
         let key = room.name().key().to_owned();
-        if self.invites.get(&key) == Some(&epoch) {
+        let passes = self.passes_mut();
+        if passes.invites.get(&key) == Some(&epoch) {
             // An invitation is good for one entry; it grants nothing else.
-            self.invites.remove(&key);
+            passes.invites.remove(&key);
             return self.enter(room, false);
         }
-        if let Err(wait) = self.lockout.check(&key, Instant::now()) {
+        if let Err(wait) = passes.lockout.check(&key, Instant::now()) {
             return Err(Refusal::LockedOut {
                 room: room.name().to_string(),
                 secs: wait.as_secs_f64().ceil() as u64,
@@ -90,12 +93,13 @@ impl UserState {
             });
         };
         if self.hub.passwords.verify(password, hash).await {
-            self.lockout.succeeded(&key);
-            self.grants.insert(key, epoch);
+            let passes = self.passes_mut();
+            passes.lockout.succeeded(&key);
+            passes.grants.insert(key, epoch);
             return self.enter(room, false);
         }
         warn!(peer = %self.peer, room = %room.name(), "wrong room password");
-        let locked_out = self.lockout.failed(&key, Instant::now());
+        let locked_out = self.passes_mut().lockout.failed(&key, Instant::now());
         if locked_out {
             warn!(peer = %self.peer, room = %room.name(), "room password lockout");
         }

@@ -87,6 +87,7 @@ pub async fn serve(
         name: "json",
         one_room: false,
         max_rooms: config.max_rooms_per_user,
+        lists_members: true,
         answers_every_request: true,
     };
     let mut user = UserState::new(hub, peer, Arc::clone(&outbox), door);

@@ -51,6 +51,7 @@ const TEXT_DOOR: Door = Door {
     name: "text",
     one_room: true,
     max_rooms: 1,
+    lists_members: false,
     answers_every_request: false,
 };
 
@@ -139,7 +140,9 @@ impl<R: ReadChunk> Reader<R> {
             }
             if let Some(resume_at) = self.resume_at {
                 // Overspent: leave the bytes in the kernel, so TCP pushes back.
-                tokio::time::sleep_until(resume_at).await;
+                // Boxed: a timer in the future itself would cost every idle
+                // connection its size.
+                Box::pin(tokio::time::sleep_until(resume_at)).await;
                 self.resume_at = None;
             }
             match self.socket.read_chunk(&mut self.buffer).await? {
@@ -174,7 +177,9 @@ pub async fn serve<S: ByteStream>(
     let config = Arc::clone(&hub.config);
     let (read, write) = stream.into_halves();
     let outbox = Arc::new(Outbox::new(config.outbox_bytes));
-    let writer_gone = CancellationToken::new();
+    // Cancelled when the writer stops, and with the server's shutdown too:
+    // the session needs to wait for one token only.
+    let writer_gone = shutdown.child_token();
     let telnet = Arc::new(AtomicBool::new(false));
     let timestamps = Arc::new(AtomicBool::new(false));
     let renderer = TextRenderer::new(
@@ -251,30 +256,39 @@ impl Session {
         let config = Arc::clone(&self.user.hub.config);
         self.reply(Event::Greeting);
         self.reply(Event::Prompt(Prompt::Nick));
-        let registration_deadline = Instant::now() + config.registration_timeout();
+        // Boxed and dropped once a name is chosen, for the same reason.
+        let mut registration_deadline =
+            Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
         let mut flood = Flood::new(&config);
         // Made once and polled on every turn, so that waiting for them costs
         // no new registration per line.
-        let shutting_down = shutdown.cancelled();
-        let writer_went = writer_gone.cancelled();
+        let stopped = writer_gone.cancelled();
         let request = requests.recv();
-        tokio::pin!(shutting_down, writer_went, request);
+        tokio::pin!(stopped, request);
+        // Why `stopped` fired.
+        let stop = || {
+            if shutdown.is_cancelled() {
+                End::Shutdown
+            } else {
+                End::WriterGone
+            }
+        };
         loop {
             // Stop reading a client that is not reading its own output.
             while self.user.outbox.is_full() {
                 tokio::select! {
                     biased;
-                    _ = &mut shutting_down => return End::Shutdown,
-                    _ = &mut writer_went => return End::WriterGone,
+                    _ = &mut stopped => return stop(),
                     _ = self.user.outbox.drained() => {}
                 }
             }
-            let registering = self.user.nick().is_none();
+            if self.user.nick().is_some() {
+                registration_deadline = None;
+            }
             let input = tokio::select! {
                 biased;
-                _ = &mut shutting_down => return End::Shutdown,
-                _ = &mut writer_went => return End::WriterGone,
-                _ = tokio::time::sleep_until(registration_deadline), if registering => {
+                _ = &mut stopped => return stop(),
+                _ = async { registration_deadline.as_mut()?.await; Some(()) }, if registration_deadline.is_some() => {
                     return End::RegistrationTimeout(config.registration_timeout);
                 }
                 control = &mut request => {
@@ -304,8 +318,7 @@ impl Session {
                     }
                     tokio::select! {
                         biased;
-                        _ = &mut shutting_down => return End::Shutdown,
-                        _ = &mut writer_went => return End::WriterGone,
+                        _ = &mut stopped => return stop(),
                         _ = tokio::time::sleep(delay) => {}
                     }
                 }

@@ -92,6 +92,9 @@ pub fn open(path: &Path) -> Result<Connection, StoreError> {
     conn.pragma_update(None, "journal_size_limit", JOURNAL_SIZE_LIMIT)
         .map_err(failed)?;
     migrate(&mut conn, found).map_err(failed)?;
+    if let Ok(extra) = std::env::var("EXP_PRAGMAS") {
+        conn.execute_batch(&extra).map_err(failed)?;
+    }
     Ok(conn)
 }
 
@@ -206,6 +209,92 @@ pub fn history_sizes(conn: &Connection) -> rusqlite::Result<HashMap<String, usiz
         Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as usize))
     })?;
     rows.collect()
+}
+
+/// Rows one multi-row INSERT writes (EXPERIMENT knob).
+fn exp_rows() -> usize {
+    static ROWS: std::sync::OnceLock<usize> = std::sync::OnceLock::new();
+    *ROWS.get_or_init(|| {
+        std::env::var("EXP_ROWS")
+            .ok()
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(1)
+    })
+}
+
+const INSERT_INTO: &str =
+    "INSERT INTO messages (id, history, room, sender, text, kind, at, from_room, recipient) VALUES ";
+const INSERT_ROW: &str = "(?, ?, ?, ?, ?, ?, ?, ?, ?)";
+const INSERT_COLUMNS: usize = 9;
+
+fn insert_sql(rows: usize) -> String {
+    let mut sql = String::from(INSERT_INTO);
+    for row in 0..rows {
+        if row > 0 {
+            sql.push_str(", ");
+        }
+        sql.push_str(INSERT_ROW);
+    }
+    sql
+}
+
+/// Binds one message's columns at row `row` of an insert statement.
+fn bind_message(
+    stmt: &mut rusqlite::Statement<'_>,
+    row: usize,
+    key: &str,
+    message: &StoredMessage,
+) -> rusqlite::Result<()> {
+    let at = row * INSERT_COLUMNS;
+    stmt.raw_bind_parameter(at + 1, message.id)?;
+    stmt.raw_bind_parameter(at + 2, key)?;
+    stmt.raw_bind_parameter(at + 3, &message.room)?;
+    stmt.raw_bind_parameter(at + 4, &message.sender)?;
+    stmt.raw_bind_parameter(at + 5, &message.text)?;
+    stmt.raw_bind_parameter(at + 6, message.kind)?;
+    stmt.raw_bind_parameter(at + 7, message.at)?;
+    stmt.raw_bind_parameter(at + 8, &message.from_room)?;
+    stmt.raw_bind_parameter(at + 9, &message.recipient)?;
+    Ok(())
+}
+
+/// Inserts messages, each with its history key.
+pub fn insert_messages(
+    tx: &Transaction,
+    messages: &[(String, StoredMessage)],
+) -> rusqlite::Result<()> {
+    if std::env::var_os("EXP_OLD_INSERT").is_some() {
+        for (key, message) in messages {
+            insert_message(tx, key, message)?;
+        }
+        return Ok(());
+    }
+    static MANY: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    static ONE: std::sync::OnceLock<String> = std::sync::OnceLock::new();
+    let rows = exp_rows();
+    let mut chunks = messages.chunks_exact(rows);
+    if rows > 1 && messages.len() >= rows {
+        let mut stmt = tx.prepare_cached(MANY.get_or_init(|| insert_sql(rows)))?;
+        for chunk in &mut chunks {
+            for (row, (key, message)) in chunk.iter().enumerate() {
+                bind_message(&mut stmt, row, key, message)?;
+            }
+            stmt.raw_execute()?;
+        }
+    }
+    let rest = if rows > 1 && messages.len() >= rows {
+        chunks.remainder()
+    } else {
+        messages
+    };
+    if !rest.is_empty() {
+        let mut stmt = tx.prepare_cached(ONE.get_or_init(|| insert_sql(1)))?;
+        for (key, message) in rest {
+            bind_message(&mut stmt, 0, key, message)?;
+            stmt.raw_execute()?;
+        }
+    }
+    Ok(())
 }
 
 pub fn insert_message(

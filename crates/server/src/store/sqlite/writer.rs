@@ -597,9 +597,7 @@ fn write(
     remember: Option<i64>,
 ) -> rusqlite::Result<()> {
     let tx = conn.transaction()?;
-    for (key, message) in pending {
-        schema::insert_message(&tx, key, message)?;
-    }
+    schema::insert_messages(&tx, pending)?;
     if let Some(id) = remember {
         schema::remember_last_id(&tx, id)?;
     }

@@ -231,7 +231,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         aliases: &["users"],
         args: "[room]",
         summary: "list who is in your room, or in another",
-        detail: "Lists the members of your room, or of the room you name.",
+        detail: "Lists the members of your room, or of the room you name; ':who *' lists everyone connected.",
         before_name: false,
         shape: Shape::OptionalWord,
         kind: Kind::Who,

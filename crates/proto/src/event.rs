@@ -156,6 +156,9 @@ pub enum Event {
     },
     /// A hidden answer arrived: the terminal may show input again.
     HiddenInputEnd,
+    /// The connection ends while a hidden answer may be half typed (no
+    /// Enter came): the terminal may show input again.
+    HiddenInputCut,
     /// A prompt was answered with nothing; nothing changed.
     Cancelled,
     /// A hidden prompt was ended by something else while the user may still

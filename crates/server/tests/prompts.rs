@@ -239,7 +239,8 @@ async fn shutdown_during_a_hidden_prompt_shows_input_again_before_the_goodbye() 
     let mut bob = server.login("bob").await;
     at_prompt(&mut bob, ":cr vault", "password for vault").await;
     server.stop().await;
-    bob.expect_bytes(RESET_ATTRIBUTES).await;
+    // Reset, and erase the line being typed (no Enter came, so no cursor up).
+    bob.expect_bytes(b"\x1b[0m\r\x1b[2K").await;
     assert_eq!(
         bob.expect_closed().await,
         ["the server is shutting down, bye!"]

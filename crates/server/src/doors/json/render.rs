@@ -121,6 +121,7 @@ fn object(event: &Event) -> Option<Value> {
         Event::Greeting
         | Event::Prompt(_)
         | Event::HiddenInputEnd
+        | Event::HiddenInputCut
         | Event::Cancelled
         | Event::PromptCancelled(_)
         | Event::Timestamps { .. }

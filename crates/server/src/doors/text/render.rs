@@ -102,7 +102,9 @@ fn plain(delivery: &Delivery) -> &Bytes {
 impl Renderer for TextRenderer {
     fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
         match &delivery.event {
-            Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd => None,
+            Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd | Event::HiddenInputCut => {
+                None
+            }
             _ if self.concealing => None,
             _ if self.stamp_of(delivery).is_some() => None,
             _ => Some(plain(delivery)),
@@ -137,6 +139,16 @@ impl Renderer for TextRenderer {
                 // after it: the cursor is at the start of the next line.
                 out.extend_from_slice(RESET_ATTRIBUTES);
                 out.extend_from_slice(ERASE_TYPED_LINE);
+                self.concealing = false;
+            }
+            Event::HiddenInputCut if telnet => {
+                out.extend_from_slice(TELNET_WONT_ECHO);
+                out.extend_from_slice(b"\r\n");
+            }
+            Event::HiddenInputCut => {
+                // No Enter came: what was typed is on the cursor's own line.
+                out.extend_from_slice(RESET_ATTRIBUTES);
+                out.extend_from_slice(b"\r\x1b[2K");
                 self.concealing = false;
             }
             // A notice while an nc user types a hidden answer (a kick, say)
@@ -207,7 +219,7 @@ pub fn plain_text(event: &Event) -> String {
         Event::Prompt(Prompt::RepeatPassword { room }) => {
             line(&mut out, format_args!("the new password for {room} again:"))
         }
-        Event::HiddenInputEnd => {}
+        Event::HiddenInputEnd | Event::HiddenInputCut => {}
         Event::History {
             room,
             messages,

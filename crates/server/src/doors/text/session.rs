@@ -231,7 +231,7 @@ pub async fn serve<S: ByteStream>(
     let hidden = session.pending.is_some();
     drop(session);
     if hidden {
-        outbox.reply(Event::HiddenInputEnd);
+        outbox.reply(Event::HiddenInputCut);
     }
     if let Some(farewell) = end.farewell() {
         outbox.reply(farewell);

@@ -42,27 +42,31 @@ const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
 /// a hidden answer, wipes the line the nc user typed it on.
 const ERASE_TYPED_LINE: &[u8] = b"\x1b[1A\r\x1b[2K";
 
+/// What the session learns about its client that changes how it is
+/// written to; shared by the session (which sets it) and its renderer.
+#[derive(Debug, Default)]
+pub struct Terminal {
+    /// The client answered the probe: it speaks telnet.
+    pub telnet: AtomicBool,
+    /// `:set timestamps on`: live messages carry their time.
+    pub timestamps: AtomicBool,
+}
+
 /// Per-connection output choices; see the module docs.
 #[derive(Debug)]
 pub struct TextRenderer {
     /// Send the telnet probe before the greeting.
     probe: bool,
-    /// The client answered the probe: it speaks telnet. Set by the session.
-    telnet: Arc<AtomicBool>,
-    /// `:set timestamps on`: live messages carry their time. Set by the session.
-    timestamps: Arc<AtomicBool>,
+    terminal: Arc<Terminal>,
     /// The conceal attribute is on: an nc user is typing a hidden answer.
     concealing: bool,
 }
 
 impl TextRenderer {
-    /// `telnet` is set by the session when the client answers the probe,
-    /// `timestamps` by its `:set timestamps on|off`.
-    pub fn new(probe: bool, telnet: Arc<AtomicBool>, timestamps: Arc<AtomicBool>) -> Self {
+    pub fn new(probe: bool, terminal: Arc<Terminal>) -> Self {
         Self {
             probe,
-            telnet,
-            timestamps,
+            terminal,
             concealing: false,
         }
     }
@@ -70,7 +74,7 @@ impl TextRenderer {
     /// When `delivery` is shown with its time on this connection: a live
     /// room or private message while timestamps are on.
     fn stamp_of(&self, delivery: &Delivery) -> Option<i64> {
-        if !self.timestamps.load(Ordering::Relaxed) {
+        if !self.terminal.timestamps.load(Ordering::Relaxed) {
             return None;
         }
         match &delivery.event {
@@ -112,7 +116,7 @@ impl Renderer for TextRenderer {
     }
 
     fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
-        let telnet = self.telnet.load(Ordering::Relaxed);
+        let telnet = self.terminal.telnet.load(Ordering::Relaxed);
         match &delivery.event {
             Event::Greeting if self.probe => {
                 out.extend_from_slice(TELNET_PROBE);
@@ -569,11 +573,9 @@ mod tests {
     }
 
     fn renderer(telnet: bool) -> TextRenderer {
-        TextRenderer::new(
-            true,
-            Arc::new(AtomicBool::new(telnet)),
-            Arc::new(AtomicBool::new(false)),
-        )
+        let terminal = Terminal::default();
+        terminal.telnet.store(telnet, Ordering::Relaxed);
+        TextRenderer::new(true, Arc::new(terminal))
     }
 
     fn hi_all(at: i64) -> RoomMessage {
@@ -589,9 +591,8 @@ mod tests {
 
     #[test]
     fn hidden_prompts_use_echo_off_for_telnet_and_conceal_otherwise() {
-        let telnet = Arc::new(AtomicBool::new(false));
-        let mut renderer =
-            TextRenderer::new(true, Arc::clone(&telnet), Arc::new(AtomicBool::new(false)));
+        let terminal = Arc::new(Terminal::default());
+        let mut renderer = TextRenderer::new(true, Arc::clone(&terminal));
         let prompt = Delivery::new(Event::Prompt(Prompt::RoomPassword {
             room: "games".into(),
         }));
@@ -602,7 +603,7 @@ mod tests {
         assert!(out.starts_with(b"password for games"));
         // Concealed while typed, then the typed line is erased.
         assert!(out.ends_with(b"\r\n\x1b[8m\x1b[0m\x1b[1A\r\x1b[2K"));
-        telnet.store(true, Ordering::Relaxed);
+        terminal.telnet.store(true, Ordering::Relaxed);
         let mut out = BytesMut::new();
         renderer.render(&prompt, &mut out);
         renderer.render(&end, &mut out);
@@ -638,8 +639,9 @@ mod tests {
 
     #[test]
     fn timestamps_are_per_connection_and_leave_the_shared_rendering_alone() {
-        let on = Arc::new(AtomicBool::new(true));
-        let mut stamped = TextRenderer::new(true, Arc::new(AtomicBool::new(false)), on);
+        let terminal = Terminal::default();
+        terminal.timestamps.store(true, Ordering::Relaxed);
+        let mut stamped = TextRenderer::new(true, Arc::new(terminal));
         let mut plain_renderer = renderer(false);
         // 2001-09-09 01:46:40 UTC: not today, so the date is shown too.
         let at = 1_000_000_000_000;

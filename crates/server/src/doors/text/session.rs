@@ -12,7 +12,7 @@
 
 use std::io;
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -26,7 +26,7 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::render::TextRenderer;
+use super::render::{Terminal, TextRenderer};
 use super::transport::{ByteStream, ReadChunk};
 use super::writer;
 use crate::control::Mailbox;
@@ -161,10 +161,9 @@ impl<R: ReadChunk> Reader<R> {
 struct Session {
     user: UserState,
     pending: Option<Pending>,
-    /// Set when the client answers the telnet probe; read by the writer's renderer.
-    telnet: Arc<AtomicBool>,
-    /// `:set timestamps on|off`; read by the writer's renderer.
-    timestamps: Arc<AtomicBool>,
+    /// Set here (telnet answered the probe, `:set timestamps`), read by the
+    /// writer's renderer.
+    terminal: Arc<Terminal>,
 }
 
 /// Serves one accepted connection to its end.
@@ -180,13 +179,8 @@ pub async fn serve<S: ByteStream>(
     // Cancelled when the writer stops, and with the server's shutdown too:
     // the session needs to wait for one token only.
     let writer_gone = shutdown.child_token();
-    let telnet = Arc::new(AtomicBool::new(false));
-    let timestamps = Arc::new(AtomicBool::new(false));
-    let renderer = TextRenderer::new(
-        !config.no_telnet_probe,
-        Arc::clone(&telnet),
-        Arc::clone(&timestamps),
-    );
+    let terminal = Arc::new(Terminal::default());
+    let renderer = TextRenderer::new(!config.no_telnet_probe, Arc::clone(&terminal));
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
@@ -202,8 +196,7 @@ pub async fn serve<S: ByteStream>(
     let mut session = Session {
         user,
         pending: None,
-        telnet,
-        timestamps,
+        terminal,
     };
     let mut reader = Reader {
         socket: read,
@@ -329,7 +322,7 @@ impl Session {
             }
             let text = match input {
                 Input::Telnet(TelnetCommand::Will(TELNET_TTYPE)) => {
-                    self.telnet.store(true, Ordering::Relaxed);
+                    self.terminal.telnet.store(true, Ordering::Relaxed);
                     continue;
                 }
                 // Other negotiation changes nothing; the codec already took it out.
@@ -511,7 +504,7 @@ impl Session {
     fn set(&mut self, setting: Setting) {
         match setting {
             Setting::Timestamps(on) => {
-                self.timestamps.store(on, Ordering::Relaxed);
+                self.terminal.timestamps.store(on, Ordering::Relaxed);
                 self.reply(Event::Timestamps { on });
             }
         }

@@ -13,4 +13,4 @@ mod harness;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
-pub use user::{Door, UserState};
+pub use user::{Departure, Door, UserState};

@@ -42,6 +42,17 @@ pub struct Door {
     pub answers_every_request: bool,
 }
 
+/// How a user's connection ends, as their rooms are told.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Departure {
+    /// The user said goodbye.
+    Quit,
+    /// The connection ended otherwise (EOF, reset, timeout, flood).
+    Disconnected,
+    /// At shutdown, when everyone is leaving and notices would only be noise.
+    Silent,
+}
+
 /// A connection's standing with locked rooms, by room key.
 #[derive(Debug)]
 pub(crate) struct RoomPasses {
@@ -67,23 +78,28 @@ pub struct UserState {
     /// most connections never meet a password.
     pub(crate) passes: Option<Box<RoomPasses>>,
     /// The newest message seen in each room on this connection, by room key:
-    /// entering a room again shows only what came after it.
-    pub(crate) seen: HashMap<String, i64>,
+    /// entering a room again shows only what came after it. A list: a
+    /// connection sees few rooms, and an empty list costs least.
+    pub(crate) seen: Vec<(String, i64)>,
     /// When this user was last told that the store is failing.
     pub(crate) store_problem_told: Option<Instant>,
     /// The request being answered, if the door tags its requests.
     pub(crate) request: Option<RequestTag>,
     /// Something was replied to the current request.
     pub(crate) replied: bool,
-    /// What the rooms are told when this user goes; `None` at shutdown, when
-    /// everyone is leaving and the notices would only be noise.
-    pub(crate) leave_reason: Option<LeaveReason>,
+    /// What the rooms are told when this user goes.
+    pub(crate) departure: Departure,
 }
 
 impl Drop for UserState {
     fn drop(&mut self) {
         for room in self.rooms.drain(..) {
-            room.leave(self.id, self.leave_reason.clone());
+            let reason = match self.departure {
+                Departure::Quit => Some(LeaveReason::Quit),
+                Departure::Disconnected => Some(LeaveReason::Disconnected),
+                Departure::Silent => None,
+            };
+            room.leave(self.id, reason);
         }
         if let Some(nick) = self.nick.take() {
             self.hub.unregister(self.id, &nick);
@@ -104,11 +120,11 @@ impl UserState {
             nick: None,
             rooms: Vec::new(),
             passes: None,
-            seen: HashMap::new(),
+            seen: Vec::new(),
             store_problem_told: None,
             request: None,
             replied: false,
-            leave_reason: Some(LeaveReason::Disconnected),
+            departure: Departure::Disconnected,
         }
     }
 
@@ -148,8 +164,8 @@ impl UserState {
     }
 
     /// How the rooms are told this user left when the connection ends.
-    pub fn set_leave_reason(&mut self, reason: Option<LeaveReason>) {
-        self.leave_reason = reason;
+    pub fn set_departure(&mut self, departure: Departure) {
+        self.departure = departure;
     }
 
     pub(crate) fn registered_nick(&self) -> &Nick {
@@ -178,6 +194,22 @@ impl UserState {
         })
     }
 
+    /// The newest message id this connection has seen in the room `key`.
+    fn seen_in(&self, key: &str) -> i64 {
+        self.seen
+            .iter()
+            .find(|(room, _)| room == key)
+            .map_or(0, |(_, id)| *id)
+    }
+
+    /// Records that this connection has seen the room `key` up to message `id`.
+    pub(crate) fn saw(&mut self, key: &str, id: i64) {
+        match self.seen.iter_mut().find(|(room, _)| room == key) {
+            Some((_, seen)) => *seen = id,
+            None => self.seen.push((key.to_owned(), id)),
+        }
+    }
+
     pub(crate) fn is_in(&self, room: &Arc<Room>) -> bool {
         self.rooms.iter().any(|r| Arc::ptr_eq(r, room))
     }
@@ -191,7 +223,7 @@ impl UserState {
     /// messages this connection has not seen there yet.
     pub(crate) fn view(&mut self, room: &Room, entry: Entry, created: bool) -> RoomView {
         let key = room.name().key();
-        let seen = self.seen.get(key).copied().unwrap_or(0);
+        let seen = self.seen_in(key);
         let recent: Vec<_> = entry
             .recent
             .iter()
@@ -199,7 +231,7 @@ impl UserState {
             .map(room_message)
             .collect();
         if let Some(newest) = entry.recent.last() {
-            self.seen.insert(key.to_owned(), newest.id.max(seen));
+            self.saw(key, newest.id.max(seen));
         }
         RoomView {
             room: room.name().to_string(),

@@ -288,7 +288,7 @@ impl UserState {
     /// connection has seen it.
     pub(crate) fn leave_room(&mut self, room: &Arc<Room>, reason: Option<LeaveReason>) {
         if let Some(newest) = room.newest_message_id() {
-            self.seen.insert(room.name().key().to_owned(), newest);
+            self.saw(room.name().key(), newest);
         }
         room.leave(self.id, reason);
         self.forget_room(room);

@@ -14,7 +14,6 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::extract::ws::{Message, WebSocket};
-use banter_proto::event::LeaveReason;
 use banter_proto::{Event, Refusal};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
@@ -24,7 +23,7 @@ use tracing::{debug, info};
 
 use super::protocol::{self, ClientRequest};
 use super::render::JsonRenderer;
-use crate::core::{Door, UserState};
+use crate::core::{Departure, Door, UserState};
 use crate::doors::{Renderer, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
@@ -92,10 +91,10 @@ pub async fn serve(
     };
     let mut user = UserState::new(hub, peer, Arc::clone(&outbox), door);
     let end = run(&mut user, &mut stream, &shutdown, &writer_gone).await;
-    user.set_leave_reason(match end {
-        End::Quit => Some(LeaveReason::Quit),
-        End::Shutdown => None,
-        _ => Some(LeaveReason::Disconnected),
+    user.set_departure(match end {
+        End::Quit => Departure::Quit,
+        End::Shutdown => Departure::Silent,
+        _ => Departure::Disconnected,
     });
     match user.nick() {
         Some(nick) => info!(%peer, %nick, ?end, door = user.door(), "session ended"),

@@ -17,7 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use banter_proto::command::{parse, Setting};
-use banter_proto::event::{LeaveReason, Prompt, PromptCancel};
+use banter_proto::event::{Prompt, PromptCancel};
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;
@@ -30,7 +30,7 @@ use super::render::{Terminal, TextRenderer};
 use super::transport::{ByteStream, ReadChunk};
 use super::writer;
 use crate::control::Mailbox;
-use crate::core::{Door, UserState, MAX_HISTORY_COUNT};
+use crate::core::{Departure, Door, UserState, MAX_HISTORY_COUNT};
 use crate::doors::WriteTiming;
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
@@ -208,10 +208,10 @@ pub async fn serve<S: ByteStream>(
     let end = session
         .run(&mut reader, &control, &shutdown, &writer_gone)
         .await;
-    session.user.set_leave_reason(match end {
-        End::Exit => Some(LeaveReason::Quit),
-        End::Shutdown => None,
-        _ => Some(LeaveReason::Disconnected),
+    session.user.set_departure(match end {
+        End::Exit => Departure::Quit,
+        End::Shutdown => Departure::Silent,
+        _ => Departure::Disconnected,
     });
     if let End::ReadError(err) = &end {
         debug!(%peer, %err, "read failed");

@@ -8,17 +8,6 @@ use std::time::Duration;
 use support::banterd::Banterd;
 use support::{Client, TestServer};
 
-/// `host` (a host of its room `room`) sets its password.
-async fn lock(host: &mut Client, host_name: &str, room: &str, password: &str) {
-    host.send(":passwd").await;
-    host.answer_hidden(&format!("new password for {room}"), password)
-        .await;
-    host.answer_hidden(&format!("the new password for {room} again"), password)
-        .await;
-    host.expect(&format!("* {host_name} locked {room} with a password"))
-        .await;
-}
-
 /// The next line but the "history is not being saved" warning, which comes
 /// once while the database is locked.
 async fn past_store_warning(client: &mut Client) -> String {
@@ -97,7 +86,7 @@ async fn a_member_with_a_full_mailbox_still_leaves_a_closed_room() {
     let mut vault_host = server.login("vh").await;
     vault_host.send(":n vault").await;
     vault_host.expect("created room vault; you are in it").await;
-    lock(&mut vault_host, "vh", "vault", "pw").await;
+    vault_host.lock_room("vh", "vault", "pw").await;
     let mut alice = server.login("alice").await;
     alice.send(":n games").await;
     alice.expect("created room games; you are in it").await;

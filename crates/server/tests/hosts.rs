@@ -18,17 +18,6 @@ async fn enter(server: &TestServer, name: &str, room: &str) -> Client {
     client
 }
 
-/// `host` (a host of `room`) sets its password.
-async fn lock(host: &mut Client, host_name: &str, room: &str, password: &str) {
-    host.send(":passwd").await;
-    host.answer_hidden(&format!("new password for {room}"), password)
-        .await;
-    host.answer_hidden(&format!("the new password for {room} again"), password)
-        .await;
-    host.expect(&format!("* {host_name} locked {room} with a password"))
-        .await;
-}
-
 /// Alice creates `games`; Bob joins it.
 async fn games(server: &TestServer) -> (Client, Client) {
     let mut alice = server.login("alice").await;
@@ -231,7 +220,7 @@ async fn topics_are_read_by_anyone_set_by_hosts_and_shown_on_entry() {
 async fn a_locked_room_needs_its_password_and_a_wrong_one_changes_nothing() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = games(&server).await;
-    lock(&mut alice, "alice", "games", "open sesame").await;
+    alice.lock_room("alice", "games", "open sesame").await;
     bob.expect("* alice locked games with a password").await;
     let mut carol = server.login("carol").await;
     carol.send(":rooms").await;
@@ -288,7 +277,7 @@ async fn setting_a_password_can_be_cancelled_and_must_match() {
     alice.send(":unlock").await;
     alice.expect("error: games has no password").await;
     bob.expect_silence(QUIET).await;
-    lock(&mut alice, "alice", "games", "pw").await;
+    alice.lock_room("alice", "games", "pw").await;
     alice.send(":passwd off").await;
     alice.expect("* alice removed the password of games").await;
     bob.expect("* alice locked games with a password").await;
@@ -304,7 +293,7 @@ async fn setting_a_password_can_be_cancelled_and_must_match() {
 async fn chat_waits_while_a_password_is_typed_and_arrives_after() {
     let server = TestServer::start().await;
     let (mut alice, _bob) = games(&server).await;
-    lock(&mut alice, "alice", "games", "pw").await;
+    alice.lock_room("alice", "games", "pw").await;
     let mut carol = server.login("carol").await;
     let mut dave = server.login("dave").await;
     carol.expect("* dave joined lobby").await;
@@ -329,7 +318,7 @@ async fn chat_waits_while_a_password_is_typed_and_arrives_after() {
 async fn three_wrong_passwords_lock_a_connection_out_for_a_while() {
     let server = TestServer::start_with(|c| c.password_lockout = 2).await;
     let (mut alice, _bob) = games(&server).await;
-    lock(&mut alice, "alice", "games", "right").await;
+    alice.lock_room("alice", "games", "right").await;
     let mut carol = server.login("carol").await;
     for attempt in 1..=3 {
         carol.send(":cr games").await;
@@ -360,7 +349,7 @@ async fn three_wrong_passwords_lock_a_connection_out_for_a_while() {
 async fn extra_room_messages_into_a_locked_room_need_the_password_first() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = games(&server).await;
-    lock(&mut alice, "alice", "games", "pw").await;
+    alice.lock_room("alice", "games", "pw").await;
     bob.expect("* alice locked games with a password").await;
     let mut carol = server.login("carol").await;
     carol.send(":erm games hello?").await;
@@ -382,7 +371,7 @@ async fn extra_room_messages_into_a_locked_room_need_the_password_first() {
     alice.expect("* carol left games").await;
     alice.expect("[games] carol@lobby: still here").await;
     // A new password withdraws that.
-    lock(&mut alice, "alice", "games", "pw2").await;
+    alice.lock_room("alice", "games", "pw2").await;
     carol.send(":erm games again").await;
     carol.expect_prefix("error: games is locked;").await;
     carol.send(":cr games").await;
@@ -394,7 +383,7 @@ async fn extra_room_messages_into_a_locked_room_need_the_password_first() {
 async fn kicked_members_land_in_the_default_room_and_need_the_password_to_return() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = games(&server).await;
-    lock(&mut alice, "alice", "games", "pw").await;
+    alice.lock_room("alice", "games", "pw").await;
     bob.expect("* alice locked games with a password").await;
     let mut carol = server.login("carol").await;
     carol.send(":cr games").await;
@@ -441,7 +430,7 @@ async fn an_invitation_lets_one_user_in_once_without_the_password() {
     alice
         .expect("error: games has no password; anyone can :cr games already")
         .await;
-    lock(&mut alice, "alice", "games", "pw").await;
+    alice.lock_room("alice", "games", "pw").await;
     bob.expect("* alice locked games with a password").await;
     let mut carol = server.login("carol").await;
     alice.send(":invite bob").await;

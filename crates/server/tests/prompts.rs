@@ -36,17 +36,6 @@ async fn never_sees_the_secret(client: &mut Client) {
     }
 }
 
-/// `host` (a host of its room `room`) sets its password.
-async fn lock(host: &mut Client, host_name: &str, room: &str, password: &str) {
-    host.send(":passwd").await;
-    host.answer_hidden(&format!("new password for {room}"), password)
-        .await;
-    host.answer_hidden(&format!("the new password for {room} again"), password)
-        .await;
-    host.expect(&format!("* {host_name} locked {room} with a password"))
-        .await;
-}
-
 /// Shows a hidden prompt to `client` and reads up to where the answer is typed.
 async fn at_prompt(client: &mut Client, command: &str, prompt: &str) {
     client.send(command).await;
@@ -79,7 +68,7 @@ async fn a_kick_during_a_password_prompt_drops_the_answer_being_typed() {
     let mut vault_host = server.login("vh").await;
     vault_host.send(":n vault").await;
     vault_host.expect("created room vault; you are in it").await;
-    lock(&mut vault_host, "vh", "vault", "right").await;
+    vault_host.lock_room("vh", "vault", "right").await;
     let mut alice = server.login("alice").await;
     alice.send(":n games").await;
     alice.expect("created room games; you are in it").await;
@@ -185,7 +174,7 @@ async fn a_password_changed_by_another_host_meanwhile_is_not_overwritten() {
     bob.expect("* alice made bob a host of games").await;
 
     at_prompt(&mut bob, ":passwd", "new password for games").await;
-    lock(&mut alice, "alice", "games", "alices").await;
+    alice.lock_room("alice", "games", "alices").await;
     bob.send(SECRET).await;
     bob.expect_bytes(RESET_ATTRIBUTES).await;
     bob.expect(
@@ -211,7 +200,7 @@ async fn an_entry_password_typed_for_a_changed_password_is_no_guess() {
     let mut alice = server.login("alice").await;
     alice.send(":n vault").await;
     alice.expect("created room vault; you are in it").await;
-    lock(&mut alice, "alice", "vault", "old").await;
+    alice.lock_room("alice", "vault", "old").await;
     let mut bob = server.login("bob").await;
     at_prompt(&mut bob, ":cr vault", "password for vault").await;
     alice.send(":passwd").await;
@@ -235,7 +224,7 @@ async fn shutdown_during_a_hidden_prompt_shows_input_again_before_the_goodbye() 
     let mut alice = server.login("alice").await;
     alice.send(":n vault").await;
     alice.expect("created room vault; you are in it").await;
-    lock(&mut alice, "alice", "vault", "pw").await;
+    alice.lock_room("alice", "vault", "pw").await;
     let mut bob = server.login("bob").await;
     at_prompt(&mut bob, ":cr vault", "password for vault").await;
     server.stop().await;
@@ -253,7 +242,7 @@ async fn disconnecting_right_after_a_password_leaves_no_half_member_behind() {
     let mut alice = server.login("alice").await;
     alice.send(":n vault").await;
     alice.expect("created room vault; you are in it").await;
-    lock(&mut alice, "alice", "vault", "pw").await;
+    alice.lock_room("alice", "vault", "pw").await;
     let mut bob = server.login("bob").await;
     bob.send(":cr vault").await;
     bob.answer_hidden("password for vault", "pw").await;

@@ -207,6 +207,17 @@ impl Client {
         self.expect_bytes(RESET_ATTRIBUTES).await;
     }
 
+    /// As `host_name`, a host of its room `room`, sets the room's password.
+    pub async fn lock_room(&mut self, host_name: &str, room: &str, password: &str) {
+        self.send(":passwd").await;
+        self.answer_hidden(&format!("new password for {room}"), password)
+            .await;
+        self.answer_hidden(&format!("the new password for {room} again"), password)
+            .await;
+        self.expect(&format!("* {host_name} locked {room} with a password"))
+            .await;
+    }
+
     /// Asserts the next bytes are exactly `want`.
     pub async fn expect_bytes(&mut self, want: &[u8]) {
         let mut got = vec![0u8; want.len()];

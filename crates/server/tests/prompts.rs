@@ -36,6 +36,21 @@ async fn never_sees_the_secret(client: &mut Client) {
     }
 }
 
+/// Alice creates `games`, Bob joins, and Alice makes him a host too.
+async fn two_hosts(server: &TestServer) -> (Client, Client) {
+    let mut alice = server.login("alice").await;
+    alice.send(":n games").await;
+    alice.expect("created room games; you are in it").await;
+    let mut bob = server.login("bob").await;
+    bob.send(":cr games").await;
+    bob.expect("you are now in games with 1 other").await;
+    alice.expect("* bob joined games").await;
+    alice.send(":hostadd bob").await;
+    alice.expect("* alice made bob a host of games").await;
+    bob.expect("* alice made bob a host of games").await;
+    (alice, bob)
+}
+
 /// Shows a hidden prompt to `client` and reads up to where the answer is typed.
 async fn at_prompt(client: &mut Client, command: &str, prompt: &str) {
     client.send(command).await;
@@ -122,16 +137,7 @@ async fn a_kick_during_a_password_prompt_drops_the_answer_being_typed() {
 #[tokio::test]
 async fn closing_the_room_during_a_passwd_prompt_drops_the_answer_being_typed() {
     let server = TestServer::start().await;
-    let mut alice = server.login("alice").await;
-    alice.send(":n games").await;
-    alice.expect("created room games; you are in it").await;
-    let mut bob = server.login("bob").await;
-    bob.send(":cr games").await;
-    bob.expect("you are now in games with 1 other").await;
-    alice.expect("* bob joined games").await;
-    alice.send(":hostadd bob").await;
-    alice.expect("* alice made bob a host of games").await;
-    bob.expect("* alice made bob a host of games").await;
+    let (mut alice, mut bob) = two_hosts(&server).await;
     let mut lobby = server.login("carol").await;
 
     at_prompt(&mut bob, ":passwd", "new password for games").await;
@@ -162,16 +168,7 @@ async fn closing_the_room_during_a_passwd_prompt_drops_the_answer_being_typed() 
 #[tokio::test]
 async fn a_password_changed_by_another_host_meanwhile_is_not_overwritten() {
     let server = TestServer::start().await;
-    let mut alice = server.login("alice").await;
-    alice.send(":n games").await;
-    alice.expect("created room games; you are in it").await;
-    let mut bob = server.login("bob").await;
-    bob.send(":cr games").await;
-    bob.expect("you are now in games with 1 other").await;
-    alice.expect("* bob joined games").await;
-    alice.send(":hostadd bob").await;
-    alice.expect("* alice made bob a host of games").await;
-    bob.expect("* alice made bob a host of games").await;
+    let (mut alice, mut bob) = two_hosts(&server).await;
 
     at_prompt(&mut bob, ":passwd", "new password for games").await;
     alice.lock_room("alice", "games", "alices").await;

@@ -3,53 +3,120 @@
 //!
 //! Appends N messages of about 64 bytes across ROOMS rooms (default 100) as
 //! fast as one thread can, then flushes, in a fresh temporary directory with
-//! the default batch settings (HISTORY_MAX, default 10,000, sets the history
-//! size, so that a small one shows the cost of pruning). For each of three
-//! runs it prints messages per second (first append to flush done) and the
-//! CPU time the writer thread (`banter-store`) spent per message, read from
-//! `/proc` on Linux (the cost the writer adds to a busy server's core, and
-//! much less disturbed by other load on the machine than the rate); then the
-//! medians. The queue cap is raised to N so that nothing is dropped and the
-//! figures count every message.
+//! the default batch settings; HISTORY_MAX (default 10,000) sets how many
+//! messages a room keeps, so that a small one shows the cost of pruning.
+//! For each of RUNS runs (default 3) it prints:
 //!
-//! `cargo run --release -p banter-server --example store_throughput [N [ROOMS [HISTORY_MAX]]]`
+//! - messages per second, first append to flush done;
+//! - the CPU time the writer thread (`banter-store`) spent per message, user
+//!   and system: the cost the store adds to a busy server's core;
+//! - what that thread read and wrote per message through system calls
+//!   (bytes and calls; the WAL, checkpoints, reads of evicted pages).
+//!
+//! then the medians. CPU time moves with whatever else the machine runs (on
+//! a shared core, by a third or more); the I/O figures do not, so they show
+//! changes to the disk side exactly. Both come from `/proc` (Linux only).
+//! The queue cap is raised to N so that nothing is dropped and the figures
+//! count every message.
+//!
+//! `cargo run --release -p banter-server --example store_throughput [N [ROOMS [HISTORY_MAX [RUNS]]]]`
+//!
+//! The `rooms` benchmark's store load (1,000 rooms, a fresh database, a few
+//! seconds at 40,000 messages/s) is about `200000 1000`.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
 use banter_server::store::sqlite::{SqliteConfig, SqliteStore};
 use banter_server::store::{MessageKind, Store, StoredMessage, DEFAULT_HISTORY_MAX};
 
-const RUNS: usize = 3;
-
 /// `USER_HZ`, the unit of the CPU times in `/proc/<pid>/task/<tid>/stat`:
 /// 100 on every Linux architecture that matters here.
 const TICKS_PER_SECOND: f64 = 100.0;
 
-/// CPU time (user and system) used so far by this process's thread named
-/// `name`; `None` where `/proc` does not tell (not Linux, or no such thread).
-fn thread_cpu(name: &str) -> Option<Duration> {
-    for task in std::fs::read_dir("/proc/self/task").ok()? {
-        let path = task.ok()?.path();
-        let Ok(comm) = std::fs::read_to_string(path.join("comm")) else {
-            continue;
-        };
-        if comm.trim_end() != name {
-            continue;
+/// What a thread has used so far.
+#[derive(Clone, Copy)]
+struct Usage {
+    /// Seconds of CPU time.
+    user: f64,
+    system: f64,
+    /// Bytes and system calls, from `/proc/.../io`.
+    read: f64,
+    written: f64,
+    read_calls: f64,
+    write_calls: f64,
+}
+
+impl Usage {
+    /// Of this process's thread named `name`; `None` where `/proc` does not
+    /// tell (not Linux, or no such thread).
+    fn of_thread(name: &str) -> Option<Self> {
+        for task in std::fs::read_dir("/proc/self/task").ok()? {
+            let path = task.ok()?.path();
+            let Ok(comm) = std::fs::read_to_string(path.join("comm")) else {
+                continue;
+            };
+            if comm.trim_end() != name {
+                continue;
+            }
+            let stat = std::fs::read_to_string(path.join("stat")).ok()?;
+            // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
+            let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
+            let ticks = |field: usize| -> Option<f64> {
+                Some(fields.get(field)?.parse::<u64>().ok()? as f64 / TICKS_PER_SECOND)
+            };
+            let io = std::fs::read_to_string(path.join("io")).ok()?;
+            let io_field = |name: &str| -> Option<f64> {
+                io.lines()
+                    .find_map(|line| line.strip_prefix(name)?.strip_prefix(": "))?
+                    .parse::<u64>()
+                    .ok()
+                    .map(|n| n as f64)
+            };
+            return Some(Self {
+                user: ticks(11)?,
+                system: ticks(12)?,
+                read: io_field("rchar")?,
+                written: io_field("wchar")?,
+                read_calls: io_field("syscr")?,
+                write_calls: io_field("syscw")?,
+            });
         }
-        let stat = std::fs::read_to_string(path.join("stat")).ok()?;
-        // Fields after the parenthesised name: state is field 3, utime 14, stime 15.
-        let fields: Vec<&str> = stat.rsplit_once(')')?.1.split_whitespace().collect();
-        let ticks: u64 =
-            fields.get(11)?.parse::<u64>().ok()? + fields.get(12)?.parse::<u64>().ok()?;
-        return Some(Duration::from_secs_f64(ticks as f64 / TICKS_PER_SECOND));
+        None
     }
-    None
+
+    /// Per message, from `before` to `self`: CPU in microseconds, I/O in
+    /// bytes and calls.
+    fn per_message(self, before: Self, count: usize) -> Self {
+        let n = count as f64;
+        Self {
+            user: (self.user - before.user) * 1e6 / n,
+            system: (self.system - before.system) * 1e6 / n,
+            read: (self.read - before.read) / n,
+            written: (self.written - before.written) / n,
+            read_calls: (self.read_calls - before.read_calls) / n,
+            write_calls: (self.write_calls - before.write_calls) / n,
+        }
+    }
+
+    fn describe(&self) -> String {
+        format!(
+            "writer thread {:.2} us CPU/msg: {:.2} user, {:.2} system; \
+             wrote {:.0} B/msg in {:.2} calls, read {:.0} B/msg in {:.2} calls",
+            self.user + self.system,
+            self.user,
+            self.system,
+            self.written,
+            self.write_calls,
+            self.read,
+            self.read_calls,
+        )
+    }
 }
 
 struct Run {
     rate: f64,
-    /// Writer thread CPU per message, in microseconds.
-    writer_us: Option<f64>,
+    /// The writer thread's, per message.
+    writer: Option<Usage>,
 }
 
 fn run(count: usize, rooms: usize, history_max: usize) -> Run {
@@ -77,7 +144,7 @@ fn run(count: usize, rooms: usize, history_max: usize) -> Run {
         })
         .collect();
 
-    let cpu_before = thread_cpu("banter-store");
+    let before = Usage::of_thread("banter-store");
     let start = Instant::now();
     for message in messages {
         store.append(message);
@@ -89,22 +156,22 @@ fn run(count: usize, rooms: usize, history_max: usize) -> Run {
         .expect("the store answers")
         .expect("the flush succeeds");
     let elapsed = start.elapsed();
-    let cpu_after = thread_cpu("banter-store");
+    let after = Usage::of_thread("banter-store");
     assert_eq!(store.dropped(), 0, "no message may be dropped");
     store.close().expect("the store closes");
 
     let rate = count as f64 / elapsed.as_secs_f64();
-    let writer_us = cpu_before
-        .zip(cpu_after)
-        .map(|(before, after)| (after - before).as_secs_f64() * 1e6 / count as f64);
+    let writer = before
+        .zip(after)
+        .map(|(before, after)| after.per_message(before, count));
     println!(
-        "{count} messages committed in {:.3} s: {rate:.0} msgs/s (appending took {:.0} ns/msg; \
-         writer thread {})",
+        "{count} messages committed in {:.3} s: {rate:.0} msgs/s (appending took {:.0} ns/msg; {})",
         elapsed.as_secs_f64(),
         appended.as_nanos() as f64 / count as f64,
-        writer_us.map_or("CPU unknown".into(), |us| format!("{us:.2} us CPU/msg")),
+        writer.map_or("writer thread usage unknown".into(), |usage| usage
+            .describe()),
     );
-    Run { rate, writer_us }
+    Run { rate, writer }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -123,15 +190,25 @@ fn main() {
     let count = arg(1, 200_000, "N");
     let rooms = arg(2, 100, "ROOMS").max(1);
     let history_max = arg(3, DEFAULT_HISTORY_MAX, "HISTORY_MAX");
+    let runs = arg(4, 3, "RUNS").max(1);
     println!("{count} messages in {rooms} rooms, history_max {history_max}");
-    let runs: Vec<Run> = (0..RUNS).map(|_| run(count, rooms, history_max)).collect();
+    let runs: Vec<Run> = (0..runs).map(|_| run(count, rooms, history_max)).collect();
     let rate = median(runs.iter().map(|run| run.rate).collect());
-    let writer: Option<Vec<f64>> = runs.iter().map(|run| run.writer_us).collect();
+    let writer: Option<Vec<Usage>> = runs.iter().map(|run| run.writer).collect();
+    let writer = writer.map(|usages| {
+        let of = |field: fn(&Usage) -> f64| median(usages.iter().map(field).collect());
+        Usage {
+            user: of(|u| u.user),
+            system: of(|u| u.system),
+            read: of(|u| u.read),
+            written: of(|u| u.written),
+            read_calls: of(|u| u.read_calls),
+            write_calls: of(|u| u.write_calls),
+        }
+    });
     println!(
-        "median of {RUNS}: {rate:.0} msgs/s{}",
-        writer.map_or(String::new(), |us| format!(
-            ", writer thread {:.2} us CPU/msg",
-            median(us)
-        ))
+        "median of {}: {rate:.0} msgs/s{}",
+        runs.len(),
+        writer.map_or(String::new(), |usage| format!(", {}", usage.describe())),
     );
 }

@@ -364,6 +364,62 @@ fn paging_never_reaches_messages_on_disk_past_history_max() {
     );
 }
 
+#[test]
+fn a_history_over_a_lowered_history_max_is_pruned_when_next_written() {
+    let dir = TempDir::new().unwrap();
+    let store = open(dir.path());
+    for i in 0..100 {
+        store.append(chat("Games", "bo", &i.to_string(), i));
+    }
+    store.append(chat("lobby", "bo", "quiet", 0));
+    store.close().unwrap();
+
+    let store = SqliteStore::open(SqliteConfig {
+        history_max: 20,
+        ..config(dir.path())
+    })
+    .unwrap();
+    store.append(chat("Games", "bo", "100", 100));
+    wait(store.flush());
+    assert_eq!(committed(dir.path(), "games"), 20);
+    assert_eq!(committed(dir.path(), "lobby"), 1);
+    let games = wait(store.history("games", 1_000, None));
+    assert_eq!(games.len(), 20);
+    assert_eq!(
+        (games[0].text.as_str(), games[19].text.as_str()),
+        ("81", "100")
+    );
+}
+
+/// The store's connection does not check CHECK constraints (see
+/// `schema::open`); the schema still has them for every other connection.
+#[test]
+fn the_schema_still_refuses_an_unknown_kind_to_other_connections() {
+    let dir = TempDir::new().unwrap();
+    let store = open(dir.path());
+    store.append(StoredMessage {
+        kind: MessageKind::Emote,
+        ..chat("lobby", "bo", "waves", 1)
+    });
+    wait(store.flush());
+    let err = raw(dir.path())
+        .execute(
+            "INSERT INTO messages (history, room, sender, text, kind, at)
+             VALUES ('lobby', 'lobby', 'bo', 'hi', 'shout', 2)",
+            [],
+        )
+        .unwrap_err();
+    assert_eq!(
+        err.sqlite_error_code(),
+        Some(rusqlite::ErrorCode::ConstraintViolation),
+        "{err}"
+    );
+    assert_eq!(
+        wait(store.history("lobby", 10, None))[0].kind,
+        MessageKind::Emote
+    );
+}
+
 /// Names the data directory for [`killed_child`].
 const CRASH_DIR: &str = "BANTER_STORE_CRASH_DIR";
 

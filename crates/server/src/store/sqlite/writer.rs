@@ -25,11 +25,13 @@
 //! only when that matters (the first of a batch, or the one that fills it),
 //! so a busy room costs no wake-up per message.
 //!
-//! Checkpoints: SQLite copies the WAL into the database file only at 1,000
-//! pages (4 MB) by itself, more than a small volume holds, so the writer
-//! checkpoints (PASSIVE) after a commit once `checkpoint_interval` has passed
-//! since the last time. The WAL then holds about a second of commits, and
-//! SQLite writes it over from the start instead of growing it.
+//! Checkpoints: SQLite copies the WAL into the database file by itself only
+//! at `schema::WAL_AUTOCHECKPOINT_PAGES` (about 16 MB), more than a small
+//! volume of messages ever writes, so the writer checkpoints (PASSIVE) after
+//! a commit once `checkpoint_interval` has passed since the last time. The
+//! WAL then holds about a second of commits (at most about 16 MB under a
+//! heavy load), and SQLite writes it over from the start instead of growing
+//! it.
 //!
 //! Failure: a write that fails (but for another connection's lock) is tried
 //! once more at once after a TRUNCATE checkpoint, which goes through when the
@@ -42,7 +44,7 @@
 //! inbox and in `pending` together); past that, `append` drops the message,
 //! counts it, and the writer logs the count.
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::collections::{HashMap, VecDeque};
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{mpsc, Arc, Condvar, Mutex, MutexGuard};
 use std::thread;
@@ -436,18 +438,14 @@ impl Writer {
             self.shared.set_problem(None);
         }
         let committed = self.pending.len();
-        let mut touched = HashSet::new();
-        for (key, _) in self.pending.drain(..) {
-            *self.sizes.entry(key.clone()).or_default() += 1;
-            touched.insert(key);
-        }
+        let mut over = self.count_committed();
         self.due = None;
         lock(&self.shared.inbox).uncommitted -= committed;
         if let Change::DeleteRoom(key) = change {
             self.sizes.remove(key);
-            touched.remove(key);
+            over.retain(|over| over != key);
         }
-        self.prune(touched);
+        self.prune(over);
         let checkpoint = if recovered {
             // The WAL grew to hold everything that waited: give the space back now.
             Some(Checkpoint::Truncate)
@@ -506,22 +504,49 @@ impl Writer {
         }
     }
 
-    /// Trims each touched history that has grown a tenth past `history_max`
-    /// back to `history_max`: a few large deletes instead of one per message.
-    /// Readers never see the slack, since they are capped at `history_max`.
-    fn prune(&mut self, touched: HashSet<String>) {
+    /// Empties `pending` (just committed) into `sizes`; returns the histories
+    /// it touched that have grown a tenth past `history_max`, for [`Self::prune`].
+    /// One map lookup per message, and a key is copied only the first time
+    /// its history is seen.
+    fn count_committed(&mut self) -> Vec<String> {
         let max = self.limits.history_max;
-        let slack = max / 10;
-        for key in touched {
-            let size = self.sizes.get(&key).copied().unwrap_or(0);
-            if size <= max + slack {
-                continue;
+        let limit = max + max / 10;
+        let mut over = Vec::new();
+        for (key, _) in self.pending.drain(..) {
+            let size = match self.sizes.get_mut(&key) {
+                Some(size) => {
+                    *size += 1;
+                    *size
+                }
+                None => {
+                    self.sizes.insert(key.clone(), 1);
+                    1
+                }
+            };
+            // Pushed once per message while over: a few, unless pruning fails.
+            if size > limit {
+                over.push(key);
             }
+        }
+        over.sort_unstable();
+        over.dedup();
+        over
+    }
+
+    /// Trims each history in `over` back to `history_max`: a few large
+    /// deletes, each when a history has grown a tenth past it, instead of one
+    /// per message. Readers never see the slack, since they are capped at
+    /// `history_max`.
+    fn prune(&mut self, over: Vec<String>) {
+        let max = self.limits.history_max;
+        for key in over {
+            let size = self.sizes.get(&key).copied().unwrap_or(0);
             match schema::prune(&self.conn, &key, max) {
                 Ok(deleted) => {
                     self.sizes.insert(key, size - deleted);
                 }
-                // The size stays over the limit, so the next batch tries again.
+                // The size stays over the limit, so the next batch of this
+                // history tries again.
                 Err(err) => tracing::error!(%err, history = key, "pruning history failed"),
             }
         }

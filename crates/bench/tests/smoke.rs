@@ -44,6 +44,8 @@ async fn banterd() -> (Target, CancellationToken) {
     let listeners = banter_server::Listeners {
         text: listener,
         http: Some(http),
+        tls_text: None,
+        metrics: None,
     };
     tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {

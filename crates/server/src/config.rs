@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 use std::time::Duration;
 
 use anyhow::{bail, Context};
-use clap::Parser;
+use clap::{CommandFactory, Parser};
 
 /// A listen address, or `off`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -27,6 +27,13 @@ impl std::str::FromStr for OptionalAddr {
     }
 }
 
+/// `on` or `off`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum Switch {
+    On,
+    Off,
+}
+
 /// banterd: a line-based chat server for nc, telnet and friends.
 #[derive(Debug, Clone, Parser)]
 #[command(name = "banterd", version, about, args_override_self = true)]
@@ -40,6 +47,39 @@ pub struct Config {
     /// `off` disables it. Port 0 lets the system choose (logged as "http listening on").
     #[arg(long, env = "BANTER_HTTP_LISTEN", default_value = "127.0.0.1:8081")]
     pub http_listen: OptionalAddr,
+
+    /// Whether the HTTP listener serves HTTPS and WSS when a certificate is configured
+    /// (`--tls-cert` or `--tls-self-signed`); `off` behind a reverse proxy that ends TLS.
+    #[arg(long, env = "BANTER_HTTP_TLS", default_value = "on")]
+    pub http_tls: Switch,
+
+    /// Address of the text door over TLS (e.g. 0.0.0.0:8443), for `openssl s_client`,
+    /// `ncat --ssl` or `socat`; `off` by default. Needs a certificate (`--tls-cert` and
+    /// `--tls-key`, or `--tls-self-signed`).
+    #[arg(long, env = "BANTER_TLS_LISTEN", default_value = "off")]
+    pub tls_listen: OptionalAddr,
+
+    /// PEM file of the TLS certificate chain (leaf first). Re-read on SIGHUP.
+    #[arg(long, env = "BANTER_TLS_CERT")]
+    pub tls_cert: Option<PathBuf>,
+
+    /// PEM file of the certificate's private key (PKCS#8, RSA or EC). Re-read on SIGHUP.
+    #[arg(long, env = "BANTER_TLS_KEY")]
+    pub tls_key: Option<PathBuf>,
+
+    /// Make a self-signed certificate for localhost and the listen addresses (kept in the
+    /// data directory, its SHA-256 fingerprint logged) instead of `--tls-cert`/`--tls-key`.
+    #[arg(long, env = "BANTER_TLS_SELF_SIGNED")]
+    pub tls_self_signed: bool,
+
+    /// Seconds a TLS client has to complete its handshake before it is dropped.
+    #[arg(long, env = "BANTER_TLS_HANDSHAKE_TIMEOUT", default_value_t = 10)]
+    pub tls_handshake_timeout: u64,
+
+    /// Address serving only /metrics, /healthz and /readyz; `off` serves them on the
+    /// HTTP listener (`--http-listen`) instead.
+    #[arg(long, env = "BANTER_METRICS_LISTEN", default_value = "off")]
+    pub metrics_listen: OptionalAddr,
 
     /// Origins (e.g. `https://chat.example.org`) whose web pages may open a WebSocket;
     /// `*` allows any. Without this only pages served from the server's own host may, and
@@ -173,14 +213,25 @@ impl Config {
         let args: Vec<OsString> = args.into_iter().map(Into::into).collect();
         let first = Self::try_parse_from(&args).unwrap_or_else(|err| err.exit());
         let Some(path) = &first.config else {
-            return Ok(first);
+            return first.checked();
         };
         let mut merged = vec![args.first().cloned().unwrap_or_else(|| "banterd".into())];
         merged.extend(file_args(path)?);
         merged.extend(args.into_iter().skip(1));
         Self::try_parse_from(merged)
             .map_err(|err| anyhow::anyhow!("{}", err.render()))
-            .with_context(|| format!("in config file {}", path.display()))
+            .with_context(|| format!("in config file {}", path.display()))?
+            .checked()
+    }
+
+    /// Settings that make sense alone but not together.
+    fn checked(self) -> anyhow::Result<Self> {
+        if self.tls_listen.0.is_some() && !self.has_certificate() {
+            bail!(
+                "--tls-listen needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"
+            );
+        }
+        Ok(self)
     }
 
     pub fn registration_timeout(&self) -> Duration {
@@ -198,47 +249,130 @@ impl Config {
     pub fn write_stall_timeout(&self) -> Duration {
         Duration::from_secs(self.write_stall_timeout)
     }
+
+    pub fn tls_handshake_timeout(&self) -> Duration {
+        Duration::from_secs(self.tls_handshake_timeout)
+    }
+
+    /// Whether a certificate is configured, so TLS listeners can serve.
+    pub fn has_certificate(&self) -> bool {
+        self.tls_self_signed || self.tls_cert.is_some()
+    }
 }
 
 /// Turns a TOML file into flags that go before the command line's own, so the
 /// command line wins; a key whose `BANTER_*` variable is set is skipped, so the
-/// environment wins too.
+/// environment wins too. Every key is checked on its own first, so a mistake
+/// names the file and the key (and the nearest real key for a misspelt one)
+/// rather than a command line the user never typed.
 fn file_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read config file {}", path.display()))?;
+    let file = path.display();
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read config file {file}"))?;
     let table: toml::Table =
-        toml::from_str(&text).with_context(|| format!("in config file {}", path.display()))?;
+        toml::from_str(&text).with_context(|| format!("config file {file} is not valid TOML"))?;
+    let command = Config::command();
     let mut args = Vec::new();
     for (key, value) in table {
         let flag = key.replace('_', "-");
+        let Some(arg) = command
+            .get_arguments()
+            .find(|arg| arg.get_long() == Some(flag.as_str()))
+        else {
+            bail!("{}", unknown_key(&key, path, &command));
+        };
         if flag == "config" {
-            bail!(
-                "in config file {}: a config file cannot name another",
-                path.display()
-            );
+            bail!("in config file {file}: a config file cannot name another");
         }
         let env = format!("BANTER_{}", flag.to_uppercase().replace('-', "_"));
         if std::env::var_os(env).is_some() {
             continue;
         }
-        let value = match value {
-            toml::Value::String(text) => text,
-            toml::Value::Integer(number) => number.to_string(),
-            toml::Value::Boolean(true) => {
+        let is_switch = matches!(arg.get_action(), clap::ArgAction::SetTrue);
+        let value = match (value, is_switch) {
+            (toml::Value::Boolean(true), true) => {
                 args.push(format!("--{flag}").into());
                 continue;
             }
-            toml::Value::Boolean(false) => continue,
-            other => bail!(
-                "in config file {}: {key} must be a string, number or boolean, not {}",
-                path.display(),
+            (toml::Value::Boolean(false), true) => continue,
+            (other, true) => bail!(
+                "in config file {file}: \"{key}\" must be true or false, not {}",
+                other.type_str()
+            ),
+            (toml::Value::String(text), false) => text,
+            (toml::Value::Integer(number), false) => number.to_string(),
+            (toml::Value::Array(items), false) if arg.get_value_delimiter().is_some() => items
+                .iter()
+                .map(|item| item.as_str().map(str::to_owned))
+                .collect::<Option<Vec<_>>>()
+                .with_context(|| {
+                    format!("in config file {file}: \"{key}\" must be a list of strings")
+                })?
+                .join(","),
+            (other, false) => bail!(
+                "in config file {file}: \"{key}\" must be {}, not {}",
+                expected(arg),
                 other.type_str()
             ),
         };
+        let alone = ["banterd".to_owned(), format!("--{flag}"), value.clone()];
+        if let Err(err) = Config::try_parse_from(alone) {
+            if matches!(
+                err.kind(),
+                clap::error::ErrorKind::ValueValidation | clap::error::ErrorKind::InvalidValue
+            ) {
+                bail!(
+                    "in config file {file}: \"{key}\" must be {}, not {value:?}",
+                    expected(arg)
+                );
+            }
+        }
         args.push(format!("--{flag}").into());
         args.push(value.into());
     }
     Ok(args)
+}
+
+/// `unknown key "listn" in bad.toml; did you mean "listen"?`
+fn unknown_key(key: &str, path: &Path, command: &clap::Command) -> String {
+    let flag = key.replace('_', "-");
+    let nearest = command
+        .get_arguments()
+        .filter_map(|arg| arg.get_long())
+        .filter(|long| *long != "config" && *long != "help" && *long != "version")
+        .map(|long| (strsim::jaro_winkler(&flag, long), long))
+        .max_by(|a, b| a.0.total_cmp(&b.0))
+        .filter(|(similarity, _)| *similarity >= 0.8);
+    let mut text = format!("unknown key \"{key}\" in {}", path.display());
+    if let Some((_, long)) = nearest {
+        text.push_str(&format!("; did you mean \"{long}\"?"));
+    }
+    text
+}
+
+/// What a setting's value must be, in words.
+fn expected(arg: &clap::Arg) -> String {
+    let parser = arg.get_value_parser();
+    let is = |other: clap::builder::ValueParser| other.type_id() == parser.type_id();
+    if is(clap::value_parser!(u64).into())
+        || is(clap::value_parser!(u32).into())
+        || is(clap::value_parser!(usize).into())
+    {
+        "a whole number (0 or more)".into()
+    } else if is(clap::value_parser!(SocketAddr).into()) {
+        "an address such as \"127.0.0.1:8080\"".into()
+    } else if is(clap::value_parser!(OptionalAddr).into()) {
+        "an address such as \"127.0.0.1:8081\", or \"off\"".into()
+    } else if let Some(values) = parser.possible_values() {
+        let names: Vec<String> = values
+            .map(|value| format!("\"{}\"", value.get_name()))
+            .collect();
+        format!("one of {}", names.join(", "))
+    } else if is(clap::value_parser!(PathBuf)) {
+        "a path".into()
+    } else {
+        "a string".into()
+    }
 }
 
 #[cfg(test)]

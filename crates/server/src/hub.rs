@@ -16,6 +16,7 @@ use banter_proto::{Nick, Refusal, RoomName};
 
 use crate::config::Config;
 use crate::control::Mailbox;
+use crate::metrics::{Live, Metrics};
 use crate::outbox::Outbox;
 use crate::password::Passwords;
 use crate::room::{now_millis, Room, RoomSetup, SessionId};
@@ -35,6 +36,7 @@ pub struct Hub {
     pub config: Arc<Config>,
     pub passwords: Passwords,
     pub store: Arc<dyn Store>,
+    pub metrics: Arc<Metrics>,
     default_room: Arc<Room>,
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
@@ -51,7 +53,11 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Hub {
     /// The hub with every room `store` remembers. Blocks on the store: call it
     /// before serving (or on a blocking thread).
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>) -> anyhow::Result<Arc<Self>> {
+    pub fn new(
+        config: Arc<Config>,
+        store: Arc<dyn Store>,
+        metrics: Arc<Metrics>,
+    ) -> anyhow::Result<Arc<Self>> {
         let default_name = RoomName::parse(&config.default_room)
             .map_err(|err| anyhow::anyhow!("--default-room: {err}"))?;
         let recent_max = config.history_on_join;
@@ -109,11 +115,22 @@ impl Hub {
             config,
             passwords: Passwords::default(),
             store,
+            metrics,
             default_room,
             users: Mutex::default(),
             rooms: Mutex::new(rooms),
             next_id: AtomicU64::new(1),
         }))
+    }
+
+    /// What `/metrics` reads at scrape time.
+    pub fn live(&self) -> Live {
+        Live {
+            users: lock(&self.users).len(),
+            rooms: lock(&self.rooms).len(),
+            store_queue: self.store.queued(),
+            store_dropped: self.store.dropped(),
+        }
     }
 
     pub fn next_session_id(&self) -> SessionId {
@@ -263,7 +280,7 @@ mod tests {
 
     fn hub() -> Arc<Hub> {
         let store = Arc::new(crate::store::memory::MemoryStore::new(100));
-        Hub::new(Arc::new(Config::defaults()), store).unwrap()
+        Hub::new(Arc::new(Config::defaults()), store, Arc::default()).unwrap()
     }
 
     fn user(id: SessionId, name: &str) -> User {

@@ -12,10 +12,13 @@ mod doors;
 mod fanout;
 mod flood;
 mod hub;
+pub mod metrics;
+mod ops;
 mod outbox;
 mod password;
 mod room;
 pub mod store;
+pub mod tls;
 
 use std::sync::Arc;
 
@@ -29,21 +32,31 @@ pub use config::Config;
 pub struct Server {
     hub: Arc<hub::Hub>,
     store: Arc<dyn store::Store>,
+    tls: Option<Arc<tls::Tls>>,
 }
 
 impl Server {
-    /// Opens the store (`--in-memory`, or SQLite in `--data-dir`) and loads its
-    /// rooms. Blocks; fails if another banterd holds the data directory.
+    /// Opens the store (`--in-memory`, or SQLite in `--data-dir`), loads its
+    /// rooms, and loads the TLS certificate if one is configured. Blocks; fails
+    /// if another banterd holds the data directory or the certificate is bad.
     pub fn open(config: Config) -> anyhow::Result<Self> {
+        let metrics = Arc::new(metrics::Metrics::new());
         let store: Arc<dyn store::Store> = if config.in_memory {
             Arc::new(store::memory::MemoryStore::new(config.history_max))
         } else {
             let mut sqlite = store::sqlite::SqliteConfig::new(&config.data_dir);
             sqlite.history_max = config.history_max;
+            sqlite.metrics = Arc::clone(&metrics);
             Arc::new(store::sqlite::SqliteStore::open(sqlite)?)
         };
-        let hub = hub::Hub::new(Arc::new(config), Arc::clone(&store))?;
-        Ok(Self { hub, store })
+        let tls = tls::Tls::from_config(&config, Arc::clone(&metrics))?.map(Arc::new);
+        let hub = hub::Hub::new(Arc::new(config), Arc::clone(&store), metrics)?;
+        Ok(Self { hub, store, tls })
+    }
+
+    /// The TLS setup, for reloading the certificate (SIGHUP); `None` without one.
+    pub fn tls(&self) -> Option<Arc<tls::Tls>> {
+        self.tls.clone()
     }
 
     /// Serves until `shutdown` is cancelled, then says goodbye to every client
@@ -56,19 +69,64 @@ impl Server {
     ) -> anyhow::Result<()> {
         let tracker = TaskTracker::new();
         let limits = doors::limits::ConnectionLimits::new(&self.hub.config);
-        let http = listeners.http.map(|listener| {
-            tokio::spawn(doors::http::serve(
+        let health = ops::Health::new(Arc::clone(&self.hub), shutdown.clone());
+        let mut tasks = tokio::task::JoinSet::new();
+        if let Some(listener) = listeners.http {
+            let tls = match self.hub.config.http_tls {
+                config::Switch::On => self.tls.clone(),
+                config::Switch::Off => None,
+            };
+            let ops_here = listeners.metrics.is_none();
+            tasks.spawn(doors::http::serve(
                 listener,
-                Arc::clone(&self.hub),
-                Arc::clone(&limits),
-                tracker.clone(),
+                doors::http::Setup {
+                    hub: Arc::clone(&self.hub),
+                    limits: Arc::clone(&limits),
+                    tracker: tracker.clone(),
+                    shutdown: shutdown.clone(),
+                    tls,
+                    health: ops_here.then(|| Arc::clone(&health)),
+                    up: health.listener("http"),
+                },
+            ));
+        }
+        if let Some(listener) = listeners.metrics {
+            tasks.spawn(ops::serve(
+                listener,
+                Arc::clone(&health),
+                health.listener("metrics"),
                 shutdown.clone(),
-            ))
-        });
-        doors::text::listener::accept_loop(listeners.text, self.hub, limits, &tracker, shutdown)
+            ));
+        }
+        if let Some(listener) = listeners.tls_text {
+            let tls = self
+                .tls
+                .clone()
+                .ok_or_else(|| anyhow::anyhow!("--tls-listen needs a certificate"))?;
+            let door = doors::text::listener::TextDoor {
+                hub: Arc::clone(&self.hub),
+                limits: Arc::clone(&limits),
+                tracker: tracker.clone(),
+                shutdown: shutdown.clone(),
+                tls: Some(tls),
+            };
+            let up = health.listener("text-tls");
+            tasks.spawn(async move {
+                door.accept_loop(listener, up).await;
+                Ok(())
+            });
+        }
+        let door = doors::text::listener::TextDoor {
+            hub: Arc::clone(&self.hub),
+            limits,
+            tracker: tracker.clone(),
+            shutdown: shutdown.clone(),
+            tls: None,
+        };
+        door.accept_loop(listeners.text, health.listener("text"))
             .await;
-        if let Some(http) = http {
-            http.await??;
+        while let Some(done) = tasks.join_next().await {
+            done??;
         }
         tracker.close();
         tracker.wait().await;
@@ -86,6 +144,11 @@ pub struct Listeners {
     pub text: TcpListener,
     /// The HTTP listener of the JSON door (WebSocket at `/ws`), unless off.
     pub http: Option<TcpListener>,
+    /// The text door over TLS (`--tls-listen`), unless off.
+    pub tls_text: Option<TcpListener>,
+    /// `/metrics`, `/healthz` and `/readyz` alone (`--metrics-listen`); when
+    /// `None` the HTTP listener serves them.
+    pub metrics: Option<TcpListener>,
 }
 
 /// Opens the store and serves: [`Server::open`] then [`Server::serve`].

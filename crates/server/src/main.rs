@@ -2,14 +2,17 @@
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
+use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
+use banter_server::config::Switch;
+use banter_server::tls::Tls;
 use banter_server::{Config, Listeners, Server};
 use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
-use tracing::{info, warn};
+use tracing::{error, info, warn};
 use tracing_subscriber::EnvFilter;
 
 /// Connections the kernel may queue before they are accepted: a crowd
@@ -19,7 +22,20 @@ const LISTEN_BACKLOG: u32 = 4096;
 /// After a signal, the longest the server waits for sessions to say goodbye.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
 
-fn main() -> anyhow::Result<()> {
+fn main() -> ExitCode {
+    // Errors here are the operator's to fix (a bad flag value, an address in
+    // use, a bad certificate): one clear line, never a backtrace, whatever
+    // RUST_BACKTRACE says. Bugs panic, and panics keep their backtrace.
+    match start() {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(err) => {
+            eprintln!("banterd: error: {err:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn start() -> anyhow::Result<()> {
     let config = Config::load(std::env::args_os())?;
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log_level))
@@ -31,6 +47,19 @@ fn main() -> anyhow::Result<()> {
         .init();
     raise_open_file_limit();
     tokio::runtime::Runtime::new()?.block_on(serve(config))
+}
+
+/// SIGHUP: new TLS handshakes use the certificate and key as they are on disk
+/// now; open connections keep theirs. A bad file changes nothing.
+fn reload(tls: Option<&Tls>) {
+    let Some(tls) = tls else {
+        info!("SIGHUP received; no TLS certificate to reload");
+        return;
+    };
+    match tls.reload() {
+        Ok(fingerprint) => info!(%fingerprint, "SIGHUP: TLS certificate reloaded"),
+        Err(err) => error!("SIGHUP: keeping the current TLS certificate: {err:#}"),
+    }
 }
 
 /// Lets 10,000 connections work without `ulimit` tricks.
@@ -52,34 +81,70 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
+/// Binds `addr` for the listener that `flag` configures, and logs where it listens.
+fn bind_logged(addr: SocketAddr, flag: &str, what: &str) -> anyhow::Result<TcpListener> {
+    let listener = bind(addr).with_context(|| format!("cannot listen on {addr} ({flag})"))?;
+    info!("{what} listening on {}", listener.local_addr()?);
+    Ok(listener)
+}
+
 async fn serve(config: Config) -> anyhow::Result<()> {
     let listen = config.listen;
     let http_listen = config.http_listen.0;
+    let tls_listen = config.tls_listen.0;
+    let metrics_listen = config.metrics_listen.0;
+    let https = config.has_certificate() && config.http_tls == Switch::On;
+    match config.in_memory {
+        true => info!("store: in memory (--in-memory); nothing survives a restart"),
+        false => info!(data_dir = %config.data_dir.display(), "store: SQLite on disk"),
+    }
     // The store first: a second server on the same data dir stops here, before listening.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
-    let listener = bind(listen).with_context(|| format!("cannot listen on {listen}"))?;
-    info!("listening on {}", listener.local_addr()?);
+    let text = bind_logged(listen, "--listen", "text door")?;
+    let text_addr = text.local_addr()?;
     let http = match http_listen {
         Some(addr) => {
-            let http =
-                bind(addr).with_context(|| format!("cannot listen on {addr} (--http-listen)"))?;
-            info!("http listening on {}", http.local_addr()?);
-            Some(http)
+            let what = if https { "https" } else { "http" };
+            Some(bind_logged(addr, "--http-listen", what)?)
         }
         None => None,
     };
+    let tls_text = match tls_listen {
+        Some(addr) => Some(bind_logged(addr, "--tls-listen", "text door (TLS)")?),
+        None => None,
+    };
+    let metrics = match metrics_listen {
+        Some(addr) => Some(bind_logged(addr, "--metrics-listen", "metrics")?),
+        None => None,
+    };
+    info!("connect with: nc {} {}", text_addr.ip(), text_addr.port());
+    if let Some(http) = &http {
+        let scheme = if https { "https" } else { "http" };
+        info!("web: {scheme}://{}/", http.local_addr()?);
+    }
+    if let Some(tls_text) = &tls_text {
+        let addr = tls_text.local_addr()?;
+        info!("connect with: openssl s_client -quiet -connect {addr}");
+    }
     let listeners = Listeners {
-        text: listener,
+        text,
         http,
+        tls_text,
+        metrics,
     };
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;
+    let mut hangup = signal(SignalKind::hangup())?;
     let on_signal = shutdown.clone();
+    let tls = server.tls();
     tokio::spawn(async move {
-        let name = tokio::select! {
-            _ = terminate.recv() => "SIGTERM",
-            _ = interrupt.recv() => "SIGINT",
+        let name = loop {
+            tokio::select! {
+                _ = terminate.recv() => break "SIGTERM",
+                _ = interrupt.recv() => break "SIGINT",
+                _ = hangup.recv() => reload(tls.as_deref()),
+            }
         };
         info!("{name} received; shutting down");
         on_signal.cancel();

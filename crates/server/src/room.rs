@@ -758,6 +758,15 @@ mod tests {
         fn problem(&self) -> Option<String> {
             None
         }
+        fn probe(&self) -> crate::store::Ack {
+            self.inner.probe()
+        }
+        fn queued(&self) -> usize {
+            0
+        }
+        fn dropped(&self) -> u64 {
+            0
+        }
     }
 
     #[tokio::test]

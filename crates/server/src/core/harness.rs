@@ -41,7 +41,7 @@ fn hub() -> Arc<Hub> {
         let mut config = Config::defaults();
         config.in_memory = true;
         let store = Arc::new(MemoryStore::new(config.history_max));
-        Hub::new(Arc::new(config), store).unwrap()
+        Hub::new(Arc::new(config), store, Arc::default()).unwrap()
     })
     .join()
     .unwrap()

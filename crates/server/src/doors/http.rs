@@ -1,5 +1,7 @@
-//! The HTTP listener (axum): `GET /ws` upgrades to the JSON door, `GET /`
-//! answers a page saying so until the web client lands.
+//! The HTTP listener (axum), plain or HTTPS: `GET /ws` upgrades to the JSON
+//! door, `GET /` answers a page saying so until the web client lands, and
+//! the operator's endpoints (`ops`) answer here unless `--metrics-listen`
+//! gives them a listener of their own.
 //!
 //! Before an upgrade the `Origin` header is checked, so a page on another
 //! site cannot open a WebSocket with a visitor's browser (cross-site
@@ -21,10 +23,12 @@ use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
 use banter_proto::{Event, Refusal};
-use tokio::net::TcpListener;
+use tokio::net::{TcpListener, TcpStream};
+use tokio::sync::mpsc;
+use tokio_rustls::server::TlsStream;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::info;
+use tracing::{debug, info, warn};
 
 use super::json::session;
 use super::limits::ConnectionLimits;
@@ -32,6 +36,8 @@ use crate::delivery::Delivery;
 use crate::doors::json::render::JsonRenderer;
 use crate::doors::Renderer;
 use crate::hub::Hub;
+use crate::ops::{self, Health, ListenerUp};
+use crate::tls::{Tls, TlsDoor};
 
 /// What the HTTP handlers share.
 struct Shared {
@@ -40,6 +46,9 @@ struct Shared {
     tracker: TaskTracker,
     shutdown: CancellationToken,
 }
+
+/// Pause after a failed accept before trying again.
+const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100);
 
 /// Bytes a WebSocket reads from its socket at a time: small, since frames
 /// are small and thousands of connections each hold one.
@@ -53,34 +62,136 @@ The web client is not here yet. From a terminal: <code>nc localhost 8080</code>.
 </body></html>
 ";
 
-/// Serves HTTP until `shutdown`; WebSocket sessions run on `tracker`.
-pub async fn serve(
-    listener: TcpListener,
-    hub: Arc<Hub>,
-    limits: Arc<ConnectionLimits>,
-    tracker: TaskTracker,
-    shutdown: CancellationToken,
-) -> std::io::Result<()> {
+/// What the HTTP listener serves with.
+pub struct Setup {
+    pub hub: Arc<Hub>,
+    pub limits: Arc<ConnectionLimits>,
+    pub tracker: TaskTracker,
+    pub shutdown: CancellationToken,
+    /// HTTPS and WSS when set.
+    pub tls: Option<Arc<Tls>>,
+    /// `/metrics`, `/healthz` and `/readyz` here, unless they have a listener of their own.
+    pub health: Option<Arc<Health>>,
+    pub up: ListenerUp,
+}
+
+/// Handshakes finished but not yet taken by the HTTP server.
+const TLS_READY_QUEUE: usize = 64;
+
+/// Serves HTTP (or HTTPS) until `shutdown`; WebSocket sessions run on the tracker.
+pub async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
+    let Setup {
+        hub,
+        limits,
+        tracker,
+        shutdown,
+        tls,
+        health,
+        up,
+    } = setup;
     let shared = Arc::new(Shared {
         hub,
         limits,
         tracker,
         shutdown: shutdown.clone(),
     });
-    let app = Router::new()
+    let mut app = Router::new()
         .route("/", get(|| async { Html(INDEX) }))
-        .route("/ws", get(websocket))
-        .with_state(shared);
-    // As on the text door: the writer coalesces already; Nagle would only add delay.
-    let listener = listener.tap_io(|tcp| {
-        let _ = tcp.set_nodelay(true);
-    });
-    axum::serve(
-        listener,
-        app.into_make_service_with_connect_info::<SocketAddr>(),
-    )
-    .with_graceful_shutdown(shutdown.cancelled_owned())
-    .await
+        .route("/ws", get(websocket));
+    if let Some(health) = health {
+        app = app.merge(ops::routes(health));
+    }
+    let app = app
+        .with_state(Arc::clone(&shared))
+        .into_make_service_with_connect_info::<SocketAddr>();
+    up.up();
+    match tls {
+        None => {
+            // As on the text door: the writer coalesces already; Nagle would only add delay.
+            let listener = listener.tap_io(|tcp| {
+                let _ = tcp.set_nodelay(true);
+            });
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        }
+        Some(tls) => {
+            // The no-op tap gives the address to `ConnectInfo`, as for plain TCP.
+            let listener = TlsListener::start(listener, tls, shared).tap_io(|_| ());
+            axum::serve(listener, app)
+                .with_graceful_shutdown(shutdown.cancelled_owned())
+                .await
+        }
+    }
+}
+
+/// HTTPS: a task accepts and spawns a handshake per connection (each holding
+/// a connection-limit slot until it is done), and the HTTP server takes the
+/// finished ones, so a slow handshake never holds up another.
+struct TlsListener {
+    ready: mpsc::Receiver<(TlsStream<TcpStream>, SocketAddr)>,
+    local: SocketAddr,
+}
+
+impl TlsListener {
+    fn start(listener: TcpListener, tls: Arc<Tls>, shared: Arc<Shared>) -> Self {
+        let local = listener
+            .local_addr()
+            .unwrap_or_else(|_| SocketAddr::from(([0, 0, 0, 0], 0)));
+        let (sender, ready) = mpsc::channel(TLS_READY_QUEUE);
+        tokio::spawn(async move {
+            let shutdown = shared.shutdown.clone();
+            loop {
+                let (stream, peer) = tokio::select! {
+                    _ = shutdown.cancelled() => return,
+                    accepted = listener.accept() => match accepted {
+                        Ok(pair) => pair,
+                        Err(err) => {
+                            warn!(%err, "accept failed; retrying after a pause");
+                            tokio::time::sleep(ACCEPT_BACKOFF).await;
+                            continue;
+                        }
+                    },
+                };
+                let _ = stream.set_nodelay(true);
+                let permit = match shared.limits.admit(peer.ip()) {
+                    Ok(permit) => permit,
+                    Err(reason) => {
+                        info!(%peer, %reason, "refusing an https connection");
+                        shared.hub.metrics.connection_refused(reason.code());
+                        continue;
+                    }
+                };
+                let tls = Arc::clone(&tls);
+                let sender = sender.clone();
+                let shutdown = shutdown.clone();
+                tokio::spawn(async move {
+                    if let Some(stream) = tls.accept(TlsDoor::Http, stream, peer, &shutdown).await {
+                        drop(permit);
+                        let _ = sender.send((stream, peer)).await;
+                    }
+                });
+            }
+        });
+        Self { ready, local }
+    }
+}
+
+impl axum::serve::Listener for TlsListener {
+    type Io = TlsStream<TcpStream>;
+    type Addr = SocketAddr;
+
+    async fn accept(&mut self) -> (Self::Io, Self::Addr) {
+        match self.ready.recv().await {
+            Some(ready) => ready,
+            // Only at shutdown, which ends the server by itself.
+            None => std::future::pending().await,
+        }
+    }
+
+    fn local_addr(&self) -> std::io::Result<SocketAddr> {
+        Ok(self.local)
+    }
 }
 
 async fn websocket(
@@ -92,6 +203,7 @@ async fn websocket(
     let config = &shared.hub.config;
     if !origin_allowed(&headers, &config.http_allowed_origins) {
         info!(%peer, origin = ?headers.get(header::ORIGIN), "refusing a websocket from another origin");
+        shared.hub.metrics.connection_refused("origin_not_allowed");
         return (
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here\n",
@@ -110,6 +222,8 @@ async fn websocket(
             tracker.track_future(async move {
                 match admitted {
                     Ok(permit) => {
+                        debug!(%peer, door = "websocket", "connected");
+                        let _open = tracked.hub.metrics.connection_opened("websocket");
                         session::serve(
                             socket,
                             peer,
@@ -121,6 +235,7 @@ async fn websocket(
                     }
                     Err(refusal) => {
                         info!(%peer, %refusal, "refusing websocket");
+                        tracked.hub.metrics.connection_refused(refusal.code());
                         refuse(socket, refusal).await;
                     }
                 }

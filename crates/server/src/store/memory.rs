@@ -123,6 +123,18 @@ impl Store for MemoryStore {
     fn problem(&self) -> Option<String> {
         None
     }
+
+    fn probe(&self) -> Ack {
+        ready(Ok(()))
+    }
+
+    fn queued(&self) -> usize {
+        0
+    }
+
+    fn dropped(&self) -> u64 {
+        0
+    }
 }
 
 #[cfg(test)]

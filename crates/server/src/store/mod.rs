@@ -129,6 +129,10 @@ pub enum StoreError {
     },
     #[error("the store has shut down")]
     Closed,
+    #[error("{0}")]
+    NotWritable(String),
+    #[error("too many checks of the store are waiting")]
+    Busy,
 }
 
 /// An answer that arrives once the store has done the work.
@@ -180,6 +184,14 @@ pub trait Store: Send + Sync + 'static {
     fn flush(&self) -> Ack;
     /// The current disk problem while writes are failing, for telling users; None when healthy.
     fn problem(&self) -> Option<String>;
+    /// Resolves `Ok` when a write could start now (no other program holds the
+    /// database locked), for readiness checks. Probes that wait together are
+    /// answered by one check.
+    fn probe(&self) -> Ack;
+    /// Messages appended and not yet committed.
+    fn queued(&self) -> usize;
+    /// Messages dropped since open because the queue was full.
+    fn dropped(&self) -> u64;
 }
 
 /// Behavioural checks every implementation must pass, written once and run by

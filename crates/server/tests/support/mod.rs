@@ -58,6 +58,8 @@ impl TestServer {
         let listeners = Listeners {
             text: listener,
             http,
+            tls_text: None,
+            metrics: None,
         };
         let task = tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
         Self {

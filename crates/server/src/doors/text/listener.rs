@@ -1,4 +1,5 @@
-//! The text door's accept loop.
+//! The text door's accept loop, for plain TCP (`--listen`) and TLS
+//! (`--tls-listen`).
 //!
 //! Connections past the limits (see `doors::limits`) get one `error:` line,
 //! rendered like every other, and are closed. An accept error (EMFILE when out of file
@@ -16,11 +17,13 @@ use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
-use tracing::{info, warn};
+use tracing::{debug, info, warn};
 
 use super::{plain_text, session};
 use crate::doors::limits::ConnectionLimits;
 use crate::hub::Hub;
+use crate::ops::ListenerUp;
+use crate::tls::{Tls, TlsDoor};
 
 /// Pause after a failed accept before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -32,43 +35,77 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 9;
 
-/// Accepts connections until `shutdown`, spawning each session on `tracker`.
-pub async fn accept_loop(
-    listener: TcpListener,
-    hub: Arc<Hub>,
-    limits: Arc<ConnectionLimits>,
-    tracker: &TaskTracker,
-    shutdown: CancellationToken,
-) {
-    loop {
-        let (stream, peer) = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => break,
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    warn!(%err, "accept failed; retrying after a pause");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => break,
-                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+/// What the text door's accept loop needs: the chat, the limits it shares
+/// with every door, and TLS when it serves `--tls-listen`.
+pub struct TextDoor {
+    pub hub: Arc<Hub>,
+    pub limits: Arc<ConnectionLimits>,
+    pub tracker: TaskTracker,
+    pub shutdown: CancellationToken,
+    pub tls: Option<Arc<Tls>>,
+}
+
+impl TextDoor {
+    fn name(&self) -> &'static str {
+        if self.tls.is_some() {
+            "text-tls"
+        } else {
+            "text"
+        }
+    }
+
+    /// Accepts connections until `shutdown`, spawning each session on the
+    /// tracker; over TLS the handshake runs in the session's task.
+    pub async fn accept_loop(self, listener: TcpListener, up: ListenerUp) {
+        up.up();
+        let door = self.name();
+        let metrics = &self.hub.metrics;
+        loop {
+            let (stream, peer) = tokio::select! {
+                biased;
+                _ = self.shutdown.cancelled() => break,
+                accepted = listener.accept() => match accepted {
+                    Ok(pair) => pair,
+                    Err(err) => {
+                        warn!(%err, "accept failed; retrying after a pause");
+                        tokio::select! {
+                            _ = self.shutdown.cancelled() => break,
+                            _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
+                        }
+                    }
+                },
+            };
+            configure(&stream, peer);
+            let permit = match self.limits.admit(peer.ip()) {
+                Ok(permit) => permit,
+                Err(reason) => {
+                    info!(%peer, door, %reason, "refusing connection");
+                    metrics.connection_refused(reason.code());
+                    // A refusal over TLS would need a handshake first: just close.
+                    if self.tls.is_none() {
+                        self.tracker.spawn(refuse(stream, reason));
+                    }
+                    continue;
+                }
+            };
+            debug!(%peer, door, "connected");
+            let hub = Arc::clone(&self.hub);
+            let shutdown = self.shutdown.clone();
+            let tls = self.tls.clone();
+            self.tracker.spawn(async move {
+                let _open = hub.metrics.connection_opened(door);
+                match tls {
+                    None => session::serve(stream, peer, hub, shutdown).await,
+                    Some(tls) => {
+                        if let Some(stream) =
+                            tls.accept(TlsDoor::Lines, stream, peer, &shutdown).await
+                        {
+                            session::serve(stream, peer, hub, shutdown).await;
+                        }
                     }
                 }
-            },
-        };
-        configure(&stream, peer);
-        match limits.admit(peer.ip()) {
-            Ok(permit) => {
-                let hub = Arc::clone(&hub);
-                let shutdown = shutdown.clone();
-                tracker.spawn(async move {
-                    session::serve(stream, peer, hub, shutdown).await;
-                    drop(permit);
-                });
-            }
-            Err(reason) => {
-                info!(%peer, %reason, "refusing connection");
-                tracker.spawn(refuse(stream, reason));
-            }
+                drop(permit);
+            });
         }
     }
 }

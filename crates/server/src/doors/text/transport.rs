@@ -1,5 +1,5 @@
 //! What the text door runs over: any byte stream that splits into a read and
-//! a write half. Plain TCP today; TLS implements the same two traits.
+//! a write half: plain TCP, or TLS over it.
 //!
 //! [`ReadChunk`] exists for memory: thousands of idle connections each
 //! waiting in a read would each hold a read buffer. A transport that can wait
@@ -12,7 +12,7 @@ use std::io::Read;
 
 use bytes::BytesMut;
 use socket2::{SockRef, Socket};
-use tokio::io::{AsyncWrite, Interest};
+use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
 
@@ -76,5 +76,23 @@ impl ReadChunk for OwnedReadHalf {
                 Err(err) => return Err(err),
             }
         }
+    }
+}
+
+/// TLS: rustls keeps its own buffers per connection, so reading into ours
+/// only when bytes are there would save nothing.
+impl ByteStream for tokio_rustls::server::TlsStream<TcpStream> {
+    type Read = ReadHalf<Self>;
+    type Write = WriteHalf<Self>;
+
+    fn into_halves(self) -> (Self::Read, Self::Write) {
+        tokio::io::split(self)
+    }
+}
+
+impl<T: AsyncRead + Send + 'static> ReadChunk for ReadHalf<T> {
+    async fn read_chunk(&mut self, buffer: &mut BytesMut) -> io::Result<usize> {
+        buffer.reserve(READ_CHUNK_BYTES);
+        self.read_buf(buffer).await
     }
 }

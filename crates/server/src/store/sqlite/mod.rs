@@ -43,6 +43,7 @@ use self::writer::{Job, Limits, Shared, Writer};
 use super::{
     Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom, DEFAULT_HISTORY_MAX,
 };
+use crate::metrics::Metrics;
 
 /// The database file's name in the data directory.
 pub const DATABASE_FILE: &str = "banter.db";
@@ -77,6 +78,8 @@ pub struct SqliteConfig {
     pub queue_max: usize,
     /// See [`DEFAULT_CHECKPOINT_INTERVAL`].
     pub checkpoint_interval: Duration,
+    /// Where commit times and write failures are counted.
+    pub metrics: Arc<Metrics>,
 }
 
 impl SqliteConfig {
@@ -89,6 +92,7 @@ impl SqliteConfig {
             batch_max: DEFAULT_BATCH_MAX,
             queue_max: DEFAULT_QUEUE_MAX,
             checkpoint_interval: DEFAULT_CHECKPOINT_INTERVAL,
+            metrics: Arc::default(),
         }
     }
 }
@@ -143,7 +147,7 @@ impl SqliteStore {
             batch_max: config.batch_max.max(1),
             checkpoint_interval: config.checkpoint_interval,
         };
-        let writer = Writer::new(conn, Arc::clone(&shared), limits)?
+        let writer = Writer::new(conn, Arc::clone(&shared), limits, config.metrics)?
             .spawn()
             .map_err(io_error("cannot start the message store's thread".into()))?;
         tracing::info!(path = %path.display(), "opened the message store");
@@ -152,11 +156,6 @@ impl SqliteStore {
             writer: Some(writer),
             _lock: lock,
         })
-    }
-
-    /// Messages dropped since open because too many were waiting to be saved.
-    pub fn dropped(&self) -> u64 {
-        self.shared.dropped()
     }
 
     /// Commits what is pending, stops the writer thread and releases the
@@ -224,5 +223,17 @@ impl Store for SqliteStore {
 
     fn problem(&self) -> Option<String> {
         self.shared.problem()
+    }
+
+    fn probe(&self) -> Ack {
+        self.shared.probe()
+    }
+
+    fn queued(&self) -> usize {
+        self.shared.queued()
+    }
+
+    fn dropped(&self) -> u64 {
+        self.shared.dropped()
     }
 }

@@ -182,6 +182,12 @@ pub fn checkpoint(conn: &Connection, mode: Checkpoint) -> rusqlite::Result<bool>
     })
 }
 
+/// Whether a write transaction could start now: fails (after the busy
+/// timeout) while another program holds the database's write lock.
+pub fn probe_write(conn: &Connection) -> rusqlite::Result<()> {
+    conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK")
+}
+
 /// Each kind's name in the database; part of the schema, so never renamed.
 const KIND_NAMES: [(MessageKind, &str); 4] = [
     (MessageKind::Chat, "chat"),

@@ -55,7 +55,8 @@ use rusqlite::{Connection, ErrorCode};
 use tokio::sync::oneshot;
 
 use super::schema::{self, Checkpoint};
-use crate::store::{history_key, LoadedRoom, StoreError, StoredMessage, StoredRoom};
+use crate::metrics::Metrics;
+use crate::store::{history_key, Ack, LoadedRoom, StoreError, StoredMessage, StoredRoom};
 
 /// How long the writer waits before retrying a failed commit: long enough not
 /// to spin on a full disk, short enough that recovery is noticed quickly.
@@ -80,6 +81,8 @@ pub enum Job {
         answer: mpsc::SyncSender<Result<Vec<LoadedRoom>, StoreError>>,
     },
     Flush(Answer<()>),
+    /// Answers every probe waiting in [`Shared::probe`].
+    Probe,
 }
 
 impl Job {
@@ -97,6 +100,7 @@ impl Job {
             Job::Load { answer, .. } => {
                 let _ = answer.send(Err(StoreError::Closed));
             }
+            Job::Probe => {}
         }
     }
 }
@@ -131,7 +135,12 @@ pub struct Shared {
     /// Messages dropped because the queue was full, since open.
     dropped: AtomicU64,
     queue_max: usize,
+    /// Callers of [`Shared::probe`] waiting for the next [`Job::Probe`].
+    probes: Mutex<Vec<Answer<()>>>,
 }
+
+/// Most readiness probes that may wait at once; more are refused at once.
+const PROBES_MAX: usize = 64;
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     // Every critical section is a few field updates, so poison is ignored.
@@ -154,6 +163,7 @@ impl Shared {
             problem: Mutex::default(),
             dropped: AtomicU64::new(0),
             queue_max,
+            probes: Mutex::default(),
         }
     }
 
@@ -227,6 +237,30 @@ impl Shared {
         self.dropped.load(Ordering::Relaxed)
     }
 
+    /// Messages appended and not yet committed.
+    pub fn queued(&self) -> usize {
+        lock(&self.inbox).uncommitted
+    }
+
+    /// Resolves once the writer could start a write transaction, or why not.
+    /// Probes that arrive while one is queued share its answer.
+    pub fn probe(&self) -> Ack {
+        let (answer, reply) = oneshot::channel();
+        let mut probes = lock(&self.probes);
+        if probes.len() >= PROBES_MAX {
+            drop(probes);
+            let _ = answer.send(Err(StoreError::Busy));
+            return reply;
+        }
+        probes.push(answer);
+        let first = probes.len() == 1;
+        drop(probes);
+        if first {
+            self.submit(Job::Probe);
+        }
+        reply
+    }
+
     fn set_problem(&self, problem: Option<String>) {
         *lock(&self.problem) = problem;
     }
@@ -258,6 +292,7 @@ pub struct Writer {
     retry_at: Option<Instant>,
     /// When the WAL was last checkpointed (or the store opened).
     checkpointed_at: Instant,
+    metrics: Arc<Metrics>,
 }
 
 /// What a commit does besides writing `pending`.
@@ -270,8 +305,14 @@ enum Change<'a> {
 impl Writer {
     /// Reads what the writer needs to know from a freshly opened database;
     /// `shared` was made with its `schema::last_id`.
-    pub fn new(conn: Connection, shared: Arc<Shared>, limits: Limits) -> Result<Self, StoreError> {
+    pub fn new(
+        conn: Connection,
+        shared: Arc<Shared>,
+        limits: Limits,
+        metrics: Arc<Metrics>,
+    ) -> Result<Self, StoreError> {
         Ok(Self {
+            metrics,
             remembered_id: shared.last_id(),
             sizes: schema::history_sizes(&conn)?,
             conn,
@@ -391,6 +432,15 @@ impl Writer {
             Job::Flush(answer) => {
                 let _ = answer.send(self.commit(Change::Nothing));
             }
+            Job::Probe => {
+                let result = schema::probe_write(&self.conn);
+                for answer in std::mem::take(&mut *lock(&self.shared.probes)) {
+                    let _ = answer.send(match &result {
+                        Ok(()) => Ok(()),
+                        Err(err) => Err(StoreError::NotWritable(err.to_string())),
+                    });
+                }
+            }
         }
     }
 
@@ -427,10 +477,13 @@ impl Writer {
         if self.pending.is_empty() && matches!(change, Change::Nothing) && remember.is_none() {
             return Ok(());
         }
+        let started = Instant::now();
         if let Err(err) = self.write(&change, remember) {
             self.failed(&err);
             return Err(err.into());
         }
+        self.metrics
+            .store_committed(started.elapsed().as_secs_f64());
         self.remembered_id = self.remembered_id.max(last_id);
         let recovered = self.retry_at.take().is_some();
         if recovered {
@@ -489,6 +542,7 @@ impl Writer {
     }
 
     fn failed(&mut self, err: &rusqlite::Error) {
+        self.metrics.store_failed();
         let retry_at = Instant::now() + RETRY_INTERVAL;
         tracing::error!(
             %err,

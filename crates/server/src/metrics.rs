@@ -1,0 +1,375 @@
+//! What an operator can watch: counters and gauges every part of the server
+//! bumps, rendered in the Prometheus text format (OpenMetrics) at `/metrics`.
+//!
+//! One [`Metrics`] per server, handed to whoever counts (no global recorder:
+//! tests run several servers in one process). Counting costs an atomic add;
+//! labelled counters (by door, kind, reason) are looked up once per event in
+//! a read-locked map, never on the fan-out path. Values that already exist
+//! elsewhere (users, rooms, the store's queue, the process's CPU and memory)
+//! are read when scraped, not mirrored.
+
+use prometheus_client::encoding::{text, EncodeLabelSet};
+use prometheus_client::metrics::counter::{ConstCounter, Counter};
+use prometheus_client::metrics::family::Family;
+use prometheus_client::metrics::gauge::{ConstGauge, Gauge};
+use prometheus_client::metrics::histogram::{exponential_buckets, Histogram};
+use prometheus_client::registry::{Registry, Unit};
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct DoorLabel {
+    door: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct ReasonLabel {
+    reason: &'static str,
+}
+
+#[derive(Debug, Clone, Hash, PartialEq, Eq, EncodeLabelSet)]
+struct MessageLabels {
+    door: &'static str,
+    kind: &'static str,
+}
+
+/// Every metric the server counts itself; see the module docs.
+#[derive(Debug)]
+pub struct Metrics {
+    registry: Registry,
+    connections_open: Family<DoorLabel, Gauge>,
+    connections_refused: Family<ReasonLabel, Counter>,
+    messages_received: Family<MessageLabels, Counter>,
+    deliveries: Counter,
+    deliveries_dropped: Counter,
+    disconnects: Family<ReasonLabel, Counter>,
+    flood_delays: Counter,
+    password_failures: Counter,
+    password_lockouts: Counter,
+    store_commit_seconds: Histogram,
+    store_errors: Counter,
+    tls_handshakes_failed: Family<DoorLabel, Counter>,
+}
+
+/// Values read at scrape time from where they live.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Live {
+    pub users: usize,
+    pub rooms: usize,
+    /// Messages appended and not yet committed.
+    pub store_queue: usize,
+    /// Messages the store could not keep, since start.
+    pub store_dropped: u64,
+}
+
+/// A connection counted in `banter_connections_open` until dropped.
+#[must_use]
+pub struct OpenConnection {
+    gauge: Gauge,
+}
+
+impl Drop for OpenConnection {
+    fn drop(&mut self) {
+        self.gauge.dec();
+    }
+}
+
+impl Default for Metrics {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+impl Metrics {
+    pub fn new() -> Self {
+        let mut metrics = Self {
+            registry: Registry::with_prefix("banter"),
+            connections_open: Family::default(),
+            connections_refused: Family::default(),
+            messages_received: Family::default(),
+            deliveries: Counter::default(),
+            deliveries_dropped: Counter::default(),
+            disconnects: Family::default(),
+            flood_delays: Counter::default(),
+            password_failures: Counter::default(),
+            password_lockouts: Counter::default(),
+            // 0.1 ms to about 3 s.
+            store_commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
+            store_errors: Counter::default(),
+            tls_handshakes_failed: Family::default(),
+        };
+        let registry = &mut metrics.registry;
+        registry.register(
+            "connections_open",
+            "Connections open now, by door (handshakes included)",
+            metrics.connections_open.clone(),
+        );
+        registry.register(
+            "connections_refused",
+            "Connections refused, by reason",
+            metrics.connections_refused.clone(),
+        );
+        registry.register(
+            "messages_received",
+            "Messages users said, by door and kind",
+            metrics.messages_received.clone(),
+        );
+        registry.register(
+            "deliveries",
+            "Messages and events queued for a connection",
+            metrics.deliveries.clone(),
+        );
+        registry.register(
+            "deliveries_dropped",
+            "Messages dropped for connections that read too slowly",
+            metrics.deliveries_dropped.clone(),
+        );
+        registry.register(
+            "disconnects",
+            "Connections the server ended, by reason (write_stall, flooding)",
+            metrics.disconnects.clone(),
+        );
+        registry.register(
+            "flood_delays",
+            "Times a connection's input was held back by the rate limits",
+            metrics.flood_delays.clone(),
+        );
+        registry.register(
+            "password_failures",
+            "Wrong room passwords",
+            metrics.password_failures.clone(),
+        );
+        registry.register(
+            "password_lockouts",
+            "Connections locked out of a room after repeated wrong passwords",
+            metrics.password_lockouts.clone(),
+        );
+        registry.register_with_unit(
+            "store_commit",
+            "Time to commit one batch to the database",
+            Unit::Seconds,
+            metrics.store_commit_seconds.clone(),
+        );
+        registry.register(
+            "store_errors",
+            "Failed database writes (each retried)",
+            metrics.store_errors.clone(),
+        );
+        registry.register(
+            "tls_handshakes_failed",
+            "TLS handshakes that failed or timed out, by door",
+            metrics.tls_handshakes_failed.clone(),
+        );
+        metrics
+    }
+
+    /// Counts a connection of `door` as open until the guard is dropped.
+    pub fn connection_opened(&self, door: &'static str) -> OpenConnection {
+        let gauge = self
+            .connections_open
+            .get_or_create(&DoorLabel { door })
+            .clone();
+        gauge.inc();
+        OpenConnection { gauge }
+    }
+
+    /// `reason` is a refusal code such as `server_full`.
+    pub fn connection_refused(&self, reason: &'static str) {
+        self.connections_refused
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    /// `kind`: `chat`, `emote`, `from_room` or `private`.
+    pub fn message_received(&self, door: &'static str, kind: &'static str) {
+        self.messages_received
+            .get_or_create(&MessageLabels { door, kind })
+            .inc();
+    }
+
+    pub fn delivered(&self, count: u64) {
+        self.deliveries.inc_by(count);
+    }
+
+    pub fn delivery_dropped(&self) {
+        self.deliveries_dropped.inc();
+    }
+
+    /// `reason`: `write_stall` or `flooding`.
+    pub fn disconnected(&self, reason: &'static str) {
+        self.disconnects
+            .get_or_create(&ReasonLabel { reason })
+            .inc();
+    }
+
+    pub fn flood_delayed(&self) {
+        self.flood_delays.inc();
+    }
+
+    pub fn password_failed(&self) {
+        self.password_failures.inc();
+    }
+
+    pub fn password_locked_out(&self) {
+        self.password_lockouts.inc();
+    }
+
+    pub fn store_committed(&self, seconds: f64) {
+        self.store_commit_seconds.observe(seconds);
+    }
+
+    pub fn store_failed(&self) {
+        self.store_errors.inc();
+    }
+
+    pub fn tls_handshake_failed(&self, door: &'static str) {
+        self.tls_handshakes_failed
+            .get_or_create(&DoorLabel { door })
+            .inc();
+    }
+
+    /// Everything, in the OpenMetrics text format Prometheus scrapes.
+    pub fn render(&self, live: Live) -> String {
+        let mut out = String::with_capacity(4096);
+        let mut now = Registry::with_prefix("banter");
+        now.register(
+            "users_registered",
+            "Users with a screen name now",
+            ConstGauge::new(live.users as i64),
+        );
+        now.register("rooms", "Rooms now", ConstGauge::new(live.rooms as i64));
+        now.register(
+            "store_queue_depth",
+            "Messages waiting to be committed to the database",
+            ConstGauge::new(live.store_queue as i64),
+        );
+        now.register(
+            "store_messages_dropped",
+            "Messages the store could not keep (queue full or shut down)",
+            ConstCounter::new(live.store_dropped),
+        );
+        let mut process = Registry::with_prefix("process");
+        process::register(&mut process);
+        // Writing to a String cannot fail.
+        let _ = text::encode_registry(&mut out, &self.registry)
+            .and_then(|()| text::encode_registry(&mut out, &now))
+            .and_then(|()| text::encode_registry(&mut out, &process))
+            .and_then(|()| text::encode_eof(&mut out));
+        out
+    }
+}
+
+/// The standard `process_*` metrics, read from `/proc/self` (Linux).
+mod process {
+    use super::*;
+
+    /// Registers what can be read now; nothing where `/proc` is missing.
+    pub fn register(registry: &mut Registry) {
+        if let Some(stat) = Stat::read() {
+            registry.register_with_unit(
+                "cpu",
+                "User and system CPU time spent",
+                Unit::Seconds,
+                ConstCounter::new(stat.cpu_seconds),
+            );
+            registry.register_with_unit(
+                "resident_memory",
+                "Resident memory size",
+                Unit::Bytes,
+                ConstGauge::new(stat.resident_bytes),
+            );
+            registry.register_with_unit(
+                "virtual_memory",
+                "Virtual memory size",
+                Unit::Bytes,
+                ConstGauge::new(stat.virtual_bytes),
+            );
+            registry.register("threads", "OS threads", ConstGauge::new(stat.threads));
+        }
+        if let Ok(fds) = std::fs::read_dir("/proc/self/fd") {
+            registry.register(
+                "open_fds",
+                "Open file descriptors",
+                ConstGauge::new(fds.count() as i64),
+            );
+        }
+    }
+
+    struct Stat {
+        cpu_seconds: f64,
+        resident_bytes: i64,
+        virtual_bytes: i64,
+        threads: i64,
+    }
+
+    impl Stat {
+        fn read() -> Option<Self> {
+            let text = std::fs::read_to_string("/proc/self/stat").ok()?;
+            // The command name may hold spaces and parentheses: fields start after the last ')'.
+            let fields: Vec<&str> = text.get(text.rfind(')')? + 2..)?.split(' ').collect();
+            // Numbered as in proc(5), minus 3 (pid, comm and state come first).
+            let field = |n: usize| fields.get(n - 3).and_then(|f| f.parse::<u64>().ok());
+            let ticks = rustix::param::clock_ticks_per_second() as f64;
+            let page = rustix::param::page_size() as u64;
+            Some(Self {
+                cpu_seconds: (field(14)? + field(15)?) as f64 / ticks,
+                threads: field(20)? as i64,
+                virtual_bytes: field(23)? as i64,
+                resident_bytes: (field(24)? * page) as i64,
+            })
+        }
+    }
+}
+
+/// Parses one sample's value out of a rendering, for tests.
+#[cfg(test)]
+pub fn sample(rendered: &str, series: &str) -> Option<f64> {
+    rendered.lines().find_map(|line| {
+        let (name, value) = line.rsplit_once(' ')?;
+        (name == series).then(|| value.parse().ok())?
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn counts_render_with_prometheus_names() {
+        let metrics = Metrics::new();
+        let open = metrics.connection_opened("text");
+        metrics.message_received("text", "chat");
+        metrics.message_received("text", "chat");
+        metrics.delivered(5);
+        metrics.store_committed(0.002);
+        let rendered = metrics.render(Live {
+            users: 3,
+            rooms: 2,
+            store_queue: 1,
+            store_dropped: 0,
+        });
+        assert_eq!(
+            sample(&rendered, "banter_connections_open{door=\"text\"}"),
+            Some(1.0)
+        );
+        assert_eq!(
+            sample(
+                &rendered,
+                "banter_messages_received_total{door=\"text\",kind=\"chat\"}"
+            ),
+            Some(2.0)
+        );
+        assert_eq!(sample(&rendered, "banter_deliveries_total"), Some(5.0));
+        assert_eq!(sample(&rendered, "banter_users_registered"), Some(3.0));
+        assert_eq!(
+            sample(&rendered, "banter_store_commit_seconds_count"),
+            Some(1.0)
+        );
+        assert!(sample(&rendered, "process_resident_memory_bytes").unwrap() > 0.0);
+        assert!(rendered.ends_with("# EOF\n"), "{rendered}");
+        drop(open);
+        let rendered = metrics.render(Live::default());
+        assert_eq!(
+            sample(&rendered, "banter_connections_open{door=\"text\"}"),
+            Some(0.0)
+        );
+    }
+}

@@ -110,7 +110,7 @@ impl Server {
                 shutdown: shutdown.clone(),
                 tls: Some(tls),
             };
-            let up = health.listener("text-tls");
+            let up = health.listener("text_tls");
             tasks.spawn(async move {
                 door.accept_loop(listener, up).await;
                 Ok(())

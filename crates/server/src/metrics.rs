@@ -189,8 +189,10 @@ impl Metrics {
         self.deliveries.inc_by(count);
     }
 
-    pub fn delivery_dropped(&self) {
-        self.deliveries_dropped.inc();
+    pub fn deliveries_dropped(&self, count: u64) {
+        if count > 0 {
+            self.deliveries_dropped.inc_by(count);
+        }
     }
 
     /// `reason`: `write_stall` or `flooding`.

@@ -222,8 +222,8 @@ async fn websocket(
             tracker.track_future(async move {
                 match admitted {
                     Ok(permit) => {
-                        debug!(%peer, door = "websocket", "connected");
-                        let _open = tracked.hub.metrics.connection_opened("websocket");
+                        debug!(%peer, door = "json", "connected");
+                        let _open = tracked.hub.metrics.connection_opened("json");
                         session::serve(
                             socket,
                             peer,

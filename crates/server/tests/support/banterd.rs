@@ -12,7 +12,10 @@ use super::Client;
 /// A running `banterd`, the address it logged, and everything it logs.
 pub struct Banterd {
     pub child: Child,
+    /// The text door.
     pub addr: SocketAddr,
+    /// Every `WHAT listening on ADDR` line: ("https", addr), ("metrics", addr), ...
+    pub listeners: Vec<(String, SocketAddr)>,
     pub log: Arc<Mutex<String>>,
 }
 
@@ -40,17 +43,29 @@ impl Banterd {
         let mut stderr = BufReader::new(child.stderr.take().unwrap());
         let log = Arc::new(Mutex::new(String::new()));
         let mut line = String::new();
-        let addr = loop {
+        // Every listener is bound and logged before the "connect with: nc" line.
+        let mut listeners = Vec::new();
+        loop {
             line.clear();
             assert!(
                 stderr.read_line(&mut line).unwrap() > 0,
-                "banterd exited early"
+                "banterd exited early:\n{}",
+                log.lock().unwrap()
             );
             log.lock().unwrap().push_str(&line);
-            if let Some((_, addr)) = line.trim_end().split_once("listening on ") {
-                break addr.parse().unwrap();
+            if let Some((before, addr)) = line.trim_end().split_once(" listening on ") {
+                let what = before.rsplit(": ").next().unwrap_or(before).to_owned();
+                listeners.push((what, addr.parse().unwrap()));
             }
-        };
+            if line.contains("connect with: nc") {
+                break;
+            }
+        }
+        let addr = listeners
+            .iter()
+            .find(|(what, _)| what == "text door")
+            .expect("the text door is logged")
+            .1;
         // Keep draining the log so the server never blocks on a full pipe.
         let sink = Arc::clone(&log);
         std::thread::spawn(move || {
@@ -60,7 +75,21 @@ impl Banterd {
                 log.push('\n');
             }
         });
-        Self { child, addr, log }
+        Self {
+            child,
+            addr,
+            listeners,
+            log,
+        }
+    }
+
+    /// The address of the listener logged as `WHAT listening on ADDR`.
+    pub fn listener(&self, what: &str) -> SocketAddr {
+        self.listeners
+            .iter()
+            .find(|(name, _)| name == what)
+            .unwrap_or_else(|| panic!("no {what} listener in {:?}", self.listeners))
+            .1
     }
 
     pub fn signal(&self, name: &str) {

@@ -2,6 +2,8 @@
 #![allow(dead_code)] // each test binary uses a different part of this support module
 
 pub mod banterd;
+pub mod http;
+pub mod tls;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -9,7 +11,7 @@ use std::time::Duration;
 
 use banter_server::config::OptionalAddr;
 use banter_server::{Config, Listeners};
-use tokio::io::{AsyncBufReadExt, AsyncReadExt, AsyncWriteExt, BufReader};
+use tokio::io::{AsyncBufReadExt, AsyncRead, AsyncReadExt, AsyncWrite, AsyncWriteExt, BufReader};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::task::JoinHandle;
@@ -104,9 +106,10 @@ impl TestServer {
     }
 }
 
+/// A text-door client over any byte stream: TCP, or TLS over it.
 pub struct Client {
-    reader: BufReader<OwnedReadHalf>,
-    writer: OwnedWriteHalf,
+    reader: BufReader<Box<dyn AsyncRead + Unpin + Send>>,
+    writer: Box<dyn AsyncWrite + Unpin + Send>,
 }
 
 impl Client {
@@ -118,8 +121,16 @@ impl Client {
 
     pub fn from_halves(read: OwnedReadHalf, write: OwnedWriteHalf) -> Self {
         Self {
-            reader: BufReader::new(read),
-            writer: write,
+            reader: BufReader::new(Box::new(read)),
+            writer: Box::new(write),
+        }
+    }
+
+    pub fn from_stream(stream: impl AsyncRead + AsyncWrite + Send + 'static) -> Self {
+        let (read, write) = tokio::io::split(stream);
+        Self {
+            reader: BufReader::new(Box::new(read)),
+            writer: Box::new(write),
         }
     }
 
@@ -186,6 +197,16 @@ impl Client {
 
     /// Reads past join/leave notices (`* ...`) from other users to the next
     /// other line, which must start with `prefix`.
+    /// Reads lines until one contains `needle`.
+    pub async fn expect_containing(&mut self, needle: &str) -> String {
+        loop {
+            let line = self.line().await;
+            if line.contains(needle) {
+                return line;
+            }
+        }
+    }
+
     pub async fn expect_past_notices(&mut self, prefix: &str) -> String {
         loop {
             let line = self.line().await;

@@ -18,6 +18,7 @@ impl UserState {
             return Err(Refusal::MessageToSelf);
         }
         let at = now_millis();
+        self.hub.metrics.message_received(self.door.name, "private");
         user.outbox.offer(Delivery::new(Event::Private {
             from: self.registered_nick().to_string(),
             text: text.clone(),

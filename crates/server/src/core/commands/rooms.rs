@@ -99,9 +99,11 @@ impl UserState {
             return self.enter(room, false);
         }
         warn!(peer = %self.peer, room = %room.name(), "wrong room password");
+        self.hub.metrics.password_failed();
         let locked_out = self.passes_mut().lockout.failed(&key, Instant::now());
         if locked_out {
             warn!(peer = %self.peer, room = %room.name(), "room password lockout");
+            self.hub.metrics.password_locked_out();
         }
         Err(Refusal::WrongPassword {
             room: room.name().to_string(),
@@ -150,6 +152,11 @@ impl UserState {
         };
         let message = self.message(&room, kind, text);
         let said = room.say(message, except)?;
+        let kind_name = match kind {
+            MessageKind::Emote => "emote",
+            _ => "chat",
+        };
+        self.hub.metrics.message_received(self.door.name, kind_name);
         if self.door.answers_every_request {
             self.reply(Event::Said {
                 room: room.name().to_string(),
@@ -181,6 +188,9 @@ impl UserState {
         let mut message = self.message(&target, MessageKind::ExtraRoom, text);
         message.from_room = Some(here.name().to_string());
         let said = target.say(message, None)?;
+        self.hub
+            .metrics
+            .message_received(self.door.name, "from_room");
         self.reply(Event::ExtraRoomSent {
             to_room: target.name().to_string(),
             members: said.offered,

@@ -27,6 +27,7 @@ use crate::core::{Departure, Door, UserState};
 use crate::doors::{Renderer, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 
 /// How often the writer pings the client.
@@ -76,6 +77,7 @@ pub async fn serve(
     let mut writer = tokio::spawn(write(
         sink,
         Arc::clone(&outbox),
+        Arc::clone(&hub.metrics),
         WriteTiming {
             coalesce: config.write_coalesce(),
             stall_timeout: config.write_stall_timeout(),
@@ -173,6 +175,7 @@ async fn run(
         match flood.check(Instant::now()) {
             Verdict::Go => {}
             Verdict::Wait { delay, warn } => {
+                user.hub.metrics.flood_delayed();
                 if warn {
                     user.begin_request(None);
                     user.refuse(Refusal::SlowDown {
@@ -187,6 +190,7 @@ async fn run(
                 }
             }
             Verdict::Disconnect => {
+                user.hub.metrics.disconnected("flooding");
                 info!(peer = %user.peer, "disconnecting a flooding websocket client");
                 return End::Flood;
             }
@@ -229,6 +233,7 @@ async fn handle(user: &mut UserState, request: Result<ClientRequest, Refusal>) -
 async fn write(
     mut sink: SplitSink<WebSocket, Message>,
     outbox: Arc<Outbox>,
+    metrics: Arc<Metrics>,
     timing: WriteTiming,
     gone: CancellationToken,
 ) {
@@ -254,6 +259,8 @@ async fn write(
             }
         }
         let batch = outbox.next_batch().await;
+        metrics.delivered(batch.deliveries.len() as u64);
+        metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
         let mut frames = Vec::with_capacity(batch.deliveries.len() + batch.missed.len());
         for delivery in &batch.deliveries {
             if let Some(bytes) = renderer.shared(delivery).filter(|b| !b.is_empty()) {
@@ -278,6 +285,9 @@ async fn write(
             }
         })
         .await;
+        if sent.is_err() {
+            metrics.disconnected("write_stall");
+        }
         if !matches!(sent, Ok(Ok(()))) || batch.closed {
             return;
         }

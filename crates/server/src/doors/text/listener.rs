@@ -48,7 +48,7 @@ pub struct TextDoor {
 impl TextDoor {
     fn name(&self) -> &'static str {
         if self.tls.is_some() {
-            "text-tls"
+            "text_tls"
         } else {
             "text"
         }

@@ -184,6 +184,7 @@ pub async fn serve<S: ByteStream>(
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
+        Arc::clone(&hub.metrics),
         renderer,
         WriteTiming {
             coalesce: config.write_coalesce(),
@@ -304,6 +305,7 @@ impl Session {
             match flood.check(Instant::now()) {
                 Verdict::Go => {}
                 Verdict::Wait { delay, warn } => {
+                    self.user.hub.metrics.flood_delayed();
                     if warn {
                         self.refuse(Refusal::SlowDown {
                             per_second: config.rate_limit,
@@ -316,6 +318,7 @@ impl Session {
                     }
                 }
                 Verdict::Disconnect => {
+                    self.user.hub.metrics.disconnected("flooding");
                     info!(peer = %self.user.peer, "disconnecting a flooding client");
                     return End::Flood;
                 }

@@ -18,6 +18,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::doors::{Renderer, WriteTiming};
+use crate::metrics::Metrics;
 use crate::outbox::Outbox;
 
 /// Runs until the outbox closes or the socket fails; cancels `gone` on exit so
@@ -25,12 +26,16 @@ use crate::outbox::Outbox;
 pub async fn run<W: AsyncWrite + Unpin, R: Renderer>(
     mut socket: W,
     outbox: Arc<Outbox>,
+    metrics: Arc<Metrics>,
     mut renderer: R,
     timing: WriteTiming,
     gone: CancellationToken,
 ) -> io::Result<()> {
     let _gone = gone.drop_guard();
-    let result = pump(&mut socket, &outbox, &mut renderer, timing).await;
+    let result = pump(&mut socket, &outbox, &metrics, &mut renderer, timing).await;
+    if matches!(&result, Err(err) if err.kind() == io::ErrorKind::TimedOut) {
+        metrics.disconnected("write_stall");
+    }
     outbox.close();
     result
 }
@@ -38,6 +43,7 @@ pub async fn run<W: AsyncWrite + Unpin, R: Renderer>(
 async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
     socket: &mut W,
     outbox: &Outbox,
+    metrics: &Metrics,
     renderer: &mut R,
     timing: WriteTiming,
 ) -> io::Result<()> {
@@ -54,6 +60,8 @@ async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
             }
         }
         let batch = outbox.next_batch().await;
+        metrics.delivered(batch.deliveries.len() as u64);
+        metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
         let single = match (batch.deliveries.front(), batch.deliveries.len()) {
             (Some(only), 1) if batch.missed.is_empty() => renderer.shared(only).cloned(),
             _ => None,

@@ -96,6 +96,10 @@ impl Metrics {
             store_errors: Counter::default(),
             tls_handshakes_failed: Family::default(),
         };
+        // Shown at 0 before the first connection, so dashboards see the series.
+        for door in ["text", "json"] {
+            metrics.connections_open.get_or_create(&DoorLabel { door });
+        }
         let registry = &mut metrics.registry;
         registry.register(
             "connections_open",

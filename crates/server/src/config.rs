@@ -301,6 +301,7 @@ fn file_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
             ),
             (toml::Value::String(text), false) => text,
             (toml::Value::Integer(number), false) => number.to_string(),
+            (toml::Value::Array(items), false) if items.is_empty() => continue,
             (toml::Value::Array(items), false) if arg.get_value_delimiter().is_some() => items
                 .iter()
                 .map(|item| item.as_str().map(str::to_owned))
@@ -421,5 +422,48 @@ mod tests {
         std::fs::write(&path, "no-such-setting = 1\n").unwrap();
         let err = Config::load(["banterd", "--config", path_arg]).unwrap_err();
         assert!(format!("{err:#}").contains("no-such-setting"), "{err:#}");
+    }
+
+    fn load_error(path: &Path, text: &str) -> String {
+        std::fs::write(path, text).unwrap();
+        let path = path.to_str().unwrap();
+        format!(
+            "{:#}",
+            Config::load(["banterd", "--config", path]).unwrap_err()
+        )
+    }
+
+    #[test]
+    fn config_file_mistakes_name_the_file_and_the_key() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("bad1.toml");
+        let file = path.display().to_string();
+        assert_eq!(
+            load_error(&path, "listn = \"0.0.0.0:8080\"\n"),
+            format!("unknown key \"listn\" in {file}; did you mean \"listen\"?")
+        );
+        assert_eq!(
+            load_error(&path, "max_conections = 5\n"),
+            format!("unknown key \"max_conections\" in {file}; did you mean \"max-connections\"?")
+        );
+        assert_eq!(
+            load_error(&path, "max-connections = \"lots\"\n"),
+            format!("in config file {file}: \"max-connections\" must be a whole number (0 or more), not \"lots\"")
+        );
+        assert_eq!(
+            load_error(&path, "in-memory = 1\n"),
+            format!("in config file {file}: \"in-memory\" must be true or false, not integer")
+        );
+        assert_eq!(
+            load_error(&path, "http-tls = \"maybe\"\n"),
+            format!(
+                "in config file {file}: \"http-tls\" must be one of \"on\", \"off\", not \"maybe\""
+            )
+        );
+        assert_eq!(
+            load_error(&path, "listen = [1]\n"),
+            format!("in config file {file}: \"listen\" must be an address such as \"127.0.0.1:8080\", not array")
+        );
+        assert!(load_error(&path, "listen = \n").contains("is not valid TOML"));
     }
 }

@@ -196,6 +196,21 @@ pub struct Config {
     /// Flags and BANTER_* variables override it.
     #[arg(long, env = "BANTER_CONFIG")]
     pub config: Option<PathBuf>,
+
+    /// Instead of serving, do this and exit.
+    #[command(subcommand)]
+    pub task: Option<Task>,
+}
+
+/// One-off jobs of the `banterd` binary.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum Task {
+    /// Write a consistent copy of the database in --data-dir to FILE (SQLite's
+    /// VACUUM INTO) and exit; safe while a banterd serves from that directory.
+    Backup {
+        /// The new file; it must not exist yet.
+        file: PathBuf,
+    },
 }
 
 impl Config {

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use banter_server::config::Switch;
+use banter_server::config::{Switch, Task};
 use banter_server::tls::Tls;
 use banter_server::{Config, Listeners, Server};
 use tokio::net::{TcpListener, TcpSocket};
@@ -37,6 +37,15 @@ fn main() -> ExitCode {
 
 fn start() -> anyhow::Result<()> {
     let config = Config::load(std::env::args_os())?;
+    if let Some(Task::Backup { file }) = &config.task {
+        let bytes = banter_server::store::sqlite::backup(&config.data_dir, file)?;
+        println!(
+            "backed up {} to {} ({bytes} bytes)",
+            config.data_dir.display(),
+            file.display()
+        );
+        return Ok(());
+    }
     let filter = EnvFilter::try_from_default_env()
         .or_else(|_| EnvFilter::try_new(&config.log_level))
         .context("--log-level")?;

@@ -98,7 +98,10 @@ impl Metrics {
         };
         // Shown at 0 before the first connection, so dashboards see the series.
         for door in ["text", "json"] {
-            metrics.connections_open.get_or_create(&DoorLabel { door });
+            metrics
+                .connections_open
+                .get_or_create(&DoorLabel { door })
+                .set(0);
         }
         let registry = &mut metrics.registry;
         registry.register(

@@ -346,3 +346,60 @@ async fn users_are_told_when_history_cannot_be_saved_and_nothing_is_lost() {
         .all(|t| t == "[lobby] alice: still here"));
     stop(server, vec![alice]).await;
 }
+
+#[tokio::test]
+async fn banterd_backup_copies_a_serving_database_consistently() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let mut alice = server.login("alice").await;
+    for n in 0..20 {
+        alice.send(&format!("message {n}")).await;
+    }
+    alice.send(":history 1").await;
+    alice.expect_containing("message 19").await;
+    // Past the 50 ms batch window, so the messages are committed.
+    tokio::time::sleep(Duration::from_millis(300)).await;
+
+    let copy = dir.path().join("backup.db");
+    let output = std::process::Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    assert!(
+        output.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    assert!(stdout.starts_with("backed up "), "{stdout}");
+
+    let conn = rusqlite::Connection::open(&copy).unwrap();
+    let texts: Vec<String> = conn
+        .prepare("SELECT text FROM messages WHERE history = 'lobby' ORDER BY id")
+        .unwrap()
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    let expected: Vec<String> = (0..20).map(|n| format!("message {n}")).collect();
+    assert_eq!(texts, expected);
+    let integrity: String = conn
+        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
+        .unwrap();
+    assert_eq!(integrity, "ok");
+
+    // A second backup to the same file is refused rather than overwriting it.
+    let again = std::process::Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .arg("--data-dir")
+        .arg(dir.path())
+        .arg("backup")
+        .arg(&copy)
+        .output()
+        .unwrap();
+    assert_eq!(again.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    stop(server, vec![alice]).await;
+}

@@ -32,7 +32,7 @@ mod tests;
 mod writer;
 
 use std::fs::{File, OpenOptions, TryLockError};
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::sync::{mpsc, Arc};
 use std::thread::JoinHandle;
 use std::time::Duration;
@@ -96,6 +96,46 @@ impl SqliteConfig {
         }
     }
 }
+
+/// Writes a consistent copy of the database in `dir` to `into` with SQLite's
+/// `VACUUM INTO`, safe while a banterd serves from `dir` (a read-only
+/// connection reads one snapshot; it takes no lock the server needs). Fails if
+/// `into` exists. Returns the copy's size in bytes.
+pub fn backup(dir: &Path, into: &Path) -> Result<u64, StoreError> {
+    let path = dir.join(DATABASE_FILE);
+    if !path.exists() {
+        return Err(io_error(format!("no database at {}", path.display()))(
+            std::io::ErrorKind::NotFound.into(),
+        ));
+    }
+    if into.exists() {
+        return Err(io_error(format!(
+            "{} exists already; choose a new file",
+            into.display()
+        ))(std::io::ErrorKind::AlreadyExists.into()));
+    }
+    let conn = rusqlite::Connection::open_with_flags(
+        &path,
+        rusqlite::OpenFlags::SQLITE_OPEN_READ_ONLY | rusqlite::OpenFlags::SQLITE_OPEN_NO_MUTEX,
+    )
+    .map_err(|source| StoreError::Open {
+        path: path.clone(),
+        source,
+    })?;
+    conn.busy_timeout(BACKUP_BUSY_TIMEOUT)?;
+    let target = into.to_str().ok_or_else(|| {
+        io_error(format!("{} is not a UTF-8 path", into.display()))(
+            std::io::ErrorKind::InvalidInput.into(),
+        )
+    })?;
+    conn.execute("VACUUM INTO ?1", [target])?;
+    std::fs::metadata(into)
+        .map(|meta| meta.len())
+        .map_err(io_error(format!("cannot read {}", into.display())))
+}
+
+/// How long a backup waits for a moment the server is not checkpointing.
+const BACKUP_BUSY_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// See the module docs. Dropping it (or [`SqliteStore::close`]) commits what
 /// is pending and joins the writer thread, then releases the directory lock.

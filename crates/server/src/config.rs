@@ -39,7 +39,7 @@ pub enum Switch {
 #[command(name = "banterd", version, about, args_override_self = true)]
 pub struct Config {
     /// Address to listen on; use 0.0.0.0:8080 to accept connections from the LAN,
-    /// and port 0 to let the system choose (the log line "listening on" tells which).
+    /// and port 0 to let the system choose (the log line "text door listening on" tells which).
     #[arg(long, env = "BANTER_LISTEN", default_value = "127.0.0.1:8080")]
     pub listen: SocketAddr,
 

@@ -91,21 +91,26 @@ impl TextDoor {
             debug!(%peer, door, "connected");
             let hub = Arc::clone(&self.hub);
             let shutdown = self.shutdown.clone();
-            let tls = self.tls.clone();
-            self.tracker.spawn(async move {
-                let _open = hub.metrics.connection_opened(door);
-                match tls {
-                    None => session::serve(stream, peer, hub, shutdown).await,
-                    Some(tls) => {
+            let open = hub.metrics.connection_opened(door);
+            // Two tasks of their own, so a plain connection's task is not
+            // sized for a TLS session's state.
+            match &self.tls {
+                None => self.tracker.spawn(async move {
+                    session::serve(stream, peer, hub, shutdown).await;
+                    drop((permit, open));
+                }),
+                Some(tls) => {
+                    let tls = Arc::clone(tls);
+                    self.tracker.spawn(async move {
                         if let Some(stream) =
                             tls.accept(TlsDoor::Lines, stream, peer, &shutdown).await
                         {
                             session::serve(stream, peer, hub, shutdown).await;
                         }
-                    }
+                        drop((permit, open));
+                    })
                 }
-                drop(permit);
-            });
+            };
         }
     }
 }

@@ -34,6 +34,9 @@ pub struct RoomSummary {
     /// A password is needed to enter.
     pub locked: bool,
     pub topic: Option<String>,
+    /// The server's default room (`--default-room`), where the text door
+    /// puts everyone.
+    pub default: bool,
 }
 
 /// One member in a listing.

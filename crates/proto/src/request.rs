@@ -38,9 +38,11 @@ pub enum Request {
         kind: SayKind,
         text: String,
     },
-    /// Say something into a room one is not in (`:erm`).
+    /// Say something into a room one is not in (`:erm`), marked as sent
+    /// from `from`, one of one's own rooms (`None`: the one room one is in).
     SayElsewhere {
         room: String,
+        from: Option<String>,
         text: String,
     },
     Private {

@@ -267,6 +267,7 @@ impl Hub {
                 joined: joined.iter().any(|j| Arc::ptr_eq(j, room)),
                 locked: room.is_locked(),
                 topic: room.topic(),
+                default: Arc::ptr_eq(room, &self.default_room),
             })
             .collect();
         summaries.sort_by_key(|summary| fold(&summary.name));

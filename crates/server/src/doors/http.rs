@@ -1,6 +1,6 @@
 //! The HTTP listener (axum), plain or HTTPS: `GET /ws` upgrades to the JSON
-//! door, `GET /` answers a page saying so until the web client lands, and
-//! the operator's endpoints (`ops`) answer here unless `--metrics-listen`
+//! door, `GET /` and the files beside it are the web client (`doors::web`),
+//! and the operator's endpoints (`ops`) answer here unless `--metrics-listen`
 //! gives them a listener of their own.
 //!
 //! Before an upgrade the `Origin` header is checked, so a page on another
@@ -18,7 +18,7 @@ use std::sync::Arc;
 use axum::extract::ws::{Message, Utf8Bytes, WebSocket, WebSocketUpgrade};
 use axum::extract::{ConnectInfo, State};
 use axum::http::{header, HeaderMap, StatusCode};
-use axum::response::{Html, IntoResponse, Response};
+use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::serve::ListenerExt;
 use axum::Router;
@@ -54,14 +54,6 @@ const ACCEPT_BACKOFF: std::time::Duration = std::time::Duration::from_millis(100
 /// are small and thousands of connections each hold one.
 const WS_READ_BUFFER_BYTES: usize = 4 * 1024;
 
-const INDEX: &str = "<!doctype html>
-<html lang=\"en\"><head><meta charset=\"utf-8\"><title>banter</title></head>
-<body><h1>banter</h1>
-<p>This server speaks banter/1 (JSON over WebSocket) at <code>/ws</code>; see PROTOCOL.md.
-The web client is not here yet. From a terminal: <code>nc localhost 8080</code>.</p>
-</body></html>
-";
-
 /// What the HTTP listener serves with.
 pub struct Setup {
     pub hub: Arc<Hub>,
@@ -96,7 +88,7 @@ pub async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
         shutdown: shutdown.clone(),
     });
     let mut app = Router::new()
-        .route("/", get(|| async { Html(INDEX) }))
+        .merge(super::web::routes())
         .route("/ws", get(websocket));
     if let Some(health) = health {
         app = app.merge(ops::routes(health));

@@ -5,6 +5,7 @@
 //!   hidden password prompts.
 //! - `json`: one JSON object per WebSocket text frame, for our clients and bots.
 //! - `http`: the HTTP listener that serves the JSON door at `/ws`.
+//! - `web`: the browser client's files, served by the HTTP listener at `/`.
 //!
 //! Every byte a client receives goes through its door's [`Renderer`].
 
@@ -12,6 +13,7 @@ pub mod http;
 pub mod json;
 pub mod limits;
 pub mod text;
+pub mod web;
 
 use std::time::Duration;
 

@@ -2,6 +2,7 @@
 #![allow(dead_code)] // each test binary uses a different part of this support module
 
 pub mod banterd;
+pub mod browser;
 pub mod http;
 pub mod tls;
 pub mod ws;

@@ -58,7 +58,9 @@ impl UserState {
             Request::Create { room } => self.create(&room).await,
             Request::Part { room } => self.part(&room),
             Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text),
-            Request::SayElsewhere { room, text } => self.say_elsewhere(&room, text),
+            Request::SayElsewhere { room, from, text } => {
+                self.say_elsewhere(&room, from.as_deref(), text)
+            }
             Request::Private { to, text } => self.private(&to, text),
             Request::Nick { name } => self.change_nick(&name),
             Request::Rooms => {

@@ -168,7 +168,12 @@ impl UserState {
     }
 
     /// `:erm`: a message into a room the user is not in, from the one they are in.
-    pub(super) fn say_elsewhere(&mut self, name: &str, text: String) -> Result<(), Refusal> {
+    pub(super) fn say_elsewhere(
+        &mut self,
+        name: &str,
+        from: Option<&str>,
+        text: String,
+    ) -> Result<(), Refusal> {
         let Some(target) = self.hub.room(name) else {
             return Err(Refusal::NoSuchRoom {
                 room: name.to_owned(),
@@ -179,7 +184,7 @@ impl UserState {
                 room: target.name().to_string(),
             });
         }
-        let here = self.room_for(None)?;
+        let here = self.room_for(from)?;
         if target.is_locked() && !self.has_grant(&target) {
             return Err(Refusal::ExtraRoomLocked {
                 room: target.name().to_string(),

@@ -62,6 +62,11 @@ enum Wire {
         room: String,
         text: String,
     },
+    SayElsewhere {
+        room: String,
+        from_room: String,
+        text: String,
+    },
     Msg {
         to: String,
         text: String,
@@ -122,6 +127,7 @@ const TYPES: &[&str] = &[
     "part",
     "say",
     "emote",
+    "say_elsewhere",
     "msg",
     "nick",
     "rooms",
@@ -205,6 +211,15 @@ fn request(mut value: serde_json::Value, max_text: usize) -> Result<ClientReques
         Wire::Emote { room, text: said } => Request::Say {
             room: Some(room),
             kind: SayKind::Emote,
+            text: text(said)?,
+        },
+        Wire::SayElsewhere {
+            room,
+            from_room,
+            text: said,
+        } => Request::SayElsewhere {
+            room,
+            from: Some(from_room),
             text: text(said)?,
         },
         Wire::Msg { to, text: said } => Request::Private {

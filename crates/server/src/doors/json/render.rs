@@ -98,6 +98,7 @@ fn room_summary(room: &RoomSummary) -> Value {
         "joined": room.joined,
         "locked": room.locked,
         "topic": room.topic,
+        "default": room.default,
     })
 }
 

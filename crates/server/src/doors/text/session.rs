@@ -455,7 +455,11 @@ impl Session {
                 }
             },
             Command::NewRoom(room) => Request::Create { room },
-            Command::ExtraRoom { room, text } => Request::SayElsewhere { room, text },
+            Command::ExtraRoom { room, text } => Request::SayElsewhere {
+                room,
+                from: None,
+                text,
+            },
             Command::Rooms => Request::Rooms,
             Command::Who(Some(room)) if room == "*" => Request::Users,
             Command::Who(room) => Request::Who { room },

@@ -1,0 +1,93 @@
+// The text door's colon-commands, typed into the input line: parsed here
+// into actions the page carries out with banter/1 requests. Names and
+// aliases are the text door's, so people can use what they know.
+
+/** Each command: its names, its argument shape, and a one-line summary. */
+export const COMMANDS = [
+  { name: "help", aliases: ["h"], shape: "none", usage: "", summary: "list the commands" },
+  { name: "exit", aliases: ["e", "quit", "q"], shape: "none", usage: "", summary: "leave the chat" },
+  { name: "change-room", aliases: ["cr", "changeroom", "change_room", "join", "j"], shape: "word", usage: "<room>", summary: "enter a room (asks for its password if it has one)" },
+  { name: "new", aliases: ["n", "nr"], shape: "word", usage: "<room>", summary: "create a room and enter it" },
+  { name: "part", aliases: ["leave"], shape: "optional-word", usage: "[room]", summary: "leave this room, or the one named" },
+  { name: "erm", aliases: ["era"], shape: "word-text", usage: "<room> <message>", summary: "send a message into another room from this one" },
+  { name: "rooms", aliases: ["ls", "list"], shape: "none", usage: "", summary: "browse every room" },
+  { name: "who", aliases: ["users"], shape: "optional-word", usage: "[room|*]", summary: "who is in this room, another, or everywhere (*)" },
+  { name: "msg", aliases: ["dm", "w"], shape: "word-text", usage: "<name> <message>", summary: "a private message" },
+  { name: "nick", aliases: [], shape: "word", usage: "<name>", summary: "change your screen name" },
+  { name: "me", aliases: [], shape: "text", usage: "<action>", summary: "act something out" },
+  { name: "history", aliases: [], shape: "optional-word", usage: "[n]", summary: "fetch the last n messages of this room again" },
+  { name: "topic", aliases: [], shape: "optional-text", usage: "[text]", summary: "show the topic; hosts set it" },
+  { name: "hostadd", aliases: [], shape: "word", usage: "<name>", summary: "(host) make a member a host" },
+  { name: "hostrm", aliases: [], shape: "word", usage: "<name>", summary: "(host) take host rights away" },
+  { name: "passwd", aliases: [], shape: "optional-word", usage: "[off]", summary: "(host) set the password (asked twice, hidden), or off" },
+  { name: "unlock", aliases: [], shape: "none", usage: "", summary: "(host) remove the password" },
+  { name: "kick", aliases: [], shape: "word-optional-text", usage: "<name> [reason]", summary: "(host) remove a member" },
+  { name: "invite", aliases: [], shape: "word", usage: "<name>", summary: "(host) let someone into this locked room once" },
+  { name: "close", aliases: [], shape: "none", usage: "", summary: "(host) delete this room and its history" },
+  { name: "set", aliases: [], shape: "text", usage: "timestamps on|off", summary: "(text door only: the page always shows times)" },
+];
+
+function find(word) {
+  const lower = word.toLowerCase();
+  return COMMANDS.find((c) => c.name === lower || c.aliases.includes(lower));
+}
+
+/**
+ * What a typed line asks for:
+ * `{ chat: text }`, `{ command: name, word, text }`, or `{ error: sentence }`
+ * (with `forget` when the line held what may be a password and must go).
+ * `::text` is chat starting with one colon, as on the text door.
+ */
+export function parseLine(line) {
+  if (!line.startsWith(":")) return { chat: line };
+  if (line.startsWith("::")) return { chat: line.slice(1) };
+  const body = line.slice(1).trimStart();
+  const space = body.search(/\s/);
+  const word = space < 0 ? body : body.slice(0, space);
+  const rest = space < 0 ? "" : body.slice(space).trim();
+  if (word === "") return { error: "type a command after ':' (see :help)" };
+  const spec = find(word);
+  if (!spec) return { error: `unknown command :${word} (see :help)` };
+  const usage = `usage: :${spec.name}${spec.usage ? " " + spec.usage : ""}`;
+  const split = rest.search(/\s/);
+  const first = split < 0 ? rest : rest.slice(0, split);
+  const after = split < 0 ? "" : rest.slice(split).trim();
+  let parsed;
+  switch (spec.shape) {
+    case "none":
+      if (rest) return { error: `:${word} takes no argument; ${usage}` };
+      parsed = {};
+      break;
+    case "word":
+      if (!first) return { error: `:${word} is missing ${spec.usage}; ${usage}` };
+      if (after) return { error: `:${word} takes one word; ${usage}` };
+      parsed = { word: first };
+      break;
+    case "optional-word":
+      if (after) return { error: `:${word} takes at most one word; ${usage}` };
+      parsed = { word: first || null };
+      break;
+    case "word-text":
+      if (!first || !after) return { error: `:${word} is missing ${spec.usage}; ${usage}` };
+      parsed = { word: first, text: after };
+      break;
+    case "word-optional-text":
+      if (!first) return { error: `:${word} is missing ${spec.usage}; ${usage}` };
+      parsed = { word: first, text: after || null };
+      break;
+    case "text":
+      if (!rest) return { error: `:${word} is missing ${spec.usage}; ${usage}` };
+      parsed = { text: rest };
+      break;
+    default:
+      parsed = { text: rest || null };
+  }
+  if (spec.name === "passwd" && parsed.word && parsed.word.toLowerCase() !== "off") {
+    // Never take a password on the visible input line.
+    return {
+      error: ":passwd takes no password on the input line; type :passwd and it is asked for, hidden (or :passwd off)",
+      forget: true,
+    };
+  }
+  return { command: spec.name, ...parsed };
+}

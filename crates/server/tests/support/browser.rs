@@ -1,0 +1,247 @@
+//! A real headless Chromium for the web page's tests: Debian's `chromium`
+//! driven over WebDriver by `chromedriver` (installed by `scripts/test`),
+//! through fantoccini. One chromedriver per test, one browser window per
+//! simulated person.
+
+use std::io::{BufRead, BufReader};
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use axum::http::Method;
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use hyper_util::client::legacy::connect::HttpConnector;
+use serde_json::{json, Map, Value};
+
+/// How long a page may take to show what a test waits for.
+pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// A running chromedriver on a free port; killed on drop.
+pub struct Driver {
+    child: Child,
+    url: String,
+}
+
+impl Driver {
+    pub fn start() -> Self {
+        let mut child = Command::new("chromedriver")
+            .arg("--port=0")
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .expect("chromedriver runs (./scripts/test installs chromium-driver)");
+        let mut stdout = BufReader::new(child.stdout.take().unwrap());
+        let mut line = String::new();
+        let port = loop {
+            line.clear();
+            assert!(
+                stdout.read_line(&mut line).unwrap() > 0,
+                "chromedriver exited before saying its port"
+            );
+            if let Some((_, port)) = line.trim_end().split_once("successfully on port ") {
+                break port.trim_end_matches('.').parse::<u16>().unwrap();
+            }
+        };
+        // Keep the pipe drained so chromedriver never blocks on it.
+        std::thread::spawn(move || for _ in stdout.lines() {});
+        Self {
+            child,
+            url: format!("http://127.0.0.1:{port}"),
+        }
+    }
+
+    /// A new browser window, `width` x `height` CSS pixels.
+    pub async fn browser(&self, width: u32, height: u32) -> Page {
+        let mut capabilities = Map::new();
+        capabilities.insert(
+            "goog:chromeOptions".into(),
+            json!({
+                "binary": "/usr/bin/chromium",
+                "args": [
+                    "--headless=new",
+                    "--no-sandbox",
+                    "--disable-gpu",
+                    "--disable-dev-shm-usage",
+                    "--disable-extensions",
+                    "--no-first-run",
+                    "--hide-scrollbars",
+                    "--lang=en-GB",
+                    format!("--window-size={width},{height}"),
+                ],
+            }),
+        );
+        capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
+        let client = ClientBuilder::new(HttpConnector::new())
+            .capabilities(capabilities)
+            .connect(&self.url)
+            .await
+            .expect("a chromium session");
+        Page { client }
+    }
+}
+
+impl Drop for Driver {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// chromedriver's console log of the page (`goog:loggingPrefs`).
+#[derive(Debug)]
+struct BrowserLog;
+
+impl WebDriverCompatibleCommand for BrowserLog {
+    fn endpoint(
+        &self,
+        base_url: &url::Url,
+        session_id: Option<&str>,
+    ) -> Result<url::Url, url::ParseError> {
+        base_url.join(&format!("session/{}/se/log", session_id.unwrap_or_default()))
+    }
+
+    fn method_and_body(&self, _: &url::Url) -> (Method, Option<String>) {
+        (Method::POST, Some(json!({"type": "browser"}).to_string()))
+    }
+}
+
+/// One browser window on the banter page.
+pub struct Page {
+    pub client: Client,
+}
+
+impl Page {
+    /// Opens the page at `http` and enters as `name`; returns once the chat shows.
+    pub async fn login(&self, http: std::net::SocketAddr, name: &str) {
+        self.client.goto(&format!("http://{http}/")).await.unwrap();
+        self.fill("#name-input", name).await;
+        self.press_enter("#name-input").await;
+        self.wait_until("!document.getElementById('app').hidden && document.getElementById('me').textContent === arguments[0]", &[json!(name)]).await;
+    }
+
+    pub async fn find(&self, css: &str) -> Element {
+        self.client
+            .wait()
+            .at_most(PAGE_TIMEOUT)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|err| panic!("no {css}: {err}"))
+    }
+
+    /// Replaces the text of an input, as typing would.
+    pub async fn fill(&self, css: &str, text: &str) {
+        let input = self.find(css).await;
+        input.clear().await.unwrap();
+        input.send_keys(text).await.unwrap();
+    }
+
+    pub async fn press_enter(&self, css: &str) {
+        self.find(css).await.send_keys("\u{E007}").await.unwrap();
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.find(css).await.click().await.unwrap();
+    }
+
+    /// Types `line` into the message input and presses Enter.
+    pub async fn say(&self, line: &str) {
+        self.fill("#input", line).await;
+        self.press_enter("#input").await;
+    }
+
+    /// Runs `script` (a function body; `arguments` are `args`) in the page.
+    pub async fn eval(&self, script: &str, args: &[Value]) -> Value {
+        self.client.execute(script, args.to_vec()).await.unwrap()
+    }
+
+    /// Waits until the expression `condition` is truthy in the page.
+    pub async fn wait_until(&self, condition: &str, args: &[Value]) {
+        let script = format!("return Boolean({condition});");
+        let deadline = Instant::now() + PAGE_TIMEOUT;
+        loop {
+            if self.eval(&script, args).await == json!(true) {
+                return;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "timed out waiting for {condition} {args:?}; the log shows {:?}",
+                self.log_lines().await
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    /// The text of every line of the message log, in order.
+    pub async fn log_lines(&self) -> Vec<String> {
+        let lines = self
+            .eval(
+                "return [...document.querySelectorAll('#messages li:not(.day)')].map(li => li.textContent);",
+                &[],
+            )
+            .await;
+        serde_json::from_value(lines).unwrap()
+    }
+
+    /// The message texts (not notices) of the open conversation.
+    pub async fn message_texts(&self) -> Vec<String> {
+        let texts = self
+            .eval(
+                "return [...document.querySelectorAll('#messages li.message')].map(li => (li.querySelector('.text') || li.querySelector('.body')).textContent);",
+                &[],
+            )
+            .await;
+        serde_json::from_value(texts).unwrap()
+    }
+
+    /// Waits until the open conversation shows a message whose text is `text`.
+    pub async fn wait_for_message(&self, text: &str) {
+        self.wait_until(
+            "[...document.querySelectorAll('#messages li.message .text')].some(t => t.textContent === arguments[0])",
+            &[json!(text)],
+        )
+        .await;
+    }
+
+    /// Opens the sidebar entry of `key` (`room:name` or `pm:name`).
+    pub async fn open_conversation(&self, key: &str) {
+        self.click(&format!("#sidebar button[data-key='{key}']"))
+            .await;
+        self.wait_until(
+            "document.querySelector(`#sidebar button[data-key='${arguments[0]}']`).getAttribute('aria-current') === 'page'",
+            &[json!(key)],
+        )
+        .await;
+    }
+
+    /// The whole document as markup, plus the value of every input.
+    pub async fn everything_in_the_dom(&self) -> String {
+        let dom = self
+            .eval(
+                "return document.documentElement.outerHTML + [...document.querySelectorAll('input')].map(i => i.value).join('\\n');",
+                &[],
+            )
+            .await;
+        dom.as_str().unwrap().to_owned()
+    }
+
+    /// Every console message the page produced so far (chromedriver empties
+    /// its buffer on each read).
+    pub async fn console(&self) -> Vec<String> {
+        let entries = self.client.issue_cmd(BrowserLog).await.unwrap();
+        entries
+            .as_array()
+            .map(|entries| {
+                entries
+                    .iter()
+                    .map(|entry| format!("{} {}", entry["level"], entry["message"]))
+                    .collect()
+            })
+            .unwrap_or_default()
+    }
+
+    pub async fn close(self) {
+        self.client.close().await.unwrap();
+    }
+}

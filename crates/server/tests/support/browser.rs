@@ -145,6 +145,20 @@ impl Page {
         self.find(css).await.click().await.unwrap();
     }
 
+    /// Clicks the button labelled `label` in the open dialog.
+    pub async fn choose(&self, label: &str) {
+        let xpath = format!("//dialog[@open]//button[normalize-space()='{label}']");
+        self.client
+            .wait()
+            .at_most(PAGE_TIMEOUT)
+            .for_element(Locator::XPath(&xpath))
+            .await
+            .unwrap_or_else(|err| panic!("no button {label:?} in an open dialog: {err}"))
+            .click()
+            .await
+            .unwrap();
+    }
+
     /// Types `line` into the message input and presses Enter.
     pub async fn say(&self, line: &str) {
         self.fill("#input", line).await;
@@ -199,6 +213,15 @@ impl Page {
     pub async fn wait_for_message(&self, text: &str) {
         self.wait_until(
             "[...document.querySelectorAll('#messages li.message .text')].some(t => t.textContent === arguments[0])",
+            &[json!(text)],
+        )
+        .await;
+    }
+
+    /// Waits until the open conversation shows a notice saying `text`.
+    pub async fn wait_for_notice(&self, text: &str) {
+        self.wait_until(
+            "[...document.querySelectorAll('#messages li.notice .body')].some(t => t.textContent === arguments[0])",
             &[json!(text)],
         )
         .await;

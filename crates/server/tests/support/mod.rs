@@ -252,6 +252,20 @@ impl Client {
         assert_eq!(got, want, "{:?}", String::from_utf8_lossy(&got));
     }
 
+    /// Every line (without CRLF) that arrives until none has for `quiet`.
+    pub async fn lines_until_quiet(&mut self, quiet: Duration) -> Vec<String> {
+        let mut lines = Vec::new();
+        loop {
+            let mut raw = Vec::new();
+            match tokio::time::timeout(quiet, self.reader.read_until(b'\n', &mut raw)).await {
+                Ok(Ok(read)) if read > 0 => {
+                    lines.push(String::from_utf8_lossy(&raw).trim_end().to_owned())
+                }
+                _ => return lines,
+            }
+        }
+    }
+
     /// Asserts nothing arrives within `wait`.
     pub async fn expect_silence(&mut self, wait: Duration) {
         let mut byte = [0u8; 1];

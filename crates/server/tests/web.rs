@@ -195,3 +195,125 @@ async fn hostile_text_shows_literally_and_runs_nothing() {
     assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }
+
+#[tokio::test]
+async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_once() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let mut server = banterd(&["--data-dir", data_dir]);
+    let http = server.http.unwrap();
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    let mut bob = server.login("bob").await;
+    bob.send("before the restart").await;
+    page.wait_for_message("before the restart").await;
+
+    server.signal("TERM");
+    server.wait_exit(Duration::from_secs(10));
+    // Once the page's backoff has grown to 4 s or more (the fourth try),
+    // bob talks on the new server well before the page comes back: what he
+    // says can only reach it through the gap fill.
+    page.wait_until(
+        "/Reconnecting in [45] s/.test(document.getElementById('status').textContent)",
+        &[],
+    )
+    .await;
+    let http_listen = http.to_string();
+    let server = banterd_on(&http_listen, data_dir);
+    let mut bob = server.login("bob").await;
+    // More than the 20 messages a join brings: the rest come by paging.
+    let meanwhile: Vec<String> = (1..=25).map(|n| format!("meanwhile {n}")).collect();
+    for line in &meanwhile {
+        bob.send(line).await;
+    }
+    let waiting = page
+        .eval("return document.getElementById('status').textContent", &[])
+        .await;
+    assert!(waiting.as_str().unwrap().starts_with("Connection lost"), "{waiting}");
+    page.wait_for_message("meanwhile 25").await;
+    page.wait_until("document.getElementById('status').textContent === ''", &[])
+        .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let mut expected = vec!["before the restart".to_owned()];
+    expected.extend(meanwhile);
+    assert_eq!(page.message_texts().await, expected);
+    page.say("back again").await;
+    let seen = bob.lines_until_quiet(Duration::from_millis(500)).await;
+    assert!(seen.contains(&"[lobby] alice: back again".to_owned()), "{seen:?}");
+    page.close().await;
+}
+
+/// A banterd whose HTTP listener is on `http` (for a restart on the same port).
+fn banterd_on(http: &str, data_dir: &str) -> Banterd {
+    Banterd::start(
+        &["--http-listen", http, "--data-dir", data_dir, "--rate-limit", "0"],
+        &[],
+    )
+}
+
+#[tokio::test]
+async fn scrolling_up_loads_older_history_without_duplicates_or_gaps() {
+    let server = banterd(&["--rate-limit", "0"]);
+    let http = server.http.unwrap();
+    let mut bob = server.login("bob").await;
+    let said: Vec<String> = (1..=130).map(|n| format!("line {n}")).collect();
+    for line in &said {
+        bob.send(line).await;
+    }
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.wait_for_message("line 130").await;
+    let shown = page.message_texts().await.len();
+    assert!(shown < said.len(), "the join shows only recent history ({shown})");
+    for _ in 0..20 {
+        if page.message_texts().await.len() == said.len() {
+            break;
+        }
+        page.eval("document.getElementById('log-box').scrollTop = 0", &[])
+            .await;
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    page.wait_until("!document.getElementById('log-start').hidden", &[])
+        .await;
+    assert_eq!(page.message_texts().await, said);
+    // Reading the start keeps its place, not jumping to the bottom.
+    let top = page
+        .eval("return document.getElementById('log-box').scrollTop", &[])
+        .await;
+    assert!(top.as_f64().unwrap() < 2000.0, "{top}");
+    page.close().await;
+}
+
+#[tokio::test]
+async fn at_phone_width_the_input_is_usable_and_the_sidebar_slides_in() {
+    let server = banterd(&[]);
+    let http = server.http.unwrap();
+    let driver = Driver::start();
+    let page = driver.browser(375, 740).await;
+    page.login(http, "alice").await;
+    let width = page.eval("return window.innerWidth", &[]).await;
+    assert_eq!(width, json!(375));
+    let boxes = page
+        .eval(
+            "const r = id => document.getElementById(id).getBoundingClientRect();
+             const input = r('input'), send = document.querySelector('#composer button').getBoundingClientRect();
+             return [input.left >= 0, input.width >= 200, send.right <= innerWidth, input.bottom <= innerHeight,
+                     document.documentElement.scrollWidth <= innerWidth,
+                     getComputedStyle(document.getElementById('sidebar')).visibility];",
+            &[],
+        )
+        .await;
+    assert_eq!(boxes, json!([true, true, true, true, true, "hidden"]));
+    let mut bob = server.login("bob").await;
+    page.say("typed on a phone").await;
+    bob.expect_past_notices("[lobby] alice: typed on a phone").await;
+    page.click("#sidebar-toggle").await;
+    page.wait_until("getComputedStyle(document.getElementById('sidebar')).visibility === 'visible'", &[])
+        .await;
+    page.open_conversation("room:lobby").await;
+    page.wait_until("getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'", &[])
+        .await;
+    page.close().await;
+}

@@ -17,6 +17,9 @@ use serde_json::{json, Map, Value};
 /// How long a page may take to show what a test waits for.
 pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
 
+/// The narrowest window headless Chromium makes, in CSS pixels.
+const MIN_WINDOW_WIDTH: u32 = 500;
+
 /// A running chromedriver on a free port; killed on drop.
 pub struct Driver {
     child: Child,
@@ -72,6 +75,12 @@ impl Driver {
                 ],
             }),
         );
+        if width < MIN_WINDOW_WIDTH {
+            // A window cannot be that narrow: emulate a phone's viewport instead.
+            capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
+                "deviceMetrics": {"width": width, "height": height, "pixelRatio": 1.0, "mobile": true, "touch": false},
+            });
+        }
         capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
         let client = ClientBuilder::new(HttpConnector::new())
             .capabilities(capabilities)

@@ -196,7 +196,8 @@ async function loadOlder(conv) {
     const request = { type: "history", room: conv.name, limit: PAGE };
     if (conv.oldest !== null) request.before = conv.oldest;
     const page = await connection.request(request);
-    if (page.messages.length === 0) conv.atStart = true;
+    // A short page is the last one: there is nothing older.
+    if (page.messages.length < PAGE) conv.atStart = true;
     conv.loading = false;
     addItems(conv, page.messages.map(messageFrom));
     if (conv.key === state.active) renderLog();

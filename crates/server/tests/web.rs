@@ -6,6 +6,7 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use support::banterd::Banterd;
 use support::browser::Driver;
 
@@ -315,5 +316,140 @@ async fn at_phone_width_the_input_is_usable_and_the_sidebar_slides_in() {
     page.open_conversation("room:lobby").await;
     page.wait_until("getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'", &[])
         .await;
+    page.close().await;
+}
+
+/// One HTTP/1.1 GET over a fresh connection: status, headers (lower-case
+/// names) and body.
+async fn get(
+    http: std::net::SocketAddr,
+    path: &str,
+    extra: &str,
+) -> (u16, Vec<(String, String)>, String) {
+    let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
+    let request = format!(
+        "GET {path} HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n{extra}\r\n"
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut raw = Vec::new();
+    tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
+        .await
+        .unwrap()
+        .unwrap();
+    let raw = String::from_utf8(raw).unwrap();
+    let (head, body) = raw.split_once("\r\n\r\n").unwrap();
+    let mut lines = head.split("\r\n");
+    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let headers = lines
+        .map(|line| {
+            let (name, value) = line.split_once(':').unwrap();
+            (name.to_ascii_lowercase(), value.trim().to_owned())
+        })
+        .collect();
+    (status, headers, body.to_owned())
+}
+
+fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
+    headers
+        .iter()
+        .find(|(n, _)| n == name)
+        .map(|(_, v)| v.as_str())
+        .unwrap_or_else(|| panic!("no {name} in {headers:?}"))
+}
+
+#[tokio::test]
+async fn the_files_are_served_with_types_etags_and_a_strict_policy() {
+    let server = banterd(&[]);
+    let http = server.http.unwrap();
+    for (path, content_type) in [
+        ("/", "text/html; charset=utf-8"),
+        ("/app.js", "text/javascript; charset=utf-8"),
+        ("/protocol.js", "text/javascript; charset=utf-8"),
+        ("/commands.js", "text/javascript; charset=utf-8"),
+        ("/view.js", "text/javascript; charset=utf-8"),
+        ("/style.css", "text/css; charset=utf-8"),
+        ("/icon.svg", "image/svg+xml"),
+    ] {
+        let (status, headers, body) = get(http, path, "").await;
+        assert_eq!(status, 200, "{path}");
+        assert_eq!(header(&headers, "content-type"), content_type, "{path}");
+        assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
+        assert_eq!(header(&headers, "cache-control"), "no-cache");
+        let policy = header(&headers, "content-security-policy");
+        assert!(policy.starts_with("default-src 'none'; script-src 'self';"), "{policy}");
+        assert!(
+            policy.contains(&format!("connect-src 'self' ws://{http} wss://{http};")),
+            "{policy}"
+        );
+        assert!(!policy.contains("unsafe"), "{policy}");
+        let etag = header(&headers, "etag").to_owned();
+        assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong tag: {etag}");
+        assert!(!body.is_empty());
+        let (status, headers, body) = get(http, path, &format!("If-None-Match: {etag}\r\n")).await;
+        assert_eq!(status, 304, "{path}");
+        assert_eq!(header(&headers, "etag"), etag);
+        assert!(body.is_empty());
+        let (status, ..) = get(http, path, "If-None-Match: \"stale\"\r\n").await;
+        assert_eq!(status, 200, "{path}");
+    }
+    let (_, _, index) = get(http, "/", "").await;
+    assert!(index.contains("<script type=\"module\" src=\"/app.js\"></script>"));
+    assert!(!index.contains("<script>"), "no inline script");
+    let (status, ..) = get(http, "/nothing.js", "").await;
+    assert_eq!(status, 404);
+}
+
+/// Retakes `docs/web.png`, the README's picture of the page: run by
+/// `scripts/screenshot-web`, not by the suite.
+#[tokio::test]
+#[ignore = "writes docs/web.png; run by scripts/screenshot-web"]
+async fn screenshot_for_the_readme() {
+    let server = banterd(&["--rate-limit", "0"]);
+    let http = server.http.unwrap();
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.say(":n rust-club").await;
+    page.wait_until("document.getElementById('title').textContent === '#rust-club'", &[])
+        .await;
+    page.say(":topic Meetup on Thursday at 19:00, bring a laptop")
+        .await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut dave = server.login("dave").await;
+    bob.send(":cr rust-club").await;
+    carol.send(":cr rust-club").await;
+    page.wait_for_notice("carol joined").await;
+    page.say(":hostadd bob").await;
+    let chat: [(&str, &str); 7] = [
+        ("bob", "evening all! who is coming on Thursday?"),
+        ("alice", "count me in, I'll bring the projector"),
+        ("carol", "me too. has anyone tried async closures yet?"),
+        ("bob", ":me waves from the back row"),
+        ("alice", "carol: yes! the notes are at https://blog.rust-lang.org/"),
+        ("carol", "thanks alice, reading them now"),
+        ("bob", "see you there"),
+    ];
+    for (from, line) in chat {
+        match from {
+            "alice" => page.say(line).await,
+            "bob" => bob.send(line).await,
+            _ => carol.send(line).await,
+        }
+        tokio::time::sleep(Duration::from_millis(60)).await;
+    }
+    page.wait_for_message("see you there").await;
+    dave.send("is anyone around for a quick question?").await;
+    dave.send(":msg alice could you share the slides later?").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='pm:dave'] .badge\")",
+        &[],
+    )
+    .await;
+    page.click("#input").await;
+    let png = page.client.screenshot().await.unwrap();
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/web.png");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    std::fs::write(&path, png).unwrap();
     page.close().await;
 }

@@ -5,7 +5,7 @@
 
 import { Connection, Refusal, socketUrl } from "./protocol.js";
 import { COMMANDS, parseLine } from "./commands.js";
-import { dayItem, dayKey, el, mentions, messageItem, noticeItem } from "./view.js";
+import { dayItem, dayKey, el, lockIcon, mentions, messageItem, noticeItem } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -220,7 +220,7 @@ function renderSidebar() {
     const label = [conv.kind === "room" ? `#${conv.name}` : conv.name];
     const parts = [el("span", { class: "conv-name" }, conv.kind === "room" ? `# ${conv.name}` : `@ ${conv.name}`)];
     if (conv.locked) {
-      parts.push(el("span", { class: "lock", title: "locked with a password", "aria-hidden": "true" }, "🔒"));
+      parts.push(lockIcon());
       label.push("locked");
     }
     if (!conv.joined) label.push(conv.needsPassword ? "needs its password again" : "left");
@@ -971,7 +971,7 @@ async function openRoomBrowser() {
   }
   $("room-table").replaceChildren(...list.rooms.map((r) => {
     const name = el("td", {}, el("span", { class: "conv-name" }, `#${r.name}`));
-    if (r.locked) name.append(" ", el("span", { class: "lock", title: "locked with a password" }, "🔒", el("span", { class: "visually-hidden" }, " locked")));
+    if (r.locked) name.append(" ", lockIcon(), el("span", { class: "visually-hidden" }, " (locked)"));
     const button = el("button", { type: "button", "aria-label": `${r.joined ? "Open" : "Enter"} #${r.name}` }, r.joined ? "Open" : "Enter");
     button.addEventListener("click", () => {
       dialog.close();

@@ -88,6 +88,20 @@ export function mentions(text, name) {
   return new RegExp(`(^|[^A-Za-z0-9_-])@?${name}($|[^A-Za-z0-9_-])`, "i").test(text);
 }
 
+/** A small padlock drawn in SVG (no icon font needed), hidden from screen readers. */
+export function lockIcon() {
+  const ns = "http://www.w3.org/2000/svg";
+  const svg = document.createElementNS(ns, "svg");
+  svg.setAttribute("viewBox", "0 0 16 16");
+  svg.setAttribute("class", "lock");
+  svg.setAttribute("aria-hidden", "true");
+  const path = document.createElementNS(ns, "path");
+  path.setAttribute("d", "M4 7V5a4 4 0 0 1 8 0v2h1v8H3V7h1zm2 0h4V5a2 2 0 0 0-4 0v2z");
+  path.setAttribute("fill", "currentColor");
+  svg.append(path);
+  return svg;
+}
+
 /** One message line of the log. */
 export function messageItem(message, me) {
   const mine = message.from === me;

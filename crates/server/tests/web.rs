@@ -6,9 +6,9 @@ mod support;
 use std::time::Duration;
 
 use serde_json::json;
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use support::banterd::Banterd;
 use support::browser::Driver;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A banterd with both doors on free ports.
 fn banterd(extra: &[&str]) -> Banterd {
@@ -25,10 +25,14 @@ async fn a_browser_user_and_an_nc_user_chat_both_ways() {
     let page = driver.browser(1280, 800).await;
     let mut nc = server.login("carol").await;
     page.login(http, "alice").await;
-    page.wait_until("document.getElementById('title').textContent === '#lobby'", &[])
-        .await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby'",
+        &[],
+    )
+    .await;
     page.say("hello from the browser").await;
-    nc.expect_past_notices("[lobby] alice: hello from the browser").await;
+    nc.expect_past_notices("[lobby] alice: hello from the browser")
+        .await;
     nc.send("hi from nc").await;
     page.wait_for_message("hi from nc").await;
     assert_eq!(
@@ -36,7 +40,10 @@ async fn a_browser_user_and_an_nc_user_chat_both_ways() {
         vec!["hello from the browser", "hi from nc"]
     );
     let members = page
-        .eval("return [...document.querySelectorAll('#member-list li')].map(li => li.textContent)", &[])
+        .eval(
+            "return [...document.querySelectorAll('#member-list li')].map(li => li.textContent)",
+            &[],
+        )
         .await;
     assert_eq!(members, json!(["carol", "alice you"]));
     assert_eq!(page.console().await, Vec::<String>::new());
@@ -55,7 +62,10 @@ async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere
     alice.fill("#prompt-input", "vault").await;
     alice.press_enter("#prompt-input").await;
     alice
-        .wait_until("document.getElementById('title').textContent === '#vault'", &[])
+        .wait_until(
+            "document.getElementById('title').textContent === '#vault'",
+            &[],
+        )
         .await;
     let mut carol = server.login("carol").await;
     carol.send(":cr vault").await;
@@ -67,7 +77,10 @@ async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere
     alice.fill("#password-again", "not the same").await;
     alice.press_enter("#password-again").await;
     alice
-        .wait_until("document.getElementById('password-error').textContent.includes('differ')", &[])
+        .wait_until(
+            "document.getElementById('password-error').textContent.includes('differ')",
+            &[],
+        )
         .await;
     alice.fill("#password-input", PASSWORD).await;
     alice.fill("#password-again", PASSWORD).await;
@@ -75,7 +88,9 @@ async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere
     alice
         .wait_until("!document.getElementById('password-dialog').open", &[])
         .await;
-    alice.wait_for_notice("alice locked #vault with a password").await;
+    alice
+        .wait_for_notice("alice locked #vault with a password")
+        .await;
 
     bob.login(http, "bob").await;
     bob.say(":cr vault").await;
@@ -90,8 +105,11 @@ async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere
     .await;
     bob.fill("#password-input", PASSWORD).await;
     bob.press_enter("#password-input").await;
-    bob.wait_until("document.getElementById('title').textContent === '#vault'", &[])
-        .await;
+    bob.wait_until(
+        "document.getElementById('title').textContent === '#vault'",
+        &[],
+    )
+    .await;
     alice.wait_for_notice("bob joined").await;
 
     let seen_by_carol = carol.lines_until_quiet(Duration::from_millis(300)).await;
@@ -102,7 +120,10 @@ async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere
     for page in [&alice, &bob] {
         assert!(!page.everything_in_the_dom().await.contains(PASSWORD));
         let console = page.console().await;
-        assert!(console.iter().all(|line| !line.contains(PASSWORD)), "{console:?}");
+        assert!(
+            console.iter().all(|line| !line.contains(PASSWORD)),
+            "{console:?}"
+        );
     }
     assert!(seen_by_carol.iter().all(|line| !line.contains(PASSWORD)));
     assert!(!server.log.lock().unwrap().contains(PASSWORD));
@@ -118,8 +139,11 @@ async fn unread_counts_rise_in_a_room_not_shown_and_clear_when_it_is_opened() {
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
     page.say(":n den").await;
-    page.wait_until("document.getElementById('title').textContent === '#den'", &[])
-        .await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
     let mut bob = server.login("bob").await;
     for line in ["one", "two", "hey alice, look"] {
         bob.send(line).await;
@@ -131,24 +155,39 @@ async fn unread_counts_rise_in_a_room_not_shown_and_clear_when_it_is_opened() {
     )
     .await;
     assert_eq!(
-        page.eval("return document.querySelector(arguments[0]).getAttribute('aria-label')", &[json!(lobby)])
-            .await,
+        page.eval(
+            "return document.querySelector(arguments[0]).getAttribute('aria-label')",
+            &[json!(lobby)]
+        )
+        .await,
         json!("#lobby, mentions you, 3 unread")
     );
-    assert_eq!(page.eval("return document.title", &[]).await, json!("(3) banter"));
+    assert_eq!(
+        page.eval("return document.title", &[]).await,
+        json!("(3) banter")
+    );
     page.open_conversation("room:lobby").await;
     assert_eq!(
-        page.eval("return document.querySelector(arguments[0]).textContent", &[json!(lobby)])
-            .await,
+        page.eval(
+            "return document.querySelector(arguments[0]).textContent",
+            &[json!(lobby)]
+        )
+        .await,
         json!("# lobby")
     );
-    assert_eq!(page.message_texts().await, vec!["one", "two", "hey alice, look"]);
+    assert_eq!(
+        page.message_texts().await,
+        vec!["one", "two", "hey alice, look"]
+    );
     // The room browser opens from the keyboard and Escape closes it.
     page.say(":rooms").await;
     page.wait_until("document.getElementById('browse-dialog').open", &[])
         .await;
-    page.wait_until("document.querySelectorAll('#room-table tr').length === 2", &[])
-        .await;
+    page.wait_until(
+        "document.querySelectorAll('#room-table tr').length === 2",
+        &[],
+    )
+    .await;
     let rows = page
         .eval("return [...document.querySelectorAll('#room-table tr')].map(r => [...r.cells].slice(0, 2).map(c => c.textContent))", &[])
         .await;
@@ -160,8 +199,11 @@ async fn unread_counts_rise_in_a_room_not_shown_and_clear_when_it_is_opened() {
         .send_keys("\u{E00C}")
         .await
         .unwrap();
-    page.wait_until("!document.getElementById('browse-dialog').open && document.activeElement.id === 'input'", &[])
-        .await;
+    page.wait_until(
+        "!document.getElementById('browse-dialog').open && document.activeElement.id === 'input'",
+        &[],
+    )
+    .await;
     assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }
@@ -190,9 +232,17 @@ async fn hostile_text_shows_literally_and_runs_nothing() {
         .await;
     assert_eq!(
         elements,
-        json!([["A", "https://example.org/a?b=1&c=", "noopener noreferrer", "https://example.org/a?b=1&c="]])
+        json!([[
+            "A",
+            "https://example.org/a?b=1&c=",
+            "noopener noreferrer",
+            "https://example.org/a?b=1&c="
+        ]])
     );
-    assert!(page.client.get_alert_text().await.is_err(), "no dialog opened");
+    assert!(
+        page.client.get_alert_text().await.is_err(),
+        "no dialog opened"
+    );
     assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }
@@ -231,7 +281,10 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
     let waiting = page
         .eval("return document.getElementById('status').textContent", &[])
         .await;
-    assert!(waiting.as_str().unwrap().starts_with("Connection lost"), "{waiting}");
+    assert!(
+        waiting.as_str().unwrap().starts_with("Connection lost"),
+        "{waiting}"
+    );
     page.wait_for_message("meanwhile 25").await;
     page.wait_until("document.getElementById('status').textContent === ''", &[])
         .await;
@@ -241,14 +294,24 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
     assert_eq!(page.message_texts().await, expected);
     page.say("back again").await;
     let seen = bob.lines_until_quiet(Duration::from_millis(500)).await;
-    assert!(seen.contains(&"[lobby] alice: back again".to_owned()), "{seen:?}");
+    assert!(
+        seen.contains(&"[lobby] alice: back again".to_owned()),
+        "{seen:?}"
+    );
     page.close().await;
 }
 
 /// A banterd whose HTTP listener is on `http` (for a restart on the same port).
 fn banterd_on(http: &str, data_dir: &str) -> Banterd {
     Banterd::start(
-        &["--http-listen", http, "--data-dir", data_dir, "--rate-limit", "0"],
+        &[
+            "--http-listen",
+            http,
+            "--data-dir",
+            data_dir,
+            "--rate-limit",
+            "0",
+        ],
         &[],
     )
 }
@@ -267,7 +330,10 @@ async fn scrolling_up_loads_older_history_without_duplicates_or_gaps() {
     page.login(http, "alice").await;
     page.wait_for_message("line 130").await;
     let shown = page.message_texts().await.len();
-    assert!(shown < said.len(), "the join shows only recent history ({shown})");
+    assert!(
+        shown < said.len(),
+        "the join shows only recent history ({shown})"
+    );
     for _ in 0..20 {
         if page.message_texts().await.len() == said.len() {
             break;
@@ -309,13 +375,20 @@ async fn at_phone_width_the_input_is_usable_and_the_sidebar_slides_in() {
     assert_eq!(boxes, json!([true, true, true, true, true, "hidden"]));
     let mut bob = server.login("bob").await;
     page.say("typed on a phone").await;
-    bob.expect_past_notices("[lobby] alice: typed on a phone").await;
+    bob.expect_past_notices("[lobby] alice: typed on a phone")
+        .await;
     page.click("#sidebar-toggle").await;
-    page.wait_until("getComputedStyle(document.getElementById('sidebar')).visibility === 'visible'", &[])
-        .await;
+    page.wait_until(
+        "getComputedStyle(document.getElementById('sidebar')).visibility === 'visible'",
+        &[],
+    )
+    .await;
     page.open_conversation("room:lobby").await;
-    page.wait_until("getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'", &[])
-        .await;
+    page.wait_until(
+        "getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden'",
+        &[],
+    )
+    .await;
     page.close().await;
 }
 
@@ -327,9 +400,8 @@ async fn get(
     extra: &str,
 ) -> (u16, Vec<(String, String)>, String) {
     let mut stream = tokio::net::TcpStream::connect(http).await.unwrap();
-    let request = format!(
-        "GET {path} HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n{extra}\r\n"
-    );
+    let request =
+        format!("GET {path} HTTP/1.1\r\nHost: {http}\r\nConnection: close\r\n{extra}\r\n");
     stream.write_all(request.as_bytes()).await.unwrap();
     let mut raw = Vec::new();
     tokio::time::timeout(Duration::from_secs(5), stream.read_to_end(&mut raw))
@@ -339,7 +411,14 @@ async fn get(
     let raw = String::from_utf8(raw).unwrap();
     let (head, body) = raw.split_once("\r\n\r\n").unwrap();
     let mut lines = head.split("\r\n");
-    let status = lines.next().unwrap().split(' ').nth(1).unwrap().parse().unwrap();
+    let status = lines
+        .next()
+        .unwrap()
+        .split(' ')
+        .nth(1)
+        .unwrap()
+        .parse()
+        .unwrap();
     let headers = lines
         .map(|line| {
             let (name, value) = line.split_once(':').unwrap();
@@ -376,14 +455,20 @@ async fn the_files_are_served_with_types_etags_and_a_strict_policy() {
         assert_eq!(header(&headers, "x-content-type-options"), "nosniff");
         assert_eq!(header(&headers, "cache-control"), "no-cache");
         let policy = header(&headers, "content-security-policy");
-        assert!(policy.starts_with("default-src 'none'; script-src 'self';"), "{policy}");
+        assert!(
+            policy.starts_with("default-src 'none'; script-src 'self';"),
+            "{policy}"
+        );
         assert!(
             policy.contains(&format!("connect-src 'self' ws://{http} wss://{http};")),
             "{policy}"
         );
         assert!(!policy.contains("unsafe"), "{policy}");
         let etag = header(&headers, "etag").to_owned();
-        assert!(etag.starts_with('"') && etag.ends_with('"'), "a strong tag: {etag}");
+        assert!(
+            etag.starts_with('"') && etag.ends_with('"'),
+            "a strong tag: {etag}"
+        );
         assert!(!body.is_empty());
         let (status, headers, body) = get(http, path, &format!("If-None-Match: {etag}\r\n")).await;
         assert_eq!(status, 304, "{path}");
@@ -410,8 +495,11 @@ async fn screenshot_for_the_readme() {
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
     page.say(":n rust-club").await;
-    page.wait_until("document.getElementById('title').textContent === '#rust-club'", &[])
-        .await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#rust-club'",
+        &[],
+    )
+    .await;
     page.say(":topic Meetup on Thursday at 19:00, bring a laptop")
         .await;
     let mut bob = server.login("bob").await;
@@ -426,7 +514,10 @@ async fn screenshot_for_the_readme() {
         ("alice", "count me in, I'll bring the projector"),
         ("carol", "me too. has anyone tried async closures yet?"),
         ("bob", ":me waves from the back row"),
-        ("alice", "carol: yes! the notes are at https://blog.rust-lang.org/"),
+        (
+            "alice",
+            "carol: yes! the notes are at https://blog.rust-lang.org/",
+        ),
         ("carol", "thanks alice, reading them now"),
         ("bob", "see you there"),
     ];
@@ -440,7 +531,8 @@ async fn screenshot_for_the_readme() {
     }
     page.wait_for_message("see you there").await;
     dave.send("is anyone around for a quick question?").await;
-    dave.send(":msg alice could you share the slides later?").await;
+    dave.send(":msg alice could you share the slides later?")
+        .await;
     page.wait_until(
         "document.querySelector(\"#sidebar button[data-key='pm:dave'] .badge\")",
         &[],
@@ -451,5 +543,134 @@ async fn screenshot_for_the_readme() {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../docs/web.png");
     std::fs::create_dir_all(path.parent().unwrap()).unwrap();
     std::fs::write(&path, png).unwrap();
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_host_runs_the_room_from_the_member_list_and_the_room_menu() {
+    let server = banterd(&[]);
+    let http = server.http.unwrap();
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.say(":n club").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#club'",
+        &[],
+    )
+    .await;
+    let mut bob = server.login("bob").await;
+    let mut carol = server.login("carol").await;
+    let mut dave = server.login("dave").await;
+    bob.send(":cr club").await;
+    carol.send(":cr club").await;
+    page.wait_for_notice("carol joined").await;
+
+    page.click("#topic-button").await;
+    page.fill("#prompt-input", "board games on Friday").await;
+    page.press_enter("#prompt-input").await;
+    page.wait_until(
+        "document.getElementById('topic').textContent === 'board games on Friday'",
+        &[],
+    )
+    .await;
+
+    let member = |name: &str| {
+        format!(
+            "//ul[@id='member-list']//button[.//span[@class='member-name' and text()='{name}']]"
+        )
+    };
+    let click_member = |name: String| {
+        let page = &page;
+        async move {
+            page.client
+                .find(fantoccini::Locator::XPath(&name))
+                .await
+                .unwrap()
+                .click()
+                .await
+                .unwrap();
+        }
+    };
+    click_member(member("bob")).await;
+    page.choose("Make host").await;
+    page.wait_for_notice("alice made bob a host").await;
+    let hosts = "return [...document.querySelectorAll('#member-list li')].filter(li => li.querySelector('.host-mark')).map(li => li.querySelector('.member-name').textContent)";
+    assert_eq!(page.eval(hosts, &[]).await, json!(["alice", "bob"]));
+    click_member(member("bob")).await;
+    page.choose("Remove host").await;
+    page.wait_for_notice("alice took host rights from bob")
+        .await;
+    assert_eq!(page.eval(hosts, &[]).await, json!(["alice"]));
+
+    click_member(member("carol")).await;
+    page.choose("Kick…").await;
+    page.fill("#prompt-input", "too loud").await;
+    page.press_enter("#prompt-input").await;
+    page.wait_for_notice("carol was removed by alice: too loud")
+        .await;
+    let carol_saw = carol.lines_until_quiet(Duration::from_millis(300)).await;
+    assert!(
+        carol_saw
+            .iter()
+            .any(|line| line.contains("alice") && line.contains("too loud")),
+        "{carol_saw:?}"
+    );
+
+    bob.send(":me dances").await;
+    dave.send(":erm club hello from the lobby").await;
+    page.wait_until(
+        "document.querySelector('#messages li.kind-emote')?.textContent.endsWith('* bob dances')",
+        &[],
+    )
+    .await;
+    page.wait_until(
+        "document.querySelector('#messages li.kind-from_room .via')?.textContent === 'from #lobby'",
+        &[],
+    )
+    .await;
+    page.say(":part lobby").await;
+    page.wait_until(
+        "!document.querySelector(\"#sidebar button[data-key='room:lobby']\")",
+        &[],
+    )
+    .await;
+    page.say(":erm lobby come and play").await;
+    page.wait_for_notice("sent to #lobby (2 there): come and play")
+        .await;
+    let dave_saw = dave.lines_until_quiet(Duration::from_millis(300)).await;
+    assert!(
+        dave_saw.iter().any(|line| line.contains("alice")
+            && line.contains("club")
+            && line.contains("come and play")),
+        "{dave_saw:?}"
+    );
+
+    page.say(":passwd").await;
+    page.fill("#password-input", "dice").await;
+    page.fill("#password-again", "dice").await;
+    page.press_enter("#password-again").await;
+    page.wait_for_notice("alice locked #club with a password")
+        .await;
+    page.click("#room-menu-button").await;
+    page.choose("Invite someone…").await;
+    page.fill("#prompt-input", "dave").await;
+    page.press_enter("#prompt-input").await;
+    page.wait_for_notice("dave is invited to #club").await;
+
+    page.click("#room-menu-button").await;
+    page.choose("Close room…").await;
+    page.choose("Close #club").await;
+    page.wait_until(
+        "!document.querySelector(\"#sidebar button[data-key='room:club']\")",
+        &[],
+    )
+    .await;
+    let bob_saw = bob.lines_until_quiet(Duration::from_millis(300)).await;
+    assert!(
+        bob_saw.iter().any(|line| line.contains("closed")),
+        "{bob_saw:?}"
+    );
+    assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }

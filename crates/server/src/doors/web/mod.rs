@@ -188,10 +188,7 @@ mod tests {
         let policy = policy.to_str().unwrap();
         assert!(policy.contains("connect-src 'self' ws://127.0.0.1:8081 wss://127.0.0.1:8081;"));
         assert!(policy.contains("script-src 'self';"));
-        headers.insert(
-            header::HOST,
-            HeaderValue::from_static("evil; script-src *"),
-        );
+        headers.insert(header::HOST, HeaderValue::from_static("evil; script-src *"));
         let policy = content_security_policy(&headers);
         assert!(policy.to_str().unwrap().contains("connect-src 'self';"));
     }

@@ -535,8 +535,12 @@ function onEvent(frame) {
       const host = frame.type === "host_added";
       for (const m of conv.members) if (m.name === frame.name) m.host = host;
       if (frame.name === state.me) conv.host = host;
-      const by = frame.by ? ` by ${frame.by}` : " (the last host left)";
-      notice(conv, `${frame.name} ${host ? "was made a host" : "is no longer a host"}${by}`);
+      let text;
+      if (!frame.by) text = `${frame.name} became a host: the last host left`;
+      else if (host) text = `${frame.by} made ${frame.name} a host`;
+      else if (frame.by === frame.name) text = `${frame.name} stepped down as host`;
+      else text = `${frame.by} took host rights from ${frame.name}`;
+      notice(conv, text);
       break;
     }
     case "topic_changed":
@@ -911,10 +915,12 @@ function roomMenu() {
   } else {
     if (conv.host) {
       actions.push({ label: "Edit topic…", run: () => editTopic(conv) });
-      actions.push({
-        label: "Invite someone…",
-        run: () => promptDialog({ title: `Invite to #${conv.name}`, label: "Screen name", maxLength: 24, submit: attempt((name) => invite(conv, name)) }),
-      });
+      if (conv.locked) {
+        actions.push({
+          label: "Invite someone…",
+          run: () => promptDialog({ title: `Invite to #${conv.name}`, label: "Screen name", maxLength: 24, submit: attempt((name) => invite(conv, name)) }),
+        });
+      }
       actions.push({ label: conv.locked ? "Change password…" : "Set password…", run: () => setPassword(conv) });
       if (conv.locked) actions.push({ label: "Remove password", run: () => removePassword(conv) });
     }

@@ -433,3 +433,47 @@ async fn shutdown_says_goodbye_to_json_users() {
     assert_eq!(bot.recv().await["type"], "shutdown");
     assert!(bot.try_recv(Duration::from_secs(5)).await.is_none());
 }
+
+#[tokio::test]
+async fn say_elsewhere_is_sent_from_one_of_several_rooms_and_rooms_marks_the_default() {
+    let server = server().await;
+    let http = server.http.unwrap();
+    let mut carol = text_host(&server, "carol", "games").await;
+    let mut bot = WsClient::login(http, "bot").await;
+    for (id, room) in [(1, "lobby"), (2, "cafe")] {
+        let kind = if room == "lobby" { "join" } else { "create" };
+        let (joined, _) = bot.ask(json!({"type": kind, "room": room}), id).await;
+        assert_eq!(joined["type"], "joined", "{joined}");
+    }
+    let (sent, _) = bot
+        .ask(
+            json!({"type": "say_elsewhere", "room": "games", "from_room": "cafe", "text": "come over"}),
+            3,
+        )
+        .await;
+    assert_eq!(
+        sent,
+        json!({"type": "sent_elsewhere", "room": "games", "members": 1, "id": 3})
+    );
+    carol
+        .expect_past_notices("[games] bot@cafe: come over")
+        .await;
+    let (refused, _) = bot
+        .ask(
+            json!({"type": "say_elsewhere", "room": "games", "from_room": "nowhere", "text": "x"}),
+            4,
+        )
+        .await;
+    assert_eq!(refused["code"], "no_such_room");
+    let (rooms, _) = bot.ask(json!({"type": "rooms"}), 5).await;
+    let defaults: Vec<(&str, bool)> = rooms["rooms"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| (r["name"].as_str().unwrap(), r["default"].as_bool().unwrap()))
+        .collect();
+    assert_eq!(
+        defaults,
+        vec![("cafe", false), ("games", false), ("lobby", true)]
+    );
+}

@@ -46,6 +46,28 @@ async fn a_browser_user_and_an_nc_user_chat_both_ways() {
         )
         .await;
     assert_eq!(members, json!(["carol", "alice you"]));
+
+    nc.send(":msg alice psst, over here").await;
+    let private = "#sidebar button[data-key='pm:carol']";
+    page.wait_until(
+        "document.querySelector(arguments[0])?.getAttribute('aria-label') === 'carol, mentions you, 1 unread'",
+        &[json!(private)],
+    )
+    .await;
+    page.open_conversation("pm:carol").await;
+    page.wait_for_message("psst, over here").await;
+    page.say("on my way").await;
+    let seen = nc.lines_until_quiet(Duration::from_millis(300)).await;
+    assert!(
+        seen.iter()
+            .any(|line| line.contains("alice") && line.ends_with("on my way")),
+        "{seen:?}"
+    );
+    assert_eq!(
+        page.eval("return document.getElementById('title').textContent", &[])
+            .await,
+        json!("carol (private)")
+    );
     assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }

@@ -117,13 +117,26 @@ function messageFrom(frame) {
   return { type: "message", id: frame.id, at: frame.at, from: frame.from, text: frame.text, kind: frame.kind, from_room: frame.from_room };
 }
 
-/** Counts a message toward the unread mark of a conversation not being read. */
-function arrived(conv, text, fromMe, always) {
+/**
+ * Counts a message toward the unread mark of a conversation not being read;
+ * a mention or a private message also makes a desktop notification when
+ * the user allowed them and is looking elsewhere.
+ */
+function arrived(conv, from, text, always) {
   const reading = conv.key === state.active && document.visibilityState === "visible";
-  if (reading || fromMe) return;
+  if (reading || from === state.me) return;
   conv.unread += 1;
-  if (always || mentions(text, state.me)) conv.mention = true;
+  const mentioned = always || mentions(text, state.me);
+  if (mentioned) conv.mention = true;
   renderSidebar();
+  if (mentioned && document.visibilityState === "hidden" && "Notification" in window && Notification.permission === "granted") {
+    const title = conv.kind === "room" ? `${from} in #${conv.name}` : `${from} (private)`;
+    const shown = new Notification(title, { body: text, tag: conv.key });
+    shown.addEventListener("click", () => {
+      window.focus();
+      open(conv.key);
+    });
+  }
 }
 
 // ---------------------------------------------------------------- the log
@@ -496,14 +509,14 @@ function onEvent(frame) {
     case "message": {
       if (!conv) return;
       addItems(conv, [messageFrom(frame)]);
-      arrived(conv, frame.text, frame.from === state.me, false);
+      arrived(conv, frame.from, frame.text, false);
       return;
     }
     case "private": {
       const pm = conversation("private", frame.from);
       addItems(pm, [{ type: "message", id: null, at: frame.at, from: frame.from, text: frame.text, kind: "chat" }]);
       renderSidebar();
-      arrived(pm, frame.text, false, true);
+      arrived(pm, frame.from, frame.text, true);
       return;
     }
     case "member_joined":
@@ -935,7 +948,8 @@ function roomMenu() {
     }
   }
   const hosting = conv.host ? "You are a host here." : "";
-  menuDialog(`#${conv.name}`, `${conv.members.length} members. ${hosting}`, actions);
+  const count = conv.members.length === 1 ? "1 member" : `${conv.members.length} members`;
+  menuDialog(`#${conv.name}`, `${count}. ${hosting}`, actions);
 }
 
 function memberMenu(conv, name) {
@@ -996,6 +1010,13 @@ function closeSidebar() {
 
 function start() {
   for (const dialog of document.querySelectorAll("dialog")) wireDialog(dialog);
+  const notify = $("notify-button");
+  notify.hidden = !("Notification" in window) || Notification.permission !== "default";
+  notify.addEventListener("click", () => {
+    Notification.requestPermission().then(() => {
+      notify.hidden = true;
+    });
+  });
   const saved = localStorage.getItem("banter.name");
   if (saved) $("name-input").value = saved;
 

@@ -76,7 +76,7 @@ async fn a_browser_user_and_an_nc_user_chat_both_ways() {
 async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere() {
     const PASSWORD: &str = "correct-horse-42";
     let server = banterd(&[]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let (alice, bob) = tokio::join!(driver.browser(1280, 800), driver.browser(1280, 800));
     alice.login(http, "alice").await;
@@ -156,7 +156,7 @@ async fn a_password_set_in_the_dialog_keeps_out_a_wrong_one_and_shows_up_nowhere
 #[tokio::test]
 async fn unread_counts_rise_in_a_room_not_shown_and_clear_when_it_is_opened() {
     let server = banterd(&[]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
@@ -233,7 +233,7 @@ async fn unread_counts_rise_in_a_room_not_shown_and_clear_when_it_is_opened() {
 #[tokio::test]
 async fn hostile_text_shows_literally_and_runs_nothing() {
     let server = banterd(&[]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
@@ -274,7 +274,7 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_str().unwrap();
     let mut server = banterd(&["--data-dir", data_dir]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
@@ -341,7 +341,7 @@ fn banterd_on(http: &str, data_dir: &str) -> Banterd {
 #[tokio::test]
 async fn scrolling_up_loads_older_history_without_duplicates_or_gaps() {
     let server = banterd(&["--rate-limit", "0"]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let mut bob = server.login("bob").await;
     let said: Vec<String> = (1..=130).map(|n| format!("line {n}")).collect();
     for line in &said {
@@ -378,7 +378,7 @@ async fn scrolling_up_loads_older_history_without_duplicates_or_gaps() {
 #[tokio::test]
 async fn at_phone_width_the_input_is_usable_and_the_sidebar_slides_in() {
     let server = banterd(&[]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(375, 740).await;
     page.login(http, "alice").await;
@@ -462,7 +462,7 @@ fn header<'a>(headers: &'a [(String, String)], name: &str) -> &'a str {
 #[tokio::test]
 async fn the_files_are_served_with_types_etags_and_a_strict_policy() {
     let server = banterd(&[]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     for (path, content_type) in [
         ("/", "text/html; charset=utf-8"),
         ("/app.js", "text/javascript; charset=utf-8"),
@@ -513,7 +513,7 @@ async fn the_files_are_served_with_types_etags_and_a_strict_policy() {
 #[ignore = "writes docs/web.png; run by scripts/screenshot-web"]
 async fn screenshot_for_the_readme() {
     let server = banterd(&["--rate-limit", "0"]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
@@ -572,7 +572,7 @@ async fn screenshot_for_the_readme() {
 #[tokio::test]
 async fn a_host_runs_the_room_from_the_member_list_and_the_room_menu() {
     let server = banterd(&[]);
-    let http = server.http.unwrap();
+    let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;

@@ -24,6 +24,17 @@ async fn a_browser_user_and_an_nc_user_chat_both_ways() {
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     let mut nc = server.login("carol").await;
+    // The text door's rules and sentences for names.
+    page.client.goto(&format!("http://{http}/")).await.unwrap();
+    for (name, error) in [("no spaces", "name"), ("carol", "taken")] {
+        page.fill("#name-input", name).await;
+        page.press_enter("#name-input").await;
+        page.wait_until(
+            "document.getElementById('login-error').textContent.includes(arguments[0])",
+            &[json!(error)],
+        )
+        .await;
+    }
     page.login(http, "alice").await;
     page.wait_until(
         "document.getElementById('title').textContent === '#lobby'",

@@ -284,7 +284,8 @@ async fn hostile_text_shows_literally_and_runs_nothing() {
 async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_once() {
     let data = tempfile::tempdir().unwrap();
     let data_dir = data.path().to_str().unwrap();
-    let mut server = banterd(&["--data-dir", data_dir]);
+    let http_listen = format!("127.0.0.1:{}", port_no_one_else_gets());
+    let mut server = banterd_on(&http_listen, data_dir);
     let http = server.listener("http");
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
@@ -303,7 +304,6 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
         &[],
     )
     .await;
-    let http_listen = http.to_string();
     let server = banterd_on(&http_listen, data_dir);
     let mut bob = server.login("bob").await;
     // More than the 20 messages a join brings: the rest come by paging.
@@ -332,6 +332,17 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
         "{seen:?}"
     );
     page.close().await;
+}
+
+/// A free port below the kernel's ephemeral range, which port-0 binds (every
+/// other test's listeners) never take: it stays free while the server that
+/// had it restarts.
+fn port_no_one_else_gets() -> u16 {
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (start..32_000)
+        .chain(20_000..start)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 32000")
 }
 
 /// A banterd whose HTTP listener is on `http` (for a restart on the same port).

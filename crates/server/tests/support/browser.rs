@@ -20,6 +20,9 @@ pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The narrowest window headless Chromium makes, in CSS pixels.
 const MIN_WINDOW_WIDTH: u32 = 500;
 
+/// How often a test tries to start a browser session.
+const SESSION_TRIES: u32 = 3;
+
 /// A running chromedriver on a free port; killed on drop.
 pub struct Driver {
     child: Child,
@@ -82,12 +85,23 @@ impl Driver {
             });
         }
         capabilities.insert("goog:loggingPrefs".into(), json!({"browser": "ALL"}));
-        let client = ClientBuilder::new(HttpConnector::new())
-            .capabilities(capabilities)
-            .connect(&self.url)
-            .await
-            .expect("a chromium session");
-        Page { client }
+        // Starting Chromium can fail now and then on a loaded machine; a
+        // second try is not a second test.
+        let mut tries = 0;
+        loop {
+            tries += 1;
+            match ClientBuilder::new(HttpConnector::new())
+                .capabilities(capabilities.clone())
+                .connect(&self.url)
+                .await
+            {
+                Ok(client) => return Page { client },
+                Err(err) if tries < SESSION_TRIES => {
+                    eprintln!("chromium session, try {tries}: {err}");
+                }
+                Err(err) => panic!("no chromium session after {tries} tries: {err}"),
+            }
+        }
     }
 }
 

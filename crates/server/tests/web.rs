@@ -719,3 +719,59 @@ async fn a_host_runs_the_room_from_the_member_list_and_the_room_menu() {
     assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }
+
+#[tokio::test]
+async fn the_keyboard_alone_reaches_the_input_the_room_menu_and_back() {
+    const TAB: &str = "\u{E004}";
+    const SHIFT_TAB: &str = "\u{E008}\u{E004}\u{E000}";
+    const ENTER: &str = "\u{E007}";
+    const ESCAPE: &str = "\u{E00C}";
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.client.goto(&format!("http://{http}/")).await.unwrap();
+    let keys = |keys: &'static str| {
+        let page = &page;
+        async move {
+            page.client
+                .active_element()
+                .await
+                .unwrap()
+                .send_keys(keys)
+                .await
+                .unwrap();
+        }
+    };
+    let focused = "return document.activeElement.id || document.activeElement.textContent";
+    // The name field has focus from the start; Enter sends, and focus moves to the input.
+    assert_eq!(page.eval(focused, &[]).await, json!("name-input"));
+    keys("alice").await;
+    keys(ENTER).await;
+    page.wait_until("document.activeElement.id === 'input'", &[])
+        .await;
+    keys(":n den").await;
+    keys(ENTER).await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
+    keys(TAB).await;
+    assert_eq!(page.eval(focused, &[]).await, json!("Send"));
+    keys(SHIFT_TAB).await;
+    keys(SHIFT_TAB).await;
+    assert_eq!(page.eval(focused, &[]).await, json!("room-menu-button"));
+    keys(ENTER).await;
+    page.wait_until("document.getElementById('menu-dialog').open && document.activeElement.textContent === 'Edit topic…'", &[])
+        .await;
+    keys(ESCAPE).await;
+    page.wait_until("!document.getElementById('menu-dialog').open && document.activeElement.id === 'room-menu-button'", &[])
+        .await;
+    keys(TAB).await;
+    assert_eq!(page.eval(focused, &[]).await, json!("input"));
+    keys("all by keyboard").await;
+    keys(ENTER).await;
+    page.wait_for_message("all by keyboard").await;
+    page.close().await;
+}

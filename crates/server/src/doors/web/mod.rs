@@ -160,7 +160,7 @@ fn content_security_policy(request: &HeaderMap) -> HeaderValue {
         .unwrap_or_default();
     let policy = format!(
         "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self'; \
-         connect-src 'self'{sockets}; manifest-src 'self'; base-uri 'none'; \
+         connect-src 'self'{sockets}; base-uri 'none'; \
          form-action 'none'; frame-ancestors 'none'"
     );
     HeaderValue::from_str(&policy).expect("the policy holds only header-safe characters")

@@ -775,3 +775,33 @@ async fn the_keyboard_alone_reaches_the_input_the_room_menu_and_back() {
     page.wait_for_message("all by keyboard").await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn over_https_the_page_speaks_wss_under_its_policy() {
+    let data = tempfile::tempdir().unwrap();
+    let server = banterd(&[
+        "--data-dir",
+        data.path().to_str().unwrap(),
+        "--tls-self-signed",
+    ]);
+    let https = server.listener("https");
+    let driver = Driver::start();
+    // The certificate is self-signed: this browser is told to take it.
+    let page = driver
+        .browser_with(1280, 800, &["--ignore-certificate-errors"])
+        .await;
+    page.login_at(&format!("https://{https}/"), "alice").await;
+    // Mixed content would be blocked: this page can reach the server only over wss.
+    assert_eq!(
+        page.eval("return location.protocol", &[]).await,
+        json!("https:")
+    );
+    let mut nc = server.login("bob").await;
+    page.say("sent over wss").await;
+    nc.expect_past_notices("[lobby] alice: sent over wss").await;
+    nc.send("and back").await;
+    page.wait_for_message("and back").await;
+    let console = page.console().await;
+    assert!(console.is_empty(), "{console:?}");
+    page.close().await;
+}

@@ -60,6 +60,11 @@ impl Driver {
 
     /// A new browser window, `width` x `height` CSS pixels.
     pub async fn browser(&self, width: u32, height: u32) -> Page {
+        self.browser_with(width, height, &[]).await
+    }
+
+    /// A new browser window started with extra Chromium `flags`.
+    pub async fn browser_with(&self, width: u32, height: u32, flags: &[&str]) -> Page {
         let mut capabilities = Map::new();
         capabilities.insert(
             "goog:chromeOptions".into(),
@@ -78,6 +83,10 @@ impl Driver {
                 ],
             }),
         );
+        let args = capabilities["goog:chromeOptions"]["args"]
+            .as_array_mut()
+            .unwrap();
+        args.extend(flags.iter().map(|flag| json!(flag)));
         if width < MIN_WINDOW_WIDTH {
             // A window cannot be that narrow: emulate a phone's viewport instead.
             capabilities["goog:chromeOptions"]["mobileEmulation"] = json!({
@@ -141,7 +150,12 @@ pub struct Page {
 impl Page {
     /// Opens the page at `http` and enters as `name`; returns once the chat shows.
     pub async fn login(&self, http: std::net::SocketAddr, name: &str) {
-        self.client.goto(&format!("http://{http}/")).await.unwrap();
+        self.login_at(&format!("http://{http}/"), name).await;
+    }
+
+    /// Opens the page at `url` and enters as `name`; returns once the chat shows.
+    pub async fn login_at(&self, url: &str, name: &str) {
+        self.client.goto(url).await.unwrap();
         self.fill("#name-input", name).await;
         self.press_enter("#name-input").await;
         self.wait_until("!document.getElementById('app').hidden && document.getElementById('me').textContent === arguments[0]", &[json!(name)]).await;

@@ -958,7 +958,7 @@ function memberMenu(conv, name) {
   const actions = [];
   const me = name === state.me;
   if (!me) {
-    actions.push({ label: "Send a private message", run: () => { open(conversation("private", name).key); renderSidebar(); } });
+    actions.push({ label: "Send a private message", run: () => open(conversation("private", name).key) });
   }
   if (conv.host) {
     if (!member.host) actions.push({ label: "Make host", run: () => connection.request({ type: "host_add", room: conv.name, name }) });

@@ -249,10 +249,12 @@ async fn a_client_that_keeps_flooding_is_disconnected() {
         assert_eq!(line, "[lobby] bob: spam");
         spam += 1;
     }
-    // The burst of 5 (less the name line that spent one token) and 10 delayed lines.
-    assert_eq!(
-        spam, 14,
-        "the burst and the delayed lines before the cut-off"
+    // At least the burst of 5 (less the name line that spent one token) and 10
+    // delayed lines; more when a loaded machine reads the lines slower than
+    // the rate refills (each 20 ms earns a line). Never the whole flood.
+    assert!(
+        (14..100).contains(&spam),
+        "{spam} lines: the burst and the delayed lines before the cut-off"
     );
     server.stop().await;
 }

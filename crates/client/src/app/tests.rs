@@ -1,0 +1,340 @@
+//! The app driven by fixed sequences of keys and server frames, checked by
+//! the requests it makes and the state it ends in.
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use serde_json::{json, Value};
+
+use super::*;
+use crate::protocol;
+
+const SECRET: &str = "rook takes";
+
+fn app() -> App {
+    let mut app = App::new("alice", "ws://test/ws", vec!["lobby".into()], true, true);
+    app.now = 1_764_619_200_000;
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+    });
+    app
+}
+
+fn frame(app: &mut App, value: Value) {
+    app.on_incoming(Incoming::Frame(protocol::parse(&value.to_string()).unwrap()));
+}
+
+/// The requests sent since the last call.
+fn sent(app: &mut App) -> Vec<Value> {
+    app.take_effects()
+        .into_iter()
+        .filter_map(|effect| match effect {
+            Effect::Send(text) => Some(serde_json::from_str(&text).unwrap()),
+            _ => None,
+        })
+        .collect()
+}
+
+fn key(app: &mut App, code: KeyCode) {
+    app.on_terminal(Event::Key(KeyEvent::new(code, KeyModifiers::NONE)));
+}
+
+fn ctrl(app: &mut App, c: char) {
+    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+}
+
+fn type_line(app: &mut App, text: &str) {
+    for c in text.chars() {
+        key(app, KeyCode::Char(c));
+    }
+    key(app, KeyCode::Enter);
+}
+
+fn message(room: &str, from: &str, id: i64, text: &str) -> Value {
+    json!({"type":"message","room":room,"from":from,"text":text,"id":id,"at":1_764_619_000_000_i64 + id,"kind":"chat"})
+}
+
+fn joined(room: &str, id: &Value, history: Vec<Value>) -> Value {
+    json!({"type":"joined","room":room,"created":false,"host":false,"locked":false,"topic":null,
+        "members":[{"name":"bob","host":true},{"name":"alice","host":false}],"history":history,"id":id})
+}
+
+/// Every line of every conversation, as text, for looking for secrets.
+fn everything_shown(app: &App) -> String {
+    let mut all = format!("{:?}", app.conversations.list);
+    all.push_str(app.editor.text());
+    all
+}
+
+fn ids(app: &App, room: &str) -> Vec<i64> {
+    let index = app.conversations.find(Kind::Room, room).unwrap();
+    app.conversations.list[index]
+        .entries
+        .iter()
+        .filter_map(|e| e.id)
+        .collect()
+}
+
+#[test]
+fn the_rooms_to_start_in_are_joined_once_registered() {
+    let mut app = app();
+    let requests = sent(&mut app);
+    assert_eq!(requests, [json!({"type":"join","room":"lobby","id":1})]);
+    frame(&mut app, joined("lobby", &json!(1), vec![message("lobby", "bob", 5, "hi")]));
+    assert_eq!(app.conversations.current().name, "lobby");
+    assert_eq!(app.conversations.current().members.len(), 2);
+    assert_eq!(ids(&app, "lobby"), [5]);
+}
+
+#[test]
+fn a_said_line_appears_with_its_stored_id_and_errors_land_in_their_room() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, "hello bob");
+    let requests = sent(&mut app);
+    assert_eq!(requests, [json!({"type":"say","room":"lobby","text":"hello bob","id":2})]);
+    let at = app.now + 5;
+    frame(&mut app, json!({"type":"said","room":"lobby","message_id":9,"at":at,"id":2}));
+    let last = app.conversations.current().entries.last().unwrap().clone();
+    assert_eq!(last.id, Some(9));
+    assert_eq!(
+        last.what,
+        What::Chat {
+            from: "alice".into(),
+            text: "hello bob".into()
+        }
+    );
+    // An error for a request about lobby shows in lobby, even when another pane is on screen.
+    type_line(&mut app, ":topic chess");
+    let id = sent(&mut app)[0]["id"].clone();
+    key(&mut app, KeyCode::Char('1'));
+    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    assert_eq!(app.conversations.selected, 0);
+    frame(&mut app, json!({"type":"error","code":"not_host","message":"only a host can do that","id":id}));
+    let lobby = &app.conversations.list[1];
+    assert_eq!(
+        lobby.entries.last().unwrap().what,
+        What::Error("only a host can do that".into())
+    );
+}
+
+#[test]
+fn a_locked_room_asks_for_its_password_which_goes_only_into_the_join() {
+    let mut app = app();
+    sent(&mut app);
+    type_line(&mut app, ":cr vault");
+    let request = sent(&mut app).remove(0);
+    assert_eq!(request, json!({"type":"join","room":"vault","id":2}));
+    frame(&mut app, json!({"type":"error","code":"password_needed","message":"vault is locked","id":2}));
+    assert_eq!(app.prompt.as_ref().unwrap().label, "password for vault");
+    for c in SECRET.chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Backspace);
+    key(&mut app, KeyCode::Char('s'));
+    assert_eq!(app.prompt.as_ref().unwrap().secret.chars(), SECRET.len());
+    key(&mut app, KeyCode::Enter);
+    assert!(app.prompt.is_none());
+    let request = sent(&mut app).remove(0);
+    assert_eq!(request, json!({"type":"join","room":"vault","password":SECRET,"id":3}));
+    frame(&mut app, joined("vault", &json!(3), vec![]));
+    // The secret is nowhere to be seen: not in any pane, the input line or history.
+    assert!(!everything_shown(&app).contains(SECRET));
+    key(&mut app, KeyCode::Up);
+    assert_eq!(app.editor.text(), ":cr vault");
+}
+
+#[test]
+fn setting_a_password_asks_twice_and_a_mismatch_changes_nothing() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, ":passwd");
+    type_line(&mut app, "one");
+    assert_eq!(app.prompt.as_ref().unwrap().label, "the new password for lobby again");
+    type_line(&mut app, "two");
+    assert!(sent(&mut app).is_empty());
+    assert_eq!(
+        app.conversations.current().entries.last().unwrap().what,
+        What::Error("the two passwords differ; nothing changed".into())
+    );
+    type_line(&mut app, ":passwd");
+    type_line(&mut app, "same");
+    type_line(&mut app, "same");
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"set_password","room":"lobby","password":"same","id":2})]
+    );
+    // Esc cancels a prompt.
+    type_line(&mut app, ":passwd");
+    key(&mut app, KeyCode::Char('x'));
+    key(&mut app, KeyCode::Esc);
+    assert!(app.prompt.is_none());
+    assert!(sent(&mut app).is_empty());
+}
+
+#[test]
+fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
+    let mut app = app();
+    sent(&mut app);
+    let history: Vec<Value> = (1..=3).map(|id| message("lobby", "bob", id, "old")).collect();
+    frame(&mut app, joined("lobby", &json!(1), history));
+    // Look at the status pane, so new lobby messages count as unread.
+    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    app.on_incoming(Incoming::Lost {
+        why: "reset".into(),
+    });
+    assert!(!app.online);
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+    });
+    let rejoin = sent(&mut app);
+    assert_eq!(rejoin, [json!({"type":"join","room":"lobby","id":2})]);
+    // The server's join history holds the newest messages, 8-10, and 3 was seen before.
+    let recent: Vec<Value> = (8..=10).map(|id| message("lobby", "bob", id, "new")).collect();
+    frame(&mut app, joined("lobby", &json!(2), recent));
+    let page = sent(&mut app);
+    assert_eq!(
+        page,
+        [json!({"type":"history","room":"lobby","limit":200,"before":8,"id":3})]
+    );
+    // Meanwhile a live message arrives, and the page overlaps what we have.
+    frame(&mut app, message("lobby", "bob", 11, "live"));
+    let older: Vec<Value> = (3..=7).map(|id| message("lobby", "bob", id, "gap")).collect();
+    frame(&mut app, json!({"type":"history","room":"lobby","messages":older,"capped_at":null,"id":3}));
+    // Short page: the gap is closed, nothing more asked.
+    assert!(sent(&mut app).is_empty());
+    assert_eq!(ids(&app, "lobby"), (1..=11).collect::<Vec<_>>());
+    assert_eq!(app.conversations.list[1].unread, 8);
+}
+
+#[test]
+fn a_long_gap_is_paged_until_it_reaches_what_was_seen() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![message("lobby", "bob", 1, "a")]));
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+    });
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(2), vec![message("lobby", "bob", 500, "b")]));
+    assert_eq!(sent(&mut app)[0]["before"], 500);
+    let full: Vec<Value> = (300..500).map(|id| message("lobby", "bob", id, "c")).collect();
+    frame(&mut app, json!({"type":"history","room":"lobby","messages":full,"id":3}));
+    assert_eq!(sent(&mut app)[0]["before"], 300);
+    let last: Vec<Value> = (100..300).map(|id| message("lobby", "bob", id, "d")).collect();
+    frame(&mut app, json!({"type":"history","room":"lobby","messages":last,"id":4}));
+    assert_eq!(sent(&mut app)[0]["before"], 100);
+    let reaching: Vec<Value> = (1..100).map(|id| message("lobby", "bob", id, "e")).collect();
+    frame(&mut app, json!({"type":"history","room":"lobby","messages":reaching,"id":5}));
+    assert!(sent(&mut app).is_empty());
+    assert_eq!(ids(&app, "lobby"), (1..=500).collect::<Vec<_>>());
+}
+
+#[test]
+fn a_name_taken_meanwhile_is_reported() {
+    let mut app = app();
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice_".into(),
+    });
+    assert_eq!(app.me, "alice_");
+    let status = &app.conversations.list[0];
+    assert!(status.entries.iter().any(|e| e.what
+        == What::Error("the name alice is taken; you are alice_ (:nick alice to try again)".into())));
+}
+
+#[test]
+fn a_multi_line_paste_asks_before_sending_each_line() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    app.on_terminal(Event::Paste("one\r\n:two\r\n\r\nthree".into()));
+    assert_eq!(app.paste.as_ref().unwrap().len(), 3);
+    key(&mut app, KeyCode::Char('y'));
+    let texts: Vec<Value> = sent(&mut app).iter().map(|r| r["text"].clone()).collect();
+    assert_eq!(texts, ["one", ":two", "three"]);
+    app.on_terminal(Event::Paste("a\nb".into()));
+    key(&mut app, KeyCode::Char('n'));
+    assert!(app.paste.is_none() && sent(&mut app).is_empty());
+    // One line goes into the input line.
+    app.on_terminal(Event::Paste("just this".into()));
+    assert_eq!(app.editor.text(), "just this");
+}
+
+#[test]
+fn offline_lines_are_kept_and_ctrl_c_quits() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    type_line(&mut app, "are you there");
+    assert_eq!(app.editor.text(), "are you there");
+    assert!(sent(&mut app).is_empty());
+    ctrl(&mut app, 'c');
+    assert!(app.quit);
+    assert_eq!(app.take_effects(), [Effect::Quit]);
+}
+
+#[test]
+fn mentions_and_private_messages_mark_the_sidebar_and_ring() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    frame(&mut app, message("lobby", "bob", 2, "nothing for you"));
+    assert!(!app.ring);
+    frame(&mut app, message("lobby", "bob", 3, "alice: look"));
+    assert!(std::mem::take(&mut app.ring));
+    let lobby = &app.conversations.list[1];
+    assert_eq!((lobby.unread, lobby.mention), (2, true));
+    frame(&mut app, json!({"type":"private","from":"carol","text":"psst","at":1}));
+    assert!(app.ring);
+    let carol = app.conversations.find(Kind::Private, "carol").unwrap();
+    assert_eq!(app.conversations.list[carol].unread, 1);
+    // Replying in the private conversation sends a msg.
+    app.conversations.select(carol);
+    type_line(&mut app, "hi carol");
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"msg","to":"carol","text":"hi carol","id":2})]
+    );
+}
+
+#[test]
+fn tab_completes_commands_and_nicks() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    for c in ":hosta".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), ":hostadd");
+    key(&mut app, KeyCode::Char(' '));
+    key(&mut app, KeyCode::Char('b'));
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), ":hostadd bob");
+}
+
+#[test]
+fn scrolling_past_the_top_loads_an_older_page() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![message("lobby", "bob", 40, "x")]));
+    app.viewport = Viewport {
+        rows: 10,
+        max_scroll: 0,
+    };
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"history","room":"lobby","limit":50,"before":40,"id":2})]
+    );
+    // Only one page at a time.
+    key(&mut app, KeyCode::PageUp);
+    assert!(sent(&mut app).is_empty());
+    frame(&mut app, json!({"type":"history","room":"lobby","messages":[message("lobby","bob",39,"y")],"id":2}));
+    assert!(app.conversations.current().history_start);
+    assert_eq!(ids(&app, "lobby"), [39, 40]);
+}

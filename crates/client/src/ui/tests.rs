@@ -1,0 +1,187 @@
+//! Screens drawn on ratatui's `TestBackend` after fixed sequences of server
+//! frames and keys, checked against snapshots (`src/ui/snapshots/`).
+
+use crossterm::event::{Event, KeyCode, KeyEvent, KeyModifiers};
+use ratatui::backend::TestBackend;
+use ratatui::buffer::Buffer;
+use ratatui::Terminal;
+use serde_json::{json, Value};
+
+use super::*;
+use crate::app::App;
+use crate::connection::Incoming;
+use crate::protocol;
+
+/// 2025-12-01 20:00 UTC.
+const NOW: i64 = 1_764_619_200_000;
+
+fn look() -> Look {
+    Look {
+        theme: Theme::default(),
+        offset: UtcOffset::UTC,
+    }
+}
+
+fn frame(app: &mut App, value: Value) {
+    app.on_incoming(Incoming::Frame(protocol::parse(&value.to_string()).unwrap()));
+}
+
+fn key(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
+    app.on_terminal(Event::Key(KeyEvent::new(code, modifiers)));
+}
+
+/// Alice, connected, in lobby with bob and carol.
+fn alice() -> App {
+    let mut app = App::new("alice", "ws://127.0.0.1:8081/ws", vec!["lobby".into()], true, true);
+    app.now = NOW;
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+    });
+    app.on_incoming(Incoming::Link(Link::Connected));
+    app.take_effects();
+    frame(
+        &mut app,
+        json!({"type":"joined","room":"lobby","created":false,"host":false,"locked":false,
+            "topic":"all welcome","members":[{"name":"bob","host":true},{"name":"alice","host":false},{"name":"carol","host":false}],
+            "history":[],"id":1}),
+    );
+    app
+}
+
+fn say(app: &mut App, room: &str, from: &str, id: i64, text: &str) {
+    frame(
+        app,
+        json!({"type":"message","room":room,"from":from,"text":text,"id":id,"at":NOW + id * 1000,"kind":"chat"}),
+    );
+}
+
+fn draw(app: &mut App, width: u16, height: u16) -> Buffer {
+    let mut terminal = Terminal::new(TestBackend::new(width, height)).unwrap();
+    terminal
+        .draw(|f| app.viewport = super::draw(f, app, &look()))
+        .unwrap();
+    terminal.backend().buffer().clone()
+}
+
+/// The screen as text, one line per row.
+fn text(buffer: &Buffer) -> String {
+    let width = usize::from(buffer.area.width);
+    buffer
+        .content
+        .chunks(width)
+        .map(|row| {
+            let mut line = String::new();
+            let mut skip = 0;
+            for cell in row {
+                if skip > 0 {
+                    skip -= 1;
+                    continue;
+                }
+                line.push_str(cell.symbol());
+                skip = cell.symbol().width().saturating_sub(1);
+            }
+            line.trim_end().to_owned()
+        })
+        .collect::<Vec<_>>()
+        .join("\n")
+}
+
+#[test]
+fn the_sidebar_shows_unread_counts_and_a_mention_mark() {
+    let mut app = alice();
+    frame(
+        &mut app,
+        json!({"type":"joined","room":"games","created":false,"host":false,"locked":true,"topic":null,
+            "members":[{"name":"dave","host":true},{"name":"alice","host":false}],"history":[],"id":2}),
+    );
+    // Back to lobby: games' new messages are unread; one mentions alice.
+    key(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
+    say(&mut app, "games", "dave", 10, "anyone for chess?");
+    say(&mut app, "games", "dave", 11, "alice, you play?");
+    say(&mut app, "lobby", "bob", 12, "hi all");
+    frame(&mut app, json!({"type":"private","from":"carol","text":"psst","at":NOW}));
+    let screen = draw(&mut app, 72, 12);
+    insta::assert_snapshot!(text(&screen));
+    // The mention mark is red, a plain count yellow.
+    let games_row = text(&screen).lines().position(|l| l.contains("#games")).unwrap();
+    let mark = screen
+        .content
+        .chunks(72)
+        .nth(games_row)
+        .unwrap()
+        .iter()
+        .find(|c| c.symbol() == "!")
+        .unwrap();
+    assert_eq!(mark.fg, Color::Red);
+    // Switching to games clears its count.
+    key(&mut app, KeyCode::Char('n'), KeyModifiers::CONTROL);
+    assert_eq!(app.conversations.current().name, "games");
+    assert!(!text(&draw(&mut app, 72, 12)).contains("#games 2!"));
+}
+
+#[test]
+fn long_lines_and_wide_characters_wrap_within_the_pane() {
+    let mut app = alice();
+    say(
+        &mut app,
+        "lobby",
+        "bob",
+        20,
+        "a long line that will not fit in one row of this narrow pane",
+    );
+    say(&mut app, "lobby", "carol", 21, "漢字かな交じり文と絵文字👍🏽も折り返す");
+    say(&mut app, "lobby", "bob", 22, "café cafe\u{301} naïve");
+    let screen = draw(&mut app, 56, 14);
+    insta::assert_snapshot!(text(&screen));
+}
+
+#[test]
+fn the_password_prompt_is_masked() {
+    let mut app = alice();
+    for c in ":cr vault".chars() {
+        key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    key(&mut app, KeyCode::Enter, KeyModifiers::NONE);
+    let id = app.take_effects().len() as u64 + 1;
+    frame(&mut app, json!({"type":"error","code":"password_needed","message":"vault is locked; it needs a password","id":id}));
+    for c in "hunter2".chars() {
+        key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    let screen = text(&draw(&mut app, 60, 10));
+    assert!(!screen.contains("hunter2"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn the_status_line_counts_down_to_the_next_reconnect() {
+    let mut app = alice();
+    say(&mut app, "lobby", "bob", 30, "still there?");
+    app.on_incoming(Incoming::Lost {
+        why: "the server closed the connection".into(),
+    });
+    app.on_incoming(Incoming::Link(Link::Waiting {
+        attempt: 3,
+        secs: 4,
+    }));
+    let screen = text(&draw(&mut app, 64, 10));
+    assert!(screen.contains("[reconnecting in 4 s (attempt 3)] alice"), "{screen}");
+    insta::assert_snapshot!(screen);
+}
+
+#[test]
+fn a_narrow_screen_drops_the_side_panes_and_scrolls_the_input() {
+    let mut app = alice();
+    say(&mut app, "lobby", "bob", 40, "hello");
+    for c in "a very long line typed into a very narrow terminal".chars() {
+        key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    let mut terminal = Terminal::new(TestBackend::new(30, 6)).unwrap();
+    terminal
+        .draw(|f| app.viewport = super::draw(f, &app, &look()))
+        .unwrap();
+    let screen = text(terminal.backend().buffer());
+    insta::assert_snapshot!(screen);
+    // The cursor is at the end of the visible input.
+    let cursor = terminal.get_cursor_position().unwrap();
+    assert_eq!((cursor.x, cursor.y), (29, 5));
+}

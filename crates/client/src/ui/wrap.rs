@@ -1,0 +1,146 @@
+//! Breaking styled text into rows of a given width, measured in terminal
+//! columns: a CJK character or an emoji takes two, a combining mark none.
+//!
+//! Text is cut into grapheme clusters (an emoji with its joiners, a letter
+//! with its accents) so that nothing is split in the middle; lines break at
+//! spaces where they can and inside a word only when the word is wider than
+//! a row. Continuation rows are indented so a message's text lines up.
+
+use ratatui::style::Style;
+use ratatui::text::{Line, Span};
+use unicode_segmentation::UnicodeSegmentation;
+use unicode_width::UnicodeWidthStr;
+
+/// One grapheme cluster with its style and width.
+struct Cell<'a> {
+    text: &'a str,
+    style: Style,
+    width: usize,
+}
+
+/// Wraps `spans` to `width` columns; rows after the first start with
+/// `indent` spaces. A zero width gives no rows.
+pub fn wrap(spans: &[(String, Style)], width: usize, indent: usize) -> Vec<Line<'static>> {
+    if width == 0 {
+        return Vec::new();
+    }
+    let indent = if indent * 2 > width { 0 } else { indent };
+    let cells: Vec<Cell> = spans
+        .iter()
+        .flat_map(|(text, style)| {
+            text.graphemes(true).map(move |g| Cell {
+                text: g,
+                style: *style,
+                width: g.width(),
+            })
+        })
+        .collect();
+    let mut rows: Vec<Vec<&Cell>> = vec![Vec::new()];
+    let mut col = 0;
+    let mut i = 0;
+    while i < cells.len() {
+        if cells[i].text == " " {
+            if col + 1 <= width {
+                rows.last_mut().expect("one row").push(&cells[i]);
+                col += 1;
+            } else {
+                rows.push(Vec::new());
+                col = indent;
+            }
+            i += 1;
+            continue;
+        }
+        let end = (i..cells.len()).find(|&j| cells[j].text == " ").unwrap_or(cells.len());
+        let word_width: usize = cells[i..end].iter().map(|c| c.width).sum();
+        if col + word_width > width && col > indent && indent + word_width <= width {
+            rows.push(Vec::new());
+            col = indent;
+        }
+        for cell in &cells[i..end] {
+            if col + cell.width > width && col > indent {
+                rows.push(Vec::new());
+                col = indent;
+            }
+            rows.last_mut().expect("one row").push(cell);
+            col += cell.width;
+        }
+        i = end;
+    }
+    rows.into_iter()
+        .enumerate()
+        .map(|(n, row)| line(&row, if n == 0 { 0 } else { indent }))
+        .collect()
+}
+
+/// A row of cells as a line of spans, one span per run of one style.
+fn line(row: &[&Cell], indent: usize) -> Line<'static> {
+    let mut spans: Vec<Span<'static>> = Vec::new();
+    if indent > 0 {
+        spans.push(Span::raw(" ".repeat(indent)));
+    }
+    let mut run = String::new();
+    let mut style = None;
+    for cell in row {
+        if style.is_some_and(|s| s != cell.style) {
+            spans.push(Span::styled(std::mem::take(&mut run), style.expect("set")));
+        }
+        style = Some(cell.style);
+        run.push_str(cell.text);
+    }
+    if let Some(style) = style {
+        spans.push(Span::styled(run, style));
+    }
+    Line::from(spans)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rows(text: &str, width: usize, indent: usize) -> Vec<String> {
+        wrap(&[(text.to_owned(), Style::default())], width, indent)
+            .iter()
+            .map(|line| line.spans.iter().map(|s| s.content.as_ref()).collect())
+            .collect()
+    }
+
+    #[test]
+    fn lines_break_at_spaces_with_a_hanging_indent() {
+        assert_eq!(
+            rows("12:00 bob: the quick brown fox", 16, 6),
+            ["12:00 bob: the ", "      quick ", "      brown fox"]
+        );
+    }
+
+    #[test]
+    fn a_word_wider_than_a_row_is_cut() {
+        assert_eq!(rows("abcdefghij", 4, 0), ["abcd", "efgh", "ij"]);
+    }
+
+    #[test]
+    fn wide_characters_take_two_columns_and_are_never_split() {
+        // Five CJK characters are ten columns: three rows of width 4 hold 2 + 2 + 1.
+        assert_eq!(rows("漢字漢字漢", 5, 0), ["漢字", "漢字", "漢"]);
+        for row in rows("漢字漢字漢", 5, 0) {
+            assert!(row.width() <= 5);
+        }
+        // An emoji ZWJ family and an accented letter stay whole.
+        let family = "👨\u{200d}👩\u{200d}👧";
+        assert_eq!(rows(&format!("{family}{family}"), 3, 0), [family, family]);
+        assert_eq!(rows("e\u{301}e\u{301}e\u{301}", 2, 0), ["e\u{301}e\u{301}", "e\u{301}"]);
+    }
+
+    #[test]
+    fn styles_survive_the_wrapping() {
+        let bold = Style::default().add_modifier(ratatui::style::Modifier::BOLD);
+        let lines = wrap(
+            &[("alice".into(), bold), (": hi there".into(), Style::default())],
+            10,
+            2,
+        );
+        assert_eq!(lines.len(), 2);
+        assert_eq!(lines[0].spans[0].content, "alice");
+        assert_eq!(lines[0].spans[0].style, bold);
+        assert_eq!(lines[1].spans.last().unwrap().content, "there");
+    }
+}

@@ -1,0 +1,478 @@
+//! `banter` end to end, as a person uses it: the real binary in a tmux
+//! window, typed at with `send-keys` and read back with `capture-pane`
+//! (with and without `-e`, which keeps the escape sequences), next to `nc`
+//! in another window, against banterd's own server code started by the test
+//! (in this process, on ports the system picks, stopped and started again
+//! on the same ports and data directory for the reconnect test).
+//!
+//! Every wait polls the screen against a deadline; nothing sleeps long.
+
+use std::net::SocketAddr;
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use banter_server::Config;
+use futures::{SinkExt, StreamExt};
+use serde_json::{json, Value};
+use tokio::net::TcpListener;
+use tokio::task::JoinHandle;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+const PASSWORD: &str = "Tr0ub4dor-3";
+/// How long the screen may take to show what a test waits for.
+const WAIT: Duration = Duration::from_secs(15);
+
+/// banterd's server, run in this process.
+struct Server {
+    text: SocketAddr,
+    http: SocketAddr,
+    config: Config,
+    shutdown: CancellationToken,
+    task: JoinHandle<anyhow::Result<()>>,
+}
+
+impl Server {
+    /// Starts on free ports; `data_dir` keeps history across restarts,
+    /// `None` keeps everything in memory.
+    async fn start(data_dir: Option<&Path>) -> Self {
+        let mut config = Config::defaults();
+        match data_dir {
+            Some(dir) => config.data_dir = dir.to_owned(),
+            None => config.in_memory = true,
+        }
+        // Fewer than the reconnect test sends while the client is away, so
+        // filling the gap needs a history page, not just the join's history.
+        config.history_on_join = 2;
+        Self::on(
+            "127.0.0.1:0".parse().unwrap(),
+            "127.0.0.1:0".parse().unwrap(),
+            config,
+        )
+        .await
+    }
+
+    async fn on(text: SocketAddr, http: SocketAddr, config: Config) -> Self {
+        let text_listener = TcpListener::bind(text).await.unwrap();
+        let http_listener = TcpListener::bind(http).await.unwrap();
+        let (text, http) = (
+            text_listener.local_addr().unwrap(),
+            http_listener.local_addr().unwrap(),
+        );
+        let shutdown = CancellationToken::new();
+        let listeners = banter_server::Listeners {
+            text: text_listener,
+            http: Some(http_listener),
+        };
+        let task = tokio::spawn(banter_server::run(
+            listeners,
+            config.clone(),
+            shutdown.clone(),
+        ));
+        Self {
+            text,
+            http,
+            config,
+            shutdown,
+            task,
+        }
+    }
+
+    /// Stops the server as SIGTERM does: goodbyes, then every message on disk.
+    async fn stop(self) -> (SocketAddr, SocketAddr, Config) {
+        self.shutdown.cancel();
+        self.task.await.unwrap().unwrap();
+        (self.text, self.http, self.config)
+    }
+
+    fn url(&self) -> String {
+        format!("ws://{}/ws", self.http)
+    }
+}
+
+/// A tmux server of our own with one session; killed on drop.
+struct Tmux {
+    socket: String,
+    config_home: tempfile::TempDir,
+}
+
+impl Tmux {
+    fn new(test: &str) -> Self {
+        Self {
+            socket: format!("banter-client-{}-{test}", std::process::id()),
+            config_home: tempfile::tempdir().unwrap(),
+        }
+    }
+
+    fn tmux(&self) -> Command {
+        let mut command = Command::new("tmux");
+        command.args(["-L", &self.socket]);
+        command
+    }
+
+    fn run(&self, args: &[&str]) {
+        let status = self
+            .tmux()
+            .args(args)
+            .status()
+            .expect("tmux is installed (./scripts/test installs it)");
+        assert!(status.success(), "tmux {args:?} failed");
+    }
+
+    /// Opens window `name` running `command` (the first one starts the session).
+    fn window(&self, name: &str, command: &str) {
+        let has_session = self
+            .tmux()
+            .args(["has-session", "-t", "t"])
+            .stderr(Stdio::null())
+            .status()
+            .is_ok_and(|s| s.success());
+        if has_session {
+            self.run(&["new-window", "-d", "-t", "t", "-n", name, command]);
+        } else {
+            self.run(&[
+                "new-session", "-d", "-s", "t", "-n", name, "-x", "100", "-y", "30", command,
+            ]);
+        }
+    }
+
+    /// Starts `banter` in window `banter` with a config directory of its own.
+    fn banter(&self, url: &str, args: &str) {
+        let command = format!(
+            "env XDG_CONFIG_HOME={} {} {url} {args}",
+            self.config_home.path().display(),
+            env!("CARGO_BIN_EXE_banter"),
+        );
+        self.window("banter", &command);
+    }
+
+    fn target(window: &str) -> String {
+        format!("t:{window}")
+    }
+
+    /// Types `text` literally into `window`.
+    fn type_text(&self, window: &str, text: &str) {
+        self.run(&["send-keys", "-t", &Self::target(window), "-l", text]);
+    }
+
+    /// Presses keys by tmux name (`Enter`, `M-2`, `C-n`, `Up`).
+    fn keys(&self, window: &str, keys: &[&str]) {
+        let target = Self::target(window);
+        let mut args = vec!["send-keys", "-t", &target];
+        args.extend_from_slice(keys);
+        self.run(&args);
+    }
+
+    fn type_line(&self, window: &str, text: &str) {
+        self.type_text(window, text);
+        self.keys(window, &["Enter"]);
+    }
+
+    fn capture(&self, window: &str, with_escapes: bool) -> String {
+        let mut command = self.tmux();
+        command.args(["capture-pane", "-p", "-t", &Self::target(window)]);
+        if with_escapes {
+            command.arg("-e");
+        }
+        String::from_utf8(command.output().unwrap().stdout).unwrap()
+    }
+
+    /// Waits until `check` accepts the screen of `window`; returns it.
+    async fn wait(&self, window: &str, what: &str, check: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let screen = self.capture(window, false);
+            if check(&screen) {
+                return screen;
+            }
+            assert!(
+                Instant::now() < deadline,
+                "{window} never showed {what}:\n{screen}"
+            );
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+    }
+
+    async fn wait_for(&self, window: &str, text: &str) -> String {
+        self.wait(window, text, |screen| screen.contains(text)).await
+    }
+
+    /// The window's width and height.
+    fn size(&self, window: &str) -> (usize, usize) {
+        let output = self
+            .tmux()
+            .args([
+                "display-message",
+                "-p",
+                "-t",
+                &Self::target(window),
+                "#{pane_width} #{pane_height}",
+            ])
+            .output()
+            .unwrap();
+        let text = String::from_utf8(output.stdout).unwrap();
+        let (w, h) = text.trim().split_once(' ').unwrap();
+        (w.parse().unwrap(), h.parse().unwrap())
+    }
+}
+
+impl Drop for Tmux {
+    fn drop(&mut self) {
+        let _ = self
+            .tmux()
+            .arg("kill-server")
+            .stderr(Stdio::null())
+            .status();
+    }
+}
+
+/// A banter/1 client for the test's own moves (locking a room, talking
+/// while `banter` is away).
+struct Ws {
+    socket: tokio_tungstenite::WebSocketStream<
+        tokio_tungstenite::MaybeTlsStream<tokio::net::TcpStream>,
+    >,
+    next_id: u64,
+}
+
+impl Ws {
+    async fn login(url: &str, name: &str) -> Self {
+        let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
+        let mut ws = Self { socket, next_id: 1 };
+        assert_eq!(ws.ask(json!({"type":"hello","name":name})).await["type"], "welcome");
+        ws
+    }
+
+    /// Sends `request` and returns its answer.
+    async fn ask(&mut self, mut request: Value) -> Value {
+        let id = self.next_id;
+        self.next_id += 1;
+        request["id"] = json!(id);
+        self.socket
+            .send(Message::Text(request.to_string().into()))
+            .await
+            .unwrap();
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .expect("an answer")
+                .expect("open")
+                .unwrap();
+            if let Message::Text(text) = frame {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                if value["id"] == json!(id) && value["type"] != "message" {
+                    assert_ne!(value["type"], "error", "{request} refused: {value}");
+                    return value;
+                }
+            }
+        }
+    }
+}
+
+/// What the sidebar shows after `name` (its unread count and mention mark).
+fn sidebar_mark(screen: &str, name: &str) -> String {
+    let line = screen
+        .lines()
+        .find(|line| line.contains(name))
+        .unwrap_or_else(|| panic!("no {name} in the sidebar:\n{screen}"));
+    let entry = line.split('│').next().unwrap();
+    entry[entry.find(name).unwrap() + name.len()..].trim().to_owned()
+}
+
+/// The row of `screen` holding `text`, counted from the top.
+fn row_of(screen: &str, text: &str) -> Option<usize> {
+    screen.lines().position(|line| line.contains(text))
+}
+
+/// Whether the screen is a whole banter screen of `width` x `height`: the
+/// topic bar on top, the status line and the input line at the bottom, no
+/// row wider than the window.
+fn sane(screen: &str, width: usize, height: usize) -> bool {
+    let rows: Vec<&str> = screen.lines().collect();
+    rows.len() == height
+        && rows
+            .iter()
+            .all(|row| unicode_width::UnicodeWidthStr::width(*row) <= width)
+        && rows[0].starts_with("#lobby")
+        && rows[height - 2].starts_with("[connected] alice")
+        && rows[height - 1].starts_with('>')
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn messages_flow_both_ways_rooms_switch_with_unread_counts_and_resizing_is_clean() {
+    let server = Server::start(None).await;
+    let tmux = Tmux::new("flow");
+    tmux.window("nc", &format!("nc 127.0.0.1 {}", server.text.port()));
+    tmux.wait_for("nc", "choose a screen name").await;
+    tmux.type_line("nc", "bob");
+    tmux.wait_for("nc", "hello bob").await;
+    tmux.banter(&server.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    tmux.wait_for("nc", "alice joined lobby").await;
+
+    // nc to banter, and back.
+    tmux.type_line("nc", "hi alice 漢字");
+    tmux.wait_for("banter", "bob: hi alice 漢字").await;
+    tmux.type_line("banter", "hello bob");
+    tmux.wait_for("nc", "[lobby] alice: hello bob").await;
+    // Her own line shows once, in her pane, with her name.
+    let screen = tmux.wait_for("banter", "alice: hello bob").await;
+    assert_eq!(screen.matches("hello bob").count(), 1, "{screen}");
+
+    // A new room: banter switches to it; lobby's news is counted in the sidebar.
+    tmux.type_line("banter", ":n games");
+    tmux.wait_for("banter", "you joined games").await;
+    tmux.type_line("nc", "anyone here?");
+    tmux.type_line("nc", "alice, are you there?");
+    let screen = tmux
+        .wait("banter", "lobby's unread count", |s| {
+            s.contains("#lobby") && sidebar_mark(s, "#lobby") == "2!"
+        })
+        .await;
+    assert!(!screen.contains("anyone here?"), "{screen}");
+    tmux.keys("banter", &["M-2"]);
+    let screen = tmux.wait_for("banter", "bob: alice, are you there?").await;
+    assert!(screen.contains("bob: anyone here?"), "{screen}");
+    assert_eq!(sidebar_mark(&screen, "#lobby"), "", "{screen}");
+    tmux.keys("banter", &["C-n"]);
+    tmux.wait(
+        "banter",
+        "games on screen",
+        |s| s.lines().next().is_some_and(|top| top.starts_with("#games")),
+    )
+    .await;
+    tmux.keys("banter", &["C-p"]);
+    tmux.wait("banter", "lobby on screen", |s| s.starts_with("#lobby"))
+        .await;
+
+    // Resizing to 60x20 and back leaves a whole screen each time.
+    let (width, height) = tmux.size("banter");
+    tmux.run(&["resize-window", "-t", "t:banter", "-x", "60", "-y", "20"]);
+    let screen = tmux
+        .wait("banter", "a sane 60x20 screen", |s| sane(s, 60, 20))
+        .await;
+    assert!(screen.contains("bob: alice, are you"), "{screen}");
+    tmux.run(&[
+        "resize-window",
+        "-t",
+        "t:banter",
+        "-x",
+        &width.to_string(),
+        "-y",
+        &height.to_string(),
+    ]);
+    let screen = tmux
+        .wait("banter", "a sane screen of the first size", |s| {
+            sane(s, width, height)
+        })
+        .await;
+    assert!(screen.lines().any(|l| l.contains("│members")), "{screen}");
+    let plain = tmux.capture("banter", false);
+    assert_eq!(plain.matches("bob: anyone here?").count(), 1, "{plain}");
+
+    // :quit ends the client and gives the terminal back.
+    tmux.type_line("banter", ":quit");
+    tmux.wait_for("nc", "alice left the chat").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_locked_rooms_password_never_reaches_the_screen() {
+    let server = Server::start(None).await;
+    let mut host = Ws::login(&server.url(), "carol").await;
+    host.ask(json!({"type":"create","room":"vault"})).await;
+    host.ask(json!({"type":"set_password","room":"vault","password":PASSWORD}))
+        .await;
+    let tmux = Tmux::new("locked");
+    tmux.window("nc", &format!("nc 127.0.0.1 {}", server.text.port()));
+    tmux.banter(&server.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+
+    tmux.type_line("banter", ":cr vault");
+    tmux.wait_for("banter", "password for vault").await;
+    tmux.type_text("banter", PASSWORD);
+    let typed = tmux.wait_for("banter", &"*".repeat(PASSWORD.len())).await;
+    for with_escapes in [false, true] {
+        let screen = tmux.capture("banter", with_escapes);
+        assert!(!screen.contains(PASSWORD), "password on screen while typed:\n{screen}");
+    }
+    assert!(!typed.contains(PASSWORD));
+    tmux.keys("banter", &["Enter"]);
+    tmux.wait_for("banter", "you joined vault").await;
+    for with_escapes in [false, true] {
+        let screen = tmux.capture("banter", with_escapes);
+        assert!(!screen.contains(PASSWORD), "password on screen after:\n{screen}");
+    }
+    // Not in input history either: Up brings back the command, nothing else.
+    tmux.keys("banter", &["Up"]);
+    tmux.wait_for("banter", "> :cr vault").await;
+    tmux.keys("banter", &["Up"]);
+    let screen = tmux.wait_for("banter", "> :cr vault").await;
+    assert!(!screen.contains(PASSWORD), "{screen}");
+
+    // The nc user who watched nothing of it is told alice came in.
+    tmux.type_line("nc", "dave");
+    tmux.wait_for("nc", "hello dave").await;
+    tmux.type_line("nc", ":who vault");
+    let screen = tmux.wait_for("nc", "in vault (2)").await;
+    let who = screen.lines().find(|l| l.contains("in vault (2)")).unwrap();
+    assert!(who.contains("alice") && who.contains("carol"), "{screen}");
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn after_a_server_restart_the_client_rejoins_and_shows_what_it_missed_once() {
+    let data = tempfile::tempdir().unwrap();
+    let server = Server::start(Some(data.path())).await;
+    let url = server.url();
+    let tmux = Tmux::new("restart");
+    tmux.window("nc", &format!("nc 127.0.0.1 {}", server.text.port()));
+    tmux.banter(&url, "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    let mut bob = Ws::login(&url, "bob").await;
+    bob.ask(json!({"type":"join","room":"lobby"})).await;
+    bob.ask(json!({"type":"say","room":"lobby","text":"before the restart"}))
+        .await;
+    tmux.wait_for("banter", "bob: before the restart").await;
+    drop(bob);
+
+    let (text, http, config) = server.stop().await;
+    // Let the client fail a few times, so its next try is seconds away.
+    tmux.wait_for("banter", "(attempt 4)").await;
+    let server = Server::on(text, http, config).await;
+    let mut bob = Ws::login(&url, "bob").await;
+    bob.ask(json!({"type":"join","room":"lobby"})).await;
+    for n in 1..=5 {
+        bob.ask(json!({"type":"say","room":"lobby","text":format!("missed {n}")}))
+            .await;
+    }
+    let screen = tmux
+        .wait("banter", "every missed message", |s| {
+            s.contains("[connected]") && s.contains("rejoined lobby") && s.contains("bob: missed 5")
+        })
+        .await;
+    for line in [
+        "bob: before the restart",
+        "bob: missed 1",
+        "bob: missed 2",
+        "bob: missed 3",
+        "bob: missed 4",
+        "bob: missed 5",
+    ] {
+        assert_eq!(screen.matches(line).count(), 1, "{line}:\n{screen}");
+    }
+    let order: Vec<usize> = (1..=5)
+        .map(|n| row_of(&screen, &format!("bob: missed {n}")).unwrap())
+        .collect();
+    assert!(order.windows(2).all(|w| w[0] < w[1]), "{screen}");
+    // They were filled in from history before the client rejoined (not
+    // received live after it): they sit between the loss and the rejoin.
+    let lost = row_of(&screen, "connection lost").unwrap();
+    let rejoined = row_of(&screen, "rejoined lobby").unwrap();
+    assert!(lost < order[0] && order[4] < rejoined, "{screen}");
+    // And it talks again.
+    tmux.type_line("banter", "back again");
+    tmux.wait_for("banter", "alice: back again").await;
+    server.stop().await;
+}

@@ -172,7 +172,10 @@ impl App {
     /// A request could not be queued: the connection is far behind.
     pub fn refuse_busy(&mut self) {
         let here = self.conversations.selected;
-        self.error(here, "too many requests are waiting to be sent; that one was dropped");
+        self.error(
+            here,
+            "too many requests are waiting to be sent; that one was dropped",
+        );
     }
 
     /// The effects produced since the last call.
@@ -250,7 +253,10 @@ impl App {
             self.registered_before = true;
             let server = self.server.clone();
             let me = self.me.clone();
-            self.notice(0, format!("connected to {server} as {me}; :help shows the keys and commands"));
+            self.notice(
+                0,
+                format!("connected to {server} as {me}; :help shows the keys and commands"),
+            );
             for room in std::mem::take(&mut self.rooms_at_start) {
                 self.request(
                     Request::Join {
@@ -378,7 +384,10 @@ impl App {
                     })
                     .collect();
                 let index = self.about(&room);
-                self.notice(index, format!("in {room} ({}): {}", names.len(), names.join(" ")));
+                self.notice(
+                    index,
+                    format!("in {room} ({}): {}", names.len(), names.join(" ")),
+                );
                 if let Some(conversation) = self.conversations.room(&room) {
                     if conversation.joined {
                         conversation.members = members;
@@ -387,7 +396,10 @@ impl App {
             }
             Body::Users { names } => {
                 let here = self.conversations.selected;
-                self.notice(here, format!("connected ({}): {}", names.len(), names.join(" ")));
+                self.notice(
+                    here,
+                    format!("connected ({}): {}", names.len(), names.join(" ")),
+                );
             }
             Body::Topic { room, topic } => {
                 let index = self.about(&room);
@@ -539,7 +551,10 @@ impl App {
             }
             Body::Invited { room, by } => {
                 let here = self.conversations.selected;
-                self.notice(here, format!("{by} invited you into {room}: :cr {room} enters it"));
+                self.notice(
+                    here,
+                    format!("{by} invited you into {room}: :cr {room} enters it"),
+                );
                 self.ring = self.bell;
             }
             Body::Missed { room, count } => {
@@ -831,7 +846,11 @@ impl App {
 
     fn complete(&mut self) {
         let conversation = self.conversations.current();
-        let mut nicks: Vec<String> = conversation.members.iter().map(|m| m.name.clone()).collect();
+        let mut nicks: Vec<String> = conversation
+            .members
+            .iter()
+            .map(|m| m.name.clone())
+            .collect();
         let mut rooms: Vec<String> = self.known_rooms.clone();
         for c in &self.conversations.list[1..] {
             match c.kind {
@@ -885,7 +904,10 @@ impl App {
             }
         } else {
             let here = self.conversations.selected;
-            self.notice(here, format!("the paste of {} lines was not sent", lines.len()));
+            self.notice(
+                here,
+                format!("the paste of {} lines was not sent", lines.len()),
+            );
         }
     }
 
@@ -1007,7 +1029,10 @@ impl App {
             }
             Ok(command) => {
                 if needs_server(&command) && !self.online {
-                    self.error(here, "not connected: the line was kept; Enter sends it once reconnected");
+                    self.error(
+                        here,
+                        "not connected: the line was kept; Enter sends it once reconnected",
+                    );
                     self.editor.set(&line);
                     return;
                 }
@@ -1024,7 +1049,10 @@ impl App {
             return Some(conversation.name.clone());
         }
         let here = self.conversations.selected;
-        self.error(here, "this needs a room you are in: switch to one (Alt-1..9) or :cr ROOM");
+        self.error(
+            here,
+            "this needs a room you are in: switch to one (Alt-1..9) or :cr ROOM",
+        );
         None
     }
 
@@ -1033,7 +1061,13 @@ impl App {
         match conversation.kind {
             Kind::Private if !emote => {
                 let to = conversation.name.clone();
-                self.request(Request::Msg { to: to.clone(), text }, Pending::Msg { to });
+                self.request(
+                    Request::Msg {
+                        to: to.clone(),
+                        text,
+                    },
+                    Pending::Msg { to },
+                );
             }
             _ => {
                 let Some(room) = self.current_room() else {
@@ -1210,7 +1244,11 @@ impl App {
 fn needs_server(command: &Command) -> bool {
     !matches!(
         command,
-        Command::Members | Command::Help | Command::Quit | Command::Msg { text: None, .. } | Command::Part(None)
+        Command::Members
+            | Command::Help
+            | Command::Quit
+            | Command::Msg { text: None, .. }
+            | Command::Part(None)
     )
 }
 

@@ -14,8 +14,14 @@ pub enum Command {
     /// Join a room, or switch to it when already in it.
     Join(String),
     Create(String),
-    ExtraRoom { room: String, text: String },
-    Msg { to: String, text: Option<String> },
+    ExtraRoom {
+        room: String,
+        text: String,
+    },
+    Msg {
+        to: String,
+        text: Option<String>,
+    },
     Me(String),
     Nick(String),
     Topic(Option<String>),
@@ -24,8 +30,13 @@ pub enum Command {
     HostAdd(String),
     HostRemove(String),
     /// `:passwd` (asks twice, hidden) or `:passwd off`.
-    Password { off: bool },
-    Kick { name: String, reason: Option<String> },
+    Password {
+        off: bool,
+    },
+    Kick {
+        name: String,
+        reason: Option<String>,
+    },
     Invite(String),
     History(Option<usize>),
     Close,
@@ -66,25 +77,115 @@ pub struct Spec {
 
 /// Every command, in the order `:help` lists them.
 pub const COMMANDS: &[Spec] = &[
-    spec("cr", &["join", "change-room", "changeroom", "change_room", "j"], "<room>", "join a room, or switch to it", Shape::Word),
-    spec("n", &["new", "nr"], "<room>", "create a room and join it as its host", Shape::Word),
-    spec("part", &["leave"], "[room]", "leave a room (or close a private conversation)", Shape::MaybeWord),
-    spec("erm", &["era"], "<room> <message>", "say something in another room you are in", Shape::WordText),
-    spec("msg", &["dm", "w", "query"], "<name> [message]", "open a private conversation, and send", Shape::WordMaybeText),
+    spec(
+        "cr",
+        &["join", "change-room", "changeroom", "change_room", "j"],
+        "<room>",
+        "join a room, or switch to it",
+        Shape::Word,
+    ),
+    spec(
+        "n",
+        &["new", "nr"],
+        "<room>",
+        "create a room and join it as its host",
+        Shape::Word,
+    ),
+    spec(
+        "part",
+        &["leave"],
+        "[room]",
+        "leave a room (or close a private conversation)",
+        Shape::MaybeWord,
+    ),
+    spec(
+        "erm",
+        &["era"],
+        "<room> <message>",
+        "say something in another room you are in",
+        Shape::WordText,
+    ),
+    spec(
+        "msg",
+        &["dm", "w", "query"],
+        "<name> [message]",
+        "open a private conversation, and send",
+        Shape::WordMaybeText,
+    ),
     spec("me", &[], "<action>", "an emote", Shape::Text),
     spec("nick", &[], "<name>", "change your name", Shape::Word),
-    spec("topic", &[], "[text]", "show the topic; a host sets it", Shape::MaybeText),
-    spec("who", &["users"], "[room|*]", "the members of a room; * is everyone", Shape::MaybeWord),
+    spec(
+        "topic",
+        &[],
+        "[text]",
+        "show the topic; a host sets it",
+        Shape::MaybeText,
+    ),
+    spec(
+        "who",
+        &["users"],
+        "[room|*]",
+        "the members of a room; * is everyone",
+        Shape::MaybeWord,
+    ),
     spec("rooms", &["ls", "list"], "", "every room", Shape::Bare),
-    spec("history", &[], "[n]", "fetch the last n messages again", Shape::MaybeWord),
-    spec("hostadd", &[], "<name>", "(host) make a member a host", Shape::Word),
-    spec("hostrm", &[], "<name>", "(host) take host rights away", Shape::Word),
-    spec("passwd", &[], "[off]", "(host) set the password, hidden, asked twice; off removes it", Shape::MaybeWord),
+    spec(
+        "history",
+        &[],
+        "[n]",
+        "fetch the last n messages again",
+        Shape::MaybeWord,
+    ),
+    spec(
+        "hostadd",
+        &[],
+        "<name>",
+        "(host) make a member a host",
+        Shape::Word,
+    ),
+    spec(
+        "hostrm",
+        &[],
+        "<name>",
+        "(host) take host rights away",
+        Shape::Word,
+    ),
+    spec(
+        "passwd",
+        &[],
+        "[off]",
+        "(host) set the password, hidden, asked twice; off removes it",
+        Shape::MaybeWord,
+    ),
     spec("unlock", &[], "", "(host) remove the password", Shape::Bare),
-    spec("kick", &[], "<name> [reason]", "(host) remove a member", Shape::WordMaybeText),
-    spec("invite", &[], "<name>", "(host) let someone into this locked room once", Shape::Word),
-    spec("close", &[], "", "(host) delete this room and its history", Shape::Bare),
-    spec("members", &[], "", "show or hide the member list (also F2)", Shape::Bare),
+    spec(
+        "kick",
+        &[],
+        "<name> [reason]",
+        "(host) remove a member",
+        Shape::WordMaybeText,
+    ),
+    spec(
+        "invite",
+        &[],
+        "<name>",
+        "(host) let someone into this locked room once",
+        Shape::Word,
+    ),
+    spec(
+        "close",
+        &[],
+        "",
+        "(host) delete this room and its history",
+        Shape::Bare,
+    ),
+    spec(
+        "members",
+        &[],
+        "",
+        "show or hide the member list (also F2)",
+        Shape::Bare,
+    ),
     spec("help", &["h"], "", "keys and commands", Shape::Bare),
     spec("quit", &["q", "exit", "e"], "", "leave banter", Shape::Bare),
 ];
@@ -242,7 +343,10 @@ mod tests {
             ),
             (":me waves", Command::Me("waves".into())),
             (":topic", Command::Topic(None)),
-            (":topic chess at 8", Command::Topic(Some("chess at 8".into()))),
+            (
+                ":topic chess at 8",
+                Command::Topic(Some("chess at 8".into())),
+            ),
             (":who *", Command::Who(Some("*".into()))),
             (":ls", Command::Rooms),
             (":history 30", Command::History(Some(30))),
@@ -274,7 +378,10 @@ mod tests {
         );
         assert_eq!(parse(":cr").unwrap_err(), "usage: :cr <room>");
         assert_eq!(parse(":cr a b").unwrap_err(), "usage: :cr <room>");
-        assert_eq!(parse(":erm lobby").unwrap_err(), "usage: :erm <room> <message>");
+        assert_eq!(
+            parse(":erm lobby").unwrap_err(),
+            "usage: :erm <room> <message>"
+        );
         assert_eq!(parse(":rooms now").unwrap_err(), "usage: :rooms");
         assert_eq!(
             parse(":history 900").unwrap_err(),

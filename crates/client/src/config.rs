@@ -189,17 +189,20 @@ impl Settings {
 
 /// `banter/config.toml` in the XDG config directory.
 pub fn default_path() -> Option<PathBuf> {
-    directories::ProjectDirs::from("", "", "banter").map(|dirs| dirs.config_dir().join("config.toml"))
+    directories::ProjectDirs::from("", "", "banter")
+        .map(|dirs| dirs.config_dir().join("config.toml"))
 }
 
 pub fn read_file(path: &Path) -> anyhow::Result<File> {
-    let text = std::fs::read_to_string(path)
-        .with_context(|| format!("cannot read {}", path.display()))?;
+    let text =
+        std::fs::read_to_string(path).with_context(|| format!("cannot read {}", path.display()))?;
     toml::from_str(&text).with_context(|| format!("{} is not a valid config file", path.display()))
 }
 
 fn color(name: &str) -> anyhow::Result<Color> {
-    Color::from_str(name).map_err(|_| anyhow::anyhow!("{name:?} is not a colour (try red, light-blue, #ff8800 or 208)"))
+    Color::from_str(name).map_err(|_| {
+        anyhow::anyhow!("{name:?} is not a colour (try red, light-blue, #ff8800 or 208)")
+    })
 }
 
 /// The login name made into a valid screen name, or `guest`.
@@ -243,15 +246,24 @@ mod tests {
             accent = "yellow"
             "##,
         );
-        let settings = Settings::merge(flags(&["--room", "cafe", "-n", "al"]), from_file, None).unwrap();
+        let settings =
+            Settings::merge(flags(&["--room", "cafe", "-n", "al"]), from_file, None).unwrap();
         assert_eq!(settings.server, "wss://chat.example:8081/ws");
         assert_eq!(settings.name, "al");
         assert_eq!(settings.rooms, ["cafe"]);
         assert!(!settings.bell && settings.mouse && !settings.member_list);
-        assert_eq!(settings.theme.nicks, [Color::Red, Color::Rgb(0xff, 0x88, 0)]);
+        assert_eq!(
+            settings.theme.nicks,
+            [Color::Red, Color::Rgb(0xff, 0x88, 0)]
+        );
         assert_eq!(settings.theme.accent, Color::Yellow);
 
-        let settings = Settings::merge(flags(&["ws://h:1/ws", "--no-mouse"]), File::default(), Some("j.doe")).unwrap();
+        let settings = Settings::merge(
+            flags(&["ws://h:1/ws", "--no-mouse"]),
+            File::default(),
+            Some("j.doe"),
+        )
+        .unwrap();
         assert_eq!(settings.server, "ws://h:1/ws");
         assert_eq!(settings.name, "jdoe");
         assert!(settings.rooms.is_empty() && settings.bell && !settings.mouse);

@@ -47,10 +47,15 @@ const NAME_MAX: usize = 24;
 /// The state of the link, for the status line.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Link {
-    Connecting { attempt: u32 },
+    Connecting {
+        attempt: u32,
+    },
     Connected,
     /// Waiting `secs` more seconds before attempt `attempt`.
-    Waiting { attempt: u32, secs: u64 },
+    Waiting {
+        attempt: u32,
+        secs: u64,
+    },
 }
 
 /// What the connection tells the app.
@@ -59,10 +64,14 @@ pub enum Incoming {
     Link(Link),
     /// Registered as `name` on a fresh connection (the wanted name, or a
     /// variant of it when that was taken).
-    Registered { name: String },
+    Registered {
+        name: String,
+    },
     Frame(Frame),
     /// The connection was lost; `why` says how.
-    Lost { why: String },
+    Lost {
+        why: String,
+    },
     /// Nothing more can be done (the name is refused, the URL is wrong).
     Fatal(String),
 }
@@ -108,7 +117,8 @@ pub fn tls_config(ca: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientConfig>
             .with_context(|| format!("cannot read {}", ca.display()))?;
         let mut added = 0;
         for cert in certs {
-            let cert = cert.with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
+            let cert =
+                cert.with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
             roots
                 .add(cert)
                 .with_context(|| format!("{} holds an unusable certificate", ca.display()))?;
@@ -141,7 +151,11 @@ pub fn backoff(attempt: u32, random: f64) -> Duration {
 pub fn name_candidates(wanted: &str) -> Vec<String> {
     let mut names = vec![wanted.to_owned()];
     for n in 1..NAME_TRIES {
-        let suffix = if n == 1 { "_".to_owned() } else { n.to_string() };
+        let suffix = if n == 1 {
+            "_".to_owned()
+        } else {
+            n.to_string()
+        };
         let keep = wanted.len().min(NAME_MAX - suffix.len());
         names.push(format!("{}{suffix}", &wanted[..keep]));
     }

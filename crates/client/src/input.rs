@@ -223,7 +223,9 @@ impl Completion {
             }
         };
         let chosen = &completion.matches[completion.index];
-        editor.text.replace_range(completion.start..editor.cursor, "");
+        editor
+            .text
+            .replace_range(completion.start..editor.cursor, "");
         editor.cursor = completion.start;
         editor.insert(chosen);
         completion.start = completion.start.min(editor.cursor);

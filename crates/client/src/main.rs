@@ -19,7 +19,8 @@ use std::time::Duration;
 
 use anyhow::Context;
 use crossterm::event::{
-    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture, EventStream,
+    DisableBracketedPaste, DisableMouseCapture, EnableBracketedPaste, EnableMouseCapture,
+    EventStream,
 };
 use crossterm::execute;
 use crossterm::terminal::{
@@ -142,8 +143,7 @@ async fn event_loop(
         settings.bell,
         settings.member_list,
     );
-    let mut connection =
-        connection::spawn(settings.server.clone(), tls, settings.name.clone());
+    let mut connection = connection::spawn(settings.server.clone(), tls, settings.name.clone());
     let mut keys = EventStream::new();
     loop {
         app.now = now_ms();

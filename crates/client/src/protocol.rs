@@ -379,8 +379,12 @@ mod tests {
         )
         .unwrap();
         // A message's `id` is its message id, not a request id.
-        assert!(matches!(frame.body, Body::Message(RoomMessage { id: 41, .. })));
-        let frame = parse(r#"{"type":"error","code":"no_such_room","message":"no","id":7}"#).unwrap();
+        assert!(matches!(
+            frame.body,
+            Body::Message(RoomMessage { id: 41, .. })
+        ));
+        let frame =
+            parse(r#"{"type":"error","code":"no_such_room","message":"no","id":7}"#).unwrap();
         assert_eq!(frame.request_id(), Some(7));
         assert_eq!(
             frame.body,

@@ -39,10 +39,20 @@ pub struct Entry {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum What {
-    Chat { from: String, text: String },
-    Emote { from: String, text: String },
+    Chat {
+        from: String,
+        text: String,
+    },
+    Emote {
+        from: String,
+        text: String,
+    },
     /// Said into this room from another (`:erm` on the text door).
-    FromRoom { from: String, room: String, text: String },
+    FromRoom {
+        from: String,
+        room: String,
+        text: String,
+    },
     /// Something the client or server says: joins, topic changes, replies.
     Notice(String),
     Error(String),
@@ -340,7 +350,16 @@ mod tests {
         assert!(room.insert_message(&message(5, "5")));
         assert_eq!(
             texts(&room),
-            ["5", "10", "20", "-- disconnected", "30", "-- reconnected", "45", "50"]
+            [
+                "5",
+                "10",
+                "20",
+                "-- disconnected",
+                "30",
+                "-- reconnected",
+                "45",
+                "50"
+            ]
         );
         assert_eq!((room.oldest_id(), room.newest_id()), (Some(5), Some(50)));
     }

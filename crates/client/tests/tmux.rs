@@ -132,7 +132,17 @@ impl Tmux {
             self.run(&["new-window", "-d", "-t", "t", "-n", name, command]);
         } else {
             self.run(&[
-                "new-session", "-d", "-s", "t", "-n", name, "-x", "100", "-y", "30", command,
+                "new-session",
+                "-d",
+                "-s",
+                "t",
+                "-n",
+                name,
+                "-x",
+                "100",
+                "-y",
+                "30",
+                command,
             ]);
         }
     }
@@ -195,7 +205,8 @@ impl Tmux {
     }
 
     async fn wait_for(&self, window: &str, text: &str) -> String {
-        self.wait(window, text, |screen| screen.contains(text)).await
+        self.wait(window, text, |screen| screen.contains(text))
+            .await
     }
 
     /// The window's width and height.
@@ -240,7 +251,10 @@ impl Ws {
     async fn login(url: &str, name: &str) -> Self {
         let (socket, _) = tokio_tungstenite::connect_async(url).await.unwrap();
         let mut ws = Self { socket, next_id: 1 };
-        assert_eq!(ws.ask(json!({"type":"hello","name":name})).await["type"], "welcome");
+        assert_eq!(
+            ws.ask(json!({"type":"hello","name":name})).await["type"],
+            "welcome"
+        );
         ws
     }
 
@@ -277,7 +291,9 @@ fn sidebar_mark(screen: &str, name: &str) -> String {
         .find(|line| line.contains(name))
         .unwrap_or_else(|| panic!("no {name} in the sidebar:\n{screen}"));
     let entry = line.split('│').next().unwrap();
-    entry[entry.find(name).unwrap() + name.len()..].trim().to_owned()
+    entry[entry.find(name).unwrap() + name.len()..]
+        .trim()
+        .to_owned()
 }
 
 /// The row of `screen` holding `text`, counted from the top.
@@ -336,11 +352,11 @@ async fn messages_flow_both_ways_rooms_switch_with_unread_counts_and_resizing_is
     assert!(screen.contains("bob: anyone here?"), "{screen}");
     assert_eq!(sidebar_mark(&screen, "#lobby"), "", "{screen}");
     tmux.keys("banter", &["C-n"]);
-    tmux.wait(
-        "banter",
-        "games on screen",
-        |s| s.lines().next().is_some_and(|top| top.starts_with("#games")),
-    )
+    tmux.wait("banter", "games on screen", |s| {
+        s.lines()
+            .next()
+            .is_some_and(|top| top.starts_with("#games"))
+    })
     .await;
     tmux.keys("banter", &["C-p"]);
     tmux.wait("banter", "lobby on screen", |s| s.starts_with("#lobby"))
@@ -395,14 +411,20 @@ async fn a_locked_rooms_password_never_reaches_the_screen() {
     let typed = tmux.wait_for("banter", &"*".repeat(PASSWORD.len())).await;
     for with_escapes in [false, true] {
         let screen = tmux.capture("banter", with_escapes);
-        assert!(!screen.contains(PASSWORD), "password on screen while typed:\n{screen}");
+        assert!(
+            !screen.contains(PASSWORD),
+            "password on screen while typed:\n{screen}"
+        );
     }
     assert!(!typed.contains(PASSWORD));
     tmux.keys("banter", &["Enter"]);
     tmux.wait_for("banter", "you joined vault").await;
     for with_escapes in [false, true] {
         let screen = tmux.capture("banter", with_escapes);
-        assert!(!screen.contains(PASSWORD), "password on screen after:\n{screen}");
+        assert!(
+            !screen.contains(PASSWORD),
+            "password on screen after:\n{screen}"
+        );
     }
     // Not in input history either: Up brings back the command, nothing else.
     tmux.keys("banter", &["Up"]);

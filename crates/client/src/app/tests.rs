@@ -19,7 +19,9 @@ fn app() -> App {
 }
 
 fn frame(app: &mut App, value: Value) {
-    app.on_incoming(Incoming::Frame(protocol::parse(&value.to_string()).unwrap()));
+    app.on_incoming(Incoming::Frame(
+        protocol::parse(&value.to_string()).unwrap(),
+    ));
 }
 
 /// The requests sent since the last call.
@@ -38,7 +40,10 @@ fn key(app: &mut App, code: KeyCode) {
 }
 
 fn ctrl(app: &mut App, c: char) {
-    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char(c), KeyModifiers::CONTROL)));
+    app.on_terminal(Event::Key(KeyEvent::new(
+        KeyCode::Char(c),
+        KeyModifiers::CONTROL,
+    )));
 }
 
 fn type_line(app: &mut App, text: &str) {
@@ -78,7 +83,10 @@ fn the_rooms_to_start_in_are_joined_once_registered() {
     let mut app = app();
     let requests = sent(&mut app);
     assert_eq!(requests, [json!({"type":"join","room":"lobby","id":1})]);
-    frame(&mut app, joined("lobby", &json!(1), vec![message("lobby", "bob", 5, "hi")]));
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 5, "hi")]),
+    );
     assert_eq!(app.conversations.current().name, "lobby");
     assert_eq!(app.conversations.current().members.len(), 2);
     assert_eq!(ids(&app, "lobby"), [5]);
@@ -91,9 +99,15 @@ fn a_said_line_appears_with_its_stored_id_and_errors_land_in_their_room() {
     frame(&mut app, joined("lobby", &json!(1), vec![]));
     type_line(&mut app, "hello bob");
     let requests = sent(&mut app);
-    assert_eq!(requests, [json!({"type":"say","room":"lobby","text":"hello bob","id":2})]);
+    assert_eq!(
+        requests,
+        [json!({"type":"say","room":"lobby","text":"hello bob","id":2})]
+    );
     let at = app.now + 5;
-    frame(&mut app, json!({"type":"said","room":"lobby","message_id":9,"at":at,"id":2}));
+    frame(
+        &mut app,
+        json!({"type":"said","room":"lobby","message_id":9,"at":at,"id":2}),
+    );
     let last = app.conversations.current().entries.last().unwrap().clone();
     assert_eq!(last.id, Some(9));
     assert_eq!(
@@ -107,9 +121,15 @@ fn a_said_line_appears_with_its_stored_id_and_errors_land_in_their_room() {
     type_line(&mut app, ":topic chess");
     let id = sent(&mut app)[0]["id"].clone();
     key(&mut app, KeyCode::Char('1'));
-    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    app.on_terminal(Event::Key(KeyEvent::new(
+        KeyCode::Char('1'),
+        KeyModifiers::ALT,
+    )));
     assert_eq!(app.conversations.selected, 0);
-    frame(&mut app, json!({"type":"error","code":"not_host","message":"only a host can do that","id":id}));
+    frame(
+        &mut app,
+        json!({"type":"error","code":"not_host","message":"only a host can do that","id":id}),
+    );
     let lobby = &app.conversations.list[1];
     assert_eq!(
         lobby.entries.last().unwrap().what,
@@ -124,7 +144,10 @@ fn a_locked_room_asks_for_its_password_which_goes_only_into_the_join() {
     type_line(&mut app, ":cr vault");
     let request = sent(&mut app).remove(0);
     assert_eq!(request, json!({"type":"join","room":"vault","id":2}));
-    frame(&mut app, json!({"type":"error","code":"password_needed","message":"vault is locked","id":2}));
+    frame(
+        &mut app,
+        json!({"type":"error","code":"password_needed","message":"vault is locked","id":2}),
+    );
     assert_eq!(app.prompt.as_ref().unwrap().label, "password for vault");
     for c in SECRET.chars() {
         key(&mut app, KeyCode::Char(c));
@@ -135,7 +158,10 @@ fn a_locked_room_asks_for_its_password_which_goes_only_into_the_join() {
     key(&mut app, KeyCode::Enter);
     assert!(app.prompt.is_none());
     let request = sent(&mut app).remove(0);
-    assert_eq!(request, json!({"type":"join","room":"vault","password":SECRET,"id":3}));
+    assert_eq!(
+        request,
+        json!({"type":"join","room":"vault","password":SECRET,"id":3})
+    );
     frame(&mut app, joined("vault", &json!(3), vec![]));
     // The secret is nowhere to be seen: not in any pane, the input line or history.
     assert!(!everything_shown(&app).contains(SECRET));
@@ -150,7 +176,10 @@ fn setting_a_password_asks_twice_and_a_mismatch_changes_nothing() {
     frame(&mut app, joined("lobby", &json!(1), vec![]));
     type_line(&mut app, ":passwd");
     type_line(&mut app, "one");
-    assert_eq!(app.prompt.as_ref().unwrap().label, "the new password for lobby again");
+    assert_eq!(
+        app.prompt.as_ref().unwrap().label,
+        "the new password for lobby again"
+    );
     type_line(&mut app, "two");
     assert!(sent(&mut app).is_empty());
     assert_eq!(
@@ -176,10 +205,15 @@ fn setting_a_password_asks_twice_and_a_mismatch_changes_nothing() {
 fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
     let mut app = app();
     sent(&mut app);
-    let history: Vec<Value> = (1..=3).map(|id| message("lobby", "bob", id, "old")).collect();
+    let history: Vec<Value> = (1..=3)
+        .map(|id| message("lobby", "bob", id, "old"))
+        .collect();
     frame(&mut app, joined("lobby", &json!(1), history));
     // Look at the status pane, so new lobby messages count as unread.
-    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    app.on_terminal(Event::Key(KeyEvent::new(
+        KeyCode::Char('1'),
+        KeyModifiers::ALT,
+    )));
     app.on_incoming(Incoming::Lost {
         why: "reset".into(),
     });
@@ -190,7 +224,9 @@ fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
     let rejoin = sent(&mut app);
     assert_eq!(rejoin, [json!({"type":"join","room":"lobby","id":2})]);
     // The server's join history holds the newest messages, 8-10, and 3 was seen before.
-    let recent: Vec<Value> = (8..=10).map(|id| message("lobby", "bob", id, "new")).collect();
+    let recent: Vec<Value> = (8..=10)
+        .map(|id| message("lobby", "bob", id, "new"))
+        .collect();
     frame(&mut app, joined("lobby", &json!(2), recent));
     let page = sent(&mut app);
     assert_eq!(
@@ -199,8 +235,13 @@ fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
     );
     // Meanwhile a live message arrives, and the page overlaps what we have.
     frame(&mut app, message("lobby", "bob", 11, "live"));
-    let older: Vec<Value> = (3..=7).map(|id| message("lobby", "bob", id, "gap")).collect();
-    frame(&mut app, json!({"type":"history","room":"lobby","messages":older,"capped_at":null,"id":3}));
+    let older: Vec<Value> = (3..=7)
+        .map(|id| message("lobby", "bob", id, "gap"))
+        .collect();
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":older,"capped_at":null,"id":3}),
+    );
     // Short page: the gap is closed, nothing more asked.
     assert!(sent(&mut app).is_empty());
     assert_eq!(ids(&app, "lobby"), (1..=11).collect::<Vec<_>>());
@@ -211,22 +252,43 @@ fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
 fn a_long_gap_is_paged_until_it_reaches_what_was_seen() {
     let mut app = app();
     sent(&mut app);
-    frame(&mut app, joined("lobby", &json!(1), vec![message("lobby", "bob", 1, "a")]));
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 1, "a")]),
+    );
     app.on_incoming(Incoming::Lost { why: "x".into() });
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
     });
     sent(&mut app);
-    frame(&mut app, joined("lobby", &json!(2), vec![message("lobby", "bob", 500, "b")]));
+    frame(
+        &mut app,
+        joined("lobby", &json!(2), vec![message("lobby", "bob", 500, "b")]),
+    );
     assert_eq!(sent(&mut app)[0]["before"], 500);
-    let full: Vec<Value> = (300..500).map(|id| message("lobby", "bob", id, "c")).collect();
-    frame(&mut app, json!({"type":"history","room":"lobby","messages":full,"id":3}));
+    let full: Vec<Value> = (300..500)
+        .map(|id| message("lobby", "bob", id, "c"))
+        .collect();
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":full,"id":3}),
+    );
     assert_eq!(sent(&mut app)[0]["before"], 300);
-    let last: Vec<Value> = (100..300).map(|id| message("lobby", "bob", id, "d")).collect();
-    frame(&mut app, json!({"type":"history","room":"lobby","messages":last,"id":4}));
+    let last: Vec<Value> = (100..300)
+        .map(|id| message("lobby", "bob", id, "d"))
+        .collect();
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":last,"id":4}),
+    );
     assert_eq!(sent(&mut app)[0]["before"], 100);
-    let reaching: Vec<Value> = (1..100).map(|id| message("lobby", "bob", id, "e")).collect();
-    frame(&mut app, json!({"type":"history","room":"lobby","messages":reaching,"id":5}));
+    let reaching: Vec<Value> = (1..100)
+        .map(|id| message("lobby", "bob", id, "e"))
+        .collect();
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":reaching,"id":5}),
+    );
     assert!(sent(&mut app).is_empty());
     assert_eq!(ids(&app, "lobby"), (1..=500).collect::<Vec<_>>());
 }
@@ -241,7 +303,9 @@ fn a_name_taken_meanwhile_is_reported() {
     assert_eq!(app.me, "alice_");
     let status = &app.conversations.list[0];
     assert!(status.entries.iter().any(|e| e.what
-        == What::Error("the name alice is taken; you are alice_ (:nick alice to try again)".into())));
+        == What::Error(
+            "the name alice is taken; you are alice_ (:nick alice to try again)".into()
+        )));
 }
 
 #[test]
@@ -281,14 +345,20 @@ fn mentions_and_private_messages_mark_the_sidebar_and_ring() {
     let mut app = app();
     sent(&mut app);
     frame(&mut app, joined("lobby", &json!(1), vec![]));
-    app.on_terminal(Event::Key(KeyEvent::new(KeyCode::Char('1'), KeyModifiers::ALT)));
+    app.on_terminal(Event::Key(KeyEvent::new(
+        KeyCode::Char('1'),
+        KeyModifiers::ALT,
+    )));
     frame(&mut app, message("lobby", "bob", 2, "nothing for you"));
     assert!(!app.ring);
     frame(&mut app, message("lobby", "bob", 3, "alice: look"));
     assert!(std::mem::take(&mut app.ring));
     let lobby = &app.conversations.list[1];
     assert_eq!((lobby.unread, lobby.mention), (2, true));
-    frame(&mut app, json!({"type":"private","from":"carol","text":"psst","at":1}));
+    frame(
+        &mut app,
+        json!({"type":"private","from":"carol","text":"psst","at":1}),
+    );
     assert!(app.ring);
     let carol = app.conversations.find(Kind::Private, "carol").unwrap();
     assert_eq!(app.conversations.list[carol].unread, 1);
@@ -321,7 +391,10 @@ fn tab_completes_commands_and_nicks() {
 fn scrolling_past_the_top_loads_an_older_page() {
     let mut app = app();
     sent(&mut app);
-    frame(&mut app, joined("lobby", &json!(1), vec![message("lobby", "bob", 40, "x")]));
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 40, "x")]),
+    );
     app.viewport = Viewport {
         rows: 10,
         max_scroll: 0,
@@ -334,7 +407,10 @@ fn scrolling_past_the_top_loads_an_older_page() {
     // Only one page at a time.
     key(&mut app, KeyCode::PageUp);
     assert!(sent(&mut app).is_empty());
-    frame(&mut app, json!({"type":"history","room":"lobby","messages":[message("lobby","bob",39,"y")],"id":2}));
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":[message("lobby","bob",39,"y")],"id":2}),
+    );
     assert!(app.conversations.current().history_start);
     assert_eq!(ids(&app, "lobby"), [39, 40]);
 }

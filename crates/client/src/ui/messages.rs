@@ -84,7 +84,9 @@ fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style
             out.push((from.clone(), nick(from)));
             out.push((
                 format!("@{room}"),
-                Style::default().fg(theme.accent).add_modifier(Modifier::ITALIC),
+                Style::default()
+                    .fg(theme.accent)
+                    .add_modifier(Modifier::ITALIC),
             ));
             out.push((": ".into(), plain));
             out.push((text.clone(), Style::default().add_modifier(Modifier::DIM)));
@@ -125,7 +127,9 @@ pub fn draw(
         let entry = &entries[index];
         let mut lines = wrap(&pieces(entry, offset, theme), width, TIME_WIDTH);
         let new_day = match index.checked_sub(1) {
-            Some(previous) => local(entries[previous].at, offset).date() != local(entry.at, offset).date(),
+            Some(previous) => {
+                local(entries[previous].at, offset).date() != local(entry.at, offset).date()
+            }
             None => true,
         };
         if new_day {
@@ -150,7 +154,9 @@ pub fn draw(
         .collect();
     // Newest at the bottom: pad above when there are fewer rows than the pane.
     let pad = height.saturating_sub(shown.len());
-    let lines: Vec<Line<'static>> = std::iter::repeat_n(Line::default(), pad).chain(shown).collect();
+    let lines: Vec<Line<'static>> = std::iter::repeat_n(Line::default(), pad)
+        .chain(shown)
+        .collect();
     frame.render_widget(Paragraph::new(lines), area);
     max_scroll
 }

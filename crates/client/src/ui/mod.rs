@@ -186,13 +186,18 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App, conversation: &Conversa
     let link = link_text(app.link);
     let link_style = match app.link {
         Link::Connected => Style::default().fg(Color::Green),
-        _ => Style::default().fg(Color::Yellow).add_modifier(Modifier::BOLD),
+        _ => Style::default()
+            .fg(Color::Yellow)
+            .add_modifier(Modifier::BOLD),
     };
     let mut spans = vec![
         Span::raw("["),
         Span::styled(link, link_style),
         Span::raw("] "),
-        Span::styled(app.me.clone(), Style::default().fg(nick_color(&app.me, &look.theme))),
+        Span::styled(
+            app.me.clone(),
+            Style::default().fg(nick_color(&app.me, &look.theme)),
+        ),
         Span::raw(format!(" on {}", app.server)),
     ];
     if conversation.scroll > 0 {
@@ -210,7 +215,10 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App, conversation: &Conversa
 
 fn input_line(frame: &mut Frame, area: Rect, app: &App) {
     if let Some(lines) = &app.paste {
-        let text = format!("paste {} lines? y sends them, any other key drops them", lines.len());
+        let text = format!(
+            "paste {} lines? y sends them, any other key drops them",
+            lines.len()
+        );
         frame.render_widget(
             Paragraph::new(Line::styled(text, Style::default().fg(Color::Yellow))),
             area,
@@ -244,7 +252,10 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App) {
     }
     let visible: String = truncate(&text[start..], room + 1);
     let x = prefix.len() + text[start..cursor].width();
-    frame.render_widget(Paragraph::new(Line::from(vec![Span::raw(prefix), Span::raw(visible)])), area);
+    frame.render_widget(
+        Paragraph::new(Line::from(vec![Span::raw(prefix), Span::raw(visible)])),
+        area,
+    );
     frame.set_cursor_position(Position::new(
         area.x + x.min(usize::from(area.width.saturating_sub(1))) as u16,
         area.y,

@@ -23,7 +23,9 @@ fn look() -> Look {
 }
 
 fn frame(app: &mut App, value: Value) {
-    app.on_incoming(Incoming::Frame(protocol::parse(&value.to_string()).unwrap()));
+    app.on_incoming(Incoming::Frame(
+        protocol::parse(&value.to_string()).unwrap(),
+    ));
 }
 
 fn key(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
@@ -32,7 +34,13 @@ fn key(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
 
 /// Alice, connected, in lobby with bob and carol.
 fn alice() -> App {
-    let mut app = App::new("alice", "ws://127.0.0.1:8081/ws", vec!["lobby".into()], true, true);
+    let mut app = App::new(
+        "alice",
+        "ws://127.0.0.1:8081/ws",
+        vec!["lobby".into()],
+        true,
+        true,
+    );
     app.now = NOW;
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
@@ -99,11 +107,17 @@ fn the_sidebar_shows_unread_counts_and_a_mention_mark() {
     say(&mut app, "games", "dave", 10, "anyone for chess?");
     say(&mut app, "games", "dave", 11, "alice, you play?");
     say(&mut app, "lobby", "bob", 12, "hi all");
-    frame(&mut app, json!({"type":"private","from":"carol","text":"psst","at":NOW}));
+    frame(
+        &mut app,
+        json!({"type":"private","from":"carol","text":"psst","at":NOW}),
+    );
     let screen = draw(&mut app, 72, 12);
     insta::assert_snapshot!(text(&screen));
     // The mention mark is red, a plain count yellow.
-    let games_row = text(&screen).lines().position(|l| l.contains("#games")).unwrap();
+    let games_row = text(&screen)
+        .lines()
+        .position(|l| l.contains("#games"))
+        .unwrap();
     let mark = screen
         .content
         .chunks(72)
@@ -129,7 +143,13 @@ fn long_lines_and_wide_characters_wrap_within_the_pane() {
         20,
         "a long line that will not fit in one row of this narrow pane",
     );
-    say(&mut app, "lobby", "carol", 21, "漢字かな交じり文と絵文字👍🏽も折り返す");
+    say(
+        &mut app,
+        "lobby",
+        "carol",
+        21,
+        "漢字かな交じり文と絵文字👍🏽も折り返す",
+    );
     say(&mut app, "lobby", "bob", 22, "café cafe\u{301} naïve");
     let screen = draw(&mut app, 56, 14);
     insta::assert_snapshot!(text(&screen));
@@ -143,7 +163,10 @@ fn the_password_prompt_is_masked() {
     }
     key(&mut app, KeyCode::Enter, KeyModifiers::NONE);
     let id = app.take_effects().len() as u64 + 1;
-    frame(&mut app, json!({"type":"error","code":"password_needed","message":"vault is locked; it needs a password","id":id}));
+    frame(
+        &mut app,
+        json!({"type":"error","code":"password_needed","message":"vault is locked; it needs a password","id":id}),
+    );
     for c in "hunter2".chars() {
         key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
     }
@@ -164,7 +187,10 @@ fn the_status_line_counts_down_to_the_next_reconnect() {
         secs: 4,
     }));
     let screen = text(&draw(&mut app, 64, 10));
-    assert!(screen.contains("[reconnecting in 4 s (attempt 3)] alice"), "{screen}");
+    assert!(
+        screen.contains("[reconnecting in 4 s (attempt 3)] alice"),
+        "{screen}"
+    );
     insta::assert_snapshot!(screen);
 }
 

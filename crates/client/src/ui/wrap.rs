@@ -40,7 +40,7 @@ pub fn wrap(spans: &[(String, Style)], width: usize, indent: usize) -> Vec<Line<
     let mut i = 0;
     while i < cells.len() {
         if cells[i].text == " " {
-            if col + 1 <= width {
+            if col < width {
                 rows.last_mut().expect("one row").push(&cells[i]);
                 col += 1;
             } else {
@@ -50,7 +50,9 @@ pub fn wrap(spans: &[(String, Style)], width: usize, indent: usize) -> Vec<Line<
             i += 1;
             continue;
         }
-        let end = (i..cells.len()).find(|&j| cells[j].text == " ").unwrap_or(cells.len());
+        let end = (i..cells.len())
+            .find(|&j| cells[j].text == " ")
+            .unwrap_or(cells.len());
         let word_width: usize = cells[i..end].iter().map(|c| c.width).sum();
         if col + word_width > width && col > indent && indent + word_width <= width {
             rows.push(Vec::new());
@@ -127,14 +129,20 @@ mod tests {
         // An emoji ZWJ family and an accented letter stay whole.
         let family = "👨\u{200d}👩\u{200d}👧";
         assert_eq!(rows(&format!("{family}{family}"), 3, 0), [family, family]);
-        assert_eq!(rows("e\u{301}e\u{301}e\u{301}", 2, 0), ["e\u{301}e\u{301}", "e\u{301}"]);
+        assert_eq!(
+            rows("e\u{301}e\u{301}e\u{301}", 2, 0),
+            ["e\u{301}e\u{301}", "e\u{301}"]
+        );
     }
 
     #[test]
     fn styles_survive_the_wrapping() {
         let bold = Style::default().add_modifier(ratatui::style::Modifier::BOLD);
         let lines = wrap(
-            &[("alice".into(), bold), (": hi there".into(), Style::default())],
+            &[
+                ("alice".into(), bold),
+                (": hi there".into(), Style::default()),
+            ],
             10,
             2,
         );

@@ -418,12 +418,18 @@ impl App {
                     .push(now, What::Chat { from, text });
             }
             Body::NickSet { name } => {
+                // The server tells the others in each room, not us.
                 let old = std::mem::replace(&mut self.me, name.clone());
                 self.effects.push(Effect::Rename(name.clone()));
-                let here = self.conversations.selected;
-                if here == 0 || self.conversations.current().kind != Kind::Room {
-                    self.notice(here, format!("you are now {name} (were {old})"));
+                for conversation in &mut self.conversations.list {
+                    for member in &mut conversation.members {
+                        if member.name.eq_ignore_ascii_case(&old) {
+                            member.name = name.clone();
+                        }
+                    }
                 }
+                let here = self.conversations.selected;
+                self.notice(here, format!("you are now known as {name}"));
             }
             Body::InviteSent { room, name } => {
                 let index = self.about(&room);

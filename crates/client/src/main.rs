@@ -64,7 +64,10 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(settings, offset)) {
+    let result = runtime.block_on(run(settings, offset));
+    // Do not wait for a connection attempt still resolving a name.
+    runtime.shutdown_timeout(Duration::from_millis(100));
+    match result {
         Ok(None) => ExitCode::SUCCESS,
         Ok(Some(fatal)) => {
             eprintln!("banter: {fatal}");

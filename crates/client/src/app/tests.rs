@@ -414,3 +414,23 @@ fn scrolling_past_the_top_loads_an_older_page() {
     assert!(app.conversations.current().history_start);
     assert_eq!(ids(&app, "lobby"), [39, 40]);
 }
+
+#[test]
+fn a_new_name_is_kept_for_reconnects_and_shown_in_the_member_list() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, ":nick al");
+    assert_eq!(sent(&mut app), [json!({"type":"nick","name":"al","id":2})]);
+    frame(&mut app, json!({"type":"nick_set","name":"al","id":2}));
+    assert_eq!(app.me, "al");
+    assert_eq!(app.take_effects(), [Effect::Rename("al".into())]);
+    let names: Vec<&str> = app
+        .conversations
+        .current()
+        .members
+        .iter()
+        .map(|m| m.name.as_str())
+        .collect();
+    assert_eq!(names, ["bob", "al"]);
+}

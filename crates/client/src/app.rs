@@ -199,6 +199,11 @@ impl App {
         self.conversations.list[index].push(now, What::Notice(text.into()));
     }
 
+    fn info(&mut self, index: usize, text: impl Into<String>) {
+        let now = self.now;
+        self.conversations.list[index].push(now, What::Info(text.into()));
+    }
+
     fn error(&mut self, index: usize, text: impl Into<String>) {
         let now = self.now;
         self.conversations.list[index].push(now, What::Error(text.into()));
@@ -369,7 +374,7 @@ impl App {
                     if let Some(topic) = room.topic {
                         line.push_str(&format!(" - {topic}"));
                     }
-                    self.notice(here, line);
+                    self.info(here, line);
                 }
             }
             Body::Who { room, members } => {
@@ -1225,17 +1230,14 @@ impl App {
             Command::Members => self.show_members = !self.show_members,
             Command::Help => {
                 for line in HELP_KEYS {
-                    self.notice(here, *line);
+                    self.info(here, *line);
                 }
                 for spec in commands::COMMANDS {
-                    let aliases: Vec<String> = spec.aliases.iter().map(|a| format!(":{a}")).collect();
-                    let aliases = if aliases.is_empty() {
-                        String::new()
-                    } else {
-                        format!(" ({})", aliases.join(" "))
-                    };
-                    let usage = format!(":{} {}", spec.name, spec.usage);
-                    self.notice(here, format!("  {:<24} {}{aliases}", usage.trim_end(), spec.help));
+                    let mut usage = format!(":{} {}", spec.name, spec.usage);
+                    for alias in spec.aliases {
+                        usage.push_str(&format!(" :{alias}"));
+                    }
+                    self.info(here, format!("  {}  {}", usage.trim_end(), spec.help));
                 }
             }
             Command::Quit => {
@@ -1260,12 +1262,15 @@ fn needs_server(command: &Command) -> bool {
 
 /// The keys, as `:help` shows them.
 const HELP_KEYS: &[&str] = &[
-    "keys: Enter sends; Alt-1..9 or Ctrl-N/Ctrl-P switch conversations;",
-    "  PgUp/PgDn or the mouse wheel scroll (past the top loads older history);",
-    "  Tab completes nicks, commands and rooms; Up/Down browse what you sent;",
-    "  Ctrl-A/E start/end, Ctrl-K/U delete to end/start, Ctrl-W a word, Alt-B/F a word back/on;",
-    "  F2 shows or hides the members; Ctrl-C quits. Start a line with :: to send one starting with ':'.",
-    "commands:",
+    "keys:",
+    "  Enter sends; a line starting with :: sends one starting with ':'",
+    "  Alt-1..9, Ctrl-N / Ctrl-P: switch conversations",
+    "  PgUp / PgDn, mouse wheel: scroll (past the top loads older history)",
+    "  Tab: complete nicks, commands, rooms; Up / Down: lines sent before",
+    "  Ctrl-A / Ctrl-E: start / end; Alt-B / Alt-F: a word back / on",
+    "  Ctrl-K / Ctrl-U / Ctrl-W: delete to the end / to the start / a word",
+    "  F2: members on / off; Esc: cancel a password prompt; Ctrl-C: quit",
+    "commands (aliases after the arguments):",
 ];
 
 #[cfg(test)]

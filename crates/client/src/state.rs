@@ -55,6 +55,8 @@ pub enum What {
     },
     /// Something the client or server says: joins, topic changes, replies.
     Notice(String),
+    /// An answer to be read as it is: help, `:rooms`, `:who`.
+    Info(String),
     Error(String),
     /// Messages the server dropped for us (then fetched from history).
     Missed(usize),

@@ -94,6 +94,7 @@ fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style
         What::Notice(text) => {
             out.push((format!("-- {text}"), Style::default().fg(Color::DarkGray)));
         }
+        What::Info(text) => out.push((text.clone(), plain)),
         What::Error(text) => {
             out.push((format!("!! {text}"), Style::default().fg(Color::Red)));
         }
@@ -116,9 +117,9 @@ pub fn draw(
 ) -> usize {
     let width = usize::from(area.width);
     let height = usize::from(area.height);
-    // Enough rows to fill the screen at this scroll, and one more to know
-    // whether there is anything above.
-    let wanted = height + conversation.scroll + 1;
+    // Enough rows to fill the screen at this scroll, and a screenful more,
+    // so that one PgUp is never cut short by rows not laid out yet.
+    let wanted = 2 * height + conversation.scroll + 1;
     let mut rows: Vec<Line<'static>> = Vec::new();
     let entries = &conversation.entries;
     let mut index = entries.len();

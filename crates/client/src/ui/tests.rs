@@ -34,6 +34,11 @@ fn key(app: &mut App, code: KeyCode, modifiers: KeyModifiers) {
 
 /// Alice, connected, in lobby with bob and carol.
 fn alice() -> App {
+    alice_after(vec![])
+}
+
+/// Alice as in [`alice`], the join's history holding `history`.
+fn alice_after(history: Vec<Value>) -> App {
     let mut app = App::new(
         "alice",
         "ws://127.0.0.1:8081/ws",
@@ -51,7 +56,7 @@ fn alice() -> App {
         &mut app,
         json!({"type":"joined","room":"lobby","created":false,"host":false,"locked":false,
             "topic":"all welcome","members":[{"name":"bob","host":true},{"name":"alice","host":false},{"name":"carol","host":false}],
-            "history":[],"id":1}),
+            "history":history,"id":1}),
     );
     app
 }
@@ -210,4 +215,48 @@ fn a_narrow_screen_drops_the_side_panes_and_scrolls_the_input() {
     // The cursor is at the end of the visible input.
     let cursor = terminal.get_cursor_position().unwrap();
     assert_eq!((cursor.x, cursor.y), (29, 5));
+}
+
+#[test]
+fn page_up_scrolls_a_page_and_past_the_top_asks_for_older_messages() {
+    let first = json!({"type":"message","room":"lobby","from":"bob","text":"line 1","id":1,"at":NOW - 1000,"kind":"chat"});
+    let mut app = alice_after(vec![first]);
+    for id in 2..=40 {
+        say(&mut app, "lobby", "bob", id, &format!("line {id}"));
+    }
+    let screen = text(&draw(&mut app, 80, 12));
+    assert!(screen.contains("bob: line 40"), "{screen}");
+    // The message pane has 9 rows; a page is 8 of them.
+    key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+    let screen = text(&draw(&mut app, 80, 12));
+    assert!(
+        screen.contains("bob: line 32") && !screen.contains("bob: line 33"),
+        "{screen}"
+    );
+    assert!(screen.contains("(scrolled up 8 rows; PgDn)"), "{screen}");
+    for _ in 0..5 {
+        key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+        draw(&mut app, 80, 12);
+    }
+    let screen = text(&draw(&mut app, 80, 12));
+    assert!(
+        screen.lines().any(|l| l.contains("bob: line 1 ")),
+        "{screen}"
+    );
+    let asked: Vec<Value> = app
+        .take_effects()
+        .into_iter()
+        .filter_map(|e| match e {
+            crate::app::Effect::Send(text) => Some(serde_json::from_str(&text).unwrap()),
+            _ => None,
+        })
+        .collect();
+    assert_eq!(asked.len(), 1, "{asked:?}");
+    assert_eq!(asked[0]["type"], "history");
+    assert_eq!(asked[0]["before"], 1);
+    key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+    for _ in 0..6 {
+        key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+    }
+    assert!(text(&draw(&mut app, 80, 12)).contains("bob: line 40"));
 }

@@ -133,6 +133,8 @@ pub struct App {
     pub now: i64,
     rooms_at_start: Vec<String>,
     registered_before: bool,
+    /// Why the last connection attempt failed, to say it once.
+    last_failure: Option<String>,
     /// Room names seen in `:rooms`, for completion.
     known_rooms: Vec<String>,
     pending: HashMap<u64, Pending>,
@@ -162,6 +164,7 @@ impl App {
             now: 0,
             rooms_at_start: rooms,
             registered_before: false,
+            last_failure: None,
             known_rooms: Vec::new(),
             pending: HashMap::new(),
             next_id: 1,
@@ -241,6 +244,7 @@ impl App {
 
     fn registered(&mut self, name: String) {
         self.online = true;
+        self.last_failure = None;
         if !name.eq_ignore_ascii_case(&self.me) {
             let wanted = std::mem::replace(&mut self.me, name.clone());
             self.error(
@@ -303,6 +307,11 @@ impl App {
         let was_online = std::mem::replace(&mut self.online, false);
         self.pending.clear();
         if !was_online {
+            // Failed attempts: say why once, and again only when it changes.
+            if self.last_failure.as_deref() != Some(why) {
+                self.last_failure = Some(why.to_owned());
+                self.error(0, format!("cannot connect to {}: {why}", self.server));
+            }
             return;
         }
         self.error(0, format!("connection lost: {why}"));
@@ -1233,11 +1242,13 @@ impl App {
                     self.info(here, *line);
                 }
                 for spec in commands::COMMANDS {
-                    let mut usage = format!(":{} {}", spec.name, spec.usage);
+                    let mut usage = format!(":{} {}", spec.name, spec.usage)
+                        .trim_end()
+                        .to_owned();
                     for alias in spec.aliases {
                         usage.push_str(&format!(" :{alias}"));
                     }
-                    self.info(here, format!("  {}  {}", usage.trim_end(), spec.help));
+                    self.info(here, format!("  {usage}  {}", spec.help));
                 }
             }
             Command::Quit => {

@@ -476,6 +476,7 @@ async fn a_locked_rooms_password_never_reaches_the_screen() {
     assert!(!screen.contains(PASSWORD), "{screen}");
 
     // The nc user who watched nothing of it is told alice came in.
+    tmux.wait_for("nc", "choose a screen name").await;
     tmux.type_line("nc", "dave");
     tmux.wait_for("nc", "hello dave").await;
     tmux.type_line("nc", ":who vault");
@@ -515,7 +516,9 @@ async fn after_a_server_restart_the_client_rejoins_and_shows_what_it_missed_once
     gate.set_open(true);
     let screen = tmux
         .wait("banter", "every missed message", |s| {
-            s.contains("[connected]") && s.contains("rejoined lobby") && s.contains("bob: missed 5")
+            s.contains("[connected]")
+                && s.contains("rejoined lobby")
+                && (1..=5).all(|n| s.contains(&format!("bob: missed {n}")))
         })
         .await;
     for line in [

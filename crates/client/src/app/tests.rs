@@ -434,3 +434,23 @@ fn a_new_name_is_kept_for_reconnects_and_shown_in_the_member_list() {
         .collect();
     assert_eq!(names, ["bob", "al"]);
 }
+
+#[test]
+fn failed_attempts_say_why_once_per_reason() {
+    let mut app = App::new("alice", "ws://test/ws", vec![], true, true);
+    for why in ["refused", "refused", "refused", "timed out"] {
+        app.on_incoming(Incoming::Lost { why: why.into() });
+    }
+    let lines: Vec<&What> = app.conversations.list[0]
+        .entries
+        .iter()
+        .map(|e| &e.what)
+        .collect();
+    assert_eq!(
+        lines,
+        [
+            &What::Error("cannot connect to ws://test/ws: refused".into()),
+            &What::Error("cannot connect to ws://test/ws: timed out".into()),
+        ]
+    );
+}

@@ -39,7 +39,10 @@ impl Server {
     /// Starts on free ports; `data_dir` keeps history across restarts,
     /// `None` keeps everything in memory.
     async fn start(data_dir: Option<&Path>) -> Self {
-        let mut config = Config::defaults();
+        Self::start_with(data_dir, Config::defaults()).await
+    }
+
+    async fn start_with(data_dir: Option<&Path>, mut config: Config) -> Self {
         match data_dir {
             Some(dir) => config.data_dir = dir.to_owned(),
             None => config.in_memory = true,
@@ -66,6 +69,8 @@ impl Server {
         let listeners = banter_server::Listeners {
             text: text_listener,
             http: Some(http_listener),
+            tls_text: None,
+            metrics: None,
         };
         let task = tokio::spawn(banter_server::run(
             listeners,
@@ -543,5 +548,39 @@ async fn after_a_server_restart_the_client_rejoins_and_shows_what_it_missed_once
     // And it talks again.
     tmux.type_line("banter", "back again");
     tmux.wait_for("banter", "alice: back again").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn wss_works_with_the_servers_self_signed_certificate_given_as_ca() {
+    let data = tempfile::tempdir().unwrap();
+    let mut config = Config::defaults();
+    config.tls_self_signed = true;
+    let server = Server::start_with(Some(data.path()), config).await;
+    let cert = data.path().join("tls").join("self-signed-cert.pem");
+    let deadline = Instant::now() + WAIT;
+    while !cert.exists() {
+        assert!(Instant::now() < deadline, "no {}", cert.display());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let url = format!("wss://{}/ws", server.http);
+    let tmux = Tmux::new("wss");
+    // Without the certificate the server is not trusted, and the client says so.
+    tmux.banter(&url, "--name alice --room lobby");
+    let screen = tmux.wait_for("banter", "cannot connect").await;
+    assert!(screen.contains("certificate"), "{screen}");
+    tmux.keys("banter", &["C-c"]);
+    tmux.wait("banter", "Ctrl-C to end the client", |s| {
+        !s.contains("cannot connect")
+    })
+    .await;
+    let tmux = Tmux::new("wss-ca");
+    tmux.banter(
+        &url,
+        &format!("--name alice --room lobby --ca {}", cert.display()),
+    );
+    tmux.wait_for("banter", "you joined lobby").await;
+    tmux.type_line("banter", "over tls");
+    tmux.wait_for("banter", "alice: over tls").await;
     server.stop().await;
 }

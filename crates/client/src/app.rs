@@ -125,6 +125,8 @@ pub struct App {
     pub viewport: Viewport,
     /// Ring the bell after the next drawing.
     pub ring: bool,
+    /// Clear the terminal and draw everything anew (Ctrl-L).
+    pub repaint: bool,
     bell: bool,
     pub quit: bool,
     /// Why the client gave up, if it did.
@@ -158,6 +160,7 @@ impl App {
             show_members,
             viewport: Viewport::default(),
             ring: false,
+            repaint: false,
             bell,
             quit: false,
             fatal: None,
@@ -332,7 +335,6 @@ impl App {
         match frame.body {
             Body::Joined {
                 room,
-                host: _,
                 locked,
                 topic,
                 members,
@@ -448,10 +450,6 @@ impl App {
             Body::InviteSent { room, name } => {
                 let index = self.about(&room);
                 self.notice(index, format!("invited {name} into {room}"));
-            }
-            Body::SentElsewhere { room, members } => {
-                let here = self.conversations.selected;
-                self.notice(here, format!("sent to {room} ({members} there)"));
             }
             Body::Ok | Body::Pong | Body::Bye | Body::Welcome { .. } | Body::Unknown => {}
             Body::Shutdown { message } => {
@@ -835,7 +833,8 @@ impl App {
             KeyCode::Char(digit @ '1'..='9') if alt => {
                 self.conversations.select(digit as usize - '1' as usize);
             }
-            KeyCode::Char(c) if !ctrl => self.editor.insert(c.encode_utf8(&mut [0; 4])),
+            KeyCode::Char('l') if ctrl => self.repaint = true,
+            KeyCode::Char(c) if !ctrl && !alt => self.editor.insert(c.encode_utf8(&mut [0; 4])),
             KeyCode::Left => self.editor.left(),
             KeyCode::Right => self.editor.right(),
             KeyCode::Home => self.editor.home(),
@@ -1280,7 +1279,7 @@ const HELP_KEYS: &[&str] = &[
     "  Tab: complete nicks, commands, rooms; Up / Down: lines sent before",
     "  Ctrl-A / Ctrl-E: start / end; Alt-B / Alt-F: a word back / on",
     "  Ctrl-K / Ctrl-U / Ctrl-W: delete to the end / to the start / a word",
-    "  F2: members on / off; Esc: cancel a password prompt; Ctrl-C: quit",
+    "  F2: members on / off; Ctrl-L: redraw; Esc: cancel a password prompt; Ctrl-C: quit",
     "commands (aliases after the arguments):",
 ];
 

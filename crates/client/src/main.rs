@@ -150,6 +150,9 @@ async fn event_loop(
     let mut keys = EventStream::new();
     loop {
         app.now = now_ms();
+        if std::mem::take(&mut app.repaint) {
+            terminal.clear()?;
+        }
         terminal.draw(|frame| app.viewport = ui::draw(frame, &app, &look))?;
         if std::mem::take(&mut app.ring) {
             let mut stdout = std::io::stdout();

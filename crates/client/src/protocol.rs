@@ -170,7 +170,6 @@ pub enum Body {
     },
     Joined {
         room: String,
-        host: bool,
         locked: bool,
         topic: Option<String>,
         members: Vec<Member>,
@@ -212,10 +211,6 @@ pub enum Body {
     InviteSent {
         room: String,
         name: String,
-    },
-    SentElsewhere {
-        room: String,
-        members: usize,
     },
     Ok,
     Pong,

@@ -260,3 +260,23 @@ fn page_up_scrolls_a_page_and_past_the_top_asks_for_older_messages() {
     }
     assert!(text(&draw(&mut app, 80, 12)).contains("bob: line 40"));
 }
+
+#[test]
+fn tiny_terminals_draw_without_panicking() {
+    let mut app = alice();
+    say(
+        &mut app,
+        "lobby",
+        "bob",
+        50,
+        "漢字 and a rather long line to wrap",
+    );
+    for c in "typed 漢字".chars() {
+        key(&mut app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    for (width, height) in [(1, 1), (2, 2), (5, 3), (12, 4), (49, 5), (50, 6)] {
+        draw(&mut app, width, height);
+        key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+        draw(&mut app, width, height);
+    }
+}

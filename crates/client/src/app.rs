@@ -885,6 +885,10 @@ impl App {
                 return commands::names().collect();
             }
             nicks.retain(|n| !n.eq_ignore_ascii_case(&me));
+            if first {
+                // Addressing someone: `bob: `.
+                nicks = nicks.into_iter().map(|n| format!("{n}: ")).collect();
+            }
             nicks.into_iter().chain(rooms).collect()
         });
     }

@@ -385,6 +385,15 @@ fn tab_completes_commands_and_nicks() {
     key(&mut app, KeyCode::Char('b'));
     key(&mut app, KeyCode::Tab);
     assert_eq!(app.editor.text(), ":hostadd bob");
+    // A nick at the start of a line addresses them.
+    ctrl(&mut app, 'u');
+    for c in "bo".chars() {
+        key(&mut app, KeyCode::Char(c));
+    }
+    key(&mut app, KeyCode::Tab);
+    assert_eq!(app.editor.text(), "bob: ");
+    type_line(&mut app, "ready?");
+    assert_eq!(sent(&mut app)[0]["text"], "bob: ready?");
 }
 
 #[test]

@@ -83,18 +83,25 @@ fn main() -> ExitCode {
 type Term = Terminal<CrosstermBackend<Stdout>>;
 
 fn setup(mouse: bool) -> anyhow::Result<Term> {
+    // Nothing to undo if this fails (not a terminal, say).
+    enable_raw_mode().context("cannot put the terminal in raw mode")?;
     let default_hook = std::panic::take_hook();
     std::panic::set_hook(Box::new(move |info| {
         restore(mouse);
         default_hook(info);
     }));
-    enable_raw_mode().context("cannot put the terminal in raw mode")?;
-    let mut stdout = std::io::stdout();
-    execute!(stdout, EnterAlternateScreen, EnableBracketedPaste)?;
-    if mouse {
-        execute!(stdout, EnableMouseCapture)?;
+    let entered = (|| {
+        let mut stdout = std::io::stdout();
+        execute!(stdout, EnterAlternateScreen, EnableBracketedPaste)?;
+        if mouse {
+            execute!(stdout, EnableMouseCapture)?;
+        }
+        Ok(Terminal::new(CrosstermBackend::new(stdout))?)
+    })();
+    if entered.is_err() {
+        restore(mouse);
     }
-    Ok(Terminal::new(CrosstermBackend::new(stdout))?)
+    entered
 }
 
 /// Puts the terminal back as it was; safe to call more than once.

@@ -103,6 +103,8 @@ enum Answer {
 pub struct Viewport {
     /// Rows of the message pane.
     pub rows: usize,
+    /// Columns of the message pane.
+    pub width: usize,
     /// How far the selected conversation can scroll up.
     pub max_scroll: usize,
 }
@@ -233,6 +235,34 @@ impl App {
     // ---- the connection -------------------------------------------------
 
     pub fn on_incoming(&mut self, incoming: Incoming) {
+        let selected = self.conversations.selected;
+        let before = self.conversations.current().entries.len();
+        self.handle_incoming(incoming);
+        self.keep_view(selected, before);
+    }
+
+    /// While the pane on screen is scrolled up, lines arriving at its end
+    /// push the scroll position up by their rows, so what is being read
+    /// stays where it is.
+    fn keep_view(&mut self, selected: usize, before: usize) {
+        let width = self.viewport.width;
+        if selected != self.conversations.selected || width == 0 {
+            return;
+        }
+        let conversation = self.conversations.current_mut();
+        if conversation.scroll == 0 || conversation.entries.len() <= before {
+            return;
+        }
+        let added = conversation.entries.len() - before;
+        let start = conversation.entries.len() - added;
+        let rows: usize = conversation.entries[start..]
+            .iter()
+            .map(|entry| crate::ui::entry_rows(entry, width))
+            .sum();
+        conversation.scroll += rows;
+    }
+
+    fn handle_incoming(&mut self, incoming: Incoming) {
         match incoming {
             Incoming::Link(link) => self.link = link,
             Incoming::Registered { name } => self.registered(name),

@@ -406,6 +406,7 @@ fn scrolling_past_the_top_loads_an_older_page() {
     );
     app.viewport = Viewport {
         rows: 10,
+        width: 40,
         max_scroll: 0,
     };
     key(&mut app, KeyCode::PageUp);

@@ -106,6 +106,17 @@ fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style
     out
 }
 
+/// The rows `entry` takes in a pane `width` columns wide (the day
+/// separator aside). Colours and the time zone change no widths.
+pub fn rows(entry: &Entry, width: usize) -> usize {
+    wrap(
+        &pieces(entry, UtcOffset::UTC, &Theme::default()),
+        width,
+        TIME_WIDTH,
+    )
+    .len()
+}
+
 /// Draws the rows of `conversation` that fit `area`, `conversation.scroll`
 /// rows up from the newest. Returns how far it can scroll up.
 pub fn draw(

@@ -27,7 +27,7 @@ use crate::config::Theme;
 use crate::connection::Link;
 use crate::state::{Conversation, Kind};
 
-pub use messages::nick_color;
+pub use messages::{nick_color, rows as entry_rows};
 
 /// Columns of the sidebar.
 const SIDEBAR_WIDTH: u16 = 18;
@@ -74,6 +74,7 @@ pub fn draw(frame: &mut Frame, app: &App, look: &Look) -> Viewport {
     input_line(frame, input, app);
     Viewport {
         rows: usize::from(messages.height),
+        width: usize::from(messages.width),
         max_scroll,
     }
 }

@@ -280,3 +280,35 @@ fn tiny_terminals_draw_without_panicking() {
         draw(&mut app, width, height);
     }
 }
+
+#[test]
+fn new_lines_do_not_move_what_is_being_read_while_scrolled_up() {
+    let mut app = alice();
+    for id in 1..=30 {
+        say(&mut app, "lobby", "bob", id, &format!("line {id}"));
+    }
+    draw(&mut app, 80, 12);
+    key(&mut app, KeyCode::PageUp, KeyModifiers::NONE);
+    let reading = text(&draw(&mut app, 80, 12));
+    say(
+        &mut app,
+        "lobby",
+        "carol",
+        31,
+        "a new line long enough to take two rows of the pane when it wraps",
+    );
+    let after = text(&draw(&mut app, 80, 12));
+    let pane = |screen: &str| {
+        screen
+            .lines()
+            .skip(1)
+            .take(9)
+            .map(str::to_owned)
+            .collect::<Vec<_>>()
+    };
+    assert_eq!(pane(&after), pane(&reading), "{after}");
+    // Back at the bottom, the new line is there.
+    key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+    key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
+    assert!(text(&draw(&mut app, 80, 12)).contains("carol: a new line"));
+}

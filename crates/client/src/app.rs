@@ -93,9 +93,18 @@ pub struct Prompt {
 
 #[derive(Debug)]
 enum Answer {
-    Join { room: String },
-    NewPassword { room: String },
-    Confirm { room: String, first: Secret },
+    /// `rejoin`: entering again after a reconnect, so the gap is filled.
+    Join {
+        room: String,
+        rejoin: bool,
+    },
+    NewPassword {
+        room: String,
+    },
+    Confirm {
+        room: String,
+        first: Secret,
+    },
 }
 
 /// Viewport facts from the last drawing, for scrolling.
@@ -317,7 +326,9 @@ impl App {
         self.notice(0, "reconnected");
         for index in 0..self.conversations.list.len() {
             let conversation = &mut self.conversations.list[index];
-            if conversation.kind != Kind::Room || !std::mem::take(&mut conversation.rejoin) {
+            // `rejoin` stays set until the room is joined or refused, so a
+            // connection lost again before the answer tries again.
+            if conversation.kind != Kind::Room || !conversation.rejoin {
                 continue;
             }
             let room = conversation.name.clone();
@@ -350,7 +361,7 @@ impl App {
         self.error(0, format!("connection lost: {why}"));
         for index in 1..self.conversations.list.len() {
             let conversation = &mut self.conversations.list[index];
-            if conversation.kind == Kind::Room && conversation.joined {
+            if conversation.kind == Kind::Room && (conversation.joined || conversation.rejoin) {
                 conversation.joined = false;
                 conversation.rejoin = true;
                 self.error(index, "connection lost; reconnecting");
@@ -796,11 +807,20 @@ impl App {
                 .unwrap_or(self.conversations.selected),
             Some(Pending::General) | None => self.conversations.selected,
         };
+        if let Some(Pending::Join {
+            room, rejoin: true, ..
+        }) = &pending
+        {
+            if let Some(conversation) = self.conversations.room(room) {
+                conversation.rejoin = false;
+            }
+        }
         match pending {
             Some(Pending::Join { room, rejoin, .. })
                 if code == "password_needed" || (code == "wrong_password" && rejoin) =>
             {
                 if rejoin {
+                    // The password changed while we were away.
                     self.error(index, format!("{room}: {message}"));
                     if let Some(conversation) = self.conversations.room(&room) {
                         conversation.password = None;
@@ -809,7 +829,7 @@ impl App {
                 self.prompt = Some(Prompt {
                     label: format!("password for {room}"),
                     secret: Secret::default(),
-                    purpose: Answer::Join { room },
+                    purpose: Answer::Join { room, rejoin },
                 });
             }
             Some(Pending::History { room, .. }) => {
@@ -991,7 +1011,7 @@ impl App {
             return self.notice(here, "cancelled");
         }
         match prompt.purpose {
-            Answer::Join { room } => self.request(
+            Answer::Join { room, rejoin } => self.request(
                 Request::Join {
                     room: room.clone(),
                     password: Some(prompt.secret.clone()),
@@ -999,7 +1019,7 @@ impl App {
                 Pending::Join {
                     room,
                     password: Some(prompt.secret),
-                    rejoin: false,
+                    rejoin,
                 },
             ),
             Answer::NewPassword { room } => {

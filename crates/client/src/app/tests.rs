@@ -464,3 +464,62 @@ fn failed_attempts_say_why_once_per_reason() {
         ]
     );
 }
+
+#[test]
+fn a_room_is_rejoined_even_when_the_connection_drops_again_before_the_answer() {
+    let mut app = app();
+    sent(&mut app);
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 3, "a")]),
+    );
+    for _ in 0..2 {
+        app.on_incoming(Incoming::Lost { why: "x".into() });
+        app.on_incoming(Incoming::Registered {
+            name: "alice".into(),
+        });
+        let rejoin = sent(&mut app);
+        assert_eq!(rejoin.len(), 1);
+        assert_eq!(rejoin[0]["type"], "join");
+    }
+    // A room closed meanwhile is not tried again.
+    frame(
+        &mut app,
+        json!({"type":"error","code":"no_such_room","message":"there is no room lobby","id":3}),
+    );
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+    });
+    assert!(sent(&mut app).is_empty());
+}
+
+#[test]
+fn a_password_changed_while_away_is_asked_for_and_the_gap_still_filled() {
+    let mut app = app();
+    sent(&mut app);
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 3, "a")]),
+    );
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+    });
+    sent(&mut app);
+    frame(
+        &mut app,
+        json!({"type":"error","code":"password_needed","message":"lobby is locked","id":2}),
+    );
+    type_line(&mut app, SECRET);
+    assert_eq!(sent(&mut app)[0]["password"], SECRET);
+    frame(
+        &mut app,
+        joined("lobby", &json!(3), vec![message("lobby", "bob", 9, "b")]),
+    );
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"history","room":"lobby","limit":200,"before":9,"id":4})]
+    );
+    assert!(!everything_shown(&app).contains(SECRET));
+}

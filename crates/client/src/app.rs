@@ -957,7 +957,12 @@ impl App {
         let lines: Vec<String> = text
             .lines()
             .filter(|l| !l.trim().is_empty())
-            .map(|l| l.replace('\t', "    "))
+            .map(|l| {
+                l.replace('\t', "    ")
+                    .chars()
+                    .filter(|&c| shown(c))
+                    .collect()
+            })
             .collect();
         match lines.len() {
             0 => {}
@@ -1310,6 +1315,14 @@ impl App {
             }
         }
     }
+}
+
+/// Whether a pasted character may be kept: no control characters (an
+/// escape sequence would reach our own screen before the server cleans the
+/// line) and no bidi embeddings, overrides or isolates, which the server
+/// removes too.
+fn shown(c: char) -> bool {
+    !c.is_control() && !matches!(c, '\u{202A}'..='\u{202E}' | '\u{2066}'..='\u{2069}')
 }
 
 /// Whether a command needs the connection (the others are the client's own).

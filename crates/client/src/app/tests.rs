@@ -321,9 +321,9 @@ fn a_multi_line_paste_asks_before_sending_each_line() {
     app.on_terminal(Event::Paste("a\nb".into()));
     key(&mut app, KeyCode::Char('n'));
     assert!(app.paste.is_none() && sent(&mut app).is_empty());
-    // One line goes into the input line.
-    app.on_terminal(Event::Paste("just this".into()));
-    assert_eq!(app.editor.text(), "just this");
+    // One line goes into the input line, without escapes or bidi overrides.
+    app.on_terminal(Event::Paste("just\u{1b}[2J this\u{202e}".into()));
+    assert_eq!(app.editor.text(), "just[2J this");
 }
 
 #[test]

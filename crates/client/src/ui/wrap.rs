@@ -28,10 +28,19 @@ pub fn wrap(spans: &[(String, Style)], width: usize, indent: usize) -> Vec<Line<
     let cells: Vec<Cell> = spans
         .iter()
         .flat_map(|(text, style)| {
-            text.graphemes(true).map(move |g| Cell {
-                text: g,
-                style: *style,
-                width: g.width(),
+            text.graphemes(true).map(move |g| {
+                // A tab (the only control character the server lets
+                // through) would have no width and move the terminal's cursor.
+                let g = if g.chars().any(char::is_control) {
+                    " "
+                } else {
+                    g
+                };
+                Cell {
+                    text: g,
+                    style: *style,
+                    width: g.width(),
+                }
             })
         })
         .collect();
@@ -112,6 +121,11 @@ mod tests {
             rows("12:00 bob: the quick brown fox", 16, 6),
             ["12:00 bob: the ", "      quick ", "      brown fox"]
         );
+    }
+
+    #[test]
+    fn tabs_become_spaces() {
+        assert_eq!(rows("a\tb", 10, 0), ["a b"]);
     }
 
     #[test]

@@ -523,3 +523,58 @@ fn a_password_changed_while_away_is_asked_for_and_the_gap_still_filled() {
     );
     assert!(!everything_shown(&app).contains(SECRET));
 }
+
+#[test]
+fn missed_messages_are_shown_and_fetched() {
+    let mut app = app();
+    sent(&mut app);
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 10, "a")]),
+    );
+    frame(&mut app, json!({"type":"missed","room":"lobby","count":2}));
+    assert!(app
+        .conversations
+        .current()
+        .entries
+        .iter()
+        .any(|e| e.what == What::Missed(2)));
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"history","room":"lobby","limit":200,"id":2})]
+    );
+    frame(&mut app, message("lobby", "bob", 13, "live"));
+    let page: Vec<Value> = (9..=13)
+        .map(|id| message("lobby", "bob", id, "p"))
+        .collect();
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":page,"id":2}),
+    );
+    assert!(sent(&mut app).is_empty());
+    assert_eq!(ids(&app, "lobby"), [9, 10, 11, 12, 13]);
+}
+
+#[test]
+fn a_kicked_user_keeps_the_pane_but_can_no_longer_talk_there() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    frame(
+        &mut app,
+        json!({"type":"kicked","room":"lobby","by":"bob","message":"spam"}),
+    );
+    let lobby = app.conversations.current();
+    assert!(!lobby.joined && lobby.members.is_empty());
+    assert_eq!(
+        lobby.entries.last().unwrap().what,
+        What::Error("you were kicked from lobby by bob: spam".into())
+    );
+    type_line(&mut app, "but why");
+    assert!(sent(&mut app).is_empty());
+    // :cr asks to enter again; :part just closes the pane.
+    type_line(&mut app, ":cr lobby");
+    assert_eq!(sent(&mut app)[0]["type"], "join");
+    type_line(&mut app, ":part");
+    assert_eq!(app.conversations.list.len(), 1);
+}

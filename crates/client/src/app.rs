@@ -417,6 +417,9 @@ impl App {
                 self.notice(here, format!("rooms ({}):", rooms.len()));
                 for room in rooms {
                     let mut line = format!("  {} ({})", room.name, room.members);
+                    if room.default {
+                        line.push_str(" [default]");
+                    }
                     if room.locked {
                         line.push_str(" [locked]");
                     }
@@ -491,6 +494,11 @@ impl App {
             Body::InviteSent { room, name } => {
                 let index = self.about(&room);
                 self.notice(index, format!("invited {name} into {room}"));
+            }
+            Body::SentElsewhere { room, members } => {
+                let here = self.conversations.selected;
+                let people = if members == 1 { "person" } else { "people" };
+                self.notice(here, format!("sent to {room} ({members} {people} there)"));
             }
             Body::Ok | Body::Pong | Body::Bye | Body::Welcome { .. } | Body::Unknown => {}
             Body::Shutdown { message } => {
@@ -1201,7 +1209,10 @@ impl App {
                 }
             },
             Command::Create(room) => {
-                self.request(Request::Create { room: room.clone() }, Pending::Create { room });
+                self.request(
+                    Request::Create { room: room.clone() },
+                    Pending::Create { room },
+                );
             }
             Command::ExtraRoom { room, text } => match self.conversations.find(Kind::Room, &room) {
                 Some(index) if self.conversations.list[index].joined => {
@@ -1219,10 +1230,19 @@ impl App {
                         },
                     );
                 }
-                _ => self.error(
-                    here,
-                    format!("you are not in {room}: banter/1 speaks only into rooms you are in (:cr {room})"),
-                ),
+                // Into a room we are not in, from the one on screen.
+                _ => {
+                    if let Some(from_room) = self.current_room() {
+                        self.request(
+                            Request::SayElsewhere {
+                                room,
+                                from_room: from_room.clone(),
+                                text,
+                            },
+                            Pending::Room { room: from_room },
+                        );
+                    }
+                }
             },
             Command::Msg { to, text } => {
                 self.conversations.open(Kind::Private, &to);

@@ -102,7 +102,7 @@ pub const COMMANDS: &[Spec] = &[
         "erm",
         &["era"],
         "<room> <message>",
-        "say something in another room you are in",
+        "say something in another room without going there",
         Shape::WordText,
     ),
     spec(

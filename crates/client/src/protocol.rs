@@ -37,6 +37,12 @@ pub enum Request {
         room: String,
         text: String,
     },
+    /// The text door's `:erm`: into a room we are not in, from one we are.
+    SayElsewhere {
+        room: String,
+        from_room: String,
+        text: String,
+    },
     Msg {
         to: String,
         text: String,
@@ -146,6 +152,9 @@ pub struct RoomInfo {
     pub joined: bool,
     pub locked: bool,
     pub topic: Option<String>,
+    /// The server's default room (where the text door puts everyone).
+    #[serde(default)]
+    pub default: bool,
 }
 
 /// Every frame the server sends; `id` is the request id it answers, if any.
@@ -207,6 +216,10 @@ pub enum Body {
     },
     NickSet {
         name: String,
+    },
+    SentElsewhere {
+        room: String,
+        members: usize,
     },
     InviteSent {
         room: String,

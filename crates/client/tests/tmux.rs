@@ -256,6 +256,20 @@ impl Tmux {
             .await
     }
 
+    /// The names of the open windows (a window closes when its program exits).
+    fn windows(&self) -> Vec<String> {
+        let output = self
+            .tmux()
+            .args(["list-windows", "-t", "t", "-F", "#{window_name}"])
+            .output()
+            .unwrap();
+        String::from_utf8(output.stdout)
+            .unwrap()
+            .lines()
+            .map(str::to_owned)
+            .collect()
+    }
+
     /// The window's width and height.
     fn size(&self, window: &str) -> (usize, usize) {
         let output = self
@@ -434,9 +448,21 @@ async fn messages_flow_both_ways_rooms_switch_with_unread_counts_and_resizing_is
     let plain = tmux.capture("banter", false);
     assert_eq!(plain.matches("bob: anyone here?").count(), 1, "{plain}");
 
+    // :erm reaches a room she is not in, marked as from the one on screen.
+    tmux.type_line("nc", ":n den");
+    tmux.wait_for("nc", "created room den").await;
+    tmux.type_line("banter", ":erm den come back");
+    tmux.wait_for("nc", "[den] alice@lobby: come back").await;
+    tmux.wait_for("banter", "sent to den (1 person there)")
+        .await;
+
     // :quit ends the client and gives the terminal back.
     tmux.type_line("banter", ":quit");
-    tmux.wait_for("nc", "alice left the chat").await;
+    let deadline = Instant::now() + WAIT;
+    while tmux.windows().contains(&"banter".to_owned()) {
+        assert!(Instant::now() < deadline, "banter did not exit on :quit");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
     server.stop().await;
 }
 

@@ -578,3 +578,28 @@ fn a_kicked_user_keeps_the_pane_but_can_no_longer_talk_there() {
     type_line(&mut app, ":part");
     assert_eq!(app.conversations.list.len(), 1);
 }
+
+#[test]
+fn erm_speaks_into_another_room_from_the_one_on_screen() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, ":erm games come over");
+    assert_eq!(
+        sent(&mut app),
+        [
+            json!({"type":"say_elsewhere","room":"games","from_room":"lobby","text":"come over","id":2})
+        ]
+    );
+    frame(
+        &mut app,
+        json!({"type":"sent_elsewhere","room":"games","members":2,"id":2}),
+    );
+    assert_eq!(
+        app.conversations.current().entries.last().unwrap().what,
+        What::Notice("sent to games (2 people there)".into())
+    );
+    // Into a room we are in, it is simply said there.
+    type_line(&mut app, ":erm lobby hello");
+    assert_eq!(sent(&mut app)[0]["type"], "say");
+}

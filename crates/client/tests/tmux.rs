@@ -47,9 +47,6 @@ impl Server {
             Some(dir) => config.data_dir = dir.to_owned(),
             None => config.in_memory = true,
         }
-        // Fewer than the reconnect test sends while the client is away, so
-        // filling the gap needs a history page, not just the join's history.
-        config.history_on_join = 2;
         Self::on(
             "127.0.0.1:0".parse().unwrap(),
             "127.0.0.1:0".parse().unwrap(),
@@ -345,6 +342,18 @@ impl Ws {
     }
 }
 
+/// A free port below the kernel's ephemeral range, where the port-0
+/// listeners of every other test never land: it stays free while the
+/// server that had it restarts. Not `other`.
+fn low_port(other: Option<u16>) -> u16 {
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (start..32_000)
+        .chain(20_000..start)
+        .filter(|port| Some(*port) != other)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 32000")
+}
+
 /// What the sidebar shows after `name` (its unread count and mention mark).
 fn sidebar_mark(screen: &str, name: &str) -> String {
     let line = screen
@@ -520,7 +529,19 @@ async fn a_locked_rooms_password_never_reaches_the_screen() {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn after_a_server_restart_the_client_rejoins_and_shows_what_it_missed_once() {
     let data = tempfile::tempdir().unwrap();
-    let server = Server::start(Some(data.path())).await;
+    let mut config = Config::defaults();
+    config.data_dir = data.path().to_owned();
+    // Fewer than are sent while the client is away, so filling the gap
+    // needs a history page, not just the join's history.
+    config.history_on_join = 2;
+    let text = low_port(None);
+    let http = low_port(Some(text));
+    let server = Server::on(
+        SocketAddr::from(([127, 0, 0, 1], text)),
+        SocketAddr::from(([127, 0, 0, 1], http)),
+        config,
+    )
+    .await;
     let url = server.url();
     let gate = Gate::start(server.http).await;
     let tmux = Tmux::new("restart");

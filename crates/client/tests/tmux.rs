@@ -191,6 +191,13 @@ impl Tmux {
         }
     }
 
+    /// Writes `banter/config.toml` in the config directory `banter` gets.
+    fn config_file(&self, text: &str) {
+        let dir = self.config_home.path().join("banter");
+        std::fs::create_dir_all(&dir).unwrap();
+        std::fs::write(dir.join("config.toml"), text).unwrap();
+    }
+
     /// Starts `banter` in window `banter` with a config directory of its own.
     fn banter(&self, url: &str, args: &str) {
         let command = format!(
@@ -484,7 +491,9 @@ async fn a_locked_rooms_password_never_reaches_the_screen() {
         .await;
     let tmux = Tmux::new("locked");
     tmux.window("nc", &format!("nc 127.0.0.1 {}", server.text.port()));
-    tmux.banter(&server.url(), "--name alice --room lobby");
+    // Name and rooms from the XDG config file this time.
+    tmux.config_file("name = \"alice\"\nrooms = [\"lobby\"]\n");
+    tmux.banter(&server.url(), "");
     tmux.wait_for("banter", "you joined lobby").await;
 
     tmux.type_line("banter", ":cr vault");

@@ -1,0 +1,270 @@
+//! A typed line: parsed by [`crate::commands`], then carried out as
+//! requests or as the client's own actions.
+
+use super::{Answer, App, Effect, Fetch, Pending, Prompt, HISTORY_DEFAULT};
+use crate::commands::{self, Command};
+use crate::protocol::Request;
+use crate::secret::Secret;
+use crate::state::Kind;
+
+impl App {
+    pub(super) fn submit(&mut self) {
+        let line = self.editor.take();
+        if line.trim().is_empty() {
+            return;
+        }
+        self.history.push(&line);
+        let here = self.conversations.selected;
+        match commands::parse(&line) {
+            Err(why) => {
+                self.error(here, why);
+                self.editor.set(&line);
+            }
+            Ok(command) => {
+                if needs_server(&command) && !self.online {
+                    self.error(
+                        here,
+                        "not connected: the line was kept; Enter sends it once reconnected",
+                    );
+                    self.editor.set(&line);
+                    return;
+                }
+                self.conversations.current_mut().scroll = 0;
+                self.execute(command);
+            }
+        }
+    }
+
+    /// The room on screen, or an error line saying a room is needed.
+    fn current_room(&mut self) -> Option<String> {
+        let conversation = self.conversations.current();
+        if conversation.kind == Kind::Room && conversation.joined {
+            return Some(conversation.name.clone());
+        }
+        let here = self.conversations.selected;
+        self.error(
+            here,
+            "this needs a room you are in: switch to one (Alt-1..9) or :cr ROOM",
+        );
+        None
+    }
+
+    pub(super) fn say(&mut self, text: String, emote: bool) {
+        let conversation = self.conversations.current();
+        match conversation.kind {
+            Kind::Private if !emote => {
+                let to = conversation.name.clone();
+                self.request(
+                    Request::Msg {
+                        to: to.clone(),
+                        text,
+                    },
+                    Pending::Msg { to },
+                );
+            }
+            _ => {
+                let Some(room) = self.current_room() else {
+                    return;
+                };
+                let request = if emote {
+                    Request::Emote {
+                        room: room.clone(),
+                        text: text.clone(),
+                    }
+                } else {
+                    Request::Say {
+                        room: room.clone(),
+                        text: text.clone(),
+                    }
+                };
+                self.request(request, Pending::Say { room, text, emote });
+            }
+        }
+    }
+
+    fn room_request(&mut self, make: impl FnOnce(String) -> Request) {
+        if let Some(room) = self.current_room() {
+            self.request(make(room.clone()), Pending::Room { room });
+        }
+    }
+
+    pub(super) fn execute(&mut self, command: Command) {
+        let here = self.conversations.selected;
+        match command {
+            Command::Say(text) => self.say(text, false),
+            Command::Me(text) => self.say(text, true),
+            Command::Join(room) => match self.conversations.find(Kind::Room, &room) {
+                Some(index) if self.conversations.list[index].joined => {
+                    self.conversations.select(index);
+                }
+                _ => {
+                    let password = self
+                        .conversations
+                        .room(&room)
+                        .and_then(|c| c.password.clone());
+                    self.request(
+                        Request::Join {
+                            room: room.clone(),
+                            password: password.clone(),
+                        },
+                        Pending::Join {
+                            room,
+                            password,
+                            rejoin: false,
+                        },
+                    );
+                }
+            },
+            Command::Create(room) => {
+                self.request(
+                    Request::Create { room: room.clone() },
+                    Pending::Create { room },
+                );
+            }
+            Command::ExtraRoom { room, text } => match self.conversations.find(Kind::Room, &room) {
+                Some(index) if self.conversations.list[index].joined => {
+                    let room = self.conversations.list[index].name.clone();
+                    self.notice(here, format!("sent to {room}"));
+                    self.request(
+                        Request::Say {
+                            room: room.clone(),
+                            text: text.clone(),
+                        },
+                        Pending::Say {
+                            room,
+                            text,
+                            emote: false,
+                        },
+                    );
+                }
+                // Into a room we are not in, from the one on screen.
+                _ => {
+                    if let Some(from_room) = self.current_room() {
+                        self.request(
+                            Request::SayElsewhere {
+                                room,
+                                from_room: from_room.clone(),
+                                text,
+                            },
+                            Pending::Room { room: from_room },
+                        );
+                    }
+                }
+            },
+            Command::Msg { to, text } => {
+                self.conversations.open(Kind::Private, &to);
+                let index = self
+                    .conversations
+                    .find(Kind::Private, &to)
+                    .expect("just opened");
+                self.conversations.select(index);
+                if let Some(text) = text {
+                    self.say(text, false);
+                }
+            }
+            Command::Nick(name) => self.request(Request::Nick { name }, Pending::General),
+            Command::Topic(topic) => self.room_request(|room| Request::Topic { room, topic }),
+            Command::Who(None) => self.room_request(|room| Request::Who { room }),
+            Command::Who(Some(room)) if room == "*" => {
+                self.request(Request::Users, Pending::General);
+            }
+            Command::Who(Some(room)) => {
+                self.request(Request::Who { room: room.clone() }, Pending::Room { room });
+            }
+            Command::Rooms => self.request(Request::Rooms, Pending::General),
+            Command::HostAdd(name) => self.room_request(|room| Request::HostAdd { room, name }),
+            Command::HostRemove(name) => {
+                self.room_request(|room| Request::HostRemove { room, name });
+            }
+            Command::Password { off: true } => {
+                self.room_request(|room| Request::RemovePassword { room });
+            }
+            Command::Password { off: false } => {
+                if let Some(room) = self.current_room() {
+                    self.prompt = Some(Prompt {
+                        label: format!("new password for {room}"),
+                        secret: Secret::default(),
+                        purpose: Answer::NewPassword { room },
+                    });
+                }
+            }
+            Command::Kick { name, reason } => {
+                self.room_request(|room| Request::Kick { room, name, reason });
+            }
+            Command::Invite(name) => self.room_request(|room| Request::Invite { room, name }),
+            Command::History(count) => {
+                if let Some(room) = self.current_room() {
+                    let limit = count.unwrap_or(HISTORY_DEFAULT);
+                    self.request(
+                        Request::History {
+                            room: room.clone(),
+                            limit,
+                            before: None,
+                        },
+                        Pending::History {
+                            room,
+                            purpose: Fetch::Command,
+                            limit,
+                        },
+                    );
+                }
+            }
+            Command::Close => self.room_request(|room| Request::Close { room }),
+            Command::Part(Some(room)) => {
+                self.request(Request::Part { room: room.clone() }, Pending::Room { room });
+            }
+            Command::Part(None) => {
+                let conversation = self.conversations.current();
+                match conversation.kind {
+                    Kind::Private => self.conversations.close(here),
+                    Kind::Room if !conversation.joined => self.conversations.close(here),
+                    _ => self.room_request(|room| Request::Part { room }),
+                }
+            }
+            Command::Members => self.show_members = !self.show_members,
+            Command::Help => {
+                for line in HELP_KEYS {
+                    self.info(here, *line);
+                }
+                for spec in commands::COMMANDS {
+                    let mut usage = format!(":{} {}", spec.name, spec.usage)
+                        .trim_end()
+                        .to_owned();
+                    for alias in spec.aliases {
+                        usage.push_str(&format!(" :{alias}"));
+                    }
+                    self.info(here, format!("  {usage}  {}", spec.help));
+                }
+            }
+            Command::Quit => {
+                self.quit = true;
+                self.effects.push(Effect::Quit);
+            }
+        }
+    }
+}
+
+/// Whether a command needs the connection (the others are the client's own).
+fn needs_server(command: &Command) -> bool {
+    !matches!(
+        command,
+        Command::Members
+            | Command::Help
+            | Command::Quit
+            | Command::Msg { text: None, .. }
+            | Command::Part(None)
+    )
+}
+
+/// The keys, as `:help` shows them.
+const HELP_KEYS: &[&str] = &[
+    "keys:",
+    "  Enter sends; a line starting with :: sends one starting with ':'",
+    "  Alt-1..9, Ctrl-N / Ctrl-P: switch conversations",
+    "  PgUp / PgDn, mouse wheel: scroll (past the top loads older history)",
+    "  Tab: complete nicks, commands, rooms; Up / Down: lines sent before",
+    "  Ctrl-A / Ctrl-E: start / end; Alt-B / Alt-F: a word back / on",
+    "  Ctrl-K / Ctrl-U / Ctrl-W: delete to the end / to the start / a word",
+    "  F2: members on / off; Ctrl-L: redraw; Esc: cancel a password prompt; Ctrl-C: quit",
+    "commands (aliases after the arguments):",
+];

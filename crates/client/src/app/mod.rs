@@ -1,0 +1,379 @@
+//! The client's brain: keys and server frames in, state changes and
+//! requests out. No terminal and no socket here, so every flow (joining a
+//! locked room, a reconnect with its gap fill, a paste) is tested by feeding
+//! events and reading the state and the requests it made.
+//!
+//! Each request gets an id and a [`Pending`] entry saying what it was for;
+//! its answer (or its error) is matched by that id and lands in the
+//! conversation it concerns. Requests go out as [`Effect`]s that the main
+//! loop hands to the connection.
+//!
+//! The connection's side is here; what the server sends is handled in
+//! `frames`, the keyboard, mouse and paste in `keys`, typed lines and
+//! commands in `execute`.
+
+use std::collections::HashMap;
+
+use crate::connection::{Incoming, Link};
+use crate::input::{Completion, Editor, History};
+use crate::protocol::{Envelope, Request};
+use crate::secret::Secret;
+use crate::state::{Conversations, Kind, What};
+
+/// Messages per page when scrolling back.
+const OLDER_PAGE: usize = 50;
+/// Messages per page when filling a gap (the server's maximum).
+const GAP_PAGE: usize = 200;
+/// `:history` without a count.
+const HISTORY_DEFAULT: usize = 20;
+/// Rows the mouse wheel scrolls.
+const WHEEL_ROWS: usize = 3;
+
+/// What the main loop must do for the app.
+#[derive(Debug, PartialEq, Eq)]
+pub enum Effect {
+    /// Send this frame.
+    Send(String),
+    /// Register as this name on the next connection.
+    Rename(String),
+    /// Say goodbye to the server and exit.
+    Quit,
+}
+
+/// What a request was for, to place its answer.
+#[derive(Debug)]
+enum Pending {
+    Join {
+        room: String,
+        password: Option<Secret>,
+        rejoin: bool,
+    },
+    Create {
+        room: String,
+    },
+    Say {
+        room: String,
+        text: String,
+        emote: bool,
+    },
+    Msg {
+        to: String,
+    },
+    History {
+        room: String,
+        purpose: Fetch,
+        limit: usize,
+    },
+    /// A request about a room whose only answer worth showing is an error
+    /// (or the events it causes): part, topic, host commands.
+    Room {
+        room: String,
+    },
+    /// A request about no room in particular (rooms, users, nick).
+    General,
+}
+
+/// Why history was fetched.
+#[derive(Debug, Clone, Copy)]
+enum Fetch {
+    /// Scrolling up past the top.
+    Older,
+    /// Filling the gap after message `since` (a reconnect, or "missed").
+    Gap { since: Option<i64> },
+    /// `:history n`.
+    Command,
+}
+
+/// The masked prompt, and what its answer is for.
+#[derive(Debug)]
+pub struct Prompt {
+    pub label: String,
+    pub secret: Secret,
+    purpose: Answer,
+}
+
+#[derive(Debug)]
+enum Answer {
+    /// `rejoin`: entering again after a reconnect, so the gap is filled.
+    Join {
+        room: String,
+        rejoin: bool,
+    },
+    NewPassword {
+        room: String,
+    },
+    Confirm {
+        room: String,
+        first: Secret,
+    },
+}
+
+/// Viewport facts from the last drawing, for scrolling.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Viewport {
+    /// Rows of the message pane.
+    pub rows: usize,
+    /// Columns of the message pane.
+    pub width: usize,
+    /// How far the selected conversation can scroll up.
+    pub max_scroll: usize,
+}
+
+pub struct App {
+    /// The name we are registered as.
+    pub me: String,
+    /// The server URL, for the status line.
+    pub server: String,
+    pub link: Link,
+    pub online: bool,
+    pub conversations: Conversations,
+    pub editor: Editor,
+    pub history: History,
+    completion: Option<Completion>,
+    pub prompt: Option<Prompt>,
+    /// A multi-line paste waiting for y/n.
+    pub paste: Option<Vec<String>>,
+    pub show_members: bool,
+    pub viewport: Viewport,
+    /// Ring the bell after the next drawing.
+    pub ring: bool,
+    /// Clear the terminal and draw everything anew (Ctrl-L).
+    pub repaint: bool,
+    bell: bool,
+    pub quit: bool,
+    /// Why the client gave up, if it did.
+    pub fatal: Option<String>,
+    /// The current time in Unix milliseconds; the main loop sets it.
+    pub now: i64,
+    rooms_at_start: Vec<String>,
+    registered_before: bool,
+    /// Why the last connection attempt failed, to say it once.
+    last_failure: Option<String>,
+    /// Room names seen in `:rooms`, for completion.
+    known_rooms: Vec<String>,
+    pending: HashMap<u64, Pending>,
+    next_id: u64,
+    effects: Vec<Effect>,
+}
+
+impl App {
+    pub fn new(me: &str, server: &str, rooms: Vec<String>, bell: bool, show_members: bool) -> Self {
+        Self {
+            me: me.to_owned(),
+            server: server.to_owned(),
+            link: Link::Connecting { attempt: 0 },
+            online: false,
+            conversations: Conversations::default(),
+            editor: Editor::default(),
+            history: History::default(),
+            completion: None,
+            prompt: None,
+            paste: None,
+            show_members,
+            viewport: Viewport::default(),
+            ring: false,
+            repaint: false,
+            bell,
+            quit: false,
+            fatal: None,
+            now: 0,
+            rooms_at_start: rooms,
+            registered_before: false,
+            last_failure: None,
+            known_rooms: Vec::new(),
+            pending: HashMap::new(),
+            next_id: 1,
+            effects: Vec::new(),
+        }
+    }
+
+    /// A request could not be queued: the connection is far behind.
+    pub fn refuse_busy(&mut self) {
+        let here = self.conversations.selected;
+        self.error(
+            here,
+            "too many requests are waiting to be sent; that one was dropped",
+        );
+    }
+
+    /// The effects produced since the last call.
+    pub fn take_effects(&mut self) -> Vec<Effect> {
+        std::mem::take(&mut self.effects)
+    }
+
+    fn request(&mut self, request: Request, pending: Pending) {
+        let id = self.next_id;
+        self.next_id += 1;
+        self.pending.insert(id, pending);
+        let envelope = Envelope {
+            request,
+            id: Some(id),
+        };
+        self.effects.push(Effect::Send(envelope.to_json()));
+    }
+
+    fn notice(&mut self, index: usize, text: impl Into<String>) {
+        let now = self.now;
+        self.conversations.list[index].push(now, What::Notice(text.into()));
+    }
+
+    fn info(&mut self, index: usize, text: impl Into<String>) {
+        let now = self.now;
+        self.conversations.list[index].push(now, What::Info(text.into()));
+    }
+
+    fn error(&mut self, index: usize, text: impl Into<String>) {
+        let now = self.now;
+        self.conversations.list[index].push(now, What::Error(text.into()));
+    }
+
+    /// The room conversation's index, opened if new.
+    fn room_index(&mut self, room: &str) -> usize {
+        self.conversations.open(Kind::Room, room);
+        self.conversations
+            .find(Kind::Room, room)
+            .expect("just opened")
+    }
+
+    /// Where a line about `room` goes: its conversation, or the one on screen.
+    fn about(&self, room: &str) -> usize {
+        self.conversations
+            .find(Kind::Room, room)
+            .unwrap_or(self.conversations.selected)
+    }
+
+    // ---- the connection -------------------------------------------------
+
+    pub fn on_incoming(&mut self, incoming: Incoming) {
+        let selected = self.conversations.selected;
+        let before = self.conversations.current().entries.len();
+        self.handle_incoming(incoming);
+        self.keep_view(selected, before);
+    }
+
+    /// While the pane on screen is scrolled up, lines arriving at its end
+    /// push the scroll position up by their rows, so what is being read
+    /// stays where it is.
+    fn keep_view(&mut self, selected: usize, before: usize) {
+        let width = self.viewport.width;
+        if selected != self.conversations.selected || width == 0 {
+            return;
+        }
+        let conversation = self.conversations.current_mut();
+        if conversation.scroll == 0 || conversation.entries.len() <= before {
+            return;
+        }
+        let added = conversation.entries.len() - before;
+        let start = conversation.entries.len() - added;
+        let rows: usize = conversation.entries[start..]
+            .iter()
+            .map(|entry| crate::ui::entry_rows(entry, width))
+            .sum();
+        conversation.scroll += rows;
+    }
+
+    fn handle_incoming(&mut self, incoming: Incoming) {
+        match incoming {
+            Incoming::Link(link) => self.link = link,
+            Incoming::Registered { name } => self.registered(name),
+            Incoming::Frame(frame) => self.on_frame(frame),
+            Incoming::Lost { why } => self.lost(&why),
+            Incoming::Fatal(why) => {
+                self.fatal = Some(why);
+                self.quit = true;
+            }
+        }
+    }
+
+    fn registered(&mut self, name: String) {
+        self.online = true;
+        self.last_failure = None;
+        if !name.eq_ignore_ascii_case(&self.me) {
+            let wanted = std::mem::replace(&mut self.me, name.clone());
+            self.error(
+                0,
+                format!("the name {wanted} is taken; you are {name} (:nick {wanted} to try again)"),
+            );
+            for index in 0..self.conversations.list.len() {
+                if self.conversations.list[index].rejoin {
+                    self.error(index, format!("the name {wanted} is taken; you are {name}"));
+                }
+            }
+        }
+        self.me = name;
+        if !self.registered_before {
+            self.registered_before = true;
+            let server = self.server.clone();
+            let me = self.me.clone();
+            self.notice(
+                0,
+                format!("connected to {server} as {me}; :help shows the keys and commands"),
+            );
+            for room in std::mem::take(&mut self.rooms_at_start) {
+                self.request(
+                    Request::Join {
+                        room: room.clone(),
+                        password: None,
+                    },
+                    Pending::Join {
+                        room,
+                        password: None,
+                        rejoin: false,
+                    },
+                );
+            }
+            return;
+        }
+        self.notice(0, "reconnected");
+        for index in 0..self.conversations.list.len() {
+            let conversation = &mut self.conversations.list[index];
+            // `rejoin` stays set until the room is joined or refused, so a
+            // connection lost again before the answer tries again.
+            if conversation.kind != Kind::Room || !conversation.rejoin {
+                continue;
+            }
+            let room = conversation.name.clone();
+            let password = conversation.password.clone();
+            self.request(
+                Request::Join {
+                    room: room.clone(),
+                    password: password.clone(),
+                },
+                Pending::Join {
+                    room,
+                    password,
+                    rejoin: true,
+                },
+            );
+        }
+    }
+
+    fn lost(&mut self, why: &str) {
+        let was_online = std::mem::replace(&mut self.online, false);
+        self.pending.clear();
+        if !was_online {
+            // Failed attempts: say why once, and again only when it changes.
+            if self.last_failure.as_deref() != Some(why) {
+                self.last_failure = Some(why.to_owned());
+                self.error(0, format!("cannot connect to {}: {why}", self.server));
+            }
+            return;
+        }
+        self.error(0, format!("connection lost: {why}"));
+        for index in 1..self.conversations.list.len() {
+            let conversation = &mut self.conversations.list[index];
+            if conversation.kind == Kind::Room && (conversation.joined || conversation.rejoin) {
+                conversation.joined = false;
+                conversation.rejoin = true;
+                self.error(index, "connection lost; reconnecting");
+            }
+        }
+    }
+}
+
+mod execute;
+mod frames;
+mod keys;
+
+#[cfg(test)]
+mod tests;

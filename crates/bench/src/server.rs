@@ -56,12 +56,15 @@ pub struct Launch {
 /// The flags every benchmark run gives banterd: every load client comes from
 /// 127.0.0.1, so per-address limits and the per-connection rate limits are off;
 /// both doors on ports the system chooses (the WebSocket door's default port
-/// could be taken, and two servers must be able to run side by side).
-pub const BANTERD_ARGS: [&str; 12] = [
+/// could be taken, and two servers must be able to run side by side), and the
+/// IRC door, which no benchmark drives, off.
+pub const BANTERD_ARGS: [&str; 14] = [
     "--listen",
     "127.0.0.1:0",
     "--http-listen",
     "127.0.0.1:0",
+    "--irc-listen",
+    "off",
     "--rate-limit",
     "0",
     "--input-byte-rate",

@@ -46,6 +46,7 @@ async fn banterd() -> (Target, CancellationToken) {
         http: Some(http),
         tls_text: None,
         metrics: None,
+        irc: None,
     };
     tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {

@@ -281,6 +281,12 @@ pub enum Event {
     /// Reply to `:exit`.
     Goodbye,
     ShuttingDown,
+    /// Lines a door wrote itself, already in its wire format, for requests
+    /// of its own protocol that mean nothing to the core (IRC's capability
+    /// negotiation and most numerics). They travel in the user's outbox so
+    /// they keep their order with everything else; only the door that made
+    /// them is ever given them, and other doors render them as nothing.
+    DoorLines(String),
 }
 
 impl Event {
@@ -313,6 +319,7 @@ impl Event {
             Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
             Event::TopicChanged { topic, .. } => topic.len(),
             Event::Help { .. } => 2048,
+            Event::DoorLines(lines) => lines.len(),
             _ => 0,
         };
         OVERHEAD + text

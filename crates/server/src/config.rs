@@ -81,6 +81,16 @@ pub struct Config {
     #[arg(long, env = "BANTER_METRICS_LISTEN", default_value = "off")]
     pub metrics_listen: OptionalAddr,
 
+    /// Address of the IRC door, where irssi, weechat and other IRC clients connect;
+    /// `off` disables it. Port 0 lets the system choose (logged as "irc listening on").
+    #[arg(long, env = "BANTER_IRC_LISTEN", default_value = "127.0.0.1:6667")]
+    pub irc_listen: OptionalAddr,
+
+    /// Seconds an IRC client may be silent before it is sent a PING; one that still
+    /// sends nothing for as long again is dropped.
+    #[arg(long, env = "BANTER_IRC_PING_INTERVAL", default_value_t = 90)]
+    pub irc_ping_interval: u64,
+
     /// Origins (e.g. `https://chat.example.org`) whose web pages may open a WebSocket;
     /// `*` allows any. Without this only pages served from the server's own host may, and
     /// clients that send no Origin (bots, terminal clients) always may.
@@ -273,6 +283,10 @@ impl Config {
     pub fn has_certificate(&self) -> bool {
         self.tls_self_signed || self.tls_cert.is_some()
     }
+
+    pub fn irc_ping_interval(&self) -> Duration {
+        Duration::from_secs(self.irc_ping_interval.max(1))
+    }
 }
 
 /// Turns a TOML file into flags that go before the command line's own, so the
@@ -406,6 +420,10 @@ mod tests {
         assert_eq!(
             config.http_listen,
             OptionalAddr(Some("127.0.0.1:8081".parse().unwrap()))
+        );
+        assert_eq!(
+            config.irc_listen,
+            OptionalAddr(Some("127.0.0.1:6667".parse().unwrap()))
         );
         assert_eq!(config.max_rooms_per_user, 50);
         assert_eq!(

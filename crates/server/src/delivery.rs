@@ -18,6 +18,10 @@ pub enum Format {
     Text = 0,
     /// JSON objects: the WebSocket door.
     Json = 1,
+    /// IRC lines without tags.
+    Irc = 2,
+    /// IRC lines with the `server-time` tag.
+    IrcTimed = 3,
 }
 
 /// Which request a reply answers, as the client named it (a JSON door's
@@ -31,7 +35,7 @@ pub struct Delivery {
     /// Set on replies to a tagged request.
     pub request: Option<RequestTag>,
     weight: usize,
-    rendered: [OnceLock<Bytes>; 2],
+    rendered: [OnceLock<Bytes>; 4],
 }
 
 impl Delivery {
@@ -45,7 +49,7 @@ impl Delivery {
             weight: event.weight(),
             event,
             request,
-            rendered: [OnceLock::new(), OnceLock::new()],
+            rendered: Default::default(),
         })
     }
 

@@ -255,6 +255,18 @@ impl Hub {
         }
     }
 
+    /// The rooms session `id` is in, sorted by name, each with whether it is
+    /// a host there.
+    pub fn rooms_of(&self, id: SessionId) -> Vec<(String, bool)> {
+        let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
+        let mut found: Vec<(String, bool)> = rooms
+            .iter()
+            .filter_map(|room| Some((room.name().to_string(), room.membership(id)?)))
+            .collect();
+        found.sort_by_key(|(name, _)| fold(name));
+        found
+    }
+
     /// Every room with its member count, sorted by name; `joined` marks the
     /// listener's own rooms.
     pub fn room_summaries(&self, joined: &[Arc<Room>]) -> Vec<RoomSummary> {

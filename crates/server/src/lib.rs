@@ -116,6 +116,19 @@ impl Server {
                 Ok(())
             });
         }
+        if let Some(listener) = listeners.irc {
+            let door = doors::irc::listener::IrcDoor {
+                hub: Arc::clone(&self.hub),
+                limits: Arc::clone(&limits),
+                tracker: tracker.clone(),
+                shutdown: shutdown.clone(),
+            };
+            let up = health.listener("irc");
+            tasks.spawn(async move {
+                door.accept_loop(listener, up).await;
+                Ok(())
+            });
+        }
         let door = doors::text::listener::TextDoor {
             hub: Arc::clone(&self.hub),
             limits,
@@ -149,6 +162,8 @@ pub struct Listeners {
     /// `/metrics`, `/healthz` and `/readyz` alone (`--metrics-listen`); when
     /// `None` the HTTP listener serves them.
     pub metrics: Option<TcpListener>,
+    /// The IRC door, unless off.
+    pub irc: Option<TcpListener>,
 }
 
 /// Opens the store and serves: [`Server::open`] then [`Server::serve`].

@@ -102,6 +102,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let http_listen = config.http_listen.0;
     let tls_listen = config.tls_listen.0;
     let metrics_listen = config.metrics_listen.0;
+    let irc_listen = config.irc_listen.0;
     let https = config.has_certificate() && config.http_tls == Switch::On;
     match config.in_memory {
         true => info!("store: in memory (--in-memory); nothing survives a restart"),
@@ -135,11 +136,20 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let addr = tls_text.local_addr()?;
         info!("connect with: openssl s_client -quiet -connect {addr}");
     }
+    let irc = match irc_listen {
+        Some(addr) => Some(bind_logged(addr, "--irc-listen", "irc")?),
+        None => None,
+    };
+    if let Some(irc) = &irc {
+        let addr = irc.local_addr()?;
+        info!("connect with: irssi -c {} -p {}", addr.ip(), addr.port());
+    }
     let listeners = Listeners {
         text,
         http,
         tls_text,
         metrics,
+        irc,
     };
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;

@@ -330,6 +330,20 @@ impl Room {
         self.lock().seats.len()
     }
 
+    /// Whether `id` is a host here, if a member at all.
+    pub fn membership(&self, id: SessionId) -> Option<bool> {
+        self.lock()
+            .seats
+            .iter()
+            .find(|s| s.id == id)
+            .map(|seat| seat.host)
+    }
+
+    /// When the room was made, in Unix milliseconds.
+    pub fn created_at(&self) -> Millis {
+        self.created_at
+    }
+
     pub fn is_member(&self, id: SessionId) -> bool {
         self.lock().seats.iter().any(|s| s.id == id)
     }

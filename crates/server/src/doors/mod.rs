@@ -6,10 +6,12 @@
 //! - `json`: one JSON object per WebSocket text frame, for our clients and bots.
 //! - `http`: the HTTP listener that serves the JSON door at `/ws`.
 //! - `web`: the browser client's files, served by the HTTP listener at `/`.
+//! - `irc`: IRC for existing IRC clients; rooms are channels.
 //!
 //! Every byte a client receives goes through its door's [`Renderer`].
 
 pub mod http;
+pub mod irc;
 pub mod json;
 pub mod limits;
 pub mod text;

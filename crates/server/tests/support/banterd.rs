@@ -29,6 +29,9 @@ impl Banterd {
         if !args.contains(&"--http-listen") {
             command.args(["--http-listen", "off"]);
         }
+        if !args.contains(&"--irc-listen") {
+            command.args(["--irc-listen", "off"]);
+        }
         if !args.contains(&"--data-dir") {
             command.arg("--in-memory");
         }

@@ -34,6 +34,8 @@ pub struct TestServer {
     pub addr: SocketAddr,
     /// The HTTP listener (WebSocket door at `/ws`), when the test asked for one.
     pub http: Option<SocketAddr>,
+    /// The IRC door, when the test asked for it.
+    pub irc: Option<SocketAddr>,
     shutdown: CancellationToken,
     task: JoinHandle<anyhow::Result<()>>,
 }
@@ -49,6 +51,7 @@ impl TestServer {
         let mut config = Config::defaults();
         config.in_memory = true;
         config.http_listen = OptionalAddr(None);
+        config.irc_listen = OptionalAddr(None);
         adjust(&mut config);
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
@@ -57,17 +60,24 @@ impl TestServer {
             None => None,
         };
         let http_addr = http.as_ref().map(|http| http.local_addr().unwrap());
+        let irc = match config.irc_listen.0 {
+            Some(_) => Some(TcpListener::bind("127.0.0.1:0").await.unwrap()),
+            None => None,
+        };
+        let irc_addr = irc.as_ref().map(|irc| irc.local_addr().unwrap());
         let shutdown = CancellationToken::new();
         let listeners = Listeners {
             text: listener,
             http,
             tls_text: None,
             metrics: None,
+            irc,
         };
         let task = tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
         Self {
             addr,
             http: http_addr,
+            irc: irc_addr,
             shutdown,
             task,
         }

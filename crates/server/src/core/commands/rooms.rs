@@ -3,7 +3,7 @@
 
 use std::sync::Arc;
 
-use banter_proto::event::LeaveReason;
+use banter_proto::event::{LeaveReason, RoomMessage};
 use banter_proto::request::SayKind;
 use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
@@ -165,6 +165,27 @@ impl UserState {
             });
         }
         Ok(())
+    }
+
+    /// Says `text` in `room` to everyone there but this user, and returns
+    /// the message as said (its id and time), for a door that shows users
+    /// their own messages itself, exactly as the room got them (IRC's
+    /// `echo-message`), or not at all.
+    pub fn say_to_others(
+        &mut self,
+        room: &str,
+        kind: SayKind,
+        text: String,
+    ) -> Result<RoomMessage, Refusal> {
+        let room = self.room_for(Some(room))?;
+        let kind = match kind {
+            SayKind::Chat => MessageKind::Chat,
+            SayKind::Emote => MessageKind::Emote,
+        };
+        let mut message = self.message(&room, kind, text);
+        let said = room.say(message.clone(), Some(self.id))?;
+        message.id = said.id;
+        Ok(room_message(&message))
     }
 
     /// `:erm`: a message into a room the user is not in, from the one they are in.

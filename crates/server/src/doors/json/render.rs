@@ -126,7 +126,8 @@ fn object(event: &Event) -> Option<Value> {
         | Event::Cancelled
         | Event::PromptCancelled(_)
         | Event::Timestamps { .. }
-        | Event::Help { .. } => return None,
+        | Event::Help { .. }
+        | Event::DoorLines(_) => return None,
         Event::Welcome { nick, room } => {
             let mut object = json!({"type": "welcome", "name": nick, "protocol": PROTOCOL});
             if let Some(view) = room {

@@ -115,7 +115,7 @@ impl TextDoor {
     }
 }
 
-fn configure(stream: &TcpStream, peer: SocketAddr) {
+pub(crate) fn configure(stream: &TcpStream, peer: SocketAddr) {
     // Lines are coalesced by the writer already; Nagle would only add delay.
     if let Err(err) = stream.set_nodelay(true) {
         warn!(%peer, %err, "cannot set TCP_NODELAY");

@@ -8,7 +8,7 @@
 pub mod listener;
 mod render;
 mod session;
-mod transport;
-mod writer;
+pub(crate) mod transport;
+pub(crate) mod writer;
 
 pub use render::plain_text;

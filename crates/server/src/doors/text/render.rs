@@ -285,7 +285,7 @@ pub fn plain_text(event: &Event) -> String {
         }
         Event::Parted { room } => line(&mut out, format_args!("you left {room}")),
         Event::Message(message) => live(&mut out, message),
-        Event::Said { .. } | Event::Pong | Event::Done => {}
+        Event::Said { .. } | Event::Pong | Event::Done | Event::DoorLines(_) => {}
         Event::Timestamps { on: true } => line(&mut out, format_args!("timestamps on")),
         Event::Timestamps { on: false } => line(&mut out, format_args!("timestamps off")),
         Event::ExtraRoomSent { to_room, members } => line(

@@ -1,0 +1,91 @@
+//! IRCv3 capabilities: what this door offers and what one connection has
+//! taken.
+//!
+//! - `server-time`: messages carry the time they were said (`@time=`), so
+//!   history replayed on JOIN shows when it was said, not when it arrived.
+//! - `echo-message`: a user's own PRIVMSG and NOTICE come back to them as
+//!   the others got them (same text, same time), which is how weechat and
+//!   The Lounge show what one said.
+//! - `multi-prefix`: NAMES and WHO list every prefix; banter has one (`@`
+//!   for hosts), so it changes nothing, but clients ask for it.
+//!
+//! The set lives in an atomic shared by the session (which negotiates) and
+//! the writer's renderer (which tags what it writes).
+
+use std::sync::atomic::{AtomicU8, Ordering};
+
+pub const SERVER_TIME: u8 = 1;
+pub const ECHO_MESSAGE: u8 = 2;
+pub const MULTI_PREFIX: u8 = 4;
+
+/// Every capability offered, by name, as `CAP LS` lists them.
+const OFFERED: [(&str, u8); 3] = [
+    ("echo-message", ECHO_MESSAGE),
+    ("multi-prefix", MULTI_PREFIX),
+    ("server-time", SERVER_TIME),
+];
+
+/// The `CAP LS` list.
+pub fn offered() -> String {
+    OFFERED.map(|(name, _)| name).join(" ")
+}
+
+/// One connection's capabilities; see the module docs.
+#[derive(Debug, Default)]
+pub struct Caps(AtomicU8);
+
+impl Caps {
+    pub fn has(&self, cap: u8) -> bool {
+        self.0.load(Ordering::Relaxed) & cap != 0
+    }
+
+    /// The names of the capabilities taken, for `CAP LIST`.
+    pub fn list(&self) -> String {
+        OFFERED
+            .iter()
+            .filter(|(_, bit)| self.has(*bit))
+            .map(|(name, _)| *name)
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+
+    /// Applies a `CAP REQ` list (`a -b c`): all of it, or nothing if any
+    /// name is not offered. Returns whether it was applied.
+    pub fn request(&self, list: &str) -> bool {
+        let mut add = 0;
+        let mut remove = 0;
+        for word in list.split_whitespace() {
+            let (name, off) = match word.strip_prefix('-') {
+                Some(name) => (name, true),
+                None => (word, false),
+            };
+            let Some((_, bit)) = OFFERED.iter().find(|(offered, _)| *offered == name) else {
+                return false;
+            };
+            if off {
+                remove |= bit;
+            } else {
+                add |= bit;
+            }
+        }
+        let now = self.0.load(Ordering::Relaxed);
+        self.0.store((now | add) & !remove, Ordering::Relaxed);
+        true
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_request_is_taken_whole_or_not_at_all() {
+        let caps = Caps::default();
+        assert!(caps.request("server-time echo-message"));
+        assert!(caps.has(SERVER_TIME) && caps.has(ECHO_MESSAGE));
+        assert!(!caps.request("multi-prefix sasl"));
+        assert!(!caps.has(MULTI_PREFIX));
+        assert!(caps.request("-echo-message multi-prefix"));
+        assert_eq!(caps.list(), "multi-prefix server-time");
+    }
+}

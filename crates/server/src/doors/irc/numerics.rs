@@ -1,0 +1,226 @@
+//! Numeric replies, and the numeric each core refusal becomes.
+//!
+//! The core refuses with a typed [`Refusal`]; which numeric that is depends
+//! on the command (not being in a channel is 404 for a PRIVMSG, 442 for a
+//! TOPIC), so the session names the command. Texts are IRC's usual ones, so
+//! clients that match on numerics and users who read them both understand;
+//! refusals without a numeric become a server NOTICE in IRC words. A room's
+//! password never appears in any of them.
+
+use std::fmt::Write;
+
+use banter_proto::Refusal;
+
+use super::SERVER;
+
+pub const RPL_WELCOME: u16 = 1;
+pub const RPL_YOURHOST: u16 = 2;
+pub const RPL_CREATED: u16 = 3;
+pub const RPL_MYINFO: u16 = 4;
+pub const RPL_ISUPPORT: u16 = 5;
+pub const RPL_UMODEIS: u16 = 221;
+pub const RPL_USERHOST: u16 = 302;
+pub const RPL_ISON: u16 = 303;
+pub const RPL_UNAWAY: u16 = 305;
+pub const RPL_NOWAWAY: u16 = 306;
+pub const RPL_WHOISUSER: u16 = 311;
+pub const RPL_WHOISSERVER: u16 = 312;
+pub const RPL_ENDOFWHO: u16 = 315;
+pub const RPL_ENDOFWHOIS: u16 = 318;
+pub const RPL_WHOISCHANNELS: u16 = 319;
+pub const RPL_LISTSTART: u16 = 321;
+pub const RPL_LIST: u16 = 322;
+pub const RPL_LISTEND: u16 = 323;
+pub const RPL_CHANNELMODEIS: u16 = 324;
+pub const RPL_CREATIONTIME: u16 = 329;
+pub const RPL_NOTOPIC: u16 = 331;
+pub const RPL_TOPIC: u16 = 332;
+pub const RPL_INVITING: u16 = 341;
+pub const RPL_ENDOFINVITELIST: u16 = 347;
+pub const RPL_ENDOFEXCEPTLIST: u16 = 349;
+pub const RPL_WHOREPLY: u16 = 352;
+pub const RPL_NAMREPLY: u16 = 353;
+pub const RPL_ENDOFNAMES: u16 = 366;
+pub const RPL_ENDOFBANLIST: u16 = 368;
+pub const RPL_MOTD: u16 = 372;
+pub const RPL_MOTDSTART: u16 = 375;
+pub const RPL_ENDOFMOTD: u16 = 376;
+pub const ERR_NOSUCHNICK: u16 = 401;
+pub const ERR_NOSUCHCHANNEL: u16 = 403;
+pub const ERR_CANNOTSENDTOCHAN: u16 = 404;
+pub const ERR_TOOMANYCHANNELS: u16 = 405;
+pub const ERR_TOOMANYTARGETS: u16 = 407;
+pub const ERR_NOORIGIN: u16 = 409;
+pub const ERR_INVALIDCAPCMD: u16 = 410;
+pub const ERR_NORECIPIENT: u16 = 411;
+pub const ERR_NOTEXTTOSEND: u16 = 412;
+pub const ERR_INPUTTOOLONG: u16 = 417;
+pub const ERR_UNKNOWNCOMMAND: u16 = 421;
+pub const ERR_NONICKNAMEGIVEN: u16 = 431;
+pub const ERR_ERRONEUSNICKNAME: u16 = 432;
+pub const ERR_NICKNAMEINUSE: u16 = 433;
+pub const ERR_USERNOTINCHANNEL: u16 = 441;
+pub const ERR_NOTONCHANNEL: u16 = 442;
+pub const ERR_USERONCHANNEL: u16 = 443;
+pub const ERR_NOTREGISTERED: u16 = 451;
+pub const ERR_NEEDMOREPARAMS: u16 = 461;
+pub const ERR_ALREADYREGISTERED: u16 = 462;
+pub const ERR_UNKNOWNMODE: u16 = 472;
+pub const ERR_BADCHANNELKEY: u16 = 475;
+pub const ERR_BADCHANNAME: u16 = 479;
+pub const ERR_CHANOPRIVSNEEDED: u16 = 482;
+pub const ERR_UMODEUNKNOWNFLAG: u16 = 501;
+pub const ERR_USERSDONTMATCH: u16 = 502;
+
+/// Lines for one client, addressed to its nick (`*` before it has one),
+/// gathered to go into its outbox together.
+#[derive(Debug)]
+pub struct Replies {
+    nick: String,
+    pub out: String,
+}
+
+impl Replies {
+    pub fn new(nick: &str) -> Self {
+        Self {
+            nick: nick.to_owned(),
+            out: String::new(),
+        }
+    }
+
+    /// The nick replies are addressed to.
+    pub fn nick(&self) -> &str {
+        &self.nick
+    }
+
+    /// `:banter <code> <nick> <params...> :<text>`; `text` is made safe.
+    pub fn numeric(&mut self, code: u16, params: &[&str], text: &str) {
+        let _ = write!(self.out, ":{SERVER} {code:03} {}", self.nick);
+        for param in params {
+            let _ = write!(self.out, " {param}");
+        }
+        let _ = write!(self.out, " :{}\r\n", super::message::clean(text));
+    }
+
+    /// A numeric whose last parameter is not text (ISUPPORT, MYINFO).
+    pub fn numeric_bare(&mut self, code: u16, params: &str) {
+        let _ = write!(self.out, ":{SERVER} {code:03} {} {params}\r\n", self.nick);
+    }
+
+    /// A notice from the server to this client.
+    pub fn notice(&mut self, text: &str) {
+        let _ = write!(
+            self.out,
+            ":{SERVER} NOTICE {} :{}\r\n",
+            self.nick,
+            super::message::clean(text)
+        );
+    }
+
+    /// Any other line, already made safe, without its CRLF.
+    pub fn line(&mut self, line: std::fmt::Arguments<'_>) {
+        let _ = self.out.write_fmt(line);
+        self.out.push_str("\r\n");
+    }
+
+    /// The numeric (or notice) for `refusal` of `command`. `channel` is the
+    /// channel (with its `#`) the command was about, `name` the nick.
+    pub fn refusal(&mut self, command: &str, channel: &str, name: &str, refusal: &Refusal) {
+        match refusal {
+            Refusal::NoSuchRoom { .. }
+            | Refusal::NoSuchRoomToEnter { .. }
+            | Refusal::RoomGone { .. } => {
+                self.numeric(ERR_NOSUCHCHANNEL, &[channel], "No such channel")
+            }
+            Refusal::NotMember { .. } if matches!(command, "PRIVMSG" | "NOTICE") => {
+                self.numeric(ERR_CANNOTSENDTOCHAN, &[channel], "Cannot send to channel")
+            }
+            Refusal::NotMember { .. } | Refusal::NoRoom | Refusal::WhichRoom => {
+                self.numeric(ERR_NOTONCHANNEL, &[channel], "You're not on that channel")
+            }
+            Refusal::NotHost { .. } => {
+                self.numeric(ERR_CHANOPRIVSNEEDED, &[channel], "You're not channel operator")
+            }
+            Refusal::DefaultRoom { .. } => self.numeric(
+                ERR_CHANOPRIVSNEEDED,
+                &[channel],
+                "This is the default channel: it has no operators, topic or key",
+            ),
+            Refusal::KickHost { name } => self.numeric(
+                ERR_CHANOPRIVSNEEDED,
+                &[channel],
+                &format!("{name} is a channel operator; take their +o first"),
+            ),
+            Refusal::PasswordNeeded { .. } | Refusal::WrongPassword { .. } => {
+                self.numeric(ERR_BADCHANNELKEY, &[channel], "Cannot join channel (+k)")
+            }
+            Refusal::LockedOut { secs, .. } => self.numeric(
+                ERR_BADCHANNELKEY,
+                &[channel],
+                &format!("Cannot join channel (+k): too many wrong keys, try again in {secs} s"),
+            ),
+            Refusal::UserRoomLimit { .. } => {
+                self.numeric(ERR_TOOMANYCHANNELS, &[channel], "You have joined too many channels")
+            }
+            Refusal::BadName(err) if command == "NICK" => {
+                self.numeric(ERR_ERRONEUSNICKNAME, &[name], &format!("Erroneous nickname: {err}"))
+            }
+            Refusal::BadName(err) => {
+                self.numeric(ERR_BADCHANNAME, &[channel], &format!("Illegal channel name: {err}"))
+            }
+            Refusal::NameTaken { name } => {
+                self.numeric(ERR_NICKNAMEINUSE, &[name], "Nickname is already in use")
+            }
+            Refusal::NoSuchUser { .. } | Refusal::JustLeft { .. } => {
+                self.numeric(ERR_NOSUCHNICK, &[name], "No such nick/channel")
+            }
+            Refusal::NoSuchMember { .. } => self.numeric(
+                ERR_USERNOTINCHANNEL,
+                &[name, channel],
+                "They aren't on that channel",
+            ),
+            Refusal::AlreadyThere { .. } => {
+                self.numeric(ERR_USERONCHANNEL, &[name, channel], "is already on channel")
+            }
+            Refusal::EmptyPassword => {
+                self.numeric(ERR_NEEDMOREPARAMS, &[command], "A key cannot be empty")
+            }
+            Refusal::LastHost { .. } => self.notice(&format!(
+                "{channel} would be left without an operator; give +o to someone else first"
+            )),
+            Refusal::KickSelf => self.notice("You cannot kick yourself; /part leaves"),
+            Refusal::InviteUnlocked { .. } => self.notice(&format!(
+                "{channel} has no key: anyone can join it, no invitation is needed"
+            )),
+            Refusal::NoPassword { .. } => {
+                self.notice(&format!("{channel} has no key to remove"))
+            }
+            other => self.notice(&format!("{command}: {other}")),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numerics_are_three_digits_to_the_nick() {
+        let mut replies = Replies::new("ann");
+        replies.numeric(RPL_WELCOME, &[], "hi\r\nQUIT");
+        replies.refusal(
+            "JOIN",
+            "#vault",
+            "",
+            &Refusal::WrongPassword {
+                room: "vault".into(),
+                here: None,
+                locked_out_secs: None,
+            },
+        );
+        assert_eq!(
+            replies.out,
+            ":banter 001 ann :hi  QUIT\r\n:banter 475 ann #vault :Cannot join channel (+k)\r\n"
+        );
+    }
+}

@@ -1,0 +1,340 @@
+//! The core's events as IRC lines, for one connection.
+//!
+//! Room messages are rendered once per form (with or without the
+//! `server-time` tag) and shared by every IRC client in the room; everything
+//! else names this connection's nick, which the renderer follows through the
+//! events themselves (`Welcome`, `NickSet`), so every line is addressed as the
+//! nick was when the event happened. Lines the session wrote itself
+//! (`Event::DoorLines`) pass through in order.
+//!
+//! A user who quits or changes nick while sharing several rooms with this
+//! client is reported by each room; IRC says it once, so the renderer
+//! remembers the last few and skips the repeats.
+
+use std::sync::Arc;
+
+use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomView};
+use banter_proto::Event;
+use bytes::{Bytes, BytesMut};
+use time::OffsetDateTime;
+
+use super::caps::{Caps, SERVER_TIME};
+use super::message::{clean, fit};
+use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
+use super::SERVER;
+use crate::delivery::{Delivery, Format};
+use crate::doors::Renderer;
+use crate::outbox::Missed;
+
+/// Quits and renames remembered to skip their repeats.
+const REMEMBERED: usize = 16;
+
+/// Renders for one IRC connection; see the module docs.
+#[derive(Debug)]
+pub struct IrcRenderer {
+    nick: String,
+    caps: Arc<Caps>,
+    /// Nicks whose QUIT was written, until they are seen again.
+    quits: Vec<String>,
+    /// Renames written (old, new), until they are stale.
+    renames: Vec<(String, String)>,
+}
+
+/// `nick!nick@banter`: every user's mask, whichever door they use.
+pub fn mask(nick: &str) -> String {
+    format!("{nick}!{nick}@{SERVER}")
+}
+
+/// The `server-time` tag's value: UTC with milliseconds.
+pub fn server_time(at: i64) -> String {
+    let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
+        .unwrap_or(OffsetDateTime::UNIX_EPOCH);
+    format!(
+        "{:04}-{:02}-{:02}T{:02}:{:02}:{:02}.{:03}Z",
+        at.year(),
+        u8::from(at.month()),
+        at.day(),
+        at.hour(),
+        at.minute(),
+        at.second(),
+        at.millisecond()
+    )
+}
+
+/// A room message as `command` (PRIVMSG, or NOTICE for an echo) lines,
+/// tagged with its time when `timed`. An emote is a CTCP ACTION; a message
+/// sent from another room (`:erm`) says which.
+pub fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, timed: bool) {
+    let tags = if timed {
+        format!("@time={} ", server_time(message.at))
+    } else {
+        String::new()
+    };
+    let head = format!(
+        "{tags}:{} {command} #{} :",
+        mask(&message.from),
+        message.room
+    );
+    match &message.kind {
+        MessageKind::Chat => fit(out, &head, tags.len(), &message.text, ""),
+        MessageKind::Emote => fit(
+            out,
+            &format!("{head}\x01ACTION "),
+            tags.len(),
+            &message.text,
+            "\x01",
+        ),
+        MessageKind::FromRoom(from) => fit(
+            out,
+            &format!("{head}(from #{from}) "),
+            tags.len(),
+            &message.text,
+            "",
+        ),
+    }
+}
+
+/// A private message to `to` as lines.
+pub fn private(out: &mut BytesMut, from: &str, to: &str, command: &str, text: &str, at: Option<i64>) {
+    let tags = at.map_or(String::new(), |at| format!("@time={} ", server_time(at)));
+    let head = format!("{tags}:{} {command} {to} :", mask(from));
+    fit(out, &head, tags.len(), text, "");
+}
+
+/// The shared rendering of a room message in this form.
+fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
+    let format = if timed { Format::IrcTimed } else { Format::Irc };
+    delivery.rendered(format, |delivery| match &delivery.event {
+        Event::Message(said) => {
+            let mut out = BytesMut::new();
+            message(&mut out, said, "PRIVMSG", timed);
+            out.freeze()
+        }
+        _ => Bytes::new(),
+    })
+}
+
+/// The `353` lines of a member list, split to fit, then `366`.
+pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)]) {
+    let channel = format!("#{room}");
+    let mut listed = String::new();
+    for (nick, host) in members {
+        if listed.len() + nick.len() > 400 {
+            replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
+            listed.clear();
+        }
+        if !listed.is_empty() {
+            listed.push(' ');
+        }
+        if *host {
+            listed.push('@');
+        }
+        listed.push_str(nick);
+    }
+    if !listed.is_empty() {
+        replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
+    }
+    replies.numeric(RPL_ENDOFNAMES, &[&channel], "End of /NAMES list");
+}
+
+impl IrcRenderer {
+    pub fn new(caps: Arc<Caps>) -> Self {
+        Self {
+            nick: "*".into(),
+            caps,
+            quits: Vec::new(),
+            renames: Vec::new(),
+        }
+    }
+
+    fn timed(&self) -> bool {
+        self.caps.has(SERVER_TIME)
+    }
+
+    /// The lines for entering a room: JOIN, the topic, the names, then
+    /// (with `server-time` only) the recent messages with their times.
+    fn entered(&self, view: &RoomView, out: &mut BytesMut) {
+        let mut replies = Replies::new(&self.nick);
+        replies.line(format_args!(":{} JOIN #{}", mask(&self.nick), view.room));
+        if let Some(topic) = view.topic.as_deref().filter(|topic| !topic.is_empty()) {
+            replies.numeric(RPL_TOPIC, &[&format!("#{}", view.room)], topic);
+        }
+        let members: Vec<(String, bool)> = view
+            .members
+            .iter()
+            .map(|member| (member.nick.clone(), member.host))
+            .collect();
+        names(&mut replies, &view.room, &members);
+        out.extend_from_slice(replies.out.as_bytes());
+        if self.timed() {
+            for said in &view.recent {
+                message(out, said, "PRIVMSG", true);
+            }
+        }
+    }
+
+    /// Whether a QUIT of `nick` is new; remembers it.
+    fn first_quit(&mut self, nick: &str) -> bool {
+        if self.quits.iter().any(|quit| quit == nick) {
+            return false;
+        }
+        if self.quits.len() == REMEMBERED {
+            self.quits.remove(0);
+        }
+        self.quits.push(nick.to_owned());
+        true
+    }
+
+    /// Whether the rename `old` → `new` is new; remembers it and forgets
+    /// renames it makes stale.
+    fn first_rename(&mut self, old: &str, new: &str) -> bool {
+        if self.renames.iter().any(|(o, n)| o == old && n == new) {
+            return false;
+        }
+        self.renames.retain(|(o, n)| o != new && n != old);
+        if self.renames.len() == REMEMBERED {
+            self.renames.remove(0);
+        }
+        self.renames.push((old.to_owned(), new.to_owned()));
+        self.quits.retain(|quit| quit != new);
+        true
+    }
+
+    fn lines(&mut self, event: &Event, out: &mut BytesMut) {
+        let me = self.nick.clone();
+        let mut replies = Replies::new(&me);
+        match event {
+            Event::DoorLines(lines) => out.extend_from_slice(lines.as_bytes()),
+            Event::Welcome { nick, .. } => self.nick.clone_from(nick),
+            Event::Entered(view) => self.entered(view, out),
+            Event::Parted { room } => {
+                replies.line(format_args!(":{} PART #{room}", mask(&me)));
+            }
+            Event::History { messages, .. } if self.timed() => {
+                for said in messages {
+                    message(out, said, "PRIVMSG", true);
+                }
+            }
+            Event::Private { from, text, at } => {
+                let at = self.timed().then_some(*at);
+                private(out, from, &me, "PRIVMSG", text, at);
+            }
+            Event::Joined { room, nick } => {
+                self.quits.retain(|quit| quit != nick);
+                replies.line(format_args!(":{} JOIN #{room}", mask(nick)));
+            }
+            Event::Left { room, nick, reason } => match reason {
+                LeaveReason::Quit if self.first_quit(nick) => {
+                    replies.line(format_args!(":{} QUIT :Quit", mask(nick)));
+                }
+                LeaveReason::Disconnected if self.first_quit(nick) => {
+                    replies.line(format_args!(":{} QUIT :Connection closed", mask(nick)));
+                }
+                LeaveReason::Quit | LeaveReason::Disconnected => {}
+                LeaveReason::ChangedRoom => replies.line(format_args!(
+                    ":{} PART #{room} :went to another room",
+                    mask(nick)
+                )),
+                LeaveReason::Parted => {
+                    replies.line(format_args!(":{} PART #{room}", mask(nick)));
+                }
+                LeaveReason::Kicked { by, reason } => replies.line(format_args!(
+                    ":{} KICK #{room} {nick} :{}",
+                    mask(by),
+                    clean(reason.as_deref().unwrap_or(by))
+                )),
+            },
+            Event::NickChanged { old, new, .. } => {
+                if self.first_rename(old, new) {
+                    replies.line(format_args!(":{} NICK :{new}", mask(old)));
+                }
+            }
+            Event::NickSet { nick } => {
+                replies.line(format_args!(":{} NICK :{nick}", mask(&me)));
+                self.nick.clone_from(nick);
+            }
+            Event::Topic { room, topic } => match topic.as_deref().filter(|t| !t.is_empty()) {
+                Some(topic) => replies.numeric(RPL_TOPIC, &[&format!("#{room}")], topic),
+                None => replies.numeric(
+                    super::numerics::RPL_NOTOPIC,
+                    &[&format!("#{room}")],
+                    "No topic is set",
+                ),
+            },
+            Event::TopicChanged { room, by, topic } => {
+                replies.line(format_args!(":{} TOPIC #{room} :{}", mask(by), clean(topic)));
+            }
+            Event::HostAdded { room, nick, by } => {
+                let source = by.as_deref().map_or(SERVER.to_owned(), mask);
+                replies.line(format_args!(":{source} MODE #{room} +o {nick}"));
+            }
+            Event::HostRemoved { room, nick, by } => {
+                replies.line(format_args!(":{} MODE #{room} -o {nick}", mask(by)));
+            }
+            Event::LockChanged { room, by, locked } => {
+                // The key itself is never shown.
+                let sign = if *locked { '+' } else { '-' };
+                replies.line(format_args!(":{} MODE #{room} {sign}k *", mask(by)));
+            }
+            Event::YouWereKicked { room, by, reason } => replies.line(format_args!(
+                ":{} KICK #{room} {me} :{}",
+                mask(by),
+                clean(reason.as_deref().unwrap_or(by))
+            )),
+            Event::RoomClosed { room, by } => replies.line(format_args!(
+                ":{} KICK #{room} {me} :{by} closed the room",
+                mask(by)
+            )),
+            Event::Invited { room, by } => {
+                replies.line(format_args!(":{} INVITE {me} #{room}", mask(by)));
+            }
+            Event::InviteSent { room, nick } => {
+                replies.numeric_bare(RPL_INVITING, &format!("{nick} #{room}"));
+            }
+            Event::Missed { room, count } => missed_notice(&mut replies, room.as_deref(), *count),
+            Event::Refused(refusal) => replies.notice(&refusal.to_string()),
+            Event::Goodbye => replies.line(format_args!("ERROR :Closing link (Quit)")),
+            Event::ShuttingDown => {
+                replies.line(format_args!("ERROR :The server is shutting down"))
+            }
+            _ => {}
+        }
+        out.extend_from_slice(replies.out.as_bytes());
+    }
+}
+
+fn missed_notice(replies: &mut Replies, room: Option<&str>, count: u64) {
+    let what = if count == 1 { "message" } else { "messages" };
+    match room {
+        Some(room) => replies.line(format_args!(
+            ":{SERVER} NOTICE #{room} :You missed {count} {what} in #{room}: your client read too slowly"
+        )),
+        None => replies.notice(&format!(
+            "You missed {count} private {what}: your client read too slowly"
+        )),
+    }
+}
+
+impl Renderer for IrcRenderer {
+    fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
+        match delivery.event {
+            Event::Message(_) => Some(shared_message(delivery, self.timed())),
+            _ => None,
+        }
+    }
+
+    fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
+        match delivery.event {
+            Event::Message(_) => out.extend_from_slice(shared_message(delivery, self.timed())),
+            _ => self.lines(&delivery.event, out),
+        }
+    }
+
+    fn missed(&mut self, missed: &[Missed], out: &mut BytesMut) {
+        let mut replies = Replies::new(&self.nick);
+        for missed in missed {
+            missed_notice(&mut replies, missed.room.as_deref(), missed.count);
+        }
+        out.extend_from_slice(replies.out.as_bytes());
+    }
+}

@@ -1,0 +1,1007 @@
+//! One IRC connection: registration, IRC commands as core requests, pings.
+//!
+//! The session task owns the read half, the framer, the flood buckets and
+//! the connection's [`UserState`]; the text door's writer task owns the write
+//! half and renders the outbox with an [`IrcRenderer`]. Lines are handled one
+//! at a time, in order, so a client that sends everything before reading
+//! (senpai, bots) gets its answers in order too. Replies the core has no
+//! event for (CAP, welcome, WHO, NAMES, MODE, ...) go through the same outbox
+//! as `Event::DoorLines`, so they keep their place among room traffic.
+//!
+//! Registration completes once NICK and USER are in and any CAP negotiation
+//! has ended; a client that gets there within the registration timeout is
+//! welcomed, any other is dropped. The same limits apply as at every door:
+//! the rate limit per line, the byte budget, the outbox bound (reading stops
+//! while it is full), and a silent client is sent a PING and dropped if it
+//! stays silent.
+
+use std::io;
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Duration;
+
+use banter_proto::names::fold;
+use banter_proto::request::{Request, SayKind};
+use banter_proto::{Event, Nick, Refusal};
+use bytes::BytesMut;
+use tokio::time::Instant;
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+use super::caps::{self, Caps, ECHO_MESSAGE, SERVER_TIME};
+use super::message::{self, parse, Frame, Framer, ParseError};
+use super::numerics::*;
+use super::render::{self, mask, IrcRenderer};
+use super::SERVER;
+use crate::core::{Departure, Door, UserState};
+use crate::doors::text::transport::{ByteStream, ReadChunk};
+use crate::doors::text::writer;
+use crate::doors::WriteTiming;
+use crate::flood::{ByteBudget, Flood, Verdict};
+use crate::hub::Hub;
+use crate::room::now_millis;
+
+/// How long the last lines (the ERROR line) may take to reach a client
+/// after its session ends.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+/// Most targets of one PRIVMSG, NOTICE or KICK (ISUPPORT `MAXTARGETS`).
+const MAX_TARGETS: usize = 4;
+/// Longest channel name: a room name and its `#`.
+const CHANNEL_LEN: usize = banter_proto::names::MAX_ROOM_LEN + 1;
+
+/// Why a session ended.
+#[derive(Debug)]
+enum End {
+    Quit,
+    Eof,
+    ReadError(io::Error),
+    WriterGone,
+    RegistrationTimeout(u64),
+    PingTimeout,
+    Flood,
+    Shutdown,
+}
+
+impl End {
+    /// The last thing the client is told, after it has left its rooms.
+    fn farewell(&self) -> Option<Event> {
+        let error = |text: String| Some(Event::DoorLines(format!("ERROR :{text}\r\n")));
+        match self {
+            End::Quit => Some(Event::Goodbye),
+            End::Shutdown => Some(Event::ShuttingDown),
+            End::RegistrationTimeout(secs) => error(format!(
+                "Closing link: registration timed out ({secs} s without NICK, USER and CAP END)"
+            )),
+            End::PingTimeout => error("Closing link: ping timeout".into()),
+            End::Flood => error("Closing link: excess flood".into()),
+            End::Eof | End::ReadError(_) | End::WriterGone => None,
+        }
+    }
+}
+
+/// Client input: the read half, the framer and the byte budget every byte
+/// read is charged to. Holds no buffer while the client is idle.
+struct Reader<R> {
+    socket: R,
+    framer: Framer,
+    buffer: BytesMut,
+    budget: Option<ByteBudget>,
+    /// Set when the budget is overspent: nothing is read before then.
+    resume_at: Option<Instant>,
+}
+
+impl<R: ReadChunk> Reader<R> {
+    /// The next frame, or `None` at EOF. Cancel-safe.
+    async fn next(&mut self) -> io::Result<Option<Frame>> {
+        loop {
+            tokio::task::consume_budget().await;
+            if let Some(frame) = self.framer.next(&mut self.buffer) {
+                return Ok(Some(frame));
+            }
+            if self.buffer.capacity() > 0 {
+                self.buffer = BytesMut::new();
+            }
+            if let Some(resume_at) = self.resume_at {
+                // Overspent: leave the bytes in the kernel, so TCP pushes back.
+                Box::pin(tokio::time::sleep_until(resume_at)).await;
+                self.resume_at = None;
+            }
+            match self.socket.read_chunk(&mut self.buffer).await? {
+                0 => return Ok(None),
+                read => {
+                    if let Some(budget) = &mut self.budget {
+                        self.resume_at = budget.spend(read, Instant::now());
+                    }
+                }
+            }
+        }
+    }
+}
+
+/// One IRC connection's state, owned by its task.
+struct Session {
+    user: UserState,
+    caps: Arc<Caps>,
+    /// The nick asked for before registration.
+    nick: Option<String>,
+    /// USER was sent.
+    user_sent: bool,
+    /// CAP LS or REQ came before registration and no CAP END yet.
+    negotiating: bool,
+    /// User mode `+i`, kept for the client's sake: it changes nothing.
+    invisible: bool,
+    away: bool,
+}
+
+/// Serves one IRC connection to its end, over any byte stream.
+pub async fn serve<S: ByteStream>(
+    stream: S,
+    peer: SocketAddr,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) {
+    let config = Arc::clone(&hub.config);
+    let (read, write) = stream.into_halves();
+    let outbox = Arc::new(crate::outbox::Outbox::new(config.outbox_bytes));
+    let writer_gone = shutdown.child_token();
+    let caps = Arc::new(Caps::default());
+    let mut writer = tokio::spawn(writer::run(
+        write,
+        Arc::clone(&outbox),
+        IrcRenderer::new(Arc::clone(&caps)),
+        WriteTiming {
+            coalesce: config.write_coalesce(),
+            stall_timeout: config.write_stall_timeout(),
+        },
+        writer_gone.clone(),
+    ));
+    let door = Door {
+        name: "irc",
+        one_room: false,
+        max_rooms: config.max_rooms_per_user,
+        lists_members: true,
+        answers_every_request: false,
+    };
+    let mut session = Session {
+        user: UserState::new(hub, peer, Arc::clone(&outbox), door),
+        caps,
+        nick: None,
+        user_sent: false,
+        negotiating: false,
+        invisible: false,
+        away: false,
+    };
+    let mut reader = Reader {
+        socket: read,
+        framer: Framer::default(),
+        buffer: BytesMut::new(),
+        budget: ByteBudget::new(&config),
+        resume_at: None,
+    };
+    let end = session.run(&mut reader, &shutdown, &writer_gone).await;
+    session.user.set_departure(match end {
+        End::Quit => Departure::Quit,
+        End::Shutdown => Departure::Silent,
+        _ => Departure::Disconnected,
+    });
+    if let End::ReadError(err) = &end {
+        debug!(%peer, %err, "irc read failed");
+    }
+    match session.user.nick() {
+        Some(nick) => info!(%peer, %nick, ?end, door = session.user.door(), "session ended"),
+        None => debug!(%peer, ?end, "irc connection ended before registration"),
+    }
+    drop(session);
+    if let Some(farewell) = end.farewell() {
+        outbox.reply(farewell);
+    }
+    outbox.close();
+    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+}
+
+/// The room a channel name is, if it is one (`#games` is `games`).
+fn room_of(channel: &str) -> Option<&str> {
+    channel.strip_prefix('#')
+}
+
+/// A PRIVMSG or NOTICE text as said: an emote for a CTCP ACTION, `None` for
+/// any other CTCP request (they mean nothing to other doors and are dropped).
+fn said(text: &str) -> Option<(SayKind, String)> {
+    let Some(ctcp) = text.strip_prefix('\x01') else {
+        return Some((SayKind::Chat, message::plain(text)));
+    };
+    let ctcp = ctcp.strip_suffix('\x01').unwrap_or(ctcp);
+    let action = ctcp.strip_prefix("ACTION")?;
+    if !(action.is_empty() || action.starts_with(' ')) {
+        return None;
+    }
+    Some((SayKind::Emote, message::plain(action.trim_start_matches(' '))))
+}
+
+impl Session {
+    async fn run<R: ReadChunk>(
+        &mut self,
+        reader: &mut Reader<R>,
+        shutdown: &CancellationToken,
+        writer_gone: &CancellationToken,
+    ) -> End {
+        let config = Arc::clone(&self.user.hub.config);
+        let mut registration_deadline =
+            Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
+        let mut flood = Flood::new(&config);
+        let ping_interval = config.irc_ping_interval();
+        let mut heard = Instant::now();
+        let mut pinged = false;
+        let requests = self.user.mailbox();
+        let stopped = writer_gone.cancelled();
+        let request = requests.recv();
+        tokio::pin!(stopped, request);
+        let stop = || {
+            if shutdown.is_cancelled() {
+                End::Shutdown
+            } else {
+                End::WriterGone
+            }
+        };
+        loop {
+            // Stop reading a client that is not reading its own output.
+            while self.user.outbox.is_full() {
+                tokio::select! {
+                    biased;
+                    _ = &mut stopped => return stop(),
+                    _ = self.user.outbox.drained() => {}
+                }
+            }
+            if self.user.nick().is_some() {
+                registration_deadline = None;
+            }
+            let silence_ends = heard + ping_interval * if pinged { 2 } else { 1 };
+            let frame = tokio::select! {
+                biased;
+                _ = &mut stopped => return stop(),
+                _ = async { registration_deadline.as_mut()?.await; Some(()) }, if registration_deadline.is_some() => {
+                    return End::RegistrationTimeout(config.registration_timeout);
+                }
+                _ = tokio::time::sleep_until(silence_ends) => {
+                    if pinged {
+                        return End::PingTimeout;
+                    }
+                    pinged = true;
+                    self.send(format!("PING :{SERVER}\r\n"));
+                    continue;
+                }
+                control = &mut request => {
+                    request.set(requests.recv());
+                    self.user.handle_control(control);
+                    continue;
+                }
+                frame = reader.next() => frame,
+            };
+            let frame = match frame {
+                Err(err) => return End::ReadError(err),
+                Ok(None) => return End::Eof,
+                Ok(Some(frame)) => frame,
+            };
+            heard = Instant::now();
+            pinged = false;
+            match flood.check(Instant::now()) {
+                Verdict::Go => {}
+                Verdict::Wait { delay, warn } => {
+                    if warn {
+                        self.user.begin_request(None);
+                        self.user.refuse(Refusal::SlowDown {
+                            per_second: config.rate_limit,
+                        });
+                    }
+                    tokio::select! {
+                        biased;
+                        _ = &mut stopped => return stop(),
+                        _ = tokio::time::sleep(delay) => {}
+                    }
+                }
+                Verdict::Disconnect => {
+                    info!(peer = %self.user.peer, "disconnecting a flooding irc client");
+                    return End::Flood;
+                }
+            }
+            let line = match frame {
+                Frame::Line(line) => line,
+                Frame::TooLong => {
+                    let mut replies = self.replies();
+                    replies.numeric(ERR_INPUTTOOLONG, &[], "Input line was too long");
+                    self.flush(&mut replies);
+                    continue;
+                }
+            };
+            self.user.begin_request(None);
+            // Boxed: request futures (hashing, store round trips) are large
+            // and live only while one is handled.
+            if Box::pin(self.handle(&line)).await {
+                return End::Quit;
+            }
+        }
+    }
+
+    /// Queues lines for the client, in order with everything else.
+    fn send(&self, lines: String) {
+        if !lines.is_empty() {
+            self.user.outbox.reply(Event::DoorLines(lines));
+        }
+    }
+
+    fn flush(&self, replies: &mut Replies) {
+        self.send(std::mem::take(&mut replies.out));
+    }
+
+    /// Replies addressed to this client's nick, or `*` before it has one.
+    fn replies(&self) -> Replies {
+        Replies::new(self.user.nick().map_or("*", Nick::as_str))
+    }
+
+    /// Carries out a core request after the lines so far, so its events
+    /// follow them.
+    async fn execute(&mut self, replies: &mut Replies, request: Request) -> Result<(), Refusal> {
+        self.flush(replies);
+        self.user.execute(request).await
+    }
+
+    /// Handles one line; true when the client quits.
+    async fn handle(&mut self, line: &str) -> bool {
+        let mut replies = self.replies();
+        let message = match parse(line) {
+            Ok(message) => message,
+            Err(ParseError::Empty) => return false,
+            Err(ParseError::TooLong) => {
+                replies.numeric(ERR_INPUTTOOLONG, &[], "Input line was too long");
+                self.flush(&mut replies);
+                return false;
+            }
+        };
+        let params = message.params.as_slice();
+        let command = message.command.as_str();
+        let registered = self.user.nick().is_some();
+        let needs = |count: usize| params.len() >= count;
+        match command {
+            "QUIT" => return true,
+            "CAP" => self.cap(&mut replies, params),
+            "PING" => match params.first() {
+                Some(token) => replies.line(format_args!(
+                    ":{SERVER} PONG {SERVER} :{}",
+                    message::clean(token)
+                )),
+                None => replies.numeric(ERR_NOORIGIN, &[], "No origin specified"),
+            },
+            "PONG" => {}
+            "PASS" | "USER" if registered => {
+                replies.numeric(ERR_ALREADYREGISTERED, &[], "You may not reregister")
+            }
+            "PASS" if !needs(1) => replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters"),
+            // Accepted and ignored: the server has no password.
+            "PASS" => {}
+            "USER" if !needs(4) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "USER" => self.user_sent = true,
+            "NICK" => match params.first().filter(|nick| !nick.is_empty()) {
+                None => replies.numeric(ERR_NONICKNAMEGIVEN, &[], "No nickname given"),
+                Some(nick) if registered => {
+                    let request = Request::Nick {
+                        name: (*nick).to_owned(),
+                    };
+                    match self.execute(&mut replies, request).await {
+                        Ok(()) | Err(Refusal::AlreadyNamed { .. }) => {}
+                        Err(refusal) => replies.refusal("NICK", "", nick, &refusal),
+                    }
+                }
+                Some(nick) => self.choose_nick(&mut replies, nick),
+            },
+            _ if !registered => {
+                replies.numeric(ERR_NOTREGISTERED, &[], "You have not registered")
+            }
+            "JOIN" if !needs(1) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "JOIN" => self.join(&mut replies, params[0], params.get(1).copied()).await,
+            "PART" if !needs(1) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "PART" => {
+                for channel in params[0].split(',').filter(|c| !c.is_empty()) {
+                    let room = room_of(channel).unwrap_or(channel).to_owned();
+                    if let Err(refusal) = self.execute(&mut replies, Request::Part { room }).await {
+                        replies.refusal(command, channel, "", &refusal);
+                    }
+                }
+            }
+            "PRIVMSG" | "NOTICE" => self.privmsg(&mut replies, command, params).await,
+            "TOPIC" if !needs(1) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "TOPIC" => {
+                let channel = params[0];
+                match room_of(channel) {
+                    None => replies.numeric(ERR_NOSUCHCHANNEL, &[channel], "No such channel"),
+                    Some(room) => {
+                        let request = Request::Topic {
+                            room: Some(room.to_owned()),
+                            text: params.get(1).map(|text| message::plain(text)),
+                        };
+                        if let Err(refusal) = self.execute(&mut replies, request).await {
+                            replies.refusal(command, channel, "", &refusal);
+                        }
+                    }
+                }
+            }
+            "NAMES" => {
+                let channels = params.first().copied().unwrap_or("");
+                for channel in channels.split(',').filter(|c| !c.is_empty()) {
+                    self.names(&mut replies, channel);
+                }
+                if channels.is_empty() {
+                    replies.numeric(RPL_ENDOFNAMES, &["*"], "End of /NAMES list");
+                }
+            }
+            "LIST" => self.list(&mut replies, params.first().copied()),
+            "WHO" => self.who(&mut replies, params.first().copied().unwrap_or("*")),
+            "WHOIS" if !needs(1) => {
+                replies.numeric(ERR_NONICKNAMEGIVEN, &[], "No nickname given")
+            }
+            "WHOIS" => {
+                for nick in params[params.len() - 1].split(',').take(MAX_TARGETS) {
+                    self.whois(&mut replies, nick);
+                }
+            }
+            "MODE" if !needs(1) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "MODE" if params[0].starts_with('#') => {
+                for channel in params[0].split(',').filter(|c| !c.is_empty()) {
+                    self.channel_mode(&mut replies, channel, &params[1..]).await;
+                }
+            }
+            "MODE" => self.user_mode(&mut replies, params),
+            "KICK" if !needs(2) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "KICK" => {
+                let channel = params[0];
+                let reason = params
+                    .get(2)
+                    .map(|reason| message::plain(reason))
+                    .filter(|reason| !reason.is_empty());
+                for name in params[1].split(',').filter(|n| !n.is_empty()).take(MAX_TARGETS) {
+                    let request = Request::Kick {
+                        room: Some(room_of(channel).unwrap_or(channel).to_owned()),
+                        name: name.to_owned(),
+                        reason: reason.clone(),
+                    };
+                    if let Err(refusal) = self.execute(&mut replies, request).await {
+                        replies.refusal(command, channel, name, &refusal);
+                    }
+                }
+            }
+            "INVITE" if !needs(2) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
+            "INVITE" => {
+                let (name, channel) = (params[0], params[1]);
+                let request = Request::Invite {
+                    room: Some(room_of(channel).unwrap_or(channel).to_owned()),
+                    name: name.to_owned(),
+                };
+                if let Err(refusal) = self.execute(&mut replies, request).await {
+                    replies.refusal(command, channel, name, &refusal);
+                }
+            }
+            "AWAY" => {
+                self.away = params.first().is_some_and(|text| !text.is_empty());
+                if self.away {
+                    replies.numeric(RPL_NOWAWAY, &[], "You have been marked as being away");
+                } else {
+                    replies.numeric(RPL_UNAWAY, &[], "You are no longer marked as being away");
+                }
+            }
+            "ISON" => {
+                let present: Vec<String> = params
+                    .iter()
+                    .flat_map(|names| names.split(' '))
+                    .filter_map(|name| self.user.hub.user(name))
+                    .map(|user| user.nick.to_string())
+                    .collect();
+                replies.numeric(RPL_ISON, &[], &present.join(" "));
+            }
+            "USERHOST" => {
+                let found: Vec<String> = params
+                    .iter()
+                    .take(5)
+                    .filter_map(|name| self.user.hub.user(name))
+                    .map(|user| format!("{0}=+{0}@{SERVER}", user.nick))
+                    .collect();
+                replies.numeric(RPL_USERHOST, &[], &found.join(" "));
+            }
+            "MOTD" => motd(&mut replies),
+            _ => replies.numeric(ERR_UNKNOWNCOMMAND, &[command], "Unknown command"),
+        }
+        self.flush(&mut replies);
+        if !registered {
+            self.try_register().await;
+        }
+        // Reminds the user, now and then, if history is not being saved.
+        self.user.answer(Ok(()));
+        false
+    }
+
+    fn cap(&mut self, replies: &mut Replies, params: &[&str]) {
+        let registered = self.user.nick().is_some();
+        let nick = replies.nick().to_owned();
+        let Some(sub) = params.first() else {
+            replies.numeric(ERR_NEEDMOREPARAMS, &["CAP"], "Not enough parameters");
+            return;
+        };
+        match sub.to_ascii_uppercase().as_str() {
+            "LS" => {
+                self.negotiating |= !registered;
+                replies.line(format_args!(":{SERVER} CAP {nick} LS :{}", caps::offered()));
+            }
+            "LIST" => replies.line(format_args!(":{SERVER} CAP {nick} LIST :{}", self.caps.list())),
+            "REQ" => {
+                self.negotiating |= !registered;
+                let list = message::clean(params.get(1).copied().unwrap_or(""));
+                let answer = if self.caps.request(&list) { "ACK" } else { "NAK" };
+                replies.line(format_args!(":{SERVER} CAP {nick} {answer} :{list}"));
+            }
+            "END" => self.negotiating = false,
+            _ => replies.numeric(ERR_INVALIDCAPCMD, &[&message::clean(sub)], "Invalid CAP command"),
+        }
+    }
+
+    /// NICK before registration: checked now, taken at registration.
+    fn choose_nick(&mut self, replies: &mut Replies, nick: &str) {
+        match Nick::parse(nick) {
+            Err(err) => replies.refusal("NICK", "", &message::clean(nick), &err.into()),
+            Ok(_) if self.user.hub.user(nick).is_some() => {
+                replies.numeric(ERR_NICKNAMEINUSE, &[nick], "Nickname is already in use")
+            }
+            Ok(_) => self.nick = Some(nick.to_owned()),
+        }
+    }
+
+    /// Registers once NICK and USER are in and CAP negotiation is over, and
+    /// welcomes the client.
+    async fn try_register(&mut self) {
+        if self.negotiating || !self.user_sent {
+            return;
+        }
+        let Some(nick) = self.nick.take() else {
+            return;
+        };
+        let mut replies = self.replies();
+        if let Err(refusal) = self.user.register(&nick, None).await {
+            replies.refusal("NICK", "", &nick, &refusal);
+            self.flush(&mut replies);
+            return;
+        }
+        let mut replies = self.replies();
+        let config = &self.user.hub.config;
+        let version = env!("CARGO_PKG_VERSION");
+        replies.numeric(
+            RPL_WELCOME,
+            &[],
+            &format!("Welcome to banter, {}", mask(&nick)),
+        );
+        replies.numeric(
+            RPL_YOURHOST,
+            &[],
+            &format!("Your host is {SERVER}, running banterd {version}"),
+        );
+        replies.numeric(RPL_CREATED, &[], "This server speaks IRC as one of banter's doors");
+        replies.numeric_bare(RPL_MYINFO, &format!("{SERVER} banterd-{version} i knot ko"));
+        replies.numeric(
+            RPL_ISUPPORT,
+            &[
+                "CASEMAPPING=ascii",
+                &format!("CHANLIMIT=#:{}", config.max_rooms_per_user),
+                "CHANMODES=,k,,nt",
+                &format!("CHANNELLEN={CHANNEL_LEN}"),
+                "CHANTYPES=#",
+                &format!("MAXTARGETS={MAX_TARGETS}"),
+                "NETWORK=banter",
+                &format!("NICKLEN={}", banter_proto::names::MAX_NICK_LEN),
+                "PREFIX=(o)@",
+            ],
+            "are supported by this server",
+        );
+        motd(&mut replies);
+        self.flush(&mut replies);
+        info!(peer = %self.user.peer, %nick, "irc user registered");
+    }
+
+    async fn join(&mut self, replies: &mut Replies, channels: &str, keys: Option<&str>) {
+        if channels == "0" {
+            let rooms: Vec<String> = self.user.rooms.iter().map(|r| r.name().to_string()).collect();
+            for room in rooms {
+                let _ = self.execute(replies, Request::Part { room }).await;
+            }
+            return;
+        }
+        let keys: Vec<&str> = keys.map_or_else(Vec::new, |keys| keys.split(',').collect());
+        for (at, channel) in channels.split(',').enumerate() {
+            if channel.is_empty() {
+                continue;
+            }
+            let Some(room) = room_of(channel) else {
+                replies.numeric(ERR_NOSUCHCHANNEL, &[&message::clean(channel)], "No such channel");
+                continue;
+            };
+            if self.user.rooms.iter().any(|r| r.name().key() == fold(room)) {
+                continue;
+            }
+            let password = keys
+                .get(at)
+                .filter(|key| !key.is_empty())
+                .map(|key| (*key).to_owned());
+            let join = Request::Join {
+                room: room.to_owned(),
+                password,
+            };
+            let result = match self.user.hub.room(room) {
+                Some(_) => self.execute(replies, join).await,
+                None => {
+                    let create = Request::Create {
+                        room: room.to_owned(),
+                    };
+                    match self.execute(replies, create).await {
+                        // Someone made it meanwhile.
+                        Err(Refusal::RoomExists { .. }) => self.execute(replies, join).await,
+                        other => other,
+                    }
+                }
+            };
+            if let Err(refusal) = result {
+                replies.refusal("JOIN", &message::clean(channel), "", &refusal);
+            }
+        }
+    }
+
+    async fn privmsg(&mut self, replies: &mut Replies, command: &str, params: &[&str]) {
+        // A NOTICE is never answered with an error (RFC 2812 3.3.2).
+        let notice = command == "NOTICE";
+        let (targets, text) = match params {
+            [] => {
+                if !notice {
+                    replies.numeric(ERR_NORECIPIENT, &[], &format!("No recipient given ({command})"));
+                }
+                return;
+            }
+            [_] => {
+                if !notice {
+                    replies.numeric(ERR_NOTEXTTOSEND, &[], "No text to send");
+                }
+                return;
+            }
+            [targets, text, ..] => (*targets, *text),
+        };
+        let Some((kind, text)) = said(text) else {
+            return;
+        };
+        if text.is_empty() && kind == SayKind::Chat {
+            if !notice {
+                replies.numeric(ERR_NOTEXTTOSEND, &[], "No text to send");
+            }
+            return;
+        }
+        let targets: Vec<&str> = targets.split(',').filter(|t| !t.is_empty()).collect();
+        if targets.len() > MAX_TARGETS {
+            if !notice {
+                replies.numeric(
+                    ERR_TOOMANYTARGETS,
+                    &[&message::clean(targets[MAX_TARGETS])],
+                    "Too many targets",
+                );
+            }
+            return;
+        }
+        let echo = self.caps.has(ECHO_MESSAGE);
+        let timed = self.caps.has(SERVER_TIME);
+        let me = self.user.registered_nick().to_string();
+        let mut out = BytesMut::new();
+        for target in targets {
+            if let Some(room) = room_of(target) {
+                self.flush(replies);
+                match self.user.say_to_others(room, kind, text.clone()) {
+                    Ok(said) if echo => render::message(&mut out, &said, command, timed),
+                    Ok(_) => {}
+                    Err(refusal) if !notice => replies.refusal(command, target, "", &refusal),
+                    Err(_) => {}
+                }
+            } else if fold(target) == fold(&me) {
+                // To oneself: it comes back, once.
+                let at = timed.then(now_millis);
+                render::private(&mut out, &me, &me, command, &private_text(kind, &text), at);
+            } else {
+                let text = private_text(kind, &text);
+                let request = Request::Private {
+                    to: target.to_owned(),
+                    text: text.clone(),
+                };
+                match self.execute(replies, request).await {
+                    Ok(()) if echo => {
+                        let to = self
+                            .user
+                            .hub
+                            .user(target)
+                            .map_or_else(|| target.to_owned(), |user| user.nick.to_string());
+                        let at = timed.then(now_millis);
+                        render::private(&mut out, &me, &to, command, &text, at);
+                    }
+                    Ok(()) => {}
+                    Err(refusal) if !notice => {
+                        replies.refusal(command, "", &message::clean(target), &refusal)
+                    }
+                    Err(_) => {}
+                }
+            }
+            if !out.is_empty() {
+                replies.out.push_str(&String::from_utf8_lossy(&out));
+                out.clear();
+            }
+        }
+    }
+
+    fn names(&self, replies: &mut Replies, channel: &str) {
+        let room = room_of(channel).and_then(|room| self.user.hub.room(room));
+        match room {
+            Some(room) => {
+                let members: Vec<(String, bool)> =
+                    room.who().into_iter().map(|m| (m.nick, m.host)).collect();
+                render::names(replies, room.name().as_str(), &members);
+            }
+            None => replies.numeric(
+                RPL_ENDOFNAMES,
+                &[&message::clean(channel)],
+                "End of /NAMES list",
+            ),
+        }
+    }
+
+    fn list(&self, replies: &mut Replies, channels: Option<&str>) {
+        let wanted: Option<Vec<String>> = channels.map(|channels| {
+            channels
+                .split(',')
+                .map(|channel| fold(room_of(channel).unwrap_or(channel)))
+                .collect()
+        });
+        replies.numeric(RPL_LISTSTART, &["Channel"], "Users  Name");
+        for summary in self.user.hub.room_summaries(&self.user.rooms) {
+            if wanted
+                .as_ref()
+                .is_some_and(|wanted| !wanted.contains(&fold(&summary.name)))
+            {
+                continue;
+            }
+            let mut topic = String::new();
+            if summary.locked {
+                topic.push_str("[+k] ");
+            }
+            topic.push_str(summary.topic.as_deref().unwrap_or(""));
+            replies.numeric(
+                RPL_LIST,
+                &[&format!("#{}", summary.name), &summary.members.to_string()],
+                &topic,
+            );
+        }
+        replies.numeric(RPL_LISTEND, &[], "End of /LIST");
+    }
+
+    fn who(&self, replies: &mut Replies, target: &str) {
+        let hub = &self.user.hub;
+        let who_line = |replies: &mut Replies, channel: &str, nick: &str, host: bool| {
+            let flags = if host { "H@" } else { "H" };
+            replies.numeric(
+                RPL_WHOREPLY,
+                &[channel, nick, SERVER, SERVER, nick, flags],
+                &format!("0 {nick}"),
+            );
+        };
+        if let Some(room) = room_of(target).and_then(|room| hub.room(room)) {
+            let channel = format!("#{}", room.name());
+            for member in room.who() {
+                who_line(replies, &channel, &member.nick, member.host);
+            }
+        } else if let Some(user) = hub.user(target) {
+            who_line(replies, "*", user.nick.as_str(), false);
+        }
+        replies.numeric(RPL_ENDOFWHO, &[&message::clean(target)], "End of /WHO list");
+    }
+
+    fn whois(&self, replies: &mut Replies, nick: &str) {
+        let nick = message::clean(nick);
+        match self.user.hub.user(&nick) {
+            None => replies.numeric(ERR_NOSUCHNICK, &[&nick], "No such nick/channel"),
+            Some(user) => {
+                let name = user.nick.as_str();
+                replies.numeric(RPL_WHOISUSER, &[name, name, SERVER, "*"], name);
+                let rooms: Vec<String> = self
+                    .user
+                    .hub
+                    .rooms_of(user.id)
+                    .into_iter()
+                    .map(|(room, host)| format!("{}#{room}", if host { "@" } else { "" }))
+                    .collect();
+                if !rooms.is_empty() {
+                    replies.numeric(RPL_WHOISCHANNELS, &[name], &rooms.join(" "));
+                }
+                replies.numeric(RPL_WHOISSERVER, &[name, SERVER], "banter chat server");
+            }
+        }
+        replies.numeric(RPL_ENDOFWHOIS, &[&nick], "End of /WHOIS list");
+    }
+
+    /// `MODE #room [modes [params]]`: the query, `+k`/`-k` (the password),
+    /// `+o`/`-o` (hosts), the empty ban, exception and invite lists.
+    async fn channel_mode(&mut self, replies: &mut Replies, channel: &str, args: &[&str]) {
+        let channel = message::clean(channel).into_owned();
+        let Some(room) = room_of(&channel).and_then(|room| self.user.hub.room(room)) else {
+            replies.numeric(ERR_NOSUCHCHANNEL, &[&channel], "No such channel");
+            return;
+        };
+        let name = room.name().to_string();
+        let channel = format!("#{name}");
+        let Some(modes) = args.first() else {
+            let shown = if room.is_locked() { "+knt" } else { "+nt" };
+            replies.numeric_bare(RPL_CHANNELMODEIS, &format!("{channel} {shown}"));
+            replies.numeric_bare(
+                RPL_CREATIONTIME,
+                &format!("{channel} {}", room.created_at() / 1000),
+            );
+            return;
+        };
+        let mut params = args[1..].iter();
+        let mut adding = true;
+        for mode in modes.chars() {
+            let request = match mode {
+                '+' | '-' => {
+                    adding = mode == '+';
+                    continue;
+                }
+                'k' => Request::SetPassword {
+                    room: Some(name.clone()),
+                    password: match (adding, params.next()) {
+                        (true, Some(key)) => Some((*key).to_owned()),
+                        (true, None) => {
+                            replies.numeric(ERR_NEEDMOREPARAMS, &["MODE"], "Not enough parameters");
+                            continue;
+                        }
+                        (false, _) => None,
+                    },
+                    if_epoch: None,
+                },
+                'o' => {
+                    let Some(nick) = params.next() else {
+                        replies.numeric(ERR_NEEDMOREPARAMS, &["MODE"], "Not enough parameters");
+                        continue;
+                    };
+                    let (room, name) = (Some(name.clone()), (*nick).to_owned());
+                    if adding {
+                        Request::HostAdd { room, name }
+                    } else {
+                        Request::HostRemove { room, name }
+                    }
+                }
+                'b' | 'e' | 'I' => {
+                    if params.next().is_some() {
+                        replies.numeric(
+                            ERR_UNKNOWNMODE,
+                            &[&mode.to_string()],
+                            "is not supported: banter has no ban, exception or invite lists",
+                        );
+                        continue;
+                    }
+                    let (code, what) = match mode {
+                        'b' => (RPL_ENDOFBANLIST, "End of channel ban list"),
+                        'e' => (RPL_ENDOFEXCEPTLIST, "End of channel exception list"),
+                        _ => (RPL_ENDOFINVITELIST, "End of channel invite list"),
+                    };
+                    replies.numeric(code, &[&channel], what);
+                    continue;
+                }
+                // Always on: only hosts set the topic, only members speak.
+                'n' | 't' if adding => continue,
+                'n' | 't' => {
+                    replies.numeric(
+                        ERR_UNKNOWNMODE,
+                        &[&mode.to_string()],
+                        "is always set on banter channels",
+                    );
+                    continue;
+                }
+                other => {
+                    replies.numeric(
+                        ERR_UNKNOWNMODE,
+                        &[&message::clean(&other.to_string())],
+                        "is unknown mode char to me",
+                    );
+                    continue;
+                }
+            };
+            match self.execute(replies, request).await {
+                Ok(())
+                | Err(Refusal::AlreadyHost { .. })
+                | Err(Refusal::NotAHost { .. })
+                | Err(Refusal::NoPassword { .. }) => {}
+                Err(refusal) => {
+                    let nick = match &refusal {
+                        Refusal::NoSuchMember { name, .. } => name.clone(),
+                        _ => String::new(),
+                    };
+                    replies.refusal("MODE", &channel, &message::clean(&nick), &refusal);
+                }
+            }
+        }
+    }
+
+    /// `MODE nick [modes]`: a user's own modes; only `+i` exists, and changes nothing.
+    fn user_mode(&mut self, replies: &mut Replies, params: &[&str]) {
+        let me = self.user.registered_nick().to_string();
+        if fold(params[0]) != fold(&me) {
+            replies.numeric(
+                ERR_USERSDONTMATCH,
+                &[],
+                "Can't change or view modes for other users",
+            );
+            return;
+        }
+        let Some(modes) = params.get(1) else {
+            let shown = if self.invisible { "+i" } else { "+" };
+            replies.numeric_bare(RPL_UMODEIS, shown);
+            return;
+        };
+        let mut adding = true;
+        let mut unknown = false;
+        let mut changed = String::new();
+        for mode in modes.chars() {
+            match mode {
+                '+' | '-' => adding = mode == '+',
+                'i' if self.invisible != adding => {
+                    self.invisible = adding;
+                    changed.push(if adding { '+' } else { '-' });
+                    changed.push('i');
+                }
+                'i' => {}
+                _ => unknown = true,
+            }
+        }
+        if !changed.is_empty() {
+            replies.line(format_args!(":{} MODE {me} :{changed}", mask(&me)));
+        }
+        if unknown {
+            replies.numeric(ERR_UMODEUNKNOWNFLAG, &[], "Unknown MODE flag");
+        }
+    }
+}
+
+/// A private message's text: banter's private messages have no emotes, so
+/// an ACTION reads as `* text`.
+fn private_text(kind: SayKind, text: &str) -> String {
+    match kind {
+        SayKind::Chat => text.to_owned(),
+        SayKind::Emote => format!("* {text}"),
+    }
+}
+
+fn motd(replies: &mut Replies) {
+    replies.numeric(RPL_MOTDSTART, &[], &format!("- {SERVER} Message of the day -"));
+    for line in [
+        "- Rooms are channels: /join #lobby, or /join #anything to make a room of your own.",
+        "- Channel operators (@) are the room's hosts; MODE +k sets a room's password.",
+        "- Everyone here is also reachable from nc, telnet and the web.",
+    ] {
+        replies.numeric(RPL_MOTD, &[], line);
+    }
+    replies.numeric(RPL_ENDOFMOTD, &[], "End of /MOTD command");
+}

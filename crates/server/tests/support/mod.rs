@@ -4,6 +4,7 @@
 pub mod banterd;
 pub mod browser;
 pub mod http;
+pub mod irc;
 pub mod tls;
 pub mod ws;
 

@@ -60,7 +60,11 @@ async fn registration_sends_the_welcome_a_truthful_isupport_and_the_motd() {
         "CASEMAPPING=ascii",
         "NETWORK=banter",
     ] {
-        assert!(lines[4].contains(&format!(" {token} ")), "{token}: {}", lines[4]);
+        assert!(
+            lines[4].contains(&format!(" {token} ")),
+            "{token}: {}",
+            lines[4]
+        );
     }
     ann.send("MOTD").await;
     ann.expect_prefix(":banter 375 ann ").await;
@@ -80,9 +84,11 @@ async fn cap_negotiation_holds_registration_until_cap_end() {
     ann.send("CAP REQ :server-time sasl").await;
     ann.expect(":banter CAP * NAK :server-time sasl").await;
     ann.send("CAP REQ :server-time multi-prefix").await;
-    ann.expect(":banter CAP * ACK :server-time multi-prefix").await;
+    ann.expect(":banter CAP * ACK :server-time multi-prefix")
+        .await;
     ann.send("CAP LIST").await;
-    ann.expect(":banter CAP * LIST :multi-prefix server-time").await;
+    ann.expect(":banter CAP * LIST :multi-prefix server-time")
+        .await;
     ann.send("CAP FOO").await;
     ann.expect(":banter 410 * FOO :Invalid CAP command").await;
     ann.expect_silence(QUIET).await;
@@ -107,7 +113,8 @@ async fn pipelined_lines_are_all_answered_in_order() {
     bot.skip_to(" 376 ").await;
     bot.expect(":bot!bot@banter JOIN #pipe").await;
     bot.expect(":banter 353 bot = #pipe :@bot").await;
-    bot.expect(":banter 366 bot #pipe :End of /NAMES list").await;
+    bot.expect(":banter 366 bot #pipe :End of /NAMES list")
+        .await;
     bot.expect(":bot!bot@banter PRIVMSG #pipe :first").await;
     bot.expect(":banter PONG banter :done").await;
     server.stop().await;
@@ -147,7 +154,8 @@ async fn nicks_follow_banters_rules_and_errors_are_numerics() {
     irc.expect(":banter 433 * ALICE :Nickname is already in use")
         .await;
     irc.send("USER x 0 *").await;
-    irc.expect(":banter 461 * USER :Not enough parameters").await;
+    irc.expect(":banter 461 * USER :Not enough parameters")
+        .await;
     irc.send("NICK carol").await;
     irc.send("USER carol 0 * :Carol").await;
     irc.expect_prefix(":banter 001 carol ").await;
@@ -155,7 +163,8 @@ async fn nicks_follow_banters_rules_and_errors_are_numerics() {
     irc.send("FROB x").await;
     irc.expect(":banter 421 carol FROB :Unknown command").await;
     irc.send("USER again 0 * :x").await;
-    irc.expect(":banter 462 carol :You may not reregister").await;
+    irc.expect(":banter 462 carol :You may not reregister")
+        .await;
     for (line, want) in [
         ("JOIN", ":banter 461 carol JOIN :Not enough parameters"),
         ("KICK #x", ":banter 461 carol KICK :Not enough parameters"),
@@ -209,9 +218,11 @@ async fn joining_a_new_channel_makes_the_room_and_its_creator_chanop() {
     ann.send("MODE #games,#nowhere").await;
     ann.expect(":banter 324 ann #games +nt").await;
     ann.expect_prefix(":banter 329 ann #games ").await;
-    ann.expect(":banter 403 ann #nowhere :No such channel").await;
+    ann.expect(":banter 403 ann #nowhere :No such channel")
+        .await;
     ann.send("MODE #games +x").await;
-    ann.expect(":banter 472 ann x :is unknown mode char to me").await;
+    ann.expect(":banter 472 ann x :is unknown mode char to me")
+        .await;
     ann.send("MODE ann").await;
     ann.expect(":banter 221 ann +").await;
     ann.send("MODE ann +iw").await;
@@ -232,7 +243,8 @@ async fn joining_a_new_channel_makes_the_room_and_its_creator_chanop() {
     ann.expect(":bob!bob@banter JOIN #games").await;
     bob.send("NAMES #games").await;
     bob.expect(":banter 353 bob = #games :@ann bob").await;
-    bob.expect(":banter 366 bob #games :End of /NAMES list").await;
+    bob.expect(":banter 366 bob #games :End of /NAMES list")
+        .await;
     bob.send("PART #games").await;
     bob.expect(":bob!bob@banter PART #games").await;
     ann.expect(":bob!bob@banter PART #games").await;
@@ -262,7 +274,8 @@ async fn irc_and_nc_users_talk_in_the_same_room() {
     bob.expect(":alice!alice@banter PRIVMSG #games :\x01ACTION bows\x01")
         .await;
     // IRC formatting and terminal escapes never reach an nc screen.
-    bob.send("PRIVMSG #games :\x02bold\x02 \x0304red\x03 \x1b[2J").await;
+    bob.send("PRIVMSG #games :\x02bold\x02 \x0304red\x03 \x1b[2J")
+        .await;
     alice.expect("[games] bob: bold red [2J").await;
 
     // Privately, both ways.
@@ -282,13 +295,15 @@ async fn irc_and_nc_users_talk_in_the_same_room() {
 
     // Names, topics, hosts and departures, each in its door's own form.
     alice.send(":topic dice night").await;
-    bob.expect(":alice!alice@banter TOPIC #games :dice night").await;
+    bob.expect(":alice!alice@banter TOPIC #games :dice night")
+        .await;
     alice.expect_prefix("* alice set the topic").await;
     bob.send("NICK robert").await;
     bob.expect(":bob!bob@banter NICK :robert").await;
     alice.expect("* bob is now known as robert").await;
     alice.send(":hostadd robert").await;
-    bob.expect(":alice!alice@banter MODE #games +o robert").await;
+    bob.expect(":alice!alice@banter MODE #games +o robert")
+        .await;
     alice.expect_prefix("* alice made robert a host").await;
     alice.send(":exit").await;
     bob.expect(":alice!alice@banter QUIT :Quit").await;
@@ -298,7 +313,8 @@ async fn irc_and_nc_users_talk_in_the_same_room() {
 #[tokio::test]
 async fn echo_message_returns_each_message_exactly_as_the_room_got_it() {
     let server = server().await;
-    let mut ann = IrcClient::register_with(server.irc.unwrap(), "ann", "echo-message server-time").await;
+    let mut ann =
+        IrcClient::register_with(server.irc.unwrap(), "ann", "echo-message server-time").await;
     let mut bob = IrcClient::register_with(server.irc.unwrap(), "bob", "server-time").await;
     join(&mut ann, "#echo").await;
     join(&mut bob, "#echo").await;
@@ -308,18 +324,28 @@ async fn echo_message_returns_each_message_exactly_as_the_room_got_it() {
     let got = bob.line().await;
     assert_eq!(echoed, got);
     assert!(
-        echoed.starts_with("@time=") && echoed.ends_with(" :ann!ann@banter PRIVMSG #echo :hello there"),
+        echoed.starts_with("@time=")
+            && echoed.ends_with(" :ann!ann@banter PRIVMSG #echo :hello there"),
         "{echoed}"
     );
     ann.send("NOTICE #echo :a notice").await;
     let echoed = ann.line().await;
-    assert!(echoed.ends_with(" :ann!ann@banter NOTICE #echo :a notice"), "{echoed}");
+    assert!(
+        echoed.ends_with(" :ann!ann@banter NOTICE #echo :a notice"),
+        "{echoed}"
+    );
     bob.expect_prefix("@time=").await;
     ann.send("PRIVMSG bob :just you").await;
     let echoed = ann.line().await;
-    assert!(echoed.ends_with(" :ann!ann@banter PRIVMSG bob :just you"), "{echoed}");
+    assert!(
+        echoed.ends_with(" :ann!ann@banter PRIVMSG bob :just you"),
+        "{echoed}"
+    );
     let got = bob.line().await;
-    assert!(got.ends_with(" :ann!ann@banter PRIVMSG bob :just you"), "{got}");
+    assert!(
+        got.ends_with(" :ann!ann@banter PRIVMSG bob :just you"),
+        "{got}"
+    );
     // Without echo-message nothing comes back.
     bob.send("PRIVMSG #echo :quiet").await;
     bob.expect_silence(QUIET).await;
@@ -341,8 +367,15 @@ async fn history_on_join_comes_with_server_time_and_not_without() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     let first = timed.line().await;
     let second = timed.line().await;
-    assert!(first.starts_with("@time=20") && first.ends_with("Z :alice!alice@banter PRIVMSG #past :first"), "{first}");
-    assert!(second.ends_with(" :alice!alice@banter PRIVMSG #past :second"), "{second}");
+    assert!(
+        first.starts_with("@time=20")
+            && first.ends_with("Z :alice!alice@banter PRIVMSG #past :first"),
+        "{first}"
+    );
+    assert!(
+        second.ends_with(" :alice!alice@banter PRIVMSG #past :second"),
+        "{second}"
+    );
     let mut plain = IrcClient::register(server.irc.unwrap(), "plain").await;
     join(&mut plain, "#past").await;
     plain.expect_silence(QUIET).await;
@@ -360,7 +393,8 @@ async fn topic_needs_a_host_and_is_shown_to_everyone() {
     bob.send("TOPIC #t").await;
     bob.expect(":banter 331 bob #t :No topic is set").await;
     bob.send("TOPIC #t :mine").await;
-    bob.expect(":banter 482 bob #t :You're not channel operator").await;
+    bob.expect(":banter 482 bob #t :You're not channel operator")
+        .await;
     ann.send("TOPIC #t :dice at nine").await;
     ann.expect(":ann!ann@banter TOPIC #t :dice at nine").await;
     bob.expect(":ann!ann@banter TOPIC #t :dice at nine").await;
@@ -368,7 +402,10 @@ async fn topic_needs_a_host_and_is_shown_to_everyone() {
     bob.expect(":banter 332 bob #t :dice at nine").await;
     bob.send("LIST").await;
     let lines = bob.lines_to(" 323 ").await;
-    assert!(lines.contains(&":banter 322 bob #t 2 :dice at nine".to_owned()), "{lines:?}");
+    assert!(
+        lines.contains(&":banter 322 bob #t 2 :dice at nine".to_owned()),
+        "{lines:?}"
+    );
     assert_eq!(lines[0], ":banter 321 bob Channel :Users  Name");
     let mut carol = IrcClient::register(server.irc.unwrap(), "carol").await;
     let lines = join(&mut carol, "#t").await;
@@ -387,7 +424,8 @@ async fn a_key_locks_a_channel_and_is_never_shown() {
     alice.expect_prefix("you are now in vault").await;
     ann.skip_to("JOIN #vault").await;
     ann.send("MODE #vault +k").await;
-    ann.expect(":banter 461 ann MODE :Not enough parameters").await;
+    ann.expect(":banter 461 ann MODE :Not enough parameters")
+        .await;
     ann.send(&format!("MODE #vault +k {KEY}")).await;
     let set = ann.line().await;
     assert_eq!(set, ":ann!ann@banter MODE #vault +k *");
@@ -398,18 +436,25 @@ async fn a_key_locks_a_channel_and_is_never_shown() {
 
     let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
     bob.send("MODE #vault +k other").await;
-    bob.expect(":banter 442 bob #vault :You're not on that channel").await;
-    bob.send("JOIN #vault").await;
-    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)").await;
-    bob.send("JOIN #vault wrong1").await;
-    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)").await;
-    bob.send("JOIN #vault wrong2").await;
-    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)").await;
-    bob.send("JOIN #vault wrong3").await;
-    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)").await;
-    bob.send(&format!("JOIN #vault {KEY}")).await;
-    bob.expect_prefix(":banter 475 bob #vault :Cannot join channel (+k): too many wrong keys, try again in ")
+    bob.expect(":banter 442 bob #vault :You're not on that channel")
         .await;
+    bob.send("JOIN #vault").await;
+    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)")
+        .await;
+    bob.send("JOIN #vault wrong1").await;
+    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)")
+        .await;
+    bob.send("JOIN #vault wrong2").await;
+    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)")
+        .await;
+    bob.send("JOIN #vault wrong3").await;
+    bob.expect(":banter 475 bob #vault :Cannot join channel (+k)")
+        .await;
+    bob.send(&format!("JOIN #vault {KEY}")).await;
+    bob.expect_prefix(
+        ":banter 475 bob #vault :Cannot join channel (+k): too many wrong keys, try again in ",
+    )
+    .await;
 
     let mut carol = IrcClient::register(server.irc.unwrap(), "carol").await;
     let lines = join(&mut carol, &format!("#vault {KEY}")).await;
@@ -432,11 +477,15 @@ async fn hosts_are_chanops_who_give_ops_kick_and_invite() {
     join(&mut bob, "#club").await;
     ann.skip_to("JOIN #club").await;
     bob.send("KICK #club ann").await;
-    bob.expect(":banter 482 bob #club :You're not channel operator").await;
+    bob.expect(":banter 482 bob #club :You're not channel operator")
+        .await;
     carol.send("KICK #club bob").await;
-    carol.expect(":banter 442 carol #club :You're not on that channel").await;
+    carol
+        .expect(":banter 442 carol #club :You're not on that channel")
+        .await;
     ann.send("KICK #club carol").await;
-    ann.expect(":banter 441 ann carol #club :They aren't on that channel").await;
+    ann.expect(":banter 441 ann carol #club :They aren't on that channel")
+        .await;
     ann.send("MODE #club +o bob").await;
     ann.expect(":ann!ann@banter MODE #club +o bob").await;
     bob.expect(":ann!ann@banter MODE #club +o bob").await;
@@ -450,10 +499,13 @@ async fn hosts_are_chanops_who_give_ops_kick_and_invite() {
     ann.expect(":ann!ann@banter MODE #club -o bob").await;
     bob.expect(":ann!ann@banter MODE #club -o bob").await;
     ann.send("KICK #club bob :out you go").await;
-    ann.expect(":ann!ann@banter KICK #club bob :out you go").await;
-    bob.expect(":ann!ann@banter KICK #club bob :out you go").await;
+    ann.expect(":ann!ann@banter KICK #club bob :out you go")
+        .await;
+    bob.expect(":ann!ann@banter KICK #club bob :out you go")
+        .await;
     bob.send("PRIVMSG #club :back?").await;
-    bob.expect(":banter 404 bob #club :Cannot send to channel").await;
+    bob.expect(":banter 404 bob #club :Cannot send to channel")
+        .await;
 
     // An invitation lets one in past the key, once.
     ann.send("MODE #club +k k3y").await;
@@ -465,9 +517,11 @@ async fn hosts_are_chanops_who_give_ops_kick_and_invite() {
     assert_eq!(lines[0], ":carol!carol@banter JOIN #club");
     ann.expect(":carol!carol@banter JOIN #club").await;
     ann.send("INVITE carol #club").await;
-    ann.expect(":banter 443 ann carol #club :is already on channel").await;
+    ann.expect(":banter 443 ann carol #club :is already on channel")
+        .await;
     ann.send("INVITE nobody #club").await;
-    ann.expect(":banter 401 ann nobody :No such nick/channel").await;
+    ann.expect(":banter 401 ann nobody :No such nick/channel")
+        .await;
     server.stop().await;
 }
 
@@ -478,28 +532,35 @@ async fn who_whois_ison_userhost_and_away() {
     let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
     join(&mut ann, "#w").await;
     ann.send("WHO alice").await;
-    ann.expect(":banter 352 ann * alice banter banter alice H :0 alice").await;
+    ann.expect(":banter 352 ann * alice banter banter alice H :0 alice")
+        .await;
     ann.expect(":banter 315 ann alice :End of /WHO list").await;
     ann.send("WHOIS ann").await;
     ann.expect(":banter 311 ann ann ann banter * :ann").await;
     ann.expect(":banter 319 ann ann :@#w").await;
-    ann.expect(":banter 312 ann ann banter :banter chat server").await;
+    ann.expect(":banter 312 ann ann banter :banter chat server")
+        .await;
     ann.expect(":banter 318 ann ann :End of /WHOIS list").await;
     ann.send("WHOIS alice").await;
-    ann.expect(":banter 311 ann alice alice banter * :alice").await;
+    ann.expect(":banter 311 ann alice alice banter * :alice")
+        .await;
     ann.expect(":banter 319 ann alice :#lobby").await;
     ann.skip_to(" 318 ").await;
     ann.send("WHOIS ghost").await;
-    ann.expect(":banter 401 ann ghost :No such nick/channel").await;
-    ann.expect(":banter 318 ann ghost :End of /WHOIS list").await;
+    ann.expect(":banter 401 ann ghost :No such nick/channel")
+        .await;
+    ann.expect(":banter 318 ann ghost :End of /WHOIS list")
+        .await;
     ann.send("ISON alice ghost ANN").await;
     ann.expect(":banter 303 ann :alice ann").await;
     ann.send("USERHOST alice").await;
     ann.expect(":banter 302 ann :alice=+alice@banter").await;
     ann.send("AWAY :lunch").await;
-    ann.expect(":banter 306 ann :You have been marked as being away").await;
+    ann.expect(":banter 306 ann :You have been marked as being away")
+        .await;
     ann.send("AWAY").await;
-    ann.expect(":banter 305 ann :You are no longer marked as being away").await;
+    ann.expect(":banter 305 ann :You are no longer marked as being away")
+        .await;
     server.stop().await;
 }
 
@@ -517,7 +578,10 @@ async fn a_quit_in_several_shared_rooms_is_one_quit() {
     bob.send("NICK bobby").await;
     ann.expect(":bob!bob@banter NICK :bobby").await;
     bob.send("QUIT :bye").await;
-    assert_eq!(bob.expect_closed().await, [":bob!bob@banter NICK :bobby", "ERROR :Closing link (Quit)"]);
+    assert_eq!(
+        bob.expect_closed().await,
+        [":bob!bob@banter NICK :bobby", "ERROR :Closing link (Quit)"]
+    );
     ann.expect(":bobby!bobby@banter QUIT :Quit").await;
     ann.expect_silence(QUIET).await;
     server.stop().await;
@@ -534,7 +598,10 @@ async fn pings_go_both_ways_and_a_silent_client_is_dropped() {
     ann.expect("PING :banter").await;
     ann.send("PONG :banter").await;
     ann.expect("PING :banter").await;
-    assert_eq!(ann.expect_closed().await, ["ERROR :Closing link: ping timeout"]);
+    assert_eq!(
+        ann.expect_closed().await,
+        ["ERROR :Closing link: ping timeout"]
+    );
     server.stop().await;
 }
 
@@ -543,7 +610,8 @@ async fn over_long_lines_are_refused_and_lose_nothing_else() {
     let server = server().await;
     let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
     join(&mut ann, "#long").await;
-    ann.send(&format!("PRIVMSG #long :{}", "x".repeat(600))).await;
+    ann.send(&format!("PRIVMSG #long :{}", "x".repeat(600)))
+        .await;
     ann.expect(":banter 417 ann :Input line was too long").await;
     // A line that never ends: refused once, never buffered.
     let chunk = vec![b'y'; 16 * 1024];
@@ -554,7 +622,8 @@ async fn over_long_lines_are_refused_and_lose_nothing_else() {
     ann.expect(":banter 417 ann :Input line was too long").await;
     ann.expect(":banter PONG banter :still-here").await;
     // Tags may be long; the body still has its own limit.
-    ann.send(&format!("@{} PING :tagged", "a=b;".repeat(1000))).await;
+    ann.send(&format!("@{} PING :tagged", "a=b;".repeat(1000)))
+        .await;
     ann.expect(":banter PONG banter :tagged").await;
     // Invalid UTF-8 is repaired, not fatal.
     ann.send_raw(b"PING :\xff\xfe\r\n").await;
@@ -575,7 +644,9 @@ async fn a_flooding_client_is_slowed_then_dropped() {
     ann.send_raw(flood.as_bytes()).await;
     let lines = ann.expect_closed().await;
     assert!(
-        lines.iter().any(|line| line.starts_with(":banter NOTICE ann :slow down")),
+        lines
+            .iter()
+            .any(|line| line.starts_with(":banter NOTICE ann :slow down")),
         "{lines:?}"
     );
     assert_eq!(lines.last().unwrap(), "ERROR :Closing link: excess flood");
@@ -591,7 +662,10 @@ async fn the_server_full_refusal_is_an_irc_error_line() {
     let _ann = IrcClient::register(server.irc.unwrap(), "ann").await;
     let mut late = IrcClient::connect(server.irc.unwrap()).await;
     let lines = late.expect_closed().await;
-    assert_eq!(lines, ["ERROR :the server is full (1 connections); try again later"]);
+    assert_eq!(
+        lines,
+        ["ERROR :the server is full (1 connections); try again later"]
+    );
     server.stop().await;
 }
 
@@ -605,5 +679,8 @@ async fn shutdown_says_so_and_part_and_join_zero_leave_rooms() {
     ann.expect(":ann!ann@banter PART #x").await;
     ann.expect(":ann!ann@banter PART #y").await;
     server.stop().await;
-    assert_eq!(ann.expect_closed().await, ["ERROR :The server is shutting down"]);
+    assert_eq!(
+        ann.expect_closed().await,
+        ["ERROR :The server is shutting down"]
+    );
 }

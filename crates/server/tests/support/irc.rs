@@ -87,7 +87,10 @@ impl IrcClient {
 
     pub async fn expect_prefix(&mut self, prefix: &str) -> String {
         let line = self.line().await;
-        assert!(line.starts_with(prefix), "expected {prefix:?}, got {line:?}");
+        assert!(
+            line.starts_with(prefix),
+            "expected {prefix:?}, got {line:?}"
+        );
         line
     }
 

@@ -5,6 +5,7 @@ pub mod banterd;
 pub mod browser;
 pub mod http;
 pub mod irc;
+pub mod screen;
 pub mod tls;
 pub mod ws;
 

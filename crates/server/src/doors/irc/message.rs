@@ -289,11 +289,17 @@ mod tests {
     fn text_from_other_doors_cannot_break_a_line() {
         let mut out = BytesMut::new();
         fit(&mut out, ":a PRIVMSG #r :", 0, "one\ntwo\r\0three", "");
-        assert_eq!(&out[..], b":a PRIVMSG #r :one\r\n:a PRIVMSG #r :two  three\r\n");
+        assert_eq!(
+            &out[..],
+            b":a PRIVMSG #r :one\r\n:a PRIVMSG #r :two  three\r\n"
+        );
         out.clear();
         let head = format!("@time=x :{} :", "h".repeat(480));
         fit(&mut out, &head, 8, &"é".repeat(20), "!");
-        let lines: Vec<&[u8]> = out[..].split(|&b| b == b'\n').filter(|l| !l.is_empty()).collect();
+        let lines: Vec<&[u8]> = out[..]
+            .split(|&b| b == b'\n')
+            .filter(|l| !l.is_empty())
+            .collect();
         assert_eq!(lines.len(), 2, "{out:?}");
         for line in lines {
             assert!(line.len() - 8 <= MAX_BODY_BYTES + 1, "{}", line.len());
@@ -303,7 +309,10 @@ mod tests {
 
     #[test]
     fn formatting_and_ctcp_marks_are_taken_out() {
-        assert_eq!(plain("\x02bold\x02 \x0304,12red\x03 \x1b[31m"), "bold red [31m");
+        assert_eq!(
+            plain("\x02bold\x02 \x0304,12red\x03 \x1b[31m"),
+            "bold red [31m"
+        );
         assert_eq!(plain("\x03,x"), ",x");
     }
 }

@@ -138,9 +138,11 @@ impl Replies {
             Refusal::NotMember { .. } | Refusal::NoRoom | Refusal::WhichRoom => {
                 self.numeric(ERR_NOTONCHANNEL, &[channel], "You're not on that channel")
             }
-            Refusal::NotHost { .. } => {
-                self.numeric(ERR_CHANOPRIVSNEEDED, &[channel], "You're not channel operator")
-            }
+            Refusal::NotHost { .. } => self.numeric(
+                ERR_CHANOPRIVSNEEDED,
+                &[channel],
+                "You're not channel operator",
+            ),
             Refusal::DefaultRoom { .. } => self.numeric(
                 ERR_CHANOPRIVSNEEDED,
                 &[channel],
@@ -159,15 +161,21 @@ impl Replies {
                 &[channel],
                 &format!("Cannot join channel (+k): too many wrong keys, try again in {secs} s"),
             ),
-            Refusal::UserRoomLimit { .. } => {
-                self.numeric(ERR_TOOMANYCHANNELS, &[channel], "You have joined too many channels")
-            }
-            Refusal::BadName(err) if command == "NICK" => {
-                self.numeric(ERR_ERRONEUSNICKNAME, &[name], &format!("Erroneous nickname: {err}"))
-            }
-            Refusal::BadName(err) => {
-                self.numeric(ERR_BADCHANNAME, &[channel], &format!("Illegal channel name: {err}"))
-            }
+            Refusal::UserRoomLimit { .. } => self.numeric(
+                ERR_TOOMANYCHANNELS,
+                &[channel],
+                "You have joined too many channels",
+            ),
+            Refusal::BadName(err) if command == "NICK" => self.numeric(
+                ERR_ERRONEUSNICKNAME,
+                &[name],
+                &format!("Erroneous nickname: {err}"),
+            ),
+            Refusal::BadName(err) => self.numeric(
+                ERR_BADCHANNAME,
+                &[channel],
+                &format!("Illegal channel name: {err}"),
+            ),
             Refusal::NameTaken { name } => {
                 self.numeric(ERR_NICKNAMEINUSE, &[name], "Nickname is already in use")
             }
@@ -192,9 +200,7 @@ impl Replies {
             Refusal::InviteUnlocked { .. } => self.notice(&format!(
                 "{channel} has no key: anyone can join it, no invitation is needed"
             )),
-            Refusal::NoPassword { .. } => {
-                self.notice(&format!("{channel} has no key to remove"))
-            }
+            Refusal::NoPassword { .. } => self.notice(&format!("{channel} has no key to remove")),
             other => self.notice(&format!("{command}: {other}")),
         }
     }

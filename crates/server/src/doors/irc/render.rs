@@ -95,7 +95,14 @@ pub fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, timed: 
 }
 
 /// A private message to `to` as lines.
-pub fn private(out: &mut BytesMut, from: &str, to: &str, command: &str, text: &str, at: Option<i64>) {
+pub fn private(
+    out: &mut BytesMut,
+    from: &str,
+    to: &str,
+    command: &str,
+    text: &str,
+    at: Option<i64>,
+) {
     let tags = at.map_or(String::new(), |at| format!("@time={} ", server_time(at)));
     let head = format!("{tags}:{} {command} {to} :", mask(from));
     fit(out, &head, tags.len(), text, "");
@@ -262,7 +269,11 @@ impl IrcRenderer {
                 ),
             },
             Event::TopicChanged { room, by, topic } => {
-                replies.line(format_args!(":{} TOPIC #{room} :{}", mask(by), clean(topic)));
+                replies.line(format_args!(
+                    ":{} TOPIC #{room} :{}",
+                    mask(by),
+                    clean(topic)
+                ));
             }
             Event::HostAdded { room, nick, by } => {
                 let source = by.as_deref().map_or(SERVER.to_owned(), mask);
@@ -294,9 +305,7 @@ impl IrcRenderer {
             Event::Missed { room, count } => missed_notice(&mut replies, room.as_deref(), *count),
             Event::Refused(refusal) => replies.notice(&refusal.to_string()),
             Event::Goodbye => replies.line(format_args!("ERROR :Closing link (Quit)")),
-            Event::ShuttingDown => {
-                replies.line(format_args!("ERROR :The server is shutting down"))
-            }
+            Event::ShuttingDown => replies.line(format_args!("ERROR :The server is shutting down")),
             _ => {}
         }
         out.extend_from_slice(replies.out.as_bytes());

@@ -220,7 +220,10 @@ fn said(text: &str) -> Option<(SayKind, String)> {
     if !(action.is_empty() || action.starts_with(' ')) {
         return None;
     }
-    Some((SayKind::Emote, message::plain(action.trim_start_matches(' '))))
+    Some((
+        SayKind::Emote,
+        message::plain(action.trim_start_matches(' ')),
+    ))
 }
 
 impl Session {
@@ -380,7 +383,9 @@ impl Session {
             "PASS" | "USER" if registered => {
                 replies.numeric(ERR_ALREADYREGISTERED, &[], "You may not reregister")
             }
-            "PASS" if !needs(1) => replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters"),
+            "PASS" if !needs(1) => {
+                replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
+            }
             // Accepted and ignored: the server has no password.
             "PASS" => {}
             "USER" if !needs(4) => {
@@ -400,13 +405,14 @@ impl Session {
                 }
                 Some(nick) => self.choose_nick(&mut replies, nick),
             },
-            _ if !registered => {
-                replies.numeric(ERR_NOTREGISTERED, &[], "You have not registered")
-            }
+            _ if !registered => replies.numeric(ERR_NOTREGISTERED, &[], "You have not registered"),
             "JOIN" if !needs(1) => {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
-            "JOIN" => self.join(&mut replies, params[0], params.get(1).copied()).await,
+            "JOIN" => {
+                self.join(&mut replies, params[0], params.get(1).copied())
+                    .await
+            }
             "PART" if !needs(1) => {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
@@ -448,9 +454,7 @@ impl Session {
             }
             "LIST" => self.list(&mut replies, params.first().copied()),
             "WHO" => self.who(&mut replies, params.first().copied().unwrap_or("*")),
-            "WHOIS" if !needs(1) => {
-                replies.numeric(ERR_NONICKNAMEGIVEN, &[], "No nickname given")
-            }
+            "WHOIS" if !needs(1) => replies.numeric(ERR_NONICKNAMEGIVEN, &[], "No nickname given"),
             "WHOIS" => {
                 for nick in params[params.len() - 1].split(',').take(MAX_TARGETS) {
                     self.whois(&mut replies, nick);
@@ -474,7 +478,11 @@ impl Session {
                     .get(2)
                     .map(|reason| message::plain(reason))
                     .filter(|reason| !reason.is_empty());
-                for name in params[1].split(',').filter(|n| !n.is_empty()).take(MAX_TARGETS) {
+                for name in params[1]
+                    .split(',')
+                    .filter(|n| !n.is_empty())
+                    .take(MAX_TARGETS)
+                {
                     let request = Request::Kick {
                         room: Some(room_of(channel).unwrap_or(channel).to_owned()),
                         name: name.to_owned(),
@@ -548,15 +556,26 @@ impl Session {
                 self.negotiating |= !registered;
                 replies.line(format_args!(":{SERVER} CAP {nick} LS :{}", caps::offered()));
             }
-            "LIST" => replies.line(format_args!(":{SERVER} CAP {nick} LIST :{}", self.caps.list())),
+            "LIST" => replies.line(format_args!(
+                ":{SERVER} CAP {nick} LIST :{}",
+                self.caps.list()
+            )),
             "REQ" => {
                 self.negotiating |= !registered;
                 let list = message::clean(params.get(1).copied().unwrap_or(""));
-                let answer = if self.caps.request(&list) { "ACK" } else { "NAK" };
+                let answer = if self.caps.request(&list) {
+                    "ACK"
+                } else {
+                    "NAK"
+                };
                 replies.line(format_args!(":{SERVER} CAP {nick} {answer} :{list}"));
             }
             "END" => self.negotiating = false,
-            _ => replies.numeric(ERR_INVALIDCAPCMD, &[&message::clean(sub)], "Invalid CAP command"),
+            _ => replies.numeric(
+                ERR_INVALIDCAPCMD,
+                &[&message::clean(sub)],
+                "Invalid CAP command",
+            ),
         }
     }
 
@@ -599,7 +618,11 @@ impl Session {
             &[],
             &format!("Your host is {SERVER}, running banterd {version}"),
         );
-        replies.numeric(RPL_CREATED, &[], "This server speaks IRC as one of banter's doors");
+        replies.numeric(
+            RPL_CREATED,
+            &[],
+            "This server speaks IRC as one of banter's doors",
+        );
         replies.numeric_bare(RPL_MYINFO, &format!("{SERVER} banterd-{version} i knot ko"));
         replies.numeric(
             RPL_ISUPPORT,
@@ -623,7 +646,12 @@ impl Session {
 
     async fn join(&mut self, replies: &mut Replies, channels: &str, keys: Option<&str>) {
         if channels == "0" {
-            let rooms: Vec<String> = self.user.rooms.iter().map(|r| r.name().to_string()).collect();
+            let rooms: Vec<String> = self
+                .user
+                .rooms
+                .iter()
+                .map(|r| r.name().to_string())
+                .collect();
             for room in rooms {
                 let _ = self.execute(replies, Request::Part { room }).await;
             }
@@ -635,7 +663,11 @@ impl Session {
                 continue;
             }
             let Some(room) = room_of(channel) else {
-                replies.numeric(ERR_NOSUCHCHANNEL, &[&message::clean(channel)], "No such channel");
+                replies.numeric(
+                    ERR_NOSUCHCHANNEL,
+                    &[&message::clean(channel)],
+                    "No such channel",
+                );
                 continue;
             };
             if self.user.rooms.iter().any(|r| r.name().key() == fold(room)) {
@@ -674,7 +706,11 @@ impl Session {
         let (targets, text) = match params {
             [] => {
                 if !notice {
-                    replies.numeric(ERR_NORECIPIENT, &[], &format!("No recipient given ({command})"));
+                    replies.numeric(
+                        ERR_NORECIPIENT,
+                        &[],
+                        &format!("No recipient given ({command})"),
+                    );
                 }
                 return;
             }
@@ -995,7 +1031,11 @@ fn private_text(kind: SayKind, text: &str) -> String {
 }
 
 fn motd(replies: &mut Replies) {
-    replies.numeric(RPL_MOTDSTART, &[], &format!("- {SERVER} Message of the day -"));
+    replies.numeric(
+        RPL_MOTDSTART,
+        &[],
+        &format!("- {SERVER} Message of the day -"),
+    );
     for line in [
         "- Rooms are channels: /join #lobby, or /join #anything to make a room of your own.",
         "- Channel operators (@) are the room's hosts; MODE +k sets a room's password.",

@@ -1,0 +1,105 @@
+//! Real IRC clients in tmux: irssi and weechat connect to the IRC door, join
+//! a room an nc user is in, and chat with them; the screens are read back
+//! with `tmux capture-pane`. `./scripts/test` installs both when missing.
+
+mod support;
+
+use banter_server::config::OptionalAddr;
+use support::screen::Screen;
+use support::{Client, TestServer};
+
+async fn server() -> TestServer {
+    TestServer::start_with(|config| {
+        config.irc_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await
+}
+
+/// Alice, on nc, makes `games` and says something before anyone else comes.
+async fn alice_in_games(server: &TestServer) -> Client {
+    let mut alice = server.login("alice").await;
+    alice.send(":new games").await;
+    alice.expect("created room games; you are in it").await;
+    alice.send("anyone here?").await;
+    alice
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irssi_chats_with_an_nc_user() {
+    let server = server().await;
+    let mut alice = alice_in_games(&server).await;
+    let home = tempfile::tempdir().unwrap();
+    // irssi paces what it sends (2.2 s a command after a burst of 5), a
+    // flood guard this test does not need.
+    std::fs::write(
+        home.path().join("config"),
+        "settings = { \"irc/core\" = { cmd_queue_speed = \"0\"; cmds_max_at_once = \"100\"; }; };\n",
+    )
+    .unwrap();
+    let port = server.irc.unwrap().port();
+    let screen = Screen::start(
+        "irssi",
+        &format!(
+            "irssi --home={} -n ann -c 127.0.0.1 -p {port}",
+            home.path().display()
+        ),
+    );
+    screen.wait_for("End of /MOTD command").await;
+    screen.type_line("/join #games");
+    alice.expect("* ann joined games").await;
+    // irssi takes server-time, so the history comes with it.
+    screen.wait_for("<@alice> anyone here?").await;
+    screen
+        .wait_for("Total of 2 nicks [1 ops, 0 halfops, 0 voices, 1 normal]")
+        .await;
+    screen.type_line("hello from irssi");
+    alice.expect("[games] ann: hello from irssi").await;
+    alice.send("hi ann").await;
+    screen.wait_for("<@alice> hi ann").await;
+    alice.send(":me waves").await;
+    screen.wait_for("* alice waves").await;
+    screen.type_line("/me waves back");
+    alice.expect("[games] * alice waves").await;
+    alice.expect("[games] * ann waves back").await;
+    screen.type_line("/topic dice at nine");
+    screen.wait_for("You're not channel operator").await;
+    alice.send(":topic dice at nine").await;
+    alice.expect_prefix("* alice set the topic").await;
+    screen
+        .wait_for("alice changed the topic of #games to: dice at nine")
+        .await;
+    screen.type_line("/quit");
+    alice.expect("* ann left the chat").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weechat_chats_with_an_nc_user() {
+    let server = server().await;
+    let mut alice = alice_in_games(&server).await;
+    let home = tempfile::tempdir().unwrap();
+    let port = server.irc.unwrap().port();
+    // Without its flood guard (2 s between messages), which this test does not need.
+    let screen = Screen::start(
+        "weechat",
+        &format!(
+            "weechat --dir {} -r '/server add banter 127.0.0.1/{port} -notls -nicks=bob \
+             -autojoin=#games -anti_flood_prio_high=0 -anti_flood_prio_low=0;/connect banter'",
+            home.path().display()
+        ),
+    );
+    alice.expect("* bob joined games").await;
+    screen.wait_for("bob (bob@banter) has joined #games").await;
+    screen.wait_for("alice | anyone here?").await;
+    screen.type_line("hello from weechat");
+    alice.expect("[games] bob: hello from weechat").await;
+    screen.wait_for("bob | hello from weechat").await;
+    alice.send("hi bob").await;
+    screen.wait_for("alice | hi bob").await;
+    screen.type_line("/me nods");
+    alice.expect("[games] * bob nods").await;
+    alice.send(":exit").await;
+    screen.wait_for("alice (alice@banter) has quit").await;
+    screen.type_line("/quit");
+    server.stop().await;
+}

@@ -77,7 +77,7 @@ async fn cap_negotiation_holds_registration_until_cap_end() {
     let server = server().await;
     let mut ann = IrcClient::connect(server.irc.unwrap()).await;
     ann.send("CAP LS 302").await;
-    ann.expect(":banter CAP * LS :echo-message multi-prefix server-time")
+    ann.expect(":banter CAP * LS :echo-message multi-prefix server-time userhost-in-names")
         .await;
     ann.send("NICK ann").await;
     ann.send("USER ann 0 * :Ann").await;
@@ -683,4 +683,16 @@ async fn shutdown_says_so_and_part_and_join_zero_leave_rooms() {
         ann.expect_closed().await,
         ["ERROR :The server is shutting down"]
     );
+}
+
+#[tokio::test]
+async fn userhost_in_names_lists_full_masks() {
+    let server = server().await;
+    let mut ann = IrcClient::register_with(server.irc.unwrap(), "ann", "userhost-in-names").await;
+    let lines = join(&mut ann, "#masks").await;
+    assert_eq!(lines[1], ":banter 353 ann = #masks :@ann!ann@banter");
+    ann.send("NAMES #masks").await;
+    ann.expect(":banter 353 ann = #masks :@ann!ann@banter")
+        .await;
+    server.stop().await;
 }

@@ -8,6 +8,7 @@
 //!   The Lounge show what one said.
 //! - `multi-prefix`: NAMES and WHO list every prefix; banter has one (`@`
 //!   for hosts), so it changes nothing, but clients ask for it.
+//! - `userhost-in-names`: NAMES lists `nick!user@host` masks.
 //!
 //! The set lives in an atomic shared by the session (which negotiates) and
 //! the writer's renderer (which tags what it writes).
@@ -17,12 +18,14 @@ use std::sync::atomic::{AtomicU8, Ordering};
 pub const SERVER_TIME: u8 = 1;
 pub const ECHO_MESSAGE: u8 = 2;
 pub const MULTI_PREFIX: u8 = 4;
+pub const USERHOST_IN_NAMES: u8 = 8;
 
 /// Every capability offered, by name, as `CAP LS` lists them.
-const OFFERED: [(&str, u8); 3] = [
+const OFFERED: [(&str, u8); 4] = [
     ("echo-message", ECHO_MESSAGE),
     ("multi-prefix", MULTI_PREFIX),
     ("server-time", SERVER_TIME),
+    ("userhost-in-names", USERHOST_IN_NAMES),
 ];
 
 /// The `CAP LS` list.

@@ -18,7 +18,7 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use super::caps::{Caps, SERVER_TIME};
+use super::caps::{Caps, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
 use super::SERVER;
@@ -121,12 +121,13 @@ fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
     })
 }
 
-/// The `353` lines of a member list, split to fit, then `366`.
-pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)]) {
+/// The `353` lines of a member list, split to fit, then `366`; each member
+/// as a full mask with `userhost-in-names`.
+pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
     let channel = format!("#{room}");
     let mut listed = String::new();
     for (nick, host) in members {
-        if listed.len() + nick.len() > 400 {
+        if listed.len() + 2 * nick.len() > 400 {
             replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
             listed.clear();
         }
@@ -136,7 +137,10 @@ pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)]) {
         if *host {
             listed.push('@');
         }
-        listed.push_str(nick);
+        match masks {
+            true => listed.push_str(&mask(nick)),
+            false => listed.push_str(nick),
+        }
     }
     if !listed.is_empty() {
         replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
@@ -171,7 +175,12 @@ impl IrcRenderer {
             .iter()
             .map(|member| (member.nick.clone(), member.host))
             .collect();
-        names(&mut replies, &view.room, &members);
+        names(
+            &mut replies,
+            &view.room,
+            &members,
+            self.caps.has(USERHOST_IN_NAMES),
+        );
         out.extend_from_slice(replies.out.as_bytes());
         if self.timed() {
             for said in &view.recent {
@@ -251,10 +260,8 @@ impl IrcRenderer {
                     clean(reason.as_deref().unwrap_or(by))
                 )),
             },
-            Event::NickChanged { old, new, .. } => {
-                if self.first_rename(old, new) {
-                    replies.line(format_args!(":{} NICK :{new}", mask(old)));
-                }
+            Event::NickChanged { old, new, .. } if self.first_rename(old, new) => {
+                replies.line(format_args!(":{} NICK :{new}", mask(old)));
             }
             Event::NickSet { nick } => {
                 replies.line(format_args!(":{} NICK :{nick}", mask(&me)));

@@ -28,7 +28,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::caps::{self, Caps, ECHO_MESSAGE, SERVER_TIME};
+use super::caps::{self, Caps, ECHO_MESSAGE, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcRenderer};
@@ -388,7 +388,7 @@ impl Session {
             }
             // Accepted and ignored: the server has no password.
             "PASS" => {}
-            "USER" if !needs(4) => {
+            "USER" if !needs(4) || params[3].is_empty() => {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
             "USER" => self.user_sent = true,
@@ -795,7 +795,8 @@ impl Session {
             Some(room) => {
                 let members: Vec<(String, bool)> =
                     room.who().into_iter().map(|m| (m.nick, m.host)).collect();
-                render::names(replies, room.name().as_str(), &members);
+                let masks = self.caps.has(USERHOST_IN_NAMES);
+                render::names(replies, room.name().as_str(), &members, masks);
             }
             None => replies.numeric(
                 RPL_ENDOFNAMES,

@@ -58,6 +58,9 @@ struct RoomState {
     seats: Vec<Seat>,
     audience: LocalAudience,
     topic: Option<String>,
+    /// Who set the topic and when, if it was set since the server started
+    /// (the store keeps the topic only).
+    topic_set: Option<(String, Millis)>,
     /// Argon2id PHC string of the room password.
     password_hash: Option<String>,
     /// Bumped by every password change, so earlier grants and invites lapse.
@@ -368,6 +371,11 @@ impl Room {
         self.lock().topic.clone()
     }
 
+    /// Who set the topic and when (Unix milliseconds), if known.
+    pub fn topic_set(&self) -> Option<(String, Millis)> {
+        self.lock().topic_set.clone()
+    }
+
     /// The password hash (if locked) and the password epoch.
     pub fn lock_state(&self) -> (Option<String>, u64) {
         let state = self.lock();
@@ -485,6 +493,7 @@ impl Room {
         self.commit(stored).await?;
         let mut state = self.lock();
         state.topic = Some(topic.clone());
+        state.topic_set = Some((by.to_string(), now_millis()));
         let changed = Event::TopicChanged {
             room: self.name.to_string(),
             by: by.to_string(),

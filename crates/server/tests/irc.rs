@@ -400,6 +400,7 @@ async fn topic_needs_a_host_and_is_shown_to_everyone() {
     bob.expect(":ann!ann@banter TOPIC #t :dice at nine").await;
     bob.send("TOPIC #t").await;
     bob.expect(":banter 332 bob #t :dice at nine").await;
+    bob.expect_prefix(":banter 333 bob #t ann ").await;
     bob.send("LIST").await;
     let lines = bob.lines_to(" 323 ").await;
     assert!(
@@ -410,6 +411,7 @@ async fn topic_needs_a_host_and_is_shown_to_everyone() {
     let mut carol = IrcClient::register(server.irc.unwrap(), "carol").await;
     let lines = join(&mut carol, "#t").await;
     assert_eq!(lines[1], ":banter 332 carol #t :dice at nine");
+    carol.expect_prefix(":banter 333 carol #t ann ").await;
     server.stop().await;
 }
 

@@ -35,6 +35,7 @@ pub const RPL_CHANNELMODEIS: u16 = 324;
 pub const RPL_CREATIONTIME: u16 = 329;
 pub const RPL_NOTOPIC: u16 = 331;
 pub const RPL_TOPIC: u16 = 332;
+pub const RPL_TOPICWHOTIME: u16 = 333;
 pub const RPL_INVITING: u16 = 341;
 pub const RPL_ENDOFINVITELIST: u16 = 347;
 pub const RPL_ENDOFEXCEPTLIST: u16 = 349;

@@ -437,8 +437,11 @@ impl Session {
                             room: Some(room.to_owned()),
                             text: params.get(1).map(|text| message::plain(text)),
                         };
-                        if let Err(refusal) = self.execute(&mut replies, request).await {
-                            replies.refusal(command, channel, "", &refusal);
+                        let query = params.len() == 1;
+                        match self.execute(&mut replies, request).await {
+                            Ok(()) if query => self.topic_who_time(&mut replies, room),
+                            Ok(()) => {}
+                            Err(refusal) => replies.refusal(command, channel, "", &refusal),
                         }
                     }
                 }
@@ -694,8 +697,23 @@ impl Session {
                     }
                 }
             };
-            if let Err(refusal) = result {
-                replies.refusal("JOIN", &message::clean(channel), "", &refusal);
+            match result {
+                Ok(()) => self.topic_who_time(replies, room),
+                Err(refusal) => replies.refusal("JOIN", &message::clean(channel), "", &refusal),
+            }
+        }
+    }
+
+    /// `333`: who set the topic of `room` and when, when there is a topic and
+    /// that is known; it follows the `332` the core's event gave.
+    fn topic_who_time(&self, replies: &mut Replies, room: &str) {
+        let Some(room) = self.user.hub.room(room) else {
+            return;
+        };
+        if room.topic().is_some_and(|topic| !topic.is_empty()) {
+            if let Some((by, at)) = room.topic_set() {
+                let channel = format!("#{}", room.name());
+                replies.numeric_bare(RPL_TOPICWHOTIME, &format!("{channel} {by} {}", at / 1000));
             }
         }
     }

@@ -8,7 +8,9 @@ use std::time::Duration;
 
 use banter_server::config::OptionalAddr;
 use banter_server::Config;
+use serde_json::json;
 use support::irc::IrcClient;
+use support::ws::WsClient;
 use support::TestServer;
 
 const QUIET: Duration = Duration::from_millis(200);
@@ -696,5 +698,76 @@ async fn userhost_in_names_lists_full_masks() {
     ann.send("NAMES #masks").await;
     ann.expect(":banter 353 ann = #masks :@ann!ann@banter")
         .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn websocket_users_meet_irc_users_and_long_lines_are_split_safely() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    join(&mut ann, "#mixed").await;
+    let mut bot = WsClient::login(server.http.unwrap(), "bot").await;
+    bot.ask(json!({"type": "join", "room": "mixed"}), 1).await;
+    ann.expect(":bot!bot@banter JOIN #mixed").await;
+    // A WebSocket message may be far longer than an IRC line: it arrives
+    // as several lines.
+    let text = "y".repeat(600);
+    bot.ask(json!({"type": "say", "room": "mixed", "text": text}), 2)
+        .await;
+    ann.expect(&format!(
+        ":bot!bot@banter PRIVMSG #mixed :{}",
+        "y".repeat(510)
+    ))
+    .await;
+    ann.expect(&format!(
+        ":bot!bot@banter PRIVMSG #mixed :{}",
+        "y".repeat(90)
+    ))
+    .await;
+    ann.send("PRIVMSG #mixed :hello bot").await;
+    let said = bot.until("message").await;
+    assert_eq!(said["from"], "ann");
+    assert_eq!(said["text"], "hello bot");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn invite_time_who_masks_and_bad_keys() {
+    let server = server().await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    join(&mut ann, "#inv").await;
+    join(&mut bob, "#inv").await;
+    ann.skip_to("JOIN #inv").await;
+    ann.send("INVITE nobody #inv").await;
+    ann.expect(":banter 401 ann nobody :No such nick/channel")
+        .await;
+    ann.send("INVITE bob #inv").await;
+    ann.expect(":banter 443 ann bob #inv :is already on channel")
+        .await;
+    ann.send("INVITE annie #inv").await;
+    ann.expect(":banter 401 ann annie :No such nick/channel")
+        .await;
+    ann.send("MODE #inv +o nobody").await;
+    ann.expect(":banter 401 ann nobody :No such nick/channel")
+        .await;
+    ann.send("MODE #inv +k :two words").await;
+    ann.expect(":banter 525 ann #inv :Key is not well-formed")
+        .await;
+    ann.send("MODE #inv +k :").await;
+    ann.expect(":banter 525 ann #inv :Key is not well-formed")
+        .await;
+    ann.send("TIME").await;
+    ann.expect_prefix(":banter 391 ann banter :20").await;
+    ann.send("WHO b?b").await;
+    ann.expect(":banter 352 ann * bob banter banter bob H :0 bob")
+        .await;
+    ann.expect(":banter 315 ann b?b :End of /WHO list").await;
+    ann.send("WHO *").await;
+    let lines = ann.lines_to(" 315 ").await;
+    assert_eq!(lines.len(), 3, "{lines:?}");
     server.stop().await;
 }

@@ -16,6 +16,8 @@ use bytes::BytesMut;
 pub const MAX_TAG_BYTES: usize = 8191;
 /// Most bytes of a line after its tags, without CRLF.
 pub const MAX_BODY_BYTES: usize = 510;
+/// Most bytes of message text sent on one line: what fits in one client line.
+pub const MAX_TEXT_BYTES: usize = MAX_BODY_BYTES;
 /// Most parameters a command may have.
 const MAX_PARAMS: usize = 15;
 
@@ -164,18 +166,18 @@ pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
     }
 }
 
-/// Appends one line per part of `text` (split at newlines, then into parts
-/// that keep the line, without `skip` leading bytes of tags, within
-/// [`MAX_BODY_BYTES`], cut at character boundaries): `head`, the part, `tail`
-/// and CRLF. An empty text still makes one line.
-pub fn fit(out: &mut BytesMut, head: &str, skip: usize, text: &str, tail: &str) {
-    let used = head.len().saturating_sub(skip) + tail.len();
-    let room = MAX_BODY_BYTES.saturating_sub(used).max(16);
+/// Appends one line per part of `text`: `head`, the part, `tail` and CRLF.
+/// The text is split at newlines, then into parts of at most
+/// [`MAX_TEXT_BYTES`] cut at character boundaries, so a text that came in on
+/// one IRC line goes out intact on one, and a long one from another door
+/// (a WebSocket message may be 16 KiB) arrives as several. An empty text
+/// still makes one line.
+pub fn fit(out: &mut BytesMut, head: &str, text: &str, tail: &str) {
     let mut any = false;
     for paragraph in text.split('\n') {
         let mut rest = clean(paragraph.trim_end_matches('\r')).into_owned();
         while !rest.is_empty() {
-            let mut cut = rest.len().min(room);
+            let mut cut = rest.len().min(MAX_TEXT_BYTES);
             while !rest.is_char_boundary(cut) {
                 cut -= 1;
             }
@@ -288,23 +290,27 @@ mod tests {
     #[test]
     fn text_from_other_doors_cannot_break_a_line() {
         let mut out = BytesMut::new();
-        fit(&mut out, ":a PRIVMSG #r :", 0, "one\ntwo\r\0three", "");
+        fit(&mut out, ":a PRIVMSG #r :", "one\ntwo\r\0three", "");
         assert_eq!(
             &out[..],
             b":a PRIVMSG #r :one\r\n:a PRIVMSG #r :two  three\r\n"
         );
         out.clear();
-        let head = format!("@time=x :{} :", "h".repeat(480));
-        fit(&mut out, &head, 8, &"é".repeat(20), "!");
+        let text = format!("{}{}", "a".repeat(MAX_TEXT_BYTES - 1), "é".repeat(3));
+        fit(
+            &mut out,
+            "@time=x :h PRIVMSG #r :\x01ACTION ",
+            &text,
+            "\x01",
+        );
         let lines: Vec<&[u8]> = out[..]
             .split(|&b| b == b'\n')
             .filter(|l| !l.is_empty())
             .collect();
         assert_eq!(lines.len(), 2, "{out:?}");
-        for line in lines {
-            assert!(line.len() - 8 <= MAX_BODY_BYTES + 1, "{}", line.len());
-            assert!(line.ends_with(b"!\r"));
-        }
+        let head = "@time=x :h PRIVMSG #r :\x01ACTION ".len();
+        assert_eq!(lines[0].len(), head + MAX_TEXT_BYTES - 1 + 2);
+        assert!(lines[1].ends_with("ééé\x01\r".as_bytes()));
     }
 
     #[test]

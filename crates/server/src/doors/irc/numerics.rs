@@ -46,6 +46,7 @@ pub const RPL_ENDOFBANLIST: u16 = 368;
 pub const RPL_MOTD: u16 = 372;
 pub const RPL_MOTDSTART: u16 = 375;
 pub const RPL_ENDOFMOTD: u16 = 376;
+pub const RPL_TIME: u16 = 391;
 pub const ERR_NOSUCHNICK: u16 = 401;
 pub const ERR_NOSUCHCHANNEL: u16 = 403;
 pub const ERR_CANNOTSENDTOCHAN: u16 = 404;
@@ -72,6 +73,7 @@ pub const ERR_BADCHANNAME: u16 = 479;
 pub const ERR_CHANOPRIVSNEEDED: u16 = 482;
 pub const ERR_UMODEUNKNOWNFLAG: u16 = 501;
 pub const ERR_USERSDONTMATCH: u16 = 502;
+pub const ERR_INVALIDKEY: u16 = 525;
 
 /// Lines for one client, addressed to its nick (`*` before it has one),
 /// gathered to go into its outbox together.

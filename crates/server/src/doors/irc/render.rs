@@ -76,21 +76,11 @@ pub fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, timed: 
         message.room
     );
     match &message.kind {
-        MessageKind::Chat => fit(out, &head, tags.len(), &message.text, ""),
-        MessageKind::Emote => fit(
-            out,
-            &format!("{head}\x01ACTION "),
-            tags.len(),
-            &message.text,
-            "\x01",
-        ),
-        MessageKind::FromRoom(from) => fit(
-            out,
-            &format!("{head}(from #{from}) "),
-            tags.len(),
-            &message.text,
-            "",
-        ),
+        MessageKind::Chat => fit(out, &head, &message.text, ""),
+        MessageKind::Emote => fit(out, &format!("{head}\x01ACTION "), &message.text, "\x01"),
+        MessageKind::FromRoom(from) => {
+            fit(out, &format!("{head}(from #{from}) "), &message.text, "")
+        }
     }
 }
 
@@ -105,7 +95,7 @@ pub fn private(
 ) {
     let tags = at.map_or(String::new(), |at| format!("@time={} ", server_time(at)));
     let head = format!("{tags}:{} {command} {to} :", mask(from));
-    fit(out, &head, tags.len(), text, "");
+    fit(out, &head, text, "");
 }
 
 /// The shared rendering of a room message in this form.

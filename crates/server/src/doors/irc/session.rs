@@ -46,6 +46,8 @@ use crate::room::now_millis;
 const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most targets of one PRIVMSG, NOTICE or KICK (ISUPPORT `MAXTARGETS`).
 const MAX_TARGETS: usize = 4;
+/// Most users one `WHO` mask lists.
+const MAX_WHO_MATCHES: usize = 200;
 /// Longest channel name: a room name and its `#`.
 const CHANNEL_LEN: usize = banter_proto::names::MAX_ROOM_LEN + 1;
 
@@ -501,6 +503,26 @@ impl Session {
             }
             "INVITE" => {
                 let (name, channel) = (params[0], params[1]);
+                let room = room_of(channel).and_then(|room| self.user.hub.room(room));
+                let Some(user) = self.user.hub.user(name) else {
+                    replies.numeric(
+                        ERR_NOSUCHNICK,
+                        &[&message::clean(name)],
+                        "No such nick/channel",
+                    );
+                    self.flush(&mut replies);
+                    return false;
+                };
+                if let Some(room) = room.filter(|room| room.is_member(user.id)) {
+                    let channel = format!("#{}", room.name());
+                    replies.numeric(
+                        ERR_USERONCHANNEL,
+                        &[user.nick.as_str(), &channel],
+                        "is already on channel",
+                    );
+                    self.flush(&mut replies);
+                    return false;
+                }
                 let request = Request::Invite {
                     room: Some(room_of(channel).unwrap_or(channel).to_owned()),
                     name: name.to_owned(),
@@ -536,6 +558,7 @@ impl Session {
                 replies.numeric(RPL_USERHOST, &[], &found.join(" "));
             }
             "MOTD" => motd(&mut replies),
+            "TIME" => replies.numeric(RPL_TIME, &[SERVER], &render::server_time(now_millis())),
             _ => replies.numeric(ERR_UNKNOWNCOMMAND, &[command], "Unknown command"),
         }
         self.flush(&mut replies);
@@ -870,6 +893,17 @@ impl Session {
             }
         } else if let Some(user) = hub.user(target) {
             who_line(replies, "*", user.nick.as_str(), false);
+        } else if target.contains(['*', '?']) {
+            let pattern = fold(target);
+            let nick_part = pattern.split('!').next().unwrap_or_default();
+            for nick in hub
+                .nicks()
+                .iter()
+                .filter(|nick| glob(nick_part, &fold(nick)))
+                .take(MAX_WHO_MATCHES)
+            {
+                who_line(replies, "*", nick, false);
+            }
         }
         replies.numeric(RPL_ENDOFWHO, &[&message::clean(target)], "End of /WHO list");
     }
@@ -927,6 +961,11 @@ impl Session {
                 'k' => Request::SetPassword {
                     room: Some(name.clone()),
                     password: match (adding, params.next()) {
+                        // A key must fit JOIN's key list: one word, no comma.
+                        (true, Some(key)) if key.is_empty() || key.contains([' ', ',']) => {
+                            replies.numeric(ERR_INVALIDKEY, &[&channel], "Key is not well-formed");
+                            continue;
+                        }
                         (true, Some(key)) => Some((*key).to_owned()),
                         (true, None) => {
                             replies.numeric(ERR_NEEDMOREPARAMS, &["MODE"], "Not enough parameters");
@@ -941,6 +980,11 @@ impl Session {
                         replies.numeric(ERR_NEEDMOREPARAMS, &["MODE"], "Not enough parameters");
                         continue;
                     };
+                    if self.user.hub.user(nick).is_none() {
+                        let nick = message::clean(nick);
+                        replies.numeric(ERR_NOSUCHNICK, &[&nick], "No such nick/channel");
+                        continue;
+                    }
                     let (room, name) = (Some(name.clone()), (*nick).to_owned());
                     if adding {
                         Request::HostAdd { room, name }
@@ -1040,6 +1084,37 @@ impl Session {
     }
 }
 
+/// Whether `text` matches the IRC mask `pattern` (`*` any run, `?` any one
+/// character); both already case-folded.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with one backtrack point: linear in practice.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p + 1;
+                    t = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
 /// A private message's text: banter's private messages have no emotes, so
 /// an ACTION reads as `* text`.
 fn private_text(kind: SayKind, text: &str) -> String {
@@ -1063,4 +1138,29 @@ fn motd(replies: &mut Replies) {
         replies.numeric(RPL_MOTD, &[], line);
     }
     replies.numeric(RPL_ENDOFMOTD, &[], "End of /MOTD command");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn masks_match_with_stars_and_question_marks() {
+        assert!(glob("*", "anyone"));
+        assert!(glob("b?b", "bob"));
+        assert!(glob("a*e*", "annette"));
+        assert!(!glob("a*x", "annette"));
+        assert!(!glob("b?b", "bobby"));
+        assert!(glob("**?", "x"));
+    }
+
+    #[test]
+    fn ctcp_action_is_an_emote_and_other_ctcp_is_dropped() {
+        assert_eq!(
+            said("\x01ACTION waves\x01"),
+            Some((SayKind::Emote, "waves".into()))
+        );
+        assert_eq!(said("\x01VERSION\x01"), None);
+        assert_eq!(said("\x02hi\x02"), Some((SayKind::Chat, "hi".into())));
+    }
 }

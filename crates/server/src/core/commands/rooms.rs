@@ -178,12 +178,13 @@ impl UserState {
         text: String,
     ) -> Result<RoomMessage, Refusal> {
         let room = self.room_for(Some(room))?;
-        let kind = match kind {
-            SayKind::Chat => MessageKind::Chat,
-            SayKind::Emote => MessageKind::Emote,
+        let (kind, kind_name) = match kind {
+            SayKind::Chat => (MessageKind::Chat, "chat"),
+            SayKind::Emote => (MessageKind::Emote, "emote"),
         };
         let mut message = self.message(&room, kind, text);
         let said = room.say(message.clone(), Some(self.id))?;
+        self.hub.metrics.message_received(self.door.name, kind_name);
         message.id = said.id;
         Ok(room_message(&message))
     }

@@ -150,6 +150,7 @@ pub async fn serve<S: ByteStream>(
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
+        Arc::clone(&hub.metrics),
         IrcRenderer::new(Arc::clone(&caps)),
         WriteTiming {
             coalesce: config.write_coalesce(),
@@ -297,6 +298,7 @@ impl Session {
             match flood.check(Instant::now()) {
                 Verdict::Go => {}
                 Verdict::Wait { delay, warn } => {
+                    self.user.hub.metrics.flood_delayed();
                     if warn {
                         self.user.begin_request(None);
                         self.user.refuse(Refusal::SlowDown {
@@ -311,6 +313,7 @@ impl Session {
                 }
                 Verdict::Disconnect => {
                     info!(peer = %self.user.peer, "disconnecting a flooding irc client");
+                    self.user.hub.metrics.disconnected("flooding");
                     return End::Flood;
                 }
             }

@@ -771,3 +771,23 @@ async fn invite_time_who_masks_and_bad_keys() {
     assert_eq!(lines.len(), 3, "{lines:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_room_limit_per_user_is_405_and_nul_bytes_are_harmless() {
+    let server = server_with(|config| config.max_rooms_per_user = 2).await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    ann.send("JOIN #a,#b,#c").await;
+    ann.lines_to(" 366 ann #a ").await;
+    ann.lines_to(" 366 ann #b ").await;
+    ann.expect(":banter 405 ann #c :You have joined too many channels")
+        .await;
+    ann.send_raw(b"PRIVMSG #a :nul\0here\r\n").await;
+    ann.send("PING :after").await;
+    ann.expect(":banter PONG banter :after").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    join(&mut bob, "#a").await;
+    ann.expect(":bob!bob@banter JOIN #a").await;
+    ann.send_raw(b"PRIVMSG #a :nul\0here\r\n").await;
+    bob.expect(":ann!ann@banter PRIVMSG #a :nulhere").await;
+    server.stop().await;
+}

@@ -30,6 +30,16 @@ pub struct User {
     pub outbox: Arc<Outbox>,
     /// Requests another session carries out on this one (kick, invite).
     pub control: Arc<Mailbox>,
+    /// What the user said about themselves, if their door asks (IRC's USER).
+    pub profile: Option<Arc<Profile>>,
+}
+
+/// A user's own words about themselves at login: IRC's `USER` username and
+/// real name, shown by WHO and WHOIS. Doors that do not ask have none.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Profile {
+    pub username: String,
+    pub realname: String,
 }
 
 pub struct Hub {
@@ -302,6 +312,7 @@ mod tests {
             nick: Nick::parse(name).unwrap(),
             outbox: Arc::new(Outbox::new(1024)),
             control: Arc::default(),
+            profile: None,
         }
     }
 

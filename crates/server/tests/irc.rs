@@ -58,6 +58,7 @@ async fn registration_sends_the_welcome_a_truthful_isupport_and_the_motd() {
         "NICKLEN=24",
         "CHANNELLEN=33",
         "PREFIX=(o)@",
+        "USERLEN=10",
         "CHANMODES=,k,,nt",
         "CASEMAPPING=ascii",
         "NETWORK=banter",
@@ -210,7 +211,7 @@ async fn joining_a_new_channel_makes_the_room_and_its_creator_chanop() {
     ann.expect(":banter 324 ann #games +nt").await;
     ann.expect_prefix(":banter 329 ann #games ").await;
     ann.send("WHO #games").await;
-    ann.expect(":banter 352 ann #games ann banter banter ann H@ :0 ann")
+    ann.expect(":banter 352 ann #games ann banter banter ann H@ :0 ann Test")
         .await;
     ann.expect(":banter 315 ann #games :End of /WHO list").await;
     ann.send("MODE #games b").await;
@@ -540,7 +541,8 @@ async fn who_whois_ison_userhost_and_away() {
         .await;
     ann.expect(":banter 315 ann alice :End of /WHO list").await;
     ann.send("WHOIS ann").await;
-    ann.expect(":banter 311 ann ann ann banter * :ann").await;
+    ann.expect(":banter 311 ann ann ann banter * :ann Test")
+        .await;
     ann.expect(":banter 319 ann ann :@#w").await;
     ann.expect(":banter 312 ann ann banter :banter chat server")
         .await;
@@ -550,6 +552,21 @@ async fn who_whois_ison_userhost_and_away() {
         .await;
     ann.expect(":banter 319 ann alice :#lobby").await;
     ann.skip_to(" 318 ").await;
+    // USER's username and real name, made safe, are what WHO and WHOIS show.
+    let mut carol = IrcClient::connect(server.irc.unwrap()).await;
+    carol.send("NICK carol").await;
+    carol
+        .send("USER c@rol_long_name 0 * :Carol \x02Q\x02 Example")
+        .await;
+    carol.skip_to(" 376 ").await;
+    ann.send("WHOIS carol").await;
+    ann.expect(":banter 311 ann carol crol_long_ banter * :Carol Q Example")
+        .await;
+    ann.skip_to(" 318 ").await;
+    ann.send("WHO carol").await;
+    ann.expect(":banter 352 ann * crol_long_ banter banter carol H :0 Carol Q Example")
+        .await;
+    ann.skip_to(" 315 ").await;
     ann.send("WHOIS ghost").await;
     ann.expect(":banter 401 ann ghost :No such nick/channel")
         .await;
@@ -763,7 +780,7 @@ async fn invite_time_who_masks_and_bad_keys() {
     ann.send("TIME").await;
     ann.expect_prefix(":banter 391 ann banter :20").await;
     ann.send("WHO b?b").await;
-    ann.expect(":banter 352 ann * bob banter banter bob H :0 bob")
+    ann.expect(":banter 352 ann * bob banter banter bob H :0 bob Test")
         .await;
     ann.expect(":banter 315 ann b?b :End of /WHO list").await;
     ann.send("WHO *").await;

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 
 use crate::control::Mailbox;
 use crate::delivery::RequestTag;
-use crate::hub::Hub;
+use crate::hub::{Hub, Profile};
 use crate::outbox::Outbox;
 use crate::password::Lockout;
 use crate::room::{room_message, Entry, Member, Room, SessionId};
@@ -89,6 +89,8 @@ pub struct UserState {
     pub(crate) replied: bool,
     /// What the rooms are told when this user goes.
     pub(crate) departure: Departure,
+    /// What the user said about themselves before registering, if the door asks.
+    pub(crate) profile: Option<Arc<Profile>>,
 }
 
 impl Drop for UserState {
@@ -125,6 +127,7 @@ impl UserState {
             request: None,
             replied: false,
             departure: Departure::Disconnected,
+            profile: None,
         }
     }
 
@@ -161,6 +164,11 @@ impl UserState {
     pub fn begin_request(&mut self, request: Option<RequestTag>) {
         self.request = request;
         self.replied = false;
+    }
+
+    /// What others see of this user in WHO and WHOIS; taken at registration.
+    pub fn set_profile(&mut self, profile: Profile) {
+        self.profile = Some(Arc::new(profile));
     }
 
     /// How the rooms are told this user left when the connection ends.

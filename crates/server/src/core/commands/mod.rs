@@ -116,6 +116,7 @@ impl UserState {
             nick: nick.clone(),
             outbox: Arc::clone(&self.outbox),
             control: Arc::clone(&self.control),
+            profile: self.profile.clone(),
         })?;
         if !self.door.one_room {
             self.nick = Some(nick.clone());

@@ -38,7 +38,7 @@ use crate::doors::text::transport::{ByteStream, ReadChunk};
 use crate::doors::text::writer;
 use crate::doors::WriteTiming;
 use crate::flood::{ByteBudget, Flood, Verdict};
-use crate::hub::Hub;
+use crate::hub::{Hub, Profile, User};
 use crate::room::now_millis;
 
 /// How long the last lines (the ERROR line) may take to reach a client
@@ -396,7 +396,10 @@ impl Session {
             "USER" if !needs(4) || params[3].is_empty() => {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
-            "USER" => self.user_sent = true,
+            "USER" => {
+                self.user.set_profile(profile(params[0], params[3]));
+                self.user_sent = true;
+            }
             "NICK" => match params.first().filter(|nick| !nick.is_empty()) {
                 None => replies.numeric(ERR_NONICKNAMEGIVEN, &[], "No nickname given"),
                 Some(nick) if registered => {
@@ -665,6 +668,7 @@ impl Session {
                 "NETWORK=banter",
                 &format!("NICKLEN={}", banter_proto::names::MAX_NICK_LEN),
                 "PREFIX=(o)@",
+                &format!("USERLEN={USER_LEN}"),
             ],
             "are supported by this server",
         );
@@ -883,10 +887,11 @@ impl Session {
         let hub = &self.user.hub;
         let who_line = |replies: &mut Replies, channel: &str, nick: &str, host: bool| {
             let flags = if host { "H@" } else { "H" };
+            let (username, realname) = identity(hub.user(nick).as_ref(), nick);
             replies.numeric(
                 RPL_WHOREPLY,
-                &[channel, nick, SERVER, SERVER, nick, flags],
-                &format!("0 {nick}"),
+                &[channel, &username, SERVER, SERVER, nick, flags],
+                &format!("0 {realname}"),
             );
         };
         if let Some(room) = room_of(target).and_then(|room| hub.room(room)) {
@@ -917,7 +922,8 @@ impl Session {
             None => replies.numeric(ERR_NOSUCHNICK, &[&nick], "No such nick/channel"),
             Some(user) => {
                 let name = user.nick.as_str();
-                replies.numeric(RPL_WHOISUSER, &[name, name, SERVER, "*"], name);
+                let (username, realname) = identity(Some(&user), name);
+                replies.numeric(RPL_WHOISUSER, &[name, &username, SERVER, "*"], &realname);
                 let rooms: Vec<String> = self
                     .user
                     .hub
@@ -1116,6 +1122,43 @@ fn glob(pattern: &str, text: &str) -> bool {
         }
     }
     pattern[p..].iter().all(|&c| c == '*')
+}
+
+/// Most bytes of a username (ISUPPORT `USERLEN`) and of a real name.
+const USER_LEN: usize = 10;
+const REALNAME_LEN: usize = 100;
+
+/// USER's username and real name, made safe to show: the username keeps
+/// letters, digits and `-_.~` (at most [`USER_LEN`]), the real name loses
+/// formatting and control characters (at most [`REALNAME_LEN`] bytes).
+fn profile(username: &str, realname: &str) -> Profile {
+    let username: String = username
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || "-_.~".contains(*c))
+        .take(USER_LEN)
+        .collect();
+    let mut realname = message::plain(realname);
+    let mut end = realname.len().min(REALNAME_LEN);
+    while !realname.is_char_boundary(end) {
+        end -= 1;
+    }
+    realname.truncate(end);
+    Profile { username, realname }
+}
+
+/// The username and real name WHO and WHOIS show for `user` (named `nick`):
+/// what they gave with USER, or their nick (other doors ask for neither).
+fn identity(user: Option<&User>, nick: &str) -> (String, String) {
+    let profile = user.and_then(|user| user.profile.as_deref());
+    let username = profile
+        .map(|p| p.username.as_str())
+        .filter(|u| !u.is_empty())
+        .unwrap_or(nick);
+    let realname = profile
+        .map(|p| p.realname.as_str())
+        .filter(|r| !r.is_empty())
+        .unwrap_or(nick);
+    (username.to_owned(), realname.to_owned())
 }
 
 /// A private message's text: banter's private messages have no emotes, so

@@ -885,12 +885,13 @@ impl Session {
 
     fn who(&self, replies: &mut Replies, target: &str) {
         let hub = &self.user.hub;
+        // The server field is `*`: there is one server, and naming it says nothing.
         let who_line = |replies: &mut Replies, channel: &str, nick: &str, host: bool| {
             let flags = if host { "H@" } else { "H" };
             let (username, realname) = identity(hub.user(nick).as_ref(), nick);
             replies.numeric(
                 RPL_WHOREPLY,
-                &[channel, &username, SERVER, SERVER, nick, flags],
+                &[channel, &username, SERVER, "*", nick, flags],
                 &format!("0 {realname}"),
             );
         };

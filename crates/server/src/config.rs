@@ -86,6 +86,11 @@ pub struct Config {
     #[arg(long, env = "BANTER_IRC_LISTEN", default_value = "127.0.0.1:6667")]
     pub irc_listen: OptionalAddr,
 
+    /// The IRC door's server name, in the prefix of its own lines and in its numerics
+    /// (e.g. irc.example.org): letters, digits, '.' and '-'.
+    #[arg(long, env = "BANTER_IRC_SERVER_NAME", default_value = "banter", value_parser = server_name)]
+    pub irc_server_name: String,
+
     /// Seconds an IRC client may be silent before it is sent a PING; one that still
     /// sends nothing for as long again is dropped.
     #[arg(long, env = "BANTER_IRC_PING_INTERVAL", default_value_t = 90)]
@@ -287,6 +292,16 @@ impl Config {
     pub fn irc_ping_interval(&self) -> Duration {
         Duration::from_secs(self.irc_ping_interval.max(1))
     }
+}
+
+/// An IRC server name: it goes into every line's prefix, so only a host name's
+/// characters.
+fn server_name(text: &str) -> Result<String, String> {
+    let fine = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
+    if text.is_empty() || text.len() > 63 || !text.chars().all(fine) {
+        return Err("1-63 letters, digits, '.' and '-'".into());
+    }
+    Ok(text.to_owned())
 }
 
 /// Turns a TOML file into flags that go before the command line's own, so the

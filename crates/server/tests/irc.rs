@@ -808,3 +808,17 @@ async fn the_room_limit_per_user_is_405_and_nul_bytes_are_harmless() {
     bob.expect(":ann!ann@banter PRIVMSG #a :nulhere").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn the_server_signs_its_lines_with_its_configured_name() {
+    let server = server_with(|config| config.irc_server_name = "irc.example.org".into()).await;
+    let mut ann = IrcClient::connect(server.irc.unwrap()).await;
+    ann.send("NICK ann").await;
+    ann.send("USER ann 0 * :Ann").await;
+    ann.expect(":irc.example.org 001 ann :Welcome to banter, ann!ann@banter")
+        .await;
+    ann.skip_to(" 376 ").await;
+    ann.send("PING :x").await;
+    ann.expect(":irc.example.org PONG irc.example.org :x").await;
+    server.stop().await;
+}

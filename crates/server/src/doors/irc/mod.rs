@@ -21,6 +21,6 @@ mod numerics;
 mod render;
 pub mod session;
 
-/// The server's name in prefixes and numerics, and the host part of every
-/// user's mask (`nick!nick@banter`).
-const SERVER: &str = "banter";
+/// The host part of every user's mask (`nick!nick@banter`), whatever their
+/// door. The server's own name (`--irc-server-name`) is in prefixes and numerics.
+const HOST: &str = "banter";

@@ -11,7 +11,7 @@ use std::fmt::Write;
 
 use banter_proto::Refusal;
 
-use super::SERVER;
+use std::sync::Arc;
 
 pub const RPL_WELCOME: u16 = 1;
 pub const RPL_YOURHOST: u16 = 2;
@@ -75,20 +75,27 @@ pub const ERR_UMODEUNKNOWNFLAG: u16 = 501;
 pub const ERR_USERSDONTMATCH: u16 = 502;
 pub const ERR_INVALIDKEY: u16 = 525;
 
-/// Lines for one client, addressed to its nick (`*` before it has one),
-/// gathered to go into its outbox together.
+/// Lines for one client from the server named `server`, addressed to its
+/// nick (`*` before it has one), gathered to go into its outbox together.
 #[derive(Debug)]
 pub struct Replies {
+    server: Arc<str>,
     nick: String,
     pub out: String,
 }
 
 impl Replies {
-    pub fn new(nick: &str) -> Self {
+    pub fn new(server: &Arc<str>, nick: &str) -> Self {
         Self {
+            server: Arc::clone(server),
             nick: nick.to_owned(),
             out: String::new(),
         }
+    }
+
+    /// The server's name, as in the prefix of its own lines.
+    pub fn server(&self) -> &str {
+        &self.server
     }
 
     /// The nick replies are addressed to.
@@ -98,7 +105,7 @@ impl Replies {
 
     /// `:banter <code> <nick> <params...> :<text>`; `text` is made safe.
     pub fn numeric(&mut self, code: u16, params: &[&str], text: &str) {
-        let _ = write!(self.out, ":{SERVER} {code:03} {}", self.nick);
+        let _ = write!(self.out, ":{} {code:03} {}", self.server, self.nick);
         for param in params {
             let _ = write!(self.out, " {param}");
         }
@@ -107,14 +114,19 @@ impl Replies {
 
     /// A numeric whose last parameter is not text (ISUPPORT, MYINFO).
     pub fn numeric_bare(&mut self, code: u16, params: &str) {
-        let _ = write!(self.out, ":{SERVER} {code:03} {} {params}\r\n", self.nick);
+        let _ = write!(
+            self.out,
+            ":{} {code:03} {} {params}\r\n",
+            self.server, self.nick
+        );
     }
 
     /// A notice from the server to this client.
     pub fn notice(&mut self, text: &str) {
         let _ = write!(
             self.out,
-            ":{SERVER} NOTICE {} :{}\r\n",
+            ":{} NOTICE {} :{}\r\n",
+            self.server,
             self.nick,
             super::message::clean(text)
         );
@@ -215,7 +227,7 @@ mod tests {
 
     #[test]
     fn numerics_are_three_digits_to_the_nick() {
-        let mut replies = Replies::new("ann");
+        let mut replies = Replies::new(&"banter".into(), "ann");
         replies.numeric(RPL_WELCOME, &[], "hi\r\nQUIT");
         replies.refusal(
             "JOIN",

@@ -21,7 +21,7 @@ use time::OffsetDateTime;
 use super::caps::{Caps, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
-use super::SERVER;
+use super::HOST;
 use crate::delivery::{Delivery, Format};
 use crate::doors::Renderer;
 use crate::outbox::Missed;
@@ -32,6 +32,8 @@ const REMEMBERED: usize = 16;
 /// Renders for one IRC connection; see the module docs.
 #[derive(Debug)]
 pub struct IrcRenderer {
+    /// The server's name, as it signs its own lines.
+    server: Arc<str>,
     nick: String,
     caps: Arc<Caps>,
     /// Nicks whose QUIT was written, until they are seen again.
@@ -42,7 +44,7 @@ pub struct IrcRenderer {
 
 /// `nick!nick@banter`: every user's mask, whichever door they use.
 pub fn mask(nick: &str) -> String {
-    format!("{nick}!{nick}@{SERVER}")
+    format!("{nick}!{nick}@{HOST}")
 }
 
 /// The `server-time` tag's value: UTC with milliseconds.
@@ -139,8 +141,9 @@ pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], mask
 }
 
 impl IrcRenderer {
-    pub fn new(caps: Arc<Caps>) -> Self {
+    pub fn new(server: Arc<str>, caps: Arc<Caps>) -> Self {
         Self {
+            server,
             nick: "*".into(),
             caps,
             quits: Vec::new(),
@@ -155,7 +158,7 @@ impl IrcRenderer {
     /// The lines for entering a room: JOIN, the topic, the names, then
     /// (with `server-time` only) the recent messages with their times.
     fn entered(&self, view: &RoomView, out: &mut BytesMut) {
-        let mut replies = Replies::new(&self.nick);
+        let mut replies = Replies::new(&self.server, &self.nick);
         replies.line(format_args!(":{} JOIN #{}", mask(&self.nick), view.room));
         if let Some(topic) = view.topic.as_deref().filter(|topic| !topic.is_empty()) {
             replies.numeric(RPL_TOPIC, &[&format!("#{}", view.room)], topic);
@@ -208,7 +211,7 @@ impl IrcRenderer {
 
     fn lines(&mut self, event: &Event, out: &mut BytesMut) {
         let me = self.nick.clone();
-        let mut replies = Replies::new(&me);
+        let mut replies = Replies::new(&self.server, &me);
         match event {
             Event::DoorLines(lines) => out.extend_from_slice(lines.as_bytes()),
             Event::Welcome { nick, .. } => self.nick.clone_from(nick),
@@ -273,7 +276,7 @@ impl IrcRenderer {
                 ));
             }
             Event::HostAdded { room, nick, by } => {
-                let source = by.as_deref().map_or(SERVER.to_owned(), mask);
+                let source = by.as_deref().map_or(self.server.to_string(), mask);
                 replies.line(format_args!(":{source} MODE #{room} +o {nick}"));
             }
             Event::HostRemoved { room, nick, by } => {
@@ -312,9 +315,12 @@ impl IrcRenderer {
 fn missed_notice(replies: &mut Replies, room: Option<&str>, count: u64) {
     let what = if count == 1 { "message" } else { "messages" };
     match room {
-        Some(room) => replies.line(format_args!(
-            ":{SERVER} NOTICE #{room} :You missed {count} {what} in #{room}: your client read too slowly"
-        )),
+        Some(room) => {
+            let server = replies.server().to_owned();
+            replies.line(format_args!(
+                ":{server} NOTICE #{room} :You missed {count} {what} in #{room}: your client read too slowly"
+            ));
+        }
         None => replies.notice(&format!(
             "You missed {count} private {what}: your client read too slowly"
         )),
@@ -337,7 +343,7 @@ impl Renderer for IrcRenderer {
     }
 
     fn missed(&mut self, missed: &[Missed], out: &mut BytesMut) {
-        let mut replies = Replies::new(&self.nick);
+        let mut replies = Replies::new(&self.server, &self.nick);
         for missed in missed {
             missed_notice(&mut replies, missed.room.as_deref(), missed.count);
         }

@@ -32,7 +32,7 @@ use super::caps::{self, Caps, ECHO_MESSAGE, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcRenderer};
-use super::SERVER;
+use super::HOST;
 use crate::core::{Departure, Door, UserState};
 use crate::doors::text::transport::{ByteStream, ReadChunk};
 use crate::doors::text::writer;
@@ -123,6 +123,8 @@ impl<R: ReadChunk> Reader<R> {
 /// One IRC connection's state, owned by its task.
 struct Session {
     user: UserState,
+    /// The server's name (`--irc-server-name`), as it signs its own lines.
+    server: Arc<str>,
     caps: Arc<Caps>,
     /// The nick asked for before registration.
     nick: Option<String>,
@@ -147,11 +149,12 @@ pub async fn serve<S: ByteStream>(
     let outbox = Arc::new(crate::outbox::Outbox::new(config.outbox_bytes));
     let writer_gone = shutdown.child_token();
     let caps = Arc::new(Caps::default());
+    let server: Arc<str> = config.irc_server_name.as_str().into();
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
         Arc::clone(&hub.metrics),
-        IrcRenderer::new(Arc::clone(&caps)),
+        IrcRenderer::new(Arc::clone(&server), Arc::clone(&caps)),
         WriteTiming {
             coalesce: config.write_coalesce(),
             stall_timeout: config.write_stall_timeout(),
@@ -167,6 +170,7 @@ pub async fn serve<S: ByteStream>(
     };
     let mut session = Session {
         user: UserState::new(hub, peer, Arc::clone(&outbox), door),
+        server,
         caps,
         nick: None,
         user_sent: false,
@@ -278,7 +282,7 @@ impl Session {
                         return End::PingTimeout;
                     }
                     pinged = true;
-                    self.send(format!("PING :{SERVER}\r\n"));
+                    self.send(format!("PING :{}\r\n", self.server));
                     continue;
                 }
                 control = &mut request => {
@@ -348,7 +352,7 @@ impl Session {
 
     /// Replies addressed to this client's nick, or `*` before it has one.
     fn replies(&self) -> Replies {
-        Replies::new(self.user.nick().map_or("*", Nick::as_str))
+        Replies::new(&self.server, self.user.nick().map_or("*", Nick::as_str))
     }
 
     /// Carries out a core request after the lines so far, so its events
@@ -379,7 +383,8 @@ impl Session {
             "CAP" => self.cap(&mut replies, params),
             "PING" => match params.first() {
                 Some(token) => replies.line(format_args!(
-                    ":{SERVER} PONG {SERVER} :{}",
+                    ":{0} PONG {0} :{1}",
+                    self.server,
                     message::clean(token)
                 )),
                 None => replies.numeric(ERR_NOORIGIN, &[], "No origin specified"),
@@ -559,12 +564,15 @@ impl Session {
                     .iter()
                     .take(5)
                     .filter_map(|name| self.user.hub.user(name))
-                    .map(|user| format!("{0}=+{0}@{SERVER}", user.nick))
+                    .map(|user| format!("{0}=+{0}@{HOST}", user.nick))
                     .collect();
                 replies.numeric(RPL_USERHOST, &[], &found.join(" "));
             }
             "MOTD" => motd(&mut replies),
-            "TIME" => replies.numeric(RPL_TIME, &[SERVER], &render::server_time(now_millis())),
+            "TIME" => {
+                let now = render::server_time(now_millis());
+                replies.numeric(RPL_TIME, &[&self.server], &now)
+            }
             _ => replies.numeric(ERR_UNKNOWNCOMMAND, &[command], "Unknown command"),
         }
         self.flush(&mut replies);
@@ -586,10 +594,15 @@ impl Session {
         match sub.to_ascii_uppercase().as_str() {
             "LS" => {
                 self.negotiating |= !registered;
-                replies.line(format_args!(":{SERVER} CAP {nick} LS :{}", caps::offered()));
+                replies.line(format_args!(
+                    ":{} CAP {nick} LS :{}",
+                    self.server,
+                    caps::offered()
+                ));
             }
             "LIST" => replies.line(format_args!(
-                ":{SERVER} CAP {nick} LIST :{}",
+                ":{} CAP {nick} LIST :{}",
+                self.server,
                 self.caps.list()
             )),
             "REQ" => {
@@ -600,7 +613,7 @@ impl Session {
                 } else {
                     "NAK"
                 };
-                replies.line(format_args!(":{SERVER} CAP {nick} {answer} :{list}"));
+                replies.line(format_args!(":{} CAP {nick} {answer} :{list}", self.server));
             }
             "END" => self.negotiating = false,
             _ => replies.numeric(
@@ -648,14 +661,17 @@ impl Session {
         replies.numeric(
             RPL_YOURHOST,
             &[],
-            &format!("Your host is {SERVER}, running banterd {version}"),
+            &format!("Your host is {}, running banterd {version}", self.server),
         );
         replies.numeric(
             RPL_CREATED,
             &[],
             "This server speaks IRC as one of banter's doors",
         );
-        replies.numeric_bare(RPL_MYINFO, &format!("{SERVER} banterd-{version} i knot ko"));
+        replies.numeric_bare(
+            RPL_MYINFO,
+            &format!("{} banterd-{version} i knot ko", self.server),
+        );
         replies.numeric(
             RPL_ISUPPORT,
             &[
@@ -891,7 +907,7 @@ impl Session {
             let (username, realname) = identity(hub.user(nick).as_ref(), nick);
             replies.numeric(
                 RPL_WHOREPLY,
-                &[channel, &username, SERVER, "*", nick, flags],
+                &[channel, &username, HOST, "*", nick, flags],
                 &format!("0 {realname}"),
             );
         };
@@ -924,7 +940,7 @@ impl Session {
             Some(user) => {
                 let name = user.nick.as_str();
                 let (username, realname) = identity(Some(&user), name);
-                replies.numeric(RPL_WHOISUSER, &[name, &username, SERVER, "*"], &realname);
+                replies.numeric(RPL_WHOISUSER, &[name, &username, HOST, "*"], &realname);
                 let rooms: Vec<String> = self
                     .user
                     .hub
@@ -935,7 +951,7 @@ impl Session {
                 if !rooms.is_empty() {
                     replies.numeric(RPL_WHOISCHANNELS, &[name], &rooms.join(" "));
                 }
-                replies.numeric(RPL_WHOISSERVER, &[name, SERVER], "banter chat server");
+                replies.numeric(RPL_WHOISSERVER, &[name, &self.server], "banter chat server");
             }
         }
         replies.numeric(RPL_ENDOFWHOIS, &[&nick], "End of /WHOIS list");
@@ -1175,7 +1191,7 @@ fn motd(replies: &mut Replies) {
     replies.numeric(
         RPL_MOTDSTART,
         &[],
-        &format!("- {SERVER} Message of the day -"),
+        &format!("- {} Message of the day -", replies.server()),
     );
     for line in [
         "- Rooms are channels: /join #lobby, or /join #anything to make a room of your own.",

@@ -32,6 +32,8 @@ pub struct User {
     pub control: Arc<Mailbox>,
     /// What the user said about themselves, if their door asks (IRC's USER).
     pub profile: Option<Arc<Profile>>,
+    /// Set while the user says they are away, with their message (IRC's AWAY).
+    pub away: Option<Arc<str>>,
 }
 
 /// A user's own words about themselves at login: IRC's `USER` username and
@@ -181,6 +183,14 @@ impl Hub {
         Ok(())
     }
 
+    /// Marks session `id`, named `nick`, away with `message`, or back (`None`).
+    pub fn set_away(&self, id: SessionId, nick: &Nick, message: Option<&str>) {
+        let mut users = lock(&self.users);
+        if let Some(user) = users.get_mut(nick.key()).filter(|user| user.id == id) {
+            user.away = message.map(Arc::from);
+        }
+    }
+
     /// Releases a session's name (only if that session still holds it).
     pub fn unregister(&self, id: SessionId, nick: &Nick) {
         let mut users = lock(&self.users);
@@ -313,6 +323,7 @@ mod tests {
             outbox: Arc::new(Outbox::new(1024)),
             control: Arc::default(),
             profile: None,
+            away: None,
         }
     }
 

@@ -579,6 +579,22 @@ async fn who_whois_ison_userhost_and_away() {
     ann.send("AWAY :lunch").await;
     ann.expect(":banter 306 ann :You have been marked as being away")
         .await;
+    // Others see it: G in WHO, 301 in WHOIS and when they message ann.
+    carol.send("PRIVMSG ann :are you there?").await;
+    carol.expect(":banter 301 carol ann :lunch").await;
+    ann.expect(":carol!carol@banter PRIVMSG ann :are you there?")
+        .await;
+    carol.send("WHO ann").await;
+    carol
+        .expect(":banter 352 carol * ann banter * ann G :0 ann Test")
+        .await;
+    carol.skip_to(" 315 ").await;
+    carol.send("WHOIS ann").await;
+    let whois = carol.lines_to(" 318 ").await;
+    assert!(
+        whois.contains(&":banter 301 carol ann :lunch".to_owned()),
+        "{whois:?}"
+    );
     ann.send("AWAY").await;
     ann.expect(":banter 305 ann :You are no longer marked as being away")
         .await;

@@ -117,6 +117,7 @@ impl UserState {
             outbox: Arc::clone(&self.outbox),
             control: Arc::clone(&self.control),
             profile: self.profile.clone(),
+            away: None,
         })?;
         if !self.door.one_room {
             self.nick = Some(nick.clone());

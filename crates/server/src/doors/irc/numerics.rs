@@ -19,6 +19,7 @@ pub const RPL_CREATED: u16 = 3;
 pub const RPL_MYINFO: u16 = 4;
 pub const RPL_ISUPPORT: u16 = 5;
 pub const RPL_UMODEIS: u16 = 221;
+pub const RPL_AWAY: u16 = 301;
 pub const RPL_USERHOST: u16 = 302;
 pub const RPL_ISON: u16 = 303;
 pub const RPL_UNAWAY: u16 = 305;

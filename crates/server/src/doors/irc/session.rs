@@ -134,7 +134,6 @@ struct Session {
     negotiating: bool,
     /// User mode `+i`, kept for the client's sake: it changes nothing.
     invisible: bool,
-    away: bool,
 }
 
 /// Serves one IRC connection to its end, over any byte stream.
@@ -176,7 +175,6 @@ pub async fn serve<S: ByteStream>(
         user_sent: false,
         negotiating: false,
         invisible: false,
-        away: false,
     };
     let mut reader = Reader {
         socket: read,
@@ -543,8 +541,15 @@ impl Session {
                 }
             }
             "AWAY" => {
-                self.away = params.first().is_some_and(|text| !text.is_empty());
-                if self.away {
+                let message = params
+                    .first()
+                    .map(|text| message::plain(text))
+                    .filter(|text| !text.is_empty());
+                let nick = self.user.registered_nick().clone();
+                self.user
+                    .hub
+                    .set_away(self.user.id, &nick, message.as_deref());
+                if message.is_some() {
                     replies.numeric(RPL_NOWAWAY, &[], "You have been marked as being away");
                 } else {
                     replies.numeric(RPL_UNAWAY, &[], "You are no longer marked as being away");
@@ -830,16 +835,21 @@ impl Session {
                     text: text.clone(),
                 };
                 match self.execute(replies, request).await {
-                    Ok(()) if echo => {
-                        let to = self
-                            .user
-                            .hub
-                            .user(target)
-                            .map_or_else(|| target.to_owned(), |user| user.nick.to_string());
-                        let at = timed.then(now_millis);
-                        render::private(&mut out, &me, &to, command, &text, at);
+                    Ok(()) => {
+                        let recipient = self.user.hub.user(target);
+                        if echo {
+                            let to = recipient
+                                .as_ref()
+                                .map_or_else(|| target.to_owned(), |user| user.nick.to_string());
+                            let at = timed.then(now_millis);
+                            render::private(&mut out, &me, &to, command, &text, at);
+                        }
+                        if let Some(user) = recipient.filter(|_| !notice) {
+                            if let Some(away) = &user.away {
+                                replies.numeric(RPL_AWAY, &[user.nick.as_str()], away);
+                            }
+                        }
                     }
-                    Ok(()) => {}
                     Err(refusal) if !notice => {
                         replies.refusal(command, "", &message::clean(target), &refusal)
                     }
@@ -903,11 +913,17 @@ impl Session {
         let hub = &self.user.hub;
         // The server field is `*`: there is one server, and naming it says nothing.
         let who_line = |replies: &mut Replies, channel: &str, nick: &str, host: bool| {
-            let flags = if host { "H@" } else { "H" };
-            let (username, realname) = identity(hub.user(nick).as_ref(), nick);
+            let user = hub.user(nick);
+            let here = if user.as_ref().is_some_and(|user| user.away.is_some()) {
+                'G'
+            } else {
+                'H'
+            };
+            let flags = format!("{here}{}", if host { "@" } else { "" });
+            let (username, realname) = identity(user.as_ref(), nick);
             replies.numeric(
                 RPL_WHOREPLY,
-                &[channel, &username, HOST, "*", nick, flags],
+                &[channel, &username, HOST, "*", nick, &flags],
                 &format!("0 {realname}"),
             );
         };
@@ -952,6 +968,9 @@ impl Session {
                     replies.numeric(RPL_WHOISCHANNELS, &[name], &rooms.join(" "));
                 }
                 replies.numeric(RPL_WHOISSERVER, &[name, &self.server], "banter chat server");
+                if let Some(away) = &user.away {
+                    replies.numeric(RPL_AWAY, &[name], away);
+                }
             }
         }
         replies.numeric(RPL_ENDOFWHOIS, &[&nick], "End of /WHOIS list");

@@ -595,6 +595,10 @@ async fn who_whois_ison_userhost_and_away() {
         whois.contains(&":banter 301 carol ann :lunch".to_owned()),
         "{whois:?}"
     );
+    carol.send("USERHOST ann alice").await;
+    carol
+        .expect(":banter 302 carol :ann=-ann@banter alice=+alice@banter")
+        .await;
     ann.send("AWAY").await;
     ann.expect(":banter 305 ann :You are no longer marked as being away")
         .await;

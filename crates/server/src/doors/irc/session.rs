@@ -569,7 +569,10 @@ impl Session {
                     .iter()
                     .take(5)
                     .filter_map(|name| self.user.hub.user(name))
-                    .map(|user| format!("{0}=+{0}@{HOST}", user.nick))
+                    .map(|user| {
+                        let here = if user.away.is_some() { '-' } else { '+' };
+                        format!("{0}={here}{0}@{HOST}", user.nick)
+                    })
                     .collect();
                 replies.numeric(RPL_USERHOST, &[], &found.join(" "));
             }

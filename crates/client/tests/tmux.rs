@@ -68,6 +68,7 @@ impl Server {
             http: Some(http_listener),
             tls_text: None,
             metrics: None,
+            irc: None,
         };
         let task = tokio::spawn(banter_server::run(
             listeners,

@@ -47,6 +47,7 @@ async fn banterd() -> (Target, CancellationToken) {
         tls_text: None,
         metrics: None,
         irc: None,
+        irc_tls: None,
     };
     tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {

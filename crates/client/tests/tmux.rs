@@ -69,6 +69,7 @@ impl Server {
             tls_text: None,
             metrics: None,
             irc: None,
+            irc_tls: None,
         };
         let task = tokio::spawn(banter_server::run(
             listeners,

@@ -86,6 +86,11 @@ pub struct Config {
     #[arg(long, env = "BANTER_IRC_LISTEN", default_value = "127.0.0.1:6667")]
     pub irc_listen: OptionalAddr,
 
+    /// Address of the IRC door over TLS (usually port 6697); `off` by default. Needs a
+    /// certificate (`--tls-cert` and `--tls-key`, or `--tls-self-signed`).
+    #[arg(long, env = "BANTER_IRC_TLS_LISTEN", default_value = "off")]
+    pub irc_tls_listen: OptionalAddr,
+
     /// The IRC door's server name, in the prefix of its own lines and in its numerics
     /// (e.g. irc.example.org): letters, digits, '.' and '-'.
     #[arg(long, env = "BANTER_IRC_SERVER_NAME", default_value = "banter", value_parser = server_name)]
@@ -256,10 +261,13 @@ impl Config {
 
     /// Settings that make sense alone but not together.
     fn checked(self) -> anyhow::Result<Self> {
-        if self.tls_listen.0.is_some() && !self.has_certificate() {
-            bail!(
-                "--tls-listen needs a certificate: --tls-cert and --tls-key, or --tls-self-signed"
-            );
+        for (flag, addr) in [
+            ("--tls-listen", self.tls_listen),
+            ("--irc-tls-listen", self.irc_tls_listen),
+        ] {
+            if addr.0.is_some() && !self.has_certificate() {
+                bail!("{flag} needs a certificate: --tls-cert and --tls-key, or --tls-self-signed");
+            }
         }
         Ok(self)
     }

@@ -116,14 +116,26 @@ impl Server {
                 Ok(())
             });
         }
-        if let Some(listener) = listeners.irc {
+        let irc_tls = match listeners.irc_tls {
+            Some(listener) => {
+                let tls = self
+                    .tls
+                    .clone()
+                    .ok_or_else(|| anyhow::anyhow!("--irc-tls-listen needs a certificate"))?;
+                Some((listener, Some(tls), "irc_tls"))
+            }
+            None => None,
+        };
+        let irc = listeners.irc.map(|listener| (listener, None, "irc"));
+        for (listener, tls, name) in irc.into_iter().chain(irc_tls) {
             let door = doors::irc::listener::IrcDoor {
                 hub: Arc::clone(&self.hub),
                 limits: Arc::clone(&limits),
                 tracker: tracker.clone(),
                 shutdown: shutdown.clone(),
+                tls,
             };
-            let up = health.listener("irc");
+            let up = health.listener(name);
             tasks.spawn(async move {
                 door.accept_loop(listener, up).await;
                 Ok(())
@@ -164,6 +176,8 @@ pub struct Listeners {
     pub metrics: Option<TcpListener>,
     /// The IRC door, unless off.
     pub irc: Option<TcpListener>,
+    /// The IRC door over TLS (`--irc-tls-listen`), unless off.
+    pub irc_tls: Option<TcpListener>,
 }
 
 /// Opens the store and serves: [`Server::open`] then [`Server::serve`].

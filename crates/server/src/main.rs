@@ -103,6 +103,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
     let tls_listen = config.tls_listen.0;
     let metrics_listen = config.metrics_listen.0;
     let irc_listen = config.irc_listen.0;
+    let irc_tls_listen = config.irc_tls_listen.0;
     let https = config.has_certificate() && config.http_tls == Switch::On;
     match config.in_memory {
         true => info!("store: in memory (--in-memory); nothing survives a restart"),
@@ -127,6 +128,15 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         Some(addr) => Some(bind_logged(addr, "--metrics-listen", "metrics")?),
         None => None,
     };
+    let irc = match irc_listen {
+        Some(addr) => Some(bind_logged(addr, "--irc-listen", "irc")?),
+        None => None,
+    };
+    let irc_tls = match irc_tls_listen {
+        Some(addr) => Some(bind_logged(addr, "--irc-tls-listen", "irc (TLS)")?),
+        None => None,
+    };
+    // Every listener is bound and logged before these lines (tests rely on it).
     info!("connect with: nc {} {}", text_addr.ip(), text_addr.port());
     if let Some(http) = &http {
         let scheme = if https { "https" } else { "http" };
@@ -136,13 +146,17 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         let addr = tls_text.local_addr()?;
         info!("connect with: openssl s_client -quiet -connect {addr}");
     }
-    let irc = match irc_listen {
-        Some(addr) => Some(bind_logged(addr, "--irc-listen", "irc")?),
-        None => None,
-    };
     if let Some(irc) = &irc {
         let addr = irc.local_addr()?;
         info!("connect with: irssi -c {} -p {}", addr.ip(), addr.port());
+    }
+    if let Some(irc_tls) = &irc_tls {
+        let addr = irc_tls.local_addr()?;
+        info!(
+            "connect with: irssi -c {} -p {} -tls (TLS)",
+            addr.ip(),
+            addr.port()
+        );
     }
     let listeners = Listeners {
         text,
@@ -150,6 +164,7 @@ async fn serve(config: Config) -> anyhow::Result<()> {
         tls_text,
         metrics,
         irc,
+        irc_tls,
     };
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;

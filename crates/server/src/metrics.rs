@@ -97,7 +97,7 @@ impl Metrics {
             tls_handshakes_failed: Family::default(),
         };
         // Shown at 0 before the first connection, so dashboards see the series.
-        for door in ["text", "json"] {
+        for door in ["text", "json", "irc"] {
             metrics
                 .connections_open
                 .get_or_create(&DoorLabel { door })

@@ -256,6 +256,8 @@ fn self_signed_names(config: &Config) -> Vec<String> {
         Some(config.listen),
         config.tls_listen.0,
         config.http_listen.0,
+        config.irc_listen.0,
+        config.irc_tls_listen.0,
     ];
     for addr in listens.into_iter().flatten() {
         if !addr.ip().is_unspecified() && !ips.contains(&addr.ip()) {

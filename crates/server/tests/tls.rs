@@ -314,3 +314,35 @@ fn a_mismatched_key_or_an_expired_certificate_stops_the_start_with_one_clear_lin
         "{stderr}"
     );
 }
+
+#[tokio::test]
+async fn an_irc_client_over_tls_chats_with_an_nc_user() {
+    let dir = tempfile::tempdir().unwrap();
+    let pair = write_pair(dir.path(), "server");
+    let (cert, key) = (pair.cert.to_str().unwrap(), pair.key.to_str().unwrap());
+    let server = Banterd::start(
+        &[
+            "--tls-cert",
+            cert,
+            "--tls-key",
+            key,
+            "--irc-tls-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let mut plain = server.login("plain").await;
+    let stream = connect(server.listener("irc (TLS)"), &client(&[&pair.der])).await;
+    let mut irc = Client::from_stream(stream);
+    irc.send("NICK ircy").await;
+    irc.send("USER ircy 0 * :IRC over TLS").await;
+    irc.expect_containing(" 001 ircy ").await;
+    irc.send("JOIN #lobby").await;
+    irc.expect_containing(" 366 ircy #lobby ").await;
+    plain.expect_containing("ircy").await;
+    irc.send("PRIVMSG #lobby :hello over TLS").await;
+    plain.expect("[lobby] ircy: hello over TLS").await;
+    plain.send("hi ircy").await;
+    irc.expect_containing(":plain!plain@banter PRIVMSG #lobby :hi ircy")
+        .await;
+}

@@ -74,6 +74,7 @@ impl TestServer {
             tls_text: None,
             metrics: None,
             irc,
+            irc_tls: None,
         };
         let task = tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
         Self {

@@ -1,5 +1,5 @@
-//! The IRC door's accept loop (`--irc-listen`): the same connection limits
-//! as every door.
+//! The IRC door's accept loop (`--irc-listen`, and `--irc-tls-listen` over
+//! TLS): the same connection limits as every door.
 //!
 //! A connection past the limits gets one IRC `ERROR` line and is closed. An
 //! accept error (EMFILE, for one) is logged and retried after a pause: never
@@ -20,6 +20,7 @@ use crate::doors::limits::ConnectionLimits;
 use crate::doors::text::listener::configure;
 use crate::hub::Hub;
 use crate::ops::ListenerUp;
+use crate::tls::{Tls, TlsDoor};
 
 /// Pause after a failed accept before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
@@ -27,20 +28,25 @@ const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// The door's name in logs and metrics.
 const DOOR: &str = "irc";
+/// The same over TLS (`--irc-tls-listen`).
+const DOOR_TLS: &str = "irc_tls";
 
-/// What the IRC door's accept loop needs: the chat and the limits it shares
-/// with every door.
+/// What the IRC door's accept loop needs: the chat, the limits it shares
+/// with every door, and TLS when it serves `--irc-tls-listen`.
 pub struct IrcDoor {
     pub hub: Arc<Hub>,
     pub limits: Arc<ConnectionLimits>,
     pub tracker: TaskTracker,
     pub shutdown: CancellationToken,
+    pub tls: Option<Arc<Tls>>,
 }
 
 impl IrcDoor {
-    /// Accepts connections until `shutdown`, spawning each session on the tracker.
+    /// Accepts connections until `shutdown`, spawning each session on the
+    /// tracker; over TLS the handshake runs in the session's task.
     pub async fn accept_loop(self, listener: TcpListener, up: ListenerUp) {
         up.up();
+        let door = if self.tls.is_some() { DOOR_TLS } else { DOOR };
         let metrics = &self.hub.metrics;
         loop {
             let (stream, peer) = tokio::select! {
@@ -49,7 +55,7 @@ impl IrcDoor {
                 accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
-                        warn!(%err, door = DOOR, "accept failed; retrying after a pause");
+                        warn!(%err, door, "accept failed; retrying after a pause");
                         tokio::select! {
                             _ = self.shutdown.cancelled() => break,
                             _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
@@ -61,20 +67,38 @@ impl IrcDoor {
             let permit = match self.limits.admit(peer.ip()) {
                 Ok(permit) => permit,
                 Err(reason) => {
-                    info!(%peer, door = DOOR, %reason, "refusing connection");
+                    info!(%peer, door, %reason, "refusing connection");
                     metrics.connection_refused(reason.code());
-                    self.tracker.spawn(refuse(stream, reason));
+                    // A refusal over TLS would need a handshake first: just close.
+                    if self.tls.is_none() {
+                        self.tracker.spawn(refuse(stream, reason));
+                    }
                     continue;
                 }
             };
-            debug!(%peer, door = DOOR, "connected");
+            debug!(%peer, door, "connected");
             let hub = Arc::clone(&self.hub);
             let shutdown = self.shutdown.clone();
-            self.tracker.spawn(async move {
-                let _open = hub.metrics.connection_opened(DOOR);
-                session::serve(stream, peer, hub, shutdown).await;
-                drop(permit);
-            });
+            let open = hub.metrics.connection_opened(door);
+            // Two tasks of their own, so a plain connection's task is not
+            // sized for a TLS session's state.
+            match &self.tls {
+                None => self.tracker.spawn(async move {
+                    session::serve(stream, peer, hub, shutdown).await;
+                    drop((permit, open));
+                }),
+                Some(tls) => {
+                    let tls = Arc::clone(tls);
+                    self.tracker.spawn(async move {
+                        if let Some(stream) =
+                            tls.accept(TlsDoor::Lines, stream, peer, &shutdown).await
+                        {
+                            session::serve(stream, peer, hub, shutdown).await;
+                        }
+                        drop((permit, open));
+                    })
+                }
+            };
         }
     }
 }

@@ -26,6 +26,9 @@ use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 
+use doors::irc::IrcDoor;
+use doors::text::TextDoor;
+
 pub use config::Config;
 
 /// A server with its store open and its rooms loaded, ready to serve.
@@ -103,7 +106,7 @@ impl Server {
                 .tls
                 .clone()
                 .ok_or_else(|| anyhow::anyhow!("--tls-listen needs a certificate"))?;
-            let door = doors::text::listener::TextDoor {
+            let acceptor = doors::stream::Acceptor {
                 hub: Arc::clone(&self.hub),
                 limits: Arc::clone(&limits),
                 tracker: tracker.clone(),
@@ -112,7 +115,7 @@ impl Server {
             };
             let up = health.listener("text_tls");
             tasks.spawn(async move {
-                door.accept_loop(listener, up).await;
+                acceptor.run::<TextDoor>(listener, up).await;
                 Ok(())
             });
         }
@@ -128,7 +131,7 @@ impl Server {
         };
         let irc = listeners.irc.map(|listener| (listener, None, "irc"));
         for (listener, tls, name) in irc.into_iter().chain(irc_tls) {
-            let door = doors::irc::listener::IrcDoor {
+            let acceptor = doors::stream::Acceptor {
                 hub: Arc::clone(&self.hub),
                 limits: Arc::clone(&limits),
                 tracker: tracker.clone(),
@@ -137,18 +140,19 @@ impl Server {
             };
             let up = health.listener(name);
             tasks.spawn(async move {
-                door.accept_loop(listener, up).await;
+                acceptor.run::<IrcDoor>(listener, up).await;
                 Ok(())
             });
         }
-        let door = doors::text::listener::TextDoor {
+        let acceptor = doors::stream::Acceptor {
             hub: Arc::clone(&self.hub),
             limits,
             tracker: tracker.clone(),
             shutdown: shutdown.clone(),
             tls: None,
         };
-        door.accept_loop(listeners.text, health.listener("text"))
+        acceptor
+            .run::<TextDoor>(listeners.text, health.listener("text"))
             .await;
         while let Some(done) = tasks.join_next().await {
             done??;

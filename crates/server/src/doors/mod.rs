@@ -14,6 +14,7 @@ pub mod http;
 pub mod irc;
 pub mod json;
 pub mod limits;
+pub mod stream;
 pub mod text;
 pub mod web;
 

@@ -1,17 +1,19 @@
-//! The text door's accept loop, for plain TCP (`--listen`) and TLS
-//! (`--tls-listen`).
+//! The accept loop of the doors that run over a byte stream (the text door
+//! and the IRC door), plain TCP or TLS: one loop, so both doors refuse,
+//! count, configure sockets and shut down alike.
 //!
-//! Connections past the limits (see `doors::limits`) get one `error:` line,
-//! rendered like every other, and are closed. An accept error (EMFILE when out of file
-//! descriptors, for one) is logged and retried after a pause: never a crash,
-//! never a busy loop.
+//! Connections past the limits (see `doors::limits`) get the door's one
+//! refusal line and are closed (over TLS just closed: a line would need a
+//! handshake first). An accept error (EMFILE when out of file descriptors,
+//! for one) is logged and retried after a pause: never a crash, never a busy
+//! loop. Over TLS the handshake runs in the connection's own task.
 
+use std::future::Future;
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use banter_proto::{Event, Refusal};
-
+use banter_proto::Refusal;
 use socket2::{SockRef, TcpKeepalive};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -19,8 +21,8 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use super::{plain_text, session};
 use crate::doors::limits::ConnectionLimits;
+use crate::doors::text::transport::ByteStream;
 use crate::hub::Hub;
 use crate::ops::ListenerUp;
 use crate::tls::{Tls, TlsDoor};
@@ -35,9 +37,27 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 9;
 
-/// What the text door's accept loop needs: the chat, the limits it shares
-/// with every door, and TLS when it serves `--tls-listen`.
-pub struct TextDoor {
+/// A door served over a byte stream: what its accept loop needs of it.
+pub trait StreamDoor: 'static {
+    /// Its name in logs and metrics, plain and over TLS.
+    const NAME: &'static str;
+    const TLS_NAME: &'static str;
+
+    /// Serves one connection until it ends.
+    fn serve<S: ByteStream>(
+        stream: S,
+        peer: SocketAddr,
+        hub: Arc<Hub>,
+        shutdown: CancellationToken,
+    ) -> impl Future<Output = ()> + Send;
+
+    /// The line a connection past the limits gets before it is closed.
+    fn refusal(reason: &Refusal) -> String;
+}
+
+/// What an accept loop serves with: the chat, the limits every door shares,
+/// and TLS for a TLS listener.
+pub struct Acceptor {
     pub hub: Arc<Hub>,
     pub limits: Arc<ConnectionLimits>,
     pub tracker: TaskTracker,
@@ -45,20 +65,15 @@ pub struct TextDoor {
     pub tls: Option<Arc<Tls>>,
 }
 
-impl TextDoor {
-    fn name(&self) -> &'static str {
-        if self.tls.is_some() {
-            "text_tls"
-        } else {
-            "text"
-        }
-    }
-
-    /// Accepts connections until `shutdown`, spawning each session on the
-    /// tracker; over TLS the handshake runs in the session's task.
-    pub async fn accept_loop(self, listener: TcpListener, up: ListenerUp) {
+impl Acceptor {
+    /// Accepts connections for door `D` until shutdown, spawning each
+    /// session on the tracker.
+    pub async fn run<D: StreamDoor>(self, listener: TcpListener, up: ListenerUp) {
         up.up();
-        let door = self.name();
+        let door = match self.tls {
+            Some(_) => D::TLS_NAME,
+            None => D::NAME,
+        };
         let metrics = &self.hub.metrics;
         loop {
             let (stream, peer) = tokio::select! {
@@ -67,7 +82,7 @@ impl TextDoor {
                 accepted = listener.accept() => match accepted {
                     Ok(pair) => pair,
                     Err(err) => {
-                        warn!(%err, "accept failed; retrying after a pause");
+                        warn!(%err, door, "accept failed; retrying after a pause");
                         tokio::select! {
                             _ = self.shutdown.cancelled() => break,
                             _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
@@ -81,9 +96,8 @@ impl TextDoor {
                 Err(reason) => {
                     info!(%peer, door, %reason, "refusing connection");
                     metrics.connection_refused(reason.code());
-                    // A refusal over TLS would need a handshake first: just close.
                     if self.tls.is_none() {
-                        self.tracker.spawn(refuse(stream, reason));
+                        self.tracker.spawn(refuse(stream, D::refusal(&reason)));
                     }
                     continue;
                 }
@@ -96,7 +110,7 @@ impl TextDoor {
             // sized for a TLS session's state.
             match &self.tls {
                 None => self.tracker.spawn(async move {
-                    session::serve(stream, peer, hub, shutdown).await;
+                    D::serve(stream, peer, hub, shutdown).await;
                     drop((permit, open));
                 }),
                 Some(tls) => {
@@ -105,7 +119,7 @@ impl TextDoor {
                         if let Some(stream) =
                             tls.accept(TlsDoor::Lines, stream, peer, &shutdown).await
                         {
-                            session::serve(stream, peer, hub, shutdown).await;
+                            D::serve(stream, peer, hub, shutdown).await;
                         }
                         drop((permit, open));
                     })
@@ -115,7 +129,7 @@ impl TextDoor {
     }
 }
 
-pub(crate) fn configure(stream: &TcpStream, peer: SocketAddr) {
+fn configure(stream: &TcpStream, peer: SocketAddr) {
     // Lines are coalesced by the writer already; Nagle would only add delay.
     if let Err(err) = stream.set_nodelay(true) {
         warn!(%peer, %err, "cannot set TCP_NODELAY");
@@ -129,8 +143,7 @@ pub(crate) fn configure(stream: &TcpStream, peer: SocketAddr) {
     }
 }
 
-async fn refuse(mut stream: TcpStream, reason: Refusal) {
-    let line = plain_text(&Event::Refused(reason));
+async fn refuse(mut stream: TcpStream, line: String) {
     let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
         stream.write_all(line.as_bytes()).await?;
         stream.shutdown().await

@@ -128,9 +128,11 @@ impl Tls {
 
     /// Completes the server side of a handshake within the timeout; `None`
     /// (logged once, counted) when it fails, times out or the server stops.
+    /// `name` is the listener's in logs and metrics (`text_tls`, `irc_tls`, `https`).
     pub async fn accept(
         &self,
         door: TlsDoor,
+        name: &'static str,
         stream: TcpStream,
         peer: SocketAddr,
         shutdown: &CancellationToken,
@@ -138,10 +140,6 @@ impl Tls {
         let acceptor = match door {
             TlsDoor::Lines => &self.lines,
             TlsDoor::Http => &self.http,
-        };
-        let door_name = match door {
-            TlsDoor::Lines => "text",
-            TlsDoor::Http => "http",
         };
         let failure = tokio::select! {
             _ = shutdown.cancelled() => return None,
@@ -151,8 +149,8 @@ impl Tls {
                 Err(_) => format!("no handshake within {:?}", self.handshake_timeout),
             },
         };
-        info!(%peer, door = door_name, reason = %failure, "TLS handshake failed; closing");
-        self.metrics.tls_handshake_failed(door_name);
+        info!(%peer, door = name, reason = %failure, "TLS handshake failed; closing");
+        self.metrics.tls_handshake_failed(name);
         None
     }
 }

@@ -228,7 +228,14 @@ async fn plain_text_or_garbage_to_a_tls_port_is_closed_with_one_log_line() {
     let pair = write_pair(dir.path(), "server");
     let (cert, key) = (pair.cert.to_str().unwrap(), pair.key.to_str().unwrap());
     let mut args = tls_args(cert, key);
-    args.extend(["--tls-handshake-timeout", "1"]);
+    args.extend([
+        "--tls-handshake-timeout",
+        "1",
+        "--http-tls",
+        "off",
+        "--http-listen",
+        "127.0.0.1:0",
+    ]);
     let server = Banterd::start(&args, &[]);
     let tls_addr = server.listener("text door (TLS)");
 
@@ -251,6 +258,13 @@ async fn plain_text_or_garbage_to_a_tls_port_is_closed_with_one_log_line() {
     let mut fine = Client::from_stream(stream);
     fine.skip_greeting().await;
     assert!(!server.log.lock().unwrap().contains("panicked"));
+
+    // Both failures are counted; the good connection is open.
+    let (_, page) = http::get(server.listener("http"), "/metrics").await;
+    let failed = r#"banter_tls_handshakes_failed_total{door="text_tls"}"#;
+    assert_eq!(http::sample(&page, failed), 2.0, "{page}");
+    let open = r#"banter_connections_open{door="text_tls"}"#;
+    assert_eq!(http::sample(&page, open), 1.0, "{page}");
 }
 
 /// Starts banterd expecting it to refuse; returns its stderr.

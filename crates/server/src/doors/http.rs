@@ -158,7 +158,10 @@ impl TlsListener {
                 let sender = sender.clone();
                 let shutdown = shutdown.clone();
                 tokio::spawn(async move {
-                    if let Some(stream) = tls.accept(TlsDoor::Http, stream, peer, &shutdown).await {
+                    if let Some(stream) = tls
+                        .accept(TlsDoor::Http, "https", stream, peer, &shutdown)
+                        .await
+                    {
                         drop(permit);
                         let _ = sender.send((stream, peer)).await;
                     }

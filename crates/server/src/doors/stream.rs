@@ -116,8 +116,9 @@ impl Acceptor {
                 Some(tls) => {
                     let tls = Arc::clone(tls);
                     self.tracker.spawn(async move {
-                        if let Some(stream) =
-                            tls.accept(TlsDoor::Lines, stream, peer, &shutdown).await
+                        if let Some(stream) = tls
+                            .accept(TlsDoor::Lines, door, stream, peer, &shutdown)
+                            .await
                         {
                             D::serve(stream, peer, hub, shutdown).await;
                         }

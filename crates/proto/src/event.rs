@@ -12,14 +12,15 @@ use crate::refusal::Refusal;
 /// Why a member left a room, as the remaining members are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaveReason {
-    /// `:exit`.
-    Quit,
+    /// `:exit`, IRC's `QUIT`, with what the user said on the way out.
+    Quit { message: Option<String> },
     /// The connection ended without `:exit` (EOF, reset, timeout, flood, ...).
     Disconnected,
     /// Moved to another room with `:cr` or `:new`.
     ChangedRoom,
-    /// Left this room and stays in others (doors with several rooms).
-    Parted,
+    /// Left this room and stays in others (doors with several rooms), with
+    /// what the user said on the way out.
+    Parted { message: Option<String> },
     /// Removed by a host.
     Kicked { by: String, reason: Option<String> },
 }
@@ -143,6 +144,8 @@ pub enum Event {
     /// The user left a room and stays in the others.
     Parted {
         room: String,
+        /// What the user said on the way out, if anything.
+        message: Option<String>,
     },
     /// Earlier messages of a room: on entering it (`live_follows`), or asked for.
     History {

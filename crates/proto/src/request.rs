@@ -32,6 +32,8 @@ pub enum Request {
     /// Leave a room (doors with several rooms).
     Part {
         room: String,
+        /// Shown to the room as the user leaves (IRC's part message).
+        message: Option<String>,
     },
     Say {
         room: Option<String>,

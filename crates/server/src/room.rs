@@ -691,7 +691,7 @@ mod tests {
         games.join(member(1, "ann"), true).unwrap();
         games.join(member(2, "bob"), true).unwrap();
         games.join(member(3, "cid"), true).unwrap();
-        games.leave(1, Some(LeaveReason::Quit));
+        games.leave(1, Some(LeaveReason::Quit { message: None }));
         assert_eq!(hosts(&games), ["bob"]);
         games.leave(3, None);
         games.leave(2, None);

@@ -623,7 +623,7 @@ async fn a_quit_in_several_shared_rooms_is_one_quit() {
         bob.expect_closed().await,
         [":bob!bob@banter NICK :bobby", "ERROR :Closing link (Quit)"]
     );
-    ann.expect(":bobby!bobby@banter QUIT :Quit").await;
+    ann.expect(":bobby!bobby@banter QUIT :Quit: bye").await;
     ann.expect_silence(QUIET).await;
     server.stop().await;
 }
@@ -840,5 +840,65 @@ async fn the_server_signs_its_lines_with_its_configured_name() {
     ann.skip_to(" 376 ").await;
     ann.send("PING :x").await;
     ann.expect(":irc.example.org PONG irc.example.org :x").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn part_and_quit_messages_reach_every_door() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    alice.send(":new games").await;
+    alice.expect_prefix("created room games").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    let mut carol = IrcClient::register(server.irc.unwrap(), "carol").await;
+    join(&mut bob, "#games").await;
+    join(&mut carol, "#games").await;
+    bob.skip_to("JOIN #games").await;
+    let mut web = WsClient::connect(server.http.unwrap()).await;
+    web.send(json!({"type": "hello", "name": "web", "id": 1}))
+        .await;
+    web.until("welcome").await;
+    web.send(json!({"type": "join", "room": "games", "id": 2}))
+        .await;
+    web.until("joined").await;
+    alice.expect("* bob joined games").await;
+    alice.expect("* carol joined games").await;
+    alice.expect("* web joined games").await;
+
+    // A part message, with IRC formatting taken out for the other doors.
+    bob.send("PART #games :\x02off\x02 to lunch").await;
+    let parted = bob.skip_to(" PART ").await;
+    assert_eq!(parted, ":bob!bob@banter PART #games :off to lunch");
+    let seen = carol.skip_to(" PART ").await;
+    assert_eq!(seen, ":bob!bob@banter PART #games :off to lunch");
+    alice.expect("* bob left games (off to lunch)").await;
+    let left = web.until("member_left").await;
+    assert_eq!(left["reason"], "parted");
+    assert_eq!(left["message"], "off to lunch");
+
+    // A quit message, seen by an IRC user still in the room; a bare QUIT says
+    // nothing more than before.
+    let mut dave = IrcClient::register(server.irc.unwrap(), "dave").await;
+    join(&mut dave, "#games").await;
+    alice.expect("* dave joined games").await;
+    carol.send("QUIT :gone fishing").await;
+    alice.expect("* carol left the chat (gone fishing)").await;
+    let quit = dave.skip_to(" QUIT ").await;
+    assert_eq!(quit, ":carol!carol@banter QUIT :Quit: gone fishing");
+    let left = web.until("member_left").await;
+    assert_eq!(left["reason"], "quit");
+    assert_eq!(left["message"], "gone fishing");
+
+    // The JSON door parts with a message too.
+    web.send(json!({"type": "part", "room": "games", "message": "brb", "id": 3}))
+        .await;
+    let seen = dave.skip_to(" PART ").await;
+    assert_eq!(seen, ":web!web@banter PART #games :brb");
+    alice.expect("* web left games (brb)").await;
+    dave.send("QUIT").await;
+    alice.expect("* dave left the chat").await;
     server.stop().await;
 }

@@ -137,10 +137,19 @@ async fn a_one_room_user_moves_and_a_many_room_user_collects_rooms() {
         Err(Refusal::UserRoomLimit { max: 2 })
     );
     assert_eq!(bot.does(say(None, "where?")).await, Err(Refusal::WhichRoom));
-    bot.does(Request::Part { room: "a".into() }).await.unwrap();
+    bot.does(Request::Part {
+        room: "a".into(),
+        message: None,
+    })
+    .await
+    .unwrap();
     assert_eq!(bot.rooms(), ["b"]);
     assert_eq!(
-        text.does(Request::Part { room: "b".into() }).await,
+        text.does(Request::Part {
+            room: "b".into(),
+            message: None,
+        })
+        .await,
         Err(Refusal::DefaultRoomStays)
     );
     bot.told();
@@ -332,6 +341,7 @@ async fn host_rules_hold_for_every_door() {
     );
     host.does(Request::Part {
         room: "club".into(),
+        message: None,
     })
     .await
     .unwrap();

@@ -43,10 +43,10 @@ pub struct Door {
 }
 
 /// How a user's connection ends, as their rooms are told.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Departure {
-    /// The user said goodbye.
-    Quit,
+    /// The user said goodbye, perhaps with a message for the rooms.
+    Quit { message: Option<String> },
     /// The connection ended otherwise (EOF, reset, timeout, flood).
     Disconnected,
     /// At shutdown, when everyone is leaving and notices would only be noise.
@@ -96,8 +96,10 @@ pub struct UserState {
 impl Drop for UserState {
     fn drop(&mut self) {
         for room in self.rooms.drain(..) {
-            let reason = match self.departure {
-                Departure::Quit => Some(LeaveReason::Quit),
+            let reason = match &self.departure {
+                Departure::Quit { message } => Some(LeaveReason::Quit {
+                    message: message.clone(),
+                }),
                 Departure::Disconnected => Some(LeaveReason::Disconnected),
                 Departure::Silent => None,
             };

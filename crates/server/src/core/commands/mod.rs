@@ -56,7 +56,7 @@ impl UserState {
         let result = match request {
             Request::Join { room, password } => self.join(&room, password).await,
             Request::Create { room } => self.create(&room).await,
-            Request::Part { room } => self.part(&room),
+            Request::Part { room, message } => self.part(&room, message),
             Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text),
             Request::SayElsewhere { room, from, text } => {
                 self.say_elsewhere(&room, from.as_deref(), text)

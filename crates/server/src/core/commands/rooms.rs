@@ -128,14 +128,20 @@ impl UserState {
         self.enter(room, true)
     }
 
-    pub(super) fn part(&mut self, name: &str) -> Result<(), Refusal> {
+    pub(super) fn part(&mut self, name: &str, message: Option<String>) -> Result<(), Refusal> {
         let room = self.room_for(Some(name))?;
         if self.door.one_room {
             return Err(Refusal::DefaultRoomStays);
         }
-        self.leave_room(&room, Some(LeaveReason::Parted));
+        self.leave_room(
+            &room,
+            Some(LeaveReason::Parted {
+                message: message.clone(),
+            }),
+        );
         self.reply(Event::Parted {
             room: room.name().to_string(),
+            message,
         });
         Ok(())
     }

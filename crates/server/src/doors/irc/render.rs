@@ -47,6 +47,18 @@ pub fn mask(nick: &str) -> String {
     format!("{nick}!{nick}@{HOST}")
 }
 
+/// `PART #room`, with the part message when there is one.
+fn part(replies: &mut Replies, nick: &str, room: &str, message: Option<&str>) {
+    match message {
+        Some(message) => replies.line(format_args!(
+            ":{} PART #{room} :{}",
+            mask(nick),
+            clean(message)
+        )),
+        None => replies.line(format_args!(":{} PART #{room}", mask(nick))),
+    }
+}
+
 /// The `server-time` tag's value: UTC with milliseconds.
 pub fn server_time(at: i64) -> String {
     let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
@@ -216,8 +228,8 @@ impl IrcRenderer {
             Event::DoorLines(lines) => out.extend_from_slice(lines.as_bytes()),
             Event::Welcome { nick, .. } => self.nick.clone_from(nick),
             Event::Entered(view) => self.entered(view, out),
-            Event::Parted { room } => {
-                replies.line(format_args!(":{} PART #{room}", mask(&me)));
+            Event::Parted { room, message } => {
+                part(&mut replies, &me, room, message.as_deref());
             }
             Event::History { messages, .. } if self.timed() => {
                 for said in messages {
@@ -233,19 +245,24 @@ impl IrcRenderer {
                 replies.line(format_args!(":{} JOIN #{room}", mask(nick)));
             }
             Event::Left { room, nick, reason } => match reason {
-                LeaveReason::Quit if self.first_quit(nick) => {
-                    replies.line(format_args!(":{} QUIT :Quit", mask(nick)));
-                }
+                LeaveReason::Quit { message } if self.first_quit(nick) => match message {
+                    Some(message) => replies.line(format_args!(
+                        ":{} QUIT :Quit: {}",
+                        mask(nick),
+                        clean(message)
+                    )),
+                    None => replies.line(format_args!(":{} QUIT :Quit", mask(nick))),
+                },
                 LeaveReason::Disconnected if self.first_quit(nick) => {
                     replies.line(format_args!(":{} QUIT :Connection closed", mask(nick)));
                 }
-                LeaveReason::Quit | LeaveReason::Disconnected => {}
+                LeaveReason::Quit { .. } | LeaveReason::Disconnected => {}
                 LeaveReason::ChangedRoom => replies.line(format_args!(
                     ":{} PART #{room} :went to another room",
                     mask(nick)
                 )),
-                LeaveReason::Parted => {
-                    replies.line(format_args!(":{} PART #{room}", mask(nick)));
+                LeaveReason::Parted { message } => {
+                    part(&mut replies, nick, room, message.as_deref());
                 }
                 LeaveReason::Kicked { by, reason } => replies.line(format_args!(
                     ":{} KICK #{room} {nick} :{}",

@@ -54,7 +54,8 @@ const CHANNEL_LEN: usize = banter_proto::names::MAX_ROOM_LEN + 1;
 /// Why a session ended.
 #[derive(Debug)]
 enum End {
-    Quit,
+    /// `QUIT`, with its message.
+    Quit(Option<String>),
     Eof,
     ReadError(io::Error),
     WriterGone,
@@ -69,7 +70,7 @@ impl End {
     fn farewell(&self) -> Option<Event> {
         let error = |text: String| Some(Event::DoorLines(format!("ERROR :{text}\r\n")));
         match self {
-            End::Quit => Some(Event::Goodbye),
+            End::Quit(_) => Some(Event::Goodbye),
             End::Shutdown => Some(Event::ShuttingDown),
             End::RegistrationTimeout(secs) => error(format!(
                 "Closing link: registration timed out ({secs} s without NICK, USER and CAP END)"
@@ -136,6 +137,13 @@ struct Session {
     invisible: bool,
 }
 
+/// A QUIT or PART message as other doors may show it: IRC formatting and
+/// control characters out; nothing when empty.
+fn leave_message(param: Option<&&str>) -> Option<String> {
+    let text = message::plain(param?);
+    (!text.trim().is_empty()).then_some(text)
+}
+
 /// Serves one IRC connection to its end, over any byte stream.
 pub async fn serve<S: ByteStream>(
     stream: S,
@@ -184,8 +192,10 @@ pub async fn serve<S: ByteStream>(
         resume_at: None,
     };
     let end = session.run(&mut reader, &shutdown, &writer_gone).await;
-    session.user.set_departure(match end {
-        End::Quit => Departure::Quit,
+    session.user.set_departure(match &end {
+        End::Quit(message) => Departure::Quit {
+            message: message.clone(),
+        },
         End::Shutdown => Departure::Silent,
         _ => Departure::Disconnected,
     });
@@ -331,8 +341,8 @@ impl Session {
             self.user.begin_request(None);
             // Boxed: request futures (hashing, store round trips) are large
             // and live only while one is handled.
-            if Box::pin(self.handle(&line)).await {
-                return End::Quit;
+            if let Some(quit) = Box::pin(self.handle(&line)).await {
+                return End::Quit(quit);
             }
         }
     }
@@ -360,16 +370,16 @@ impl Session {
         self.user.execute(request).await
     }
 
-    /// Handles one line; true when the client quits.
-    async fn handle(&mut self, line: &str) -> bool {
+    /// Handles one line; `Some` (with the quit message) when the client quits.
+    async fn handle(&mut self, line: &str) -> Option<Option<String>> {
         let mut replies = self.replies();
         let message = match parse(line) {
             Ok(message) => message,
-            Err(ParseError::Empty) => return false,
+            Err(ParseError::Empty) => return None,
             Err(ParseError::TooLong) => {
                 replies.numeric(ERR_INPUTTOOLONG, &[], "Input line was too long");
                 self.flush(&mut replies);
-                return false;
+                return None;
             }
         };
         let params = message.params.as_slice();
@@ -377,7 +387,7 @@ impl Session {
         let registered = self.user.nick().is_some();
         let needs = |count: usize| params.len() >= count;
         match command {
-            "QUIT" => return true,
+            "QUIT" => return Some(leave_message(params.first())),
             "CAP" => self.cap(&mut replies, params),
             "PING" => match params.first() {
                 Some(token) => replies.line(format_args!(
@@ -430,7 +440,9 @@ impl Session {
             "PART" => {
                 for channel in params[0].split(',').filter(|c| !c.is_empty()) {
                     let room = room_of(channel).unwrap_or(channel).to_owned();
-                    if let Err(refusal) = self.execute(&mut replies, Request::Part { room }).await {
+                    let message = leave_message(params.get(1));
+                    let part = Request::Part { room, message };
+                    if let Err(refusal) = self.execute(&mut replies, part).await {
                         replies.refusal(command, channel, "", &refusal);
                     }
                 }
@@ -520,7 +532,7 @@ impl Session {
                         "No such nick/channel",
                     );
                     self.flush(&mut replies);
-                    return false;
+                    return None;
                 };
                 if let Some(room) = room.filter(|room| room.is_member(user.id)) {
                     let channel = format!("#{}", room.name());
@@ -530,7 +542,7 @@ impl Session {
                         "is already on channel",
                     );
                     self.flush(&mut replies);
-                    return false;
+                    return None;
                 }
                 let request = Request::Invite {
                     room: Some(room_of(channel).unwrap_or(channel).to_owned()),
@@ -589,7 +601,7 @@ impl Session {
         }
         // Reminds the user, now and then, if history is not being saved.
         self.user.answer(Ok(()));
-        false
+        None
     }
 
     fn cap(&mut self, replies: &mut Replies, params: &[&str]) {
@@ -710,7 +722,11 @@ impl Session {
                 .map(|r| r.name().to_string())
                 .collect();
             for room in rooms {
-                let _ = self.execute(replies, Request::Part { room }).await;
+                let part = Request::Part {
+                    room,
+                    message: None,
+                };
+                let _ = self.execute(replies, part).await;
             }
             return;
         }

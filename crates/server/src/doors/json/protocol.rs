@@ -53,6 +53,8 @@ enum Wire {
     },
     Part {
         room: String,
+        #[serde(default)]
+        message: Option<String>,
     },
     Say {
         room: String,
@@ -202,7 +204,10 @@ fn request(mut value: serde_json::Value, max_text: usize) -> Result<ClientReques
         Wire::Quit => return Ok(ClientRequest::Quit),
         Wire::Join { room, password } => Request::Join { room, password },
         Wire::Create { room } => Request::Create { room },
-        Wire::Part { room } => Request::Part { room },
+        Wire::Part { room, message } => Request::Part {
+            room,
+            message: message.map(&text).transpose()?,
+        },
         Wire::Say { room, text: said } => Request::Say {
             room: Some(room),
             kind: SayKind::Chat,

@@ -104,9 +104,20 @@ fn room_summary(room: &RoomSummary) -> Value {
 
 fn leave_reason(reason: &LeaveReason, object: &mut Map<String, Value>) {
     let name = match reason {
-        LeaveReason::Quit => "quit",
+        LeaveReason::Quit { message } => {
+            if let Some(message) = message {
+                object.insert("message".into(), json!(message));
+            }
+            "quit"
+        }
         LeaveReason::Disconnected => "disconnected",
-        LeaveReason::ChangedRoom | LeaveReason::Parted => "parted",
+        LeaveReason::ChangedRoom => "parted",
+        LeaveReason::Parted { message } => {
+            if let Some(message) = message {
+                object.insert("message".into(), json!(message));
+            }
+            "parted"
+        }
         LeaveReason::Kicked { by, reason } => {
             object.insert("by".into(), json!(by));
             object.insert("message".into(), json!(reason));
@@ -136,7 +147,7 @@ fn object(event: &Event) -> Option<Value> {
             object
         }
         Event::Entered(view) => room_view("joined", view),
-        Event::Parted { room } => json!({"type": "parted", "room": room}),
+        Event::Parted { room, .. } => json!({"type": "parted", "room": room}),
         Event::History {
             room,
             messages,

@@ -94,7 +94,7 @@ pub async fn serve(
     let mut user = UserState::new(hub, peer, Arc::clone(&outbox), door);
     let end = run(&mut user, &mut stream, &shutdown, &writer_gone).await;
     user.set_departure(match end {
-        End::Quit => Departure::Quit,
+        End::Quit => Departure::Quit { message: None },
         End::Shutdown => Departure::Silent,
         _ => Departure::Disconnected,
     });

@@ -283,7 +283,7 @@ pub fn plain_text(event: &Event) -> String {
             }
             entry(&mut out, view);
         }
-        Event::Parted { room } => line(&mut out, format_args!("you left {room}")),
+        Event::Parted { room, .. } => line(&mut out, format_args!("you left {room}")),
         Event::Message(message) => live(&mut out, message),
         Event::Said { .. } | Event::Pong | Event::Done | Event::DoorLines(_) => {}
         Event::Timestamps { on: true } => line(&mut out, format_args!("timestamps on")),
@@ -300,9 +300,17 @@ pub fn plain_text(event: &Event) -> String {
         }
         Event::Joined { room, nick } => line(&mut out, format_args!("* {nick} joined {room}")),
         Event::Left { room, nick, reason } => match reason {
-            LeaveReason::Quit => line(&mut out, format_args!("* {nick} left the chat")),
+            LeaveReason::Quit { message: None } => {
+                line(&mut out, format_args!("* {nick} left the chat"))
+            }
+            LeaveReason::Quit {
+                message: Some(message),
+            } => line(&mut out, format_args!("* {nick} left the chat ({message})")),
+            LeaveReason::Parted {
+                message: Some(message),
+            } => line(&mut out, format_args!("* {nick} left {room} ({message})")),
             LeaveReason::Disconnected => line(&mut out, format_args!("* {nick} disconnected")),
-            LeaveReason::ChangedRoom | LeaveReason::Parted => {
+            LeaveReason::ChangedRoom | LeaveReason::Parted { message: None } => {
                 line(&mut out, format_args!("* {nick} left {room}"))
             }
             LeaveReason::Kicked { by, reason: None } => {

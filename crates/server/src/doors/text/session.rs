@@ -210,7 +210,7 @@ pub async fn serve<S: ByteStream>(
         .run(&mut reader, &control, &shutdown, &writer_gone)
         .await;
     session.user.set_departure(match end {
-        End::Exit => Departure::Quit,
+        End::Exit => Departure::Quit { message: None },
         End::Shutdown => Departure::Silent,
         _ => Departure::Disconnected,
     });

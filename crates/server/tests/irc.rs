@@ -902,3 +902,23 @@ async fn part_and_quit_messages_reach_every_door() {
     alice.expect("* dave left the chat").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_nick_that_quit_before_is_shown_quitting_again_after_a_join_lists_it() {
+    let server = server().await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    join(&mut ann, "#lobby").await;
+    let mut bob = server.login("bob").await;
+    ann.expect(":bob!bob@banter JOIN #lobby").await;
+    bob.send(":exit").await;
+    ann.expect(":bob!bob@banter QUIT :Quit").await;
+
+    // Another bob, already in a room when ann joins it: only NAMES lists him.
+    let mut bob = server.login("bob:den").await;
+    bob.expect_containing("den").await;
+    let names = join(&mut ann, "#den").await;
+    assert_eq!(names[1], ":banter 353 ann = #den :@bob ann");
+    bob.send(":exit").await;
+    ann.expect(":bob!bob@banter QUIT :Quit").await;
+    server.stop().await;
+}

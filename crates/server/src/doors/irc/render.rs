@@ -169,7 +169,11 @@ impl IrcRenderer {
 
     /// The lines for entering a room: JOIN, the topic, the names, then
     /// (with `server-time` only) the recent messages with their times.
-    fn entered(&self, view: &RoomView, out: &mut BytesMut) {
+    fn entered(&mut self, view: &RoomView, out: &mut BytesMut) {
+        // Someone listed here is present, whatever quit under that nick before:
+        // their next QUIT must be shown.
+        self.quits
+            .retain(|quit| !view.members.iter().any(|member| &member.nick == quit));
         let mut replies = Replies::new(&self.server, &self.nick);
         replies.line(format_args!(":{} JOIN #{}", mask(&self.nick), view.room));
         if let Some(topic) = view.topic.as_deref().filter(|topic| !topic.is_empty()) {

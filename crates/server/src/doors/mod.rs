@@ -8,6 +8,8 @@
 //! - `web`: the browser client's files, served by the HTTP listener at `/`.
 //! - `irc`: IRC for existing IRC clients; rooms are channels.
 //!
+//! The byte-stream doors (text and IRC) share their accept loop (`stream`),
+//! what they run over (`transport`: TCP or TLS) and their writer (`writer`).
 //! Every byte a client receives goes through its door's [`Renderer`].
 
 pub mod http;
@@ -16,7 +18,9 @@ pub mod json;
 pub mod limits;
 pub mod stream;
 pub mod text;
+pub(crate) mod transport;
 pub mod web;
+pub(crate) mod writer;
 
 use std::time::Duration;
 

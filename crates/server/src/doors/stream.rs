@@ -22,7 +22,7 @@ use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
 use crate::doors::limits::ConnectionLimits;
-use crate::doors::text::transport::ByteStream;
+use crate::doors::transport::ByteStream;
 use crate::hub::Hub;
 use crate::ops::ListenerUp;
 use crate::tls::{Tls, TlsDoor};

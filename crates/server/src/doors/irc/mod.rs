@@ -29,7 +29,7 @@ use banter_proto::Refusal;
 use tokio_util::sync::CancellationToken;
 
 use crate::doors::stream::StreamDoor;
-use crate::doors::text::transport::ByteStream;
+use crate::doors::transport::ByteStream;
 use crate::hub::Hub;
 
 /// The IRC door, for `--irc-listen` and `--irc-tls-listen`.

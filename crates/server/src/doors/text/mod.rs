@@ -3,13 +3,11 @@
 //!
 //! [`TextDoor`] is what the shared accept loop (`doors::stream`) serves;
 //! `session` reads lines and turns colon-commands into core requests (with
-//! hidden password prompts), `render` turns events into lines, and `writer`
-//! writes them, over any byte stream (`transport`).
+//! hidden password prompts) and `render` turns events into lines, which the
+//! shared `doors::writer` writes over any byte stream (`doors::transport`).
 
 mod render;
 mod session;
-pub(crate) mod transport;
-pub(crate) mod writer;
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -21,8 +19,8 @@ use tokio_util::sync::CancellationToken;
 pub use render::plain_text;
 
 use crate::doors::stream::StreamDoor;
+use crate::doors::transport::ByteStream;
 use crate::hub::Hub;
-use transport::ByteStream;
 
 /// The text door, for `--listen` and `--tls-listen`.
 pub struct TextDoor;

@@ -27,10 +27,10 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::render::{Terminal, TextRenderer};
-use super::transport::{ByteStream, ReadChunk};
-use super::writer;
 use crate::control::Mailbox;
 use crate::core::{Departure, Door, UserState, MAX_HISTORY_COUNT};
+use crate::doors::transport::{ByteStream, ReadChunk};
+use crate::doors::writer;
 use crate::doors::WriteTiming;
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;

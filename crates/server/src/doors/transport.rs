@@ -1,4 +1,4 @@
-//! What the text door runs over: any byte stream that splits into a read and
+//! What the byte-stream doors (text, IRC) run over: any byte stream that splits into a read and
 //! a write half: plain TCP, or TLS over it.
 //!
 //! [`ReadChunk`] exists for memory: thousands of idle connections each

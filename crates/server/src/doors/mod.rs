@@ -26,8 +26,15 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
+use banter_proto::Event;
+use tokio::task::JoinHandle;
+
 use crate::delivery::Delivery;
-use crate::outbox::Missed;
+use crate::outbox::{Missed, Outbox};
+
+/// How long the last lines of a session (goodbye, shutdown notice, error) may
+/// take to reach its client once the session has ended.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Turns deliveries into one door's bytes, for one connection.
 pub trait Renderer: Send + 'static {
@@ -47,4 +54,25 @@ pub struct WriteTiming {
     pub coalesce: Duration,
     /// A socket that accepts nothing for this long ends the session.
     pub stall_timeout: Duration,
+}
+
+/// Ends a session's output, whatever its door: queues `farewell` last, closes
+/// the outbox, and gives the writer [`FINAL_FLUSH_TIMEOUT`] to send what is
+/// queued before stopping it, so a client that reads nothing cannot hold the
+/// session open.
+pub(crate) async fn close_output<T>(
+    outbox: &Outbox,
+    farewell: Option<Event>,
+    writer: &mut JoinHandle<T>,
+) {
+    if let Some(farewell) = farewell {
+        outbox.reply(farewell);
+    }
+    outbox.close();
+    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut *writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
 }

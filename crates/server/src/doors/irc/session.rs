@@ -18,7 +18,6 @@
 use std::io;
 use std::net::SocketAddr;
 use std::sync::Arc;
-use std::time::Duration;
 
 use banter_proto::names::fold;
 use banter_proto::request::{Request, SayKind};
@@ -36,14 +35,11 @@ use super::HOST;
 use crate::core::{Departure, Door, UserState};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
-use crate::doors::WriteTiming;
+use crate::doors::{close_output, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::{Hub, Profile, User};
 use crate::room::now_millis;
 
-/// How long the last lines (the ERROR line) may take to reach a client
-/// after its session ends.
-const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 /// Most targets of one PRIVMSG, NOTICE or KICK (ISUPPORT `MAXTARGETS`).
 const MAX_TARGETS: usize = 4;
 /// Most users one `WHO` mask lists.
@@ -207,16 +203,7 @@ pub async fn serve<S: ByteStream>(
         None => debug!(%peer, ?end, "irc connection ended before registration"),
     }
     drop(session);
-    if let Some(farewell) = end.farewell() {
-        outbox.reply(farewell);
-    }
-    outbox.close();
-    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
+    close_output(&outbox, end.farewell(), &mut writer).await;
 }
 
 /// The room a channel name is, if it is one (`#games` is `games`).

@@ -24,7 +24,7 @@ use tracing::{debug, info};
 use super::protocol::{self, ClientRequest};
 use super::render::JsonRenderer;
 use crate::core::{Departure, Door, UserState};
-use crate::doors::{Renderer, WriteTiming};
+use crate::doors::{close_output, Renderer, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
@@ -34,8 +34,6 @@ use crate::outbox::Outbox;
 const PING_INTERVAL: Duration = Duration::from_secs(30);
 /// A client silent this long (no frame, no pong) is gone.
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
-/// How long the last frames may take to reach a client after its session ends.
-const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// Why a session ended.
 #[derive(Debug)]
@@ -103,16 +101,7 @@ pub async fn serve(
         None => debug!(%peer, ?end, "websocket ended before a name was chosen"),
     }
     drop(user);
-    if let Some(farewell) = end.farewell() {
-        outbox.reply(farewell);
-    }
-    outbox.close();
-    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
+    close_output(&outbox, end.farewell(), &mut writer).await;
 }
 
 async fn run(

@@ -14,7 +14,6 @@ use std::io;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
-use std::time::Duration;
 
 use banter_proto::command::{parse, Setting};
 use banter_proto::event::{Prompt, PromptCancel};
@@ -31,15 +30,11 @@ use crate::control::Mailbox;
 use crate::core::{Departure, Door, UserState, MAX_HISTORY_COUNT};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
-use crate::doors::WriteTiming;
+use crate::doors::{close_output, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
 use crate::outbox::Outbox;
 use crate::room::Room;
-
-/// How long the last lines (goodbye, shutdown notice, error) may take to reach
-/// a client after its session ends.
-const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
 
 /// The telnet option a telnet client answers the probe with.
 const TELNET_TTYPE: u8 = 24;
@@ -227,16 +222,7 @@ pub async fn serve<S: ByteStream>(
     if hidden {
         outbox.reply(Event::HiddenInputCut);
     }
-    if let Some(farewell) = end.farewell() {
-        outbox.reply(farewell);
-    }
-    outbox.close();
-    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
+    close_output(&outbox, end.farewell(), &mut writer).await;
 }
 
 impl Session {

@@ -49,6 +49,8 @@ pub enum Refusal {
     RoomExists { room: String },
     #[error("the server already has its limit of {max} rooms")]
     ServerRoomLimit { max: usize },
+    #[error("rooms are being made too fast from your address (at most {per_minute} a minute); try again in {retry_secs} s")]
+    RoomCreationLimited { per_minute: u32, retry_secs: u64 },
     #[error("you are in {max} rooms already; leave one first")]
     UserRoomLimit { max: usize },
     #[error("you are already in {room}")]
@@ -209,6 +211,7 @@ impl Refusal {
             Refusal::NoSuchRoomToEnter { .. } | Refusal::NoSuchRoom { .. } => "no_such_room",
             Refusal::RoomExists { .. } => "room_exists",
             Refusal::ServerRoomLimit { .. } => "server_room_limit",
+            Refusal::RoomCreationLimited { .. } => "room_creation_limited",
             Refusal::UserRoomLimit { .. } => "user_room_limit",
             Refusal::AlreadyInRoom { .. } => "already_in_room",
             Refusal::NotMember { .. } => "not_member",

@@ -107,6 +107,16 @@ pub struct Config {
     #[arg(long, env = "BANTER_HTTP_ALLOWED_ORIGINS", value_delimiter = ',')]
     pub http_allowed_origins: Vec<String>,
 
+    /// Seconds a new HTTP connection has to send its first request head; past it the
+    /// connection is closed (so trickled headers cannot hold a connection slot).
+    #[arg(long, env = "BANTER_HTTP_HEADER_TIMEOUT", default_value_t = 10)]
+    pub http_header_timeout: u64,
+
+    /// Seconds a keep-alive HTTP connection may stay open after an answer without
+    /// sending the whole head of its next request.
+    #[arg(long, env = "BANTER_HTTP_IDLE_TIMEOUT", default_value_t = 30)]
+    pub http_idle_timeout: u64,
+
     /// Largest WebSocket message (and frame) a client may send, in bytes.
     #[arg(long, env = "BANTER_WS_MAX_MESSAGE_BYTES", default_value_t = 16 * 1024)]
     pub ws_max_message_bytes: usize,
@@ -156,6 +166,11 @@ pub struct Config {
     /// it missed). Bounds server memory per slow reader.
     #[arg(long, env = "BANTER_OUTBOX_BYTES", default_value_t = 64 * 1024)]
     pub outbox_bytes: usize,
+
+    /// Most bytes waiting to be sent to one client, replies to its own requests included;
+    /// a client that asks for more than this without reading it is disconnected.
+    #[arg(long, env = "BANTER_MAX_OUTPUT_BYTES", default_value_t = 1024 * 1024)]
+    pub max_output_bytes: usize,
 
     /// Seconds a new connection has to choose a screen name before it is closed.
     #[arg(long, env = "BANTER_REGISTRATION_TIMEOUT", default_value_t = 60)]
@@ -207,6 +222,10 @@ pub struct Config {
     /// Most rooms on the server; `:new` past it is refused.
     #[arg(long, env = "BANTER_MAX_ROOMS", default_value_t = 10_000)]
     pub max_rooms: usize,
+
+    /// Rooms one IP address may make a minute, on every door together (0 = no limit).
+    #[arg(long, env = "BANTER_MAX_NEW_ROOMS_PER_MINUTE", default_value_t = 10)]
+    pub max_new_rooms_per_minute: u32,
 
     /// Log level or filter (e.g. info, debug, banter_server=trace); RUST_LOG wins when set.
     #[arg(long, env = "BANTER_LOG_LEVEL", default_value = "info")]
@@ -268,6 +287,13 @@ impl Config {
             if addr.0.is_some() && !self.has_certificate() {
                 bail!("{flag} needs a certificate: --tls-cert and --tls-key, or --tls-self-signed");
             }
+        }
+        if self.max_output_bytes < self.outbox_bytes {
+            bail!(
+                "--max-output-bytes ({}) must be at least --outbox-bytes ({})",
+                self.max_output_bytes,
+                self.outbox_bytes
+            );
         }
         Ok(self)
     }

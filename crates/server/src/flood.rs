@@ -84,6 +84,19 @@ impl Flood {
     }
 }
 
+impl Flood {
+    /// Charges `items` more at once (the extra targets of one line): nothing
+    /// waits now, but the next item waits for all of them, and they count
+    /// toward a disconnect like any other.
+    pub fn charge(&mut self, items: usize, now: Instant) {
+        for _ in 0..items {
+            if self.check(now) == Verdict::Disconnect {
+                return;
+            }
+        }
+    }
+}
+
 /// The bytes a connection may send: [`Config::input_byte_rate`] a second,
 /// with bursts of twice that. Off when that is 0.
 #[derive(Debug)]

@@ -20,6 +20,7 @@ use crate::metrics::{Live, Metrics};
 use crate::outbox::Outbox;
 use crate::password::Passwords;
 use crate::room::{now_millis, Room, RoomSetup, SessionId};
+use crate::room_quota::RoomQuota;
 use crate::store::{Store, StoredRoom};
 
 /// A connected, named user as others can reach them.
@@ -49,6 +50,8 @@ pub struct Hub {
     pub passwords: Passwords,
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
+    /// How fast each address may make rooms.
+    pub room_quota: RoomQuota,
     default_room: Arc<Room>,
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
@@ -124,6 +127,7 @@ impl Hub {
         };
         tracing::info!(rooms = rooms.len(), "rooms loaded");
         Ok(Arc::new(Self {
+            room_quota: RoomQuota::new(config.max_new_rooms_per_minute),
             config,
             passwords: Passwords::default(),
             store,
@@ -288,7 +292,7 @@ impl Hub {
     }
 
     /// Every room with its member count, sorted by name; `joined` marks the
-    /// listener's own rooms.
+    /// listener's own rooms. Topics are cut to [`LISTED_TOPIC_CHARS`].
     pub fn room_summaries(&self, joined: &[Arc<Room>]) -> Vec<RoomSummary> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         let mut summaries: Vec<RoomSummary> = rooms
@@ -298,12 +302,23 @@ impl Hub {
                 members: room.member_count(),
                 joined: joined.iter().any(|j| Arc::ptr_eq(j, room)),
                 locked: room.is_locked(),
-                topic: room.topic(),
+                topic: room.topic().map(|topic| listed_topic(&topic)),
                 default: Arc::ptr_eq(room, &self.default_room),
             })
             .collect();
         summaries.sort_by_key(|summary| fold(&summary.name));
         summaries
+    }
+}
+
+/// Characters of a topic shown in a listing of rooms; the whole topic is
+/// shown on entering the room. Keeps a listing's size to its room count.
+const LISTED_TOPIC_CHARS: usize = 120;
+
+fn listed_topic(topic: &str) -> String {
+    match topic.char_indices().nth(LISTED_TOPIC_CHARS) {
+        None => topic.to_owned(),
+        Some((end, _)) => format!("{}…", &topic[..end]),
     }
 }
 

@@ -12,11 +12,13 @@ mod doors;
 mod fanout;
 mod flood;
 mod hub;
+mod log_limit;
 pub mod metrics;
 mod ops;
 mod outbox;
 mod password;
 mod room;
+mod room_quota;
 pub mod store;
 pub mod tls;
 

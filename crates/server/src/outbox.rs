@@ -4,8 +4,12 @@
 //! ([`Outbox::offer`]) is dropped when the queue holds more than its byte limit;
 //! the session's writer then tells the client how many messages it missed once
 //! the queue drains. Replies to the session's own commands
-//! ([`Outbox::reply`]) are always queued; the session stops reading its client
-//! while the queue is over the limit, so those stay bounded too.
+//! ([`Outbox::reply`]) are queued while the whole queue stays within
+//! `--max-output-bytes` (one reply always fits an empty queue); the session
+//! stops reading its client while the queue is over the limit, so a client
+//! gets at most one request's answers ahead of what it reads. One that asks
+//! past the hard bound anyway is [overflowed](Outbox::overflowed): its
+//! session ends it rather than buffer more.
 //!
 //! While a hidden answer (a password) is being typed the outbox is *held*:
 //! room traffic is set aside (still bounded by the same limit) and only
@@ -44,12 +48,16 @@ struct State {
     missed: Vec<Missed>,
     held: bool,
     closed: bool,
+    /// A reply was refused for the hard bound: the client is to be dropped.
+    overflowed: bool,
 }
 
 /// One session's outgoing queue; see the module docs.
 #[derive(Debug)]
 pub struct Outbox {
     limit: usize,
+    /// Most bytes queued, replies included.
+    max_output: usize,
     state: Mutex<State>,
     /// Wakes the writer when something is queued or the outbox closes.
     ready: Notify,
@@ -77,10 +85,17 @@ impl Outbox {
     pub fn new(limit: usize) -> Self {
         Self {
             limit,
+            max_output: usize::MAX,
             state: Mutex::default(),
             ready: Notify::new(),
             drained: Notify::new(),
         }
+    }
+
+    /// With a hard bound on everything queued, replies included.
+    pub fn with_max_output(mut self, max_output: usize) -> Self {
+        self.max_output = max_output.max(self.limit);
+        self
     }
 
     fn lock(&self) -> MutexGuard<'_, State> {
@@ -124,19 +139,26 @@ impl Outbox {
         Offer::Queued
     }
 
-    /// Queues a reply to the session's own input; never dropped.
+    /// Queues a reply to the session's own input; see [`Outbox::reply_to`].
     pub fn reply(&self, event: Event) {
         self.reply_to(event, None);
     }
 
-    /// Queues a reply to the client's request `request`; never dropped.
+    /// Queues a reply to the client's request `request`, unless the queue
+    /// would pass the hard bound: then it is dropped and the outbox is
+    /// [overflowed](Outbox::overflowed).
     pub fn reply_to(&self, event: Event, request: Option<RequestTag>) {
         let delivery = Delivery::reply(event, request);
+        let cost = delivery.cost();
         let mut state = self.lock();
-        if state.closed {
+        if state.closed || state.overflowed {
             return;
         }
-        state.bytes += delivery.cost();
+        if state.bytes > 0 && state.bytes + cost > self.max_output {
+            state.overflowed = true;
+            return;
+        }
+        state.bytes += cost;
         state.queue.push_back(delivery);
         drop(state);
         self.ready.notify_one();
@@ -147,6 +169,12 @@ impl Outbox {
     pub fn is_full(&self) -> bool {
         let state = self.lock();
         state.bytes - state.deferred_bytes >= self.limit
+    }
+
+    /// True once a reply was dropped for the hard bound: the client asked
+    /// for more than it reads, and its session ends it.
+    pub fn overflowed(&self) -> bool {
+        self.lock().overflowed
     }
 
     /// Sets room traffic aside until [`Outbox::release`]; replies still go out.
@@ -260,14 +288,22 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn replies_are_never_dropped() {
-        let outbox = Outbox::new(10);
+    async fn replies_are_kept_up_to_the_hard_bound_and_then_overflow() {
+        let outbox = Outbox::new(10).with_max_output(10_000);
         for _ in 0..20 {
             outbox.reply(Event::Users(vec!["x".repeat(20)]));
         }
+        assert!(!outbox.overflowed());
         let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 20);
         assert!(batch.missed.is_empty());
+        // One reply larger than the bound still fits an empty queue; the next does not.
+        outbox.reply(Event::Users(vec!["x".repeat(20_000)]));
+        assert!(!outbox.overflowed());
+        outbox.reply(Event::Users(vec!["y".into()]));
+        assert!(outbox.overflowed());
+        let batch = outbox.next_batch().await;
+        assert_eq!(batch.deliveries.len(), 1);
     }
 
     #[tokio::test]

@@ -385,10 +385,18 @@ async fn a_page_from_another_site_may_not_open_a_websocket() {
 async fn both_doors_share_the_connection_limits() {
     let server = TestServer::start_with_websocket(|c| c.max_connections = 1).await;
     let _alice = server.login("alice").await;
-    let mut refused = WsClient::connect(server.http.unwrap()).await;
-    let error = refused.recv().await;
-    assert_eq!(error["code"], "server_full");
-    assert!(refused.try_recv(Duration::from_secs(5)).await.is_none());
+    // The HTTP connection itself is refused, before any upgrade.
+    let refused =
+        tokio_tungstenite::connect_async(format!("ws://{}/ws", server.http.unwrap())).await;
+    match refused {
+        Err(tokio_tungstenite::tungstenite::Error::Http(response)) => {
+            assert_eq!(response.status(), 503);
+            let body = String::from_utf8_lossy(response.body().as_deref().unwrap_or_default())
+                .into_owned();
+            assert!(body.starts_with("error: the server is full"), "{body}");
+        }
+        other => panic!("expected a 503, got {other:?}"),
+    }
     server.stop().await;
 }
 

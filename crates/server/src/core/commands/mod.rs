@@ -155,6 +155,9 @@ impl UserState {
 
     /// The room `name:room` asks for, created (and stored) if it does not exist.
     async fn open_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
+        if self.hub.room(name.as_str()).is_none() {
+            self.hub.room_quota.take(self.peer.ip())?;
+        }
         let (room, created) = self.hub.room_or_create(name)?;
         if created {
             if let Err(refusal) = room.persist().await {

@@ -119,6 +119,12 @@ impl UserState {
     pub(super) async fn create(&mut self, name: &str) -> Result<(), Refusal> {
         let name = RoomName::parse(name)?;
         self.check_room_limit()?;
+        if let Some(existing) = self.hub.room(name.as_str()) {
+            return Err(Refusal::RoomExists {
+                room: existing.name().to_string(),
+            });
+        }
+        self.hub.room_quota.take(self.peer.ip())?;
         let room = self.hub.create_room(name)?;
         // Durable before anyone is told it exists.
         if let Err(refusal) = room.persist().await {

@@ -53,6 +53,7 @@ pub const ERR_NOSUCHCHANNEL: u16 = 403;
 pub const ERR_CANNOTSENDTOCHAN: u16 = 404;
 pub const ERR_TOOMANYCHANNELS: u16 = 405;
 pub const ERR_TOOMANYTARGETS: u16 = 407;
+pub const ERR_UNAVAILRESOURCE: u16 = 437;
 pub const ERR_NOORIGIN: u16 = 409;
 pub const ERR_INVALIDCAPCMD: u16 = 410;
 pub const ERR_NORECIPIENT: u16 = 411;
@@ -176,6 +177,11 @@ impl Replies {
                 ERR_BADCHANNELKEY,
                 &[channel],
                 &format!("Cannot join channel (+k): too many wrong keys, try again in {secs} s"),
+            ),
+            Refusal::RoomCreationLimited { .. } => self.numeric(
+                ERR_UNAVAILRESOURCE,
+                &[channel],
+                &format!("Channel is temporarily unavailable: {refusal}"),
             ),
             Refusal::UserRoomLimit { .. } => self.numeric(
                 ERR_TOOMANYCHANNELS,

@@ -40,8 +40,14 @@ use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::{Hub, Profile, User};
 use crate::room::now_millis;
 
-/// Most targets of one PRIVMSG, NOTICE or KICK (ISUPPORT `MAXTARGETS`).
+/// Most targets of one PRIVMSG, NOTICE, KICK, NAMES or WHOIS (ISUPPORT
+/// `MAXTARGETS` and `TARGMAX`).
 const MAX_TARGETS: usize = 4;
+/// Most channels of one JOIN or PART.
+const MAX_CHANNELS_PER_LINE: usize = 10;
+/// Lines of a long answer (WHO, NAMES, LIST) queued before the session
+/// waits for the client to read them.
+const LINES_PER_PACE: usize = 64;
 /// Most users one `WHO` mask lists.
 const MAX_WHO_MATCHES: usize = 200;
 /// Longest channel name: a room name and its `#`.
@@ -58,6 +64,8 @@ enum End {
     RegistrationTimeout(u64),
     PingTimeout,
     Flood,
+    /// It asked for more output than `--max-output-bytes` without reading it.
+    Overflow,
     Shutdown,
 }
 
@@ -73,7 +81,7 @@ impl End {
             )),
             End::PingTimeout => error("Closing link: ping timeout".into()),
             End::Flood => error("Closing link: excess flood".into()),
-            End::Eof | End::ReadError(_) | End::WriterGone => None,
+            End::Eof | End::ReadError(_) | End::WriterGone | End::Overflow => None,
         }
     }
 }
@@ -131,6 +139,11 @@ struct Session {
     negotiating: bool,
     /// User mode `+i`, kept for the client's sake: it changes nothing.
     invisible: bool,
+    /// Every line costs one item; every target past a line's first costs one more.
+    flood: Flood,
+    /// Cancelled when the writer stops (or the server shuts down): a long
+    /// answer waiting for the client to read stops waiting.
+    writer_gone: CancellationToken,
 }
 
 /// A QUIT or PART message as other doors may show it: IRC formatting and
@@ -149,7 +162,9 @@ pub async fn serve<S: ByteStream>(
 ) {
     let config = Arc::clone(&hub.config);
     let (read, write) = stream.into_halves();
-    let outbox = Arc::new(crate::outbox::Outbox::new(config.outbox_bytes));
+    let outbox = Arc::new(
+        crate::outbox::Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes),
+    );
     let writer_gone = shutdown.child_token();
     let caps = Arc::new(Caps::default());
     let server: Arc<str> = config.irc_server_name.as_str().into();
@@ -179,6 +194,8 @@ pub async fn serve<S: ByteStream>(
         user_sent: false,
         negotiating: false,
         invisible: false,
+        flood: Flood::new(&config),
+        writer_gone: writer_gone.clone(),
     };
     let mut reader = Reader {
         socket: read,
@@ -204,6 +221,30 @@ pub async fn serve<S: ByteStream>(
     }
     drop(session);
     close_output(&outbox, end.farewell(), &mut writer).await;
+}
+
+/// The distinct (case-folded) non-empty targets of a comma list, each with
+/// its place in the list, or the first one past `max`.
+fn distinct_targets(list: &str, max: usize) -> Result<Vec<(usize, &str)>, &str> {
+    let mut targets: Vec<(usize, &str)> = Vec::new();
+    for (at, target) in list.split(',').enumerate() {
+        if target.is_empty() || targets.iter().any(|(_, seen)| fold(seen) == fold(target)) {
+            continue;
+        }
+        if targets.len() == max {
+            return Err(target);
+        }
+        targets.push((at, target));
+    }
+    Ok(targets)
+}
+
+fn too_many_targets(replies: &mut Replies, excess: &str) {
+    replies.numeric(
+        ERR_TOOMANYTARGETS,
+        &[&message::clean(excess)],
+        "Too many targets",
+    );
 }
 
 /// The room a channel name is, if it is one (`#games` is `games`).
@@ -238,7 +279,6 @@ impl Session {
         let config = Arc::clone(&self.user.hub.config);
         let mut registration_deadline =
             Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
-        let mut flood = Flood::new(&config);
         let ping_interval = config.irc_ping_interval();
         let mut heard = Instant::now();
         let mut pinged = false;
@@ -254,6 +294,10 @@ impl Session {
             }
         };
         loop {
+            if self.user.outbox.overflowed() {
+                self.user.hub.metrics.disconnected("output_overflow");
+                return End::Overflow;
+            }
             // Stop reading a client that is not reading its own output.
             while self.user.outbox.is_full() {
                 tokio::select! {
@@ -294,7 +338,7 @@ impl Session {
             };
             heard = Instant::now();
             pinged = false;
-            match flood.check(Instant::now()) {
+            match self.flood.check(Instant::now()) {
                 Verdict::Go => {}
                 Verdict::Wait { delay, warn } => {
                     self.user.hub.metrics.flood_delayed();
@@ -425,7 +469,7 @@ impl Session {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
             "PART" => {
-                for channel in params[0].split(',').filter(|c| !c.is_empty()) {
+                for (_, channel) in self.targets(&mut replies, params[0], MAX_CHANNELS_PER_LINE) {
                     let room = room_of(channel).unwrap_or(channel).to_owned();
                     let message = leave_message(params.get(1));
                     let part = Request::Part { room, message };
@@ -456,20 +500,24 @@ impl Session {
                     }
                 }
             }
-            "NAMES" => {
-                let channels = params.first().copied().unwrap_or("");
-                for channel in channels.split(',').filter(|c| !c.is_empty()) {
-                    self.names(&mut replies, channel);
+            "NAMES" => match params.first().filter(|channels| !channels.is_empty()) {
+                None => replies.numeric(RPL_ENDOFNAMES, &["*"], "End of /NAMES list"),
+                Some(channels) => {
+                    for (_, channel) in self.targets(&mut replies, channels, MAX_TARGETS) {
+                        self.names(&mut replies, channel);
+                        self.pace(&mut replies).await;
+                    }
                 }
-                if channels.is_empty() {
-                    replies.numeric(RPL_ENDOFNAMES, &["*"], "End of /NAMES list");
-                }
+            },
+            "LIST" => self.list(&mut replies, params.first().copied()).await,
+            "WHO" => {
+                self.who(&mut replies, params.first().copied().unwrap_or("*"))
+                    .await
             }
-            "LIST" => self.list(&mut replies, params.first().copied()),
-            "WHO" => self.who(&mut replies, params.first().copied().unwrap_or("*")),
             "WHOIS" if !needs(1) => replies.numeric(ERR_NONICKNAMEGIVEN, &[], "No nickname given"),
             "WHOIS" => {
-                for nick in params[params.len() - 1].split(',').take(MAX_TARGETS) {
+                let nicks = params[params.len() - 1];
+                for (_, nick) in self.targets(&mut replies, nicks, MAX_TARGETS) {
                     self.whois(&mut replies, nick);
                 }
             }
@@ -477,7 +525,8 @@ impl Session {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
             "MODE" if params[0].starts_with('#') => {
-                for channel in params[0].split(',').filter(|c| !c.is_empty()) {
+                // One channel a line: a key set costs a hash, and each line a flood item.
+                for (_, channel) in self.targets(&mut replies, params[0], 1) {
                     self.channel_mode(&mut replies, channel, &params[1..]).await;
                 }
             }
@@ -491,11 +540,7 @@ impl Session {
                     .get(2)
                     .map(|reason| message::plain(reason))
                     .filter(|reason| !reason.is_empty());
-                for name in params[1]
-                    .split(',')
-                    .filter(|n| !n.is_empty())
-                    .take(MAX_TARGETS)
-                {
+                for (_, name) in self.targets(&mut replies, params[1], MAX_TARGETS) {
                     let request = Request::Kick {
                         room: Some(room_of(channel).unwrap_or(channel).to_owned()),
                         name: name.to_owned(),
@@ -589,6 +634,42 @@ impl Session {
         // Reminds the user, now and then, if history is not being saved.
         self.user.answer(Ok(()));
         None
+    }
+
+    /// The distinct targets of a comma list, each with its place in the list
+    /// (for JOIN's keys), or none and `407` when there are more than `max`.
+    /// Every target past the first costs the client one flood item.
+    fn targets<'a>(
+        &mut self,
+        replies: &mut Replies,
+        list: &'a str,
+        max: usize,
+    ) -> Vec<(usize, &'a str)> {
+        match distinct_targets(list, max) {
+            Ok(targets) => {
+                self.flood
+                    .charge(targets.len().saturating_sub(1), Instant::now());
+                targets
+            }
+            Err(excess) => {
+                too_many_targets(replies, excess);
+                Vec::new()
+            }
+        }
+    }
+
+    /// Queues the lines so far and, while the client has not read enough of
+    /// its output, waits: a long answer holds no more of the server's memory
+    /// than the outbox bound, however much was asked for.
+    async fn pace(&self, replies: &mut Replies) {
+        self.flush(replies);
+        while self.user.outbox.is_full() && !self.user.outbox.overflowed() {
+            tokio::select! {
+                biased;
+                _ = self.writer_gone.cancelled() => return,
+                _ = self.user.outbox.drained() => {}
+            }
+        }
     }
 
     fn cap(&mut self, replies: &mut Replies, params: &[&str]) {
@@ -688,6 +769,11 @@ impl Session {
                 &format!("CHANNELLEN={CHANNEL_LEN}"),
                 "CHANTYPES=#",
                 &format!("MAXTARGETS={MAX_TARGETS}"),
+                &format!(
+                    "TARGMAX=JOIN:{MAX_CHANNELS_PER_LINE},PART:{MAX_CHANNELS_PER_LINE},\
+                     NAMES:{MAX_TARGETS},WHOIS:{MAX_TARGETS},PRIVMSG:{MAX_TARGETS},\
+                     NOTICE:{MAX_TARGETS},KICK:{MAX_TARGETS},MODE:1"
+                ),
                 "NETWORK=banter",
                 &format!("NICKLEN={}", banter_proto::names::MAX_NICK_LEN),
                 "PREFIX=(o)@",
@@ -718,10 +804,7 @@ impl Session {
             return;
         }
         let keys: Vec<&str> = keys.map_or_else(Vec::new, |keys| keys.split(',').collect());
-        for (at, channel) in channels.split(',').enumerate() {
-            if channel.is_empty() {
-                continue;
-            }
+        for (at, channel) in self.targets(replies, channels, MAX_CHANNELS_PER_LINE) {
             let Some(room) = room_of(channel) else {
                 replies.numeric(
                     ERR_NOSUCHCHANNEL,
@@ -806,22 +889,22 @@ impl Session {
             }
             return;
         }
-        let targets: Vec<&str> = targets.split(',').filter(|t| !t.is_empty()).collect();
-        if targets.len() > MAX_TARGETS {
-            if !notice {
-                replies.numeric(
-                    ERR_TOOMANYTARGETS,
-                    &[&message::clean(targets[MAX_TARGETS])],
-                    "Too many targets",
-                );
+        let targets = match distinct_targets(targets, MAX_TARGETS) {
+            Ok(targets) => targets,
+            Err(excess) => {
+                if !notice {
+                    too_many_targets(replies, excess);
+                }
+                return;
             }
-            return;
-        }
+        };
+        self.flood
+            .charge(targets.len().saturating_sub(1), Instant::now());
         let echo = self.caps.has(ECHO_MESSAGE);
         let timed = self.caps.has(SERVER_TIME);
         let me = self.user.registered_nick().to_string();
         let mut out = BytesMut::new();
-        for target in targets {
+        for (_, target) in targets {
             if let Some(room) = room_of(target) {
                 self.flush(replies);
                 match self.user.say_to_others(room, kind, text.clone()) {
@@ -886,7 +969,7 @@ impl Session {
         }
     }
 
-    fn list(&self, replies: &mut Replies, channels: Option<&str>) {
+    async fn list(&self, replies: &mut Replies, channels: Option<&str>) {
         let wanted: Option<Vec<String>> = channels.map(|channels| {
             channels
                 .split(',')
@@ -894,7 +977,16 @@ impl Session {
                 .collect()
         });
         replies.numeric(RPL_LISTSTART, &["Channel"], "Users  Name");
-        for summary in self.user.hub.room_summaries(&self.user.rooms) {
+        for (listed, summary) in self
+            .user
+            .hub
+            .room_summaries(&self.user.rooms)
+            .into_iter()
+            .enumerate()
+        {
+            if listed % LINES_PER_PACE == LINES_PER_PACE - 1 {
+                self.pace(replies).await;
+            }
             if wanted
                 .as_ref()
                 .is_some_and(|wanted| !wanted.contains(&fold(&summary.name)))
@@ -915,7 +1007,7 @@ impl Session {
         replies.numeric(RPL_LISTEND, &[], "End of /LIST");
     }
 
-    fn who(&self, replies: &mut Replies, target: &str) {
+    async fn who(&self, replies: &mut Replies, target: &str) {
         let hub = &self.user.hub;
         // The server field is `*`: there is one server, and naming it says nothing.
         let who_line = |replies: &mut Replies, channel: &str, nick: &str, host: bool| {
@@ -935,8 +1027,11 @@ impl Session {
         };
         if let Some(room) = room_of(target).and_then(|room| hub.room(room)) {
             let channel = format!("#{}", room.name());
-            for member in room.who() {
+            for (listed, member) in room.who().into_iter().enumerate() {
                 who_line(replies, &channel, &member.nick, member.host);
+                if listed % LINES_PER_PACE == LINES_PER_PACE - 1 {
+                    self.pace(replies).await;
+                }
             }
         } else if let Some(user) = hub.user(target) {
             who_line(replies, "*", user.nick.as_str(), false);

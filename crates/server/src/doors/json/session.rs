@@ -2,30 +2,34 @@
 //! events out as frames.
 //!
 //! Like the text door's session, this task owns the connection's
-//! [`UserState`] and flood buckets; a writer task owns the sending half,
+//! [`UserState`]; a writer task owns the sending half,
 //! drains the outbox, and pings the client. The same limits apply as on the
 //! text door (registration timeout, rate limit, outbox bound with "missed N",
 //! the shared connection limits), plus the WebSocket's own: the message size
 //! (set at the upgrade), and keepalive: a client that sends nothing, not even
-//! a pong, for [`SILENCE_LIMIT`] is dropped.
+//! a pong, for [`SILENCE_LIMIT`] is dropped. Input is charged where it is
+//! read (`doors::http::metered`): every byte and every frame, control frames
+//! and continuation fragments included; this session only says what the
+//! meter decided (slow down, or goodbye for flooding).
 
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
 
-use axum::extract::ws::{Message, WebSocket};
 use banter_proto::{Event, Refusal};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{SinkExt, StreamExt};
 use tokio::time::Instant;
+use tokio_tungstenite::tungstenite::{Error as WsError, Message};
+use tokio_tungstenite::WebSocketStream;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::protocol::{self, ClientRequest};
 use super::render::JsonRenderer;
 use crate::core::{Departure, Door, UserState};
+use crate::doors::http::metered::{Meter, Metered};
 use crate::doors::{close_output, Renderer, WriteTiming};
-use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::hub::Hub;
 use crate::metrics::Metrics;
 use crate::outbox::Outbox;
@@ -44,6 +48,8 @@ enum End {
     WriterGone,
     RegistrationTimeout(u64),
     Flood,
+    /// It asked for more output than `--max-output-bytes` without reading it.
+    Overflow,
     Shutdown,
 }
 
@@ -56,21 +62,26 @@ impl End {
                 Some(Event::Refused(Refusal::RegistrationTimeout { secs: *secs }))
             }
             End::Flood => Some(Event::Refused(Refusal::Flooding)),
-            End::Closed | End::Silent | End::WriterGone => None,
+            End::Closed | End::Silent | End::WriterGone | End::Overflow => None,
         }
     }
 }
 
-/// Serves one upgraded WebSocket to its end.
+/// One upgraded WebSocket, over its connection's metered stream.
+pub type WebSocket = WebSocketStream<Metered>;
+
+/// Serves one upgraded WebSocket to its end; `meter` is its input's account.
 pub async fn serve(
     socket: WebSocket,
+    meter: Arc<Meter>,
     peer: SocketAddr,
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
     let config = Arc::clone(&hub.config);
     let (sink, mut stream) = socket.split();
-    let outbox = Arc::new(Outbox::new(config.outbox_bytes));
+    let outbox =
+        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
     let writer_gone = CancellationToken::new();
     let mut writer = tokio::spawn(write(
         sink,
@@ -90,7 +101,7 @@ pub async fn serve(
         answers_every_request: true,
     };
     let mut user = UserState::new(hub, peer, Arc::clone(&outbox), door);
-    let end = run(&mut user, &mut stream, &shutdown, &writer_gone).await;
+    let end = run(&mut user, &mut stream, &meter, &shutdown, &writer_gone).await;
     user.set_departure(match end {
         End::Quit => Departure::Quit { message: None },
         End::Shutdown => Departure::Silent,
@@ -107,16 +118,19 @@ pub async fn serve(
 async fn run(
     user: &mut UserState,
     stream: &mut SplitStream<WebSocket>,
+    meter: &Meter,
     shutdown: &CancellationToken,
     writer_gone: &CancellationToken,
 ) -> End {
     let config = Arc::clone(&user.hub.config);
     let registration_deadline = Instant::now() + config.registration_timeout();
-    let mut flood = Flood::new(&config);
-    let mut bytes = ByteBudget::new(&config);
     let requests = user.mailbox();
     let mut heard = Instant::now();
     loop {
+        if user.outbox.overflowed() {
+            user.hub.metrics.disconnected("output_overflow");
+            return End::Overflow;
+        }
         while user.outbox.is_full() {
             tokio::select! {
                 biased;
@@ -130,6 +144,18 @@ async fn run(
             biased;
             _ = shutdown.cancelled() => return End::Shutdown,
             _ = writer_gone.cancelled() => return End::WriterGone,
+            _ = meter.warned() => {
+                user.begin_request(None);
+                user.refuse(Refusal::SlowDown {
+                    per_second: config.rate_limit,
+                });
+                continue;
+            }
+            _ = meter.flooded().cancelled() => {
+                user.hub.metrics.disconnected("flooding");
+                info!(peer = %user.peer, "disconnecting a flooding websocket client");
+                return End::Flood;
+            }
             _ = tokio::time::sleep_until(registration_deadline), if registering => {
                 return End::RegistrationTimeout(config.registration_timeout);
             }
@@ -145,44 +171,13 @@ async fn run(
             Some(Ok(message)) => message,
         };
         heard = Instant::now();
-        let size = match &message {
-            Message::Text(text) => text.len(),
-            Message::Binary(data) => data.len(),
-            // Pings are answered by the WebSocket itself; pongs only prove life.
-            Message::Ping(_) | Message::Pong(_) => continue,
-            Message::Close(_) => return End::Closed,
-        };
-        if let Some(budget) = &mut bytes {
-            if let Some(resume_at) = budget.spend(size, Instant::now()) {
-                tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => return End::Shutdown,
-                    _ = tokio::time::sleep_until(resume_at) => {}
-                }
-            }
-        }
-        match flood.check(Instant::now()) {
-            Verdict::Go => {}
-            Verdict::Wait { delay, warn } => {
-                user.hub.metrics.flood_delayed();
-                if warn {
-                    user.begin_request(None);
-                    user.refuse(Refusal::SlowDown {
-                        per_second: config.rate_limit,
-                    });
-                }
-                tokio::select! {
-                    biased;
-                    _ = shutdown.cancelled() => return End::Shutdown,
-                    _ = writer_gone.cancelled() => return End::WriterGone,
-                    _ = tokio::time::sleep(delay) => {}
-                }
-            }
-            Verdict::Disconnect => {
-                user.hub.metrics.disconnected("flooding");
-                info!(peer = %user.peer, "disconnecting a flooding websocket client");
-                return End::Flood;
-            }
+        // Pings are answered by the WebSocket itself; pongs only prove life.
+        // Every frame was charged as it was read.
+        if matches!(
+            message,
+            Message::Ping(_) | Message::Pong(_) | Message::Frame(_)
+        ) {
+            continue;
         }
         let Message::Text(text) = message else {
             user.begin_request(None);
@@ -229,6 +224,12 @@ async fn write(
     let _gone = gone.drop_guard();
     let stall_timeout = timing.stall_timeout;
     let mut renderer = JsonRenderer;
+    let stalled = |err: &WsError| {
+        // The frames and pongs waiting exceed the bound: a client that does not read.
+        if matches!(err, WsError::WriteBufferFull(_)) {
+            metrics.disconnected("write_stall");
+        }
+    };
     let mut ping = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
     let mut last_write: Option<Instant> = None;
     loop {
@@ -236,8 +237,10 @@ async fn write(
             _ = outbox.ready() => {}
             _ = ping.tick() => {
                 let sent = tokio::time::timeout(stall_timeout, sink.send(Message::Ping(Default::default()))).await;
-                if !matches!(sent, Ok(Ok(()))) {
-                    return;
+                match sent {
+                    Ok(Ok(())) => {}
+                    Ok(Err(err)) => return stalled(&err),
+                    Err(_) => return metrics.disconnected("write_stall"),
                 }
                 continue;
             }
@@ -263,8 +266,8 @@ async fn write(
         }
         let sent = tokio::time::timeout(stall_timeout, async {
             for frame in frames {
-                let text =
-                    axum::extract::ws::Utf8Bytes::try_from(frame).expect("rendered JSON is UTF-8");
+                let text = tokio_tungstenite::tungstenite::Utf8Bytes::try_from(frame)
+                    .expect("rendered JSON is UTF-8");
                 sink.feed(Message::Text(text)).await?;
             }
             if batch.closed {
@@ -274,8 +277,10 @@ async fn write(
             }
         })
         .await;
-        if sent.is_err() {
-            metrics.disconnected("write_stall");
+        match &sent {
+            Err(_) => metrics.disconnected("write_stall"),
+            Ok(Err(err)) => stalled(err),
+            Ok(Ok(())) => {}
         }
         if !matches!(sent, Ok(Ok(()))) || batch.closed {
             return;

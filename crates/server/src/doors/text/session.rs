@@ -85,6 +85,8 @@ enum End {
     /// No name within this many seconds.
     RegistrationTimeout(u64),
     Flood,
+    /// It asked for more output than `--max-output-bytes` without reading it.
+    Overflow,
     Shutdown,
 }
 
@@ -99,7 +101,7 @@ impl End {
                 Some(Event::Refused(Refusal::RegistrationTimeout { secs: *secs }))
             }
             End::Flood => Some(Event::Refused(Refusal::Flooding)),
-            End::Eof | End::ReadError(_) | End::WriterGone => None,
+            End::Eof | End::ReadError(_) | End::WriterGone | End::Overflow => None,
         }
     }
 }
@@ -170,7 +172,8 @@ pub async fn serve<S: ByteStream>(
 ) {
     let config = Arc::clone(&hub.config);
     let (read, write) = stream.into_halves();
-    let outbox = Arc::new(Outbox::new(config.outbox_bytes));
+    let outbox =
+        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
     // Cancelled when the writer stops, and with the server's shutdown too:
     // the session needs to wait for one token only.
     let writer_gone = shutdown.child_token();
@@ -254,6 +257,10 @@ impl Session {
             }
         };
         loop {
+            if self.user.outbox.overflowed() {
+                self.user.hub.metrics.disconnected("output_overflow");
+                return End::Overflow;
+            }
             // Stop reading a client that is not reading its own output.
             while self.user.outbox.is_full() {
                 tokio::select! {

@@ -30,18 +30,13 @@ async fn ten_thousand_connection_cycles_leave_nothing_behind() {
     .await;
     let mut observer = server.login("observer").await;
     let addr = server.addr;
+    let idle = open_fds();
     // A first round warms up allocator pools and runtime structures.
     churn(addr, "warm", 20, 50).await;
-    settle().await;
-    let before = open_fds();
+    settle(idle).await;
     let memory_before = resident_kib();
     churn(addr, "u", 50, 200).await;
-    settle().await;
-    let deadline = Instant::now() + Duration::from_secs(10);
-    while open_fds() > before && Instant::now() < deadline {
-        tokio::time::sleep(Duration::from_millis(50)).await;
-    }
-    assert_eq!(open_fds(), before, "sockets left open");
+    settle(idle).await;
     let grown = resident_kib().saturating_sub(memory_before);
     eprintln!("resident memory grew by {grown} KiB over 10,000 connection cycles");
     // 3,400 rooms stay (rooms outlive their members) at well under 1 kB each.
@@ -58,9 +53,14 @@ async fn ten_thousand_connection_cycles_leave_nothing_behind() {
     server.stop().await;
 }
 
-/// Lets the server finish closing the sessions the clients just left.
-async fn settle() {
-    tokio::time::sleep(Duration::from_millis(300)).await;
+/// Waits until the server has closed the sessions the clients just left: the
+/// process is back to the `idle` count of open descriptors.
+async fn settle(idle: usize) {
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while open_fds() > idle && Instant::now() < deadline {
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(open_fds(), idle, "sockets left open");
 }
 
 /// `tasks` clients in parallel each connect, log in and leave `cycles` times,

@@ -4,8 +4,6 @@
 
 mod support;
 
-use std::time::Duration;
-
 use support::banterd::Banterd;
 use support::http::{get, sample};
 use support::TestServer;
@@ -98,24 +96,18 @@ async fn readyz_is_503_while_another_program_locks_the_database_and_200_after() 
     assert_eq!(get(http, "/healthz").await, (200, "ok\n".to_owned()));
     assert_eq!(get(http, "/readyz").await, (200, "ready\n".to_owned()));
 
-    // Another program (an operator's sqlite3 shell, say) takes the write lock.
-    let path = dir.path().join("banter.db");
-    let locker = std::thread::spawn(move || {
-        let conn = rusqlite::Connection::open(path).unwrap();
-        conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
-        std::thread::sleep(Duration::from_millis(1500));
-        conn.execute_batch("COMMIT").unwrap();
-    });
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    // Another program (an operator's sqlite3 shell, say) takes the write lock
+    // and holds it until the test has seen /readyz answer 503.
+    let conn = rusqlite::Connection::open(dir.path().join("banter.db")).unwrap();
+    conn.execute_batch("BEGIN EXCLUSIVE").unwrap();
     let (status, body) = get(http, "/readyz").await;
     assert_eq!(status, 503, "{body}");
     assert!(body.contains("database is locked"), "{body}");
     // Alive all the same.
     assert_eq!(get(http, "/healthz").await.0, 200);
 
-    tokio::task::spawn_blocking(move || locker.join().unwrap())
-        .await
-        .unwrap();
+    conn.execute_batch("COMMIT").unwrap();
+    drop(conn);
     assert_eq!(get(http, "/readyz").await, (200, "ready\n".to_owned()));
     server.stop().await;
 }

@@ -32,6 +32,40 @@ fn without_time(line: &str) -> &str {
     &line[end + 2..]
 }
 
+/// The lobby's stored message texts, oldest first, read as another program would.
+fn stored_lobby_texts(dir: &Path) -> Vec<String> {
+    let db = rusqlite::Connection::open(dir.join("banter.db")).unwrap();
+    db.busy_timeout(Duration::from_secs(1)).unwrap();
+    let mut query = db
+        .prepare("SELECT text FROM messages WHERE history = 'lobby' ORDER BY id")
+        .unwrap();
+    let texts = query
+        .query_map([], |row| row.get(0))
+        .unwrap()
+        .collect::<rusqlite::Result<_>>()
+        .unwrap();
+    texts
+}
+
+/// Waits until the database holds exactly `texts` in the lobby: the store
+/// commits in batches, on its own thread, some time after the chat.
+async fn wait_until_stored(dir: &Path, texts: &[String]) {
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let stored = stored_lobby_texts(dir);
+        if stored == texts {
+            return;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "stored {} messages, expected {}: {stored:?}",
+            stored.len(),
+            texts.len()
+        );
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
 async fn stop(mut server: Banterd, clients: Vec<Client>) {
     server.signal("TERM");
     for mut client in clients {
@@ -193,16 +227,11 @@ async fn a_kill_9_loses_at_most_the_last_batch_and_never_corrupts() {
         )
         .unwrap();
     assert!(locked.is_some_and(|hash| hash.starts_with("$argon2id$")));
-    let mut query = db
-        .prepare("SELECT text FROM messages WHERE history = 'lobby' ORDER BY id")
-        .unwrap();
-    let stored: Vec<u32> = query
-        .query_map([], |row| row.get::<_, String>(0))
-        .unwrap()
-        .map(|text| text.unwrap().strip_prefix("seq ").unwrap().parse().unwrap())
-        .collect();
-    drop(query);
     drop(db);
+    let stored: Vec<u32> = stored_lobby_texts(dir.path())
+        .iter()
+        .map(|text| text.strip_prefix("seq ").unwrap().parse().unwrap())
+        .collect();
 
     let delivered_seqs: Vec<u32> = delivered.iter().map(|(seq, _)| *seq).collect();
     assert!(
@@ -293,10 +322,12 @@ async fn users_are_told_when_history_cannot_be_saved_and_nothing_is_lost() {
     let blocker = rusqlite::Connection::open(dir.path().join("banter.db")).unwrap();
     blocker.execute_batch("BEGIN EXCLUSIVE").unwrap();
     alice.send("first").await;
+    let mut sent = vec!["first".to_owned()];
     let deadline = Instant::now() + Duration::from_secs(5);
     let warning = loop {
         tokio::time::sleep(Duration::from_millis(300)).await;
         alice.send("still here").await;
+        sent.push("still here".to_owned());
         if let Some(line) = alice
             .try_line(Duration::from_millis(200))
             .await
@@ -316,11 +347,12 @@ async fn users_are_told_when_history_cannot_be_saved_and_nothing_is_lost() {
     assert!(server.log.lock().unwrap().contains("ERROR"));
     // Told once, not on every line.
     alice.send("and again").await;
+    sent.push("and again".to_owned());
     alice.expect_silence(Duration::from_millis(300)).await;
     // The disk comes back: the retry saves everything that waited.
     blocker.execute_batch("COMMIT").unwrap();
     drop(blocker);
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    wait_until_stored(dir.path(), &sent).await;
     alice.send(":history 200").await;
     let header = alice.line().await;
     let count: usize = header
@@ -355,10 +387,8 @@ async fn banterd_backup_copies_a_serving_database_consistently() {
     for n in 0..20 {
         alice.send(&format!("message {n}")).await;
     }
-    alice.send(":history 1").await;
-    alice.expect_containing("message 19").await;
-    // Past the 50 ms batch window, so the messages are committed.
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    let expected: Vec<String> = (0..20).map(|n| format!("message {n}")).collect();
+    wait_until_stored(dir.path(), &expected).await;
 
     let copy = dir.path().join("backup.db");
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_banterd"))
@@ -384,7 +414,6 @@ async fn banterd_backup_copies_a_serving_database_consistently() {
         .unwrap()
         .collect::<Result<_, _>>()
         .unwrap();
-    let expected: Vec<String> = (0..20).map(|n| format!("message {n}")).collect();
     assert_eq!(texts, expected);
     let integrity: String = conn
         .query_row("PRAGMA integrity_check", [], |row| row.get(0))

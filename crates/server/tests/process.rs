@@ -48,14 +48,13 @@ async fn settings_come_from_flags_environment_and_a_config_file() {
     drop(server);
 
     let server = Banterd::start(&["--config", file], &[("BANTER_DEFAULT_ROOM", "den")]);
-    server
-        .login("alice")
-        .await
-        .expect_silence(Duration::from_millis(50))
-        .await;
-    let mut alice = server.login("bob").await;
-    alice.send(":who").await;
-    alice.expect("in den (1): bob").await;
+    // Alice stays connected: a session dropped here would end while bob logs
+    // in, and its "* alice disconnected" could reach bob before his answer.
+    let mut alice = server.login("alice").await;
+    let mut bob = server.login("bob").await;
+    alice.expect("* bob joined den").await;
+    bob.send(":who").await;
+    bob.expect("in den (2): alice, bob").await;
     drop(server);
 
     let server = Banterd::start(

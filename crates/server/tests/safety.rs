@@ -307,9 +307,15 @@ async fn a_connection_that_never_names_itself_is_closed() {
         vec!["error: no name chosen in time (1 s); closing the connection"]
     );
     assert!(started.elapsed() >= Duration::from_millis(900));
-    // A named client is not subject to it.
+    // A named client is not subject to it: one that connected before an
+    // unnamed client is still there once the unnamed one is closed.
     let mut named = server.login("named").await;
-    tokio::time::sleep(Duration::from_millis(1500)).await;
+    let mut unnamed = server.connect().await;
+    unnamed.skip_greeting().await;
+    assert_eq!(
+        unnamed.expect_closed().await,
+        vec!["error: no name chosen in time (1 s); closing the connection"]
+    );
     named.send(":who").await;
     named.expect("in lobby (1): named").await;
     server.stop().await;
@@ -323,16 +329,20 @@ async fn shutdown_says_goodbye_to_everyone_even_with_a_stuck_client() {
         c.outbox_bytes = 4 * 1024;
     })
     .await;
+    // Alice waits in another room, so only the stuck client falls behind.
     let mut alice = server.login("alice").await;
+    alice.send(":n elsewhere").await;
+    alice.expect("created room elsewhere; you are in it").await;
     let mut bob = server.login("bob").await;
-    alice.expect("* bob joined lobby").await;
     let _stuck = non_reader(&server, "stuck").await;
-    alice.expect("* stuck joined lobby").await;
     bob.expect("* stuck joined lobby").await;
     for _ in 0..500 {
         bob.send(&"q".repeat(500)).await;
     }
-    tokio::time::sleep(QUIET).await;
+    // Bob's session handles his lines in order and hands each to every
+    // member's outbox as it goes: once :who is answered, all 500 are queued.
+    bob.send(":who").await;
+    bob.expect("in lobby (2): bob, stuck").await;
     let started = Instant::now();
     server.stop().await;
     assert!(started.elapsed() < Duration::from_secs(5));

@@ -321,11 +321,17 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
     page.wait_for_message("meanwhile 25").await;
     page.wait_until("document.getElementById('status').textContent === ''", &[])
         .await;
-    tokio::time::sleep(Duration::from_millis(300)).await;
+    // The first 5 come only through the gap fill, after the join's 20.
+    page.wait_for_message("meanwhile 1").await;
+    // The page shows its own line once the server answers the request, after
+    // the answers to every request it made before (the gap fill's pages) and
+    // every message queued for it: nothing of the gap can come after it.
+    page.say("back again").await;
+    page.wait_for_message("back again").await;
     let mut expected = vec!["before the restart".to_owned()];
     expected.extend(meanwhile);
+    expected.push("back again".to_owned());
     assert_eq!(page.message_texts().await, expected);
-    page.say("back again").await;
     let seen = bob.lines_until_quiet(Duration::from_millis(500)).await;
     assert!(
         seen.contains(&"[lobby] alice: back again".to_owned()),

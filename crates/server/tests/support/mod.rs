@@ -209,8 +209,6 @@ impl Client {
         line
     }
 
-    /// Reads past join/leave notices (`* ...`) from other users to the next
-    /// other line, which must start with `prefix`.
     /// Reads lines until one contains `needle`.
     pub async fn expect_containing(&mut self, needle: &str) -> String {
         loop {
@@ -221,6 +219,8 @@ impl Client {
         }
     }
 
+    /// Reads past join/leave notices (`* ...`) from other users to the next
+    /// other line, which must start with `prefix`.
     pub async fn expect_past_notices(&mut self, prefix: &str) -> String {
         loop {
             let line = self.line().await;

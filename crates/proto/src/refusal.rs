@@ -95,6 +95,8 @@ pub enum Refusal {
     EmptyPassword,
     #[error("the password could not be set; try again")]
     HashFailed,
+    #[error("the server is shutting down")]
+    ShuttingDown,
     #[error("{room} has no password")]
     NoPassword { room: String },
 
@@ -229,6 +231,7 @@ impl Refusal {
             Refusal::PasswordsDiffer => "passwords_differ",
             Refusal::EmptyPassword => "empty_password",
             Refusal::HashFailed => "internal",
+            Refusal::ShuttingDown => "shutting_down",
             Refusal::NoPassword { .. } => "no_password",
             Refusal::NotHost { .. } => "not_host",
             Refusal::DefaultRoom { .. } => "default_room",

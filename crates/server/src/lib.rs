@@ -156,6 +156,8 @@ impl Server {
         acceptor
             .run::<TextDoor>(listeners.text, health.listener("text"))
             .await;
+        // Sessions waiting to hash a password stop waiting and end.
+        self.hub.passwords.close();
         while let Some(done) = tasks.join_next().await {
             done??;
         }

@@ -3,7 +3,11 @@
 //!
 //! A hash costs tens of milliseconds and 19 MiB of working memory, so it runs
 //! on the blocking pool behind a semaphore (at most [`CONCURRENT_HASHES`] at
-//! once): no hash stalls other clients. Each running hash borrows a slot of
+//! once): no hash stalls other clients. The semaphore serves in order, and
+//! each address holds at most one place in its queue (its other requests
+//! wait their turn behind that one), so a crowd guessing from one address
+//! delays a user elsewhere by a hash or two, not by the crowd. At shutdown
+//! the queue is closed and whoever waits is told at once. Each running hash borrows a slot of
 //! working memory, allocated on first use and then kept for the next hash.
 //! Allocating it afresh per hash, on whichever blocking thread ran it, left
 //! hundreds of MB of freed heap resident; with the slots a crowd typing
@@ -12,6 +16,7 @@
 
 use std::collections::HashMap;
 use std::fmt;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -30,17 +35,28 @@ const SLOT_BLOCKS: usize = Params::DEFAULT.block_count();
 const FAILURES_BEFORE_LOCKOUT: usize = 3;
 const FAILURE_WINDOW: Duration = Duration::from_secs(60);
 
+/// Past this many addresses, those with nothing waiting are forgotten.
+const REMEMBERED_ADDRESSES: usize = 1024;
+
 /// Hashes and checks passwords on the blocking pool; cheap to clone.
 #[derive(Debug, Clone)]
 pub struct Passwords {
     permits: Arc<Semaphore>,
+    /// One place in the queue for `permits` per address.
+    turns: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
     slots: Arc<Slots>,
 }
+
+/// The server is shutting down: no more hashing.
+#[derive(Debug, thiserror::Error)]
+#[error("the server is shutting down")]
+pub struct Closed;
 
 impl Default for Passwords {
     fn default() -> Self {
         Self {
             permits: Arc::new(Semaphore::new(CONCURRENT_HASHES)),
+            turns: Arc::default(),
             slots: Arc::default(),
         }
     }
@@ -49,8 +65,8 @@ impl Default for Passwords {
 impl Passwords {
     /// An Argon2id PHC string with a fresh random salt, in the format
     /// `Argon2::default().hash_password` gives.
-    pub async fn hash(&self, password: String) -> anyhow::Result<String> {
-        self.with_slot(move |memory| {
+    pub async fn hash(&self, from: IpAddr, password: String) -> anyhow::Result<String> {
+        self.with_slot(from, move |memory| {
             let salt = SaltString::generate(&mut OsRng);
             hash_in(memory, password.as_bytes(), &salt)
         })
@@ -58,31 +74,71 @@ impl Passwords {
         .map_err(|err| anyhow::anyhow!("hashing failed: {err}"))
     }
 
-    /// True if `password` matches the PHC string `hash`.
-    pub async fn verify(&self, password: String, hash: String) -> bool {
-        self.with_slot(move |memory| verify_in(memory, password.as_bytes(), &hash))
+    /// Whether `password` matches the PHC string `hash`; `Err` at shutdown.
+    pub async fn verify(
+        &self,
+        from: IpAddr,
+        password: String,
+        hash: String,
+    ) -> Result<bool, Closed> {
+        match self
+            .with_slot(from, move |memory| {
+                verify_in(memory, password.as_bytes(), &hash)
+            })
             .await
-            .is_ok_and(|matched| matched.unwrap_or(false))
+        {
+            Ok(matched) => Ok(matched.unwrap_or(false)),
+            Err(_) if self.permits.is_closed() => Err(Closed),
+            Err(_) => Ok(false),
+        }
     }
 
-    /// Runs `work` on the blocking pool with a slot, once a permit is free.
-    /// The blocking task holds both until `work` ends, even if the caller
-    /// stops waiting, so no more than [`CONCURRENT_HASHES`] slots ever exist.
+    /// Stops hashing: every wait ends at once with [`Closed`].
+    pub fn close(&self) {
+        self.permits.close();
+    }
+
+    /// Runs `work` on the blocking pool with a slot, once it is `from`'s
+    /// turn and a permit is free. The blocking task holds the turn, the
+    /// permit and the slot until `work` ends, even if the caller stops
+    /// waiting, so no more than [`CONCURRENT_HASHES`] slots ever exist.
     async fn with_slot<T: Send + 'static>(
         &self,
+        from: IpAddr,
         work: impl FnOnce(&mut [Block]) -> T + Send + 'static,
     ) -> anyhow::Result<T> {
+        let turn = self.turn(from).acquire_owned().await?;
+        if self.permits.is_closed() {
+            return Err(Closed.into());
+        }
         let permit = Arc::clone(&self.permits).acquire_owned().await?;
         let slots = Arc::clone(&self.slots);
         let done = tokio::task::spawn_blocking(move || {
             let mut memory = slots.take();
             let done = work(&mut memory);
             slots.put(memory);
-            drop(permit);
+            drop((permit, turn));
             done
         })
         .await?;
         Ok(done)
+    }
+
+    /// The queue place of one address.
+    fn turn(&self, from: IpAddr) -> Arc<Semaphore> {
+        let mut turns = self
+            .turns
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if turns.len() >= REMEMBERED_ADDRESSES {
+            // Held only by the map: nobody from there is waiting or hashing.
+            turns.retain(|_, turn| Arc::strong_count(turn) > 1);
+        }
+        Arc::clone(
+            turns
+                .entry(from)
+                .or_insert_with(|| Arc::new(Semaphore::new(1))),
+        )
     }
 }
 
@@ -233,17 +289,28 @@ impl Lockout {
 mod tests {
     use super::*;
 
+    const HERE: IpAddr = IpAddr::V4(std::net::Ipv4Addr::LOCALHOST);
+
     #[tokio::test]
     async fn a_hash_verifies_only_its_own_password_and_is_salted() {
         let passwords = Passwords::default();
-        let hash = passwords.hash("open sesame".into()).await.unwrap();
+        let hash = passwords.hash(HERE, "open sesame".into()).await.unwrap();
         assert!(hash.starts_with("$argon2id$"));
         assert!(!hash.contains("open sesame"));
-        assert!(passwords.verify("open sesame".into(), hash.clone()).await);
-        assert!(!passwords.verify("open sesame!".into(), hash.clone()).await);
-        let again = passwords.hash("open sesame".into()).await.unwrap();
+        assert!(passwords
+            .verify(HERE, "open sesame".into(), hash.clone())
+            .await
+            .unwrap());
+        assert!(!passwords
+            .verify(HERE, "open sesame!".into(), hash.clone())
+            .await
+            .unwrap());
+        let again = passwords.hash(HERE, "open sesame".into()).await.unwrap();
         assert_ne!(hash, again);
-        assert!(!passwords.verify("x".into(), "not a hash".into()).await);
+        assert!(!passwords
+            .verify(HERE, "x".into(), "not a hash".into())
+            .await
+            .unwrap());
     }
 
     #[tokio::test]
@@ -251,7 +318,7 @@ mod tests {
         use argon2::password_hash::PasswordHasher;
 
         let passwords = Passwords::default();
-        let hash = passwords.hash("open sesame".into()).await.unwrap();
+        let hash = passwords.hash(HERE, "open sesame".into()).await.unwrap();
         assert!(
             hash.starts_with("$argon2id$v=19$m=19456,t=2,p=1$"),
             "{hash}"
@@ -263,8 +330,35 @@ mod tests {
             .to_string();
         let mut memory = vec![Block::new(); SLOT_BLOCKS];
         assert_eq!(hash_in(&mut memory, b"open sesame", &salt).unwrap(), old);
-        assert!(passwords.verify("open sesame".into(), old.clone()).await);
-        assert!(!passwords.verify("open sesamE".into(), old).await);
+        assert!(passwords
+            .verify(HERE, "open sesame".into(), old.clone())
+            .await
+            .unwrap());
+        assert!(!passwords
+            .verify(HERE, "open sesamE".into(), old)
+            .await
+            .unwrap());
+    }
+
+    #[tokio::test]
+    async fn closing_ends_every_wait_at_once() {
+        let passwords = Passwords::default();
+        let hash = passwords.hash(HERE, "open sesame".into()).await.unwrap();
+        let waiting: Vec<_> = (0..8)
+            .map(|_| {
+                let passwords = passwords.clone();
+                let hash = hash.clone();
+                tokio::spawn(async move { passwords.verify(HERE, "guess".into(), hash).await })
+            })
+            .collect();
+        passwords.close();
+        let mut closed = 0;
+        for wait in waiting {
+            closed += usize::from(wait.await.unwrap().is_err());
+        }
+        // Those already hashing finish; every one still waiting is told.
+        assert!(closed >= 6, "{closed}");
+        assert!(passwords.hash(HERE, "late".into()).await.is_err());
     }
 
     #[test]

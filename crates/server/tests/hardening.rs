@@ -408,3 +408,207 @@ async fn one_address_cannot_use_up_the_rooms() {
     bystander.expect("created room fresh; you are in it").await;
     server.stop().await;
 }
+
+/// A WebSocket from the loopback address `local`, speaking banter/1.
+async fn websocket_from(
+    local: &str,
+    http: SocketAddr,
+) -> tokio_tungstenite::WebSocketStream<TcpStream> {
+    let socket = tokio::net::TcpSocket::new_v4().unwrap();
+    socket.bind(format!("{local}:0").parse().unwrap()).unwrap();
+    let stream = socket.connect(http).await.unwrap();
+    let (websocket, _) = tokio_tungstenite::client_async(format!("ws://{http}/ws"), stream)
+        .await
+        .unwrap();
+    websocket
+}
+
+async fn send_json(
+    websocket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    value: serde_json::Value,
+) {
+    use futures::SinkExt;
+    let text = value.to_string();
+    websocket
+        .send(tokio_tungstenite::tungstenite::Message::text(text))
+        .await
+        .unwrap();
+}
+
+/// The next JSON frame whose type is one of `types`; `None` once closed.
+async fn next_of(
+    websocket: &mut tokio_tungstenite::WebSocketStream<TcpStream>,
+    types: &[&str],
+) -> Option<serde_json::Value> {
+    use futures::StreamExt;
+    loop {
+        let frame = tokio::time::timeout(Duration::from_secs(20), websocket.next())
+            .await
+            .expect("a frame in time");
+        let Some(Ok(frame)) = frame else {
+            return None;
+        };
+        let Ok(text) = frame.into_text() else {
+            continue;
+        };
+        let Ok(value) = serde_json::from_str::<serde_json::Value>(&text) else {
+            continue;
+        };
+        if types.iter().any(|kind| value["type"] == *kind) {
+            return Some(value);
+        }
+    }
+}
+
+/// `count` banter/1 users from `local`, each named `prefix` and a number.
+async fn guessers(
+    http: SocketAddr,
+    local: &str,
+    prefix: &str,
+    count: usize,
+) -> Vec<tokio_tungstenite::WebSocketStream<TcpStream>> {
+    let mut all = Vec::new();
+    for n in 0..count {
+        let mut websocket = websocket_from(local, http).await;
+        send_json(
+            &mut websocket,
+            json!({"type": "hello", "name": format!("{prefix}{n}")}),
+        )
+        .await;
+        next_of(&mut websocket, &["welcome"]).await.unwrap();
+        all.push(websocket);
+    }
+    all
+}
+
+#[tokio::test]
+async fn a_crowd_guessing_from_one_address_delays_a_user_elsewhere_by_a_hash_or_two() {
+    let server = TestServer::start_with_websocket(|_| {}).await;
+    let http = server.http.unwrap();
+    let mut host = server.login("host").await;
+    host.send(":n vault").await;
+    host.expect("created room vault; you are in it").await;
+    host.lock_room("host", "vault", "right").await;
+    let crowd = guessers(http, "127.0.0.1", "g", 40).await;
+    let mut user = guessers(http, "127.0.0.2", "user", 1).await.remove(0);
+    let started = Instant::now();
+    let mut answers = tokio::task::JoinSet::new();
+    for mut guesser in crowd {
+        answers.spawn(async move {
+            send_json(
+                &mut guesser,
+                json!({"type": "join", "room": "vault", "password": "wrong"}),
+            )
+            .await;
+            let answer = next_of(&mut guesser, &["error"]).await.unwrap();
+            assert_eq!(answer["code"], "wrong_password", "{answer}");
+            started.elapsed()
+        });
+    }
+    // Once the crowd's hashing has begun, the user from elsewhere asks.
+    let first = answers.join_next().await.unwrap().unwrap();
+    send_json(
+        &mut user,
+        json!({"type": "join", "room": "vault", "password": "right"}),
+    )
+    .await;
+    let joined = next_of(&mut user, &["joined", "error"]).await.unwrap();
+    assert_eq!(joined["type"], "joined", "{joined}");
+    let user_done = started.elapsed();
+    let mut last = first;
+    while let Some(done) = answers.join_next().await {
+        last = last.max(done.unwrap());
+    }
+    assert!(
+        user_done < last,
+        "the user waited for the whole crowd ({user_done:?}; the crowd's last answer {last:?})"
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn shutdown_does_not_wait_for_queued_password_guesses() {
+    let server = Banterd::start(&["--http-listen", "127.0.0.1:0"], &[]);
+    let http = server.listener("http");
+    let mut host = server.login("host").await;
+    host.send(":n vault").await;
+    host.expect("created room vault; you are in it").await;
+    host.lock_room("host", "vault", "right").await;
+    let crowd = guessers(http, "127.0.0.1", "g", 100).await;
+    let mut answers = tokio::task::JoinSet::new();
+    let (first_tx, first_rx) = tokio::sync::oneshot::channel::<()>();
+    let first_tx = std::sync::Arc::new(std::sync::Mutex::new(Some(first_tx)));
+    for mut guesser in crowd {
+        let first_tx = std::sync::Arc::clone(&first_tx);
+        answers.spawn(async move {
+            send_json(
+                &mut guesser,
+                json!({"type": "join", "room": "vault", "password": "wrong"}),
+            )
+            .await;
+            let answer = next_of(&mut guesser, &["error", "shutdown"]).await;
+            if let Some(first) = first_tx.lock().unwrap().take() {
+                let _ = first.send(());
+            }
+            answer.map(|answer| answer["code"].as_str().unwrap_or("shutdown").to_owned())
+        });
+    }
+    first_rx.await.unwrap();
+    let mut server = server;
+    server.signal("TERM");
+    let mut hashed = 0;
+    while let Some(answer) = answers.join_next().await {
+        hashed += usize::from(answer.unwrap().as_deref() == Some("wrong_password"));
+    }
+    server.wait_exit(Duration::from_secs(5));
+    // Those hashed before the signal, and those already hashing: not the whole queue.
+    assert!(
+        hashed < 30,
+        "{hashed} of 100 guesses were hashed after shutdown began"
+    );
+}
+
+#[tokio::test]
+async fn refused_origins_are_logged_a_few_times_a_second_and_cut_short() {
+    let server = Banterd::start(&["--http-listen", "127.0.0.1:0"], &[]);
+    let http = server.listener("http");
+    let mut stream = TcpStream::connect(http).await.unwrap();
+    let origin = format!("https://{}.example", "e".repeat(3000));
+    let request = format!(
+        "GET /ws HTTP/1.1\r\nHost: {http}\r\nOrigin: {origin}\r\nConnection: Upgrade\r\n\
+         Upgrade: websocket\r\nSec-WebSocket-Version: 13\r\n\
+         Sec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    );
+    let mut buffer = vec![0u8; 65536];
+    let mut seen = String::new();
+    let started = Instant::now();
+    for refused in 0..100 {
+        stream.write_all(request.as_bytes()).await.unwrap();
+        while seen.matches("HTTP/1.1 403").count() <= refused {
+            let read = stream.read(&mut buffer).await.unwrap();
+            assert!(read > 0, "closed after {refused} refusals");
+            seen.push_str(&String::from_utf8_lossy(&buffer[..read]));
+        }
+    }
+    // Five a second at most, in every second begun.
+    let most = 5 * (started.elapsed().as_secs() as usize + 1);
+    // The log thread may lag a moment behind the answers.
+    let deadline = Instant::now() + Duration::from_secs(5);
+    loop {
+        let log = server.log.lock().unwrap().clone();
+        let lines: Vec<&str> = log
+            .lines()
+            .filter(|l| l.contains("another origin"))
+            .collect();
+        if !lines.is_empty() || Instant::now() > deadline {
+            assert!(
+                !lines.is_empty() && lines.len() <= most,
+                "{} refusal lines",
+                lines.len()
+            );
+            assert!(lines.iter().all(|line| line.len() < 500), "{lines:?}");
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}

@@ -4,6 +4,8 @@
 
 mod support;
 
+use std::time::Duration;
+
 use support::banterd::Banterd;
 use support::http::{get, sample};
 use support::TestServer;

@@ -70,7 +70,7 @@ impl UserState {
             }
             None => None,
             Some(password) if password.is_empty() => return Err(Refusal::EmptyPassword),
-            Some(password) => match self.hub.passwords.hash(password).await {
+            Some(password) => match self.hub.passwords.hash(self.peer.ip(), password).await {
                 Ok(hash) => Some(hash),
                 Err(err) => {
                     warn!(%err, "password hashing failed");

@@ -92,7 +92,13 @@ impl UserState {
                 room: room.name().to_string(),
             });
         };
-        if self.hub.passwords.verify(password, hash).await {
+        let matched = self
+            .hub
+            .passwords
+            .verify(self.peer.ip(), password, hash)
+            .await
+            .map_err(|_| Refusal::ShuttingDown)?;
+        if matched {
             let passes = self.passes_mut();
             passes.lockout.succeeded(&key);
             passes.grants.insert(key, epoch);

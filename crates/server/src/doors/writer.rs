@@ -70,10 +70,15 @@ async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
             Some(shared) => shared,
             None => {
                 let mut buffer = BytesMut::new();
+                // The last batch ends with the session's farewell: the
+                // notice of what was missed goes before it, not after.
+                if batch.closed && !batch.missed.is_empty() {
+                    renderer.missed(&batch.missed, &mut buffer);
+                }
                 for delivery in &batch.deliveries {
                     renderer.render(delivery, &mut buffer);
                 }
-                if !batch.missed.is_empty() {
+                if !batch.closed && !batch.missed.is_empty() {
                     renderer.missed(&batch.missed, &mut buffer);
                 }
                 buffer.freeze()

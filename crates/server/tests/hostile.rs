@@ -1,7 +1,9 @@
 //! Wire tests against the real `banterd`: one client streaming input at full
 //! speed (telnet negotiation, NULs, one endless line, over-long lines it never
-//! reads the answers to) must not freeze anyone else, and SIGTERM still ends
-//! the server. Every byte costs the sender; no connection holds a worker.
+//! reads the answers to), sixteen WebSockets streaming ping frames, or a
+//! thousand idle HTTP connections must not freeze anyone else, and SIGTERM
+//! still ends the server. Every byte costs the sender; no connection holds a
+//! worker.
 //!
 //! Each test prints its figures (welcome time, ping round trips) with and
 //! without the attack, for BENCHMARKS.md: run with `-- --nocapture`.
@@ -31,11 +33,10 @@ struct Attacker {
 }
 
 impl Attacker {
-    fn start(addr: SocketAddr, register: bool, pattern: Vec<u8>) -> Self {
+    /// Sends `preamble` once, then `pattern` forever.
+    fn start(addr: SocketAddr, preamble: &[u8], pattern: Vec<u8>) -> Self {
         let mut socket = TcpStream::connect(addr).unwrap();
-        if register {
-            socket.write_all(b"mallory\n").unwrap();
-        }
+        socket.write_all(preamble).unwrap();
         let chunk: Vec<u8> = pattern.iter().copied().cycle().take(64 * 1024).collect();
         let stop = Arc::new(AtomicBool::new(false));
         let sent = Arc::new(AtomicU64::new(0));
@@ -134,20 +135,33 @@ async fn measure(server: &Banterd, round: usize, alice: &mut Client, bob: &mut C
 
 /// Streams `pattern` from an attacker while measuring; asserts nobody froze.
 async fn survives(name: &str, register: bool, pattern: &[u8]) {
-    let server = Banterd::start(&[], &[]);
+    let preamble: &[u8] = if register { b"mallory\n" } else { b"" };
+    let pattern = pattern.to_vec();
+    survives_with(name, &[], |server| {
+        vec![Attacker::start(server.addr, preamble, pattern)]
+    })
+    .await;
+}
+
+/// Runs `attack` on a server started with `args` while measuring; asserts nobody froze.
+async fn survives_with(name: &str, args: &[&str], attack: impl FnOnce(&Banterd) -> Vec<Attacker>) {
+    let server = Banterd::start(args, &[]);
     let (mut alice, mut bob) = bystanders(&server).await;
     let calm = measure(&server, 0, &mut alice, &mut bob).await;
-    let attacker = Attacker::start(server.addr, register, pattern.to_vec());
+    let attackers = attack(&server);
     // Let the stream get going.
     tokio::time::sleep(Duration::from_millis(300)).await;
     let (ticks, started) = (server.cpu_ticks(), Instant::now());
     let attacked = measure(&server, 1, &mut alice, &mut bob).await;
     // Clock ticks are hundredths of a second of CPU.
     let cpu = (server.cpu_ticks() - ticks) as f64 / 100.0 / started.elapsed().as_secs_f64();
-    let sent = attacker.sent.load(Ordering::Relaxed);
+    let sent: u64 = attackers
+        .iter()
+        .map(|attacker| attacker.sent.load(Ordering::Relaxed))
+        .sum();
     eprintln!(
         "{name}: calm: {calm}; under attack: {attacked}, server CPU {:.0}% of a core; \
-         the attacker got {} KiB into the socket",
+         the attackers got {} KiB into their sockets",
         cpu * 100.0,
         sent / 1024
     );
@@ -171,7 +185,7 @@ async fn survives(name: &str, register: bool, pattern: &[u8]) {
     let mut server = server;
     server.signal("TERM");
     assert!(server.wait_exit(Duration::from_secs(5)).success());
-    drop(attacker);
+    drop(attackers);
 }
 
 #[tokio::test]
@@ -195,4 +209,57 @@ async fn over_long_lines_from_a_client_that_never_reads_freeze_nobody() {
     let mut line = vec![b'x'; 5000];
     line.push(b'\n');
     survives("over-long lines", true, &line).await;
+}
+
+/// A client's WebSocket upgrade request for the HTTP listener at `http`.
+fn upgrade_request(http: SocketAddr) -> Vec<u8> {
+    format!(
+        "GET /ws HTTP/1.1\r\nHost: {http}\r\nConnection: Upgrade\r\nUpgrade: websocket\r\n\
+         Sec-WebSocket-Version: 13\r\nSec-WebSocket-Key: dGhlIHNhbXBsZSBub25jZQ==\r\n\r\n"
+    )
+    .into_bytes()
+}
+
+#[tokio::test]
+async fn sixteen_websockets_streaming_pings_freeze_nobody() {
+    // A masked ping frame with 125 bytes of payload, the most a ping carries.
+    let mut ping = vec![0x89, 0x80 | 125, 1, 2, 3, 4];
+    ping.extend(std::iter::repeat_n(b'p' ^ 1, 125));
+    survives_with(
+        "websocket pings",
+        &["--http-listen", "127.0.0.1:0"],
+        |server| {
+            let http = server.listener("http");
+            (0..16)
+                .map(|_| Attacker::start(http, &upgrade_request(http), ping.clone()))
+                .collect()
+        },
+    )
+    .await;
+}
+
+#[tokio::test]
+async fn a_thousand_idle_http_connections_freeze_nobody_and_are_closed() {
+    let args = ["--http-listen", "127.0.0.1:0", "--http-header-timeout", "3"];
+    let server = Banterd::start(&args, &[]);
+    let http = server.listener("http");
+    let (mut alice, mut bob) = bystanders(&server).await;
+    let calm = measure(&server, 0, &mut alice, &mut bob).await;
+    let idle: Vec<TcpStream> = (0..1000)
+        .map(|_| TcpStream::connect(http).unwrap())
+        .collect();
+    let attacked = measure(&server, 1, &mut alice, &mut bob).await;
+    eprintln!("1,000 idle http connections: calm: {calm}; under attack: {attacked}");
+    assert!(
+        attacked.welcome < BOUND && attacked.ping_max < BOUND,
+        "{attacked}"
+    );
+    // Each is closed when its header time is up.
+    for mut stream in idle {
+        stream
+            .set_read_timeout(Some(Duration::from_secs(10)))
+            .unwrap();
+        let mut byte = [0u8; 1];
+        assert_eq!(std::io::Read::read(&mut stream, &mut byte).unwrap_or(0), 0);
+    }
 }

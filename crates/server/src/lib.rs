@@ -12,6 +12,7 @@ mod doors;
 mod fanout;
 mod flood;
 mod hub;
+pub mod logging;
 pub mod metrics;
 mod ops;
 mod outbox;

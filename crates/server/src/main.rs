@@ -165,11 +165,19 @@ async fn serve(config: Config, file_limit: std::io::Result<u64>) -> anyhow::Resu
     }
     if let Some(irc_tls) = &listeners.irc_tls {
         let addr = irc_tls.local_addr()?;
-        let (host, port) = (addr.ip(), addr.port());
+        let port = addr.port();
+        // irssi checks a certificate against host names only, never an IP address.
+        let host = match addr.ip() {
+            ip if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
+            ip => ip.to_string(),
+        };
+        // Spelled for the clients Debian 12 ships (irssi 1.4, weechat 3.8; weechat 4
+        // says -tls -tls_verify=off). Neither verifies this way: for that, irssi's
+        // `-tls_verify -tls_cafile CERT` (see README).
+        info!("connect with: irssi, then /connect -tls {host} {port}");
         info!(
-            "connect with: irssi, then /connect -tls -tls_verify no {host} {port}; \
-             weechat, then /server add banter {host}/{port} -ssl -ssl_verify=off \
-             (add -ssl_verify=off / -tls_verify no only for a self-signed certificate)"
+            "connect with: weechat -r '/server add banter {host}/{port} -ssl -ssl_verify=off;\
+             /connect banter'"
         );
     }
     let shutdown = CancellationToken::new();

@@ -450,3 +450,47 @@ async fn every_metric_family_the_readme_lists_is_scraped_from_the_start() {
         assert!(page.contains(&format!("{series} 0\n")), "{series}:\n{page}");
     }
 }
+
+#[test]
+fn the_readme_flags_table_lists_every_flag_of_help_once_in_one_table() {
+    let output = Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let mut flags: Vec<&str> = help
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .map(|rest| rest.split([' ', ',']).next().unwrap())
+        .filter(|flag| !["help", "version"].contains(flag))
+        .collect();
+    flags.sort_unstable();
+
+    let readme = include_str!("../../../README.md");
+    let section = &readme[readme.find("\n## Flags\n").unwrap()..];
+    let section = &section[..section[1..].find("\n## ").unwrap()];
+    let header = "| flag | default | meaning |\n|---|---|---|\n";
+    let table_at = section.find(header).expect("the flags table") + header.len();
+    let rows: Vec<&str> = section[table_at..]
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    for row in &rows {
+        let cells = row.replace("\\|", "").matches('|').count() - 1;
+        assert_eq!(cells, 3, "a row of {cells} cells: {row}");
+    }
+    let rest = &section[table_at..][rows.iter().map(|row| row.len() + 1).sum::<usize>()..];
+    assert!(
+        !rest.lines().any(|line| line.starts_with('|')),
+        "rows cut off from the table:\n{rest}"
+    );
+    let mut documented: Vec<&str> = rows
+        .iter()
+        .map(|row| {
+            let flag = row.trim_start_matches("| `--");
+            flag.split([' ', '`']).next().unwrap()
+        })
+        .collect();
+    documented.sort_unstable();
+    assert_eq!(documented, flags, "README rows against --help");
+}

@@ -7,8 +7,7 @@
 //! dependency logs below `warn` only through a directive that names it
 //! (`--log-level debug,tungstenite=trace`).
 
-use tracing_subscriber::filter::LevelFilter;
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::filter::{LevelFilter, Targets};
 
 /// The log targets of banter's own code: the server library, the shared
 /// vocabulary and the binary.
@@ -20,10 +19,13 @@ const DEFAULT_LEVEL: LevelFilter = LevelFilter::INFO;
 /// The most dependencies log without being named.
 const DEPENDENCY_CEILING: LevelFilter = LevelFilter::WARN;
 
-/// `RUST_LOG` when set, else `level` (the `--log-level` setting), as a filter.
-pub fn filter(level: &str) -> Result<EnvFilter, String> {
+/// `RUST_LOG` when set, else `level` (the `--log-level` setting), as a filter
+/// of `level` and `target=level` directives (no span or field filters).
+pub fn filter(level: &str) -> Result<Targets, String> {
     let spec = std::env::var("RUST_LOG").unwrap_or_else(|_| level.to_owned());
-    EnvFilter::try_new(directives(&spec)?).map_err(|err| format!("{spec:?}: {err}"))
+    directives(&spec)?
+        .parse()
+        .map_err(|err| format!("{spec:?}: {err}"))
 }
 
 /// Rewrites a filter so that its bare levels apply to [`OWN_CRATES`] and
@@ -41,7 +43,7 @@ pub fn directives(spec: &str) -> Result<String, String> {
     {
         match part.parse::<LevelFilter>() {
             Ok(level) => own = level,
-            Err(_) if part.contains(['=', '[']) => named.push(part),
+            Err(_) if part.contains('=') => named.push(part),
             Err(_) => {
                 return Err(format!(
                     "{part:?} is not a log level (off, error, warn, info, debug, trace) \
@@ -89,6 +91,9 @@ mod tests {
         assert!(directives("verbose")
             .unwrap_err()
             .contains("\"verbose\" is not a log level"));
-        assert!(EnvFilter::try_new(directives("tungstenite=nope").unwrap()).is_err());
+        assert!(directives("tungstenite=nope")
+            .unwrap()
+            .parse::<Targets>()
+            .is_err());
     }
 }

@@ -13,6 +13,8 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Connections the kernel may queue before they are accepted: a crowd
 /// connecting at once must not overflow it (the kernel caps it at somaxconn).
@@ -65,10 +67,13 @@ fn start() -> anyhow::Result<()> {
     }
     let filter = banter_server::logging::filter(&config.log_level)
         .map_err(|err| anyhow::anyhow!("--log-level {err}"))?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .init();
     let file_limit = rlimit::increase_nofile_limit(u64::MAX);
     tokio::runtime::Runtime::new()?.block_on(serve(config, file_limit))

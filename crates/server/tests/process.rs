@@ -322,17 +322,36 @@ async fn a_dependency_named_in_the_log_filter_logs_at_its_level() {
 #[tokio::test]
 async fn sessions_end_at_debug_in_words_and_not_at_info() {
     for (level, logged) in [("info", false), ("debug", true)] {
-        let mut server = Banterd::start(&["--log-level", level], &[]);
+        let mut server = Banterd::start(
+            &[
+                "--log-level",
+                level,
+                "--http-listen",
+                "127.0.0.1:0",
+                "--irc-listen",
+                "127.0.0.1:0",
+            ],
+            &[],
+        );
         let mut alice = server.login("alice").await;
         alice.send(":q").await;
         alice.expect_closed().await;
+        let mut web = WsClient::login(server.listener("http"), "webby").await;
+        web.send(json!({"type": "quit"})).await;
+        web.until("bye").await;
+        let mut ann = IrcClient::register(server.listener("irc"), "ann").await;
+        ann.send("QUIT :see you").await;
+        ann.expect_closed().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
         server.signal("TERM");
         assert!(server.wait_exit(Duration::from_secs(5)).success());
         let log = server.log.lock().unwrap().clone();
-        assert_eq!(log.contains("session ended"), logged, "{level}: {log}");
+        let ends = log.matches("session ended").count();
+        assert_eq!(ends, if logged { 3 } else { 0 }, "{level}: {log}");
         assert_eq!(log.contains(" connected"), logged, "{level}: {log}");
         if logged {
-            assert!(log.contains("end=\"quit\""), "{log}");
+            assert_eq!(log.matches("end=\"quit\"").count(), 3, "{log}");
+            assert!(!log.contains("Quit("), "{log}");
         }
     }
 }

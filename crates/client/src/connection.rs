@@ -9,14 +9,10 @@
 //! are bounded: the app drains `Incoming` as fast as frames can arrive, and
 //! sends requests at the pace a person types.
 
-use std::path::Path;
 use std::sync::Arc;
 use std::time::Duration;
 
-use anyhow::Context;
 use futures::{SinkExt, StreamExt};
-use rustls::pki_types::pem::PemObject;
-use rustls::pki_types::CertificateDer;
 use tokio::net::TcpStream;
 use tokio::sync::{mpsc, watch};
 use tokio::task::JoinHandle;
@@ -24,6 +20,7 @@ use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 use crate::protocol::{self, Body, Envelope, Frame, Request};
+use crate::trust::Trust;
 
 /// Frames from the server waiting for the app.
 const INCOMING_CAPACITY: usize = 1024;
@@ -62,10 +59,11 @@ pub enum Link {
 #[derive(Debug)]
 pub enum Incoming {
     Link(Link),
-    /// Registered as `name` on a fresh connection (the wanted name, or a
-    /// variant of it when that was taken).
+    /// Registered as `name` on a fresh connection: `wanted`, or a variant of
+    /// it when that was taken.
     Registered {
         name: String,
+        wanted: String,
     },
     Frame(Frame),
     /// The connection was lost; `why` says how.
@@ -94,7 +92,7 @@ pub struct Handle {
 }
 
 /// Starts the connection task.
-pub fn spawn(url: String, tls: Option<Arc<rustls::ClientConfig>>, name: String) -> Handle {
+pub fn spawn(url: String, tls: Option<Arc<Trust>>, name: String) -> Handle {
     let (out_tx, out_rx) = mpsc::channel(OUTGOING_CAPACITY);
     let (in_tx, in_rx) = mpsc::channel(INCOMING_CAPACITY);
     let (name_tx, name_rx) = watch::channel(name);
@@ -105,37 +103,6 @@ pub fn spawn(url: String, tls: Option<Arc<rustls::ClientConfig>>, name: String) 
         name: name_tx,
         task,
     }
-}
-
-/// The rustls settings for `wss://`: the usual web roots, plus `ca` (a PEM
-/// file of one or more certificates) when given.
-pub fn tls_config(ca: Option<&Path>) -> anyhow::Result<Arc<rustls::ClientConfig>> {
-    let mut roots = rustls::RootCertStore::empty();
-    roots.extend(webpki_roots::TLS_SERVER_ROOTS.iter().cloned());
-    if let Some(ca) = ca {
-        let certs = CertificateDer::pem_file_iter(ca)
-            .with_context(|| format!("cannot read {}", ca.display()))?;
-        let mut added = 0;
-        for cert in certs {
-            let cert =
-                cert.with_context(|| format!("{} is not a PEM certificate", ca.display()))?;
-            roots
-                .add(cert)
-                .with_context(|| format!("{} holds an unusable certificate", ca.display()))?;
-            added += 1;
-        }
-        anyhow::ensure!(added > 0, "{} holds no certificate", ca.display());
-    }
-    // The provider is named rather than taken from the process default, so
-    // another crate turning on a second rustls provider cannot make it ambiguous.
-    let config = rustls::ClientConfig::builder_with_provider(Arc::new(
-        rustls::crypto::ring::default_provider(),
-    ))
-    .with_safe_default_protocol_versions()
-    .context("TLS setup")?
-    .with_root_certificates(roots)
-    .with_no_client_auth();
-    Ok(Arc::new(config))
 }
 
 /// The wait before attempt `attempt` (1 and up): `BACKOFF_START` doubled per
@@ -174,7 +141,7 @@ enum End {
 
 async fn run(
     url: String,
-    tls: Option<Arc<rustls::ClientConfig>>,
+    tls: Option<Arc<Trust>>,
     name: watch::Receiver<String>,
     mut outgoing: mpsc::Receiver<Outgoing>,
     incoming: mpsc::Sender<Incoming>,
@@ -197,7 +164,10 @@ async fn run(
                         // Requests made for the lost connection mean nothing on this one.
                         while outgoing.try_recv().is_ok() {}
                         if incoming
-                            .send(Incoming::Registered { name: registered })
+                            .send(Incoming::Registered {
+                                name: registered,
+                                wanted,
+                            })
                             .await
                             .is_err()
                         {
@@ -253,15 +223,18 @@ async fn run(
     }
 }
 
-async fn connect(url: &str, tls: Option<Arc<rustls::ClientConfig>>) -> Result<Socket, String> {
-    let connector = match (url.starts_with("wss://"), tls) {
-        (true, Some(config)) => Some(Connector::Rustls(config)),
+async fn connect(url: &str, tls: Option<Arc<Trust>>) -> Result<Socket, String> {
+    let connector = match (url.starts_with("wss://"), &tls) {
+        (true, Some(trust)) => Some(Connector::Rustls(Arc::clone(&trust.config))),
         _ => Some(Connector::Plain),
     };
     let attempt = tokio_tungstenite::connect_async_tls_with_config(url, None, true, connector);
     match tokio::time::timeout(CONNECT_TIMEOUT, attempt).await {
         Ok(Ok((socket, _))) => Ok(socket),
-        Ok(Err(err)) => Err(err.to_string()),
+        Ok(Err(err)) => match tls.and_then(|trust| trust.hint()) {
+            Some(hint) => Err(format!("{err}; {hint}")),
+            None => Err(err.to_string()),
+        },
         Err(_) => Err("connecting timed out".into()),
     }
 }
@@ -386,15 +359,5 @@ mod tests {
         let long = "x".repeat(24);
         assert!(name_candidates(&long).iter().all(|n| n.len() <= NAME_MAX));
         assert_eq!(name_candidates(&long)[1], format!("{}_", "x".repeat(23)));
-    }
-
-    #[test]
-    fn a_ca_file_must_hold_a_certificate() {
-        let dir = tempfile::tempdir().unwrap();
-        let path = dir.path().join("ca.pem");
-        std::fs::write(&path, "not a certificate").unwrap();
-        assert!(tls_config(Some(&path)).is_err());
-        assert!(tls_config(Some(&dir.path().join("missing.pem"))).is_err());
-        assert!(tls_config(None).is_ok());
     }
 }

@@ -11,6 +11,7 @@ mod input;
 mod protocol;
 mod secret;
 mod state;
+mod trust;
 mod ui;
 
 use std::io::{Stdout, Write};
@@ -126,7 +127,9 @@ fn now_ms() -> i64 {
 /// Runs the client until it quits; `Some` is why it had to give up.
 async fn run(settings: Settings, offset: UtcOffset) -> anyhow::Result<Option<String>> {
     let tls = if settings.server.starts_with("wss://") {
-        Some(connection::tls_config(settings.ca.as_deref())?)
+        Some(std::sync::Arc::new(trust::Trust::new(
+            settings.ca.as_deref(),
+        )?))
     } else {
         None
     };
@@ -139,7 +142,7 @@ async fn run(settings: Settings, offset: UtcOffset) -> anyhow::Result<Option<Str
 async fn event_loop(
     terminal: &mut Term,
     settings: &Settings,
-    tls: Option<std::sync::Arc<rustls::ClientConfig>>,
+    tls: Option<std::sync::Arc<trust::Trust>>,
     offset: UtcOffset,
 ) -> anyhow::Result<Option<String>> {
     let look = ui::Look {

@@ -627,6 +627,9 @@ async fn wss_works_with_the_servers_self_signed_certificate_given_as_ca() {
     tmux.banter(&url, "--name alice --room lobby");
     let screen = tmux.wait_for("banter", "cannot connect").await;
     assert!(screen.contains("certificate"), "{screen}");
+    // ...and says what to do about it, with the fingerprint to compare.
+    let screen = tmux.wait_for("banter", "start banter with --ca").await;
+    assert!(screen.contains("SHA-256 "), "{screen}");
     tmux.keys("banter", &["C-c"]);
     tmux.wait("banter", "Ctrl-C to end the client", |s| {
         !s.contains("cannot connect")

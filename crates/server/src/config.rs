@@ -199,7 +199,12 @@ pub struct Config {
 
     /// Directory of the SQLite database (created at start; its path is logged). Only one
     /// banterd may use a data directory at a time.
-    #[arg(long, env = "BANTER_DATA_DIR", default_value = "./banter-data")]
+    #[arg(
+        long,
+        global = true,
+        env = "BANTER_DATA_DIR",
+        default_value = "./banter-data"
+    )]
     pub data_dir: PathBuf,
 
     /// Keep everything in memory: no disk at all, nothing survives a restart
@@ -227,13 +232,14 @@ pub struct Config {
     #[arg(long, env = "BANTER_MAX_NEW_ROOMS_PER_MINUTE", default_value_t = 10)]
     pub max_new_rooms_per_minute: u32,
 
-    /// Log level or filter (e.g. info, debug, banter_server=trace); RUST_LOG wins when set.
-    #[arg(long, env = "BANTER_LOG_LEVEL", default_value = "info")]
+    /// Log level of banter's own crates (off, error, warn, info, debug, trace); other crates
+    /// stay at warn unless named, as in `debug,tungstenite=trace`. RUST_LOG wins when set.
+    #[arg(long, global = true, env = "BANTER_LOG_LEVEL", default_value = "info")]
     pub log_level: String,
 
     /// A TOML file of settings, with the flag names as keys (e.g. `max-connections = 500`).
     /// Flags and BANTER_* variables override it.
-    #[arg(long, env = "BANTER_CONFIG")]
+    #[arg(long, global = true, env = "BANTER_CONFIG")]
     pub config: Option<PathBuf>,
 
     /// Instead of serving, do this and exit.
@@ -241,7 +247,8 @@ pub struct Config {
     pub task: Option<Task>,
 }
 
-/// One-off jobs of the `banterd` binary.
+/// One-off jobs of the `banterd` binary. `--data-dir`, `--config` and
+/// `--log-level` may come before or after the job's name.
 #[derive(Debug, Clone, clap::Subcommand)]
 pub enum Task {
     /// Write a consistent copy of the database in --data-dir to FILE (SQLite's

@@ -13,6 +13,7 @@ mod fanout;
 mod flood;
 mod hub;
 mod log_limit;
+pub mod logging;
 pub mod metrics;
 mod ops;
 mod outbox;

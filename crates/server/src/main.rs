@@ -13,7 +13,8 @@ use tokio::net::{TcpListener, TcpSocket};
 use tokio::signal::unix::{signal, SignalKind};
 use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
-use tracing_subscriber::EnvFilter;
+use tracing_subscriber::layer::SubscriberExt;
+use tracing_subscriber::util::SubscriberInitExt;
 
 /// Connections the kernel may queue before they are accepted: a crowd
 /// connecting at once must not overflow it (the kernel caps it at somaxconn).
@@ -29,10 +30,28 @@ fn main() -> ExitCode {
     match start() {
         Ok(()) => ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("banterd: error: {err:#}");
+            eprintln!("banterd: error: {}", one_line(&err));
             ExitCode::FAILURE
         }
     }
+}
+
+/// The error and its causes on one line, each said once: many errors already
+/// quote their cause in their own text (`cannot open X: Permission denied`),
+/// and printing the chain again would double it.
+fn one_line(err: &anyhow::Error) -> String {
+    let mut text = String::new();
+    for cause in err.chain() {
+        let part = cause.to_string();
+        if text.contains(&part) {
+            continue;
+        }
+        if !text.is_empty() {
+            text.push_str(": ");
+        }
+        text.push_str(&part);
+    }
+    text
 }
 
 fn start() -> anyhow::Result<()> {
@@ -46,16 +65,18 @@ fn start() -> anyhow::Result<()> {
         );
         return Ok(());
     }
-    let filter = EnvFilter::try_from_default_env()
-        .or_else(|_| EnvFilter::try_new(&config.log_level))
-        .context("--log-level")?;
-    tracing_subscriber::fmt()
-        .with_env_filter(filter)
-        .with_writer(std::io::stderr)
-        .with_ansi(std::io::stderr().is_terminal())
+    let filter = banter_server::logging::filter(&config.log_level)
+        .map_err(|err| anyhow::anyhow!("--log-level {err}"))?;
+    tracing_subscriber::registry()
+        .with(filter)
+        .with(
+            tracing_subscriber::fmt::layer()
+                .with_writer(std::io::stderr)
+                .with_ansi(std::io::stderr().is_terminal()),
+        )
         .init();
-    raise_open_file_limit();
-    tokio::runtime::Runtime::new()?.block_on(serve(config))
+    let file_limit = rlimit::increase_nofile_limit(u64::MAX);
+    tokio::runtime::Runtime::new()?.block_on(serve(config, file_limit))
 }
 
 /// SIGHUP: new TLS handshakes use the certificate and key as they are on disk
@@ -71,9 +92,10 @@ fn reload(tls: Option<&Tls>) {
     }
 }
 
-/// Lets 10,000 connections work without `ulimit` tricks.
-fn raise_open_file_limit() {
-    match rlimit::increase_nofile_limit(u64::MAX) {
+/// Logs the open file limit raised at start, which lets 10,000 connections
+/// work without `ulimit` tricks.
+fn log_file_limit(raised: std::io::Result<u64>) {
+    match raised {
         Ok(limit) => info!(limit, "open file limit"),
         Err(err) => warn!(%err, "cannot raise the open file limit"),
     }
@@ -90,82 +112,79 @@ fn bind(addr: SocketAddr) -> std::io::Result<TcpListener> {
     socket.listen(LISTEN_BACKLOG)
 }
 
-/// Binds `addr` for the listener that `flag` configures, and logs where it listens.
-fn bind_logged(addr: SocketAddr, flag: &str, what: &str) -> anyhow::Result<TcpListener> {
-    let listener = bind(addr).with_context(|| format!("cannot listen on {addr} ({flag})"))?;
-    info!("{what} listening on {}", listener.local_addr()?);
-    Ok(listener)
+/// Binds `addr` for the listener that `flag` configures.
+fn bind_flag(addr: SocketAddr, flag: &str) -> anyhow::Result<TcpListener> {
+    bind(addr).with_context(|| format!("cannot listen on {addr} ({flag})"))
 }
 
-async fn serve(config: Config) -> anyhow::Result<()> {
-    let listen = config.listen;
-    let http_listen = config.http_listen.0;
-    let tls_listen = config.tls_listen.0;
-    let metrics_listen = config.metrics_listen.0;
-    let irc_listen = config.irc_listen.0;
-    let irc_tls_listen = config.irc_tls_listen.0;
+/// Binds `addr` when the listener is on.
+fn bind_optional(addr: Option<SocketAddr>, flag: &str) -> anyhow::Result<Option<TcpListener>> {
+    addr.map(|addr| bind_flag(addr, flag)).transpose()
+}
+
+async fn serve(config: Config, file_limit: std::io::Result<u64>) -> anyhow::Result<()> {
     let https = config.has_certificate() && config.http_tls == Switch::On;
+    // Every listener first, before anything is logged or written: a busy port
+    // is one error line, and leaves no new data directory behind.
+    let listeners = Listeners {
+        text: bind_flag(config.listen, "--listen")?,
+        http: bind_optional(config.http_listen.0, "--http-listen")?,
+        tls_text: bind_optional(config.tls_listen.0, "--tls-listen")?,
+        metrics: bind_optional(config.metrics_listen.0, "--metrics-listen")?,
+        irc: bind_optional(config.irc_listen.0, "--irc-listen")?,
+        irc_tls: bind_optional(config.irc_tls_listen.0, "--irc-tls-listen")?,
+    };
+    log_file_limit(file_limit);
     match config.in_memory {
         true => info!("store: in memory (--in-memory); nothing survives a restart"),
         false => info!(data_dir = %config.data_dir.display(), "store: SQLite on disk"),
     }
-    // The store first: a second server on the same data dir stops here, before listening.
+    // A second server on the same data dir stops here, before serving.
     let server = tokio::task::spawn_blocking(move || Server::open(config)).await??;
-    let text = bind_logged(listen, "--listen", "text door")?;
-    let text_addr = text.local_addr()?;
-    let http = match http_listen {
-        Some(addr) => {
-            let what = if https { "https" } else { "http" };
-            Some(bind_logged(addr, "--http-listen", what)?)
+    let http_what = if https { "https" } else { "http" };
+    let text_addr = listeners.text.local_addr()?;
+    for (listener, what) in [
+        (Some(&listeners.text), "text door"),
+        (listeners.http.as_ref(), http_what),
+        (listeners.tls_text.as_ref(), "text door (TLS)"),
+        (listeners.metrics.as_ref(), "metrics"),
+        (listeners.irc.as_ref(), "irc"),
+        (listeners.irc_tls.as_ref(), "irc (TLS)"),
+    ] {
+        if let Some(listener) = listener {
+            info!("{what} listening on {}", listener.local_addr()?);
         }
-        None => None,
-    };
-    let tls_text = match tls_listen {
-        Some(addr) => Some(bind_logged(addr, "--tls-listen", "text door (TLS)")?),
-        None => None,
-    };
-    let metrics = match metrics_listen {
-        Some(addr) => Some(bind_logged(addr, "--metrics-listen", "metrics")?),
-        None => None,
-    };
-    let irc = match irc_listen {
-        Some(addr) => Some(bind_logged(addr, "--irc-listen", "irc")?),
-        None => None,
-    };
-    let irc_tls = match irc_tls_listen {
-        Some(addr) => Some(bind_logged(addr, "--irc-tls-listen", "irc (TLS)")?),
-        None => None,
-    };
-    // Every listener is bound and logged before these lines (tests rely on it).
-    info!("connect with: nc {} {}", text_addr.ip(), text_addr.port());
-    if let Some(http) = &http {
-        let scheme = if https { "https" } else { "http" };
-        info!("web: {scheme}://{}/", http.local_addr()?);
     }
-    if let Some(tls_text) = &tls_text {
+    // Every listener is logged before these lines (tests rely on it).
+    info!("connect with: nc {} {}", text_addr.ip(), text_addr.port());
+    if let Some(http) = &listeners.http {
+        info!("web: {http_what}://{}/", http.local_addr()?);
+    }
+    if let Some(tls_text) = &listeners.tls_text {
         let addr = tls_text.local_addr()?;
         info!("connect with: openssl s_client -quiet -connect {addr}");
     }
-    if let Some(irc) = &irc {
+    if let Some(irc) = &listeners.irc {
         let addr = irc.local_addr()?;
         info!("connect with: irssi -c {} -p {}", addr.ip(), addr.port());
     }
-    if let Some(irc_tls) = &irc_tls {
+    if let Some(irc_tls) = &listeners.irc_tls {
         let addr = irc_tls.local_addr()?;
+        let port = addr.port();
+        // irssi checks a certificate against host names only, never an IP address.
+        let host = match addr.ip() {
+            ip if ip.is_loopback() || ip.is_unspecified() => "localhost".to_owned(),
+            ip => ip.to_string(),
+        };
+        // Spelled for the clients Debian 12 ships (irssi 1.4, weechat 3.8; weechat 4
+        // says -tls -tls_verify=off). Neither verifies this way: for that, irssi's
+        // `-tls_verify -tls_cafile CERT` (see README).
+        info!("connect with: irssi, then /connect -tls {host} {port}");
         info!(
-            "connect with: irssi -c {} -p {} -tls (TLS)",
-            addr.ip(),
-            addr.port()
+            "connect with: weechat -r '/server add banter {host}/{port} -ssl -ssl_verify=off;\
+             /connect banter'"
         );
     }
-    let listeners = Listeners {
-        text,
-        http,
-        tls_text,
-        metrics,
-        irc,
-        irc_tls,
-    };
     let shutdown = CancellationToken::new();
     let mut terminate = signal(SignalKind::terminate())?;
     let mut interrupt = signal(SignalKind::interrupt())?;

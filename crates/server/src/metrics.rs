@@ -31,6 +31,18 @@ struct MessageLabels {
     kind: &'static str,
 }
 
+/// The doors, as `door` labels.
+const DOORS: [&str; 3] = ["text", "json", "irc"];
+/// What users say, as `kind` labels of `messages_received`.
+const MESSAGE_KINDS: [&str; 4] = ["chat", "emote", "from_room", "private"];
+/// Why connections are refused: the limits' refusal codes and the Origin check.
+const REFUSAL_REASONS: [&str; 3] = ["server_full", "too_many_connections", "origin_not_allowed"];
+/// Why the server ends connections.
+const DISCONNECT_REASONS: [&str; 4] =
+    ["write_stall", "flooding", "output_overflow", "http_timeout"];
+/// The TLS listeners, as `door` labels of `tls_handshakes_failed`.
+const TLS_LISTENERS: [&str; 3] = ["text_tls", "irc_tls", "https"];
+
 /// Every metric the server counts itself; see the module docs.
 #[derive(Debug)]
 pub struct Metrics {
@@ -96,12 +108,37 @@ impl Metrics {
             store_errors: Counter::default(),
             tls_handshakes_failed: Family::default(),
         };
-        // Shown at 0 before the first connection, so dashboards see the series.
-        for door in ["text", "json", "irc"] {
+        // Every known series is shown at 0 from the start, so dashboards and
+        // alerts see a value (not "no data") before the first event.
+        for door in DOORS {
             metrics
                 .connections_open
                 .get_or_create(&DoorLabel { door })
                 .set(0);
+            for kind in MESSAGE_KINDS {
+                metrics
+                    .messages_received
+                    .get_or_create(&MessageLabels { door, kind })
+                    .inc_by(0);
+            }
+        }
+        for reason in REFUSAL_REASONS {
+            metrics
+                .connections_refused
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(0);
+        }
+        for reason in DISCONNECT_REASONS {
+            metrics
+                .disconnects
+                .get_or_create(&ReasonLabel { reason })
+                .inc_by(0);
+        }
+        for door in TLS_LISTENERS {
+            metrics
+                .tls_handshakes_failed
+                .get_or_create(&DoorLabel { door })
+                .inc_by(0);
         }
         let registry = &mut metrics.registry;
         registry.register(
@@ -131,7 +168,7 @@ impl Metrics {
         );
         registry.register(
             "disconnects",
-            "Connections the server ended, by reason (write_stall, flooding)",
+            "Connections the server ended, by reason (write_stall, flooding, output_overflow, http_timeout)",
             metrics.disconnects.clone(),
         );
         registry.register(
@@ -202,7 +239,7 @@ impl Metrics {
         }
     }
 
-    /// `reason`: `write_stall` or `flooding`.
+    /// `reason`: one of [`DISCONNECT_REASONS`].
     pub fn disconnected(&self, reason: &'static str) {
         self.disconnects
             .get_or_create(&ReasonLabel { reason })
@@ -340,6 +377,24 @@ pub fn sample(rendered: &str, series: &str) -> Option<f64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn every_labelled_series_is_zero_before_its_first_event() {
+        let rendered = Metrics::new().render(Live::default());
+        for series in [
+            "banter_connections_refused_total{reason=\"server_full\"}",
+            "banter_connections_refused_total{reason=\"too_many_connections\"}",
+            "banter_connections_refused_total{reason=\"origin_not_allowed\"}",
+            "banter_disconnects_total{reason=\"write_stall\"}",
+            "banter_disconnects_total{reason=\"flooding\"}",
+            "banter_tls_handshakes_failed_total{door=\"text_tls\"}",
+            "banter_tls_handshakes_failed_total{door=\"irc_tls\"}",
+            "banter_tls_handshakes_failed_total{door=\"https\"}",
+            "banter_messages_received_total{door=\"irc\",kind=\"private\"}",
+        ] {
+            assert_eq!(sample(&rendered, series), Some(0.0), "{series}");
+        }
+    }
 
     #[test]
     fn counts_render_with_prometheus_names() {

@@ -270,14 +270,11 @@ fn self_signed_names(config: &Config) -> Vec<String> {
 /// The pair for `--tls-self-signed`: the one kept in the data directory when
 /// it is still valid, otherwise a new one (saved there unless `--in-memory`).
 fn self_signed(config: &Config) -> anyhow::Result<(Source, CertifiedKey)> {
-    let generate = || -> anyhow::Result<rcgen::CertifiedKey<rcgen::KeyPair>> {
-        rcgen::generate_simple_self_signed(self_signed_names(config))
-            .context("cannot generate a self-signed certificate")
-    };
+    let generate = || generate_self_signed(self_signed_names(config));
     if config.in_memory {
-        let made = generate()?;
-        let chain = vec![made.cert.der().clone()];
-        let key = PrivateKeyDer::try_from(made.signing_key.serialize_der())
+        let (cert, signing_key) = generate()?;
+        let chain = vec![cert.der().clone()];
+        let key = PrivateKeyDer::try_from(signing_key.serialize_der())
             .map_err(|err| anyhow::anyhow!("the generated key: {err}"))?;
         let pair = CertifiedKey::from_der(chain, key, &provider())?;
         return Ok((Source::Generated, pair));
@@ -290,19 +287,71 @@ fn self_signed(config: &Config) -> anyhow::Result<(Source, CertifiedKey)> {
         key: key.clone(),
     };
     if cert.exists() && key.exists() {
-        match load_pair(&cert, &key) {
-            Ok(pair) => return Ok((source, pair)),
+        match load_pair(&cert, &key)
+            .and_then(|pair| renewal_due(&pair.cert[0]).map(|due| (pair, due)))
+        {
+            Ok((pair, None)) => return Ok((source, pair)),
+            Ok((_, Some(why))) => info!("renewing the self-signed certificate: {why}"),
             Err(err) => warn!(%err, "replacing the stored self-signed certificate"),
         }
     }
-    let made = generate()?;
+    let (made, signing_key) = generate()?;
     std::fs::create_dir_all(&dir).with_context(|| format!("cannot create {}", dir.display()))?;
-    write_private(&key, made.signing_key.serialize_pem().as_bytes())?;
-    std::fs::write(&cert, made.cert.pem())
+    write_private(&key, signing_key.serialize_pem().as_bytes())?;
+    std::fs::write(&cert, made.pem())
         .with_context(|| format!("cannot write {}", cert.display()))?;
     info!(cert = %cert.display(), "generated a self-signed TLS certificate");
     let pair = load_pair(&cert, &key)?;
     Ok((source, pair))
+}
+
+/// How long a self-signed certificate is valid: a year, renewed at a start
+/// within [`SELF_SIGNED_RENEW_BEFORE`] of its end (clients that pinned it see
+/// a new fingerprint then, which the log gives).
+const SELF_SIGNED_VALIDITY: time::Duration = time::Duration::days(365);
+
+/// A start this close to a self-signed certificate's end makes a new one.
+const SELF_SIGNED_RENEW_BEFORE: time::Duration = time::Duration::days(30);
+
+/// The subject of banter's self-signed certificates.
+const SELF_SIGNED_SUBJECT: &str = "banter self-signed certificate";
+
+/// A new self-signed certificate for `names`, with banter's subject and
+/// [`SELF_SIGNED_VALIDITY`] (from a day ago, for clocks a little behind).
+fn generate_self_signed(
+    names: Vec<String>,
+) -> anyhow::Result<(rcgen::Certificate, rcgen::KeyPair)> {
+    let failed = "cannot generate a self-signed certificate";
+    let mut params = rcgen::CertificateParams::new(names).context(failed)?;
+    let mut subject = rcgen::DistinguishedName::new();
+    subject.push(rcgen::DnType::CommonName, SELF_SIGNED_SUBJECT);
+    subject.push(rcgen::DnType::OrganizationName, "banter");
+    params.distinguished_name = subject;
+    let now = time::OffsetDateTime::now_utc();
+    params.not_before = now - time::Duration::days(1);
+    params.not_after = now + SELF_SIGNED_VALIDITY;
+    let key = rcgen::KeyPair::generate().context(failed)?;
+    let cert = params.self_signed(&key).context(failed)?;
+    Ok((cert, key))
+}
+
+/// Why a stored self-signed certificate should be replaced: it ends within
+/// [`SELF_SIGNED_RENEW_BEFORE`], or lasts longer than banter now makes them
+/// (those of older releases ran to the year 4096).
+fn renewal_due(cert: &CertificateDer<'_>) -> anyhow::Result<Option<String>> {
+    let (_, parsed) = x509_parser::parse_x509_certificate(cert)
+        .map_err(|err| anyhow::anyhow!("the stored certificate cannot be parsed: {err}"))?;
+    let not_after = parsed.validity().not_after;
+    let left = time::Duration::seconds(
+        not_after.timestamp() - time::OffsetDateTime::now_utc().unix_timestamp(),
+    );
+    Ok(if left < SELF_SIGNED_RENEW_BEFORE {
+        Some(format!("it expires on {not_after}"))
+    } else if left > SELF_SIGNED_VALIDITY + time::Duration::days(1) {
+        Some(format!("it runs to {not_after}, longer than a year"))
+    } else {
+        None
+    })
 }
 
 /// Writes a file only its owner can read.

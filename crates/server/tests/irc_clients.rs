@@ -1,10 +1,15 @@
 //! Real IRC clients in tmux: irssi and weechat connect to the IRC door, join
 //! a room an nc user is in, and chat with them; the screens are read back
-//! with `tmux capture-pane`. `./scripts/test` installs both when missing.
+//! with `tmux capture-pane`, in plain text and over TLS with the commands
+//! banterd's start-up hints and the README give. `./scripts/test` installs
+//! both when missing.
 
 mod support;
 
+use std::path::Path;
+
 use banter_server::config::OptionalAddr;
+use support::banterd::Banterd;
 use support::screen::Screen;
 use support::{Client, TestServer};
 
@@ -103,4 +108,110 @@ async fn weechat_chats_with_an_nc_user() {
     screen.wait_for("alice (alice@banter) has quit").await;
     screen.type_line("/quit");
     server.stop().await;
+}
+
+/// banterd with the IRC door over TLS only, on its self-signed certificate.
+fn tls_server(data: &Path) -> Banterd {
+    Banterd::start(
+        &[
+            "--data-dir",
+            data.to_str().unwrap(),
+            "--tls-self-signed",
+            "--irc-tls-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    )
+}
+
+/// The `connect with: CLIENT...` hint banterd logged at start.
+fn hint(server: &Banterd, client: &str) -> String {
+    let log = server.log.lock().unwrap().clone();
+    log.lines()
+        .filter_map(|line| line.split_once("connect with: "))
+        .map(|(_, hint)| hint.to_owned())
+        .find(|hint| hint.starts_with(client))
+        .unwrap_or_else(|| panic!("no {client} hint in\n{log}"))
+}
+
+/// irssi without its flood guard, in a home of its own.
+fn irssi(home: &Path, name: &str, nick: &str) -> Screen {
+    std::fs::write(
+        home.join("config"),
+        "settings = { \"irc/core\" = { cmd_queue_speed = \"0\"; cmds_max_at_once = \"100\"; }; };\n",
+    )
+    .unwrap();
+    Screen::start(name, &format!("irssi --home={} -n {nick}", home.display()))
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irssi_over_tls_as_banterd_and_the_readme_say() {
+    let data = tempfile::tempdir().unwrap();
+    let server = tls_server(data.path());
+    let mut alice = server.login("alice").await;
+    let port = server.listener("irc (TLS)").port();
+
+    // banterd's own hint, typed as it says.
+    let command = hint(&server, "irssi");
+    let command = command.strip_prefix("irssi, then ").unwrap();
+    assert_eq!(command, format!("/connect -tls localhost {port}"));
+    let home = tempfile::tempdir().unwrap();
+    let screen = irssi(home.path(), "irssi-tls", "ann");
+    screen.type_line(command);
+    screen.wait_for("End of /MOTD command").await;
+    screen.type_line("/join #lobby");
+    alice.expect("* ann joined lobby").await;
+    screen.type_line("hello over tls");
+    alice.expect("[lobby] ann: hello over tls").await;
+    screen.type_line("/quit");
+    alice.expect_prefix("* ann left the chat").await;
+
+    // The README's verified connection, trusting the certificate banterd keeps.
+    let cert = data.path().join("tls/self-signed-cert.pem");
+    let home = tempfile::tempdir().unwrap();
+    let screen = irssi(home.path(), "irssi-tls-verified", "bea");
+    screen.type_line(&format!(
+        "/connect -tls -tls_verify -tls_cafile {} localhost {port}",
+        cert.display()
+    ));
+    screen.wait_for("End of /MOTD command").await;
+    screen.type_line("/join #lobby");
+    alice.expect("* bea joined lobby").await;
+    screen.type_line("/quit");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weechat_over_tls_as_banterd_and_the_readme_say() {
+    let data = tempfile::tempdir().unwrap();
+    let server = tls_server(data.path());
+    let mut alice = server.login("alice").await;
+    alice.send(":new games").await;
+    alice.expect("created room games; you are in it").await;
+    let port = server.listener("irc (TLS)").port();
+
+    let command = hint(&server, "weechat");
+    assert_eq!(
+        command,
+        format!(
+            "weechat -r '/server add banter localhost/{port} -ssl -ssl_verify=off;/connect banter'"
+        )
+    );
+    // The same command, in a home of its own, with a nick, a room, and no flood guard.
+    let home = tempfile::tempdir().unwrap();
+    let command = command
+        .replacen(
+            "weechat ",
+            &format!("weechat --dir {} ", home.path().display()),
+            1,
+        )
+        .replacen(
+            ";/connect",
+            " -nicks=bob -autojoin=#games -anti_flood_prio_high=0 -anti_flood_prio_low=0;/connect",
+            1,
+        );
+    let screen = Screen::start("weechat-tls", &command);
+    alice.expect("* bob joined games").await;
+    screen.type_line("hello over tls");
+    alice.expect("[games] bob: hello over tls").await;
+    screen.type_line("/quit");
 }

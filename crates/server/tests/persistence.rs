@@ -391,11 +391,12 @@ async fn banterd_backup_copies_a_serving_database_consistently() {
     wait_until_stored(dir.path(), &expected).await;
 
     let copy = dir.path().join("backup.db");
+    // As the README writes it: the subcommand first, then --data-dir.
     let output = std::process::Command::new(env!("CARGO_BIN_EXE_banterd"))
-        .arg("--data-dir")
-        .arg(dir.path())
         .arg("backup")
         .arg(&copy)
+        .arg("--data-dir")
+        .arg(dir.path())
         .output()
         .unwrap();
     let stdout = String::from_utf8_lossy(&output.stdout);
@@ -429,6 +430,16 @@ async fn banterd_backup_copies_a_serving_database_consistently() {
         .output()
         .unwrap();
     assert_eq!(again.status.code(), Some(1));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("exists already"));
+    // One line, each cause said once.
+    let stderr = String::from_utf8_lossy(&again.stderr);
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+    assert!(
+        stderr.starts_with(&format!(
+            "banterd: error: {} exists already; choose a new file",
+            copy.display()
+        )),
+        "{stderr}"
+    );
+    assert_eq!(stderr.matches("exists").count(), 2, "{stderr}");
     stop(server, vec![alice]).await;
 }

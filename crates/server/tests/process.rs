@@ -1,12 +1,16 @@
-//! Tests of the real `banterd` process: signals, flags, idle CPU, fd exhaustion.
+//! Tests of the real `banterd` process: signals, flags, idle CPU, fd
+//! exhaustion, what it logs, and how it fails to start.
 
 mod support;
 
 use std::process::Command;
 use std::time::{Duration, Instant};
 
+use serde_json::json;
 use support::banterd::Banterd;
-use support::Client;
+use support::irc::IrcClient;
+use support::ws::WsClient;
+use support::{http, Client};
 
 #[tokio::test]
 async fn sigterm_and_sigint_say_goodbye_and_exit_zero() {
@@ -211,4 +215,300 @@ fn cargo_run_at_the_workspace_root_starts_banterd() {
         .map(|target| target["name"].as_str().unwrap())
         .collect();
     assert_eq!(binaries, ["banterd"]);
+}
+
+#[tokio::test]
+async fn passwords_on_every_door_stay_out_of_the_most_verbose_log() {
+    const TEXT_SECRET: &str = "text-door-secret-4711";
+    const WS_SECRET: &str = "websocket-secret-4712";
+    const WS_GUESS: &str = "websocket-guess-4713";
+    const IRC_KEY: &str = "irc-channel-key-4714";
+    let mut server = Banterd::start(
+        &[
+            "--log-level",
+            "trace",
+            "--http-listen",
+            "127.0.0.1:0",
+            "--irc-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    // The text door: the hidden `:passwd` prompt, then a locked room's prompt.
+    let mut alice = server.login("alice").await;
+    alice.send(":n vault").await;
+    alice.expect("created room vault; you are in it").await;
+    alice.lock_room("alice", "vault", TEXT_SECRET).await;
+    let mut carol = server.login("carol").await;
+    carol.send(":cr vault").await;
+    carol.answer_hidden("password for vault", TEXT_SECRET).await;
+    carol.expect("you are now in vault with 1 other").await;
+
+    // The WebSocket door: `set_password`, a wrong and a right `join`.
+    let web = server.listener("http");
+    let mut host = WsClient::login(web, "host").await;
+    host.ask(json!({"type": "create", "room": "wsvault"}), 1)
+        .await;
+    let (locked, _) = host
+        .ask(
+            json!({"type": "set_password", "room": "wsvault", "password": WS_SECRET}),
+            2,
+        )
+        .await;
+    assert_eq!(locked["type"], "ok", "{locked}");
+    let mut guest = WsClient::login(web, "guest").await;
+    let (wrong, _) = guest
+        .ask(
+            json!({"type": "join", "room": "wsvault", "password": WS_GUESS}),
+            1,
+        )
+        .await;
+    assert_eq!(wrong["code"], "wrong_password", "{wrong}");
+    let (joined, _) = guest
+        .ask(
+            json!({"type": "join", "room": "wsvault", "password": WS_SECRET}),
+            2,
+        )
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+
+    // The IRC door: `MODE +k` and `JOIN` with the key.
+    let irc = server.listener("irc");
+    let mut ann = IrcClient::register(irc, "ann").await;
+    ann.send("JOIN #ircvault").await;
+    ann.skip_to(" 366 ").await;
+    ann.send(&format!("MODE #ircvault +k {IRC_KEY}")).await;
+    ann.expect(":ann!ann@banter MODE #ircvault +k *").await;
+    let mut bob = IrcClient::register(irc, "bob").await;
+    bob.send(&format!("JOIN #ircvault {IRC_KEY}")).await;
+    bob.expect(":bob!bob@banter JOIN #ircvault").await;
+
+    alice.send(":q").await;
+    alice.expect_closed().await;
+    server.signal("TERM");
+    assert!(server.wait_exit(Duration::from_secs(5)).success());
+    let log = server.log.lock().unwrap().clone();
+    // The setting is the most verbose: banter's own debug lines are there...
+    assert!(log.contains(" DEBUG banter_server"), "{log}");
+    assert!(log.contains("session ended"), "{log}");
+    // ...and no dependency's, since none was named.
+    assert!(!log.contains("tungstenite"), "{log}");
+    for secret in [TEXT_SECRET, WS_SECRET, WS_GUESS, IRC_KEY] {
+        assert!(!log.contains(secret), "{secret} in the log:\n{log}");
+    }
+}
+
+#[tokio::test]
+async fn a_dependency_named_in_the_log_filter_logs_at_its_level() {
+    let server = Banterd::start(
+        &[
+            "--log-level",
+            "info,tungstenite=trace",
+            "--http-listen",
+            "127.0.0.1:0",
+        ],
+        &[],
+    );
+    let mut web = WsClient::login(server.listener("http"), "webby").await;
+    web.ask(json!({"type": "rooms"}), 1).await;
+    let deadline = Instant::now() + Duration::from_secs(5);
+    while !server.log.lock().unwrap().contains("TRACE tungstenite") {
+        assert!(Instant::now() < deadline, "{}", server.log.lock().unwrap());
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+#[tokio::test]
+async fn sessions_end_at_debug_in_words_and_not_at_info() {
+    for (level, logged) in [("info", false), ("debug", true)] {
+        let mut server = Banterd::start(
+            &[
+                "--log-level",
+                level,
+                "--http-listen",
+                "127.0.0.1:0",
+                "--irc-listen",
+                "127.0.0.1:0",
+            ],
+            &[],
+        );
+        let mut alice = server.login("alice").await;
+        alice.send(":q").await;
+        alice.expect_closed().await;
+        let mut web = WsClient::login(server.listener("http"), "webby").await;
+        web.send(json!({"type": "quit"})).await;
+        web.until("bye").await;
+        let mut ann = IrcClient::register(server.listener("irc"), "ann").await;
+        ann.send("QUIT :see you").await;
+        ann.expect_closed().await;
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        server.signal("TERM");
+        assert!(server.wait_exit(Duration::from_secs(5)).success());
+        let log = server.log.lock().unwrap().clone();
+        let ends = log.matches("session ended").count();
+        assert_eq!(ends, if logged { 3 } else { 0 }, "{level}: {log}");
+        assert_eq!(log.contains(" connected"), logged, "{level}: {log}");
+        if logged {
+            assert_eq!(log.matches("end=\"quit\"").count(), 3, "{log}");
+            assert!(!log.contains("Quit("), "{log}");
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_bad_log_level_is_one_clear_error() {
+    let output = Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .args(["--in-memory", "--log-level", "verbose"])
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    assert_eq!(output.status.code(), Some(1));
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert!(
+        stderr.starts_with("banterd: error: --log-level \"verbose\" is not a log level"),
+        "{stderr}"
+    );
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+/// Runs banterd expecting it to fail at start; returns its stderr.
+fn failed_start(args: &[&str]) -> String {
+    let output = Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .args(args)
+        .env_remove("RUST_LOG")
+        .output()
+        .unwrap();
+    let stderr = String::from_utf8(output.stderr).unwrap();
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    stderr
+}
+
+#[test]
+fn a_busy_port_is_one_error_line_and_leaves_no_data_directory() {
+    let held = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+    let busy = held.local_addr().unwrap().to_string();
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().join("new-data");
+    let data = data.to_str().unwrap();
+    // The busy port is the last listener bound, so the others were fine.
+    for (flag, others) in [
+        ("--listen", ["--http-listen", "off", "--irc-listen", "off"]),
+        (
+            "--irc-listen",
+            ["--listen", "127.0.0.1:0", "--http-listen", "127.0.0.1:0"],
+        ),
+    ] {
+        let mut args = vec!["--data-dir", data, flag, &busy];
+        args.extend(others);
+        let stderr = failed_start(&args);
+        assert_eq!(
+            stderr,
+            format!(
+                "banterd: error: cannot listen on {busy} ({flag}): \
+                 Address already in use (os error 98)\n"
+            )
+        );
+        assert!(!dir.path().join("new-data").exists());
+    }
+}
+
+#[test]
+fn an_unusable_data_directory_is_named_once() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("a-file");
+    std::fs::write(&file, "not a directory").unwrap();
+    let data = file.join("data");
+    let stderr = failed_start(&[
+        "--listen",
+        "127.0.0.1:0",
+        "--http-listen",
+        "off",
+        "--irc-listen",
+        "off",
+        "--data-dir",
+        data.to_str().unwrap(),
+    ]);
+    let error = format!(
+        "banterd: error: cannot create the data directory {} (--data-dir): \
+         Not a directory (os error 20)\n",
+        data.display()
+    );
+    assert!(stderr.ends_with(&error), "{stderr}");
+    assert_eq!(stderr.matches("Not a directory").count(), 1, "{stderr}");
+}
+
+#[tokio::test]
+async fn every_metric_family_the_readme_lists_is_scraped_from_the_start() {
+    let readme = include_str!("../../../README.md");
+    let start = readme
+        .find("`GET /metrics`")
+        .expect("the README lists the metrics");
+    let end = start + readme[start..].find("\n\n").unwrap();
+    let families: Vec<&str> = readme[start..end]
+        .split('`')
+        .filter(|word| word.starts_with("banter_") || word.starts_with("process_"))
+        .map(|word| word.split('{').next().unwrap())
+        .collect();
+    assert!(families.len() > 15, "{families:?}");
+    let server = Banterd::start(&["--metrics-listen", "127.0.0.1:0"], &[]);
+    let (status, page) = http::get(server.listener("metrics"), "/metrics").await;
+    assert_eq!(status, 200);
+    for family in families {
+        let samples: Vec<&str> = page
+            .lines()
+            .filter(|line| !line.starts_with('#') && line.starts_with(family))
+            .collect();
+        assert!(!samples.is_empty(), "no {family} in\n{page}");
+    }
+    for series in [
+        "banter_connections_refused_total{reason=\"server_full\"}",
+        "banter_disconnects_total{reason=\"write_stall\"}",
+        "banter_tls_handshakes_failed_total{door=\"https\"}",
+    ] {
+        assert!(page.contains(&format!("{series} 0\n")), "{series}:\n{page}");
+    }
+}
+
+#[test]
+fn the_readme_flags_table_lists_every_flag_of_help_once_in_one_table() {
+    let output = Command::new(env!("CARGO_BIN_EXE_banterd"))
+        .arg("--help")
+        .output()
+        .unwrap();
+    let help = String::from_utf8(output.stdout).unwrap();
+    let mut flags: Vec<&str> = help
+        .lines()
+        .filter_map(|line| line.trim_start().strip_prefix("--"))
+        .map(|rest| rest.split([' ', ',']).next().unwrap())
+        .filter(|flag| !["help", "version"].contains(flag))
+        .collect();
+    flags.sort_unstable();
+
+    let readme = include_str!("../../../README.md");
+    let section = &readme[readme.find("\n## Flags\n").unwrap()..];
+    let section = &section[..section[1..].find("\n## ").unwrap()];
+    let header = "| flag | default | meaning |\n|---|---|---|\n";
+    let table_at = section.find(header).expect("the flags table") + header.len();
+    let rows: Vec<&str> = section[table_at..]
+        .lines()
+        .take_while(|line| line.starts_with('|'))
+        .collect();
+    for row in &rows {
+        let cells = row.replace("\\|", "").matches('|').count() - 1;
+        assert_eq!(cells, 3, "a row of {cells} cells: {row}");
+    }
+    let rest = &section[table_at..][rows.iter().map(|row| row.len() + 1).sum::<usize>()..];
+    assert!(
+        !rest.lines().any(|line| line.starts_with('|')),
+        "rows cut off from the table:\n{rest}"
+    );
+    let mut documented: Vec<&str> = rows
+        .iter()
+        .map(|row| {
+            let flag = row.trim_start_matches("| `--");
+            flag.split([' ', '`']).next().unwrap()
+        })
+        .collect();
+    documented.sort_unstable();
+    assert_eq!(documented, flags, "README rows against --help");
 }

@@ -360,3 +360,48 @@ async fn an_irc_client_over_tls_chats_with_an_nc_user() {
     irc.expect_containing(":plain!plain@banter PRIVMSG #lobby :hi ircy")
         .await;
 }
+
+#[test]
+fn the_self_signed_certificate_is_banters_for_a_year_and_replaces_an_endless_one() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    // What older releases made: rcgen's defaults, valid to the year 4096.
+    let old = rcgen::generate_simple_self_signed(vec!["localhost".into()]).unwrap();
+    std::fs::create_dir_all(dir.path().join("tls")).unwrap();
+    std::fs::write(dir.path().join("tls/self-signed-cert.pem"), old.cert.pem()).unwrap();
+    std::fs::write(
+        dir.path().join("tls/self-signed-key.pem"),
+        old.signing_key.serialize_pem(),
+    )
+    .unwrap();
+    let args = ["--data-dir", data, "--tls-self-signed"];
+    let server = Banterd::start(&args, &[]);
+    assert!(
+        server
+            .log
+            .lock()
+            .unwrap()
+            .contains("renewing the self-signed certificate"),
+        "{}",
+        server.log.lock().unwrap()
+    );
+    drop(server);
+    let cert = read_cert(&dir.path().join("tls/self-signed-cert.pem"));
+    let (_, parsed) = x509_parser::parse_x509_certificate(&cert).unwrap();
+    let subject = parsed.subject().to_string();
+    assert!(
+        subject.contains("CN=banter self-signed certificate"),
+        "{subject}"
+    );
+    let validity = parsed.validity();
+    let days = (validity.not_after.timestamp() - validity.not_before.timestamp()) / 86_400;
+    assert_eq!(days, 366, "from a day ago to a year from now");
+
+    // A second start keeps it.
+    let server = Banterd::start(&args, &[]);
+    assert!(!server.log.lock().unwrap().contains("renewing"));
+    assert_eq!(
+        read_cert(&dir.path().join("tls/self-signed-cert.pem")),
+        cert
+    );
+}

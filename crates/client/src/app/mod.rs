@@ -275,7 +275,7 @@ impl App {
     fn handle_incoming(&mut self, incoming: Incoming) {
         match incoming {
             Incoming::Link(link) => self.link = link,
-            Incoming::Registered { name } => self.registered(name),
+            Incoming::Registered { name, wanted } => self.registered(name, &wanted),
             Incoming::Frame(frame) => self.on_frame(frame),
             Incoming::Lost { why } => self.lost(&why),
             Incoming::Fatal(why) => {
@@ -285,18 +285,29 @@ impl App {
         }
     }
 
-    fn registered(&mut self, name: String) {
+    /// Registered as `name`, having asked for `wanted`.
+    fn registered(&mut self, name: String, wanted: &str) {
         self.online = true;
         self.last_failure = None;
-        if !name.eq_ignore_ascii_case(&self.me) {
-            let wanted = std::mem::replace(&mut self.me, name.clone());
-            self.error(
-                0,
-                format!("the name {wanted} is taken; you are {name} (:nick {wanted} to try again)"),
-            );
+        // Said in the status pane, in the conversation on screen and in every
+        // room being rejoined, so the user sees it wherever they look.
+        let told = |app: &Self, index: usize| {
+            index == 0
+                || index == app.conversations.selected
+                || app.conversations.list[index].rejoin
+        };
+        if !name.eq_ignore_ascii_case(wanted) {
+            let text =
+                format!("the name {wanted} is taken; you are {name} (:nick {wanted} to try again)");
             for index in 0..self.conversations.list.len() {
-                if self.conversations.list[index].rejoin {
-                    self.error(index, format!("the name {wanted} is taken; you are {name}"));
+                if told(self, index) {
+                    self.error(index, text.clone());
+                }
+            }
+        } else if self.registered_before && !name.eq_ignore_ascii_case(&self.me) {
+            for index in 0..self.conversations.list.len() {
+                if told(self, index) {
+                    self.notice(index, format!("you are {name} again"));
                 }
             }
         }

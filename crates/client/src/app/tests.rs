@@ -14,6 +14,7 @@ fn app() -> App {
     app.now = 1_764_619_200_000;
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
+        wanted: "alice".into(),
     });
     app
 }
@@ -220,6 +221,7 @@ fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
     assert!(!app.online);
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
+        wanted: "alice".into(),
     });
     let rejoin = sent(&mut app);
     assert_eq!(rejoin, [json!({"type":"join","room":"lobby","id":2})]);
@@ -259,6 +261,7 @@ fn a_long_gap_is_paged_until_it_reaches_what_was_seen() {
     app.on_incoming(Incoming::Lost { why: "x".into() });
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
+        wanted: "alice".into(),
     });
     sent(&mut app);
     frame(
@@ -299,6 +302,7 @@ fn a_name_taken_meanwhile_is_reported() {
     app.on_incoming(Incoming::Lost { why: "x".into() });
     app.on_incoming(Incoming::Registered {
         name: "alice_".into(),
+        wanted: "alice".into(),
     });
     assert_eq!(app.me, "alice_");
     let status = &app.conversations.list[0];
@@ -306,6 +310,69 @@ fn a_name_taken_meanwhile_is_reported() {
         == What::Error(
             "the name alice is taken; you are alice_ (:nick alice to try again)".into()
         )));
+}
+
+/// The errors and notices of the conversation `index`.
+fn said(app: &App, index: usize) -> Vec<String> {
+    app.conversations.list[index]
+        .entries
+        .iter()
+        .filter_map(|entry| match &entry.what {
+            What::Error(text) | What::Notice(text) => Some(text.clone()),
+            _ => None,
+        })
+        .collect()
+}
+
+#[test]
+fn a_name_taken_meanwhile_is_said_in_the_room_on_screen_too() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    let lobby = app.conversations.selected;
+    assert_ne!(lobby, 0, "the joined room is on screen");
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice_".into(),
+        wanted: "alice".into(),
+    });
+    let taken = "the name alice is taken; you are alice_ (:nick alice to try again)";
+    assert!(
+        said(&app, lobby).iter().any(|text| text == taken),
+        "{:?}",
+        said(&app, lobby)
+    );
+}
+
+#[test]
+fn getting_the_wanted_name_back_on_a_reconnect_is_no_name_taken() {
+    let mut app = app();
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice_".into(),
+        wanted: "alice".into(),
+    });
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    // Nobody holds alice now: the connection asks for it again and gets it.
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+        wanted: "alice".into(),
+    });
+    assert_eq!(app.me, "alice");
+    let status = said(&app, 0);
+    assert_eq!(
+        status
+            .iter()
+            .filter(|text| text.contains("is taken"))
+            .count(),
+        1,
+        "{status:?}"
+    );
+    assert!(!status.iter().any(|text| text.contains("alice_ is taken")));
+    assert!(
+        status.iter().any(|text| text == "you are alice again"),
+        "{status:?}"
+    );
 }
 
 #[test]
@@ -477,6 +544,7 @@ fn a_room_is_rejoined_even_when_the_connection_drops_again_before_the_answer() {
         app.on_incoming(Incoming::Lost { why: "x".into() });
         app.on_incoming(Incoming::Registered {
             name: "alice".into(),
+            wanted: "alice".into(),
         });
         let rejoin = sent(&mut app);
         assert_eq!(rejoin.len(), 1);
@@ -490,6 +558,7 @@ fn a_room_is_rejoined_even_when_the_connection_drops_again_before_the_answer() {
     app.on_incoming(Incoming::Lost { why: "x".into() });
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
+        wanted: "alice".into(),
     });
     assert!(sent(&mut app).is_empty());
 }
@@ -505,6 +574,7 @@ fn a_password_changed_while_away_is_asked_for_and_the_gap_still_filled() {
     app.on_incoming(Incoming::Lost { why: "x".into() });
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
+        wanted: "alice".into(),
     });
     sent(&mut app);
     frame(

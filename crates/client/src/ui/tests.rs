@@ -49,6 +49,7 @@ fn alice_after(history: Vec<Value>) -> App {
     app.now = NOW;
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
+        wanted: "alice".into(),
     });
     app.on_incoming(Incoming::Link(Link::Connected));
     app.take_effects();

@@ -84,6 +84,21 @@ impl End {
             End::Eof | End::ReadError(_) | End::WriterGone | End::Overflow => None,
         }
     }
+
+    /// Why the session ended, in words, for the log (a QUIT's message is the user's).
+    fn describe(&self) -> &'static str {
+        match self {
+            End::Quit(_) => "quit",
+            End::Eof => "closed by the client",
+            End::ReadError(_) => "read failed",
+            End::WriterGone => "output stalled or failed",
+            End::RegistrationTimeout(_) => "no registration in time",
+            End::PingTimeout => "ping timeout",
+            End::Flood => "flooding",
+            End::Overflow => "asked for more output than it read",
+            End::Shutdown => "server shutdown",
+        }
+    }
 }
 
 /// Client input: the read half, the framer and the byte budget every byte
@@ -216,8 +231,10 @@ pub async fn serve<S: ByteStream>(
         debug!(%peer, %err, "irc read failed");
     }
     match session.user.nick() {
-        Some(nick) => info!(%peer, %nick, ?end, door = session.user.door(), "session ended"),
-        None => debug!(%peer, ?end, "irc connection ended before registration"),
+        Some(nick) => {
+            debug!(%peer, %nick, end = end.describe(), door = session.user.door(), "session ended")
+        }
+        None => debug!(%peer, end = end.describe(), "irc connection ended before registration"),
     }
     drop(session);
     close_output(&outbox, end.farewell(), &mut writer).await;

@@ -65,6 +65,20 @@ impl End {
             End::Closed | End::Silent | End::WriterGone | End::Overflow => None,
         }
     }
+
+    /// Why the session ended, in words, for the log.
+    fn describe(&self) -> &'static str {
+        match self {
+            End::Quit => "quit",
+            End::Closed => "closed by the client",
+            End::Silent => "silent too long",
+            End::WriterGone => "output stalled or failed",
+            End::RegistrationTimeout(_) => "no name in time",
+            End::Flood => "flooding",
+            End::Overflow => "asked for more output than it read",
+            End::Shutdown => "server shutdown",
+        }
+    }
 }
 
 /// One upgraded WebSocket, over its connection's metered stream.
@@ -108,8 +122,10 @@ pub async fn serve(
         _ => Departure::Disconnected,
     });
     match user.nick() {
-        Some(nick) => info!(%peer, %nick, ?end, door = user.door(), "session ended"),
-        None => debug!(%peer, ?end, "websocket ended before a name was chosen"),
+        Some(nick) => {
+            debug!(%peer, %nick, end = end.describe(), door = user.door(), "session ended")
+        }
+        None => debug!(%peer, end = end.describe(), "websocket ended before a name was chosen"),
     }
     drop(user);
     close_output(&outbox, end.farewell(), &mut writer).await;

@@ -104,6 +104,20 @@ impl End {
             End::Eof | End::ReadError(_) | End::WriterGone | End::Overflow => None,
         }
     }
+
+    /// Why the session ended, in words, for the log.
+    fn describe(&self) -> &'static str {
+        match self {
+            End::Exit => "quit",
+            End::Eof => "closed by the client",
+            End::ReadError(_) => "read failed",
+            End::WriterGone => "output stalled or failed",
+            End::RegistrationTimeout(_) => "no name in time",
+            End::Flood => "flooding",
+            End::Overflow => "asked for more output than it read",
+            End::Shutdown => "server shutdown",
+        }
+    }
 }
 
 /// Client input: the read half, its line codec and the byte budget that
@@ -216,8 +230,10 @@ pub async fn serve<S: ByteStream>(
         debug!(%peer, %err, "read failed");
     }
     match session.user.nick() {
-        Some(nick) => info!(%peer, %nick, ?end, door = session.user.door(), "session ended"),
-        None => debug!(%peer, ?end, "connection ended before a name was chosen"),
+        Some(nick) => {
+            debug!(%peer, %nick, end = end.describe(), door = session.user.door(), "session ended")
+        }
+        None => debug!(%peer, end = end.describe(), "connection ended before a name was chosen"),
     }
     // Show typed input again if the session ended during a hidden answer.
     let hidden = session.pending.is_some();

@@ -157,7 +157,7 @@ impl SqliteStore {
     pub fn open(config: SqliteConfig) -> Result<Self, StoreError> {
         let dir = config.dir;
         std::fs::create_dir_all(&dir).map_err(io_error(format!(
-            "cannot create the data directory {}",
+            "cannot create the data directory {} (--data-dir)",
             dir.display()
         )))?;
         let lock_file = dir.join(LOCK_FILE);
@@ -167,7 +167,10 @@ impl SqliteStore {
             .create(true)
             .truncate(false)
             .open(&lock_file)
-            .map_err(io_error(format!("cannot open {}", lock_file.display())))?;
+            .map_err(io_error(format!(
+                "cannot write in the data directory {} (--data-dir): cannot open {LOCK_FILE}",
+                dir.display()
+            )))?;
         match lock.try_lock() {
             Ok(()) => {}
             Err(TryLockError::WouldBlock) => return Err(StoreError::Locked { dir, lock_file }),

@@ -139,8 +139,14 @@ async fn a_rustls_client_uses_the_text_door_https_and_wss_with_a_self_signed_cer
         .expect_past_notices("[lobby] plain: hello everyone")
         .await;
 
-    // HTTPS: the health check answers over TLS.
+    // HTTPS: the health check answers over TLS; plain HTTP there is told what to use.
     let https = server.listener("https");
+    let (status, body) = http::get(https, "/healthz").await;
+    assert_eq!(status, 400, "{body}");
+    assert!(
+        body.starts_with("error: this port speaks HTTPS; use https://"),
+        "{body}"
+    );
     let (status, body) = http::get_over(connect(https, &connector).await, "/healthz").await;
     assert_eq!((status, body.as_str()), (200, "ok\n"));
 

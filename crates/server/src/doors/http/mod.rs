@@ -29,7 +29,7 @@ use axum::routing::get;
 use axum::Router;
 use hyper::body::Incoming;
 use hyper_util::rt::TokioIo;
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::Notify;
 use tokio::time::Instant;
@@ -198,7 +198,19 @@ async fn refuse(mut stream: TcpStream, status: u16, reason: &str, body: String) 
     );
     let _ = tokio::time::timeout(REFUSAL_WRITE_TIMEOUT, async {
         stream.write_all(response.as_bytes()).await?;
-        stream.shutdown().await
+        stream.shutdown().await?;
+        // Read what the client sent meanwhile (a little, within the same
+        // second): closing with it unread would reset the connection, and the
+        // client could lose the answer.
+        let mut request = [0u8; 4096];
+        let mut left: usize = 16 * 1024;
+        while left > 0 {
+            match stream.read(&mut request).await? {
+                0 => break,
+                read => left = left.saturating_sub(read),
+            }
+        }
+        Ok::<_, std::io::Error>(())
     })
     .await;
 }

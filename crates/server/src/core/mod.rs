@@ -8,9 +8,18 @@
 //! `harness`).
 
 mod commands;
+pub(crate) mod control;
+pub(crate) mod delivery;
+pub(crate) mod fanout;
 #[cfg(test)]
 mod harness;
+pub(crate) mod hub;
+pub(crate) mod outbox;
+pub(crate) mod password;
+pub(crate) mod room;
+pub(crate) mod room_quota;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
+pub use hub::Hub;
 pub use user::{Departure, Door, UserState};

@@ -16,12 +16,12 @@ use banter_proto::event::{LeaveReason, RoomView};
 use banter_proto::{Event, Nick, Refusal};
 use tokio::time::Instant;
 
-use crate::control::Mailbox;
-use crate::delivery::RequestTag;
-use crate::hub::{Hub, Profile};
-use crate::outbox::Outbox;
-use crate::password::Lockout;
-use crate::room::{room_message, Entry, Member, Room, SessionId};
+use crate::core::control::Mailbox;
+use crate::core::delivery::RequestTag;
+use crate::core::hub::{Hub, Profile};
+use crate::core::outbox::Outbox;
+use crate::core::password::Lockout;
+use crate::core::room::{room_message, Entry, Member, Room, SessionId};
 
 /// How a door's users live in rooms.
 #[derive(Debug, Clone, Copy)]

@@ -19,10 +19,10 @@ use banter_proto::request::Request;
 use banter_proto::{Event, Nick, Refusal, RoomName};
 use tokio::time::Instant;
 
-use crate::control::Control;
+use crate::core::control::Control;
+use crate::core::hub::User;
+use crate::core::room::{now_millis, Room};
 use crate::core::user::UserState;
-use crate::hub::User;
-use crate::room::{now_millis, Room};
 use crate::store::{MessageKind, StoredMessage};
 
 /// How often a user is reminded that the store is failing while it lasts.

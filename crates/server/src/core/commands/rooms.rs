@@ -9,8 +9,8 @@ use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::core::room::{room_message, Room};
 use crate::core::user::UserState;
-use crate::room::{room_message, Room};
 use crate::store::MessageKind;
 
 /// Most messages one history request returns.

@@ -23,8 +23,8 @@ use banter_proto::names::fold;
 use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Nick, Refusal, RoomName};
 
-use crate::fanout::LocalAudience;
-use crate::outbox::Outbox;
+use crate::core::fanout::LocalAudience;
+use crate::core::outbox::Outbox;
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
 
 /// A session's identity for its whole connection; names can change, this cannot.

@@ -14,9 +14,9 @@ use std::sync::Arc;
 
 use banter_proto::Event;
 
-use crate::delivery::Delivery;
-use crate::outbox::Outbox;
-use crate::room::SessionId;
+use crate::core::delivery::Delivery;
+use crate::core::outbox::Outbox;
+use crate::core::room::SessionId;
 
 /// The outboxes of a room's local members, in order of arrival.
 #[derive(Debug, Default)]

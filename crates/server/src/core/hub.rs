@@ -15,12 +15,12 @@ use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal, RoomName};
 
 use crate::config::Config;
-use crate::control::Mailbox;
+use crate::core::control::Mailbox;
+use crate::core::outbox::Outbox;
+use crate::core::password::Passwords;
+use crate::core::room::{now_millis, Room, RoomSetup, SessionId};
+use crate::core::room_quota::RoomQuota;
 use crate::metrics::{Live, Metrics};
-use crate::outbox::Outbox;
-use crate::password::Passwords;
-use crate::room::{now_millis, Room, RoomSetup, SessionId};
-use crate::room_quota::RoomQuota;
 use crate::store::{Store, StoredRoom};
 
 /// A connected, named user as others can reach them.

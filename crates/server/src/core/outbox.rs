@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use banter_proto::Event;
 use tokio::sync::Notify;
 
-use crate::delivery::{Delivery, RequestTag};
+use crate::core::delivery::{Delivery, RequestTag};
 
 /// What happened to an offered delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

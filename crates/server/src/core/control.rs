@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use crate::room::Room;
+use crate::core::room::Room;
 
 /// Requests waiting in one mailbox; they are rare, and a full mailbox makes
 /// the requester say "try again".
@@ -92,7 +92,7 @@ mod tests {
         let store = Arc::new(crate::store::memory::MemoryStore::new(10));
         let room = Arc::new(Room::new(
             RoomName::parse("games").unwrap(),
-            crate::room::RoomSetup::default(),
+            crate::core::room::RoomSetup::default(),
             store,
             0,
         ));

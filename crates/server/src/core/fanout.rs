@@ -16,7 +16,7 @@ use banter_proto::Event;
 
 use crate::core::delivery::Delivery;
 use crate::core::outbox::Outbox;
-use crate::core::room::SessionId;
+use crate::core::session_id::SessionId;
 
 /// The outboxes of a room's local members, in order of arrival.
 #[derive(Debug, Default)]

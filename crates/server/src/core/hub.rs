@@ -18,8 +18,9 @@ use crate::config::Config;
 use crate::core::control::Mailbox;
 use crate::core::outbox::Outbox;
 use crate::core::password::Passwords;
-use crate::core::room::{now_millis, Room, RoomSetup, SessionId};
+use crate::core::room::{now_millis, Room, RoomSetup};
 use crate::core::room_quota::RoomQuota;
+use crate::core::session_id::SessionId;
 use crate::metrics::{Live, Metrics};
 use crate::store::{Store, StoredRoom};
 

@@ -18,6 +18,7 @@ pub(crate) mod outbox;
 pub(crate) mod password;
 pub(crate) mod room;
 pub(crate) mod room_quota;
+mod session_id;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;

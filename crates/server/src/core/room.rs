@@ -25,10 +25,8 @@ use banter_proto::{Event, Nick, Refusal, RoomName};
 
 use crate::core::fanout::LocalAudience;
 use crate::core::outbox::Outbox;
+use crate::core::session_id::SessionId;
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
-
-/// A session's identity for its whole connection; names can change, this cannot.
-pub type SessionId = u64;
 
 /// A member as the room knows it.
 #[derive(Debug, Clone)]

@@ -21,7 +21,8 @@ use crate::core::delivery::RequestTag;
 use crate::core::hub::{Hub, Profile};
 use crate::core::outbox::Outbox;
 use crate::core::password::Lockout;
-use crate::core::room::{room_message, Entry, Member, Room, SessionId};
+use crate::core::room::{room_message, Entry, Member, Room};
+use crate::core::session_id::SessionId;
 
 /// How a door's users live in rooms.
 #[derive(Debug, Clone, Copy)]

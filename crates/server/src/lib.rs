@@ -194,8 +194,7 @@ pub async fn run(
 /// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
 #[doc(hidden)]
 pub mod bench_support {
-    pub use crate::core::delivery::Delivery;
-    pub use crate::core::outbox::Outbox;
-    pub use crate::core::room::{Member, Room, RoomSetup};
+    pub use crate::core::bench_support::{Member, RoomSetup};
+    pub use crate::core::{Delivery, Outbox, Room};
     pub use crate::doors::text::plain_text;
 }

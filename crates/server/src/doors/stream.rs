@@ -21,7 +21,7 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
-use crate::core::hub::Hub;
+use crate::core::Hub;
 use crate::doors::limits::ConnectionLimits;
 use crate::doors::transport::ByteStream;
 use crate::ops::ListenerUp;

@@ -17,7 +17,7 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::outbox::Outbox;
+use crate::core::Outbox;
 use crate::doors::{Renderer, WriteTiming};
 use crate::metrics::Metrics;
 

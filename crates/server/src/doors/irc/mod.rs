@@ -28,7 +28,7 @@ use std::sync::Arc;
 use banter_proto::Refusal;
 use tokio_util::sync::CancellationToken;
 
-use crate::core::hub::Hub;
+use crate::core::Hub;
 use crate::doors::stream::StreamDoor;
 use crate::doors::transport::ByteStream;
 

@@ -22,8 +22,7 @@ use super::caps::{Caps, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
 use super::HOST;
-use crate::core::delivery::{Delivery, Format};
-use crate::core::outbox::Missed;
+use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
 
 /// Quits and renames remembered to skip their repeats.

@@ -32,9 +32,7 @@ use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcRenderer};
 use super::HOST;
-use crate::core::hub::{Hub, Profile, User};
-use crate::core::room::now_millis;
-use crate::core::{Departure, Door, UserState};
+use crate::core::{now_millis, Departure, Door, Hub, Outbox, Profile, User, UserState};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
 use crate::doors::{close_output, WriteTiming};
@@ -177,10 +175,8 @@ pub async fn serve<S: ByteStream>(
 ) {
     let config = Arc::clone(&hub.config);
     let (read, write) = stream.into_halves();
-    let outbox = Arc::new(
-        crate::core::outbox::Outbox::new(config.outbox_bytes)
-            .with_max_output(config.max_output_bytes),
-    );
+    let outbox =
+        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
     let writer_gone = shutdown.child_token();
     let caps = Arc::new(Caps::default());
     let server: Arc<str> = config.irc_server_name.as_str().into();

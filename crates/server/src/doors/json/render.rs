@@ -9,8 +9,7 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use serde_json::{json, Map, Value};
 
-use crate::core::delivery::{Delivery, Format};
-use crate::core::outbox::Missed;
+use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
 
 /// The protocol's name and version, in `welcome`.

@@ -27,9 +27,7 @@ use tracing::{debug, info};
 
 use super::protocol::{self, ClientRequest};
 use super::render::JsonRenderer;
-use crate::core::hub::Hub;
-use crate::core::outbox::Outbox;
-use crate::core::{Departure, Door, UserState};
+use crate::core::{Departure, Door, Hub, Outbox, UserState};
 use crate::doors::http::metered::{Meter, Metered};
 use crate::doors::{close_output, Renderer, WriteTiming};
 use crate::metrics::Metrics;

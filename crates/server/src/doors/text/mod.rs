@@ -18,7 +18,7 @@ use tokio_util::sync::CancellationToken;
 
 pub use render::plain_text;
 
-use crate::core::hub::Hub;
+use crate::core::Hub;
 use crate::doors::stream::StreamDoor;
 use crate::doors::transport::ByteStream;
 

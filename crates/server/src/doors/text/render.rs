@@ -26,8 +26,7 @@ use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use crate::core::delivery::{Delivery, Format};
-use crate::core::outbox::Missed;
+use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
 
 /// Asks a telnet client to report its terminal type; telnet answers, nc does not.

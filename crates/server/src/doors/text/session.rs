@@ -26,11 +26,7 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::render::{Terminal, TextRenderer};
-use crate::core::control::Mailbox;
-use crate::core::hub::Hub;
-use crate::core::outbox::Outbox;
-use crate::core::room::Room;
-use crate::core::{Departure, Door, UserState, MAX_HISTORY_COUNT};
+use crate::core::{Departure, Door, Hub, Mailbox, Outbox, Room, UserState, MAX_HISTORY_COUNT};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
 use crate::doors::{close_output, WriteTiming};

@@ -51,7 +51,7 @@ impl Mailbox {
     }
 
     /// Leaves a request; gives it back if the mailbox is full.
-    pub fn try_send(&self, request: Control) -> Result<(), Control> {
+    pub(super) fn try_send(&self, request: Control) -> Result<(), Control> {
         let mut queue = self.lock();
         if queue.len() >= MAILBOX_CAPACITY {
             return Err(request);
@@ -66,7 +66,7 @@ impl Mailbox {
     /// mailbox is full: a member left attached to a deleted room would lose
     /// every line it says. It cannot grow without bound: a session gets at
     /// most one such request per room it is in.
-    pub fn room_closed(&self, room: Arc<Room>, by: String) {
+    pub(super) fn room_closed(&self, room: Arc<Room>, by: String) {
         self.lock().push_back(Control::RoomClosed { room, by });
         self.ready.notify_one();
     }

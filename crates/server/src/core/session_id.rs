@@ -4,4 +4,4 @@
 //! and `fanout` used to import each other).
 
 /// A session's identity for its whole connection; names can change, this cannot.
-pub type SessionId = u64;
+pub(super) type SessionId = u64;

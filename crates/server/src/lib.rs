@@ -5,21 +5,13 @@
 //! See ARCHITECTURE.md for the tasks, channels and locks.
 
 pub mod config;
-mod control;
 mod core;
-mod delivery;
 mod doors;
-mod fanout;
 mod flood;
-mod hub;
 mod log_limit;
 pub mod logging;
 pub mod metrics;
 mod ops;
-mod outbox;
-mod password;
-mod room;
-mod room_quota;
 pub mod store;
 pub mod tls;
 
@@ -36,7 +28,7 @@ pub use config::Config;
 
 /// A server with its store open and its rooms loaded, ready to serve.
 pub struct Server {
-    hub: Arc<hub::Hub>,
+    hub: Arc<core::Hub>,
     store: Arc<dyn store::Store>,
     tls: Option<Arc<tls::Tls>>,
 }
@@ -56,7 +48,7 @@ impl Server {
             Arc::new(store::sqlite::SqliteStore::open(sqlite)?)
         };
         let tls = tls::Tls::from_config(&config, Arc::clone(&metrics))?.map(Arc::new);
-        let hub = hub::Hub::new(Arc::new(config), Arc::clone(&store), metrics)?;
+        let hub = core::Hub::new(Arc::new(config), Arc::clone(&store), metrics)?;
         Ok(Self { hub, store, tls })
     }
 
@@ -202,8 +194,7 @@ pub async fn run(
 /// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
 #[doc(hidden)]
 pub mod bench_support {
-    pub use crate::delivery::Delivery;
+    pub use crate::core::bench_support::{Member, RoomSetup};
+    pub use crate::core::{Delivery, Outbox, Room};
     pub use crate::doors::text::plain_text;
-    pub use crate::outbox::Outbox;
-    pub use crate::room::{Member, Room, RoomSetup};
 }

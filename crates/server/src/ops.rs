@@ -19,7 +19,7 @@ use axum::Router;
 use tokio::net::TcpListener;
 use tokio_util::sync::CancellationToken;
 
-use crate::hub::Hub;
+use crate::core::Hub;
 
 /// How long `/readyz` waits for the store to answer its probe.
 const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);

@@ -12,8 +12,8 @@ use futures::FutureExt;
 
 use super::{Door, UserState};
 use crate::config::Config;
-use crate::hub::Hub;
-use crate::outbox::Outbox;
+use crate::core::hub::Hub;
+use crate::core::outbox::Outbox;
 use crate::store::memory::MemoryStore;
 
 const ONE_ROOM: Door = Door {

@@ -6,11 +6,33 @@
 //! and typed refusals, which each door renders in its own protocol. Nothing
 //! here touches a socket, so the rules are tested once, without one (see
 //! `harness`).
+//!
+//! The modules are private: the rest of the crate sees only what is
+//! re-exported here, the face below.
 
 mod commands;
+mod control;
+mod delivery;
+mod fanout;
 #[cfg(test)]
 mod harness;
+mod hub;
+mod outbox;
+mod password;
+mod room;
+mod room_quota;
+mod session_id;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
+pub use control::Mailbox;
+pub use delivery::{Delivery, Format, RequestTag};
+pub use hub::{Hub, Profile, User};
+pub use outbox::{Missed, Outbox};
+pub use room::{now_millis, Room};
 pub use user::{Departure, Door, UserState};
+
+/// What `crate::bench_support` hands the criterion benches; no door needs it.
+pub mod bench_support {
+    pub use super::room::{Member, RoomSetup};
+}

@@ -16,12 +16,13 @@ use banter_proto::event::{LeaveReason, RoomView};
 use banter_proto::{Event, Nick, Refusal};
 use tokio::time::Instant;
 
-use crate::control::Mailbox;
-use crate::delivery::RequestTag;
-use crate::hub::{Hub, Profile};
-use crate::outbox::Outbox;
-use crate::password::Lockout;
-use crate::room::{room_message, Entry, Member, Room, SessionId};
+use crate::core::control::Mailbox;
+use crate::core::delivery::RequestTag;
+use crate::core::hub::{Hub, Profile};
+use crate::core::outbox::Outbox;
+use crate::core::password::Lockout;
+use crate::core::room::{room_message, Entry, Member, Room};
+use crate::core::session_id::SessionId;
 
 /// How a door's users live in rooms.
 #[derive(Debug, Clone, Copy)]
@@ -55,42 +56,42 @@ pub enum Departure {
 
 /// A connection's standing with locked rooms, by room key.
 #[derive(Debug)]
-pub(crate) struct RoomPasses {
+pub(super) struct RoomPasses {
     /// Rooms entered with the password, with the password epoch it was good for.
-    pub(crate) grants: HashMap<String, u64>,
+    pub(super) grants: HashMap<String, u64>,
     /// Invitations, with their password epoch.
-    pub(crate) invites: HashMap<String, u64>,
-    pub(crate) lockout: Lockout,
+    pub(super) invites: HashMap<String, u64>,
+    pub(super) lockout: Lockout,
 }
 
 /// See the module docs.
 pub struct UserState {
-    pub(crate) id: SessionId,
-    pub(crate) peer: SocketAddr,
-    pub(crate) hub: Arc<Hub>,
-    pub(crate) outbox: Arc<Outbox>,
-    pub(crate) control: Arc<Mailbox>,
-    pub(crate) door: Door,
-    pub(crate) nick: Option<Nick>,
+    pub id: SessionId,
+    pub peer: SocketAddr,
+    pub hub: Arc<Hub>,
+    pub outbox: Arc<Outbox>,
+    pub(super) control: Arc<Mailbox>,
+    pub(super) door: Door,
+    pub(super) nick: Option<Nick>,
     /// In the order they were entered.
-    pub(crate) rooms: Vec<Arc<Room>>,
+    pub rooms: Vec<Arc<Room>>,
     /// What this connection may do in locked rooms; made on first use, since
     /// most connections never meet a password.
-    pub(crate) passes: Option<Box<RoomPasses>>,
+    pub(super) passes: Option<Box<RoomPasses>>,
     /// The newest message seen in each room on this connection, by room key:
     /// entering a room again shows only what came after it. A list: a
     /// connection sees few rooms, and an empty list costs least.
-    pub(crate) seen: Vec<(String, i64)>,
+    pub(super) seen: Vec<(String, i64)>,
     /// When this user was last told that the store is failing.
-    pub(crate) store_problem_told: Option<Instant>,
+    pub(super) store_problem_told: Option<Instant>,
     /// The request being answered, if the door tags its requests.
-    pub(crate) request: Option<RequestTag>,
+    pub(super) request: Option<RequestTag>,
     /// Something was replied to the current request.
-    pub(crate) replied: bool,
+    pub(super) replied: bool,
     /// What the rooms are told when this user goes.
-    pub(crate) departure: Departure,
+    pub(super) departure: Departure,
     /// What the user said about themselves before registering, if the door asks.
-    pub(crate) profile: Option<Arc<Profile>>,
+    pub(super) profile: Option<Arc<Profile>>,
 }
 
 impl Drop for UserState {
@@ -148,7 +149,7 @@ impl UserState {
     }
 
     /// The one room a text-door user is in.
-    pub fn current_room(&self) -> Option<&Arc<Room>> {
+    pub(super) fn current_room(&self) -> Option<&Arc<Room>> {
         self.rooms.first()
     }
 
@@ -178,13 +179,13 @@ impl UserState {
         self.departure = departure;
     }
 
-    pub(crate) fn registered_nick(&self) -> &Nick {
+    pub fn registered_nick(&self) -> &Nick {
         self.nick
             .as_ref()
             .expect("requests are executed only once named")
     }
 
-    pub(crate) fn member(&self) -> Member {
+    pub(super) fn member(&self) -> Member {
         Member {
             id: self.id,
             nick: self.registered_nick().clone(),
@@ -193,7 +194,7 @@ impl UserState {
     }
 
     /// This connection's passes, made on first use.
-    pub(crate) fn passes_mut(&mut self) -> &mut RoomPasses {
+    pub(super) fn passes_mut(&mut self) -> &mut RoomPasses {
         let wait = self.hub.config.password_lockout();
         self.passes.get_or_insert_with(|| {
             Box::new(RoomPasses {
@@ -213,25 +214,25 @@ impl UserState {
     }
 
     /// Records that this connection has seen the room `key` up to message `id`.
-    pub(crate) fn saw(&mut self, key: &str, id: i64) {
+    pub(super) fn saw(&mut self, key: &str, id: i64) {
         match self.seen.iter_mut().find(|(room, _)| room == key) {
             Some((_, seen)) => *seen = id,
             None => self.seen.push((key.to_owned(), id)),
         }
     }
 
-    pub(crate) fn is_in(&self, room: &Arc<Room>) -> bool {
+    pub(super) fn is_in(&self, room: &Arc<Room>) -> bool {
         self.rooms.iter().any(|r| Arc::ptr_eq(r, room))
     }
 
     /// Forgets `room` (without telling it; the caller does).
-    pub(crate) fn forget_room(&mut self, room: &Arc<Room>) {
+    pub(super) fn forget_room(&mut self, room: &Arc<Room>) {
         self.rooms.retain(|r| !Arc::ptr_eq(r, room));
     }
 
     /// What entering a room shows: its members and topic, and the recent
     /// messages this connection has not seen there yet.
-    pub(crate) fn view(&mut self, room: &Room, entry: Entry, created: bool) -> RoomView {
+    pub(super) fn view(&mut self, room: &Room, entry: Entry, created: bool) -> RoomView {
         let key = room.name().key();
         let seen = self.seen_in(key);
         let recent: Vec<_> = entry

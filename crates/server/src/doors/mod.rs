@@ -29,8 +29,7 @@ use bytes::{Bytes, BytesMut};
 use banter_proto::Event;
 use tokio::task::JoinHandle;
 
-use crate::delivery::Delivery;
-use crate::outbox::{Missed, Outbox};
+use crate::core::{Delivery, Missed, Outbox};
 
 /// How long the last lines of a session (goodbye, shutdown notice, error) may
 /// take to reach its client once the session has ended.

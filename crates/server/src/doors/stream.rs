@@ -21,9 +21,9 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use crate::core::Hub;
 use crate::doors::limits::ConnectionLimits;
 use crate::doors::transport::ByteStream;
-use crate::hub::Hub;
 use crate::ops::ListenerUp;
 use crate::tls::{Tls, TlsDoor};
 

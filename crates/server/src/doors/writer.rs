@@ -17,9 +17,9 @@ use tokio::io::{AsyncWrite, AsyncWriteExt};
 use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::Outbox;
 use crate::doors::{Renderer, WriteTiming};
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
 
 /// Runs until the outbox closes or the socket fails; cancels `gone` on exit so
 /// the session notices a dead writer.

@@ -10,7 +10,7 @@ use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Refusal};
 use tracing::{info, warn};
 
-use crate::control::Control;
+use crate::core::control::Control;
 use crate::core::user::UserState;
 
 impl UserState {
@@ -47,7 +47,7 @@ impl UserState {
     pub fn may_set_password(
         &self,
         room: Option<&str>,
-    ) -> Result<(Arc<crate::room::Room>, u64), Refusal> {
+    ) -> Result<(Arc<crate::core::room::Room>, u64), Refusal> {
         let room = self.room_for(room)?;
         room.check_host(self.id, HostAction::Password)?;
         let (_, epoch) = room.lock_state();

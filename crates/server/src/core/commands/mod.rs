@@ -19,10 +19,10 @@ use banter_proto::request::Request;
 use banter_proto::{Event, Nick, Refusal, RoomName};
 use tokio::time::Instant;
 
-use crate::control::Control;
+use crate::core::control::Control;
+use crate::core::hub::User;
+use crate::core::room::{now_millis, Room};
 use crate::core::user::UserState;
-use crate::hub::User;
-use crate::room::{now_millis, Room};
 use crate::store::{MessageKind, StoredMessage};
 
 /// How often a user is reminded that the store is failing while it lasts.
@@ -170,7 +170,7 @@ impl UserState {
 
     /// The room a request is about: the one named, which the user must be
     /// in, or their only room.
-    pub(crate) fn room_for(&self, name: Option<&str>) -> Result<Arc<Room>, Refusal> {
+    pub(in crate::core) fn room_for(&self, name: Option<&str>) -> Result<Arc<Room>, Refusal> {
         match name {
             Some(name) => {
                 let key = banter_proto::names::fold(name);
@@ -195,7 +195,12 @@ impl UserState {
     }
 
     /// A message from this user, said now in `room`.
-    pub(crate) fn message(&self, room: &Room, kind: MessageKind, text: String) -> StoredMessage {
+    pub(in crate::core) fn message(
+        &self,
+        room: &Room,
+        kind: MessageKind,
+        text: String,
+    ) -> StoredMessage {
         StoredMessage {
             id: 0,
             room: room.name().to_string(),
@@ -293,7 +298,7 @@ impl UserState {
 
     /// Leaves `room`, telling its members why, and remembers how far this
     /// connection has seen it.
-    pub(crate) fn leave_room(&mut self, room: &Arc<Room>, reason: Option<LeaveReason>) {
+    pub(in crate::core) fn leave_room(&mut self, room: &Arc<Room>, reason: Option<LeaveReason>) {
         if let Some(newest) = room.newest_message_id() {
             self.saw(room.name().key(), newest);
         }
@@ -302,7 +307,7 @@ impl UserState {
     }
 
     /// A one-room door's user who lost their room goes to the default room.
-    pub(crate) fn back_to_default_room(&mut self) {
+    pub(in crate::core) fn back_to_default_room(&mut self) {
         if self.door.one_room && self.rooms.is_empty() {
             let lobby = Arc::clone(self.hub.default_room());
             if let Err(refusal) = self.enter(lobby, false) {

@@ -2,9 +2,9 @@
 
 use banter_proto::{Event, Nick, Refusal};
 
+use crate::core::delivery::Delivery;
+use crate::core::room::now_millis;
 use crate::core::user::UserState;
-use crate::delivery::Delivery;
-use crate::room::now_millis;
 use crate::store::{MessageKind, StoredMessage};
 
 impl UserState {

@@ -9,8 +9,8 @@ use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::core::room::{room_message, Room};
 use crate::core::user::UserState;
-use crate::room::{room_message, Room};
 use crate::store::MessageKind;
 
 /// Most messages one history request returns.
@@ -19,7 +19,7 @@ pub const MAX_HISTORY_COUNT: usize = 200;
 impl UserState {
     /// True if this connection may act in locked `room` without typing its
     /// password: it entered with the current password before.
-    pub(crate) fn has_grant(&self, room: &Room) -> bool {
+    pub(in crate::core) fn has_grant(&self, room: &Room) -> bool {
         let (_, epoch) = room.lock_state();
         self.passes
             .as_ref()
@@ -28,7 +28,7 @@ impl UserState {
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
-    pub(crate) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
+    pub(in crate::core) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
         let entry = room.join(self.member(), self.door.lists_members)?;
         if self.door.one_room {
             for old in self.rooms.clone() {

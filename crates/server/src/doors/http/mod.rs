@@ -40,7 +40,7 @@ use tracing::{debug, warn};
 
 use self::metered::{Meter, Metered, Transport};
 use super::limits::{ConnectionLimits, Permit};
-use crate::hub::Hub;
+use crate::core::Hub;
 use crate::log_limit::LogLimit;
 use crate::ops::{self, Health, ListenerUp};
 use crate::tls::{Tls, TlsDoor};

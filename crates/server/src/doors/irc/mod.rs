@@ -28,9 +28,9 @@ use std::sync::Arc;
 use banter_proto::Refusal;
 use tokio_util::sync::CancellationToken;
 
+use crate::core::Hub;
 use crate::doors::stream::StreamDoor;
 use crate::doors::transport::ByteStream;
-use crate::hub::Hub;
 
 /// The IRC door, for `--irc-listen` and `--irc-tls-listen`.
 pub struct IrcDoor;

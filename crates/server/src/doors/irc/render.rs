@@ -22,9 +22,8 @@ use super::caps::{Caps, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
 use super::HOST;
-use crate::delivery::{Delivery, Format};
+use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
-use crate::outbox::Missed;
 
 /// Quits and renames remembered to skip their repeats.
 const REMEMBERED: usize = 16;

@@ -32,13 +32,11 @@ use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcRenderer};
 use super::HOST;
-use crate::core::{Departure, Door, UserState};
+use crate::core::{now_millis, Departure, Door, Hub, Outbox, Profile, User, UserState};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
 use crate::doors::{close_output, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
-use crate::hub::{Hub, Profile, User};
-use crate::room::now_millis;
 
 /// Most targets of one PRIVMSG, NOTICE, KICK, NAMES or WHOIS (ISUPPORT
 /// `MAXTARGETS` and `TARGMAX`).
@@ -177,9 +175,8 @@ pub async fn serve<S: ByteStream>(
 ) {
     let config = Arc::clone(&hub.config);
     let (read, write) = stream.into_halves();
-    let outbox = Arc::new(
-        crate::outbox::Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes),
-    );
+    let outbox =
+        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
     let writer_gone = shutdown.child_token();
     let caps = Arc::new(Caps::default());
     let server: Arc<str> = config.irc_server_name.as_str().into();

@@ -12,7 +12,7 @@ use banter_proto::request::{Request, SayKind};
 use banter_proto::Refusal;
 use serde::Deserialize;
 
-use crate::delivery::RequestTag;
+use crate::core::RequestTag;
 
 /// Messages a `history` request returns without a `limit`.
 const DEFAULT_HISTORY_LIMIT: usize = 50;

@@ -9,9 +9,8 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use serde_json::{json, Map, Value};
 
-use crate::delivery::{Delivery, Format};
+use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
-use crate::outbox::Missed;
 
 /// The protocol's name and version, in `welcome`.
 pub const PROTOCOL: &str = "banter/1";

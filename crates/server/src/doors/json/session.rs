@@ -27,12 +27,10 @@ use tracing::{debug, info};
 
 use super::protocol::{self, ClientRequest};
 use super::render::JsonRenderer;
-use crate::core::{Departure, Door, UserState};
+use crate::core::{Departure, Door, Hub, Outbox, UserState};
 use crate::doors::http::metered::{Meter, Metered};
 use crate::doors::{close_output, Renderer, WriteTiming};
-use crate::hub::Hub;
 use crate::metrics::Metrics;
-use crate::outbox::Outbox;
 
 /// How often the writer pings the client.
 const PING_INTERVAL: Duration = Duration::from_secs(30);

@@ -18,9 +18,9 @@ use tokio_util::sync::CancellationToken;
 
 pub use render::plain_text;
 
+use crate::core::Hub;
 use crate::doors::stream::StreamDoor;
 use crate::doors::transport::ByteStream;
-use crate::hub::Hub;
 
 /// The text door, for `--listen` and `--tls-listen`.
 pub struct TextDoor;

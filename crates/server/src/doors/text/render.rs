@@ -26,9 +26,8 @@ use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use crate::delivery::{Delivery, Format};
+use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
-use crate::outbox::Missed;
 
 /// Asks a telnet client to report its terminal type; telnet answers, nc does not.
 const TELNET_PROBE: &[u8] = &[255, 253, 24];

@@ -26,15 +26,11 @@ use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
 use super::render::{Terminal, TextRenderer};
-use crate::control::Mailbox;
-use crate::core::{Departure, Door, UserState, MAX_HISTORY_COUNT};
+use crate::core::{Departure, Door, Hub, Mailbox, Outbox, Room, UserState, MAX_HISTORY_COUNT};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
 use crate::doors::{close_output, WriteTiming};
 use crate::flood::{ByteBudget, Flood, Verdict};
-use crate::hub::Hub;
-use crate::outbox::Outbox;
-use crate::room::Room;
 
 /// The telnet option a telnet client answers the probe with.
 const TELNET_TTYPE: u8 = 24;

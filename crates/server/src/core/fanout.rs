@@ -14,31 +14,31 @@ use std::sync::Arc;
 
 use banter_proto::Event;
 
-use crate::delivery::Delivery;
-use crate::outbox::Outbox;
-use crate::room::SessionId;
+use crate::core::delivery::Delivery;
+use crate::core::outbox::Outbox;
+use crate::core::session_id::SessionId;
 
 /// The outboxes of a room's local members, in order of arrival.
 #[derive(Debug, Default)]
-pub struct LocalAudience {
+pub(super) struct LocalAudience {
     members: Vec<(SessionId, Arc<Outbox>)>,
 }
 
 impl LocalAudience {
-    pub fn add(&mut self, id: SessionId, outbox: Arc<Outbox>) {
+    pub(super) fn add(&mut self, id: SessionId, outbox: Arc<Outbox>) {
         self.members.push((id, outbox));
     }
 
-    pub fn remove(&mut self, id: SessionId) {
+    pub(super) fn remove(&mut self, id: SessionId) {
         self.members.retain(|(member, _)| *member != id);
     }
 
-    pub fn clear(&mut self) {
+    pub(super) fn clear(&mut self) {
         self.members.clear();
     }
 
     /// Offers `event` to every member but `except`; returns how many.
-    pub fn publish(&self, event: Event, except: Option<SessionId>) -> usize {
+    pub(super) fn publish(&self, event: Event, except: Option<SessionId>) -> usize {
         let delivery = Delivery::new(event);
         let mut offered = 0;
         for (_, outbox) in self.members.iter().filter(|(id, _)| Some(*id) != except) {

@@ -15,12 +15,13 @@ use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal, RoomName};
 
 use crate::config::Config;
-use crate::control::Mailbox;
+use crate::core::control::Mailbox;
+use crate::core::outbox::Outbox;
+use crate::core::password::Passwords;
+use crate::core::room::{now_millis, Room, RoomSetup};
+use crate::core::room_quota::RoomQuota;
+use crate::core::session_id::SessionId;
 use crate::metrics::{Live, Metrics};
-use crate::outbox::Outbox;
-use crate::password::Passwords;
-use crate::room::{now_millis, Room, RoomSetup, SessionId};
-use crate::room_quota::RoomQuota;
 use crate::store::{Store, StoredRoom};
 
 /// A connected, named user as others can reach them.
@@ -28,9 +29,9 @@ use crate::store::{Store, StoredRoom};
 pub struct User {
     pub id: SessionId,
     pub nick: Nick,
-    pub outbox: Arc<Outbox>,
+    pub(super) outbox: Arc<Outbox>,
     /// Requests another session carries out on this one (kick, invite).
-    pub control: Arc<Mailbox>,
+    pub(super) control: Arc<Mailbox>,
     /// What the user said about themselves, if their door asks (IRC's USER).
     pub profile: Option<Arc<Profile>>,
     /// Set while the user says they are away, with their message (IRC's AWAY).
@@ -51,7 +52,7 @@ pub struct Hub {
     pub store: Arc<dyn Store>,
     pub metrics: Arc<Metrics>,
     /// How fast each address may make rooms.
-    pub room_quota: RoomQuota,
+    pub(super) room_quota: RoomQuota,
     default_room: Arc<Room>,
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
@@ -149,16 +150,16 @@ impl Hub {
         }
     }
 
-    pub fn next_session_id(&self) -> SessionId {
+    pub(super) fn next_session_id(&self) -> SessionId {
         self.next_id.fetch_add(1, Ordering::Relaxed)
     }
 
-    pub fn default_room(&self) -> &Arc<Room> {
+    pub(super) fn default_room(&self) -> &Arc<Room> {
         &self.default_room
     }
 
     /// Claims a name for a session; fails if anyone else holds it in any case.
-    pub fn register(&self, user: User) -> Result<(), Refusal> {
+    pub(super) fn register(&self, user: User) -> Result<(), Refusal> {
         let mut users = lock(&self.users);
         if users.contains_key(user.nick.key()) {
             return Err(Refusal::NameTaken {
@@ -170,7 +171,7 @@ impl Hub {
     }
 
     /// Moves a session's claim from `old` to `new` in one step.
-    pub fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), Refusal> {
+    pub(super) fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), Refusal> {
         let mut users = lock(&self.users);
         if let Some(holder) = users.get(new.key()) {
             if holder.id != id {
@@ -196,7 +197,7 @@ impl Hub {
     }
 
     /// Releases a session's name (only if that session still holds it).
-    pub fn unregister(&self, id: SessionId, nick: &Nick) {
+    pub(super) fn unregister(&self, id: SessionId, nick: &Nick) {
         let mut users = lock(&self.users);
         if users.get(nick.key()).is_some_and(|user| user.id == id) {
             users.remove(nick.key());
@@ -218,7 +219,7 @@ impl Hub {
     }
 
     /// The user a session is, while it holds a name.
-    pub fn user_by_id(&self, id: SessionId) -> Option<User> {
+    pub(super) fn user_by_id(&self, id: SessionId) -> Option<User> {
         lock(&self.users)
             .values()
             .find(|user| user.id == id)
@@ -230,7 +231,7 @@ impl Hub {
     }
 
     /// Creates a room atomically: of two racing creators one wins, one gets `RoomExists`.
-    pub fn create_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
+    pub(super) fn create_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
         let mut rooms = lock(&self.rooms);
         if let Some(existing) = rooms.get(name.key()) {
             return Err(Refusal::RoomExists {
@@ -257,7 +258,7 @@ impl Hub {
     }
 
     /// Takes a room out of the directory (`:close`, or a creation the store refused).
-    pub fn remove_room(&self, room: &Arc<Room>) {
+    pub(super) fn remove_room(&self, room: &Arc<Room>) {
         let mut rooms = lock(&self.rooms);
         if rooms
             .get(room.name().key())
@@ -269,7 +270,7 @@ impl Hub {
 
     /// The room with this name, created if it does not exist yet (for
     /// `name:room`); `true` when it was created.
-    pub fn room_or_create(&self, name: RoomName) -> Result<(Arc<Room>, bool), Refusal> {
+    pub(super) fn room_or_create(&self, name: RoomName) -> Result<(Arc<Room>, bool), Refusal> {
         match self.create_room(name.clone()) {
             Err(Refusal::RoomExists { room }) => self
                 .room(name.as_str())

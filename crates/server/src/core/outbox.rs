@@ -24,11 +24,11 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use banter_proto::Event;
 use tokio::sync::Notify;
 
-use crate::delivery::{Delivery, RequestTag};
+use crate::core::delivery::{Delivery, RequestTag};
 
 /// What happened to an offered delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Offer {
+pub(super) enum Offer {
     Queued,
     /// The queue was full; the client will be told it missed messages.
     Dropped,
@@ -106,7 +106,7 @@ impl Outbox {
     }
 
     /// Queues room traffic unless the queue is over its byte limit.
-    pub fn offer(&self, delivery: Arc<Delivery>) -> Offer {
+    pub(super) fn offer(&self, delivery: Arc<Delivery>) -> Offer {
         let cost = delivery.cost();
         let mut state = self.lock();
         if state.closed {
@@ -147,7 +147,7 @@ impl Outbox {
     /// Queues a reply to the client's request `request`, unless the queue
     /// would pass the hard bound: then it is dropped and the outbox is
     /// [overflowed](Outbox::overflowed).
-    pub fn reply_to(&self, event: Event, request: Option<RequestTag>) {
+    pub(super) fn reply_to(&self, event: Event, request: Option<RequestTag>) {
         let delivery = Delivery::reply(event, request);
         let cost = delivery.cost();
         let mut state = self.lock();

@@ -23,12 +23,10 @@ use banter_proto::names::fold;
 use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Nick, Refusal, RoomName};
 
-use crate::fanout::LocalAudience;
-use crate::outbox::Outbox;
+use crate::core::fanout::LocalAudience;
+use crate::core::outbox::Outbox;
+use crate::core::session_id::SessionId;
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
-
-/// A session's identity for its whole connection; names can change, this cannot.
-pub type SessionId = u64;
 
 /// A member as the room knows it.
 #[derive(Debug, Clone)]
@@ -71,35 +69,35 @@ struct RoomState {
 #[derive(Debug)]
 pub struct Entry {
     /// Everyone in it, the new member included, if asked for.
-    pub members: Vec<WhoEntry>,
+    pub(super) members: Vec<WhoEntry>,
     /// How many are in it, the new member included.
-    pub count: usize,
+    pub(super) count: usize,
     /// The new member became its host (first into it while empty).
-    pub host: bool,
-    pub locked: bool,
-    pub topic: Option<String>,
+    pub(super) host: bool,
+    pub(super) locked: bool,
+    pub(super) topic: Option<String>,
     /// The room's recent messages, oldest first.
-    pub recent: Vec<StoredMessage>,
+    pub(super) recent: Vec<StoredMessage>,
 }
 
 /// A message as said: its id and time.
 #[derive(Debug, Clone, Copy)]
 pub struct Said {
-    pub id: i64,
-    pub at: Millis,
+    pub(super) id: i64,
+    pub(super) at: Millis,
     /// Members it was offered to.
-    pub offered: usize,
+    pub(super) offered: usize,
 }
 
 /// How a room starts: new, or as the store remembered it.
 #[derive(Debug, Default)]
 pub struct RoomSetup {
     /// The server's default room: no hosts, never locked.
-    pub is_default: bool,
-    pub created_at: Millis,
-    pub topic: Option<String>,
-    pub password_hash: Option<String>,
-    pub recent: Vec<StoredMessage>,
+    pub(super) is_default: bool,
+    pub(super) created_at: Millis,
+    pub(super) topic: Option<String>,
+    pub(super) password_hash: Option<String>,
+    pub(super) recent: Vec<StoredMessage>,
 }
 
 pub struct Room {
@@ -129,7 +127,7 @@ pub fn now_millis() -> Millis {
 }
 
 /// A stored message as clients see it.
-pub fn room_message(message: &StoredMessage) -> RoomMessage {
+pub(super) fn room_message(message: &StoredMessage) -> RoomMessage {
     RoomMessage {
         id: message.id,
         at: message.at,
@@ -174,7 +172,7 @@ impl Room {
     }
 
     /// The room as the store keeps it.
-    pub fn snapshot(&self) -> StoredRoom {
+    pub(super) fn snapshot(&self) -> StoredRoom {
         let state = self.lock();
         StoredRoom {
             name: self.name.to_string(),
@@ -185,7 +183,7 @@ impl Room {
     }
 
     /// Commits the room as it is now (after creating it).
-    pub async fn persist(&self) -> Result<(), Refusal> {
+    pub(super) async fn persist(&self) -> Result<(), Refusal> {
         let _change = self.changes.lock().await;
         self.commit(self.snapshot()).await
     }
@@ -199,10 +197,6 @@ impl Room {
 
     pub fn name(&self) -> &RoomName {
         &self.name
-    }
-
-    pub fn is_default(&self) -> bool {
-        self.is_default
     }
 
     fn lock(&self) -> MutexGuard<'_, RoomState> {
@@ -281,7 +275,7 @@ impl Room {
 
     /// Removes a member and tells the others why, if there is a `reason` to
     /// tell. If the last host left, the longest-present member becomes host.
-    pub fn leave(&self, id: SessionId, reason: Option<LeaveReason>) {
+    pub(super) fn leave(&self, id: SessionId, reason: Option<LeaveReason>) {
         let mut state = self.lock();
         let Some(at) = state.seats.iter().position(|s| s.id == id) else {
             return;
@@ -310,7 +304,7 @@ impl Room {
     }
 
     /// Renames a member and tells the others.
-    pub fn rename(&self, id: SessionId, new: &Nick) {
+    pub(super) fn rename(&self, id: SessionId, new: &Nick) {
         let mut state = self.lock();
         let Some(seat) = state.seats.iter_mut().find(|s| s.id == id) else {
             return;
@@ -325,16 +319,16 @@ impl Room {
     }
 
     /// The id of the newest message said here, if any is remembered.
-    pub fn newest_message_id(&self) -> Option<i64> {
+    pub(super) fn newest_message_id(&self) -> Option<i64> {
         self.lock().recent.back().map(|message| message.id)
     }
 
-    pub fn member_count(&self) -> usize {
+    pub(super) fn member_count(&self) -> usize {
         self.lock().seats.len()
     }
 
     /// Whether `id` is a host here, if a member at all.
-    pub fn membership(&self, id: SessionId) -> Option<bool> {
+    pub(super) fn membership(&self, id: SessionId) -> Option<bool> {
         self.lock()
             .seats
             .iter()
@@ -414,7 +408,7 @@ impl Room {
     }
 
     /// Checks that `actor` may do `action` here (a host, not the default room).
-    pub fn check_host(&self, actor: SessionId, action: HostAction) -> Result<(), Refusal> {
+    pub(super) fn check_host(&self, actor: SessionId, action: HostAction) -> Result<(), Refusal> {
         self.require_host(&self.lock(), actor, action)
     }
 
@@ -434,7 +428,7 @@ impl Room {
             })
     }
 
-    pub fn add_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), Refusal> {
+    pub(super) fn add_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), Refusal> {
         let mut state = self.lock();
         self.require_host(&state, actor, HostAction::HostAdd)?;
         let seat = self.seat_named(&mut state, name)?;
@@ -454,7 +448,12 @@ impl Room {
         Ok(())
     }
 
-    pub fn remove_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), Refusal> {
+    pub(super) fn remove_host(
+        &self,
+        actor: SessionId,
+        by: &Nick,
+        name: &str,
+    ) -> Result<(), Refusal> {
         let mut state = self.lock();
         self.require_host(&state, actor, HostAction::HostRemove)?;
         let room = self.name.to_string();
@@ -480,7 +479,7 @@ impl Room {
     }
 
     /// Sets the topic once the store has it.
-    pub async fn set_topic(
+    pub(super) async fn set_topic(
         &self,
         actor: SessionId,
         by: &Nick,
@@ -506,7 +505,7 @@ impl Room {
     /// Sets (`Some`) or removes (`None`) the password once the store has it,
     /// if it is still the one of `if_epoch` (another host may have changed it
     /// while this one typed); returns the new epoch.
-    pub async fn set_password(
+    pub(super) async fn set_password(
         &self,
         actor: SessionId,
         by: &Nick,
@@ -542,7 +541,7 @@ impl Room {
     /// store cannot delete it, the room stays exactly as it was. Holds the
     /// `changes` lock, so a topic or password change that already passed its
     /// host check cannot save the room again after the delete.
-    pub async fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, Refusal> {
+    pub(super) async fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, Refusal> {
         let _change = self.changes.lock().await;
         {
             let mut state = self.lock();
@@ -568,7 +567,7 @@ impl Room {
 
     /// Finds the member a host wants to kick; the kick itself is carried out
     /// by the member's own session.
-    pub fn kick_target(&self, actor: SessionId, name: &str) -> Result<SessionId, Refusal> {
+    pub(super) fn kick_target(&self, actor: SessionId, name: &str) -> Result<SessionId, Refusal> {
         let mut state = self.lock();
         self.require_host(&state, actor, HostAction::Kick)?;
         let seat = self.seat_named(&mut state, name)?;

@@ -50,7 +50,7 @@ pub struct Passwords {
 /// The server is shutting down: no more hashing.
 #[derive(Debug, thiserror::Error)]
 #[error("the server is shutting down")]
-pub struct Closed;
+pub(super) struct Closed;
 
 impl Default for Passwords {
     fn default() -> Self {
@@ -65,7 +65,7 @@ impl Default for Passwords {
 impl Passwords {
     /// An Argon2id PHC string with a fresh random salt, in the format
     /// `Argon2::default().hash_password` gives.
-    pub async fn hash(&self, from: IpAddr, password: String) -> anyhow::Result<String> {
+    pub(super) async fn hash(&self, from: IpAddr, password: String) -> anyhow::Result<String> {
         self.with_slot(from, move |memory| {
             let salt = SaltString::generate(&mut OsRng);
             hash_in(memory, password.as_bytes(), &salt)
@@ -75,7 +75,7 @@ impl Passwords {
     }
 
     /// Whether `password` matches the PHC string `hash`; `Err` at shutdown.
-    pub async fn verify(
+    pub(super) async fn verify(
         &self,
         from: IpAddr,
         password: String,
@@ -239,7 +239,7 @@ fn compute(
 
 /// One connection's wrong answers, per room (by case-folded name).
 #[derive(Debug)]
-pub struct Lockout {
+pub(super) struct Lockout {
     wait: Duration,
     failures: HashMap<String, Vec<Instant>>,
     locked_until: HashMap<String, Instant>,
@@ -247,7 +247,7 @@ pub struct Lockout {
 
 impl Lockout {
     /// `wait`: how long a connection must wait after too many wrong answers.
-    pub fn new(wait: Duration) -> Self {
+    pub(super) fn new(wait: Duration) -> Self {
         Self {
             wait,
             failures: HashMap::new(),
@@ -256,7 +256,7 @@ impl Lockout {
     }
 
     /// `Err(remaining)` while this connection must wait before trying `room`.
-    pub fn check(&mut self, room: &str, now: Instant) -> Result<(), Duration> {
+    pub(super) fn check(&mut self, room: &str, now: Instant) -> Result<(), Duration> {
         match self.locked_until.get(room) {
             Some(&until) if until > now => Err(until - now),
             Some(_) => {
@@ -268,7 +268,7 @@ impl Lockout {
     }
 
     /// Records a wrong answer; returns true if it started a lockout.
-    pub fn failed(&mut self, room: &str, now: Instant) -> bool {
+    pub(super) fn failed(&mut self, room: &str, now: Instant) -> bool {
         let recent = self.failures.entry(room.to_owned()).or_default();
         recent.retain(|&at| now.saturating_duration_since(at) < FAILURE_WINDOW);
         recent.push(now);
@@ -280,7 +280,7 @@ impl Lockout {
         true
     }
 
-    pub fn succeeded(&mut self, room: &str) {
+    pub(super) fn succeeded(&mut self, room: &str) {
         self.failures.remove(room);
     }
 }

@@ -10,7 +10,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use tokio::sync::Notify;
 
-use crate::room::Room;
+use crate::core::room::Room;
 
 /// Requests waiting in one mailbox; they are rare, and a full mailbox makes
 /// the requester say "try again".
@@ -51,7 +51,7 @@ impl Mailbox {
     }
 
     /// Leaves a request; gives it back if the mailbox is full.
-    pub fn try_send(&self, request: Control) -> Result<(), Control> {
+    pub(super) fn try_send(&self, request: Control) -> Result<(), Control> {
         let mut queue = self.lock();
         if queue.len() >= MAILBOX_CAPACITY {
             return Err(request);
@@ -66,7 +66,7 @@ impl Mailbox {
     /// mailbox is full: a member left attached to a deleted room would lose
     /// every line it says. It cannot grow without bound: a session gets at
     /// most one such request per room it is in.
-    pub fn room_closed(&self, room: Arc<Room>, by: String) {
+    pub(super) fn room_closed(&self, room: Arc<Room>, by: String) {
         self.lock().push_back(Control::RoomClosed { room, by });
         self.ready.notify_one();
     }
@@ -92,7 +92,7 @@ mod tests {
         let store = Arc::new(crate::store::memory::MemoryStore::new(10));
         let room = Arc::new(Room::new(
             RoomName::parse("games").unwrap(),
-            crate::room::RoomSetup::default(),
+            crate::core::room::RoomSetup::default(),
             store,
             0,
         ));

@@ -18,7 +18,7 @@ use tokio::time::Instant;
 const REMEMBERED_ADDRESSES: usize = 4096;
 
 #[derive(Debug)]
-pub struct RoomQuota {
+pub(super) struct RoomQuota {
     per_minute: u32,
     buckets: Mutex<HashMap<IpAddr, Bucket>>,
 }
@@ -31,7 +31,7 @@ struct Bucket {
 
 impl RoomQuota {
     /// `per_minute` rooms a minute from one address; 0 is no limit.
-    pub fn new(per_minute: u32) -> Self {
+    pub(super) fn new(per_minute: u32) -> Self {
         Self {
             per_minute,
             buckets: Mutex::default(),
@@ -39,7 +39,7 @@ impl RoomQuota {
     }
 
     /// Takes one room from `address`'s allowance, or says how long to wait.
-    pub fn take(&self, address: IpAddr) -> Result<(), Refusal> {
+    pub(super) fn take(&self, address: IpAddr) -> Result<(), Refusal> {
         if self.per_minute == 0 {
             return Ok(());
         }

@@ -15,8 +15,8 @@ use tokio::net::TcpStream;
 use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::payload::{self, Line, Stamp};
-use crate::run::{Shared, Window};
 use crate::scenario::Params;
+use crate::shared::{Shared, Window};
 use crate::tracker::{self, Tally, Tracker};
 
 /// Bytes a client reads at a time (at least).
@@ -47,6 +47,15 @@ pub struct Outcome {
     /// The first error the server answered a request with after login
     /// (only the WebSocket door answers every request).
     pub refused: Option<String>,
+}
+
+impl Outcome {
+    /// Ends this client's run with a failed login, counted in `shared`.
+    pub fn login_failed(mut self, shared: &Shared, error: String) -> Self {
+        shared.login_failed(&error);
+        self.login = Some(Err(error));
+        self
+    }
 }
 
 impl Outcome {
@@ -163,8 +172,8 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     .await;
     let mut stream = match login {
         Ok(Ok(stream)) => stream,
-        Ok(Err(err)) => return shared.login_failed(outcome, format!("connect: {err}")),
-        Err(_) => return shared.login_failed(outcome, "connect timed out".into()),
+        Ok(Err(err)) => return outcome.login_failed(&shared, format!("connect: {err}")),
+        Err(_) => return outcome.login_failed(&shared, "connect timed out".into()),
     };
     let (mut read_half, mut write_half) = stream.split();
     let mut reader = Reader::new();
@@ -177,7 +186,7 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     .unwrap_or_else(|_| Err("no hello before the login timeout".into()));
     drop(permit);
     if let Err(err) = logged_in {
-        return shared.login_failed(outcome, err);
+        return outcome.login_failed(&shared, err);
     }
     outcome.login = Some(Ok(begun.elapsed()));
     shared.logged_in.fetch_add(1, Ordering::Relaxed);

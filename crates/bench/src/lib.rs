@@ -13,5 +13,6 @@ pub mod report;
 pub mod run;
 pub mod scenario;
 pub mod server;
+pub mod shared;
 pub mod tracker;
 pub mod ws_client;

@@ -7,9 +7,9 @@
 //! flight; then every connection closes and the outcomes are summed up.
 
 use std::net::SocketAddr;
-use std::sync::atomic::{AtomicU32, AtomicU64, AtomicUsize, Ordering};
+use std::sync::atomic::{AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex, OnceLock};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::bail;
 use hdrhistogram::Histogram;
@@ -22,6 +22,7 @@ use crate::client::{self, Outcome};
 use crate::procfs;
 use crate::report::{Latency, Report, ServerUse};
 use crate::scenario::{Activity, Door, Params};
+use crate::shared::{run_tag, Ack, Shared, Window};
 use crate::ws_client;
 
 /// The server a run drives.
@@ -35,139 +36,6 @@ pub struct Target {
     pub pid: Option<u32>,
     /// What it is, for the report (`banterd`, `baseline`, an address).
     pub label: String,
-}
-
-/// The measurement window, in nanoseconds since the run's start.
-#[derive(Debug, Clone, Copy)]
-pub struct Window {
-    pub start_ns: u64,
-    pub end_ns: u64,
-}
-
-impl Window {
-    pub fn contains(&self, ns: u64) -> bool {
-        (self.start_ns..self.end_ns).contains(&ns)
-    }
-}
-
-/// How far every receiver has got with one unthrottled sender's messages.
-///
-/// Receivers see one sender's messages in order, so when the last receiver
-/// gets message `s`, every receiver has everything up to `s`: completions come
-/// in sequence order and a ring of `window` counters is enough.
-pub struct Ack {
-    receivers: u32,
-    ring: Box<[AtomicU32]>,
-    done: AtomicU64,
-    wake: Notify,
-}
-
-impl Ack {
-    fn new(receivers: usize, window: usize) -> Self {
-        Self {
-            receivers: receivers as u32,
-            ring: (0..window).map(|_| AtomicU32::new(0)).collect(),
-            done: AtomicU64::new(0),
-            wake: Notify::new(),
-        }
-    }
-
-    /// One receiver got message `seq`.
-    pub fn ack(&self, seq: u64) {
-        let slot = &self.ring[(seq % self.ring.len() as u64) as usize];
-        if slot.fetch_add(1, Ordering::AcqRel) + 1 == self.receivers {
-            slot.store(0, Ordering::Release);
-            self.done.fetch_max(seq + 1, Ordering::AcqRel);
-            self.wake.notify_one();
-        }
-    }
-
-    /// Messages every receiver has.
-    pub fn done(&self) -> u64 {
-        self.done.load(Ordering::Acquire)
-    }
-
-    /// Waits for `done` to move (or a stored wake-up).
-    pub async fn wait(&self) {
-        self.wake.notified().await;
-    }
-}
-
-/// State every client of a run shares.
-pub struct Shared {
-    pub params: Params,
-    /// Marks this run's names and messages.
-    pub tag: String,
-    /// Where the clients connect: the text door, or the HTTP listener for WebSocket runs.
-    pub addr: SocketAddr,
-    start: std::time::Instant,
-    pub login_gate: Semaphore,
-    pub login_deadline: Instant,
-    pub logged_in: AtomicUsize,
-    pub login_failures: AtomicUsize,
-    pub login_progress: Notify,
-    first_login_error: Mutex<Option<String>>,
-    pub window: OnceLock<Window>,
-    pub go: CancellationToken,
-    pub stop_sending: CancellationToken,
-    pub senders_stopped: AtomicUsize,
-    pub done: CancellationToken,
-    /// Messages sent so far, by sender.
-    pub sent: Vec<AtomicU64>,
-    /// Distinct deliveries so far, over all receivers.
-    pub unique_total: AtomicU64,
-    /// Flow control of unthrottled senders (empty when throttled).
-    pub acks: Vec<Ack>,
-    latency: Mutex<Histogram<u64>>,
-}
-
-impl Shared {
-    /// Nanoseconds since the run's start, the clock of every stamp.
-    pub fn now_ns(&self) -> u64 {
-        self.start.elapsed().as_nanos() as u64
-    }
-
-    /// The screen name of client `index`.
-    pub fn name(&self, index: usize) -> String {
-        format!("{}c{index}", self.tag)
-    }
-
-    pub fn record_latencies(&self, latencies_ns: &[u64]) {
-        let mut histogram = self
-            .latency
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for &ns in latencies_ns {
-            histogram.saturating_record(ns.max(1));
-        }
-    }
-
-    /// Counts a failed login and ends that client.
-    pub fn login_failed(&self, mut outcome: Outcome, error: String) -> Outcome {
-        self.first_login_error
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-            .get_or_insert_with(|| error.clone());
-        outcome.login = Some(Err(error));
-        self.login_failures.fetch_add(1, Ordering::Relaxed);
-        self.login_progress.notify_one();
-        outcome
-    }
-}
-
-/// A short tag unlikely to repeat between runs, from the clock and the PID.
-fn run_tag() -> String {
-    const DIGITS: &[u8] = b"abcdefghijklmnopqrstuvwxyz0123456789";
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos() as u64);
-    let mut seed = nanos ^ u64::from(std::process::id()).rotate_left(32);
-    let mut tag = String::from("b");
-    for _ in 0..4 {
-        tag.push(char::from(DIGITS[(seed % 36) as usize]));
-        seed /= 36;
-    }
-    tag
 }
 
 /// Most time the clients get to close after the run.

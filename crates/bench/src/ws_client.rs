@@ -28,7 +28,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::client::{send_loop, Arrival, Outcome, Outlet, READ_CHUNK_BYTES};
 use crate::payload::{self, Object, Stamp};
-use crate::run::Shared;
+use crate::shared::Shared;
 use crate::tracker::Tracker;
 
 type Socket = WebSocketStream<TcpStream>;
@@ -51,8 +51,8 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     let mut socket =
         match tokio::time::timeout_at(shared.login_deadline, connect(shared.addr)).await {
             Ok(Ok(socket)) => socket,
-            Ok(Err(err)) => return shared.login_failed(outcome, err),
-            Err(_) => return shared.login_failed(outcome, "connect timed out".into()),
+            Ok(Err(err)) => return outcome.login_failed(&shared, err),
+            Err(_) => return outcome.login_failed(&shared, "connect timed out".into()),
         };
     // The room's first checked client creates it; everyone else joins.
     let creates = checked && params.slot_of(index) == 0;
@@ -64,7 +64,7 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     .unwrap_or_else(|_| Err(format!("not in {room_name} before the login timeout")));
     drop(permit);
     if let Err(err) = logged_in {
-        return shared.login_failed(outcome, err);
+        return outcome.login_failed(&shared, err);
     }
     outcome.login = Some(Ok(begun.elapsed()));
     shared.logged_in.fetch_add(1, Ordering::Relaxed);

@@ -267,7 +267,7 @@ impl App {
         let start = conversation.entries.len() - added;
         let rows: usize = conversation.entries[start..]
             .iter()
-            .map(|entry| crate::ui::entry_rows(entry, width))
+            .map(|entry| crate::ui::messages::rows(entry, width))
             .sum();
         conversation.scroll += rows;
     }

@@ -10,7 +10,7 @@
 //! Nothing here changes the app except through the returned [`Viewport`],
 //! so a drawing can be checked against a `TestBackend` buffer.
 
-mod messages;
+pub(crate) mod messages;
 mod wrap;
 
 use ratatui::layout::{Constraint, Layout, Position, Rect};
@@ -27,7 +27,7 @@ use crate::config::Theme;
 use crate::connection::Link;
 use crate::state::{Conversation, Kind};
 
-pub use messages::{nick_color, rows as entry_rows};
+use messages::nick_color;
 
 /// Columns of the sidebar.
 const SIDEBAR_WIDTH: u16 = 18;

@@ -923,3 +923,19 @@ async fn a_nick_that_quit_before_is_shown_quitting_again_after_a_join_lists_it()
     ann.expect(":bob!bob@banter QUIT :Quit").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn names_of_several_channels_ends_with_one_366_for_the_list() {
+    let server = server().await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    join(&mut ann, "#one").await;
+    join(&mut ann, "#two").await;
+    ann.send("NAMES #one,#two,#nowhere").await;
+    ann.expect(":banter 353 ann = #one :@ann").await;
+    ann.expect(":banter 353 ann = #two :@ann").await;
+    ann.expect(":banter 366 ann #one,#two,#nowhere :End of /NAMES list")
+        .await;
+    ann.send("NAMES #one,#two,#three,#four,#five").await;
+    ann.expect(":banter 407 ann #five :Too many targets").await;
+    server.stop().await;
+}

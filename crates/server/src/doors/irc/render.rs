@@ -127,6 +127,13 @@ fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
 /// The `353` lines of a member list, split to fit, then `366`; each member
 /// as a full mask with `userhost-in-names`.
 pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
+    name_lines(replies, room, members, masks);
+    replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
+}
+
+/// The `353` lines of `room`'s members, without the `366` that ends them
+/// (a NAMES of several channels ends them all with one).
+pub fn name_lines(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
     let channel = format!("#{room}");
     let mut listed = String::new();
     for (nick, host) in members {
@@ -148,7 +155,6 @@ pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], mask
     if !listed.is_empty() {
         replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
     }
-    replies.numeric(RPL_ENDOFNAMES, &[&channel], "End of /NAMES list");
 }
 
 impl IrcRenderer {

@@ -516,12 +516,20 @@ impl Session {
             }
             "NAMES" => match params.first().filter(|channels| !channels.is_empty()) {
                 None => replies.numeric(RPL_ENDOFNAMES, &["*"], "End of /NAMES list"),
-                Some(channels) => {
-                    for (_, channel) in self.targets(&mut replies, channels, MAX_TARGETS) {
-                        self.names(&mut replies, channel);
-                        self.pace(&mut replies).await;
+                Some(channels) => match self.targets(&mut replies, channels, MAX_TARGETS)[..] {
+                    [] => {}
+                    [(_, channel)] => self.names(&mut replies, channel),
+                    ref several => {
+                        // Each channel's 353s, then one 366 for the whole list.
+                        for &(_, channel) in several {
+                            self.name_lines(&mut replies, channel);
+                            self.pace(&mut replies).await;
+                        }
+                        let listed: Vec<&str> = several.iter().map(|(_, c)| *c).collect();
+                        let listed = message::clean(&listed.join(",")).into_owned();
+                        replies.numeric(RPL_ENDOFNAMES, &[&listed], "End of /NAMES list");
                     }
-                }
+                },
             },
             "LIST" => self.list(&mut replies, params.first().copied()).await,
             "WHO" => {
@@ -963,6 +971,16 @@ impl Session {
                 replies.out.push_str(&String::from_utf8_lossy(&out));
                 out.clear();
             }
+        }
+    }
+
+    /// `353`s of `channel`'s members, if it is a room, without a `366`.
+    fn name_lines(&self, replies: &mut Replies, channel: &str) {
+        if let Some(room) = room_of(channel).and_then(|room| self.user.hub.room(room)) {
+            let members: Vec<(String, bool)> =
+                room.who().into_iter().map(|m| (m.nick, m.host)).collect();
+            let masks = self.caps.has(USERHOST_IN_NAMES);
+            render::name_lines(replies, room.name().as_str(), &members, masks);
         }
     }
 

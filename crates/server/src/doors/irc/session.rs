@@ -805,7 +805,7 @@ impl Session {
         );
         motd(&mut replies);
         self.flush(&mut replies);
-        info!(peer = %self.user.peer, %nick, "irc user registered");
+        debug!(peer = %self.user.peer, %nick, "irc user registered");
     }
 
     async fn join(&mut self, replies: &mut Replies, channels: &str, keys: Option<&str>) {

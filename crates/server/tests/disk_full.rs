@@ -131,24 +131,6 @@ impl Chat {
     }
 }
 
-/// Every lobby message in the database, oldest first.
-fn stored_texts(data_dir: &Path) -> Vec<String> {
-    let db = rusqlite::Connection::open(data_dir.join("banter.db")).unwrap();
-    let integrity: String = db
-        .query_row("PRAGMA integrity_check", [], |row| row.get(0))
-        .unwrap();
-    assert_eq!(integrity, "ok");
-    let mut query = db
-        .prepare("SELECT text FROM messages WHERE history = 'lobby' ORDER BY id")
-        .unwrap();
-    let texts = query
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    texts
-}
-
 #[tokio::test]
 #[ignore = "mounts a tmpfs, so needs root; scripts/test runs it where it can mount and always in CI"]
 async fn a_full_small_disk_recovers_once_space_is_freed() {
@@ -220,7 +202,8 @@ async fn a_full_small_disk_recovers_once_space_is_freed() {
     server.signal("TERM");
     chat.client.expect_closed().await;
     let status = server.wait_exit(Duration::from_secs(10));
-    let stored = stored_texts(&data_dir);
+    assert_eq!(support::store::integrity(&data_dir), "ok");
+    let stored = support::store::lobby_texts(&data_dir);
     eprintln!(
         "told after {told_after} lines; WAL {wal_when_full} bytes when full, \
          {wal_after_recovery} after recovery ({recovered_in:?} after space was freed), \

@@ -32,27 +32,12 @@ fn without_time(line: &str) -> &str {
     &line[end + 2..]
 }
 
-/// The lobby's stored message texts, oldest first, read as another program would.
-fn stored_lobby_texts(dir: &Path) -> Vec<String> {
-    let db = rusqlite::Connection::open(dir.join("banter.db")).unwrap();
-    db.busy_timeout(Duration::from_secs(1)).unwrap();
-    let mut query = db
-        .prepare("SELECT text FROM messages WHERE history = 'lobby' ORDER BY id")
-        .unwrap();
-    let texts = query
-        .query_map([], |row| row.get(0))
-        .unwrap()
-        .collect::<rusqlite::Result<_>>()
-        .unwrap();
-    texts
-}
-
 /// Waits until the database holds exactly `texts` in the lobby: the store
 /// commits in batches, on its own thread, some time after the chat.
 async fn wait_until_stored(dir: &Path, texts: &[String]) {
     let deadline = Instant::now() + Duration::from_secs(5);
     loop {
-        let stored = stored_lobby_texts(dir);
+        let stored = support::store::lobby_texts(dir);
         if stored == texts {
             return;
         }
@@ -228,7 +213,7 @@ async fn a_kill_9_loses_at_most_the_last_batch_and_never_corrupts() {
         .unwrap();
     assert!(locked.is_some_and(|hash| hash.starts_with("$argon2id$")));
     drop(db);
-    let stored: Vec<u32> = stored_lobby_texts(dir.path())
+    let stored: Vec<u32> = support::store::lobby_texts(dir.path())
         .iter()
         .map(|text| text.strip_prefix("seq ").unwrap().parse().unwrap())
         .collect();

@@ -6,6 +6,7 @@ pub mod browser;
 pub mod http;
 pub mod irc;
 pub mod screen;
+pub mod store;
 pub mod tls;
 pub mod ws;
 

@@ -125,6 +125,7 @@ impl UserState {
     pub(super) async fn create(&mut self, name: &str) -> Result<(), Refusal> {
         let name = RoomName::parse(name)?;
         self.check_room_limit()?;
+        // Asking for a room that exists costs no quota (`create_room` checks again, atomically).
         if let Some(existing) = self.hub.room(name.as_str()) {
             return Err(Refusal::RoomExists {
                 room: existing.name().to_string(),

@@ -51,6 +51,13 @@ struct MeterState {
     resume_at: Option<Instant>,
 }
 
+impl MeterState {
+    /// No reading before `at` (nor before any later pause already set).
+    fn pause_until(&mut self, at: Instant) {
+        self.resume_at = Some(self.resume_at.map_or(at, |paused| paused.max(at)));
+    }
+}
+
 impl Meter {
     pub fn new(config: &Config, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self {
@@ -75,8 +82,11 @@ impl Meter {
     /// From here on the input is WebSocket frames; `already_read` is what
     /// the HTTP server read past the upgrade request, the first frames.
     pub fn count_frames(&self, already_read: &[u8]) {
-        self.lock().frames = Some(FrameScanner::default());
-        self.charge_frames(already_read, Instant::now());
+        let mut state = self.lock();
+        let mut scanner = FrameScanner::default();
+        let frames = scanner.scan(already_read);
+        state.frames = Some(scanner);
+        self.charge_frames(&mut state, frames, Instant::now());
     }
 
     /// Resolves when the client went over its rate (once per flood).
@@ -97,18 +107,18 @@ impl Meter {
             .as_mut()
             .and_then(|budget| budget.spend(data.len(), now))
         {
-            state.resume_at = Some(state.resume_at.map_or(resume_at, |at| at.max(resume_at)));
+            state.pause_until(resume_at);
         }
-        drop(state);
-        self.charge_frames(data, now);
+        let frames = state
+            .frames
+            .as_mut()
+            .map_or(0, |scanner| scanner.scan(data));
+        self.charge_frames(&mut state, frames, now);
     }
 
-    fn charge_frames(&self, data: &[u8], now: Instant) {
-        let mut state = self.lock();
-        let Some(scanner) = state.frames.as_mut() else {
-            return;
-        };
-        let frames = scanner.scan(data);
+    /// One flood item per frame: past the rate reading pauses, the first
+    /// time the session is told, and a flood cuts the client off.
+    fn charge_frames(&self, state: &mut MeterState, frames: usize, now: Instant) {
         for _ in 0..frames {
             match state.flood.check(now) {
                 Verdict::Go => {}
@@ -117,8 +127,7 @@ impl Meter {
                     if warn {
                         self.warned.notify_one();
                     }
-                    let until = now + delay;
-                    state.resume_at = Some(state.resume_at.map_or(until, |at| at.max(until)));
+                    state.pause_until(now + delay);
                 }
                 Verdict::Disconnect => {
                     self.flooded.cancel();

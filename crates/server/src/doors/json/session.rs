@@ -273,17 +273,16 @@ async fn write(
                 frames.push(bytes.clone());
             }
         }
-        let mut missed_frames = batch.missed.iter().map(|missed| {
+        let missed = batch.missed.iter().map(|missed| {
             let mut frame = bytes::BytesMut::new();
             renderer.missed(std::slice::from_ref(missed), &mut frame);
             frame.freeze()
         });
         if batch.closed {
             // The last batch ends with the farewell: what was missed goes before it.
-            let missed: Vec<_> = missed_frames.collect();
             frames.splice(0..0, missed);
         } else {
-            frames.extend(&mut missed_frames);
+            frames.extend(missed);
         }
         let sent = tokio::time::timeout(stall_timeout, async {
             for frame in frames {

@@ -54,11 +54,12 @@ pub struct Launch {
 }
 
 /// The flags every benchmark run gives banterd: every load client comes from
-/// 127.0.0.1, so per-address limits and the per-connection rate limits are off;
+/// 127.0.0.1, so per-address limits (connections, rooms made a minute) and the
+/// per-connection rate limits are off;
 /// both doors on ports the system chooses (the WebSocket door's default port
 /// could be taken, and two servers must be able to run side by side), and the
 /// IRC door, which no benchmark drives, off.
-pub const BANTERD_ARGS: [&str; 14] = [
+pub const BANTERD_ARGS: [&str; 16] = [
     "--listen",
     "127.0.0.1:0",
     "--http-listen",
@@ -70,6 +71,8 @@ pub const BANTERD_ARGS: [&str; 14] = [
     "--input-byte-rate",
     "0",
     "--max-connections-per-ip",
+    "0",
+    "--max-new-rooms-per-minute",
     "0",
     "--max-connections",
     "20000",

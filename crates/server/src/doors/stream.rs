@@ -6,7 +6,10 @@
 //! refusal line and are closed (over TLS just closed: a line would need a
 //! handshake first). An accept error (EMFILE when out of file descriptors,
 //! for one) is logged and retried after a pause: never a crash, never a busy
-//! loop. Over TLS the handshake runs in the connection's own task.
+//! loop. Over TLS the handshake runs in the connection's own task. The HTTP
+//! listener takes its connections through the same `accept`, so every TCP
+//! door gets the same socket options and accept-error handling; refusals are
+//! logged a few times a second at most, with the count left out.
 
 use std::future::Future;
 use std::net::SocketAddr;
@@ -24,9 +27,12 @@ use tracing::{debug, info, warn};
 use crate::core::Hub;
 use crate::doors::limits::ConnectionLimits;
 use crate::doors::transport::ByteStream;
+use crate::log_limit::LogLimit;
 use crate::ops::ListenerUp;
 use crate::tls::{Tls, TlsDoor};
 
+/// Refusals (connections past the limits) logged a second at most.
+pub(crate) const REFUSALS_LOGGED_PER_SECOND: u32 = 5;
 /// Pause after a failed accept before trying again.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a refused connection may take to accept its one error line.
@@ -75,26 +81,14 @@ impl Acceptor {
             None => D::NAME,
         };
         let metrics = &self.hub.metrics;
-        loop {
-            let (stream, peer) = tokio::select! {
-                biased;
-                _ = self.shutdown.cancelled() => break,
-                accepted = listener.accept() => match accepted {
-                    Ok(pair) => pair,
-                    Err(err) => {
-                        warn!(%err, door, "accept failed; retrying after a pause");
-                        tokio::select! {
-                            _ = self.shutdown.cancelled() => break,
-                            _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
-                        }
-                    }
-                },
-            };
-            configure(&stream, peer);
+        let refusals = LogLimit::per_second(REFUSALS_LOGGED_PER_SECOND);
+        while let Some((stream, peer)) = accept(&listener, &self.shutdown, door).await {
             let permit = match self.limits.admit(peer.ip()) {
                 Ok(permit) => permit,
                 Err(reason) => {
-                    info!(%peer, door, %reason, "refusing connection");
+                    if let Some(suppressed) = refusals.allow() {
+                        info!(%peer, door, %reason, suppressed, "refusing connection");
+                    }
                     metrics.connection_refused(reason.code());
                     if self.tls.is_none() {
                         self.tracker.spawn(refuse(stream, D::refusal(&reason)));
@@ -126,6 +120,35 @@ impl Acceptor {
                     })
                 }
             };
+        }
+    }
+}
+
+/// The next connection, configured, or `None` at shutdown. An accept error
+/// (EMFILE when out of file descriptors, for one) is logged and retried
+/// after a pause: never a crash, never a busy loop.
+pub(crate) async fn accept(
+    listener: &TcpListener,
+    shutdown: &CancellationToken,
+    door: &str,
+) -> Option<(TcpStream, SocketAddr)> {
+    loop {
+        tokio::select! {
+            biased;
+            _ = shutdown.cancelled() => return None,
+            accepted = listener.accept() => match accepted {
+                Ok((stream, peer)) => {
+                    configure(&stream, peer);
+                    return Some((stream, peer));
+                }
+                Err(err) => {
+                    warn!(%err, door, "accept failed; retrying after a pause");
+                    tokio::select! {
+                        _ = shutdown.cancelled() => return None,
+                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => {}
+                    }
+                }
+            },
         }
     }
 }

@@ -40,13 +40,12 @@ use tracing::{debug, warn};
 
 use self::metered::{Meter, Metered, Transport};
 use super::limits::{ConnectionLimits, Permit};
+use super::stream::{accept, REFUSALS_LOGGED_PER_SECOND};
 use crate::core::Hub;
 use crate::log_limit::LogLimit;
 use crate::ops::{self, Health, ListenerUp};
 use crate::tls::{Tls, TlsDoor};
 
-/// Pause after a failed accept before trying again.
-const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
 /// How long a refused connection may take to accept its `503`.
 const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 /// How long a plain-HTTP request to the HTTPS port may take to start.
@@ -116,25 +115,9 @@ pub async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
     }
     let router = router.with_state(shared);
     let door = if tls.is_some() { "https" } else { "http" };
-    let refusals = LogLimit::per_second(5);
+    let refusals = LogLimit::per_second(REFUSALS_LOGGED_PER_SECOND);
     up.up();
-    loop {
-        let (stream, peer) = tokio::select! {
-            biased;
-            _ = shutdown.cancelled() => return Ok(()),
-            accepted = listener.accept() => match accepted {
-                Ok(pair) => pair,
-                Err(err) => {
-                    warn!(%err, door, "accept failed; retrying after a pause");
-                    tokio::select! {
-                        _ = shutdown.cancelled() => return Ok(()),
-                        _ = tokio::time::sleep(ACCEPT_BACKOFF) => continue,
-                    }
-                }
-            },
-        };
-        // The writers coalesce already; Nagle would only add delay.
-        let _ = stream.set_nodelay(true);
+    while let Some((stream, peer)) = accept(&listener, &shutdown, door).await {
         let permit = match limits.admit(peer.ip()) {
             Ok(permit) => permit,
             Err(reason) => {
@@ -166,6 +149,7 @@ pub async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
             serve_connection(stream, peer, permit, router, hub, shutdown).await;
         });
     }
+    Ok(())
 }
 
 /// The TLS handshake, unless the client speaks plain HTTP to the HTTPS

@@ -25,10 +25,10 @@ mod session_id;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
-pub use control::Mailbox;
+pub use control::Control;
 pub use delivery::{Delivery, Format, RequestTag};
 pub use hub::{Hub, Profile, User};
-pub use outbox::{Missed, Outbox};
+pub use outbox::{Batch, Missed, Outbox};
 pub use room::{now_millis, Room};
 pub use user::{Departure, Door, UserState};
 

@@ -8,14 +8,18 @@
 //! - `web`: the browser client's files, served by the HTTP listener at `/`.
 //! - `irc`: IRC for existing IRC clients; rooms are channels.
 //!
-//! The byte-stream doors (text and IRC) share their accept loop (`stream`),
-//! what they run over (`transport`: TCP or TLS) and their writer (`writer`).
-//! Every byte a client receives goes through its door's [`Renderer`].
+//! Every door's connections run on one engine (`session`: the read loop,
+//! flood verdicts, timeouts, farewell) and one writer (`writer`: byte
+//! streams and WebSocket frames); a door supplies its decoder, its commands
+//! and its [`Renderer`]. The byte-stream doors (text and IRC) also share
+//! their accept loop (`stream`) and what they run over (`transport`: TCP or
+//! TLS). Every byte a client receives goes through its door's [`Renderer`].
 
 pub mod http;
 pub mod irc;
 pub mod json;
 pub mod limits;
+pub(crate) mod session;
 pub mod stream;
 pub mod text;
 pub(crate) mod transport;
@@ -26,14 +30,7 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use banter_proto::Event;
-use tokio::task::JoinHandle;
-
-use crate::core::{Delivery, Missed, Outbox};
-
-/// How long the last lines of a session (goodbye, shutdown notice, error) may
-/// take to reach its client once the session has ended.
-const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+use crate::core::{Delivery, Missed};
 
 /// Turns deliveries into one door's bytes, for one connection.
 pub trait Renderer: Send + 'static {
@@ -53,25 +50,4 @@ pub struct WriteTiming {
     pub coalesce: Duration,
     /// A socket that accepts nothing for this long ends the session.
     pub stall_timeout: Duration,
-}
-
-/// Ends a session's output, whatever its door: queues `farewell` last, closes
-/// the outbox, and gives the writer [`FINAL_FLUSH_TIMEOUT`] to send what is
-/// queued before stopping it, so a client that reads nothing cannot hold the
-/// session open.
-pub(crate) async fn close_output<T>(
-    outbox: &Outbox,
-    farewell: Option<Event>,
-    writer: &mut JoinHandle<T>,
-) {
-    if let Some(farewell) = farewell {
-        outbox.reply(farewell);
-    }
-    outbox.close();
-    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut *writer)
-        .await
-        .is_err()
-    {
-        writer.abort();
-    }
 }

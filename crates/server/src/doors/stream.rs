@@ -24,9 +24,12 @@ use tokio_util::sync::CancellationToken;
 use tokio_util::task::TaskTracker;
 use tracing::{debug, info, warn};
 
+use crate::config::Config;
 use crate::core::Hub;
 use crate::doors::limits::ConnectionLimits;
+use crate::doors::session::{self, ByteInput, Decode, DoorSession};
 use crate::doors::transport::ByteStream;
+use crate::doors::writer::ByteSink;
 use crate::log_limit::LogLimit;
 use crate::ops::ListenerUp;
 use crate::tls::{Tls, TlsDoor};
@@ -43,22 +46,35 @@ const KEEPALIVE_IDLE: Duration = Duration::from_secs(60);
 const KEEPALIVE_INTERVAL: Duration = Duration::from_secs(10);
 const KEEPALIVE_RETRIES: u32 = 9;
 
-/// A door served over a byte stream: what its accept loop needs of it.
+/// A door served over a byte stream: what its accept loop and the session
+/// engine need of it.
 pub trait StreamDoor: 'static {
     /// Its name in logs and metrics, plain and over TLS.
     const NAME: &'static str;
     const TLS_NAME: &'static str;
 
-    /// Serves one connection until it ends.
-    fn serve<S: ByteStream>(
-        stream: S,
-        peer: SocketAddr,
-        hub: Arc<Hub>,
-        shutdown: CancellationToken,
-    ) -> impl Future<Output = ()> + Send;
+    /// The door's side of one connection.
+    type Session: DoorSession;
+
+    /// Cuts a connection's bytes into the items its session handles.
+    type Decoder: Decode<Item = <Self::Session as DoorSession>::Item>;
+
+    fn decoder(config: &Config) -> Self::Decoder;
 
     /// The line a connection past the limits gets before it is closed.
     fn refusal(reason: &Refusal) -> String;
+}
+
+/// Serves one connection of door `D` to its end, over any byte stream.
+fn serve<D: StreamDoor, S: ByteStream>(
+    stream: S,
+    peer: SocketAddr,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) -> impl Future<Output = ()> + Send {
+    let (read, write) = stream.into_halves();
+    let input = ByteInput::new(read, D::decoder(&hub.config), &hub.config);
+    session::serve::<D::Session>(input, ByteSink(write), peer, hub, shutdown)
 }
 
 /// What an accept loop serves with: the chat, the limits every door shares,
@@ -104,7 +120,7 @@ impl Acceptor {
             // sized for a TLS session's state.
             match &self.tls {
                 None => self.tracker.spawn(async move {
-                    D::serve(stream, peer, hub, shutdown).await;
+                    serve::<D, _>(stream, peer, hub, shutdown).await;
                     drop((permit, open));
                 }),
                 Some(tls) => {
@@ -114,7 +130,7 @@ impl Acceptor {
                             .accept(TlsDoor::Lines, door, stream, peer, &shutdown)
                             .await
                         {
-                            D::serve(stream, peer, hub, shutdown).await;
+                            serve::<D, _>(stream, peer, hub, shutdown).await;
                         }
                         drop((permit, open));
                     })

@@ -1,56 +1,109 @@
-//! The write half of a byte-stream connection: drains the session's outbox
-//! into the socket through the door's [`Renderer`].
+//! The write half of every connection: drains the session's outbox through
+//! the door's [`Renderer`] into a [`Sink`], a byte stream (text, IRC) or a
+//! WebSocket (JSON).
 //!
-//! Everything queued when the writer wakes goes out in one write, and no two
-//! writes are closer than `--write-coalesce-ms`: under load many lines share
+//! Everything queued when the writer wakes goes out in one batch, and no two
+//! batches are closer than `--write-coalesce-ms`: under load many lines share
 //! one system call (the kernel's cost per write dominates a busy server),
-//! while a line after a quiet spell goes out at once, costing no timer. A socket that
-//! accepts nothing for `write_stall_timeout` ends the session: a client that
-//! stopped reading cannot hold memory or a task forever.
+//! while a line after a quiet spell goes out at once, costing no timer. A
+//! client that takes nothing for `--write-stall-timeout` ends the session: a
+//! client that stopped reading cannot hold memory or a task forever. What
+//! was missed goes after the batch's deliveries, except in the last batch,
+//! which ends with the session's farewell: there it goes first.
 
+use std::future::Future;
 use std::io;
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::BytesMut;
+use bytes::{Bytes, BytesMut};
+use futures::SinkExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::time::Instant;
+use tokio::time::{Instant, Interval};
+use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
-use crate::core::Outbox;
+use crate::core::{Batch, Delivery, Missed, Outbox};
 use crate::doors::{Renderer, WriteTiming};
 use crate::metrics::Metrics;
 
-/// Runs until the outbox closes or the socket fails; cancels `gone` on exit so
+/// How often the writer pings a WebSocket client.
+const PING_INTERVAL: Duration = Duration::from_secs(30);
+
+/// Why a sink stopped taking output.
+#[derive(Debug)]
+pub(crate) enum WriteError {
+    /// The client took nothing for the stall timeout, or let too much wait.
+    Stalled,
+    /// The connection failed.
+    Failed,
+}
+
+/// Where a connection's output goes.
+pub(crate) trait Sink: Send + 'static {
+    /// A batch's output, ready to send.
+    type Output: Send;
+
+    /// Renders one batch with `renderer`. Not async: the batch is let go
+    /// before anything waits on the client.
+    fn prepare<R: Renderer>(renderer: &mut R, batch: Batch) -> Self::Output;
+
+    /// Sends one batch's output; after the last (`closing`) one the
+    /// connection is closed.
+    fn send(
+        &mut self,
+        output: Self::Output,
+        closing: bool,
+        stall_timeout: Duration,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+
+    /// Resolves when the connection needs a keepalive of its own; never, for
+    /// a sink that has none. Cancel-safe.
+    fn keepalive_due(&mut self) -> impl Future<Output = ()> + Send;
+
+    /// Sends that keepalive.
+    fn keepalive(
+        &mut self,
+        stall_timeout: Duration,
+    ) -> impl Future<Output = Result<(), WriteError>> + Send;
+}
+
+/// Runs until the outbox closes or the sink fails; cancels `gone` on exit so
 /// the session notices a dead writer.
-pub async fn run<W: AsyncWrite + Unpin, R: Renderer>(
-    mut socket: W,
+pub(crate) async fn run<S: Sink, R: Renderer>(
+    mut sink: S,
     outbox: Arc<Outbox>,
     metrics: Arc<Metrics>,
     mut renderer: R,
     timing: WriteTiming,
     gone: CancellationToken,
-) -> io::Result<()> {
+) {
     let _gone = gone.drop_guard();
-    let result = pump(&mut socket, &outbox, &metrics, &mut renderer, timing).await;
-    if matches!(&result, Err(err) if err.kind() == io::ErrorKind::TimedOut) {
+    if let Err(WriteError::Stalled) =
+        pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await
+    {
         metrics.disconnected("write_stall");
     }
     outbox.close();
-    result
 }
 
-async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
-    socket: &mut W,
+async fn pump<S: Sink, R: Renderer>(
+    sink: &mut S,
     outbox: &Outbox,
     metrics: &Metrics,
     renderer: &mut R,
     timing: WriteTiming,
-) -> io::Result<()> {
+) -> Result<(), WriteError> {
     let mut last_write: Option<Instant> = None;
     loop {
         // Nothing is kept between batches: an idle connection holds no buffer.
-        outbox.ready().await;
+        tokio::select! {
+            _ = outbox.ready() => {}
+            _ = sink.keepalive_due() => {
+                sink.keepalive(timing.stall_timeout).await?;
+                continue;
+            }
+        }
         // Coalescing: within `coalesce` of the last write, wait out the rest of
         // it so what arrives meanwhile shares the next write. A line after a
         // quieter spell goes out at once, with no timer at all.
@@ -62,36 +115,94 @@ async fn pump<W: AsyncWrite + Unpin, R: Renderer>(
         let batch = outbox.next_batch().await;
         metrics.delivered(batch.deliveries.len() as u64);
         metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
-        let single = match (batch.deliveries.front(), batch.deliveries.len()) {
-            (Some(only), 1) if batch.missed.is_empty() => renderer.shared(only).cloned(),
-            _ => None,
-        };
-        let bytes = match single {
-            Some(shared) => shared,
-            None => {
-                let mut buffer = BytesMut::new();
-                // The last batch ends with the session's farewell: the
-                // notice of what was missed goes before it, not after.
-                if batch.closed && !batch.missed.is_empty() {
-                    renderer.missed(&batch.missed, &mut buffer);
-                }
-                for delivery in &batch.deliveries {
-                    renderer.render(delivery, &mut buffer);
-                }
-                if !batch.closed && !batch.missed.is_empty() {
-                    renderer.missed(&batch.missed, &mut buffer);
-                }
-                buffer.freeze()
-            }
-        };
-        drop(batch.deliveries);
-        write_all(socket, &bytes, timing.stall_timeout).await?;
-        if batch.closed {
-            return socket.shutdown().await;
+        let closed = batch.closed;
+        let output = S::prepare(renderer, batch);
+        sink.send(output, closed, timing.stall_timeout).await?;
+        if closed {
+            return Ok(());
         }
         if !timing.coalesce.is_zero() {
             last_write = Some(Instant::now());
         }
+    }
+}
+
+/// One part of a batch's output.
+enum Piece<'a> {
+    Delivery(&'a Delivery),
+    Missed(&'a [Missed]),
+}
+
+/// A batch's output in the order it goes out (see the module docs).
+fn in_order(batch: &Batch) -> impl Iterator<Item = Piece<'_>> {
+    let missed = batch.missed.as_slice();
+    let (first, last) = if batch.closed {
+        (missed, &[][..])
+    } else {
+        (&[][..], missed)
+    };
+    missed_piece(first)
+        .into_iter()
+        .chain(
+            batch
+                .deliveries
+                .iter()
+                .map(|delivery| Piece::Delivery(delivery)),
+        )
+        .chain(missed_piece(last))
+}
+
+fn missed_piece(missed: &[Missed]) -> Option<Piece<'_>> {
+    (!missed.is_empty()).then_some(Piece::Missed(missed))
+}
+
+/// A byte stream's write half (TCP or TLS): a batch is one buffer written
+/// in one call.
+pub(crate) struct ByteSink<W>(pub(crate) W);
+
+impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
+    type Output = Bytes;
+
+    /// A batch of one delivery that renders alike for everyone is sent as
+    /// rendered once for all; anything else is rendered into one buffer.
+    fn prepare<R: Renderer>(renderer: &mut R, batch: Batch) -> Bytes {
+        if let (Some(only), 1) = (batch.deliveries.front(), batch.deliveries.len()) {
+            if let Some(shared) = renderer.shared(only).filter(|_| batch.missed.is_empty()) {
+                return shared.clone();
+            }
+        }
+        let mut buffer = BytesMut::new();
+        for piece in in_order(&batch) {
+            match piece {
+                Piece::Delivery(delivery) => renderer.render(delivery, &mut buffer),
+                Piece::Missed(missed) => renderer.missed(missed, &mut buffer),
+            }
+        }
+        buffer.freeze()
+    }
+
+    async fn send(
+        &mut self,
+        bytes: Bytes,
+        closing: bool,
+        stall_timeout: Duration,
+    ) -> Result<(), WriteError> {
+        let written = match write_all(&mut self.0, &bytes, stall_timeout).await {
+            Ok(()) if closing => self.0.shutdown().await,
+            written => written,
+        };
+        written.map_err(|err| match err.kind() {
+            io::ErrorKind::TimedOut => WriteError::Stalled,
+            _ => WriteError::Failed,
+        })
+    }
+
+    async fn keepalive_due(&mut self) {
+        std::future::pending().await
+    }
+
+    async fn keepalive(&mut self, _stall_timeout: Duration) -> Result<(), WriteError> {
+        Ok(())
     }
 }
 
@@ -111,4 +222,95 @@ async fn write_all<W: AsyncWrite + Unpin>(
         bytes = &bytes[written..];
     }
     Ok(())
+}
+
+/// A WebSocket's sending half: one text frame per event, flushed once per
+/// batch, and a ping every [`PING_INTERVAL`]. A batch that is not taken
+/// within the stall timeout, or frames and pongs past the WebSocket's write
+/// bound (set at the upgrade), end the session.
+pub(crate) struct FrameSink<S> {
+    frames: S,
+    ping: Interval,
+}
+
+impl<S> FrameSink<S> {
+    pub(crate) fn new(frames: S) -> Self {
+        Self {
+            frames,
+            ping: tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL),
+        }
+    }
+}
+
+impl<S> Sink for FrameSink<S>
+where
+    S: futures::Sink<Message, Error = WsError> + Unpin + Send + 'static,
+{
+    type Output = Vec<Bytes>;
+
+    /// One frame per event, and one per room with missed messages.
+    fn prepare<R: Renderer>(renderer: &mut R, batch: Batch) -> Vec<Bytes> {
+        let mut frames: Vec<Bytes> =
+            Vec::with_capacity(batch.deliveries.len() + batch.missed.len());
+        for piece in in_order(&batch) {
+            match piece {
+                Piece::Delivery(delivery) => match renderer.shared(delivery) {
+                    Some(shared) => frames.push(shared.clone()),
+                    None => {
+                        let mut frame = BytesMut::new();
+                        renderer.render(delivery, &mut frame);
+                        frames.push(frame.freeze());
+                    }
+                },
+                Piece::Missed(missed) => frames.extend(missed.iter().map(|missed| {
+                    let mut frame = BytesMut::new();
+                    renderer.missed(std::slice::from_ref(missed), &mut frame);
+                    frame.freeze()
+                })),
+            }
+        }
+        // What a door renders as nothing (another door's lines) is no frame.
+        frames.retain(|frame| !frame.is_empty());
+        frames
+    }
+
+    async fn send(
+        &mut self,
+        frames: Vec<Bytes>,
+        closing: bool,
+        stall_timeout: Duration,
+    ) -> Result<(), WriteError> {
+        let sent = tokio::time::timeout(stall_timeout, async {
+            for frame in frames {
+                let text = Utf8Bytes::try_from(frame).expect("rendered JSON is UTF-8");
+                self.frames.feed(Message::Text(text)).await?;
+            }
+            if closing {
+                self.frames.send(Message::Close(None)).await
+            } else {
+                self.frames.flush().await
+            }
+        })
+        .await;
+        ws_result(sent)
+    }
+
+    async fn keepalive_due(&mut self) {
+        self.ping.tick().await;
+    }
+
+    async fn keepalive(&mut self, stall_timeout: Duration) -> Result<(), WriteError> {
+        let ping = self.frames.send(Message::Ping(Default::default()));
+        ws_result(tokio::time::timeout(stall_timeout, ping).await)
+    }
+}
+
+/// A WebSocket write's outcome: too much waiting to be written (our frames
+/// and the library's pongs) is a client that does not read.
+fn ws_result<T>(sent: Result<Result<(), WsError>, T>) -> Result<(), WriteError> {
+    match sent {
+        Ok(Ok(())) => Ok(()),
+        Ok(Err(WsError::WriteBufferFull(_))) | Err(_) => Err(WriteError::Stalled),
+        Ok(Err(_)) => Err(WriteError::Failed),
+    }
 }

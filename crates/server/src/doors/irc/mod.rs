@@ -12,25 +12,20 @@
 //!   requests, pings.
 //! - `render`: the core's events as IRC lines.
 //!
-//! The session runs over any byte stream (the text door's `ByteStream`), so
-//! TLS plugs in without changing it.
+//! The session engine (`doors::session`) runs it over any byte stream
+//! (`doors::transport`), so TLS plugs in without changing it.
 
 mod caps;
 mod message;
 mod numerics;
 mod render;
-pub mod session;
-
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
+mod session;
 
 use banter_proto::Refusal;
-use tokio_util::sync::CancellationToken;
 
-use crate::core::Hub;
+use crate::config::Config;
 use crate::doors::stream::StreamDoor;
-use crate::doors::transport::ByteStream;
+use message::Framer;
 
 /// The IRC door, for `--irc-listen` and `--irc-tls-listen`.
 pub struct IrcDoor;
@@ -39,13 +34,12 @@ impl StreamDoor for IrcDoor {
     const NAME: &'static str = "irc";
     const TLS_NAME: &'static str = "irc_tls";
 
-    fn serve<S: ByteStream>(
-        stream: S,
-        peer: SocketAddr,
-        hub: Arc<Hub>,
-        shutdown: CancellationToken,
-    ) -> impl Future<Output = ()> + Send {
-        session::serve(stream, peer, hub, shutdown)
+    type Session = session::Session;
+    type Decoder = Framer;
+
+    /// IRC lines, with the 512 + 8191-byte limits.
+    fn decoder(_config: &Config) -> Framer {
+        Framer::default()
     }
 
     /// One IRC `ERROR` line.

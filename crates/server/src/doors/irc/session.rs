@@ -1,10 +1,11 @@
-//! One IRC connection: registration, IRC commands as core requests, pings.
+//! The IRC door's side of a connection: registration, IRC commands as core
+//! requests, pings.
 //!
-//! The session task owns the read half, the framer, the flood buckets and
-//! the connection's [`UserState`]; the text door's writer task owns the write
-//! half and renders the outbox with an [`IrcRenderer`]. Lines are handled one
-//! at a time, in order, so a client that sends everything before reading
-//! (senpai, bots) gets its answers in order too. Replies the core has no
+//! The session engine (`doors::session`) reads, paces and ends the
+//! connection; this [`Session`] handles each line the [`Framer`] cuts, and
+//! the engine's writer renders the outbox with an [`IrcRenderer`]. Lines are
+//! handled one at a time, in order, so a client that sends everything before
+//! reading (senpai, bots) gets its answers in order too. Replies the core has no
 //! event for (CAP, welcome, WHO, NAMES, MODE, ...) go through the same outbox
 //! as `Event::DoorLines`, so they keep their place among room traffic.
 //!
@@ -16,27 +17,24 @@
 //! stays silent.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::Arc;
+use std::time::Duration;
 
 use banter_proto::names::fold;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Event, Nick, Refusal};
 use bytes::BytesMut;
-use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
+use tracing::debug;
 
 use super::caps::{self, Caps, ECHO_MESSAGE, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcRenderer};
 use super::HOST;
-use crate::core::{now_millis, Departure, Door, Hub, Outbox, Profile, User, UserState};
-use crate::doors::transport::{ByteStream, ReadChunk};
-use crate::doors::writer;
-use crate::doors::{close_output, WriteTiming};
-use crate::flood::{ByteBudget, Flood, Verdict};
+use crate::config::Config;
+use crate::core::{now_millis, Door, Profile, User, UserState};
+use crate::doors::session::{Decode, DoorSession, End};
 
 /// Most targets of one PRIVMSG, NOTICE, KICK, NAMES or WHOIS (ISUPPORT
 /// `MAXTARGETS` and `TARGMAX`).
@@ -51,95 +49,8 @@ const MAX_WHO_MATCHES: usize = 200;
 /// Longest channel name: a room name and its `#`.
 const CHANNEL_LEN: usize = banter_proto::names::MAX_ROOM_LEN + 1;
 
-/// Why a session ended.
-#[derive(Debug)]
-enum End {
-    /// `QUIT`, with its message.
-    Quit(Option<String>),
-    Eof,
-    ReadError(io::Error),
-    WriterGone,
-    RegistrationTimeout(u64),
-    PingTimeout,
-    Flood,
-    /// It asked for more output than `--max-output-bytes` without reading it.
-    Overflow,
-    Shutdown,
-}
-
-impl End {
-    /// The last thing the client is told, after it has left its rooms.
-    fn farewell(&self) -> Option<Event> {
-        let error = |text: String| Some(Event::DoorLines(format!("ERROR :{text}\r\n")));
-        match self {
-            End::Quit(_) => Some(Event::Goodbye),
-            End::Shutdown => Some(Event::ShuttingDown),
-            End::RegistrationTimeout(secs) => error(format!(
-                "Closing link: registration timed out ({secs} s without NICK, USER and CAP END)"
-            )),
-            End::PingTimeout => error("Closing link: ping timeout".into()),
-            End::Flood => error("Closing link: excess flood".into()),
-            End::Eof | End::ReadError(_) | End::WriterGone | End::Overflow => None,
-        }
-    }
-
-    /// Why the session ended, in words, for the log (a QUIT's message is the user's).
-    fn describe(&self) -> &'static str {
-        match self {
-            End::Quit(_) => "quit",
-            End::Eof => "closed by the client",
-            End::ReadError(_) => "read failed",
-            End::WriterGone => "output stalled or failed",
-            End::RegistrationTimeout(_) => "no registration in time",
-            End::PingTimeout => "ping timeout",
-            End::Flood => "flooding",
-            End::Overflow => "asked for more output than it read",
-            End::Shutdown => "server shutdown",
-        }
-    }
-}
-
-/// Client input: the read half, the framer and the byte budget every byte
-/// read is charged to. Holds no buffer while the client is idle.
-struct Reader<R> {
-    socket: R,
-    framer: Framer,
-    buffer: BytesMut,
-    budget: Option<ByteBudget>,
-    /// Set when the budget is overspent: nothing is read before then.
-    resume_at: Option<Instant>,
-}
-
-impl<R: ReadChunk> Reader<R> {
-    /// The next frame, or `None` at EOF. Cancel-safe.
-    async fn next(&mut self) -> io::Result<Option<Frame>> {
-        loop {
-            tokio::task::consume_budget().await;
-            if let Some(frame) = self.framer.next(&mut self.buffer) {
-                return Ok(Some(frame));
-            }
-            if self.buffer.capacity() > 0 {
-                self.buffer = BytesMut::new();
-            }
-            if let Some(resume_at) = self.resume_at {
-                // Overspent: leave the bytes in the kernel, so TCP pushes back.
-                Box::pin(tokio::time::sleep_until(resume_at)).await;
-                self.resume_at = None;
-            }
-            match self.socket.read_chunk(&mut self.buffer).await? {
-                0 => return Ok(None),
-                read => {
-                    if let Some(budget) = &mut self.budget {
-                        self.resume_at = budget.spend(read, Instant::now());
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// One IRC connection's state, owned by its task.
-struct Session {
+pub struct Session {
     user: UserState,
     /// The server's name (`--irc-server-name`), as it signs its own lines.
     server: Arc<str>,
@@ -152,8 +63,9 @@ struct Session {
     negotiating: bool,
     /// User mode `+i`, kept for the client's sake: it changes nothing.
     invisible: bool,
-    /// Every line costs one item; every target past a line's first costs one more.
-    flood: Flood,
+    /// Flood items the line being handled costs beyond itself: every target
+    /// past a line's first costs one more.
+    surcharge: usize,
     /// Cancelled when the writer stops (or the server shuts down): a long
     /// answer waiting for the client to read stops waiting.
     writer_gone: CancellationToken,
@@ -164,77 +76,6 @@ struct Session {
 fn leave_message(param: Option<&&str>) -> Option<String> {
     let text = message::plain(param?);
     (!text.trim().is_empty()).then_some(text)
-}
-
-/// Serves one IRC connection to its end, over any byte stream.
-pub async fn serve<S: ByteStream>(
-    stream: S,
-    peer: SocketAddr,
-    hub: Arc<Hub>,
-    shutdown: CancellationToken,
-) {
-    let config = Arc::clone(&hub.config);
-    let (read, write) = stream.into_halves();
-    let outbox =
-        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
-    let writer_gone = shutdown.child_token();
-    let caps = Arc::new(Caps::default());
-    let server: Arc<str> = config.irc_server_name.as_str().into();
-    let mut writer = tokio::spawn(writer::run(
-        write,
-        Arc::clone(&outbox),
-        Arc::clone(&hub.metrics),
-        IrcRenderer::new(Arc::clone(&server), Arc::clone(&caps)),
-        WriteTiming {
-            coalesce: config.write_coalesce(),
-            stall_timeout: config.write_stall_timeout(),
-        },
-        writer_gone.clone(),
-    ));
-    let door = Door {
-        name: "irc",
-        one_room: false,
-        max_rooms: config.max_rooms_per_user,
-        lists_members: true,
-        answers_every_request: false,
-    };
-    let mut session = Session {
-        user: UserState::new(hub, peer, Arc::clone(&outbox), door),
-        server,
-        caps,
-        nick: None,
-        user_sent: false,
-        negotiating: false,
-        invisible: false,
-        flood: Flood::new(&config),
-        writer_gone: writer_gone.clone(),
-    };
-    let mut reader = Reader {
-        socket: read,
-        framer: Framer::default(),
-        buffer: BytesMut::new(),
-        budget: ByteBudget::new(&config),
-        resume_at: None,
-    };
-    let end = session.run(&mut reader, &shutdown, &writer_gone).await;
-    session.user.set_departure(match &end {
-        End::Quit(message) => Departure::Quit {
-            message: message.clone(),
-        },
-        End::Shutdown => Departure::Silent,
-        _ => Departure::Disconnected,
-    });
-    if let End::ReadError(err) = &end {
-        debug!(%peer, %err, "irc read failed");
-    }
-    match session.user.nick() {
-        Some(nick) => {
-            debug!(%peer, %nick, end = end.describe(), door = session.user.door(), "session ended")
-        }
-        None => debug!(%peer, end = end.describe(), "irc connection ended before registration"),
-    }
-    drop(session);
-    close_output(&outbox, end.farewell(), &mut writer).await;
 }
 
 /// The distinct (case-folded) non-empty targets of a comma list, each with
@@ -283,115 +124,103 @@ fn said(text: &str) -> Option<(SayKind, String)> {
     ))
 }
 
-impl Session {
-    async fn run<R: ReadChunk>(
-        &mut self,
-        reader: &mut Reader<R>,
-        shutdown: &CancellationToken,
-        writer_gone: &CancellationToken,
-    ) -> End {
-        let config = Arc::clone(&self.user.hub.config);
-        let mut registration_deadline =
-            Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
-        let ping_interval = config.irc_ping_interval();
-        let mut heard = Instant::now();
-        let mut pinged = false;
-        let requests = self.user.mailbox();
-        let stopped = writer_gone.cancelled();
-        let request = requests.recv();
-        tokio::pin!(stopped, request);
-        let stop = || {
-            if shutdown.is_cancelled() {
-                End::Shutdown
-            } else {
-                End::WriterGone
-            }
-        };
-        loop {
-            if self.user.outbox.overflowed() {
-                self.user.hub.metrics.disconnected("output_overflow");
-                return End::Overflow;
-            }
-            // Stop reading a client that is not reading its own output.
-            while self.user.outbox.is_full() {
-                tokio::select! {
-                    biased;
-                    _ = &mut stopped => return stop(),
-                    _ = self.user.outbox.drained() => {}
-                }
-            }
-            if self.user.nick().is_some() {
-                registration_deadline = None;
-            }
-            let silence_ends = heard + ping_interval * if pinged { 2 } else { 1 };
-            let frame = tokio::select! {
-                biased;
-                _ = &mut stopped => return stop(),
-                _ = async { registration_deadline.as_mut()?.await; Some(()) }, if registration_deadline.is_some() => {
-                    return End::RegistrationTimeout(config.registration_timeout);
-                }
-                _ = tokio::time::sleep_until(silence_ends) => {
-                    if pinged {
-                        return End::PingTimeout;
-                    }
-                    pinged = true;
-                    self.send(format!("PING :{}\r\n", self.server));
-                    continue;
-                }
-                control = &mut request => {
-                    request.set(requests.recv());
-                    self.user.handle_control(control);
-                    continue;
-                }
-                frame = reader.next() => frame,
-            };
-            let frame = match frame {
-                Err(err) => return End::ReadError(err),
-                Ok(None) => return End::Eof,
-                Ok(Some(frame)) => frame,
-            };
-            heard = Instant::now();
-            pinged = false;
-            match self.flood.check(Instant::now()) {
-                Verdict::Go => {}
-                Verdict::Wait { delay, warn } => {
-                    self.user.hub.metrics.flood_delayed();
-                    if warn {
-                        self.user.begin_request(None);
-                        self.user.refuse(Refusal::SlowDown {
-                            per_second: config.rate_limit,
-                        });
-                    }
-                    tokio::select! {
-                        biased;
-                        _ = &mut stopped => return stop(),
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-                Verdict::Disconnect => {
-                    info!(peer = %self.user.peer, "disconnecting a flooding irc client");
-                    self.user.hub.metrics.disconnected("flooding");
-                    return End::Flood;
-                }
-            }
-            let line = match frame {
-                Frame::Line(line) => line,
-                Frame::TooLong => {
-                    let mut replies = self.replies();
-                    replies.numeric(ERR_INPUTTOOLONG, &[], "Input line was too long");
-                    self.flush(&mut replies);
-                    continue;
-                }
-            };
-            self.user.begin_request(None);
-            // Boxed: request futures (hashing, store round trips) are large
-            // and live only while one is handled.
-            if let Some(quit) = Box::pin(self.handle(&line)).await {
-                return End::Quit(quit);
-            }
+impl DoorSession for Session {
+    type Item = Frame;
+    type Renderer = IrcRenderer;
+
+    fn door(config: &Config) -> Door {
+        Door {
+            name: "irc",
+            one_room: false,
+            max_rooms: config.max_rooms_per_user,
+            lists_members: true,
+            answers_every_request: false,
         }
     }
 
+    fn open(user: UserState, writer_gone: &CancellationToken) -> (Self, IrcRenderer) {
+        let caps = Arc::new(Caps::default());
+        let server: Arc<str> = user.hub.config.irc_server_name.as_str().into();
+        let renderer = IrcRenderer::new(Arc::clone(&server), Arc::clone(&caps));
+        let session = Session {
+            user,
+            server,
+            caps,
+            nick: None,
+            user_sent: false,
+            negotiating: false,
+            invisible: false,
+            surcharge: 0,
+            writer_gone: writer_gone.clone(),
+        };
+        (session, renderer)
+    }
+
+    fn user(&mut self) -> &mut UserState {
+        &mut self.user
+    }
+
+    async fn handle_input(&mut self, frame: Frame) -> Option<End> {
+        let line = match frame {
+            Frame::Line(line) => line,
+            Frame::TooLong => {
+                let mut replies = self.replies();
+                replies.numeric(ERR_INPUTTOOLONG, &[], "Input line was too long");
+                self.flush(&mut replies);
+                return None;
+            }
+        };
+        self.user.begin_request(None);
+        // Boxed: request futures (hashing, store round trips) are large
+        // and live only while one is handled.
+        Box::pin(self.handle(&line)).await.map(End::Quit)
+    }
+
+    fn surcharge(&mut self) -> usize {
+        std::mem::take(&mut self.surcharge)
+    }
+
+    fn silence_limit(&self) -> Option<Duration> {
+        Some(self.user.hub.config.irc_ping_interval())
+    }
+
+    /// A silent client is sent a PING, and dropped if it stays silent.
+    fn probe(&mut self) -> bool {
+        self.send(format!("PING :{}\r\n", self.server));
+        true
+    }
+
+    /// The last thing the client is told, after it has left its rooms.
+    fn farewell(end: &End) -> Option<Event> {
+        let error = |text: String| Some(Event::DoorLines(format!("ERROR :{text}\r\n")));
+        match end {
+            End::Quit(_) => Some(Event::Goodbye),
+            End::Shutdown => Some(Event::ShuttingDown),
+            End::RegistrationTimeout(secs) => error(format!(
+                "Closing link: registration timed out ({secs} s without NICK, USER and CAP END)"
+            )),
+            End::Silent => error("Closing link: ping timeout".into()),
+            End::Flood => error("Closing link: excess flood".into()),
+            End::Closed | End::ReadError(_) | End::WriterGone | End::Overflow => None,
+        }
+    }
+}
+
+/// IRC lines and over-long lines' notices; what is left at the end of the
+/// stream is no line.
+impl Decode for Framer {
+    type Item = Frame;
+
+    fn decode(&mut self, buffer: &mut BytesMut) -> io::Result<Option<Frame>> {
+        Ok(self.next(buffer))
+    }
+
+    fn decode_eof(&mut self, _buffer: &mut BytesMut) -> io::Result<Option<Frame>> {
+        Ok(None)
+    }
+}
+
+impl Session {
     /// Queues lines for the client, in order with everything else.
     fn send(&self, lines: String) {
         if !lines.is_empty() {
@@ -669,8 +498,7 @@ impl Session {
     ) -> Vec<(usize, &'a str)> {
         match distinct_targets(list, max) {
             Ok(targets) => {
-                self.flood
-                    .charge(targets.len().saturating_sub(1), Instant::now());
+                self.surcharge += targets.len().saturating_sub(1);
                 targets
             }
             Err(excess) => {
@@ -920,8 +748,7 @@ impl Session {
                 return;
             }
         };
-        self.flood
-            .charge(targets.len().saturating_sub(1), Instant::now());
+        self.surcharge += targets.len().saturating_sub(1);
         let echo = self.caps.has(ECHO_MESSAGE);
         let timed = self.caps.has(SERVER_TIME);
         let me = self.user.registered_nick().to_string();

@@ -1,26 +1,21 @@
 //! The text door: plain lines over TCP or TLS, for nc, telnet and
 //! `openssl s_client`.
 //!
-//! [`TextDoor`] is what the shared accept loop (`doors::stream`) serves;
-//! `session` reads lines and turns colon-commands into core requests (with
-//! hidden password prompts) and `render` turns events into lines, which the
-//! shared `doors::writer` writes over any byte stream (`doors::transport`).
+//! [`TextDoor`] is what the shared accept loop (`doors::stream`) serves and
+//! the session engine (`doors::session`) runs; `session` turns lines and
+//! colon-commands into core requests (with hidden password prompts) and
+//! `render` turns events into lines, which the shared `doors::writer` writes
+//! over any byte stream (`doors::transport`).
 
 mod render;
 mod session;
 
-use std::future::Future;
-use std::net::SocketAddr;
-use std::sync::Arc;
-
-use banter_proto::{Event, Refusal};
-use tokio_util::sync::CancellationToken;
+use banter_proto::{Event, LineCodec, Refusal};
 
 pub use render::plain_text;
 
-use crate::core::Hub;
+use crate::config::Config;
 use crate::doors::stream::StreamDoor;
-use crate::doors::transport::ByteStream;
 
 /// The text door, for `--listen` and `--tls-listen`.
 pub struct TextDoor;
@@ -29,13 +24,12 @@ impl StreamDoor for TextDoor {
     const NAME: &'static str = "text";
     const TLS_NAME: &'static str = "text_tls";
 
-    fn serve<S: ByteStream>(
-        stream: S,
-        peer: SocketAddr,
-        hub: Arc<Hub>,
-        shutdown: CancellationToken,
-    ) -> impl Future<Output = ()> + Send {
-        session::serve(stream, peer, hub, shutdown)
+    type Session = session::Session;
+    type Decoder = LineCodec;
+
+    /// Clean lines (see `LineCodec`), at most `--max-line-bytes` each.
+    fn decoder(config: &Config) -> LineCodec {
+        LineCodec::new(config.max_line_bytes)
     }
 
     /// One `error:` line, rendered like every other.

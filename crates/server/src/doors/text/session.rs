@@ -1,17 +1,14 @@
-//! One text-door connection: read lines, turn them into core requests, end
-//! cleanly.
+//! The text door's side of a connection: lines in, colon-commands turned
+//! into core requests, hidden password prompts.
 //!
-//! The session task owns the read half, the line codec, the flood buckets,
-//! the hidden-prompt state and the connection's [`UserState`]; its writer
-//! task (see `writer`) owns the write half. A line is chat for the user's
-//! room, a colon-command, or the answer to a prompt. Prompts are this door's
-//! way of taking a secret: the core's requests carry the password itself.
-//! Every way a connection ends (`:exit`, EOF, reset, write stall,
-//! registration timeout, flood, shutdown) drops the `UserState`, which
-//! leaves the room and releases the name.
+//! The session engine (`doors::session`) reads, paces and ends the
+//! connection; this [`Session`] handles each line it decodes with
+//! [`LineCodec`]. A line is chat for the user's room, a colon-command, or
+//! the answer to a prompt. Prompts are this door's way of taking a secret:
+//! the core's requests carry the password itself. A prompt interrupted by a
+//! kick, a closed room or the end of the session is ended here too.
 
 use std::io;
-use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
@@ -20,17 +17,13 @@ use banter_proto::event::{Prompt, PromptCancel};
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;
-use tokio::time::Instant;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
-use tracing::{debug, info};
 
 use super::render::{Terminal, TextRenderer};
-use crate::core::{Departure, Door, Hub, Mailbox, Outbox, Room, UserState, MAX_HISTORY_COUNT};
-use crate::doors::transport::{ByteStream, ReadChunk};
-use crate::doors::writer;
-use crate::doors::{close_output, WriteTiming};
-use crate::flood::{ByteBudget, Flood, Verdict};
+use crate::config::Config;
+use crate::core::{Control, Door, Room, UserState, MAX_HISTORY_COUNT};
+use crate::doors::session::{Decode, DoorSession, End};
 
 /// The telnet option a telnet client answers the probe with.
 const TELNET_TTYPE: u8 = 24;
@@ -71,101 +64,8 @@ enum Pending {
     Abandoned,
 }
 
-/// Why a session ended.
-#[derive(Debug)]
-enum End {
-    Exit,
-    Eof,
-    ReadError(io::Error),
-    WriterGone,
-    /// No name within this many seconds.
-    RegistrationTimeout(u64),
-    Flood,
-    /// It asked for more output than `--max-output-bytes` without reading it.
-    Overflow,
-    Shutdown,
-}
-
-impl End {
-    /// The last line the client gets, sent after it has left its room so that
-    /// no room traffic follows it.
-    fn farewell(&self) -> Option<Event> {
-        match self {
-            End::Exit => Some(Event::Goodbye),
-            End::Shutdown => Some(Event::ShuttingDown),
-            End::RegistrationTimeout(secs) => {
-                Some(Event::Refused(Refusal::RegistrationTimeout { secs: *secs }))
-            }
-            End::Flood => Some(Event::Refused(Refusal::Flooding)),
-            End::Eof | End::ReadError(_) | End::WriterGone | End::Overflow => None,
-        }
-    }
-
-    /// Why the session ended, in words, for the log.
-    fn describe(&self) -> &'static str {
-        match self {
-            End::Exit => "quit",
-            End::Eof => "closed by the client",
-            End::ReadError(_) => "read failed",
-            End::WriterGone => "output stalled or failed",
-            End::RegistrationTimeout(_) => "no name in time",
-            End::Flood => "flooding",
-            End::Overflow => "asked for more output than it read",
-            End::Shutdown => "server shutdown",
-        }
-    }
-}
-
-/// Client input: the read half, its line codec and the byte budget that
-/// every byte read is charged to. Holds no buffer while the client is idle.
-struct Reader<R> {
-    socket: R,
-    codec: LineCodec,
-    buffer: BytesMut,
-    budget: Option<ByteBudget>,
-    /// Set when the budget is overspent: nothing is read before then.
-    resume_at: Option<Instant>,
-}
-
-impl<R: ReadChunk> Reader<R> {
-    /// The next input item, or `None` at EOF. Cancel-safe: partial input stays
-    /// buffered and an unpaid byte debt stays recorded.
-    ///
-    /// The read buffer exists only while there is input to decode: an idle
-    /// connection waits for readability holding no buffer at all.
-    async fn next(&mut self) -> io::Result<Option<Input>> {
-        loop {
-            // A socket that always has data must still give its worker back
-            // to the other connections now and then.
-            tokio::task::consume_budget().await;
-            if let Some(input) = self.codec.decode(&mut self.buffer)? {
-                return Ok(Some(input));
-            }
-            if self.buffer.capacity() > 0 {
-                // Everything read so far is decoded (the codec keeps partial lines).
-                self.buffer = BytesMut::new();
-            }
-            if let Some(resume_at) = self.resume_at {
-                // Overspent: leave the bytes in the kernel, so TCP pushes back.
-                // Boxed: a timer in the future itself would cost every idle
-                // connection its size.
-                Box::pin(tokio::time::sleep_until(resume_at)).await;
-                self.resume_at = None;
-            }
-            match self.socket.read_chunk(&mut self.buffer).await? {
-                0 => return self.codec.decode_eof(&mut self.buffer),
-                read => {
-                    if let Some(budget) = &mut self.budget {
-                        self.resume_at = budget.spend(read, Instant::now());
-                    }
-                }
-            }
-        }
-    }
-}
-
 /// A text-door connection's state, owned by its task.
-struct Session {
+pub struct Session {
     user: UserState,
     pending: Option<Pending>,
     /// Set here (telnet answered the probe, `:set timestamps`), read by the
@@ -173,199 +73,96 @@ struct Session {
     terminal: Arc<Terminal>,
 }
 
-/// Serves one accepted connection to its end.
-pub async fn serve<S: ByteStream>(
-    stream: S,
-    peer: SocketAddr,
-    hub: Arc<Hub>,
-    shutdown: CancellationToken,
-) {
-    let config = Arc::clone(&hub.config);
-    let (read, write) = stream.into_halves();
-    let outbox =
-        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
-    // Cancelled when the writer stops, and with the server's shutdown too:
-    // the session needs to wait for one token only.
-    let writer_gone = shutdown.child_token();
-    let terminal = Arc::new(Terminal::default());
-    let renderer = TextRenderer::new(!config.no_telnet_probe, Arc::clone(&terminal));
-    let mut writer = tokio::spawn(writer::run(
-        write,
-        Arc::clone(&outbox),
-        Arc::clone(&hub.metrics),
-        renderer,
-        WriteTiming {
-            coalesce: config.write_coalesce(),
-            stall_timeout: config.write_stall_timeout(),
-        },
-        writer_gone.clone(),
-    ));
-    let user = UserState::new(hub, peer, Arc::clone(&outbox), TEXT_DOOR);
-    let control = user.mailbox();
-    let mut session = Session {
-        user,
-        pending: None,
-        terminal,
-    };
-    let mut reader = Reader {
-        socket: read,
-        codec: LineCodec::new(config.max_line_bytes),
-        buffer: BytesMut::new(),
-        budget: ByteBudget::new(&config),
-        resume_at: None,
-    };
-    let end = session
-        .run(&mut reader, &control, &shutdown, &writer_gone)
-        .await;
-    session.user.set_departure(match end {
-        End::Exit => Departure::Quit { message: None },
-        End::Shutdown => Departure::Silent,
-        _ => Departure::Disconnected,
-    });
-    if let End::ReadError(err) = &end {
-        debug!(%peer, %err, "read failed");
+impl DoorSession for Session {
+    type Item = Input;
+    type Renderer = TextRenderer;
+
+    fn door(_config: &Config) -> Door {
+        TEXT_DOOR
     }
-    match session.user.nick() {
-        Some(nick) => {
-            debug!(%peer, %nick, end = end.describe(), door = session.user.door(), "session ended")
+
+    fn open(user: UserState, _writer_gone: &CancellationToken) -> (Self, TextRenderer) {
+        let terminal = Arc::new(Terminal::default());
+        let renderer = TextRenderer::new(!user.hub.config.no_telnet_probe, Arc::clone(&terminal));
+        let session = Session {
+            user,
+            pending: None,
+            terminal,
+        };
+        (session, renderer)
+    }
+
+    fn user(&mut self) -> &mut UserState {
+        &mut self.user
+    }
+
+    fn greet(&mut self) {
+        self.reply(Event::Greeting);
+        self.reply(Event::Prompt(Prompt::Nick));
+    }
+
+    async fn handle_input(&mut self, input: Input) -> Option<End> {
+        let text = match input {
+            Input::Telnet(TelnetCommand::Will(TELNET_TTYPE)) => {
+                self.terminal.telnet.store(true, Ordering::Relaxed);
+                return None;
+            }
+            // Other negotiation changes nothing; the codec already took it out.
+            Input::Telnet(_) => return None,
+            Input::TooLong { limit } => {
+                self.refuse(Refusal::LineTooLong { limit });
+                return None;
+            }
+            Input::Line(text) => text,
+        };
+        if self.pending.is_some() || self.user.nick().is_none() {
+            // Boxed: prompt answers, registration and commands (hashing,
+            // store round trips) make large futures that live only while a
+            // line is handled, not in every idle connection.
+            Box::pin(self.answer_or_register(text)).await
+        } else {
+            match parse(&text) {
+                // Chat, the line nearly every line is, needs no future at all.
+                Ok(Line::Chat(chat)) => {
+                    self.chat(chat);
+                    None
+                }
+                Ok(Line::Command(command)) => Box::pin(self.command(command)).await,
+                Err(err) => {
+                    self.refuse(err.into());
+                    None
+                }
+            }
         }
-        None => debug!(%peer, end = end.describe(), "connection ended before a name was chosen"),
     }
-    // Show typed input again if the session ended during a hidden answer.
-    let hidden = session.pending.is_some();
-    drop(session);
-    if hidden {
-        outbox.reply(Event::HiddenInputCut);
+
+    /// A kick or a closed room cancels a prompt about it.
+    fn before_control(&mut self, control: &Control) {
+        if let Some(why) = self.user.removes_from_room(control) {
+            self.cancel_pending(why);
+        }
     }
-    close_output(&outbox, end.farewell(), &mut writer).await;
+
+    /// Shows typed input again if the session ended during a hidden answer.
+    fn unfinished(&self) -> Option<Event> {
+        self.pending.is_some().then_some(Event::HiddenInputCut)
+    }
+}
+
+/// Lines, telnet negotiation and over-long lines' notices.
+impl Decode for LineCodec {
+    type Item = Input;
+
+    fn decode(&mut self, buffer: &mut BytesMut) -> io::Result<Option<Input>> {
+        Decoder::decode(self, buffer)
+    }
+
+    fn decode_eof(&mut self, buffer: &mut BytesMut) -> io::Result<Option<Input>> {
+        Decoder::decode_eof(self, buffer)
+    }
 }
 
 impl Session {
-    async fn run<R: ReadChunk>(
-        &mut self,
-        reader: &mut Reader<R>,
-        requests: &Mailbox,
-        shutdown: &CancellationToken,
-        writer_gone: &CancellationToken,
-    ) -> End {
-        let config = Arc::clone(&self.user.hub.config);
-        self.reply(Event::Greeting);
-        self.reply(Event::Prompt(Prompt::Nick));
-        // Boxed and dropped once a name is chosen, for the same reason.
-        let mut registration_deadline =
-            Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
-        let mut flood = Flood::new(&config);
-        // Made once and polled on every turn, so that waiting for them costs
-        // no new registration per line.
-        let stopped = writer_gone.cancelled();
-        let request = requests.recv();
-        tokio::pin!(stopped, request);
-        // Why `stopped` fired.
-        let stop = || {
-            if shutdown.is_cancelled() {
-                End::Shutdown
-            } else {
-                End::WriterGone
-            }
-        };
-        loop {
-            if self.user.outbox.overflowed() {
-                self.user.hub.metrics.disconnected("output_overflow");
-                return End::Overflow;
-            }
-            // Stop reading a client that is not reading its own output.
-            while self.user.outbox.is_full() {
-                tokio::select! {
-                    biased;
-                    _ = &mut stopped => return stop(),
-                    _ = self.user.outbox.drained() => {}
-                }
-            }
-            if self.user.nick().is_some() {
-                registration_deadline = None;
-            }
-            let input = tokio::select! {
-                biased;
-                _ = &mut stopped => return stop(),
-                _ = async { registration_deadline.as_mut()?.await; Some(()) }, if registration_deadline.is_some() => {
-                    return End::RegistrationTimeout(config.registration_timeout);
-                }
-                control = &mut request => {
-                    request.set(requests.recv());
-                    if let Some(why) = self.user.removes_from_room(&control) {
-                        self.cancel_pending(why);
-                    }
-                    self.user.handle_control(control);
-                    continue;
-                }
-                input = reader.next() => input,
-            };
-            let input = match input {
-                Err(err) => return End::ReadError(err),
-                Ok(None) => return End::Eof,
-                Ok(Some(input)) => input,
-            };
-            // Every item costs a line's worth, whether or not it is a line:
-            // telnet negotiation and over-long lines are not free either.
-            match flood.check(Instant::now()) {
-                Verdict::Go => {}
-                Verdict::Wait { delay, warn } => {
-                    self.user.hub.metrics.flood_delayed();
-                    if warn {
-                        self.refuse(Refusal::SlowDown {
-                            per_second: config.rate_limit,
-                        });
-                    }
-                    tokio::select! {
-                        biased;
-                        _ = &mut stopped => return stop(),
-                        _ = tokio::time::sleep(delay) => {}
-                    }
-                }
-                Verdict::Disconnect => {
-                    self.user.hub.metrics.disconnected("flooding");
-                    info!(peer = %self.user.peer, "disconnecting a flooding client");
-                    return End::Flood;
-                }
-            }
-            let text = match input {
-                Input::Telnet(TelnetCommand::Will(TELNET_TTYPE)) => {
-                    self.terminal.telnet.store(true, Ordering::Relaxed);
-                    continue;
-                }
-                // Other negotiation changes nothing; the codec already took it out.
-                Input::Telnet(_) => continue,
-                Input::TooLong { limit } => {
-                    self.refuse(Refusal::LineTooLong { limit });
-                    continue;
-                }
-                Input::Line(text) => text,
-            };
-            let end = if self.pending.is_some() || self.user.nick().is_none() {
-                // Boxed: prompt answers, registration and commands (hashing,
-                // store round trips) make large futures that live only while a
-                // line is handled, not in every idle connection.
-                Box::pin(self.answer_or_register(text)).await
-            } else {
-                match parse(&text) {
-                    // Chat, the line nearly every line is, needs no future at all.
-                    Ok(Line::Chat(chat)) => {
-                        self.chat(chat);
-                        None
-                    }
-                    Ok(Line::Command(command)) => Box::pin(self.command(command)).await,
-                    Err(err) => {
-                        self.refuse(err.into());
-                        None
-                    }
-                }
-            };
-            if let Some(end) = end {
-                return end;
-            }
-        }
-    }
-
     fn reply(&mut self, event: Event) {
         self.user.reply(event);
     }
@@ -435,7 +232,7 @@ impl Session {
                 self.help(topic);
                 return None;
             }
-            Command::Exit => return Some(End::Exit),
+            Command::Exit => return Some(End::Quit(None)),
             Command::ChangeRoom(room) => {
                 self.change_room(room).await;
                 return None;

@@ -1,0 +1,370 @@
+//! The session engine: one loop drives a connection of any door, so every
+//! door reads, paces, times out and says goodbye alike.
+//!
+//! A door supplies a [`DoorSession`]: how its users live in rooms, its
+//! renderer, what it does with one decoded item of input (a line, an IRC
+//! line, a WebSocket message), its keepalive and its farewell. Input comes
+//! from an [`Input`] (bytes cut into items by the door's [`Decode`], or
+//! WebSocket messages) and output goes through the one writer
+//! (`doors::writer`) to a byte stream or a WebSocket. The engine owns the
+//! rest: the read loop, flood verdicts (warn, delay, cut off), the
+//! registration deadline, silence, the pause while the outbox is over its
+//! bound, the mailbox of requests from other sessions, shutdown, a writer
+//! that stalled or failed, and the farewell, with their metrics and logs.
+//!
+//! Every way a session ends drops the door's session and with it the
+//! connection's [`UserState`], which leaves every room and releases the
+//! name; only then is the farewell queued, so no room traffic follows it.
+
+mod input;
+
+use std::future::Future;
+use std::io;
+use std::net::SocketAddr;
+use std::pin::Pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use banter_proto::{Event, Refusal};
+use tokio::task::JoinHandle;
+use tokio::time::{Instant, Sleep};
+use tokio_util::sync::CancellationToken;
+use tracing::{debug, info};
+
+pub(crate) use input::{ByteInput, Decode, FrameInput, Input};
+
+use crate::config::Config;
+use crate::core::{Control, Departure, Door, Hub, Outbox, UserState};
+use crate::doors::writer::{self, Sink};
+use crate::doors::{Renderer, WriteTiming};
+use crate::flood::Verdict;
+use input::Arrival;
+
+/// How long the last lines of a session (goodbye, shutdown notice, error) may
+/// take to reach its client once the session has ended.
+const FINAL_FLUSH_TIMEOUT: Duration = Duration::from_secs(2);
+
+/// Why a session ended.
+#[derive(Debug)]
+pub(crate) enum End {
+    /// The client said goodbye (IRC's QUIT with its message).
+    Quit(Option<String>),
+    /// The client closed the connection.
+    Closed,
+    ReadError(io::Error),
+    /// The writer stopped: the client stopped reading, or the socket failed.
+    WriterGone,
+    /// No name within this many seconds.
+    RegistrationTimeout(u64),
+    /// Nothing heard for the door's silence limit (after its probe, if any).
+    Silent,
+    Flood,
+    /// It asked for more output than `--max-output-bytes` without reading it.
+    Overflow,
+    Shutdown,
+}
+
+impl End {
+    /// Why the session ended, in words, for the log.
+    fn describe(&self) -> &'static str {
+        match self {
+            End::Quit(_) => "quit",
+            End::Closed => "closed by the client",
+            End::ReadError(_) => "read failed",
+            End::WriterGone => "output stalled or failed",
+            End::RegistrationTimeout(_) => "no name in time",
+            End::Silent => "silent too long",
+            End::Flood => "flooding",
+            End::Overflow => "asked for more output than it read",
+            End::Shutdown => "server shutdown",
+        }
+    }
+
+    /// How the user's rooms are told they left.
+    fn departure(&self) -> Departure {
+        match self {
+            End::Quit(message) => Departure::Quit {
+                message: message.clone(),
+            },
+            End::Shutdown => Departure::Silent,
+            _ => Departure::Disconnected,
+        }
+    }
+}
+
+/// What a door adds to the engine for one connection: its state, its
+/// commands and its wording. Owned by the session task.
+pub(crate) trait DoorSession: Sized + Send + 'static {
+    /// One decoded item of client input.
+    type Item: Send;
+    /// Turns this connection's deliveries into its bytes; the writer owns it.
+    type Renderer: Renderer;
+
+    /// How this door's users live in rooms.
+    fn door(config: &Config) -> Door;
+
+    /// The door's state for a new connection's user, and its renderer.
+    /// `writer_gone` is cancelled when the writer stops or the server shuts
+    /// down, for a door that waits on its client's reading mid-answer.
+    fn open(user: UserState, writer_gone: &CancellationToken) -> (Self, Self::Renderer);
+
+    fn user(&mut self) -> &mut UserState;
+
+    /// What the client is told as soon as it connects.
+    fn greet(&mut self) {}
+
+    /// Handles one item of input, after the flood bucket let it through;
+    /// returns how the session ends, if it does. Boxes what is large (core
+    /// requests, hashing) so an idle connection does not carry it.
+    fn handle_input(&mut self, item: Self::Item) -> impl Future<Output = Option<End>> + Send;
+
+    /// Flood items the last handled item cost beyond itself (IRC's extra
+    /// targets), taken once.
+    fn surcharge(&mut self) -> usize {
+        0
+    }
+
+    /// Before another session's request is carried out on this one (a door
+    /// with prompts cancels them when it takes the user out of a room).
+    fn before_control(&mut self, _control: &Control) {}
+
+    /// How long the client may be silent, if the door bounds it.
+    fn silence_limit(&self) -> Option<Duration> {
+        None
+    }
+
+    /// Asks a silent client for a sign of life (IRC's PING); true if asked,
+    /// which gives it one more silence limit. False ends the session.
+    fn probe(&mut self) -> bool {
+        false
+    }
+
+    /// What ends an exchange the session was in the middle of (hidden input
+    /// being typed), queued after the user has left its rooms.
+    fn unfinished(&self) -> Option<Event> {
+        None
+    }
+
+    /// The last thing the client is told, queued after everything else.
+    fn farewell(end: &End) -> Option<Event> {
+        match end {
+            End::Quit(_) => Some(Event::Goodbye),
+            End::Shutdown => Some(Event::ShuttingDown),
+            End::RegistrationTimeout(secs) => {
+                Some(Event::Refused(Refusal::RegistrationTimeout { secs: *secs }))
+            }
+            End::Flood => Some(Event::Refused(Refusal::Flooding)),
+            End::Closed | End::ReadError(_) | End::WriterGone | End::Silent | End::Overflow => None,
+        }
+    }
+}
+
+/// Serves one connection of door `D` to its end: `input` is what the client
+/// sends, `sink` where its output goes. The writer is spawned at once; the
+/// future returned holds only what the session needs while it runs.
+pub(crate) fn serve<D: DoorSession>(
+    mut input: impl Input<Item = D::Item>,
+    sink: impl Sink,
+    peer: SocketAddr,
+    hub: Arc<Hub>,
+    shutdown: CancellationToken,
+) -> impl Future<Output = ()> + Send {
+    let config = Arc::clone(&hub.config);
+    let outbox =
+        Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
+    // Cancelled when the writer stops, and with the server's shutdown too:
+    // the session needs to wait for one token only.
+    let writer_gone = shutdown.child_token();
+    let metrics = Arc::clone(&hub.metrics);
+    let user = UserState::new(hub, peer, Arc::clone(&outbox), D::door(&config));
+    let (mut session, renderer) = D::open(user, &writer_gone);
+    let mut writer = tokio::spawn(writer::run(
+        sink,
+        Arc::clone(&outbox),
+        metrics,
+        renderer,
+        WriteTiming {
+            coalesce: config.write_coalesce(),
+            stall_timeout: config.write_stall_timeout(),
+        },
+        writer_gone.clone(),
+    ));
+    async move {
+        let end = run(&mut session, &mut input, &config, &shutdown, &writer_gone).await;
+        let user = session.user();
+        user.set_departure(end.departure());
+        let door = user.door();
+        if let End::ReadError(err) = &end {
+            debug!(%peer, door, %err, "read failed");
+        }
+        match user.nick() {
+            Some(nick) => debug!(%peer, %nick, end = end.describe(), door, "session ended"),
+            None => {
+                debug!(%peer, end = end.describe(), door, "connection ended before a name was chosen")
+            }
+        }
+        let unfinished = session.unfinished();
+        drop(session);
+        if let Some(event) = unfinished {
+            outbox.reply(event);
+        }
+        close_output(&outbox, D::farewell(&end), &mut writer).await;
+    }
+}
+
+/// Reads and handles the client's input until the session ends.
+async fn run<D: DoorSession, I: Input<Item = D::Item>>(
+    session: &mut D,
+    input: &mut I,
+    config: &Config,
+    shutdown: &CancellationToken,
+    writer_gone: &CancellationToken,
+) -> End {
+    session.greet();
+    // Timers are boxed and dropped when done with: a timer in the future
+    // itself would cost every idle connection its size.
+    let mut registration_deadline =
+        Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
+    let silence_limit = session.silence_limit();
+    let mut silence = silence_limit.map(|limit| Box::pin(tokio::time::sleep(limit)));
+    let mut heard = Instant::now();
+    let mut probed = false;
+    let requests = session.user().mailbox();
+    // Made once and polled on every turn, so that waiting for them costs no
+    // new registration per item.
+    let stopped = writer_gone.cancelled();
+    let request = requests.recv();
+    tokio::pin!(stopped, request);
+    // Why `stopped` fired.
+    let stop = || {
+        if shutdown.is_cancelled() {
+            End::Shutdown
+        } else {
+            End::WriterGone
+        }
+    };
+    loop {
+        let user = session.user();
+        if user.outbox.overflowed() {
+            user.hub.metrics.disconnected("output_overflow");
+            return End::Overflow;
+        }
+        // Stop reading a client that is not reading its own output.
+        while user.outbox.is_full() {
+            tokio::select! {
+                biased;
+                _ = &mut stopped => return stop(),
+                _ = user.outbox.drained() => {}
+            }
+        }
+        if user.nick().is_some() {
+            registration_deadline = None;
+        }
+        let arrival = tokio::select! {
+            biased;
+            _ = &mut stopped => return stop(),
+            _ = wait(&mut registration_deadline), if registration_deadline.is_some() => {
+                return End::RegistrationTimeout(config.registration_timeout);
+            }
+            _ = wait(&mut silence), if silence.is_some() => {
+                let (Some(limit), Some(timer)) = (silence_limit, silence.as_mut()) else {
+                    continue;
+                };
+                // The timer is moved only when it fires, not on every item.
+                let due = heard + limit * if probed { 2 } else { 1 };
+                if Instant::now() < due {
+                    timer.as_mut().reset(due);
+                    continue;
+                }
+                if probed || !session.probe() {
+                    return End::Silent;
+                }
+                probed = true;
+                timer.as_mut().reset(heard + limit * 2);
+                continue;
+            }
+            control = &mut request => {
+                request.set(requests.recv());
+                session.before_control(&control);
+                session.user().handle_control(control);
+                continue;
+            }
+            arrival = input.next() => arrival,
+        };
+        let item = match arrival {
+            Err(err) => return End::ReadError(err),
+            Ok(None) => return End::Closed,
+            Ok(Some(Arrival::Warning)) => {
+                slow_down(session.user(), config);
+                continue;
+            }
+            Ok(Some(Arrival::Flood)) => return flooding(session.user()),
+            Ok(Some(Arrival::Item(item, verdict))) => {
+                heard = Instant::now();
+                probed = false;
+                match verdict {
+                    Verdict::Go => {}
+                    Verdict::Wait { delay, warn } => {
+                        session.user().hub.metrics.flood_delayed();
+                        if warn {
+                            slow_down(session.user(), config);
+                        }
+                        tokio::select! {
+                            biased;
+                            _ = &mut stopped => return stop(),
+                            _ = tokio::time::sleep(delay) => {}
+                        }
+                    }
+                    Verdict::Disconnect => return flooding(session.user()),
+                }
+                item
+            }
+        };
+        let end = session.handle_input(item).await;
+        let extra = session.surcharge();
+        if extra > 0 {
+            input.surcharge(extra);
+        }
+        if let Some(end) = end {
+            return end;
+        }
+    }
+}
+
+/// Waits for a timer that is there (the branch is off when it is not).
+async fn wait(timer: &mut Option<Pin<Box<Sleep>>>) {
+    if let Some(timer) = timer {
+        timer.as_mut().await;
+    }
+}
+
+/// The client went over its rate: it is told once per flood.
+fn slow_down(user: &mut UserState, config: &Config) {
+    user.begin_request(None);
+    user.refuse(Refusal::SlowDown {
+        per_second: config.rate_limit,
+    });
+}
+
+/// The client kept flooding: it is cut off.
+fn flooding(user: &mut UserState) -> End {
+    user.hub.metrics.disconnected("flooding");
+    info!(peer = %user.peer, door = user.door(), "disconnecting a flooding client");
+    End::Flood
+}
+
+/// Ends a session's output: queues `farewell` last, closes the outbox, and
+/// gives the writer [`FINAL_FLUSH_TIMEOUT`] to send what is queued before
+/// stopping it, so a client that reads nothing cannot hold the session open.
+async fn close_output(outbox: &Outbox, farewell: Option<Event>, writer: &mut JoinHandle<()>) {
+    if let Some(farewell) = farewell {
+        outbox.reply(farewell);
+    }
+    outbox.close();
+    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut *writer)
+        .await
+        .is_err()
+    {
+        writer.abort();
+    }
+}

@@ -198,7 +198,7 @@ impl App {
                     self.request(
                         Request::History {
                             room: room.clone(),
-                            limit,
+                            limit: Some(limit),
                             before: None,
                         },
                         Pending::History {
@@ -211,14 +211,23 @@ impl App {
             }
             Command::Close => self.room_request(|room| Request::Close { room }),
             Command::Part(Some(room)) => {
-                self.request(Request::Part { room: room.clone() }, Pending::Room { room });
+                self.request(
+                    Request::Part {
+                        room: room.clone(),
+                        message: None,
+                    },
+                    Pending::Room { room },
+                );
             }
             Command::Part(None) => {
                 let conversation = self.conversations.current();
                 match conversation.kind {
                     Kind::Private => self.conversations.close(here),
                     Kind::Room if !conversation.joined => self.conversations.close(here),
-                    _ => self.room_request(|room| Request::Part { room }),
+                    _ => self.room_request(|room| Request::Part {
+                        room,
+                        message: None,
+                    }),
                 }
             }
             Command::Members => self.show_members = !self.show_members,

@@ -235,11 +235,11 @@ impl App {
                 for line in HELP_KEYS {
                     self.info(here, *line);
                 }
-                for spec in commands::COMMANDS {
+                for spec in commands::commands() {
                     let mut usage = format!(":{} {}", spec.name, spec.usage)
                         .trim_end()
                         .to_owned();
-                    for alias in spec.aliases {
+                    for alias in spec.names().skip(1) {
                         usage.push_str(&format!(" :{alias}"));
                     }
                     self.info(here, format!("  {usage}  {}", spec.help));

@@ -10,16 +10,20 @@
 //! for nothing, as the text door's missing echo does. `missed` events are
 //! summed as *server dropped*; an `error` after login is reported as the
 //! run's first error (its message then shows up as lost).
+//!
+//! What it sends, and the answers it waits for while logging in, are
+//! banter-wire's types, the server's own definition of banter/1; events
+//! during the run go through [`payload::classify_object`], which finds a
+//! message's text without a full parse (the load generator's hottest path).
 
-use std::io::Write as _;
 use std::net::SocketAddr;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use banter_wire::{parse_frame, Envelope, Frame, Request};
 use futures::stream::{SplitSink, SplitStream};
 use futures::{FutureExt as _, SinkExt as _, StreamExt as _};
-use serde_json::json;
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::protocol::WebSocketConfig;
@@ -115,28 +119,31 @@ async fn connect(addr: SocketAddr) -> Result<Socket, String> {
     Ok(socket)
 }
 
-/// Sends one request object.
-async fn request(socket: &mut Socket, object: serde_json::Value) -> Result<(), String> {
+/// Sends one request, without an id (the answers are told apart by type).
+async fn request(socket: &mut Socket, request: Request<&str>) -> Result<(), String> {
+    let frame = Envelope::<_, u64> {
+        body: request,
+        id: None,
+    };
     socket
-        .send(Message::text(object.to_string()))
+        .send(Message::text(frame.to_json()))
         .await
         .map_err(|err| format!("sending a request: {err}"))
 }
 
 /// Reads until the answer to a login request (`welcome`, `joined` or an
 /// `error`), skipping events such as others joining.
-async fn answer(socket: &mut Socket, tag: &[u8]) -> Result<Object, String> {
+async fn answer(socket: &mut Socket) -> Result<Frame, String> {
     loop {
         match socket.next().await {
-            Some(Ok(Message::Text(text))) => {
-                let object = payload::classify_object(&text, tag);
-                if matches!(
-                    object,
-                    Object::Welcome | Object::Joined | Object::Error { .. }
-                ) {
-                    return Ok(object);
-                }
-            }
+            Some(Ok(Message::Text(text))) => match parse_frame(&text) {
+                Ok(Envelope {
+                    body: frame @ (Frame::Welcome { .. } | Frame::Joined(_) | Frame::Error { .. }),
+                    ..
+                }) => return Ok(frame),
+                Ok(_) => {}
+                Err(err) => return Err(format!("not a banter/1 frame: {err}: {text}")),
+            },
             Some(Ok(Message::Close(_))) | None => return Err("closed while logging in".into()),
             Some(Ok(_)) => {}
             Some(Err(err)) => return Err(format!("reading: {err}")),
@@ -152,27 +159,38 @@ async fn log_in(
     room: &str,
     creates: bool,
 ) -> Result<(), String> {
-    let tag = shared.tag.as_bytes();
-    request(socket, json!({"type": "hello", "name": shared.name(index)})).await?;
-    match answer(socket, tag).await? {
-        Object::Welcome => {}
-        Object::Error { code, message } => return Err(format!("hello refused: {code}: {message}")),
+    let name = shared.name(index);
+    request(socket, Request::Hello { name: &name }).await?;
+    match answer(socket).await? {
+        Frame::Welcome { .. } => {}
+        Frame::Error { code, message } => return Err(format!("hello refused: {code}: {message}")),
         other => return Err(format!("hello answered with {other:?}")),
     }
-    let mut kind = if creates { "create" } else { "join" };
+    let mut creating = creates;
     loop {
-        request(socket, json!({"type": kind, "room": room})).await?;
-        match answer(socket, tag).await? {
-            Object::Joined => return Ok(()),
+        let (kind, asked) = if creating {
+            ("create", Request::Create { room })
+        } else {
+            (
+                "join",
+                Request::Join {
+                    room,
+                    password: None,
+                },
+            )
+        };
+        request(socket, asked).await?;
+        match answer(socket).await? {
+            Frame::Joined(_) => return Ok(()),
             // Left over from an earlier run against the same server.
-            Object::Error { code, .. } if code == "room_exists" && kind == "create" => {
-                kind = "join";
+            Frame::Error { code, .. } if code == "room_exists" && creating => {
+                creating = false;
             }
             // Its first client has not created it yet.
-            Object::Error { code, .. } if code == "no_such_room" && !creates => {
+            Frame::Error { code, .. } if code == "no_such_room" && !creates => {
                 tokio::time::sleep(JOIN_RETRY).await;
             }
-            Object::Error { code, message } => {
+            Frame::Error { code, message } => {
                 return Err(format!("{kind} {room} refused: {code}: {message}"))
             }
             other => return Err(format!("{kind} {room} answered with {other:?}")),
@@ -250,16 +268,20 @@ struct Says<'s> {
 
 impl Outlet for Says<'_> {
     async fn send(&mut self, shared: &Shared, stamps: &[Stamp]) -> Result<(), String> {
+        let mut text = Vec::with_capacity(shared.params.size + 64);
         for &stamp in stamps {
-            let mut frame = Vec::with_capacity(shared.params.size + 64);
-            write!(frame, r#"{{"type":"say","room":"{}","text":""#, self.room)
-                .expect("writing to a Vec cannot fail");
-            // The text is ASCII with nothing to escape.
-            payload::text(&mut frame, &shared.tag, stamp, shared.params.size);
-            frame.extend_from_slice(b"\"}");
-            let frame = String::from_utf8(frame).expect("a say object is ASCII");
+            text.clear();
+            payload::text(&mut text, &shared.tag, stamp, shared.params.size);
+            let text = std::str::from_utf8(&text).expect("a message's text is ASCII");
+            let say = Envelope::<_, u64> {
+                body: Request::<&str>::Say {
+                    room: self.room,
+                    text,
+                },
+                id: None,
+            };
             self.sink
-                .feed(Message::text(frame))
+                .feed(Message::text(say.to_json()))
                 .await
                 .map_err(|err| format!("sending: {err}"))?;
         }

@@ -1,10 +1,17 @@
 //! Colon-commands: a typed line parsed into a [`Command`], before anything
 //! is sent.
 //!
-//! The names and aliases are the text door's (`:cr`, `:n`, `:erm`, `:msg`,
-//! ...) so people need learn nothing new, plus the client's own (`:part`,
-//! `:quit`, `:members`). Parsing is pure and table-driven; what a command
-//! does is the app's business ([`crate::app`]).
+//! The commands are the text door's, from banter-proto's table (names,
+//! aliases, usage, summary and argument shape), so people need learn nothing
+//! new and the two cannot drift apart. What the client does differently is
+//! written here, apart: its own commands ([`CLIENT_COMMANDS`]), more names
+//! for some of the text door's ([`CLIENT_ALIASES`]), the arguments it takes
+//! differently ([`CLIENT_SHAPES`]) and the text door's it does not offer
+//! ([`NOT_OFFERED`]). Parsing is pure; what a command does is the app's
+//! business ([`crate::app`]).
+
+use banter_proto::command::{CommandSpec, Shape};
+use banter_proto::COMMANDS as TEXT_DOOR_COMMANDS;
 
 /// One parsed input line.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -47,171 +54,102 @@ pub enum Command {
     Quit,
 }
 
-/// How many words a command takes before its free text.
+/// One command as the client offers it.
 #[derive(Debug, Clone, Copy)]
-enum Shape {
-    /// No arguments.
-    Bare,
-    /// One required word.
-    Word,
-    /// One optional word.
-    MaybeWord,
-    /// Free text, required.
-    Text,
-    /// Free text, optional.
-    MaybeText,
-    /// A word, then required free text.
-    WordText,
-    /// A word, then optional free text.
-    WordMaybeText,
-}
-
-/// One row of the command table.
 pub struct Spec {
     pub name: &'static str,
     pub aliases: &'static [&'static str],
+    /// The client's own further names for it.
+    pub client_aliases: &'static [&'static str],
     pub usage: &'static str,
     pub help: &'static str,
     shape: Shape,
 }
 
-/// Every command, in the order `:help` lists them.
-pub const COMMANDS: &[Spec] = &[
-    spec(
-        "cr",
-        &["join", "change-room", "changeroom", "change_room", "j"],
-        "<room>",
-        "join a room, or switch to it",
-        Shape::Word,
-    ),
-    spec(
-        "n",
-        &["new", "nr"],
-        "<room>",
-        "create a room and join it as its host",
-        Shape::Word,
-    ),
-    spec(
-        "part",
-        &["leave"],
-        "[room]",
-        "leave a room (or close a private conversation)",
-        Shape::MaybeWord,
-    ),
-    spec(
-        "erm",
-        &["era"],
-        "<room> <message>",
-        "say something in another room without going there",
-        Shape::WordText,
-    ),
-    spec(
-        "msg",
-        &["dm", "w", "query"],
-        "<name> [message]",
-        "open a private conversation, and send",
-        Shape::WordMaybeText,
-    ),
-    spec("me", &[], "<action>", "an emote", Shape::Text),
-    spec("nick", &[], "<name>", "change your name", Shape::Word),
-    spec(
-        "topic",
-        &[],
-        "[text]",
-        "show the topic; a host sets it",
-        Shape::MaybeText,
-    ),
-    spec(
-        "who",
-        &["users"],
-        "[room|*]",
-        "the members of a room; * is everyone",
-        Shape::MaybeWord,
-    ),
-    spec("rooms", &["ls", "list"], "", "every room", Shape::Bare),
-    spec(
-        "history",
-        &[],
-        "[n]",
-        "fetch the last n messages again",
-        Shape::MaybeWord,
-    ),
-    spec(
-        "hostadd",
-        &[],
-        "<name>",
-        "(host) make a member a host",
-        Shape::Word,
-    ),
-    spec(
-        "hostrm",
-        &[],
-        "<name>",
-        "(host) take host rights away",
-        Shape::Word,
-    ),
-    spec(
-        "passwd",
-        &[],
-        "[off]",
-        "(host) set the password, hidden, asked twice; off removes it",
-        Shape::MaybeWord,
-    ),
-    spec("unlock", &[], "", "(host) remove the password", Shape::Bare),
-    spec(
-        "kick",
-        &[],
-        "<name> [reason]",
-        "(host) remove a member",
-        Shape::WordMaybeText,
-    ),
-    spec(
-        "invite",
-        &[],
-        "<name>",
-        "(host) let someone into this locked room once",
-        Shape::Word,
-    ),
-    spec(
-        "close",
-        &[],
-        "",
-        "(host) delete this room and its history",
-        Shape::Bare,
-    ),
-    spec(
-        "members",
-        &[],
-        "",
-        "show or hide the member list (also F2)",
-        Shape::Bare,
-    ),
-    spec("help", &["h"], "", "keys and commands", Shape::Bare),
-    spec("quit", &["q", "exit", "e"], "", "leave banter", Shape::Bare),
+/// Commands only the client has.
+const CLIENT_COMMANDS: &[Spec] = &[
+    Spec {
+        name: "part",
+        aliases: &["leave"],
+        client_aliases: &[],
+        usage: "[room]",
+        help: "leave a room (or close a private conversation)",
+        shape: Shape::OptionalWord,
+    },
+    Spec {
+        name: "members",
+        aliases: &[],
+        client_aliases: &[],
+        usage: "",
+        help: "show or hide the member list (also F2)",
+        shape: Shape::None,
+    },
 ];
 
-const fn spec(
-    name: &'static str,
-    aliases: &'static [&'static str],
-    usage: &'static str,
-    help: &'static str,
-    shape: Shape,
-) -> Spec {
-    Spec {
-        name,
-        aliases,
-        usage,
-        help,
-        shape,
+/// The client's further names for text-door commands: (command, aliases).
+const CLIENT_ALIASES: &[(&str, &[&str])] = &[("change-room", &["join", "j"]), ("msg", &["query"])];
+
+/// Where the client takes other arguments than the text door: `:msg <name>`
+/// alone opens a private conversation, and `:help` lists everything.
+const CLIENT_SHAPES: &[(&str, Shape)] =
+    &[("msg", Shape::WordThenOptionalText), ("help", Shape::None)];
+
+/// Text-door commands the client does not offer: `:set timestamps` is a
+/// setting of the text door's screen (the client always shows times).
+const NOT_OFFERED: &[&str] = &["set"];
+
+/// What `table` says of the command `name`, if anything.
+fn client_entry<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {
+    table
+        .iter()
+        .find(|(command, _)| *command == name)
+        .map(|&(_, value)| value)
+}
+
+/// A text-door command as the client offers it, or `None` if it does not.
+fn offered(spec: &'static CommandSpec) -> Option<Spec> {
+    if NOT_OFFERED.contains(&spec.name) {
+        return None;
     }
+    Some(Spec {
+        name: spec.name,
+        aliases: spec.aliases,
+        client_aliases: client_entry(CLIENT_ALIASES, spec.name).unwrap_or_default(),
+        usage: spec.args,
+        help: spec.summary,
+        shape: client_entry(CLIENT_SHAPES, spec.name).unwrap_or(spec.shape()),
+    })
+}
+
+/// Every command, in the order `:help` lists them: the text door's, then
+/// the client's own.
+pub fn commands() -> impl Iterator<Item = Spec> {
+    TEXT_DOOR_COMMANDS
+        .iter()
+        .filter_map(offered)
+        .chain(CLIENT_COMMANDS.iter().copied())
+}
+
+impl Spec {
+    /// Its name and every alias, the client's own last.
+    pub fn names(&self) -> impl Iterator<Item = &'static str> {
+        std::iter::once(self.name)
+            .chain(self.aliases.iter().copied())
+            .chain(self.client_aliases.iter().copied())
+    }
+}
+
+/// The command `word` names (already lowercase).
+fn find(word: &str) -> Option<Spec> {
+    commands().find(|spec| spec.names().any(|name| name == word))
 }
 
 /// Every command name and alias with its colon, for Tab completion.
 pub fn names() -> impl Iterator<Item = String> {
-    COMMANDS.iter().flat_map(|spec| {
-        std::iter::once(spec.name)
-            .chain(spec.aliases.iter().copied())
+    commands().flat_map(|spec| {
+        spec.names()
             .map(|name| format!(":{name}"))
+            .collect::<Vec<_>>()
     })
 }
 
@@ -225,15 +163,14 @@ pub fn parse(line: &str) -> Result<Command, String> {
     };
     let (word, args) = rest.split_once(' ').unwrap_or((rest, ""));
     let word = word.to_lowercase();
-    let spec = COMMANDS
-        .iter()
-        .find(|spec| spec.name == word || spec.aliases.contains(&word.as_str()))
-        .ok_or_else(|| format!("there is no command :{word}; :help lists them"))?;
+    let spec =
+        find(&word).ok_or_else(|| format!("there is no command :{word}; :help lists them"))?;
     let args = args.trim_start();
     let (first, text) = args.split_once(' ').unwrap_or((args, ""));
     let text = text.trim_start();
+    // Said with the name typed, which people know better than the table's.
     let usage = || {
-        format!("usage: :{} {}", spec.name, spec.usage)
+        format!("usage: :{word} {}", spec.usage)
             .trim_end()
             .to_owned()
     };
@@ -246,23 +183,24 @@ pub fn parse(line: &str) -> Result<Command, String> {
         }
     };
     let (word_arg, text_arg) = match spec.shape {
-        Shape::Bare if !args.trim().is_empty() => return Err(usage()),
-        Shape::Bare => (None, None),
+        Shape::None if !args.trim().is_empty() => return Err(usage()),
+        Shape::None => (None, None),
         Shape::Word => (Some(word_only(args)?.ok_or_else(usage)?), None),
-        Shape::MaybeWord => (word_only(args)?, None),
-        Shape::Text => (None, Some(some(args).ok_or_else(usage)?)),
-        Shape::MaybeText => (None, some(args)),
-        Shape::WordText => (
+        Shape::OptionalWord => (word_only(args)?, None),
+        // `Switch` is `:set`'s, which the client does not offer.
+        Shape::Text | Shape::Switch => (None, Some(some(args).ok_or_else(usage)?)),
+        Shape::OptionalText => (None, some(args)),
+        Shape::WordThenText => (
             Some(some(first).ok_or_else(usage)?),
             Some(some(text).ok_or_else(usage)?),
         ),
-        Shape::WordMaybeText => (Some(some(first).ok_or_else(usage)?), some(text)),
+        Shape::WordThenOptionalText => (Some(some(first).ok_or_else(usage)?), some(text)),
     };
     let word = || word_arg.clone().unwrap_or_default();
     let text = || text_arg.clone().unwrap_or_default();
     Ok(match spec.name {
-        "cr" => Command::Join(word()),
-        "n" => Command::Create(word()),
+        "change-room" => Command::Join(word()),
+        "new" => Command::Create(word()),
         "part" => Command::Part(word_arg),
         "erm" => Command::ExtraRoom {
             room: word(),
@@ -302,8 +240,9 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "close" => Command::Close,
         "members" => Command::Members,
         "help" => Command::Help,
-        "quit" => Command::Quit,
-        other => unreachable!("command {other} is in the table but not parsed"),
+        "exit" => Command::Quit,
+        // A command the text door has gained and the client not yet.
+        other => return Err(format!("the client cannot do :{other} (yet)")),
     })
 }
 
@@ -387,6 +326,20 @@ mod tests {
             parse(":history 900").unwrap_err(),
             "the count is a number from 1 to 200"
         );
+    }
+
+    #[test]
+    fn every_command_offered_is_one_the_client_can_do() {
+        for spec in commands() {
+            let error = parse(&format!(":{} x y", spec.name))
+                .err()
+                .unwrap_or_default();
+            assert!(!error.starts_with("the client cannot do"), "{error}");
+        }
+        // The text door's setting is not offered; the client's own are.
+        assert!(parse(":set timestamps on").is_err());
+        assert_eq!(parse(":members"), Ok(Command::Members));
+        assert_eq!(parse(":j games"), Ok(Command::Join("games".into())));
     }
 
     #[test]

@@ -243,14 +243,14 @@ async fn connect(url: &str, tls: Option<Arc<Trust>>) -> Result<Socket, String> {
 async fn register(socket: &mut Socket, wanted: &str) -> Result<String, End> {
     for name in name_candidates(wanted) {
         let hello = Envelope {
-            request: Request::Hello { name: name.clone() },
+            body: Request::Hello { name: name.clone() },
             id: Some(0),
         };
         send(socket, hello.to_json()).await?;
         loop {
             let frame = receive(socket).await?;
             match frame.body {
-                Body::Welcome { name } => return Ok(name),
+                Body::Welcome { name, .. } => return Ok(name),
                 Body::Error { code, .. } if code == "name_taken" => break,
                 Body::Error { message, .. } => return Err(End::Fatal(message)),
                 _ => continue,
@@ -325,7 +325,7 @@ async fn serve(
 
 async fn quit(socket: &mut Socket) {
     let bye = Envelope {
-        request: Request::Quit,
+        body: Request::Quit,
         id: None,
     };
     let farewell = async {

@@ -86,15 +86,21 @@ pub enum ParseError {
     },
 }
 
-/// The arguments a command takes; the parser splits by this.
+/// The arguments a command takes; the parser splits by this, and other
+/// parsers of the same commands (the `banter` client, the web page) follow it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Shape {
+pub enum Shape {
+    /// No arguments.
     None,
+    /// At most one word.
     OptionalWord,
+    /// Exactly one word.
     Word,
     /// A word, then free text that keeps its own spacing.
     WordThenText,
+    /// Free text, required.
     Text,
+    /// Free text, or nothing.
     OptionalText,
     /// A word, then optional free text.
     WordThenOptionalText,
@@ -154,6 +160,11 @@ impl CommandSpec {
 
     fn names(&self) -> impl Iterator<Item = &'static str> {
         std::iter::once(self.name).chain(self.aliases.iter().copied())
+    }
+
+    /// The arguments it takes.
+    pub fn shape(&self) -> Shape {
+        self.shape
     }
 
     /// Finds a command by name or alias, ignoring case.

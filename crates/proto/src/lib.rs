@@ -15,7 +15,7 @@ pub mod refusal;
 pub mod request;
 
 pub use codec::{Input, LineCodec, TelnetCommand};
-pub use command::{Command, CommandSpec, Line, ParseError, COMMANDS};
+pub use command::{Command, CommandSpec, Line, ParseError, Shape, COMMANDS};
 pub use event::Event;
 pub use names::{NameError, Nick, RoomName};
 pub use refusal::Refusal;

@@ -198,7 +198,7 @@ impl App {
                     self.request(
                         Request::History {
                             room: room.clone(),
-                            limit,
+                            limit: Some(limit),
                             before: None,
                         },
                         Pending::History {
@@ -211,14 +211,23 @@ impl App {
             }
             Command::Close => self.room_request(|room| Request::Close { room }),
             Command::Part(Some(room)) => {
-                self.request(Request::Part { room: room.clone() }, Pending::Room { room });
+                self.request(
+                    Request::Part {
+                        room: room.clone(),
+                        message: None,
+                    },
+                    Pending::Room { room },
+                );
             }
             Command::Part(None) => {
                 let conversation = self.conversations.current();
                 match conversation.kind {
                     Kind::Private => self.conversations.close(here),
                     Kind::Room if !conversation.joined => self.conversations.close(here),
-                    _ => self.room_request(|room| Request::Part { room }),
+                    _ => self.room_request(|room| Request::Part {
+                        room,
+                        message: None,
+                    }),
                 }
             }
             Command::Members => self.show_members = !self.show_members,
@@ -226,11 +235,11 @@ impl App {
                 for line in HELP_KEYS {
                     self.info(here, *line);
                 }
-                for spec in commands::COMMANDS {
+                for spec in commands::commands() {
                     let mut usage = format!(":{} {}", spec.name, spec.usage)
                         .trim_end()
                         .to_owned();
-                    for alias in spec.aliases {
+                    for alias in spec.names().skip(1) {
                         usage.push_str(&format!(" :{alias}"));
                     }
                     self.info(here, format!("  {usage}  {}", spec.help));

@@ -2,21 +2,24 @@
 //! each landing in the conversation it concerns.
 
 use super::{Answer, App, Effect, Fetch, Pending, Prompt, GAP_PAGE};
+use banter_wire::{Joined, LeaveReason};
+
 use crate::protocol::{Body, Frame, Member, MessageKind, Request, RoomMessage};
 use crate::secret::Secret;
 use crate::state::{mentions, next_gap_page, Kind, What};
 
 impl App {
     pub fn on_frame(&mut self, frame: Frame) {
-        let pending = frame.request_id().and_then(|id| self.pending.remove(&id));
+        let pending = frame.numeric_id().and_then(|id| self.pending.remove(&id));
         match frame.body {
-            Body::Joined {
+            Body::Joined(Joined {
                 room,
                 locked,
                 topic,
                 members,
                 history,
-            } => self.joined(pending, room, locked, topic, members, history),
+                ..
+            }) => self.joined(pending, room, locked, topic, members, history),
             Body::Parted { room } => {
                 if let Some(index) = self.conversations.find(Kind::Room, &room) {
                     self.conversations.close(index);
@@ -46,7 +49,7 @@ impl App {
                     }
                 }
             }
-            Body::History { room, messages } => self.history_page(pending, &room, &messages),
+            Body::History { room, messages, .. } => self.history_page(pending, &room, &messages),
             Body::Rooms { rooms } => {
                 let here = self.conversations.selected;
                 self.known_rooms = rooms.iter().map(|r| r.name.clone()).collect();
@@ -177,15 +180,15 @@ impl App {
                     conversation
                         .members
                         .retain(|m| !m.name.eq_ignore_ascii_case(&name));
-                    let line = match reason.as_str() {
-                        "quit" => format!("{name} left the chat"),
-                        "disconnected" => format!("{name} disconnected"),
-                        "kicked" => format!(
+                    let line = match reason {
+                        LeaveReason::Quit => format!("{name} left the chat"),
+                        LeaveReason::Disconnected => format!("{name} disconnected"),
+                        LeaveReason::Kicked => format!(
                             "{name} was kicked by {}{}",
                             by.unwrap_or_default(),
                             message.map(|m| format!(": {m}")).unwrap_or_default()
                         ),
-                        _ => format!("{name} left {room}"),
+                        LeaveReason::Parted => format!("{name} left {room}"),
                     };
                     let index = self.about(&room);
                     self.notice(index, line);
@@ -216,16 +219,12 @@ impl App {
             Body::HostRemoved { room, name, by } => {
                 self.set_host(&room, &name, false);
                 let index = self.about(&room);
-                let by = by.unwrap_or_default();
                 self.notice(index, format!("{by} took host rights from {name}"));
             }
             Body::TopicChanged { room, by, topic } => {
                 let index = self.about(&room);
-                match &topic {
-                    Some(topic) => self.notice(index, format!("{by} set the topic: {topic}")),
-                    None => self.notice(index, format!("{by} cleared the topic")),
-                }
-                self.conversations.list[index].topic = topic;
+                self.notice(index, format!("{by} set the topic: {topic}"));
+                self.conversations.list[index].topic = Some(topic);
             }
             Body::LockChanged { room, by, locked } => {
                 let index = self.about(&room);
@@ -262,6 +261,7 @@ impl App {
             }
             Body::Missed { room, count } => {
                 let now = self.now;
+                let count = usize::try_from(count).unwrap_or(usize::MAX);
                 match room {
                     Some(room) => {
                         let index = self.about(&room);
@@ -270,7 +270,7 @@ impl App {
                         self.request(
                             Request::History {
                                 room: room.clone(),
-                                limit: GAP_PAGE,
+                                limit: Some(GAP_PAGE),
                                 before: None,
                             },
                             Pending::History {
@@ -366,7 +366,7 @@ impl App {
                 self.request(
                     Request::History {
                         room: room.clone(),
-                        limit: GAP_PAGE,
+                        limit: Some(GAP_PAGE),
                         before,
                     },
                     Pending::History {
@@ -415,7 +415,7 @@ impl App {
                     self.request(
                         Request::History {
                             room: room.to_owned(),
-                            limit,
+                            limit: Some(limit),
                             before: Some(before),
                         },
                         Pending::History {

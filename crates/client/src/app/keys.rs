@@ -241,7 +241,7 @@ impl App {
             self.request(
                 Request::History {
                     room: room.clone(),
-                    limit: OLDER_PAGE,
+                    limit: Some(OLDER_PAGE),
                     before,
                 },
                 Pending::History {

@@ -206,7 +206,7 @@ impl App {
         self.next_id += 1;
         self.pending.insert(id, pending);
         let envelope = Envelope {
-            request,
+            body: request,
             id: Some(id),
         };
         self.effects.push(Effect::Send(envelope.to_json()));

@@ -1,5 +1,6 @@
-//! banter/1 requests: one JSON object per WebSocket text frame, turned into
-//! core requests (see PROTOCOL.md for every shape).
+//! banter/1 requests: one JSON object per WebSocket text frame, read as
+//! banter-wire's [`Wire`] requests (the one definition of banter/1) and turned
+//! into core requests here.
 //!
 //! Parsing never fails silently: bad JSON, a missing or unknown `type`, a
 //! missing or mistyped field each become a typed [`Refusal`], answered with
@@ -10,7 +11,7 @@
 use banter_proto::codec::sanitize;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::Refusal;
-use serde::Deserialize;
+use banter_wire::{parse_request, Request as Wire, RequestError};
 
 use crate::core::RequestTag;
 
@@ -38,160 +39,31 @@ pub struct Frame {
     pub request: Result<ClientRequest, Refusal>,
 }
 
-#[derive(Deserialize)]
-#[serde(tag = "type", rename_all = "snake_case")]
-enum Wire {
-    Hello {
-        name: String,
-    },
-    Join {
-        room: String,
-        password: Option<String>,
-    },
-    Create {
-        room: String,
-    },
-    Part {
-        room: String,
-        #[serde(default)]
-        message: Option<String>,
-    },
-    Say {
-        room: String,
-        text: String,
-    },
-    Emote {
-        room: String,
-        text: String,
-    },
-    SayElsewhere {
-        room: String,
-        from_room: String,
-        text: String,
-    },
-    Msg {
-        to: String,
-        text: String,
-    },
-    Nick {
-        name: String,
-    },
-    Rooms,
-    Who {
-        room: String,
-    },
-    Users,
-    Topic {
-        room: String,
-        topic: Option<String>,
-    },
-    History {
-        room: String,
-        limit: Option<usize>,
-        before: Option<i64>,
-    },
-    HostAdd {
-        room: String,
-        name: String,
-    },
-    HostRemove {
-        room: String,
-        name: String,
-    },
-    SetPassword {
-        room: String,
-        password: String,
-    },
-    RemovePassword {
-        room: String,
-    },
-    Kick {
-        room: String,
-        name: String,
-        reason: Option<String>,
-    },
-    Invite {
-        room: String,
-        name: String,
-    },
-    Close {
-        room: String,
-    },
-    Ping,
-    Quit,
-}
-
-/// The request types, for telling an unknown one from a malformed one.
-const TYPES: &[&str] = &[
-    "hello",
-    "join",
-    "create",
-    "part",
-    "say",
-    "emote",
-    "say_elsewhere",
-    "msg",
-    "nick",
-    "rooms",
-    "who",
-    "users",
-    "topic",
-    "history",
-    "host_add",
-    "host_remove",
-    "set_password",
-    "remove_password",
-    "kick",
-    "invite",
-    "close",
-    "ping",
-    "quit",
-];
-
 /// Parses one text frame; `max_text` bounds every free-text field, as
 /// `--max-line-bytes` bounds a text-door line.
 pub fn parse(frame: &str, max_text: usize) -> Frame {
-    let value: serde_json::Value = match serde_json::from_str(frame) {
-        Ok(value) => value,
-        Err(err) => {
-            return Frame {
-                id: None,
-                request: Err(Refusal::BadJson {
-                    detail: err.to_string(),
-                }),
-            }
-        }
-    };
-    let id = value
-        .get("id")
-        .map(|id| RequestTag::from(id.to_string().as_str()));
+    let parsed = parse_request(frame);
     Frame {
-        id,
-        request: request(value, max_text),
+        id: parsed
+            .id
+            .map(|id| RequestTag::from(id.to_string().as_str())),
+        request: parsed
+            .body
+            .map_err(refusal)
+            .and_then(|wire| request(wire, max_text)),
     }
 }
 
-fn request(mut value: serde_json::Value, max_text: usize) -> Result<ClientRequest, Refusal> {
-    let Some(object) = value.as_object_mut() else {
-        return Err(Refusal::BadRequest {
-            detail: "a request is a JSON object".into(),
-        });
-    };
-    object.remove("id");
-    match object.get("type") {
-        Some(serde_json::Value::String(kind)) if !TYPES.contains(&kind.as_str()) => {
-            return Err(Refusal::UnknownType { kind: kind.clone() })
-        }
-        Some(serde_json::Value::String(_)) => {}
-        _ => {
-            return Err(Refusal::BadRequest {
-                detail: "a request needs a \"type\" string".into(),
-            })
-        }
+/// The refusal that answers a frame that is no request.
+fn refusal(error: RequestError) -> Refusal {
+    match error {
+        RequestError::BadJson(detail) => Refusal::BadJson { detail },
+        RequestError::BadRequest(detail) => Refusal::BadRequest { detail },
+        RequestError::UnknownType(kind) => Refusal::UnknownType { kind },
     }
-    let wire: Wire = serde_json::from_value(value).map_err(|err| Refusal::BadRequest {
-        detail: err.to_string(),
-    })?;
+}
+
+fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
     let text = |text: String| -> Result<String, Refusal> {
         if text.len() > max_text {
             return Err(Refusal::LineTooLong { limit: max_text });

@@ -1,19 +1,26 @@
 //! The JSON door's renderer: each event as one banter/1 object (one
-//! WebSocket text frame). Room traffic is rendered once and shared by every
-//! JSON client; replies carry the request's `id`. Events that belong to the
-//! text door's terminal dialogue (prompts, the greeting, help) render as
-//! nothing and are not sent.
+//! WebSocket text frame), written through banter-wire's [`Frame`] from
+//! borrowed strings, so nothing of the event is copied on the way. Room
+//! traffic is rendered once and shared by every JSON client; replies carry
+//! the request's `id`. Events that belong to the text door's terminal
+//! dialogue (prompts, the greeting, help) render as nothing and are not
+//! sent.
 
 use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomSummary, RoomView, WhoEntry};
 use banter_proto::Event;
-use bytes::{Bytes, BytesMut};
-use serde_json::{json, Map, Value};
+use banter_wire::{self as wire, Envelope, Frame, PROTOCOL};
+use bytes::{BufMut, Bytes, BytesMut};
+use serde_json::value::RawValue;
 
 use crate::core::{Delivery, Format, Missed};
 use crate::doors::Renderer;
 
-/// The protocol's name and version, in `welcome`.
-pub const PROTOCOL: &str = "banter/1";
+/// Room for the keys, quotes and numbers of a frame beyond its text, so
+/// that a room message is written without growing its buffer.
+const FRAME_OVERHEAD: usize = 96;
+
+/// What `shutdown` says.
+const SHUTTING_DOWN: &str = "the server is shutting down";
 
 /// Renders for one JSON connection; holds nothing of its own.
 #[derive(Debug, Default)]
@@ -31,103 +38,117 @@ impl Renderer for JsonRenderer {
     /// One object per frame: the writer passes one room at a time.
     fn missed(&mut self, missed: &[Missed], out: &mut BytesMut) {
         for missed in missed {
-            let object = json!({"type": "missed", "room": missed.room, "count": missed.count});
-            out.extend_from_slice(object.to_string().as_bytes());
+            let frame = Envelope::<_, &RawValue> {
+                body: Frame::Missed {
+                    room: missed.room.as_deref(),
+                    count: missed.count,
+                },
+                id: None,
+            };
+            frame
+                .write_json(out.writer())
+                .expect("writing to memory cannot fail");
         }
     }
 }
 
 fn rendered(delivery: &Delivery) -> &Bytes {
-    delivery.rendered(Format::Json, |delivery| match object(&delivery.event) {
-        Some(Value::Object(mut fields)) => {
-            if let Some(request) = &delivery.request {
-                let id = serde_json::from_str(request).unwrap_or(Value::Null);
-                fields.insert("id".into(), id);
-            }
-            Bytes::from(Value::Object(fields).to_string())
-        }
-        _ => Bytes::new(),
+    delivery.rendered(Format::Json, |delivery| {
+        // A refusal's sentence is the one thing made here, not borrowed.
+        let sentence = match &delivery.event {
+            Event::Refused(refusal) => refusal.to_string(),
+            _ => String::new(),
+        };
+        let Some(body) = frame(&delivery.event, &sentence) else {
+            return Bytes::new();
+        };
+        // The door encoded the id from JSON it read, so it is JSON; echoed unparsed.
+        let id = delivery
+            .request
+            .as_deref()
+            .and_then(|tag| serde_json::from_str::<&RawValue>(tag).ok());
+        let mut out = Vec::with_capacity(delivery.cost() + FRAME_OVERHEAD);
+        Envelope { body, id }
+            .write_json(&mut out)
+            .expect("writing to memory cannot fail");
+        Bytes::from(out)
     })
 }
 
-fn message(message: &RoomMessage) -> Value {
-    let mut object = json!({
-        "type": "message",
-        "room": message.room,
-        "from": message.from,
-        "text": message.text,
-        "id": message.id,
-        "at": message.at,
-        "kind": match message.kind {
-            MessageKind::Chat => "chat",
-            MessageKind::Emote => "emote",
-            MessageKind::FromRoom(_) => "from_room",
-        },
-    });
-    if let MessageKind::FromRoom(from_room) = &message.kind {
-        object["from_room"] = json!(from_room);
+fn message(message: &RoomMessage) -> wire::RoomMessage<&str> {
+    let (kind, from_room) = match &message.kind {
+        MessageKind::Chat => (wire::MessageKind::Chat, None),
+        MessageKind::Emote => (wire::MessageKind::Emote, None),
+        MessageKind::FromRoom(room) => (wire::MessageKind::FromRoom, Some(room.as_str())),
+    };
+    wire::RoomMessage {
+        room: &message.room,
+        from: &message.from,
+        text: &message.text,
+        id: message.id,
+        at: message.at,
+        kind,
+        from_room,
     }
-    object
 }
 
-fn members(members: &[WhoEntry]) -> Value {
+fn members(members: &[WhoEntry]) -> Vec<wire::Member<&str>> {
     members
         .iter()
-        .map(|m| json!({"name": m.nick, "host": m.host}))
+        .map(|member| wire::Member {
+            name: member.nick.as_str(),
+            host: member.host,
+        })
         .collect()
 }
 
-fn room_view(kind: &str, view: &RoomView) -> Value {
-    json!({
-        "type": kind,
-        "room": view.room,
-        "created": view.created,
-        "host": view.host,
-        "locked": view.locked,
-        "topic": view.topic,
-        "members": members(&view.members),
-        "history": view.recent.iter().map(message).collect::<Vec<_>>(),
-    })
+fn joined(view: &RoomView) -> wire::Joined<&str> {
+    wire::Joined {
+        room: &view.room,
+        created: view.created,
+        host: view.host,
+        locked: view.locked,
+        topic: view.topic.as_deref(),
+        members: members(&view.members),
+        history: view.recent.iter().map(message).collect(),
+    }
 }
 
-fn room_summary(room: &RoomSummary) -> Value {
-    json!({
-        "name": room.name,
-        "members": room.members,
-        "joined": room.joined,
-        "locked": room.locked,
-        "topic": room.topic,
-        "default": room.default,
-    })
+fn room_info(room: &RoomSummary) -> wire::RoomInfo<&str> {
+    wire::RoomInfo {
+        name: &room.name,
+        members: room.members,
+        joined: room.joined,
+        locked: room.locked,
+        topic: room.topic.as_deref(),
+        default: room.default,
+    }
 }
 
-fn leave_reason(reason: &LeaveReason, object: &mut Map<String, Value>) {
-    let name = match reason {
-        LeaveReason::Quit { message } => {
-            if let Some(message) = message {
-                object.insert("message".into(), json!(message));
-            }
-            "quit"
-        }
-        LeaveReason::Disconnected => "disconnected",
-        LeaveReason::ChangedRoom => "parted",
-        LeaveReason::Parted { message } => {
-            if let Some(message) = message {
-                object.insert("message".into(), json!(message));
-            }
-            "parted"
-        }
-        LeaveReason::Kicked { by, reason } => {
-            object.insert("by".into(), json!(by));
-            object.insert("message".into(), json!(reason));
-            "kicked"
-        }
+fn member_left<'a>(room: &'a str, nick: &'a str, reason: &'a LeaveReason) -> Frame<&'a str> {
+    let (reason, by, message) = match reason {
+        LeaveReason::Quit { message } => (wire::LeaveReason::Quit, None, message.as_deref()),
+        LeaveReason::Disconnected => (wire::LeaveReason::Disconnected, None, None),
+        LeaveReason::ChangedRoom => (wire::LeaveReason::Parted, None, None),
+        LeaveReason::Parted { message } => (wire::LeaveReason::Parted, None, message.as_deref()),
+        LeaveReason::Kicked { by, reason } => (
+            wire::LeaveReason::Kicked,
+            Some(by.as_str()),
+            reason.as_deref(),
+        ),
     };
-    object.insert("reason".into(), json!(name));
+    Frame::MemberLeft {
+        room,
+        name: nick,
+        reason,
+        by,
+        message,
+    }
 }
 
-/// The object for one event, or `None` for events this door does not send.
-fn object(event: &Event) -> Option<Value> {
+/// The frame for one event, or `None` for events this door does not send;
+/// `sentence` is a refusal's message.
+fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
     Some(match event {
         Event::Greeting
         | Event::Prompt(_)
@@ -138,96 +159,98 @@ fn object(event: &Event) -> Option<Value> {
         | Event::Timestamps { .. }
         | Event::Help { .. }
         | Event::DoorLines(_) => return None,
-        Event::Welcome { nick, room } => {
-            let mut object = json!({"type": "welcome", "name": nick, "protocol": PROTOCOL});
-            if let Some(view) = room {
-                object["joined"] = room_view("joined", view);
-            }
-            object
-        }
-        Event::Entered(view) => room_view("joined", view),
-        Event::Parted { room, .. } => json!({"type": "parted", "room": room}),
+        Event::Welcome { nick, room } => Frame::Welcome {
+            name: nick,
+            protocol: PROTOCOL,
+            joined: room.as_ref().map(joined),
+        },
+        Event::Entered(view) => Frame::Joined(joined(view)),
+        Event::Parted { room, .. } => Frame::Parted { room },
         Event::History {
             room,
             messages,
             capped_at,
             ..
-        } => json!({
-            "type": "history",
-            "room": room,
-            "messages": messages.iter().map(message).collect::<Vec<_>>(),
-            "capped_at": capped_at,
-        }),
-        Event::RoomClosed { room, by } => json!({"type": "room_closed", "room": room, "by": by}),
-        Event::Message(said) => message(said),
-        Event::Said { room, id, at } => {
-            json!({"type": "said", "room": room, "message_id": id, "at": at})
-        }
-        Event::ExtraRoomSent { to_room, members } => {
-            json!({"type": "sent_elsewhere", "room": to_room, "members": members})
-        }
-        Event::Private { from, text, at } => {
-            json!({"type": "private", "from": from, "text": text, "at": at})
-        }
-        Event::PrivateSent { to, text } => json!({"type": "private_sent", "to": to, "text": text}),
-        Event::Joined { room, nick } => {
-            json!({"type": "member_joined", "room": room, "name": nick})
-        }
-        Event::Left { room, nick, reason } => {
-            let mut object = Map::new();
-            object.insert("type".into(), json!("member_left"));
-            object.insert("room".into(), json!(room));
-            object.insert("name".into(), json!(nick));
-            leave_reason(reason, &mut object);
-            Value::Object(object)
-        }
-        Event::NickChanged { room, old, new } => {
-            json!({"type": "nick_changed", "room": room, "old": old, "new": new})
-        }
-        Event::NickSet { nick } => json!({"type": "nick_set", "name": nick}),
-        Event::RoomList(rooms) => json!({
-            "type": "rooms",
-            "rooms": rooms.iter().map(room_summary).collect::<Vec<_>>(),
-        }),
+        } => Frame::History {
+            room,
+            messages: messages.iter().map(message).collect(),
+            capped_at: *capped_at,
+        },
+        Event::RoomClosed { room, by } => Frame::RoomClosed { room, by },
+        Event::Message(said) => Frame::Message(message(said)),
+        Event::Said { room, id, at } => Frame::Said {
+            room,
+            message_id: *id,
+            at: *at,
+        },
+        Event::ExtraRoomSent { to_room, members } => Frame::SentElsewhere {
+            room: to_room,
+            members: *members,
+        },
+        Event::Private { from, text, at } => Frame::Private {
+            from,
+            text,
+            at: *at,
+        },
+        Event::PrivateSent { to, text } => Frame::PrivateSent { to, text },
+        Event::Joined { room, nick } => Frame::MemberJoined { room, name: nick },
+        Event::Left { room, nick, reason } => member_left(room, nick, reason),
+        Event::NickChanged { room, old, new } => Frame::NickChanged { room, old, new },
+        Event::NickSet { nick } => Frame::NickSet { name: nick },
+        Event::RoomList(rooms) => Frame::Rooms {
+            rooms: rooms.iter().map(room_info).collect(),
+        },
         Event::Who {
             room,
             members: list,
-        } => {
-            json!({"type": "who", "room": room, "members": members(list)})
-        }
-        Event::Users(names) => json!({"type": "users", "names": names}),
-        Event::Topic { room, topic } => json!({"type": "topic", "room": room, "topic": topic}),
-        Event::TopicChanged { room, by, topic } => {
-            json!({"type": "topic_changed", "room": room, "by": by, "topic": topic})
-        }
-        Event::HostAdded { room, nick, by } => {
-            json!({"type": "host_added", "room": room, "name": nick, "by": by})
-        }
-        Event::HostRemoved { room, nick, by } => {
-            json!({"type": "host_removed", "room": room, "name": nick, "by": by})
-        }
-        Event::LockChanged { room, by, locked } => {
-            json!({"type": "lock_changed", "room": room, "by": by, "locked": locked})
-        }
-        Event::YouWereKicked { room, by, reason } => {
-            json!({"type": "kicked", "room": room, "by": by, "message": reason})
-        }
-        Event::Invited { room, by } => json!({"type": "invited", "room": room, "by": by}),
-        Event::InviteSent { room, nick } => {
-            json!({"type": "invite_sent", "room": room, "name": nick})
-        }
-        Event::Missed { room, count } => json!({"type": "missed", "room": room, "count": count}),
-        Event::Refused(refusal) => json!({
-            "type": "error",
-            "code": refusal.code(),
-            "message": refusal.to_string(),
-        }),
-        Event::Pong => json!({"type": "pong"}),
-        Event::Done => json!({"type": "ok"}),
-        Event::Goodbye => json!({"type": "bye"}),
-        Event::ShuttingDown => {
-            json!({"type": "shutdown", "message": "the server is shutting down"})
-        }
+        } => Frame::Who {
+            room,
+            members: members(list),
+        },
+        Event::Users(names) => Frame::Users {
+            names: names.iter().map(String::as_str).collect(),
+        },
+        Event::Topic { room, topic } => Frame::Topic {
+            room,
+            topic: topic.as_deref(),
+        },
+        Event::TopicChanged { room, by, topic } => Frame::TopicChanged { room, by, topic },
+        Event::HostAdded { room, nick, by } => Frame::HostAdded {
+            room,
+            name: nick,
+            by: by.as_deref(),
+        },
+        Event::HostRemoved { room, nick, by } => Frame::HostRemoved {
+            room,
+            name: nick,
+            by,
+        },
+        Event::LockChanged { room, by, locked } => Frame::LockChanged {
+            room,
+            by,
+            locked: *locked,
+        },
+        Event::YouWereKicked { room, by, reason } => Frame::Kicked {
+            room,
+            by,
+            message: reason.as_deref(),
+        },
+        Event::Invited { room, by } => Frame::Invited { room, by },
+        Event::InviteSent { room, nick } => Frame::InviteSent { room, name: nick },
+        Event::Missed { room, count } => Frame::Missed {
+            room: room.as_deref(),
+            count: *count,
+        },
+        Event::Refused(refusal) => Frame::Error {
+            code: refusal.code(),
+            message: sentence,
+        },
+        Event::Pong => Frame::Pong,
+        Event::Done => Frame::Ok,
+        Event::Goodbye => Frame::Bye,
+        Event::ShuttingDown => Frame::Shutdown {
+            message: SHUTTING_DOWN,
+        },
     })
 }
 
@@ -235,6 +258,7 @@ fn object(event: &Event) -> Option<Value> {
 mod tests {
     use super::*;
     use banter_proto::Refusal;
+    use serde_json::{json, Value};
 
     fn frame(delivery: &Delivery) -> Value {
         serde_json::from_slice(rendered(delivery)).unwrap()

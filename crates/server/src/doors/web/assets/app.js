@@ -4,7 +4,7 @@
 // view.js, the connection is protocol.js's.
 
 import { Connection, Refusal, socketUrl } from "./protocol.js";
-import { COMMANDS, parseLine } from "./commands.js";
+import { COMMANDS, findCommand, parseLine } from "./commands.js";
 import { dayItem, dayKey, el, lockIcon, mentions, messageItem, noticeItem } from "./view.js";
 
 const $ = (id) => document.getElementById(id);
@@ -659,10 +659,17 @@ function requireRoom() {
   return conv;
 }
 
-function help() {
+function help(word) {
   const conv = active();
+  const line = (c) => `:${c.name}${c.usage ? " " + c.usage : ""}: ${c.summary}`;
+  if (word) {
+    const spec = findCommand(word);
+    if (!spec) throw new Refusal("bad_command", `unknown command :${word} (see :help)`);
+    notice(conv, line(spec));
+    return;
+  }
   notice(conv, "Commands (as on the text door):");
-  for (const c of COMMANDS) notice(conv, `:${c.name}${c.usage ? " " + c.usage : ""}: ${c.summary}`);
+  for (const c of COMMANDS) notice(conv, line(c));
 }
 
 /** Carries out one typed line. */
@@ -672,7 +679,7 @@ async function run(line) {
   if (parsed.chat !== undefined) return say(active(), parsed.chat);
   const conv = active();
   switch (parsed.command) {
-    case "help": return help();
+    case "help": return help(parsed.word);
     case "exit":
       connection.request({ type: "quit" }).catch(() => {});
       connection.stop();

@@ -1,14 +1,17 @@
 // The text door's colon-commands, typed into the input line: parsed here
-// into actions the page carries out with banter/1 requests. Names and
-// aliases are the text door's, so people can use what they know.
+// into actions the page carries out with banter/1 requests. Names, aliases
+// and argument shapes are the text door's (banter-proto's table), so people
+// can use what they know; what only the page has is marked `pageOnly` (a
+// command) or `pageAliases` (more names for one), and a test in the
+// banter-wire crate holds the rest to proto's table.
 
 /** Each command: its names, its argument shape, and a one-line summary. */
 export const COMMANDS = [
-  { name: "help", aliases: ["h"], shape: "none", usage: "", summary: "list the commands" },
+  { name: "help", aliases: ["h"], shape: "optional-word", usage: "[command]", summary: "list the commands, or explain one" },
   { name: "exit", aliases: ["e", "quit", "q"], shape: "none", usage: "", summary: "leave the chat" },
-  { name: "change-room", aliases: ["cr", "changeroom", "change_room", "join", "j"], shape: "word", usage: "<room>", summary: "enter a room (asks for its password if it has one)" },
+  { name: "change-room", aliases: ["cr", "changeroom", "change_room"], pageAliases: ["join", "j"], shape: "word", usage: "<room>", summary: "enter a room (asks for its password if it has one)" },
   { name: "new", aliases: ["n", "nr"], shape: "word", usage: "<room>", summary: "create a room and enter it" },
-  { name: "part", aliases: ["leave"], shape: "optional-word", usage: "[room]", summary: "leave this room, or the one named" },
+  { name: "part", aliases: ["leave"], pageOnly: true, shape: "optional-word", usage: "[room]", summary: "leave this room, or the one named" },
   { name: "erm", aliases: ["era"], shape: "word-text", usage: "<room> <message>", summary: "send a message into another room from this one" },
   { name: "rooms", aliases: ["ls", "list"], shape: "none", usage: "", summary: "browse every room" },
   { name: "who", aliases: ["users"], shape: "optional-word", usage: "[room|*]", summary: "who is in this room, another, or everywhere (*)" },
@@ -24,12 +27,13 @@ export const COMMANDS = [
   { name: "kick", aliases: [], shape: "word-optional-text", usage: "<name> [reason]", summary: "(host) remove a member" },
   { name: "invite", aliases: [], shape: "word", usage: "<name>", summary: "(host) let someone into this locked room once" },
   { name: "close", aliases: [], shape: "none", usage: "", summary: "(host) delete this room and its history" },
-  { name: "set", aliases: [], shape: "text", usage: "timestamps on|off", summary: "(text door only: the page always shows times)" },
+  { name: "set", aliases: [], shape: "switch", usage: "timestamps on|off", summary: "(text door only: the page always shows times)" },
 ];
 
-function find(word) {
+/** The command `word` names (by its name or any alias, ignoring case), if any. */
+export function findCommand(word) {
   const lower = word.toLowerCase();
-  return COMMANDS.find((c) => c.name === lower || c.aliases.includes(lower));
+  return COMMANDS.find((c) => c.name === lower || c.aliases.includes(lower) || (c.pageAliases || []).includes(lower));
 }
 
 /**
@@ -46,7 +50,7 @@ export function parseLine(line) {
   const word = space < 0 ? body : body.slice(0, space);
   const rest = space < 0 ? "" : body.slice(space).trim();
   if (word === "") return { error: "type a command after ':' (see :help)" };
-  const spec = find(word);
+  const spec = findCommand(word);
   if (!spec) return { error: `unknown command :${word} (see :help)` };
   const usage = `usage: :${spec.name}${spec.usage ? " " + spec.usage : ""}`;
   const split = rest.search(/\s/);
@@ -78,6 +82,13 @@ export function parseLine(line) {
     case "text":
       if (!rest) return { error: `:${word} is missing ${spec.usage}; ${usage}` };
       parsed = { text: rest };
+      break;
+    case "switch":
+      // `<setting> on|off`, the setting named by the usage's first word.
+      if (!new RegExp(`^${spec.usage.split(" ")[0]}\\s+(on|off)$`, "i").test(rest)) {
+        return { error: `:${word} takes ${spec.usage}; ${usage}` };
+      }
+      parsed = { text: rest.toLowerCase() };
       break;
     default:
       parsed = { text: rest || null };

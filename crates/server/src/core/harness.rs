@@ -71,7 +71,11 @@ impl Person {
     /// Everything queued for this user since last asked.
     fn told(&mut self) -> Vec<Event> {
         match self.outbox.next_batch().now_or_never() {
-            Some(batch) => batch.deliveries.iter().map(|d| d.event.clone()).collect(),
+            Some(batch) => batch
+                .deliveries
+                .iter()
+                .filter_map(|d| d.event().cloned())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -97,6 +101,7 @@ fn join(room: &str) -> Request {
     Request::Join {
         room: room.into(),
         password: None,
+        if_epoch: None,
     }
 }
 
@@ -275,6 +280,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
                 .does(Request::Join {
                     room: "vault".into(),
                     password: Some("nope".into()),
+                    if_epoch: None,
                 })
                 .await,
             Err(Refusal::WrongPassword {
@@ -289,6 +295,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
             .does(Request::Join {
                 room: "vault".into(),
                 password: Some("nope".into()),
+                if_epoch: None,
             })
             .await,
         Err(Refusal::WrongPassword {
@@ -301,6 +308,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
             .does(Request::Join {
                 room: "vault".into(),
                 password: Some("sesame".into()),
+                if_epoch: None,
             })
             .await,
         Err(Refusal::LockedOut { .. })
@@ -310,6 +318,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
         .does(Request::Join {
             room: "vault".into(),
             password: Some("sesame".into()),
+            if_epoch: None,
         })
         .await
         .unwrap();

@@ -26,13 +26,13 @@ mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
 pub use control::Mailbox;
-pub use delivery::{Delivery, Format, RequestTag};
-pub use hub::{Hub, Profile, User};
+pub use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
+pub use hub::Hub;
 pub use outbox::{Missed, Outbox};
-pub use room::{now_millis, Room};
+pub use room::now_millis;
 pub use user::{Departure, Door, UserState};
 
 /// What `crate::bench_support` hands the criterion benches; no door needs it.
 pub mod bench_support {
-    pub use super::room::{Member, RoomSetup};
+    pub use super::room::{Member, Room, RoomSetup};
 }

@@ -26,10 +26,9 @@ use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
 
-use banter_proto::Event;
 use tokio::task::JoinHandle;
 
-use crate::core::{Delivery, Missed, Outbox};
+use crate::core::{Delivery, Missed, Outbox, Payload};
 
 /// How long the last lines of a session (goodbye, shutdown notice, error) may
 /// take to reach its client once the session has ended.
@@ -61,7 +60,7 @@ pub struct WriteTiming {
 /// session open.
 pub(crate) async fn close_output<T>(
     outbox: &Outbox,
-    farewell: Option<Event>,
+    farewell: Option<impl Into<Payload>>,
     writer: &mut JoinHandle<T>,
 ) {
     if let Some(farewell) = farewell {

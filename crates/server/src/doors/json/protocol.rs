@@ -202,7 +202,11 @@ fn request(mut value: serde_json::Value, max_text: usize) -> Result<ClientReques
         Wire::Hello { name } => return Ok(ClientRequest::Hello { name }),
         Wire::Ping => return Ok(ClientRequest::Ping),
         Wire::Quit => return Ok(ClientRequest::Quit),
-        Wire::Join { room, password } => Request::Join { room, password },
+        Wire::Join { room, password } => Request::Join {
+            room,
+            password,
+            if_epoch: None,
+        },
         Wire::Create { room } => Request::Create { room },
         Wire::Part { room, message } => Request::Part {
             room,
@@ -315,6 +319,7 @@ mod tests {
             ClientRequest::Core(Request::Join {
                 room: "vault".into(),
                 password: Some("pw".into()),
+                if_epoch: None,
             })
         );
     }

@@ -1,8 +1,8 @@
 //! The JSON door's renderer: each event as one banter/1 object (one
 //! WebSocket text frame). Room traffic is rendered once and shared by every
 //! JSON client; replies carry the request's `id`. Events that belong to the
-//! text door's terminal dialogue (prompts, the greeting, help) render as
-//! nothing and are not sent.
+//! text door's prompts (`Cancelled`, `PromptCancelled`) render as nothing and
+//! are not sent; other doors' own output items never reach this door.
 
 use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomSummary, RoomView, WhoEntry};
 use banter_proto::Event;
@@ -38,15 +38,17 @@ impl Renderer for JsonRenderer {
 }
 
 fn rendered(delivery: &Delivery) -> &Bytes {
-    delivery.rendered(Format::Json, |delivery| match object(&delivery.event) {
-        Some(Value::Object(mut fields)) => {
-            if let Some(request) = &delivery.request {
-                let id = serde_json::from_str(request).unwrap_or(Value::Null);
-                fields.insert("id".into(), id);
+    delivery.rendered(Format::Json, |delivery| {
+        match delivery.event().and_then(object) {
+            Some(Value::Object(mut fields)) => {
+                if let Some(request) = &delivery.request {
+                    let id = serde_json::from_str(request).unwrap_or(Value::Null);
+                    fields.insert("id".into(), id);
+                }
+                Bytes::from(Value::Object(fields).to_string())
             }
-            Bytes::from(Value::Object(fields).to_string())
+            _ => Bytes::new(),
         }
-        _ => Bytes::new(),
     })
 }
 
@@ -129,15 +131,7 @@ fn leave_reason(reason: &LeaveReason, object: &mut Map<String, Value>) {
 /// The object for one event, or `None` for events this door does not send.
 fn object(event: &Event) -> Option<Value> {
     Some(match event {
-        Event::Greeting
-        | Event::Prompt(_)
-        | Event::HiddenInputEnd
-        | Event::HiddenInputCut
-        | Event::Cancelled
-        | Event::PromptCancelled(_)
-        | Event::Timestamps { .. }
-        | Event::Help { .. }
-        | Event::DoorLines(_) => return None,
+        Event::Cancelled | Event::PromptCancelled(_) => return None,
         Event::Welcome { nick, room } => {
             let mut object = json!({"type": "welcome", "name": nick, "protocol": PROTOCOL});
             if let Some(view) = room {
@@ -270,6 +264,15 @@ mod tests {
 
     #[test]
     fn text_door_dialogue_is_not_sent() {
-        assert!(rendered(&Delivery::new(Event::Greeting)).is_empty());
+        // Another door's own item (the text door's greeting is one).
+        #[derive(Debug)]
+        struct Greeting;
+        impl crate::core::DoorItem for Greeting {
+            fn weight(&self) -> usize {
+                32
+            }
+        }
+        let greeting = Delivery::carrying(crate::core::Payload::Door(Box::new(Greeting)), None);
+        assert!(rendered(&greeting).is_empty());
     }
 }

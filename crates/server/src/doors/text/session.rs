@@ -16,7 +16,7 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use banter_proto::command::{parse, Setting};
-use banter_proto::event::{Prompt, PromptCancel};
+use banter_proto::event::PromptCancel;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;
@@ -25,8 +25,8 @@ use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 use tracing::{debug, info};
 
-use super::render::{Terminal, TextRenderer};
-use crate::core::{Departure, Door, Hub, Mailbox, Outbox, Room, UserState, MAX_HISTORY_COUNT};
+use super::render::{Prompt, Terminal, TextItem, TextRenderer};
+use crate::core::{Departure, Door, Hub, Mailbox, Outbox, UserState, MAX_HISTORY_COUNT};
 use crate::doors::transport::{ByteStream, ReadChunk};
 use crate::doors::writer;
 use crate::doors::{close_output, WriteTiming};
@@ -48,20 +48,21 @@ const TEXT_DOOR: Door = Door {
 
 /// An answer the session is waiting for; the next line is that answer, never
 /// a command or chat. `epoch` is the room's password epoch when the prompt
-/// was shown: an answer to a password that has changed since is refused.
+/// was shown, passed back to the core with the answer: an answer to a
+/// password that has changed since is refused.
 #[derive(Debug)]
 enum Pending {
     /// The password of a locked room the user wants to enter.
     RoomEntry {
-        room: Arc<Room>,
+        room: String,
         epoch: u64,
     },
     NewPassword {
-        room: Arc<Room>,
+        room: String,
         epoch: u64,
     },
     RepeatPassword {
-        room: Arc<Room>,
+        room: String,
         first: String,
         epoch: u64,
     },
@@ -235,7 +236,7 @@ pub async fn serve<S: ByteStream>(
     let hidden = session.pending.is_some();
     drop(session);
     if hidden {
-        outbox.reply(Event::HiddenInputCut);
+        outbox.reply_door(TextItem::HiddenInputCut);
     }
     close_output(&outbox, end.farewell(), &mut writer).await;
 }
@@ -249,8 +250,8 @@ impl Session {
         writer_gone: &CancellationToken,
     ) -> End {
         let config = Arc::clone(&self.user.hub.config);
-        self.reply(Event::Greeting);
-        self.reply(Event::Prompt(Prompt::Nick));
+        self.show(TextItem::Greeting);
+        self.show(TextItem::Prompt(Prompt::Nick));
         // Boxed and dropped once a name is chosen, for the same reason.
         let mut registration_deadline =
             Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
@@ -370,6 +371,11 @@ impl Session {
         self.user.reply(event);
     }
 
+    /// Queues one of this door's own items, after everything queued so far.
+    fn show(&self, item: TextItem) {
+        self.user.outbox.reply_door(item);
+    }
+
     fn refuse(&mut self, refusal: Refusal) {
         self.user.refuse(refusal);
     }
@@ -409,7 +415,7 @@ impl Session {
                 Ok(_) => self.refuse(Refusal::NameFirst),
                 Err(err) => self.refuse(err.into()),
             }
-            self.reply(Event::Prompt(Prompt::Nick));
+            self.show(TextItem::Prompt(Prompt::Nick));
             return None;
         }
         let (name, room) = match text.split_once(':') {
@@ -418,7 +424,7 @@ impl Session {
         };
         if let Err(refusal) = self.user.register(name, room).await {
             self.refuse(refusal);
-            self.reply(Event::Prompt(Prompt::Nick));
+            self.show(TextItem::Prompt(Prompt::Nick));
         }
         None
     }
@@ -497,13 +503,11 @@ impl Session {
 
     fn help(&mut self, topic: Option<String>) {
         match topic {
-            None => self.reply(Event::Help { command: None }),
+            None => self.show(TextItem::Help(None)),
             Some(name) => {
                 let name = name.trim_start_matches(':');
                 match CommandSpec::find(name) {
-                    Some(spec) => self.reply(Event::Help {
-                        command: Some(spec),
-                    }),
+                    Some(spec) => self.show(TextItem::Help(Some(spec))),
                     None => self.refuse(Refusal::NoSuchCommand {
                         name: name.to_owned(),
                     }),
@@ -517,7 +521,7 @@ impl Session {
         match setting {
             Setting::Timestamps(on) => {
                 self.terminal.timestamps.store(on, Ordering::Relaxed);
-                self.reply(Event::Timestamps { on });
+                self.show(TextItem::Timestamps(on));
             }
         }
     }
@@ -527,17 +531,21 @@ impl Session {
         let join = Request::Join {
             room: name.clone(),
             password: None,
+            if_epoch: None,
         };
         match self.user.execute(join).await {
             Err(Refusal::PasswordNeeded { room }) => {
-                let Some(room) = self.user.hub.room(&room) else {
+                let Ok(status) = self.user.room_status(&room) else {
                     return self.refuse(Refusal::NoSuchRoomToEnter { room: name });
                 };
-                let (_, epoch) = room.lock_state();
                 let prompt = Prompt::RoomPassword {
-                    room: room.name().to_string(),
+                    room: status.room.clone(),
                 };
-                self.ask_hidden(Pending::RoomEntry { room, epoch }, prompt);
+                let pending = Pending::RoomEntry {
+                    room: status.room,
+                    epoch: status.password_epoch,
+                };
+                self.ask_hidden(pending, prompt);
             }
             other => self.user.answer(other),
         }
@@ -547,9 +555,7 @@ impl Session {
     fn ask_new_password(&mut self) {
         match self.user.may_set_password(None) {
             Ok((room, epoch)) => {
-                let prompt = Prompt::NewPassword {
-                    room: room.name().to_string(),
-                };
+                let prompt = Prompt::NewPassword { room: room.clone() };
                 self.ask_hidden(Pending::NewPassword { room, epoch }, prompt);
             }
             Err(refusal) => self.refuse(refusal),
@@ -560,7 +566,7 @@ impl Session {
     fn ask_hidden(&mut self, pending: Pending, prompt: Prompt) {
         self.user.outbox.hold();
         self.pending = Some(pending);
-        self.reply(Event::Prompt(prompt));
+        self.show(TextItem::Prompt(prompt));
     }
 
     /// Gives up on a pending hidden answer (kicked meanwhile, for one). The
@@ -579,7 +585,7 @@ impl Session {
     /// Handles the answer to a prompt.
     async fn answer(&mut self, pending: Pending, text: String) {
         // The Enter that ended a hidden answer: show input again.
-        self.reply(Event::HiddenInputEnd);
+        self.show(TextItem::HiddenInputEnd);
         match pending {
             Pending::Abandoned => {
                 self.refuse(Refusal::AnswerDropped);
@@ -590,31 +596,21 @@ impl Session {
                 self.user.outbox.release();
             }
             Pending::RoomEntry { room, epoch } => {
-                let (hash, now) = room.lock_state();
-                if now != epoch && hash.is_some() {
-                    // The answer was for the old password; it is no guess at the new one.
-                    self.refuse(Refusal::PasswordChangedWhileTyping {
-                        room: room.name().to_string(),
-                    });
-                    return self.user.outbox.release();
-                }
                 self.user.outbox.release();
+                // Refused by the core if the password changed while it was typed.
                 let join = Request::Join {
-                    room: room.name().to_string(),
+                    room,
                     password: Some(text),
+                    if_epoch: Some(epoch),
                 };
                 self.execute(join).await;
             }
             Pending::NewPassword { room, epoch } => {
-                if room.lock_state().1 != epoch {
-                    self.refuse(Refusal::PasswordChangedMeanwhile {
-                        room: room.name().to_string(),
-                    });
+                if self.user.may_set_password(Some(&room)).map(|(_, now)| now) != Ok(epoch) {
+                    self.refuse(Refusal::PasswordChangedMeanwhile { room });
                     return self.user.outbox.release();
                 }
-                let prompt = Prompt::RepeatPassword {
-                    room: room.name().to_string(),
-                };
+                let prompt = Prompt::RepeatPassword { room: room.clone() };
                 let pending = Pending::RepeatPassword {
                     room,
                     first: text,
@@ -628,7 +624,7 @@ impl Session {
                     return self.refuse(Refusal::PasswordsDiffer);
                 }
                 let set = Request::SetPassword {
-                    room: Some(room.name().to_string()),
+                    room: Some(room),
                     password: Some(first),
                     if_epoch: Some(epoch),
                 };

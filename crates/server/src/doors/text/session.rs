@@ -606,9 +606,16 @@ impl Session {
                 self.execute(join).await;
             }
             Pending::NewPassword { room, epoch } => {
-                if self.user.may_set_password(Some(&room)).map(|(_, now)| now) != Ok(epoch) {
-                    self.refuse(Refusal::PasswordChangedMeanwhile { room });
-                    return self.user.outbox.release();
+                match self.user.room_status(&room) {
+                    Ok(status) if status.password_epoch == epoch => {}
+                    Ok(_) => {
+                        self.refuse(Refusal::PasswordChangedMeanwhile { room });
+                        return self.user.outbox.release();
+                    }
+                    Err(refusal) => {
+                        self.refuse(refusal);
+                        return self.user.outbox.release();
+                    }
                 }
                 let prompt = Prompt::RepeatPassword { room: room.clone() };
                 let pending = Pending::RepeatPassword {

@@ -35,8 +35,9 @@ const REMEMBERED: usize = 16;
 pub struct IrcLines(pub String);
 
 impl DoorItem for IrcLines {
+    /// The lines' size and the same framing allowance as an event's.
     fn weight(&self) -> usize {
-        self.0.len()
+        32 + self.0.len()
     }
 }
 

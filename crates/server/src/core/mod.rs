@@ -3,7 +3,10 @@
 //! Every door drives it the same way: a [`UserState`] per connection,
 //! [`UserState::register`], then [`UserState::execute`] for each
 //! [`banter_proto::Request`]. Answers are typed events in the user's outbox
-//! and typed refusals, which each door renders in its own protocol. Nothing
+//! and typed refusals, which each door renders in its own protocol; queries
+//! (who is in a room, who is this user, what is this room like) are
+//! `UserState` methods returning typed data. A door's own output (prompts,
+//! IRC numerics) travels in the same outbox as a [`DoorItem`]. Nothing
 //! here touches a socket, so the rules are tested once, without one (see
 //! `harness`).
 //!

@@ -980,7 +980,6 @@ impl Session {
         }
     }
 
-    /// `353`s of `channel`'s members, if it is a room, without a `366`.
     /// `channel`'s members as NAMES lists them, if it is a room.
     fn channel_members(&self, channel: &str) -> Option<(String, Vec<(String, bool)>)> {
         let listing = self.user.members(room_of(channel)?).ok()?;
@@ -992,6 +991,7 @@ impl Session {
         Some((listing.room, members))
     }
 
+    /// `353`s of `channel`'s members, if it is a room, without a `366`.
     fn name_lines(&self, replies: &mut Replies, channel: &str) {
         if let Some((room, members)) = self.channel_members(channel) {
             let masks = self.caps.has(USERHOST_IN_NAMES);

@@ -1,12 +1,16 @@
-//! Typed events: everything the chat core tells a user.
+//! Typed events: everything the chat core tells a user, and the typed
+//! answers to their queries.
 //!
 //! The core never writes bytes. It produces these events and each door
 //! renders them for its own wire (plain text for nc and telnet, JSON over
-//! WebSocket, IRC later), so a new door needs no change to the core. Every
-//! event that concerns a room names it, so a client in several rooms can
-//! update its view without asking again.
+//! WebSocket, IRC), so a new door needs no change to the core. Every event
+//! that concerns a room names it, so a client in several rooms can update
+//! its view without asking again. What only one door says (the text door's
+//! greeting, prompts and help, IRC's numerics) is not here: each door keeps
+//! its own output items beside these events.
 
-use crate::command::CommandSpec;
+use std::sync::Arc;
+
 use crate::refusal::Refusal;
 
 /// Why a member left a room, as the remaining members are told.
@@ -95,29 +99,77 @@ impl RoomView {
     }
 }
 
-/// What the server is asking the user for (the text door's prompts).
+/// What a user says about themselves when they log in, if their door asks
+/// (IRC's `USER` username and real name). Doors that do not ask leave it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prompt {
-    Nick,
-    /// The password of a locked room, to enter it. Input is hidden.
-    RoomPassword {
-        room: String,
-    },
-    /// A new password for a room (`:passwd`). Input is hidden.
-    NewPassword {
-        room: String,
-    },
-    /// The new password again. Input is hidden.
-    RepeatPassword {
-        room: String,
-    },
+pub struct Profile {
+    pub username: String,
+    pub realname: String,
 }
 
-impl Prompt {
-    /// The answer should not show on the user's screen.
-    pub fn hides_input(&self) -> bool {
-        !matches!(self, Prompt::Nick)
-    }
+/// A connected user, as a query shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserInfo {
+    pub nick: String,
+    pub profile: Option<Arc<Profile>>,
+    /// Set while the user says they are away, with what they said.
+    pub away: Option<Arc<str>>,
+}
+
+/// One member of a room, as a query shows them.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MemberInfo {
+    pub user: UserInfo,
+    pub host: bool,
+}
+
+/// A room's members in order of arrival (the answer to "who is in it").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomMembers {
+    pub room: String,
+    pub members: Vec<MemberInfo>,
+}
+
+/// A room one user is in, and whether they host it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Membership {
+    pub room: String,
+    pub host: bool,
+}
+
+/// One user in detail (the answer to "who is this").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UserDetails {
+    pub user: UserInfo,
+    /// The rooms they are in, sorted by name ignoring case.
+    pub rooms: Vec<Membership>,
+}
+
+/// Who last set a room's topic, and when (Unix milliseconds).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TopicSet {
+    pub by: String,
+    pub at: i64,
+}
+
+/// A room's settings (the answer to "what is this room like").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RoomStatus {
+    pub room: String,
+    /// A password is needed to enter.
+    pub locked: bool,
+    /// Changes whenever the password is set or removed: a door that asked
+    /// for a password passes it back (`Request::Join { if_epoch }`), so an
+    /// answer typed for an older password is refused rather than tried.
+    pub password_epoch: u64,
+    /// Unix milliseconds.
+    pub created_at: i64,
+    pub topic: Option<String>,
+    pub topic_set: Option<TopicSet>,
+    /// Its hosts, in order of arrival.
+    pub hosts: Vec<String>,
+    /// The server's default room (no hosts, topic or password).
+    pub default: bool,
 }
 
 /// Why a hidden prompt ended before its answer arrived.
@@ -131,9 +183,6 @@ pub enum PromptCancel {
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
-    /// First words on connect (text door).
-    Greeting,
-    Prompt(Prompt),
     /// A name was accepted; `room` is the room a one-room door put the user in.
     Welcome {
         nick: String,
@@ -160,11 +209,6 @@ pub enum Event {
         room: String,
         by: String,
     },
-    /// A hidden answer arrived: the terminal may show input again.
-    HiddenInputEnd,
-    /// The connection ends while a hidden answer may be half typed (no
-    /// Enter came): the terminal may show input again.
-    HiddenInputCut,
     /// A prompt was answered with nothing; nothing changed.
     Cancelled,
     /// A hidden prompt was ended by something else while the user may still
@@ -261,10 +305,6 @@ pub enum Event {
         room: String,
         nick: String,
     },
-    /// `:help`, or `:help <command>` when `command` is set.
-    Help {
-        command: Option<&'static CommandSpec>,
-    },
     /// Messages of `room` (private ones when `None`) dropped because this
     /// client read too slowly.
     Missed {
@@ -272,10 +312,6 @@ pub enum Event {
         count: u64,
     },
     Refused(Refusal),
-    /// A text-door connection's live lines now show their time (`:set`).
-    Timestamps {
-        on: bool,
-    },
     /// Answer to a ping.
     Pong,
     /// A request was carried out and there is nothing more to say about it
@@ -284,12 +320,6 @@ pub enum Event {
     /// Reply to `:exit`.
     Goodbye,
     ShuttingDown,
-    /// Lines a door wrote itself, already in its wire format, for requests
-    /// of its own protocol that mean nothing to the core (IRC's capability
-    /// negotiation and most numerics). They travel in the user's outbox so
-    /// they keep their order with everything else; only the door that made
-    /// them is ever given them, and other doors render them as nothing.
-    DoorLines(String),
 }
 
 impl Event {
@@ -321,8 +351,6 @@ impl Event {
             Event::Users(names) => names.iter().map(|n| n.len() + 2).sum(),
             Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
             Event::TopicChanged { topic, .. } => topic.len(),
-            Event::Help { .. } => 2048,
-            Event::DoorLines(lines) => lines.len(),
             _ => 0,
         };
         OVERHEAD + text

@@ -20,10 +20,13 @@ pub enum SayKind {
 pub enum Request {
     /// Enter an existing room. Doors with one room at a time leave the one
     /// they are in. A locked room needs `password`, unless this connection
-    /// has a grant or an invitation.
+    /// has a grant or an invitation. `if_epoch`, when set, refuses the entry
+    /// if the room's password changed since that epoch (the door asked for
+    /// the password, and someone changed it while the user typed).
     Join {
         room: String,
         password: Option<String>,
+        if_epoch: Option<u64>,
     },
     /// Create a room and enter it as its host.
     Create {
@@ -53,6 +56,11 @@ pub enum Request {
     },
     Nick {
         name: String,
+    },
+    /// Marks the user away with what they said (`Some`), or back (`None`);
+    /// others see it when they ask about them.
+    Away {
+        message: Option<String>,
     },
     Rooms,
     /// The members of a room.

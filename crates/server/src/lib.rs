@@ -194,7 +194,7 @@ pub async fn run(
 /// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
 #[doc(hidden)]
 pub mod bench_support {
-    pub use crate::core::bench_support::{Member, RoomSetup};
-    pub use crate::core::{Delivery, Outbox, Room};
+    pub use crate::core::bench_support::{Member, Room, RoomSetup};
+    pub use crate::core::{Delivery, Outbox};
     pub use crate::doors::text::plain_text;
 }

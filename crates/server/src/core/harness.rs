@@ -5,7 +5,7 @@
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use banter_proto::event::{LeaveReason, RoomView};
+use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet};
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Event, Refusal};
 use futures::FutureExt;
@@ -55,9 +55,22 @@ struct Person {
 
 impl Person {
     async fn new(hub: &Arc<Hub>, name: &str, door: Door) -> Self {
+        Self::with_profile(hub, name, door, None).await
+    }
+
+    /// A user who said `profile` about themselves before registering.
+    async fn with_profile(
+        hub: &Arc<Hub>,
+        name: &str,
+        door: Door,
+        profile: Option<Profile>,
+    ) -> Self {
         let outbox = Arc::new(Outbox::new(1 << 20));
         let peer: SocketAddr = "127.0.0.1:1".parse().unwrap();
         let mut state = UserState::new(Arc::clone(hub), peer, Arc::clone(&outbox), door);
+        if let Some(profile) = profile {
+            state.set_profile(profile);
+        }
         state.register(name, None).await.unwrap();
         let mut person = Self { state, outbox };
         person.told();
@@ -71,7 +84,11 @@ impl Person {
     /// Everything queued for this user since last asked.
     fn told(&mut self) -> Vec<Event> {
         match self.outbox.next_batch().now_or_never() {
-            Some(batch) => batch.deliveries.iter().map(|d| d.event.clone()).collect(),
+            Some(batch) => batch
+                .deliveries
+                .iter()
+                .filter_map(|d| d.event().cloned())
+                .collect(),
             None => Vec::new(),
         }
     }
@@ -97,6 +114,7 @@ fn join(room: &str) -> Request {
     Request::Join {
         room: room.into(),
         password: None,
+        if_epoch: None,
     }
 }
 
@@ -275,6 +293,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
                 .does(Request::Join {
                     room: "vault".into(),
                     password: Some("nope".into()),
+                    if_epoch: None,
                 })
                 .await,
             Err(Refusal::WrongPassword {
@@ -289,6 +308,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
             .does(Request::Join {
                 room: "vault".into(),
                 password: Some("nope".into()),
+                if_epoch: None,
             })
             .await,
         Err(Refusal::WrongPassword {
@@ -301,6 +321,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
             .does(Request::Join {
                 room: "vault".into(),
                 password: Some("sesame".into()),
+                if_epoch: None,
             })
             .await,
         Err(Refusal::LockedOut { .. })
@@ -310,6 +331,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
         .does(Request::Join {
             room: "vault".into(),
             password: Some("sesame".into()),
+            if_epoch: None,
         })
         .await
         .unwrap();
@@ -364,4 +386,202 @@ async fn host_rules_hold_for_every_door() {
             room: "lobby".into()
         })
     );
+}
+
+fn lock(room: &str, password: &str) -> Request {
+    Request::SetPassword {
+        room: Some(room.into()),
+        password: Some(password.into()),
+        if_epoch: None,
+    }
+}
+
+fn away(message: Option<&str>) -> Request {
+    Request::Away {
+        message: message.map(str::to_owned),
+    }
+}
+
+#[tokio::test]
+async fn who_and_whois_show_hosts_away_status_and_profiles_whatever_the_door() {
+    let hub = hub();
+    let profile = Profile {
+        username: "al".into(),
+        realname: "Alice Liddell".into(),
+    };
+    let mut alice = Person::with_profile(&hub, "Alice", many_rooms(5), Some(profile.clone())).await;
+    alice.does(create("games")).await.unwrap();
+    let mut bob = Person::new(&hub, "bob", ONE_ROOM).await;
+    bob.does(join("games")).await.unwrap();
+    bob.does(away(Some("at lunch"))).await.unwrap();
+
+    let games = bob.state.members("GAMES").unwrap();
+    assert_eq!(games.room, "games");
+    let shown: Vec<_> = games
+        .members
+        .iter()
+        .map(|m| (m.user.nick.as_str(), m.host, m.user.away.as_deref()))
+        .collect();
+    assert_eq!(
+        shown,
+        [("Alice", true, None), ("bob", false, Some("at lunch"))]
+    );
+    assert_eq!(games.members[0].user.profile.as_deref(), Some(&profile));
+    assert_eq!(games.members[1].user.profile, None);
+
+    let details = alice.state.user_details("BOB").unwrap();
+    assert_eq!(details.user.nick, "bob");
+    assert_eq!(details.user.away.as_deref(), Some("at lunch"));
+    assert_eq!(
+        details.rooms,
+        [Membership {
+            room: "games".into(),
+            host: false
+        }]
+    );
+    bob.does(away(None)).await.unwrap();
+    assert_eq!(alice.state.user_info("bob").unwrap().away, None);
+    assert_eq!(alice.state.user_info("alice").unwrap().nick, "Alice");
+    assert!(alice.state.user_info("carol").is_none());
+    assert!(alice.state.user_details("carol").is_none());
+    assert_eq!(
+        bob.state.members("nowhere"),
+        Err(Refusal::NoSuchRoom {
+            room: "nowhere".into()
+        })
+    );
+    // Asking changes nothing and tells nobody anything.
+    assert!(bob.told().iter().all(|e| !matches!(e, Event::Who { .. })));
+}
+
+#[tokio::test]
+async fn users_are_found_by_mask_in_name_order_up_to_a_limit() {
+    let hub = hub();
+    let mut people = Vec::new();
+    for name in ["bob", "Bea", "annette", "ben"] {
+        people.push(Person::new(&hub, name, many_rooms(1)).await);
+    }
+    let asker = &people[0].state;
+    let names = |found: Vec<banter_proto::event::UserInfo>| -> Vec<String> {
+        found.into_iter().map(|user| user.nick).collect()
+    };
+    assert_eq!(names(asker.users_matching("B*", 10)), ["Bea", "ben", "bob"]);
+    assert_eq!(names(asker.users_matching("b?b", 10)), ["bob"]);
+    assert_eq!(names(asker.users_matching("*e*", 2)), ["annette", "Bea"]);
+    assert!(asker.users_matching("z*", 10).is_empty());
+}
+
+#[tokio::test]
+async fn the_room_list_and_room_status_say_what_each_room_is_like() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    host.does(create("vault")).await.unwrap();
+    host.does(Request::Topic {
+        room: Some("vault".into()),
+        text: Some("gold".into()),
+    })
+    .await
+    .unwrap();
+    let before = host.state.room_status("vault").unwrap();
+    assert!(!before.locked && !before.default);
+    assert_eq!(before.hosts, ["host"]);
+    assert_eq!(before.topic.as_deref(), Some("gold"));
+    assert!(matches!(&before.topic_set, Some(TopicSet { by, .. }) if by == "host"));
+    host.does(lock("vault", "sesame")).await.unwrap();
+    let after = host.state.room_status("VAULT").unwrap();
+    assert!(after.locked);
+    assert_ne!(after.password_epoch, before.password_epoch);
+    assert_eq!(after.created_at, before.created_at);
+
+    let guest = Person::new(&hub, "guest", ONE_ROOM).await;
+    let lobby = guest.state.room_status("lobby").unwrap();
+    assert!(lobby.default && lobby.hosts.is_empty() && !lobby.locked);
+    let listed: Vec<_> = guest
+        .state
+        .rooms_listing()
+        .into_iter()
+        .map(|r| (r.name, r.members, r.joined, r.locked, r.default))
+        .collect();
+    assert_eq!(
+        listed,
+        [
+            ("lobby".to_owned(), 1, true, false, true),
+            ("vault".to_owned(), 1, false, true, false)
+        ]
+    );
+    assert_eq!(guest.state.room_names(), ["lobby"]);
+    assert!(guest.state.is_in_room("LOBBY") && !guest.state.is_in_room("vault"));
+}
+
+#[tokio::test]
+async fn an_entry_password_typed_for_a_changed_password_is_refused_and_is_no_guess() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    host.does(create("vault")).await.unwrap();
+    host.does(lock("vault", "old")).await.unwrap();
+    let mut guest = Person::new(&hub, "guest", ONE_ROOM).await;
+    let asked = guest.state.room_status("vault").unwrap().password_epoch;
+    host.does(lock("vault", "new")).await.unwrap();
+    let entry = |password: &str, if_epoch: u64| Request::Join {
+        room: "vault".into(),
+        password: Some(password.into()),
+        if_epoch: Some(if_epoch),
+    };
+    // More stale answers than the lockout allows: none of them counts.
+    for password in ["old", "new", "old"] {
+        assert_eq!(
+            guest.does(entry(password, asked)).await,
+            Err(Refusal::PasswordChangedWhileTyping {
+                room: "vault".into()
+            })
+        );
+    }
+    assert_eq!(guest.rooms(), ["lobby"]);
+    let now = guest.state.room_status("vault").unwrap().password_epoch;
+    guest.does(entry("new", now)).await.unwrap();
+    assert_eq!(guest.rooms(), ["vault"]);
+
+    // A room unlocked meanwhile needs no password: the stale epoch is moot.
+    let mut late = Person::new(&hub, "late", ONE_ROOM).await;
+    let asked = late.state.room_status("vault").unwrap().password_epoch;
+    host.does(Request::SetPassword {
+        room: Some("vault".into()),
+        password: None,
+        if_epoch: None,
+    })
+    .await
+    .unwrap();
+    late.does(entry("new", asked)).await.unwrap();
+    assert_eq!(late.rooms(), ["vault"]);
+}
+
+#[tokio::test]
+async fn a_doors_own_item_keeps_its_place_among_the_events() {
+    #[derive(Debug, PartialEq)]
+    struct Prompt(&'static str);
+    impl super::DoorItem for Prompt {
+        fn weight(&self) -> usize {
+            32
+        }
+    }
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    host.does(create("den")).await.unwrap();
+    let mut guest = Person::new(&hub, "guest", many_rooms(5)).await;
+    guest.does(join("den")).await.unwrap();
+    guest.told();
+    host.does(say(Some("den"), "before")).await.unwrap();
+    guest.outbox.reply_door(Prompt("password?"));
+    host.does(say(Some("den"), "after")).await.unwrap();
+    let batch = guest.outbox.next_batch().now_or_never().unwrap();
+    let order: Vec<String> = batch
+        .deliveries
+        .iter()
+        .map(|d| match (d.event(), d.door_item::<Prompt>()) {
+            (Some(Event::Message(m)), None) => m.text.clone(),
+            (None, Some(Prompt(text))) => (*text).to_owned(),
+            other => panic!("unexpected delivery {other:?}"),
+        })
+        .collect();
+    assert_eq!(order, ["before", "password?", "after"]);
 }

@@ -10,7 +10,7 @@ use std::collections::HashMap;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use banter_proto::event::RoomSummary;
+use banter_proto::event::{MemberInfo, Membership, Profile, RoomSummary, UserInfo, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal, RoomName};
 
@@ -26,24 +26,27 @@ use crate::store::{Store, StoredRoom};
 
 /// A connected, named user as others can reach them.
 #[derive(Debug, Clone)]
-pub struct User {
-    pub id: SessionId,
-    pub nick: Nick,
+pub(super) struct User {
+    pub(super) id: SessionId,
+    pub(super) nick: Nick,
     pub(super) outbox: Arc<Outbox>,
     /// Requests another session carries out on this one (kick, invite).
     pub(super) control: Arc<Mailbox>,
-    /// What the user said about themselves, if their door asks (IRC's USER).
-    pub profile: Option<Arc<Profile>>,
-    /// Set while the user says they are away, with their message (IRC's AWAY).
-    pub away: Option<Arc<str>>,
+    /// What the user said about themselves at login, if their door asks.
+    pub(super) profile: Option<Arc<Profile>>,
+    /// Set while the user says they are away, with what they said.
+    pub(super) away: Option<Arc<str>>,
 }
 
-/// A user's own words about themselves at login: IRC's `USER` username and
-/// real name, shown by WHO and WHOIS. Doors that do not ask have none.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Profile {
-    pub username: String,
-    pub realname: String,
+impl User {
+    /// What queries show of this user.
+    pub(super) fn info(&self) -> UserInfo {
+        UserInfo {
+            nick: self.nick.to_string(),
+            profile: self.profile.clone(),
+            away: self.away.clone(),
+        }
+    }
 }
 
 pub struct Hub {
@@ -189,7 +192,7 @@ impl Hub {
     }
 
     /// Marks session `id`, named `nick`, away with `message`, or back (`None`).
-    pub fn set_away(&self, id: SessionId, nick: &Nick, message: Option<&str>) {
+    pub(super) fn set_away(&self, id: SessionId, nick: &Nick, message: Option<&str>) {
         let mut users = lock(&self.users);
         if let Some(user) = users.get_mut(nick.key()).filter(|user| user.id == id) {
             user.away = message.map(Arc::from);
@@ -204,18 +207,58 @@ impl Hub {
         }
     }
 
-    pub fn user(&self, name: &str) -> Option<User> {
+    pub(super) fn user(&self, name: &str) -> Option<User> {
         lock(&self.users).get(fold(name).as_str()).cloned()
     }
 
     /// Everyone's name, sorted ignoring case.
-    pub fn nicks(&self) -> Vec<String> {
+    pub(super) fn nicks(&self) -> Vec<String> {
         let mut nicks: Vec<String> = lock(&self.users)
             .values()
             .map(|user| user.nick.to_string())
             .collect();
         nicks.sort_by_key(|nick| fold(nick));
         nicks
+    }
+
+    /// The users whose names `matches` accepts (given case-folded), sorted
+    /// ignoring case, at most `limit`.
+    pub(super) fn users_matching(
+        &self,
+        mut matches: impl FnMut(&str) -> bool,
+        limit: usize,
+    ) -> Vec<UserInfo> {
+        let mut found: Vec<UserInfo> = lock(&self.users)
+            .iter()
+            .filter(|(key, _)| matches(key))
+            .map(|(_, user)| user.info())
+            .collect();
+        found.sort_by_key(|user| fold(&user.nick));
+        found.truncate(limit);
+        found
+    }
+
+    /// Each listed member with what queries show of them, in one look at
+    /// the registry (a member who just left shows their name alone).
+    pub(super) fn member_infos(&self, members: Vec<WhoEntry>) -> Vec<MemberInfo> {
+        let users = lock(&self.users);
+        members
+            .into_iter()
+            .map(|member| {
+                let user = match users.get(fold(&member.nick).as_str()) {
+                    Some(user) => user.info(),
+                    None => UserInfo {
+                        nick: member.nick,
+                        profile: None,
+                        away: None,
+                    },
+                };
+                MemberInfo {
+                    user,
+                    host: member.host,
+                }
+            })
+            .collect()
     }
 
     /// The user a session is, while it holds a name.
@@ -226,7 +269,7 @@ impl Hub {
             .cloned()
     }
 
-    pub fn room(&self, name: &str) -> Option<Arc<Room>> {
+    pub(super) fn room(&self, name: &str) -> Option<Arc<Room>> {
         lock(&self.rooms).get(&fold(name)).cloned()
     }
 
@@ -282,19 +325,24 @@ impl Hub {
 
     /// The rooms session `id` is in, sorted by name, each with whether it is
     /// a host there.
-    pub fn rooms_of(&self, id: SessionId) -> Vec<(String, bool)> {
+    pub(super) fn rooms_of(&self, id: SessionId) -> Vec<Membership> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
-        let mut found: Vec<(String, bool)> = rooms
+        let mut found: Vec<Membership> = rooms
             .iter()
-            .filter_map(|room| Some((room.name().to_string(), room.membership(id)?)))
+            .filter_map(|room| {
+                Some(Membership {
+                    room: room.name().to_string(),
+                    host: room.membership(id)?,
+                })
+            })
             .collect();
-        found.sort_by_key(|(name, _)| fold(name));
+        found.sort_by_key(|membership| fold(&membership.room));
         found
     }
 
     /// Every room with its member count, sorted by name; `joined` marks the
     /// listener's own rooms. Topics are cut to [`LISTED_TOPIC_CHARS`].
-    pub fn room_summaries(&self, joined: &[Arc<Room>]) -> Vec<RoomSummary> {
+    pub(super) fn room_summaries(&self, joined: &[Arc<Room>]) -> Vec<RoomSummary> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         let mut summaries: Vec<RoomSummary> = rooms
             .iter()

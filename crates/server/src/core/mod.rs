@@ -3,7 +3,10 @@
 //! Every door drives it the same way: a [`UserState`] per connection,
 //! [`UserState::register`], then [`UserState::execute`] for each
 //! [`banter_proto::Request`]. Answers are typed events in the user's outbox
-//! and typed refusals, which each door renders in its own protocol. Nothing
+//! and typed refusals, which each door renders in its own protocol; queries
+//! (who is in a room, who is this user, what is this room like) are
+//! `UserState` methods returning typed data. A door's own output (prompts,
+//! IRC numerics) travels in the same outbox as a [`DoorItem`]. Nothing
 //! here touches a socket, so the rules are tested once, without one (see
 //! `harness`).
 //!
@@ -26,13 +29,13 @@ mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
 pub use control::Control;
-pub use delivery::{Delivery, Format, RequestTag};
-pub use hub::{Hub, Profile, User};
+pub use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
+pub use hub::Hub;
 pub use outbox::{Batch, Missed, Outbox};
-pub use room::{now_millis, Room};
+pub use room::now_millis;
 pub use user::{Departure, Door, UserState};
 
 /// What `crate::bench_support` hands the criterion benches; no door needs it.
 pub mod bench_support {
-    pub use super::room::{Member, RoomSetup};
+    pub use super::room::{Member, Room, RoomSetup};
 }

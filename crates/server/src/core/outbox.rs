@@ -24,7 +24,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 use banter_proto::Event;
 use tokio::sync::Notify;
 
-use crate::core::delivery::{Delivery, RequestTag};
+use crate::core::delivery::{Delivery, DoorItem, Payload, RequestTag};
 
 /// What happened to an offered delivery.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -113,7 +113,7 @@ impl Outbox {
             return Offer::Closed;
         }
         if state.bytes + cost > self.limit && state.bytes > 0 {
-            let room = delivery.event.room();
+            let room = delivery.event().and_then(Event::room);
             // A client is in few rooms, so this list stays short.
             match state.missed.iter_mut().find(|m| m.room.as_deref() == room) {
                 Some(missed) => missed.count += 1,
@@ -139,16 +139,23 @@ impl Outbox {
         Offer::Queued
     }
 
-    /// Queues a reply to the session's own input; see [`Outbox::reply_to`].
-    pub fn reply(&self, event: Event) {
-        self.reply_to(event, None);
+    /// Queues a reply to the session's own input (a core event, or any
+    /// payload); see [`Outbox::reply_to`].
+    pub fn reply(&self, reply: impl Into<Payload>) {
+        self.reply_to(reply.into(), None);
+    }
+
+    /// Queues an item of the door's own output, as a reply (see
+    /// [`Outbox::reply_to`]): it keeps its place after everything queued before it.
+    pub fn reply_door(&self, item: impl DoorItem) {
+        self.reply_to(Payload::Door(Box::new(item)), None);
     }
 
     /// Queues a reply to the client's request `request`, unless the queue
     /// would pass the hard bound: then it is dropped and the outbox is
     /// [overflowed](Outbox::overflowed).
-    pub(super) fn reply_to(&self, event: Event, request: Option<RequestTag>) {
-        let delivery = Delivery::reply(event, request);
+    pub(super) fn reply_to(&self, payload: Payload, request: Option<RequestTag>) {
+        let delivery = Delivery::carrying(payload, request);
         let cost = delivery.cost();
         let mut state = self.lock();
         if state.closed || state.overflowed {
@@ -314,14 +321,20 @@ mod tests {
         outbox.offer(chat("during"));
         outbox.reply(Event::Cancelled);
         let batch = outbox.next_batch().await;
-        let events: Vec<_> = batch.deliveries.iter().map(|d| d.event.clone()).collect();
+        let events: Vec<_> = batch
+            .deliveries
+            .iter()
+            .filter_map(|d| d.event().cloned())
+            .collect();
         assert_eq!(events.len(), 2);
         assert_eq!(events[1], Event::Cancelled);
         assert!(!outbox.is_full());
         outbox.release();
         let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 1);
-        assert!(matches!(&batch.deliveries[0].event, Event::Message(m) if m.text == "during"));
+        assert!(
+            matches!(batch.deliveries[0].event(), Some(Event::Message(m)) if m.text == "during")
+        );
     }
 
     #[tokio::test]

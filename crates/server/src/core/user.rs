@@ -12,13 +12,13 @@ use std::collections::HashMap;
 use std::net::SocketAddr;
 use std::sync::Arc;
 
-use banter_proto::event::{LeaveReason, RoomView};
+use banter_proto::event::{LeaveReason, Profile, RoomView};
 use banter_proto::{Event, Nick, Refusal};
 use tokio::time::Instant;
 
 use crate::core::control::Mailbox;
 use crate::core::delivery::RequestTag;
-use crate::core::hub::{Hub, Profile};
+use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
 use crate::core::password::Lockout;
 use crate::core::room::{room_message, Entry, Member, Room};
@@ -74,7 +74,7 @@ pub struct UserState {
     pub(super) door: Door,
     pub(super) nick: Option<Nick>,
     /// In the order they were entered.
-    pub rooms: Vec<Arc<Room>>,
+    pub(super) rooms: Vec<Arc<Room>>,
     /// What this connection may do in locked rooms; made on first use, since
     /// most connections never meet a password.
     pub(super) passes: Option<Box<RoomPasses>>,
@@ -156,7 +156,7 @@ impl UserState {
     /// Answers the current request (if any) with `event`.
     pub fn reply(&mut self, event: Event) {
         self.replied = true;
-        self.outbox.reply_to(event, self.request.clone());
+        self.outbox.reply_to(event.into(), self.request.clone());
     }
 
     pub fn refuse(&mut self, refusal: Refusal) {
@@ -169,7 +169,8 @@ impl UserState {
         self.replied = false;
     }
 
-    /// What others see of this user in WHO and WHOIS; taken at registration.
+    /// What the user says about themselves, shown to others who ask about
+    /// them; set before registering, taken at registration.
     pub fn set_profile(&mut self, profile: Profile) {
         self.profile = Some(Arc::new(profile));
     }

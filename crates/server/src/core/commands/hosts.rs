@@ -11,6 +11,7 @@ use banter_proto::{Event, Refusal};
 use tracing::{info, warn};
 
 use crate::core::control::Control;
+use crate::core::room::Room;
 use crate::core::user::UserState;
 
 impl UserState {
@@ -43,11 +44,14 @@ impl UserState {
     }
 
     /// Checks that this user may set the password of `room` (asked before a
-    /// door prompts for it); returns the room and its password epoch.
-    pub fn may_set_password(
-        &self,
-        room: Option<&str>,
-    ) -> Result<(Arc<crate::core::room::Room>, u64), Refusal> {
+    /// door prompts for it); returns the room's name and its password epoch,
+    /// to pass back in `Request::SetPassword { if_epoch }`.
+    pub fn may_set_password(&self, room: Option<&str>) -> Result<(String, u64), Refusal> {
+        let (room, epoch) = self.password_setter(room)?;
+        Ok((room.name().to_string(), epoch))
+    }
+
+    fn password_setter(&self, room: Option<&str>) -> Result<(Arc<Room>, u64), Refusal> {
         let room = self.room_for(room)?;
         room.check_host(self.id, HostAction::Password)?;
         let (_, epoch) = room.lock_state();
@@ -60,7 +64,7 @@ impl UserState {
         password: Option<String>,
         if_epoch: Option<u64>,
     ) -> Result<(), Refusal> {
-        let (room, epoch) = self.may_set_password(room)?;
+        let (room, epoch) = self.password_setter(room)?;
         let if_epoch = if_epoch.unwrap_or(epoch);
         let hash = match password {
             None if !room.is_locked() => {

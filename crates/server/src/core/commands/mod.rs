@@ -1,5 +1,6 @@
 //! What each request does, for every door: [`UserState::execute`] and
-//! registration, one family of requests per file (`rooms`, `people`, `hosts`).
+//! registration, one family of requests per file (`rooms`, `people`,
+//! `hosts`), and the queries doors ask with typed answers (`queries`).
 //!
 //! Each handler checks everything first and changes state only when it can
 //! succeed, so a refused request leaves things as they were and answers with
@@ -7,6 +8,7 @@
 
 mod hosts;
 mod people;
+mod queries;
 mod rooms;
 
 pub use rooms::MAX_HISTORY_COUNT;
@@ -54,7 +56,11 @@ impl UserState {
             return Err(Refusal::NameFirst);
         }
         let result = match request {
-            Request::Join { room, password } => self.join(&room, password).await,
+            Request::Join {
+                room,
+                password,
+                if_epoch,
+            } => self.join(&room, password, if_epoch).await,
             Request::Create { room } => self.create(&room).await,
             Request::Part { room, message } => self.part(&room, message),
             Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text),
@@ -63,6 +69,11 @@ impl UserState {
             }
             Request::Private { to, text } => self.private(&to, text),
             Request::Nick { name } => self.change_nick(&name),
+            Request::Away { message } => {
+                let nick = self.registered_nick().clone();
+                self.hub.set_away(self.id, &nick, message.as_deref());
+                Ok(())
+            }
             Request::Rooms => {
                 let list = self.hub.room_summaries(&self.rooms);
                 self.reply(Event::RoomList(list));

@@ -55,6 +55,7 @@ impl UserState {
         &mut self,
         name: &str,
         password: Option<String>,
+        if_epoch: Option<u64>,
     ) -> Result<(), Refusal> {
         let Some(room) = self.hub.room(name) else {
             return Err(Refusal::NoSuchRoomToEnter {
@@ -71,6 +72,12 @@ impl UserState {
         let Some(hash) = hash else {
             return self.enter(room, false);
         };
+        if if_epoch.is_some_and(|asked| asked != epoch) {
+            // The answer was for an older password; it is no guess at this one.
+            return Err(Refusal::PasswordChangedWhileTyping {
+                room: room.name().to_string(),
+            });
+        }
         if self.has_grant(&room) {
             return self.enter(room, false);
         }

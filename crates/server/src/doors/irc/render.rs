@@ -5,7 +5,7 @@
 //! else names this connection's nick, which the renderer follows through the
 //! events themselves (`Welcome`, `NickSet`), so every line is addressed as the
 //! nick was when the event happened. Lines the session wrote itself
-//! (`Event::DoorLines`) pass through in order.
+//! ([`IrcLines`], this door's own output item) pass through in order.
 //!
 //! A user who quits or changes nick while sharing several rooms with this
 //! client is reported by each room; IRC says it once, so the renderer
@@ -22,11 +22,24 @@ use super::caps::{Caps, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
 use super::HOST;
-use crate::core::{Delivery, Format, Missed};
+use crate::core::{Delivery, DoorItem, Format, Missed};
 use crate::doors::Renderer;
 
 /// Quits and renames remembered to skip their repeats.
 const REMEMBERED: usize = 16;
+
+/// Lines the IRC session wrote itself, already in IRC's wire format (CAP,
+/// numerics, PONG, ERROR): queued in the outbox among the core's events so
+/// they keep their order, and seen by no other door.
+#[derive(Debug)]
+pub struct IrcLines(pub String);
+
+impl DoorItem for IrcLines {
+    /// The lines' size and the same framing allowance as an event's.
+    fn weight(&self) -> usize {
+        32 + self.0.len()
+    }
+}
 
 /// Renders for one IRC connection; see the module docs.
 #[derive(Debug)]
@@ -114,8 +127,8 @@ pub fn private(
 /// The shared rendering of a room message in this form.
 fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
     let format = if timed { Format::IrcTimed } else { Format::Irc };
-    delivery.rendered(format, |delivery| match &delivery.event {
-        Event::Message(said) => {
+    delivery.rendered(format, |delivery| match delivery.event() {
+        Some(Event::Message(said)) => {
             let mut out = BytesMut::new();
             message(&mut out, said, "PRIVMSG", timed);
             out.freeze()
@@ -234,7 +247,6 @@ impl IrcRenderer {
         let me = self.nick.clone();
         let mut replies = Replies::new(&self.server, &me);
         match event {
-            Event::DoorLines(lines) => out.extend_from_slice(lines.as_bytes()),
             Event::Welcome { nick, .. } => self.nick.clone_from(nick),
             Event::Entered(view) => self.entered(view, out),
             Event::Parted { room, message } => {
@@ -355,16 +367,23 @@ fn missed_notice(replies: &mut Replies, room: Option<&str>, count: u64) {
 
 impl Renderer for IrcRenderer {
     fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
-        match delivery.event {
-            Event::Message(_) => Some(shared_message(delivery, self.timed())),
+        match delivery.event() {
+            Some(Event::Message(_)) => Some(shared_message(delivery, self.timed())),
             _ => None,
         }
     }
 
     fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
-        match delivery.event {
-            Event::Message(_) => out.extend_from_slice(shared_message(delivery, self.timed())),
-            _ => self.lines(&delivery.event, out),
+        match delivery.event() {
+            Some(Event::Message(_)) => {
+                out.extend_from_slice(shared_message(delivery, self.timed()))
+            }
+            Some(event) => self.lines(event, out),
+            None => {
+                if let Some(IrcLines(lines)) = delivery.door_item() {
+                    out.extend_from_slice(lines.as_bytes());
+                }
+            }
         }
     }
 

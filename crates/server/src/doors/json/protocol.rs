@@ -74,7 +74,11 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
         Wire::Hello { name } => return Ok(ClientRequest::Hello { name }),
         Wire::Ping => return Ok(ClientRequest::Ping),
         Wire::Quit => return Ok(ClientRequest::Quit),
-        Wire::Join { room, password } => Request::Join { room, password },
+        Wire::Join { room, password } => Request::Join {
+            room,
+            password,
+            if_epoch: None,
+        },
         Wire::Create { room } => Request::Create { room },
         Wire::Part { room, message } => Request::Part {
             room,
@@ -187,6 +191,7 @@ mod tests {
             ClientRequest::Core(Request::Join {
                 room: "vault".into(),
                 password: Some("pw".into()),
+                if_epoch: None,
             })
         );
     }

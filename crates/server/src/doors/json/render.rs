@@ -2,9 +2,9 @@
 //! WebSocket text frame), written through banter-wire's [`Frame`] from
 //! borrowed strings, so nothing of the event is copied on the way. Room
 //! traffic is rendered once and shared by every JSON client; replies carry
-//! the request's `id`. Events that belong to the text door's terminal
-//! dialogue (prompts, the greeting, help) render as nothing and are not
-//! sent.
+//! the request's `id`. Events that belong to the text door's prompts
+//! (`Cancelled`, `PromptCancelled`) render as nothing and are not sent;
+//! other doors' own output items never reach this door.
 
 use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomSummary, RoomView, WhoEntry};
 use banter_proto::Event;
@@ -55,11 +55,14 @@ impl Renderer for JsonRenderer {
 fn rendered(delivery: &Delivery) -> &Bytes {
     delivery.rendered(Format::Json, |delivery| {
         // A refusal's sentence is the one thing made here, not borrowed.
-        let sentence = match &delivery.event {
+        let Some(event) = delivery.event() else {
+            return Bytes::new();
+        };
+        let sentence = match event {
             Event::Refused(refusal) => refusal.to_string(),
             _ => String::new(),
         };
-        let Some(body) = frame(&delivery.event, &sentence) else {
+        let Some(body) = frame(event, &sentence) else {
             return Bytes::new();
         };
         // The door encoded the id from JSON it read, so it is JSON; echoed unparsed.
@@ -150,15 +153,7 @@ fn member_left<'a>(room: &'a str, nick: &'a str, reason: &'a LeaveReason) -> Fra
 /// `sentence` is a refusal's message.
 fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
     Some(match event {
-        Event::Greeting
-        | Event::Prompt(_)
-        | Event::HiddenInputEnd
-        | Event::HiddenInputCut
-        | Event::Cancelled
-        | Event::PromptCancelled(_)
-        | Event::Timestamps { .. }
-        | Event::Help { .. }
-        | Event::DoorLines(_) => return None,
+        Event::Cancelled | Event::PromptCancelled(_) => return None,
         Event::Welcome { nick, room } => Frame::Welcome {
             name: nick,
             protocol: PROTOCOL,
@@ -294,6 +289,15 @@ mod tests {
 
     #[test]
     fn text_door_dialogue_is_not_sent() {
-        assert!(rendered(&Delivery::new(Event::Greeting)).is_empty());
+        // Another door's own item (the text door's greeting is one).
+        #[derive(Debug)]
+        struct Greeting;
+        impl crate::core::DoorItem for Greeting {
+            fn weight(&self) -> usize {
+                32
+            }
+        }
+        let greeting = Delivery::carrying(crate::core::Payload::Door(Box::new(Greeting)), None);
+        assert!(rendered(&greeting).is_empty());
     }
 }

@@ -34,7 +34,7 @@ use tracing::{debug, info};
 pub(crate) use input::{ByteInput, Decode, FrameInput, Input};
 
 use crate::config::Config;
-use crate::core::{Control, Departure, Door, Hub, Outbox, UserState};
+use crate::core::{Control, Departure, Door, Hub, Outbox, Payload, UserState};
 use crate::doors::writer::{self, Sink};
 use crate::doors::{Renderer, WriteTiming};
 use crate::flood::Verdict;
@@ -141,21 +141,24 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
 
     /// What ends an exchange the session was in the middle of (hidden input
     /// being typed), queued after the user has left its rooms.
-    fn unfinished(&self) -> Option<Event> {
+    fn unfinished(&self) -> Option<Payload> {
         None
     }
 
     /// The last thing the client is told, queued after everything else.
-    fn farewell(end: &End) -> Option<Event> {
-        match end {
-            End::Quit(_) => Some(Event::Goodbye),
-            End::Shutdown => Some(Event::ShuttingDown),
+    fn farewell(end: &End) -> Option<Payload> {
+        let event = match end {
+            End::Quit(_) => Event::Goodbye,
+            End::Shutdown => Event::ShuttingDown,
             End::RegistrationTimeout(secs) => {
-                Some(Event::Refused(Refusal::RegistrationTimeout { secs: *secs }))
+                Event::Refused(Refusal::RegistrationTimeout { secs: *secs })
             }
-            End::Flood => Some(Event::Refused(Refusal::Flooding)),
-            End::Closed | End::ReadError(_) | End::WriterGone | End::Silent | End::Overflow => None,
-        }
+            End::Flood => Event::Refused(Refusal::Flooding),
+            End::Closed | End::ReadError(_) | End::WriterGone | End::Silent | End::Overflow => {
+                return None
+            }
+        };
+        Some(event.into())
     }
 }
 
@@ -356,7 +359,7 @@ fn flooding(user: &mut UserState) -> End {
 /// Ends a session's output: queues `farewell` last, closes the outbox, and
 /// gives the writer [`FINAL_FLUSH_TIMEOUT`] to send what is queued before
 /// stopping it, so a client that reads nothing cannot hold the session open.
-async fn close_output(outbox: &Outbox, farewell: Option<Event>, writer: &mut JoinHandle<()>) {
+async fn close_output(outbox: &Outbox, farewell: Option<Payload>, writer: &mut JoinHandle<()>) {
     if let Some(farewell) = farewell {
         outbox.reply(farewell);
     }

@@ -14,19 +14,24 @@
 //! (concealed text is still in the terminal: copy mode, scrollback and screen
 //! captures show it). With `:set timestamps on` a connection's live room and
 //! private messages carry the time, rendered for that connection alone.
+//!
+//! What only this door says (the greeting, prompts, the end of hidden input,
+//! help, the timestamps setting) is a [`TextItem`], this door's own output,
+//! queued among the core's events so it keeps its place but never part of
+//! the shared `Event`.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use banter_proto::event::{
-    LeaveReason, MessageKind, Prompt, PromptCancel, RoomMessage, RoomView, WhoEntry,
+    LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
 };
 use banter_proto::{CommandSpec, Event, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use crate::core::{Delivery, Format, Missed};
+use crate::core::{Delivery, DoorItem, Format, Missed};
 use crate::doors::Renderer;
 
 /// Asks a telnet client to report its terminal type; telnet answers, nc does not.
@@ -40,6 +45,60 @@ const RESET_ATTRIBUTES: &[u8] = b"\x1b[0m";
 /// Cursor up one line, carriage return, erase line: after the Enter that ended
 /// a hidden answer, wipes the line the nc user typed it on.
 const ERASE_TYPED_LINE: &[u8] = b"\x1b[1A\r\x1b[2K";
+
+/// What the server is asking the user for.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Prompt {
+    Nick,
+    /// The password of a locked room, to enter it. Input is hidden.
+    RoomPassword {
+        room: String,
+    },
+    /// A new password for a room (`:passwd`). Input is hidden.
+    NewPassword {
+        room: String,
+    },
+    /// The new password again. Input is hidden.
+    RepeatPassword {
+        room: String,
+    },
+}
+
+impl Prompt {
+    /// The answer should not show on the user's screen.
+    pub fn hides_input(&self) -> bool {
+        !matches!(self, Prompt::Nick)
+    }
+}
+
+/// This door's own output, queued in the outbox among the core's events
+/// (see the module docs).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum TextItem {
+    /// First words on connect.
+    Greeting,
+    Prompt(Prompt),
+    /// A hidden answer arrived: the terminal may show input again.
+    HiddenInputEnd,
+    /// The connection ends while a hidden answer may be half typed (no
+    /// Enter came): the terminal may show input again.
+    HiddenInputCut,
+    /// `:help`, or `:help <command>`.
+    Help(Option<&'static CommandSpec>),
+    /// `:set timestamps`: live lines now show their time, or no longer do.
+    Timestamps(bool),
+}
+
+impl DoorItem for TextItem {
+    fn weight(&self) -> usize {
+        /// Line ends and the words around the names, as for an event.
+        const OVERHEAD: usize = 32;
+        match self {
+            TextItem::Help(_) => OVERHEAD + 2048,
+            _ => OVERHEAD,
+        }
+    }
+}
 
 /// What the session learns about its client that changes how it is
 /// written to; shared by the session (which sets it) and its renderer.
@@ -76,7 +135,7 @@ impl TextRenderer {
         if !self.terminal.timestamps.load(Ordering::Relaxed) {
             return None;
         }
-        match &delivery.event {
+        match delivery.event()? {
             Event::Message(RoomMessage { at, .. }) | Event::Private { at, .. } => Some(*at),
             _ => None,
         }
@@ -93,75 +152,92 @@ impl TextRenderer {
         }
         out.extend_from_slice(plain(delivery));
     }
-}
 
-/// A delivery's plain-text lines, shared by every text-door client.
-fn plain(delivery: &Delivery) -> &Bytes {
-    delivery.rendered(Format::Text, |delivery| {
-        Bytes::from(plain_text(&delivery.event))
-    })
-}
-
-impl Renderer for TextRenderer {
-    fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
-        match &delivery.event {
-            Event::Greeting | Event::Prompt(_) | Event::HiddenInputEnd | Event::HiddenInputCut => {
-                None
-            }
-            _ if self.concealing => None,
-            _ if self.stamp_of(delivery).is_some() => None,
-            _ => Some(plain(delivery)),
-        }
-    }
-
-    fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
+    /// One of this door's own items, for this connection.
+    fn item(&mut self, item: &TextItem, out: &mut BytesMut) {
         let telnet = self.terminal.telnet.load(Ordering::Relaxed);
-        match &delivery.event {
-            Event::Greeting if self.probe => {
+        match item {
+            TextItem::Greeting if self.probe => {
                 out.extend_from_slice(TELNET_PROBE);
                 out.extend_from_slice(ERASE_LINE);
-                out.extend_from_slice(plain(delivery));
+                out.extend_from_slice(item_text(item).as_bytes());
             }
-            Event::Prompt(prompt) if prompt.hides_input() => {
+            TextItem::Prompt(prompt) if prompt.hides_input() => {
                 if telnet {
                     out.extend_from_slice(TELNET_WILL_ECHO);
-                    out.extend_from_slice(plain(delivery));
+                    out.extend_from_slice(item_text(item).as_bytes());
                 } else {
-                    out.extend_from_slice(plain(delivery));
+                    out.extend_from_slice(item_text(item).as_bytes());
                     out.extend_from_slice(CONCEAL);
                     self.concealing = true;
                 }
             }
-            Event::HiddenInputEnd if telnet => {
+            TextItem::HiddenInputEnd if telnet => {
                 // The client did not echo the Enter that ended the answer either.
                 out.extend_from_slice(TELNET_WONT_ECHO);
                 out.extend_from_slice(b"\r\n");
             }
-            Event::HiddenInputEnd => {
+            TextItem::HiddenInputEnd => {
                 // nc's terminal echoed the answer (concealed) and the Enter
                 // after it: the cursor is at the start of the next line.
                 out.extend_from_slice(RESET_ATTRIBUTES);
                 out.extend_from_slice(ERASE_TYPED_LINE);
                 self.concealing = false;
             }
-            Event::HiddenInputCut if telnet => {
+            TextItem::HiddenInputCut if telnet => {
                 out.extend_from_slice(TELNET_WONT_ECHO);
                 out.extend_from_slice(b"\r\n");
             }
-            Event::HiddenInputCut => {
+            TextItem::HiddenInputCut => {
                 // No Enter came: what was typed is on the cursor's own line.
                 out.extend_from_slice(RESET_ATTRIBUTES);
                 out.extend_from_slice(b"\r\x1b[2K");
                 self.concealing = false;
             }
-            // A notice while an nc user types a hidden answer (a kick, say)
-            // is shown plainly; what they type stays concealed.
-            _ if self.concealing => {
-                out.extend_from_slice(RESET_ATTRIBUTES);
-                self.lines(delivery, out);
-                out.extend_from_slice(CONCEAL);
+            _ => {
+                let text = item_text(item);
+                self.notice(out, |out| out.extend_from_slice(text.as_bytes()));
             }
-            _ => self.lines(delivery, out),
+        }
+    }
+
+    /// Writes a line that is not an answer being typed: while an nc user
+    /// types a hidden answer (and a kick, say, arrives) it is shown plainly,
+    /// and what they type stays concealed.
+    fn notice(&self, out: &mut BytesMut, write: impl FnOnce(&mut BytesMut)) {
+        if self.concealing {
+            out.extend_from_slice(RESET_ATTRIBUTES);
+            write(out);
+            out.extend_from_slice(CONCEAL);
+        } else {
+            write(out);
+        }
+    }
+}
+
+/// A delivery's plain-text lines, shared by every text-door client.
+fn plain(delivery: &Delivery) -> &Bytes {
+    delivery.rendered(Format::Text, |delivery| match delivery.event() {
+        Some(event) => Bytes::from(plain_text(event)),
+        None => Bytes::new(),
+    })
+}
+
+impl Renderer for TextRenderer {
+    fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {
+        match delivery.event() {
+            None => None,
+            _ if self.concealing => None,
+            _ if self.stamp_of(delivery).is_some() => None,
+            Some(_) => Some(plain(delivery)),
+        }
+    }
+
+    fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
+        if delivery.event().is_some() {
+            self.notice(out, |out| self.lines(delivery, out));
+        } else if let Some(item) = delivery.door_item::<TextItem>() {
+            self.item(item, out);
         }
     }
 
@@ -169,13 +245,7 @@ impl Renderer for TextRenderer {
     fn missed(&mut self, missed: &[Missed], out: &mut BytesMut) {
         let count = missed.iter().map(|m| m.count).sum();
         let line = plain_text(&Event::Missed { room: None, count });
-        if self.concealing {
-            out.extend_from_slice(RESET_ATTRIBUTES);
-            out.extend_from_slice(line.as_bytes());
-            out.extend_from_slice(CONCEAL);
-        } else {
-            out.extend_from_slice(line.as_bytes());
-        }
+        self.notice(out, |out| out.extend_from_slice(line.as_bytes()));
     }
 }
 
@@ -193,36 +263,49 @@ fn others(count: usize) -> String {
     }
 }
 
-/// Renders one event as the plain-text lines an nc or telnet user reads.
-pub fn plain_text(event: &Event) -> String {
-    let mut out = String::with_capacity(64);
-    match event {
-        Event::Greeting => line(
+/// Renders one of this door's own items as plain-text lines (without what
+/// the terminal needs around them: the probe, echo and conceal codes).
+pub fn item_text(item: &TextItem) -> String {
+    let mut out = String::new();
+    match item {
+        TextItem::Greeting => line(
             &mut out,
             format_args!("welcome to banter! lines starting with ':' are commands; :h lists them."),
         ),
-        Event::Prompt(Prompt::Nick) => line(
+        TextItem::Prompt(Prompt::Nick) => line(
             &mut out,
             format_args!(
                 "choose a screen name (1-24 letters, digits, '_' or '-'), or name:room to start in a room:"
             ),
         ),
-        Event::Prompt(Prompt::RoomPassword { room }) => line(
+        TextItem::Prompt(Prompt::RoomPassword { room }) => line(
             &mut out,
             format_args!(
                 "password for {room} (what you type is hidden on most terminals; an empty line cancels; a host can :invite you instead):"
             ),
         ),
-        Event::Prompt(Prompt::NewPassword { room }) => line(
+        TextItem::Prompt(Prompt::NewPassword { room }) => line(
             &mut out,
             format_args!(
                 "new password for {room} (what you type is hidden on most terminals; an empty line cancels):"
             ),
         ),
-        Event::Prompt(Prompt::RepeatPassword { room }) => {
+        TextItem::Prompt(Prompt::RepeatPassword { room }) => {
             line(&mut out, format_args!("the new password for {room} again:"))
         }
-        Event::HiddenInputEnd | Event::HiddenInputCut => {}
+        TextItem::HiddenInputEnd | TextItem::HiddenInputCut => {}
+        TextItem::Timestamps(true) => line(&mut out, format_args!("timestamps on")),
+        TextItem::Timestamps(false) => line(&mut out, format_args!("timestamps off")),
+        TextItem::Help(None) => help_all(&mut out),
+        TextItem::Help(Some(spec)) => help_one(&mut out, spec),
+    }
+    out
+}
+
+/// Renders one event as the plain-text lines an nc or telnet user reads.
+pub fn plain_text(event: &Event) -> String {
+    let mut out = String::with_capacity(64);
+    match event {
         Event::History {
             room,
             messages,
@@ -284,9 +367,7 @@ pub fn plain_text(event: &Event) -> String {
         }
         Event::Parted { room, .. } => line(&mut out, format_args!("you left {room}")),
         Event::Message(message) => live(&mut out, message),
-        Event::Said { .. } | Event::Pong | Event::Done | Event::DoorLines(_) => {}
-        Event::Timestamps { on: true } => line(&mut out, format_args!("timestamps on")),
-        Event::Timestamps { on: false } => line(&mut out, format_args!("timestamps off")),
+        Event::Said { .. } | Event::Pong | Event::Done => {}
         Event::ExtraRoomSent { to_room, members } => line(
             &mut out,
             format_args!("sent to {to_room} ({members} there)"),
@@ -413,10 +494,6 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("{nick} may now enter {room} once without the password"),
         ),
-        Event::Help { command: None } => help_all(&mut out),
-        Event::Help {
-            command: Some(spec),
-        } => help_one(&mut out, spec),
         Event::Missed { count, .. } => line(
             &mut out,
             format_args!(
@@ -579,6 +656,10 @@ mod tests {
         assert_eq!(plain_text(&event), "nobody is in games\r\n");
     }
 
+    fn item(item: TextItem) -> Arc<Delivery> {
+        Delivery::carrying(crate::core::Payload::Door(Box::new(item)), None)
+    }
+
     fn renderer(telnet: bool) -> TextRenderer {
         let terminal = Terminal::default();
         terminal.telnet.store(telnet, Ordering::Relaxed);
@@ -600,10 +681,10 @@ mod tests {
     fn hidden_prompts_use_echo_off_for_telnet_and_conceal_otherwise() {
         let terminal = Arc::new(Terminal::default());
         let mut renderer = TextRenderer::new(true, Arc::clone(&terminal));
-        let prompt = Delivery::new(Event::Prompt(Prompt::RoomPassword {
+        let prompt = item(TextItem::Prompt(Prompt::RoomPassword {
             room: "games".into(),
         }));
-        let end = Delivery::new(Event::HiddenInputEnd);
+        let end = item(TextItem::HiddenInputEnd);
         let mut out = BytesMut::new();
         renderer.render(&prompt, &mut out);
         renderer.render(&end, &mut out);
@@ -622,7 +703,7 @@ mod tests {
     #[test]
     fn a_notice_during_concealed_input_is_shown_and_input_stays_concealed() {
         let mut renderer = renderer(false);
-        let prompt = Delivery::new(Event::Prompt(Prompt::NewPassword {
+        let prompt = item(TextItem::Prompt(Prompt::NewPassword {
             room: "games".into(),
         }));
         let notice = Delivery::new(Event::Goodbye);
@@ -632,7 +713,7 @@ mod tests {
         out.clear();
         renderer.render(&notice, &mut out);
         assert_eq!(&out[..], b"\x1b[0mbye!\r\n\x1b[8m");
-        renderer.render(&Delivery::new(Event::HiddenInputEnd), &mut out);
+        renderer.render(&item(TextItem::HiddenInputEnd), &mut out);
         assert!(renderer.shared(&notice).is_some());
     }
 
@@ -640,7 +721,7 @@ mod tests {
     fn the_probe_comes_first_and_is_erased() {
         let mut renderer = renderer(false);
         let mut out = BytesMut::new();
-        renderer.render(&Delivery::new(Event::Greeting), &mut out);
+        renderer.render(&item(TextItem::Greeting), &mut out);
         assert!(out.starts_with(b"\xff\xfd\x18\r\x1b[2Kwelcome to banter"));
     }
 
@@ -690,15 +771,12 @@ mod tests {
 
     #[test]
     fn the_timestamps_setting_is_answered() {
-        assert_eq!(
-            plain_text(&Event::Timestamps { on: true }),
-            "timestamps on\r\n"
-        );
+        assert_eq!(item_text(&TextItem::Timestamps(true)), "timestamps on\r\n");
     }
 
     #[test]
     fn help_lists_every_command() {
-        let text = plain_text(&Event::Help { command: None });
+        let text = item_text(&TextItem::Help(None));
         for spec in COMMANDS {
             assert!(text.contains(&format!(":{}", spec.name)), "{}", spec.name);
         }

@@ -13,16 +13,16 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use banter_proto::command::{parse, Setting};
-use banter_proto::event::{Prompt, PromptCancel};
+use banter_proto::event::PromptCancel;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;
 use tokio_util::codec::Decoder;
 use tokio_util::sync::CancellationToken;
 
-use super::render::{Terminal, TextRenderer};
+use super::render::{Prompt, Terminal, TextItem, TextRenderer};
 use crate::config::Config;
-use crate::core::{Control, Door, Room, UserState, MAX_HISTORY_COUNT};
+use crate::core::{Control, Door, Payload, UserState, MAX_HISTORY_COUNT};
 use crate::doors::session::{Decode, DoorSession, End};
 
 /// The telnet option a telnet client answers the probe with.
@@ -41,20 +41,21 @@ const TEXT_DOOR: Door = Door {
 
 /// An answer the session is waiting for; the next line is that answer, never
 /// a command or chat. `epoch` is the room's password epoch when the prompt
-/// was shown: an answer to a password that has changed since is refused.
+/// was shown, passed back to the core with the answer: an answer to a
+/// password that has changed since is refused.
 #[derive(Debug)]
 enum Pending {
     /// The password of a locked room the user wants to enter.
     RoomEntry {
-        room: Arc<Room>,
+        room: String,
         epoch: u64,
     },
     NewPassword {
-        room: Arc<Room>,
+        room: String,
         epoch: u64,
     },
     RepeatPassword {
-        room: Arc<Room>,
+        room: String,
         first: String,
         epoch: u64,
     },
@@ -97,8 +98,8 @@ impl DoorSession for Session {
     }
 
     fn greet(&mut self) {
-        self.reply(Event::Greeting);
-        self.reply(Event::Prompt(Prompt::Nick));
+        self.show(TextItem::Greeting);
+        self.show(TextItem::Prompt(Prompt::Nick));
     }
 
     async fn handle_input(&mut self, input: Input) -> Option<End> {
@@ -144,8 +145,10 @@ impl DoorSession for Session {
     }
 
     /// Shows typed input again if the session ended during a hidden answer.
-    fn unfinished(&self) -> Option<Event> {
-        self.pending.is_some().then_some(Event::HiddenInputCut)
+    fn unfinished(&self) -> Option<Payload> {
+        self.pending
+            .is_some()
+            .then(|| Payload::door(TextItem::HiddenInputCut))
     }
 }
 
@@ -165,6 +168,11 @@ impl Decode for LineCodec {
 impl Session {
     fn reply(&mut self, event: Event) {
         self.user.reply(event);
+    }
+
+    /// Queues one of this door's own items, after everything queued so far.
+    fn show(&self, item: TextItem) {
+        self.user.outbox.reply_door(item);
     }
 
     fn refuse(&mut self, refusal: Refusal) {
@@ -206,7 +214,7 @@ impl Session {
                 Ok(_) => self.refuse(Refusal::NameFirst),
                 Err(err) => self.refuse(err.into()),
             }
-            self.reply(Event::Prompt(Prompt::Nick));
+            self.show(TextItem::Prompt(Prompt::Nick));
             return None;
         }
         let (name, room) = match text.split_once(':') {
@@ -215,7 +223,7 @@ impl Session {
         };
         if let Err(refusal) = self.user.register(name, room).await {
             self.refuse(refusal);
-            self.reply(Event::Prompt(Prompt::Nick));
+            self.show(TextItem::Prompt(Prompt::Nick));
         }
         None
     }
@@ -294,13 +302,11 @@ impl Session {
 
     fn help(&mut self, topic: Option<String>) {
         match topic {
-            None => self.reply(Event::Help { command: None }),
+            None => self.show(TextItem::Help(None)),
             Some(name) => {
                 let name = name.trim_start_matches(':');
                 match CommandSpec::find(name) {
-                    Some(spec) => self.reply(Event::Help {
-                        command: Some(spec),
-                    }),
+                    Some(spec) => self.show(TextItem::Help(Some(spec))),
                     None => self.refuse(Refusal::NoSuchCommand {
                         name: name.to_owned(),
                     }),
@@ -314,7 +320,7 @@ impl Session {
         match setting {
             Setting::Timestamps(on) => {
                 self.terminal.timestamps.store(on, Ordering::Relaxed);
-                self.reply(Event::Timestamps { on });
+                self.show(TextItem::Timestamps(on));
             }
         }
     }
@@ -324,17 +330,21 @@ impl Session {
         let join = Request::Join {
             room: name.clone(),
             password: None,
+            if_epoch: None,
         };
         match self.user.execute(join).await {
             Err(Refusal::PasswordNeeded { room }) => {
-                let Some(room) = self.user.hub.room(&room) else {
+                let Ok(status) = self.user.room_status(&room) else {
                     return self.refuse(Refusal::NoSuchRoomToEnter { room: name });
                 };
-                let (_, epoch) = room.lock_state();
                 let prompt = Prompt::RoomPassword {
-                    room: room.name().to_string(),
+                    room: status.room.clone(),
                 };
-                self.ask_hidden(Pending::RoomEntry { room, epoch }, prompt);
+                let pending = Pending::RoomEntry {
+                    room: status.room,
+                    epoch: status.password_epoch,
+                };
+                self.ask_hidden(pending, prompt);
             }
             other => self.user.answer(other),
         }
@@ -344,9 +354,7 @@ impl Session {
     fn ask_new_password(&mut self) {
         match self.user.may_set_password(None) {
             Ok((room, epoch)) => {
-                let prompt = Prompt::NewPassword {
-                    room: room.name().to_string(),
-                };
+                let prompt = Prompt::NewPassword { room: room.clone() };
                 self.ask_hidden(Pending::NewPassword { room, epoch }, prompt);
             }
             Err(refusal) => self.refuse(refusal),
@@ -357,7 +365,7 @@ impl Session {
     fn ask_hidden(&mut self, pending: Pending, prompt: Prompt) {
         self.user.outbox.hold();
         self.pending = Some(pending);
-        self.reply(Event::Prompt(prompt));
+        self.show(TextItem::Prompt(prompt));
     }
 
     /// Gives up on a pending hidden answer (kicked meanwhile, for one). The
@@ -376,7 +384,7 @@ impl Session {
     /// Handles the answer to a prompt.
     async fn answer(&mut self, pending: Pending, text: String) {
         // The Enter that ended a hidden answer: show input again.
-        self.reply(Event::HiddenInputEnd);
+        self.show(TextItem::HiddenInputEnd);
         match pending {
             Pending::Abandoned => {
                 self.refuse(Refusal::AnswerDropped);
@@ -387,31 +395,28 @@ impl Session {
                 self.user.outbox.release();
             }
             Pending::RoomEntry { room, epoch } => {
-                let (hash, now) = room.lock_state();
-                if now != epoch && hash.is_some() {
-                    // The answer was for the old password; it is no guess at the new one.
-                    self.refuse(Refusal::PasswordChangedWhileTyping {
-                        room: room.name().to_string(),
-                    });
-                    return self.user.outbox.release();
-                }
                 self.user.outbox.release();
+                // Refused by the core if the password changed while it was typed.
                 let join = Request::Join {
-                    room: room.name().to_string(),
+                    room,
                     password: Some(text),
+                    if_epoch: Some(epoch),
                 };
                 self.execute(join).await;
             }
             Pending::NewPassword { room, epoch } => {
-                if room.lock_state().1 != epoch {
-                    self.refuse(Refusal::PasswordChangedMeanwhile {
-                        room: room.name().to_string(),
-                    });
-                    return self.user.outbox.release();
+                match self.user.room_status(&room) {
+                    Ok(status) if status.password_epoch == epoch => {}
+                    Ok(_) => {
+                        self.refuse(Refusal::PasswordChangedMeanwhile { room });
+                        return self.user.outbox.release();
+                    }
+                    Err(refusal) => {
+                        self.refuse(refusal);
+                        return self.user.outbox.release();
+                    }
                 }
-                let prompt = Prompt::RepeatPassword {
-                    room: room.name().to_string(),
-                };
+                let prompt = Prompt::RepeatPassword { room: room.clone() };
                 let pending = Pending::RepeatPassword {
                     room,
                     first: text,
@@ -425,7 +430,7 @@ impl Session {
                     return self.refuse(Refusal::PasswordsDiffer);
                 }
                 let set = Request::SetPassword {
-                    room: Some(room.name().to_string()),
+                    room: Some(room),
                     password: Some(first),
                     if_epoch: Some(epoch),
                 };

@@ -1,0 +1,147 @@
+//! Queries: what a door may ask about people and rooms, answered with typed
+//! data (`banter_proto::event`'s `RoomMembers`, `UserDetails`, `RoomStatus`,
+//! ...), never with lines.
+//!
+//! A door renders the answer in its own words (IRC's WHO, WHOIS, NAMES,
+//! LIST, ISON, USERHOST, MODE and 333 numerics), so doors never read the
+//! registry or a room themselves. Each query is a method with its own
+//! answer type rather than one request with an answer enum: the compiler
+//! then knows which answer each query gets, and no door matches answers it
+//! cannot receive. Queries change nothing and never wait.
+
+use std::sync::Arc;
+
+use banter_proto::event::{RoomMembers, RoomStatus, RoomSummary, TopicSet, UserDetails, UserInfo};
+use banter_proto::names::fold;
+use banter_proto::Refusal;
+
+use crate::core::room::Room;
+use crate::core::user::UserState;
+
+impl UserState {
+    /// Who is in `room`, in order of arrival, each with their host mark,
+    /// away status and profile. Any room may be asked about.
+    pub fn members(&self, room: &str) -> Result<RoomMembers, Refusal> {
+        let room = self.existing_room(room)?;
+        Ok(RoomMembers {
+            room: room.name().to_string(),
+            members: self.hub.member_infos(room.who()),
+        })
+    }
+
+    /// The user named `name` (any case), if connected.
+    pub fn user_info(&self, name: &str) -> Option<UserInfo> {
+        self.hub.user(name).map(|user| user.info())
+    }
+
+    /// The user named `name` in detail: who they are and the rooms they are in.
+    pub fn user_details(&self, name: &str) -> Option<UserDetails> {
+        let user = self.hub.user(name)?;
+        Some(UserDetails {
+            user: user.info(),
+            rooms: self.hub.rooms_of(user.id),
+        })
+    }
+
+    /// The users whose names match `pattern` (`*` any run of characters, `?`
+    /// any one, case ignored), sorted ignoring case, at most `limit`.
+    pub fn users_matching(&self, pattern: &str, limit: usize) -> Vec<UserInfo> {
+        let pattern = fold(pattern);
+        self.hub.users_matching(|name| glob(&pattern, name), limit)
+    }
+
+    /// Every room with its member count and topic, sorted by name; the
+    /// user's own rooms are marked `joined`. The same list `Request::Rooms`
+    /// answers with.
+    pub fn rooms_listing(&self) -> Vec<RoomSummary> {
+        self.hub.room_summaries(&self.rooms)
+    }
+
+    /// The rooms this user is in, in the order they entered them.
+    pub fn room_names(&self) -> Vec<String> {
+        self.rooms
+            .iter()
+            .map(|room| room.name().to_string())
+            .collect()
+    }
+
+    /// Whether this user is in the room named `room` (any case).
+    pub fn is_in_room(&self, room: &str) -> bool {
+        let key = fold(room);
+        self.rooms.iter().any(|r| r.name().key() == key)
+    }
+
+    /// What `room` is like: locked or not (and its password epoch), when it
+    /// was made, its topic and who set it, its hosts.
+    pub fn room_status(&self, room: &str) -> Result<RoomStatus, Refusal> {
+        let room = self.existing_room(room)?;
+        let (hash, password_epoch) = room.lock_state();
+        Ok(RoomStatus {
+            room: room.name().to_string(),
+            locked: hash.is_some(),
+            password_epoch,
+            created_at: room.created_at(),
+            topic: room.topic(),
+            topic_set: room.topic_set().map(|(by, at)| TopicSet { by, at }),
+            hosts: room
+                .who()
+                .into_iter()
+                .filter(|member| member.host)
+                .map(|member| member.nick)
+                .collect(),
+            default: Arc::ptr_eq(&room, self.hub.default_room()),
+        })
+    }
+
+    fn existing_room(&self, name: &str) -> Result<Arc<Room>, Refusal> {
+        self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
+            room: name.to_owned(),
+        })
+    }
+}
+
+/// Whether `text` matches `pattern` (`*` any run, `?` any one character);
+/// both already case-folded.
+fn glob(pattern: &str, text: &str) -> bool {
+    let (pattern, text): (Vec<char>, Vec<char>) =
+        (pattern.chars().collect(), text.chars().collect());
+    // The classic two-pointer match with one backtrack point: linear in practice.
+    let (mut p, mut t) = (0, 0);
+    let mut star: Option<(usize, usize)> = None;
+    while t < text.len() {
+        match pattern.get(p) {
+            Some('*') => {
+                star = Some((p, t));
+                p += 1;
+            }
+            Some(&c) if c == '?' || c == text[t] => {
+                p += 1;
+                t += 1;
+            }
+            _ => match star {
+                Some((star_p, star_t)) => {
+                    p = star_p + 1;
+                    t = star_t + 1;
+                    star = Some((star_p, star_t + 1));
+                }
+                None => return false,
+            },
+        }
+    }
+    pattern[p..].iter().all(|&c| c == '*')
+}
+
+#[cfg(test)]
+mod tests {
+    use super::glob;
+
+    #[test]
+    fn masks_match_with_stars_and_question_marks() {
+        assert!(glob("*", "anyone"));
+        assert!(glob("b?b", "bob"));
+        assert!(glob("a*e*", "annette"));
+        assert!(!glob("a*x", "annette"));
+        assert!(!glob("b?b", "bobby"));
+        assert!(glob("**?", "x"));
+    }
+}

@@ -14,7 +14,10 @@ use super::{Door, UserState};
 use crate::config::Config;
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
+use crate::core::seams::Seams;
+use crate::core::services::Services;
 use crate::store::memory::MemoryStore;
+use crate::store::Store;
 
 const ONE_ROOM: Door = Door {
     name: "one-room",
@@ -40,8 +43,9 @@ fn hub() -> Arc<Hub> {
     std::thread::spawn(|| {
         let mut config = Config::defaults();
         config.in_memory = true;
-        let store = Arc::new(MemoryStore::new(config.history_max));
-        Hub::new(Arc::new(config), store, Arc::default()).unwrap()
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(config.history_max));
+        let services = Services::new(Arc::new(config), Arc::clone(&store), Arc::default());
+        Hub::new(services, Seams::in_process(store)).unwrap()
     })
     .join()
     .unwrap()

@@ -19,20 +19,28 @@ mod harness;
 mod hub;
 mod outbox;
 mod password;
+mod registry;
 mod room;
 mod room_quota;
+mod seams;
+mod services;
 mod session_id;
 mod user;
 
 pub use commands::MAX_HISTORY_COUNT;
 pub use control::Mailbox;
 pub use delivery::{Delivery, Format, RequestTag};
-pub use hub::{Hub, Profile, User};
+pub use hub::Hub;
 pub use outbox::{Missed, Outbox};
+pub use registry::{Profile, User};
 pub use room::{now_millis, Room};
+pub use seams::Seams;
+pub use services::Services;
 pub use user::{Departure, Door, UserState};
 
 /// What `crate::bench_support` hands the criterion benches; no door needs it.
 pub mod bench_support {
     pub use super::room::{Member, RoomSetup};
+    pub use super::seams::InProcessBroker;
+    pub use super::session_id::{NodeId, SessionId};
 }

@@ -18,9 +18,10 @@ use tokio::time::Instant;
 
 use crate::core::control::Mailbox;
 use crate::core::delivery::RequestTag;
-use crate::core::hub::{Hub, Profile};
+use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
 use crate::core::password::Lockout;
+use crate::core::registry::Profile;
 use crate::core::room::{room_message, Entry, Member, Room};
 use crate::core::session_id::SessionId;
 
@@ -116,7 +117,7 @@ impl UserState {
     /// A connection's user before it has a name.
     pub fn new(hub: Arc<Hub>, peer: SocketAddr, outbox: Arc<Outbox>, door: Door) -> Self {
         Self {
-            id: hub.next_session_id(),
+            id: hub.new_session_id(),
             peer,
             hub,
             outbox,
@@ -195,7 +196,7 @@ impl UserState {
 
     /// This connection's passes, made on first use.
     pub(super) fn passes_mut(&mut self) -> &mut RoomPasses {
-        let wait = self.hub.config.password_lockout();
+        let wait = self.hub.services.config.password_lockout();
         self.passes.get_or_insert_with(|| {
             Box::new(RoomPasses {
                 grants: HashMap::new(),

@@ -80,7 +80,7 @@ impl Acceptor {
             Some(_) => D::TLS_NAME,
             None => D::NAME,
         };
-        let metrics = &self.hub.metrics;
+        let metrics = &self.hub.services.metrics;
         let refusals = LogLimit::per_second(REFUSALS_LOGGED_PER_SECOND);
         while let Some((stream, peer)) = accept(&listener, &self.shutdown, door).await {
             let permit = match self.limits.admit(peer.ip()) {
@@ -99,7 +99,7 @@ impl Acceptor {
             debug!(%peer, door, "connected");
             let hub = Arc::clone(&self.hub);
             let shutdown = self.shutdown.clone();
-            let open = hub.metrics.connection_opened(door);
+            let open = hub.services.metrics.connection_opened(door);
             // Two tasks of their own, so a plain connection's task is not
             // sized for a TLS session's state.
             match &self.tls {

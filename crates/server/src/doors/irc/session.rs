@@ -173,7 +173,7 @@ pub async fn serve<S: ByteStream>(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
-    let config = Arc::clone(&hub.config);
+    let config = Arc::clone(&hub.services.config);
     let (read, write) = stream.into_halves();
     let outbox =
         Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
@@ -183,7 +183,7 @@ pub async fn serve<S: ByteStream>(
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
-        Arc::clone(&hub.metrics),
+        Arc::clone(&hub.services.metrics),
         IrcRenderer::new(Arc::clone(&server), Arc::clone(&caps)),
         WriteTiming {
             coalesce: config.write_coalesce(),
@@ -290,7 +290,7 @@ impl Session {
         shutdown: &CancellationToken,
         writer_gone: &CancellationToken,
     ) -> End {
-        let config = Arc::clone(&self.user.hub.config);
+        let config = Arc::clone(&self.user.hub.services.config);
         let mut registration_deadline =
             Some(Box::pin(tokio::time::sleep(config.registration_timeout())));
         let ping_interval = config.irc_ping_interval();
@@ -309,7 +309,11 @@ impl Session {
         };
         loop {
             if self.user.outbox.overflowed() {
-                self.user.hub.metrics.disconnected("output_overflow");
+                self.user
+                    .hub
+                    .services
+                    .metrics
+                    .disconnected("output_overflow");
                 return End::Overflow;
             }
             // Stop reading a client that is not reading its own output.
@@ -355,7 +359,7 @@ impl Session {
             match self.flood.check(Instant::now()) {
                 Verdict::Go => {}
                 Verdict::Wait { delay, warn } => {
-                    self.user.hub.metrics.flood_delayed();
+                    self.user.hub.services.metrics.flood_delayed();
                     if warn {
                         self.user.begin_request(None);
                         self.user.refuse(Refusal::SlowDown {
@@ -370,7 +374,7 @@ impl Session {
                 }
                 Verdict::Disconnect => {
                     info!(peer = %self.user.peer, "disconnecting a flooding irc client");
-                    self.user.hub.metrics.disconnected("flooding");
+                    self.user.hub.services.metrics.disconnected("flooding");
                     return End::Flood;
                 }
             }
@@ -761,7 +765,7 @@ impl Session {
             return;
         }
         let mut replies = self.replies();
-        let config = &self.user.hub.config;
+        let config = &self.user.hub.services.config;
         let version = env!("CARGO_PKG_VERSION");
         replies.numeric(
             RPL_WELCOME,

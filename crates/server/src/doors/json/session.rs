@@ -90,7 +90,7 @@ pub async fn serve(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
-    let config = Arc::clone(&hub.config);
+    let config = Arc::clone(&hub.services.config);
     let (sink, mut stream) = socket.split();
     let outbox =
         Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
@@ -98,7 +98,7 @@ pub async fn serve(
     let mut writer = tokio::spawn(write(
         sink,
         Arc::clone(&outbox),
-        Arc::clone(&hub.metrics),
+        Arc::clone(&hub.services.metrics),
         WriteTiming {
             coalesce: config.write_coalesce(),
             stall_timeout: config.write_stall_timeout(),
@@ -136,13 +136,13 @@ async fn run(
     shutdown: &CancellationToken,
     writer_gone: &CancellationToken,
 ) -> End {
-    let config = Arc::clone(&user.hub.config);
+    let config = Arc::clone(&user.hub.services.config);
     let registration_deadline = Instant::now() + config.registration_timeout();
     let requests = user.mailbox();
     let mut heard = Instant::now();
     loop {
         if user.outbox.overflowed() {
-            user.hub.metrics.disconnected("output_overflow");
+            user.hub.services.metrics.disconnected("output_overflow");
             return End::Overflow;
         }
         while user.outbox.is_full() {
@@ -166,7 +166,7 @@ async fn run(
                 continue;
             }
             _ = meter.flooded().cancelled() => {
-                user.hub.metrics.disconnected("flooding");
+                user.hub.services.metrics.disconnected("flooding");
                 info!(peer = %user.peer, "disconnecting a flooding websocket client");
                 return End::Flood;
             }

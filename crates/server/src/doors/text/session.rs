@@ -180,7 +180,7 @@ pub async fn serve<S: ByteStream>(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
-    let config = Arc::clone(&hub.config);
+    let config = Arc::clone(&hub.services.config);
     let (read, write) = stream.into_halves();
     let outbox =
         Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
@@ -192,7 +192,7 @@ pub async fn serve<S: ByteStream>(
     let mut writer = tokio::spawn(writer::run(
         write,
         Arc::clone(&outbox),
-        Arc::clone(&hub.metrics),
+        Arc::clone(&hub.services.metrics),
         renderer,
         WriteTiming {
             coalesce: config.write_coalesce(),
@@ -248,7 +248,7 @@ impl Session {
         shutdown: &CancellationToken,
         writer_gone: &CancellationToken,
     ) -> End {
-        let config = Arc::clone(&self.user.hub.config);
+        let config = Arc::clone(&self.user.hub.services.config);
         self.reply(Event::Greeting);
         self.reply(Event::Prompt(Prompt::Nick));
         // Boxed and dropped once a name is chosen, for the same reason.
@@ -270,7 +270,11 @@ impl Session {
         };
         loop {
             if self.user.outbox.overflowed() {
-                self.user.hub.metrics.disconnected("output_overflow");
+                self.user
+                    .hub
+                    .services
+                    .metrics
+                    .disconnected("output_overflow");
                 return End::Overflow;
             }
             // Stop reading a client that is not reading its own output.
@@ -310,7 +314,7 @@ impl Session {
             match flood.check(Instant::now()) {
                 Verdict::Go => {}
                 Verdict::Wait { delay, warn } => {
-                    self.user.hub.metrics.flood_delayed();
+                    self.user.hub.services.metrics.flood_delayed();
                     if warn {
                         self.refuse(Refusal::SlowDown {
                             per_second: config.rate_limit,
@@ -323,7 +327,7 @@ impl Session {
                     }
                 }
                 Verdict::Disconnect => {
-                    self.user.hub.metrics.disconnected("flooding");
+                    self.user.hub.services.metrics.disconnected("flooding");
                     info!(peer = %self.user.peer, "disconnecting a flooding client");
                     return End::Flood;
                 }

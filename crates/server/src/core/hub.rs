@@ -143,8 +143,9 @@ impl Hub {
         &self.default_room
     }
 
-    /// Claims a name for a session and makes the session reachable through
-    /// the broker; fails if anyone else holds the name in any case.
+    /// Makes a session reachable through the broker and claims its name;
+    /// fails if anyone else holds the name in any case. Reachable first, so
+    /// whoever finds the name can reach the session.
     pub(super) fn register(
         &self,
         user: User,
@@ -152,9 +153,12 @@ impl Hub {
         mailbox: Arc<Mailbox>,
     ) -> Result<(), Refusal> {
         let id = user.id;
-        self.registry.claim(user)?;
         self.broker.attach(id, outbox, mailbox);
-        Ok(())
+        let claimed = self.registry.claim(user);
+        if claimed.is_err() {
+            self.broker.detach(id);
+        }
+        claimed
     }
 
     /// Moves a session's claim from `old` to `new` in one step.
@@ -167,11 +171,11 @@ impl Hub {
         self.registry.set_away(id, nick, message);
     }
 
-    /// Releases a session's name (only if that session still holds it); the
-    /// session is no longer reachable.
+    /// Releases a session's name (only if that session still holds it),
+    /// then makes the session unreachable.
     pub(super) fn unregister(&self, id: SessionId, nick: &Nick) {
-        self.broker.detach(id);
         self.registry.release(id, nick);
+        self.broker.detach(id);
     }
 
     pub fn user(&self, name: &str) -> Option<User> {

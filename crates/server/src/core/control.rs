@@ -49,7 +49,7 @@ pub enum Control {
 /// Carries what one session sends another, to wherever the other lives;
 /// see the module docs. Nothing here waits: a full mailbox or a full outbox
 /// is the sender's answer, never a reason to block.
-pub trait Courier: Send + Sync + 'static {
+pub(super) trait Courier: Send + Sync + 'static {
     /// Makes session `id`, on this node, reachable: from now on what is sent
     /// to `id` lands in `outbox` (private messages) or `mailbox` (requests).
     fn attach(&self, id: SessionId, outbox: Arc<Outbox>, mailbox: Arc<Mailbox>);
@@ -67,7 +67,7 @@ pub trait Courier: Send + Sync + 'static {
 
 /// Why a request did not reach a session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Undelivered {
+pub(super) enum Undelivered {
     /// Its mailbox is full: the sender says "try again".
     Busy,
     /// The session has gone (it left as the request was made).

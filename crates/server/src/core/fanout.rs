@@ -74,7 +74,7 @@ impl LocalAudience {
 
     /// Offers `event` to every member but `except`, one [`Delivery`] shared
     /// by all of them; returns how many.
-    pub fn offer(&self, event: Event, except: Option<SessionId>) -> usize {
+    pub(super) fn offer(&self, event: Event, except: Option<SessionId>) -> usize {
         let delivery = Delivery::new(event);
         let mut offered = 0;
         for (_, outbox) in self.members.iter().filter(|(id, _)| Some(*id) != except) {

@@ -38,7 +38,7 @@ pub struct Profile {
 
 /// Names and sessions; see the module docs. Each call is one atomic step:
 /// of two sessions claiming one name (in any case) at once, one wins.
-pub trait Registry: Send + Sync + 'static {
+pub(super) trait Registry: Send + Sync + 'static {
     /// A new session's id, never given before by any node.
     fn new_session(&self) -> SessionId;
     /// Claims `user.nick` for session `user.id`; refused if anyone else
@@ -61,7 +61,7 @@ pub trait Registry: Send + Sync + 'static {
 
 /// The registry of a server that runs alone.
 #[derive(Debug)]
-pub struct LocalRegistry {
+pub(super) struct LocalRegistry {
     node: NodeId,
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
@@ -69,7 +69,7 @@ pub struct LocalRegistry {
 }
 
 impl LocalRegistry {
-    pub fn new(node: NodeId) -> Self {
+    pub(super) fn new(node: NodeId) -> Self {
         Self {
             node,
             users: Mutex::default(),

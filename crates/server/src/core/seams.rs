@@ -25,14 +25,14 @@ use crate::store::{Store, StoredMessage};
 
 /// Everything that crosses sessions: a room's events and ids, and what one
 /// session sends another.
-pub trait Broker: Audience + Courier {}
+pub(super) trait Broker: Audience + Courier {}
 
 impl<T: Audience + Courier> Broker for T {}
 
 /// The seams a hub is built with.
 pub struct Seams {
-    pub broker: Arc<dyn Broker>,
-    pub registry: Arc<dyn Registry>,
+    pub(super) broker: Arc<dyn Broker>,
+    pub(super) registry: Arc<dyn Registry>,
 }
 
 impl Seams {

@@ -10,7 +10,7 @@
 /// fenced off a cluster) comes back under a new one, so no id of its old
 /// sessions can name a new session.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct NodeId(pub u32);
+pub struct NodeId(pub(super) u32);
 
 impl NodeId {
     /// The only node of a server that runs alone.
@@ -22,8 +22,8 @@ impl NodeId {
 /// gives twice.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct SessionId {
-    pub node: NodeId,
-    pub serial: u64,
+    pub(super) node: NodeId,
+    pub(super) serial: u64,
 }
 
 impl SessionId {

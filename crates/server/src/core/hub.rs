@@ -6,10 +6,10 @@
 //! are the [`Registry`]'s and reaching another session is the broker's, both
 //! behind traits (see `seams`) so a cluster can plug in. The room directory
 //! is a map behind a short std `Mutex`. Lock order: a thread holds at most
-//! one of the directory and the registry's lock, and never takes a room's
-//! lock while holding either; room traffic never touches them (a session
-//! keeps an `Arc` of its room), so there is no global lock on the message
-//! path.
+//! one of the directory's, the registry's and the broker's locks, and never
+//! takes a room's lock while holding any of them; room traffic never
+//! touches them (a session keeps an `Arc` of its room), so there is no
+//! global lock on the message path.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};

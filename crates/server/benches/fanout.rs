@@ -8,7 +8,9 @@ use std::sync::Arc;
 
 use banter_proto::event::RoomMessage;
 use banter_proto::{Event, Nick, RoomName};
-use banter_server::bench_support::{plain_text, Delivery, Member, Outbox, Room, RoomSetup};
+use banter_server::bench_support::{
+    plain_text, Delivery, InProcessBroker, Member, NodeId, Outbox, Room, RoomSetup, SessionId,
+};
 use banter_server::store::memory::MemoryStore;
 use banter_server::store::{MessageKind, StoredMessage};
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
@@ -64,10 +66,12 @@ fn drain(outboxes: &[Arc<Outbox>]) -> usize {
 fn fan_out(c: &mut Criterion) {
     const MEMBERS: usize = 1000;
     let store = Arc::new(MemoryStore::new(10_000));
+    let broker = Arc::new(InProcessBroker::new(store.clone()));
     let room = Room::new(
         RoomName::parse("r0").expect("valid room name"),
         RoomSetup::default(),
         store,
+        broker,
         20,
     );
     let outboxes: Vec<Arc<Outbox>> = (0..MEMBERS)
@@ -76,7 +80,7 @@ fn fan_out(c: &mut Criterion) {
     for (id, outbox) in outboxes.iter().enumerate() {
         room.join(
             Member {
-                id: id as u64,
+                id: SessionId::new(NodeId::SINGLE, id as u64),
                 nick: Nick::parse(&format!("member{id}")).expect("valid name"),
                 outbox: Arc::clone(outbox),
             },
@@ -89,7 +93,8 @@ fn fan_out(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MEMBERS as u64 - 1));
     group.bench_function("one chat message to 1,000 members", |b| {
         b.iter(|| {
-            room.say(message(), Some(0)).expect("the room is open");
+            room.say(message(), Some(SessionId::new(NodeId::SINGLE, 0)))
+                .expect("the room is open");
             assert_eq!(drain(&outboxes), MEMBERS - 1);
         })
     });

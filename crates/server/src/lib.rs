@@ -48,7 +48,8 @@ impl Server {
             Arc::new(store::sqlite::SqliteStore::open(sqlite)?)
         };
         let tls = tls::Tls::from_config(&config, Arc::clone(&metrics))?.map(Arc::new);
-        let hub = core::Hub::new(Arc::new(config), Arc::clone(&store), metrics)?;
+        let services = core::Services::new(Arc::new(config), Arc::clone(&store), metrics);
+        let hub = core::Hub::new(services, core::Seams::in_process(Arc::clone(&store)))?;
         Ok(Self { hub, store, tls })
     }
 
@@ -66,11 +67,11 @@ impl Server {
         shutdown: CancellationToken,
     ) -> anyhow::Result<()> {
         let tracker = TaskTracker::new();
-        let limits = doors::limits::ConnectionLimits::new(&self.hub.config);
+        let limits = doors::limits::ConnectionLimits::new(&self.hub.services.config);
         let health = ops::Health::new(Arc::clone(&self.hub), shutdown.clone());
         let mut tasks = tokio::task::JoinSet::new();
         if let Some(listener) = listeners.http {
-            let tls = match self.hub.config.http_tls {
+            let tls = match self.hub.services.config.http_tls {
                 config::Switch::On => self.tls.clone(),
                 config::Switch::Off => None,
             };
@@ -150,7 +151,7 @@ impl Server {
             .run::<TextDoor>(listeners.text, health.listener("text"))
             .await;
         // Sessions waiting to hash a password stop waiting and end.
-        self.hub.passwords.close();
+        self.hub.services.passwords.close();
         while let Some(done) = tasks.join_next().await {
             done??;
         }
@@ -194,7 +195,9 @@ pub async fn run(
 /// Internals the criterion benches (`benches/fanout.rs`) measure; not an API.
 #[doc(hidden)]
 pub mod bench_support {
-    pub use crate::core::bench_support::{Member, Room, RoomSetup};
+    pub use crate::core::bench_support::{
+        InProcessBroker, Member, NodeId, Room, RoomSetup, SessionId,
+    };
     pub use crate::core::{Delivery, Outbox};
     pub use crate::doors::text::plain_text;
 }

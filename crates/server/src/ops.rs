@@ -93,7 +93,7 @@ impl Health {
         if !down.is_empty() {
             return Err(format!("not accepting yet: {}", down.join(", ")));
         }
-        let store = &self.hub.store;
+        let store = &self.hub.services.store;
         match tokio::time::timeout(STORE_PROBE_TIMEOUT, store.probe()).await {
             Err(_) => {
                 return Err(format!(
@@ -122,7 +122,7 @@ pub fn routes<S: Clone + Send + Sync + 'static>(health: Arc<Health>) -> Router<S
 
 async fn metrics(State(health): State<Arc<Health>>) -> Response {
     let hub = &health.hub;
-    let text = hub.metrics.render(hub.live());
+    let text = hub.services.metrics.render(hub.live());
     ([(header::CONTENT_TYPE, OPENMETRICS)], text).into_response()
 }
 

@@ -4,13 +4,23 @@
 //! checks the rules and leaves a request in the target's [`Mailbox`]. A mailbox
 //! is a short queue behind a std `Mutex` plus a `Notify`: it allocates nothing
 //! until a request arrives, which matters with thousands of idle connections.
+//!
+//! Such requests, and private messages, are addressed to a [`SessionId`],
+//! not to a mailbox or an outbox: a [`Courier`] carries them to the session
+//! wherever it lives. The in-process courier (`seams::InProcessBroker`) finds
+//! the session's mailbox and outbox on this node; a cluster broker (issue 20)
+//! would send what is for another node's session to that node, naming the
+//! room by its name, which that node resolves in its own directory.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use banter_proto::Event;
 use tokio::sync::Notify;
 
+use crate::core::outbox::Outbox;
 use crate::core::room::Room;
+use crate::core::session_id::SessionId;
 
 /// Requests waiting in one mailbox; they are rare, and a full mailbox makes
 /// the requester say "try again".
@@ -34,6 +44,34 @@ pub enum Control {
         by: String,
         epoch: u64,
     },
+}
+
+/// Carries what one session sends another, to wherever the other lives;
+/// see the module docs. Nothing here waits: a full mailbox or a full outbox
+/// is the sender's answer, never a reason to block.
+pub(super) trait Courier: Send + Sync + 'static {
+    /// Makes session `id`, on this node, reachable: from now on what is sent
+    /// to `id` lands in `outbox` (private messages) or `mailbox` (requests).
+    fn attach(&self, id: SessionId, outbox: Arc<Outbox>, mailbox: Arc<Mailbox>);
+    /// Session `id` is going: nothing more is sent to it.
+    fn detach(&self, id: SessionId);
+    /// Offers a private message to session `to` (dropped and counted, like
+    /// room traffic, when its outbox is full); `false` when it has gone.
+    fn private(&self, to: SessionId, event: Event) -> bool;
+    /// Leaves a kick or an invitation for session `to`.
+    fn send(&self, to: SessionId, request: Control) -> Result<(), Undelivered>;
+    /// Tells session `to` that `room` was closed. Never refused for a full
+    /// mailbox (see [`Mailbox::room_closed`]); nothing to do if it has gone.
+    fn room_closed(&self, to: SessionId, room: Arc<Room>, by: String);
+}
+
+/// Why a request did not reach a session.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(super) enum Undelivered {
+    /// Its mailbox is full: the sender says "try again".
+    Busy,
+    /// The session has gone (it left as the request was made).
+    Gone,
 }
 
 /// One session's incoming requests.
@@ -89,11 +127,14 @@ mod tests {
 
     #[tokio::test]
     async fn requests_arrive_in_order_and_a_full_mailbox_refuses() {
-        let store = Arc::new(crate::store::memory::MemoryStore::new(10));
+        let store: Arc<dyn crate::store::Store> =
+            Arc::new(crate::store::memory::MemoryStore::new(10));
+        let broker = Arc::new(crate::core::seams::InProcessBroker::new(Arc::clone(&store)));
         let room = Arc::new(Room::new(
             RoomName::parse("games").unwrap(),
             crate::core::room::RoomSetup::default(),
             store,
+            broker,
             0,
         ));
         let mailbox = Mailbox::default();

@@ -1,26 +1,61 @@
-//! Local delivery: a room's traffic to the members connected to this server.
+//! Room traffic: how a room's events reach its members, and where its
+//! messages get their ids.
 //!
 //! This is the seam between a room's rules (`room`: hosts, password, topic,
-//! who may enter) and getting its events to people. Today every member is
-//! local, so publishing means offering one shared [`Delivery`] to each
-//! member's outbox under the room lock, which gives every member the same
-//! order and never waits (see `outbox`). Scale-out over a broker (several
-//! banterd nodes sharing rooms through Redis or NATS) would add a second
-//! audience here: publish to the broker's subject for the room, and let each
-//! node's subscriber offer what arrives to its own local audience. The room
-//! rules would not change; see ARCHITECTURE.md ("Fan-out and scale-out").
+//! who may enter) and getting its events to people. A room calls its
+//! [`Audience`] under the room lock for every event and every message id, so
+//! the calls for one room come in one order. The audience decides how the
+//! event reaches the members: the in-process one (`seams::InProcessBroker`)
+//! offers one shared [`Delivery`] to each member's outbox at once, which
+//! never waits (see `outbox`); a cluster broker (issue 20) would append it
+//! to the room's subject and offer what comes back, in the broker's order,
+//! to the members on its node. Either way the members on this node are a
+//! [`LocalAudience`], which the room keeps with its seats. See
+//! ARCHITECTURE.md ("Fan-out and scale-out").
 
 use std::sync::Arc;
 
-use banter_proto::Event;
+use banter_proto::{Event, RoomName};
 
 use crate::core::delivery::Delivery;
 use crate::core::outbox::Outbox;
 use crate::core::session_id::SessionId;
+use crate::store::StoredMessage;
 
-/// The outboxes of a room's local members, in order of arrival.
+/// Where a room's events and message ids come from; see the module docs.
+///
+/// A room calls these under its lock, so for one room the calls are made
+/// one at a time and in the order the room decided things. An
+/// implementation must keep that order: every member, on every node, sees a
+/// room's events in the order of the calls, and message ids grow in it.
+/// Both calls are on the message path: they must not wait (no I/O, no lock
+/// held for longer than a push).
+pub trait Audience: Send + Sync + 'static {
+    /// The id of a room message about to be published: positive, unique, and
+    /// strictly increasing in the order of the calls for one room (a room
+    /// may have gaps). The in-process broker asks the store
+    /// ([`Store::append`](crate::store::Store::append)), which also queues
+    /// the message for saving. The id is known when this returns: a broker
+    /// whose ids come back later (a JetStream publish acknowledgement) is the
+    /// asynchronous case ARCHITECTURE.md describes, which this version does
+    /// not carry.
+    fn message_id(&self, room: &RoomName, message: &StoredMessage) -> i64;
+
+    /// Gives `event` to every member of `room` but `except`. `local` are the
+    /// members on this node, which this node's deliveries go to. Returns how
+    /// many members it was offered to on this node.
+    fn publish(
+        &self,
+        room: &RoomName,
+        local: &LocalAudience,
+        event: Event,
+        except: Option<SessionId>,
+    ) -> usize;
+}
+
+/// The outboxes of a room's members on this node, in order of arrival.
 #[derive(Debug, Default)]
-pub(super) struct LocalAudience {
+pub struct LocalAudience {
     members: Vec<(SessionId, Arc<Outbox>)>,
 }
 
@@ -37,8 +72,9 @@ impl LocalAudience {
         self.members.clear();
     }
 
-    /// Offers `event` to every member but `except`; returns how many.
-    pub(super) fn publish(&self, event: Event, except: Option<SessionId>) -> usize {
+    /// Offers `event` to every member but `except`, one [`Delivery`] shared
+    /// by all of them; returns how many.
+    pub(super) fn offer(&self, event: Event, except: Option<SessionId>) -> usize {
         let delivery = Delivery::new(event);
         let mut offered = 0;
         for (_, outbox) in self.members.iter().filter(|(id, _)| Some(*id) != except) {

@@ -1,20 +1,30 @@
 //! Socket-less tests of the chat core: users of both kinds of door driven
 //! through [`UserState`] alone, with outboxes read directly. Rules are
 //! tested here once; the wire tests check what each door makes of them.
+//! Some run on a hub whose broker records what goes through it, to show
+//! that everything between sessions takes the seams a cluster plugs into.
 
 use std::net::SocketAddr;
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet};
 use banter_proto::request::{Request, SayKind};
-use banter_proto::{Event, Refusal};
+use banter_proto::{Event, Refusal, RoomName};
 use futures::FutureExt;
 
 use super::{Door, UserState};
 use crate::config::Config;
+use crate::core::control::{Control, Courier, Mailbox, Undelivered};
+use crate::core::fanout::{Audience, LocalAudience};
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
+use crate::core::registry::LocalRegistry;
+use crate::core::room::Room;
+use crate::core::seams::{InProcessBroker, Seams};
+use crate::core::services::Services;
+use crate::core::session_id::{NodeId, SessionId};
 use crate::store::memory::MemoryStore;
+use crate::store::{Store, StoredMessage};
 
 const ONE_ROOM: Door = Door {
     name: "one-room",
@@ -37,14 +47,115 @@ fn many_rooms(max_rooms: usize) -> Door {
 /// A hub on an in-memory store. Loading the store blocks, so it happens on
 /// a thread of its own, outside the test's runtime.
 fn hub() -> Arc<Hub> {
+    hub_with(|store| (Seams::in_process(store), ())).0
+}
+
+/// A hub on an in-memory store with the seams `seams` makes of that store,
+/// and whatever else `seams` hands back.
+fn hub_with<T: Send + 'static>(
+    seams: impl FnOnce(Arc<dyn Store>) -> (Seams, T) + Send + 'static,
+) -> (Arc<Hub>, T) {
     std::thread::spawn(|| {
         let mut config = Config::defaults();
         config.in_memory = true;
-        let store = Arc::new(MemoryStore::new(config.history_max));
-        Hub::new(Arc::new(config), store, Arc::default()).unwrap()
+        let store: Arc<dyn Store> = Arc::new(MemoryStore::new(config.history_max));
+        let services = Services::new(Arc::new(config), Arc::clone(&store), Arc::default());
+        let (seams, extra) = seams(store);
+        (Hub::new(services, seams).unwrap(), extra)
     })
     .join()
     .unwrap()
+}
+
+/// The in-process broker, with a line written down for everything that
+/// goes through it, as a cluster's broker would see it.
+struct Recording {
+    inner: InProcessBroker,
+    log: Mutex<Vec<String>>,
+    /// Session ids by the name they registered with, to read the log by.
+    names: Mutex<Vec<(SessionId, String)>>,
+}
+
+impl Recording {
+    fn seams(store: Arc<dyn Store>) -> (Seams, Arc<Recording>) {
+        let recording = Arc::new(Recording {
+            inner: InProcessBroker::new(store),
+            log: Mutex::default(),
+            names: Mutex::default(),
+        });
+        let seams = Seams {
+            broker: Arc::clone(&recording) as _,
+            registry: Arc::new(LocalRegistry::new(NodeId::SINGLE)),
+        };
+        (seams, recording)
+    }
+
+    fn note(&self, line: String) {
+        self.log.lock().unwrap().push(line);
+    }
+
+    fn name(&self, id: SessionId) -> String {
+        let names = self.names.lock().unwrap();
+        let found = names.iter().find(|(known, _)| *known == id);
+        found.map_or_else(|| "?".into(), |(_, name)| name.clone())
+    }
+
+    /// What went through since last asked.
+    fn taken(&self) -> Vec<String> {
+        std::mem::take(&mut *self.log.lock().unwrap())
+    }
+}
+
+impl Audience for Recording {
+    fn message_id(&self, room: &RoomName, message: &StoredMessage) -> i64 {
+        let id = self.inner.message_id(room, message);
+        self.note(format!("id {room} {}", message.text));
+        id
+    }
+
+    fn publish(
+        &self,
+        room: &RoomName,
+        local: &LocalAudience,
+        event: Event,
+        except: Option<SessionId>,
+    ) -> usize {
+        let kind = format!("{event:?}");
+        let kind = kind.split([' ', '(']).next().unwrap_or_default().to_owned();
+        self.note(format!("publish {room} {kind}"));
+        self.inner.publish(room, local, event, except)
+    }
+}
+
+impl Courier for Recording {
+    fn attach(&self, id: SessionId, outbox: Arc<Outbox>, mailbox: Arc<Mailbox>) {
+        self.inner.attach(id, outbox, mailbox);
+    }
+
+    fn detach(&self, id: SessionId) {
+        self.note(format!("detach {}", self.name(id)));
+        self.inner.detach(id);
+    }
+
+    fn private(&self, to: SessionId, event: Event) -> bool {
+        self.note(format!("private to {}", self.name(to)));
+        self.inner.private(to, event)
+    }
+
+    fn send(&self, to: SessionId, request: Control) -> Result<(), Undelivered> {
+        let kind = match &request {
+            Control::Kicked { .. } => "kick",
+            Control::Invited { .. } => "invite",
+            Control::RoomClosed { .. } => "close",
+        };
+        self.note(format!("{kind} to {}", self.name(to)));
+        self.inner.send(to, request)
+    }
+
+    fn room_closed(&self, to: SessionId, room: Arc<Room>, by: String) {
+        self.note(format!("close to {}", self.name(to)));
+        self.inner.room_closed(to, room, by);
+    }
 }
 
 /// A user and what they have been told.
@@ -99,6 +210,13 @@ impl Person {
         while let Some(request) = mailbox.recv().now_or_never() {
             self.state.handle_control(request);
         }
+    }
+
+    /// Tells `recording` this person's session id, to read its log by.
+    fn known_to(self, recording: &Recording) -> Self {
+        let name = self.state.registered_nick().to_string();
+        recording.names.lock().unwrap().push((self.state.id, name));
+        self
     }
 
     fn rooms(&self) -> Vec<String> {
@@ -402,6 +520,13 @@ fn away(message: Option<&str>) -> Request {
     }
 }
 
+fn private(to: &str, text: &str) -> Request {
+    Request::Private {
+        to: to.into(),
+        text: text.into(),
+    }
+}
+
 #[tokio::test]
 async fn who_and_whois_show_hosts_away_status_and_profiles_whatever_the_door() {
     let hub = hub();
@@ -584,4 +709,239 @@ async fn a_doors_own_item_keeps_its_place_among_the_events() {
         })
         .collect();
     assert_eq!(order, ["before", "password?", "after"]);
+}
+
+#[tokio::test]
+async fn a_private_message_arrives_and_one_to_a_user_who_left_is_refused() {
+    let hub = hub();
+    let mut bot = Person::new(&hub, "bot", many_rooms(5)).await;
+    let mut text = Person::new(&hub, "text", ONE_ROOM).await;
+    bot.does(private("TEXT", "psst")).await.unwrap();
+    assert!(matches!(&bot.told()[..],
+        [Event::PrivateSent { to, text }] if to == "text" && text == "psst"));
+    assert!(matches!(&text.told()[..],
+        [Event::Private { from, text, .. }] if from == "bot" && text == "psst"));
+    assert_eq!(
+        bot.does(private("bot", "me?")).await,
+        Err(Refusal::MessageToSelf)
+    );
+    drop(text);
+    assert_eq!(
+        bot.does(private("text", "still there?")).await,
+        Err(Refusal::NoSuchUser {
+            name: "text".into()
+        })
+    );
+}
+
+#[tokio::test]
+async fn an_invitation_arrives_and_lets_its_user_into_the_locked_room_once() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    host.does(create("vault")).await.unwrap();
+    host.does(Request::SetPassword {
+        room: Some("vault".into()),
+        password: Some("sesame".into()),
+        if_epoch: None,
+    })
+    .await
+    .unwrap();
+    let mut guest = Person::new(&hub, "guest", many_rooms(5)).await;
+    host.told();
+    host.does(Request::Invite {
+        room: None,
+        name: "guest".into(),
+    })
+    .await
+    .unwrap();
+    assert!(matches!(&host.told()[..],
+        [Event::InviteSent { room, nick }] if room == "vault" && nick == "guest"));
+    guest.handle_requests();
+    assert!(matches!(&guest.told()[..],
+        [Event::Invited { room, by }] if room == "vault" && by == "host"));
+    guest.does(join("vault")).await.unwrap();
+    guest
+        .does(Request::Part {
+            room: "vault".into(),
+            message: None,
+        })
+        .await
+        .unwrap();
+    assert_eq!(
+        guest.does(join("vault")).await,
+        Err(Refusal::PasswordNeeded {
+            room: "vault".into()
+        })
+    );
+    drop(guest);
+    assert_eq!(
+        host.does(Request::Invite {
+            room: None,
+            name: "guest".into(),
+        })
+        .await,
+        Err(Refusal::NoSuchUser {
+            name: "guest".into()
+        })
+    );
+}
+
+/// The ids a user was told in `Said` replies.
+fn said_ids(events: &[Event]) -> Vec<i64> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Said { id, .. } => Some(*id),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The ids of the room messages a user was shown live.
+fn message_ids(events: &[Event]) -> Vec<i64> {
+    events
+        .iter()
+        .filter_map(|event| match event {
+            Event::Message(message) => Some(message.id),
+            _ => None,
+        })
+        .collect()
+}
+
+#[tokio::test]
+async fn message_ids_strictly_increase_per_room_and_members_see_the_ids_senders_were_told() {
+    let hub = hub();
+    let mut ann = Person::new(&hub, "ann", many_rooms(5)).await;
+    let mut bob = Person::new(&hub, "bob", many_rooms(5)).await;
+    ann.does(create("one")).await.unwrap();
+    ann.does(create("two")).await.unwrap();
+    bob.does(join("one")).await.unwrap();
+    bob.does(join("two")).await.unwrap();
+    // Watch each room from a one-room door.
+    let mut one = Person::new(&hub, "watch1", ONE_ROOM).await;
+    let mut two = Person::new(&hub, "watch2", ONE_ROOM).await;
+    one.does(join("one")).await.unwrap();
+    two.does(join("two")).await.unwrap();
+    for person in [&mut ann, &mut bob, &mut one, &mut two] {
+        person.told();
+    }
+    let mut sent_one = Vec::new();
+    let mut sent_two = Vec::new();
+    for round in 0..20 {
+        let (sender, room, sent) = match round % 4 {
+            0 => (&mut ann, "one", &mut sent_one),
+            1 => (&mut bob, "two", &mut sent_two),
+            2 => (&mut bob, "one", &mut sent_one),
+            _ => (&mut ann, "two", &mut sent_two),
+        };
+        sender
+            .does(say(Some(room), &format!("m{round}")))
+            .await
+            .unwrap();
+        sent.extend(said_ids(&sender.told()));
+    }
+    for sent in [&sent_one, &sent_two] {
+        assert_eq!(sent.len(), 10);
+        assert!(sent.windows(2).all(|pair| pair[0] < pair[1]), "{sent:?}");
+    }
+    assert_eq!(message_ids(&one.told()), sent_one);
+    assert_eq!(message_ids(&two.told()), sent_two);
+}
+
+#[tokio::test]
+async fn everything_between_sessions_goes_through_the_broker() {
+    let (hub, recording) = hub_with(Recording::seams);
+    let mut host = Person::new(&hub, "host", many_rooms(5))
+        .await
+        .known_to(&recording);
+    let mut guest = Person::new(&hub, "guest", ONE_ROOM)
+        .await
+        .known_to(&recording);
+    host.does(create("den")).await.unwrap();
+    guest.does(join("den")).await.unwrap();
+    recording.taken();
+    host.told();
+    guest.told();
+
+    guest.does(say(None, "hi")).await.unwrap();
+    host.does(private("guest", "welcome")).await.unwrap();
+    host.does(Request::Topic {
+        room: None,
+        text: Some("tea".into()),
+    })
+    .await
+    .unwrap();
+    assert_eq!(
+        recording.taken(),
+        [
+            "id den hi",
+            "publish den Message",
+            "private to guest",
+            "publish den TopicChanged",
+        ]
+    );
+    // And what went through arrived.
+    assert!(matches!(&host.told()[..], [Event::Message(m), ..] if m.text == "hi"));
+    assert!(matches!(
+        &guest.told()[..],
+        [Event::Private { .. }, Event::TopicChanged { .. }]
+    ));
+
+    host.does(Request::Kick {
+        room: None,
+        name: "guest".into(),
+        reason: None,
+    })
+    .await
+    .unwrap();
+    guest.handle_requests();
+    assert_eq!(
+        recording.taken(),
+        [
+            "kick to guest",
+            "publish den Left",
+            // The kicked one-room user lands in the default room.
+            "publish lobby Joined",
+        ]
+    );
+    assert_eq!(guest.rooms(), ["lobby"]);
+
+    host.does(Request::SetPassword {
+        room: None,
+        password: Some("sesame".into()),
+        if_epoch: None,
+    })
+    .await
+    .unwrap();
+    host.does(Request::Invite {
+        room: None,
+        name: "guest".into(),
+    })
+    .await
+    .unwrap();
+    guest.handle_requests();
+    guest.does(join("den")).await.unwrap();
+    assert_eq!(
+        recording.taken(),
+        [
+            "publish den LockChanged",
+            "invite to guest",
+            "publish den Joined",
+            "publish lobby Left",
+        ]
+    );
+
+    host.does(Request::Close { room: None }).await.unwrap();
+    guest.handle_requests();
+    assert_eq!(guest.rooms(), ["lobby"]);
+    assert!(guest
+        .told()
+        .iter()
+        .any(|e| matches!(e, Event::RoomClosed { room, .. } if room == "den")));
+    assert_eq!(
+        recording.taken(),
+        ["close to guest", "publish lobby Joined"]
+    );
+    drop(guest);
+    assert_eq!(recording.taken(), ["publish lobby Left", "detach guest"]);
 }

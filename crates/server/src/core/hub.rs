@@ -1,66 +1,40 @@
-//! The server's shared chat state: who is connected and which rooms exist.
+//! The chat as the rest of the server holds it: the services it uses, its
+//! seams (broker and registry), and the room directory.
 //!
-//! `Hub` is a cheap-to-clone handle (`Arc`). It holds two maps, each behind its
-//! own short std `Mutex`: the name registry and the room directory. Lock order:
-//! a thread holds at most one of them, and never takes a room's lock while
-//! holding either; room traffic never touches them (a session keeps an `Arc`
-//! of its room), so there is no global lock on the message path.
+//! `Hub` is shared as an `Arc`. The services ([`Services`]: config, store,
+//! passwords, metrics) are passed in and held here once; names and sessions
+//! are the [`Registry`]'s and reaching another session is the broker's, both
+//! behind traits (see `seams`) so a cluster can plug in. The room directory
+//! is a map behind a short std `Mutex`. Lock order: a thread holds at most
+//! one of the directory's, the registry's and the broker's locks, and never
+//! takes a room's lock while holding any of them; room traffic never
+//! touches them (a session keeps an `Arc` of its room), so there is no
+//! global lock on the message path.
 
 use std::collections::HashMap;
-use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use banter_proto::event::{MemberInfo, Membership, Profile, RoomSummary, UserInfo, WhoEntry};
+use banter_proto::event::{MemberInfo, Membership, RoomSummary, UserInfo, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal, RoomName};
 
-use crate::config::Config;
 use crate::core::control::Mailbox;
+use crate::core::fanout::Audience;
 use crate::core::outbox::Outbox;
-use crate::core::password::Passwords;
+use crate::core::registry::{Registry, User};
 use crate::core::room::{now_millis, Room, RoomSetup};
-use crate::core::room_quota::RoomQuota;
+use crate::core::seams::{Broker, Seams};
+use crate::core::services::Services;
 use crate::core::session_id::SessionId;
-use crate::metrics::{Live, Metrics};
-use crate::store::{Store, StoredRoom};
-
-/// A connected, named user as others can reach them.
-#[derive(Debug, Clone)]
-pub(super) struct User {
-    pub(super) id: SessionId,
-    pub(super) nick: Nick,
-    pub(super) outbox: Arc<Outbox>,
-    /// Requests another session carries out on this one (kick, invite).
-    pub(super) control: Arc<Mailbox>,
-    /// What the user said about themselves at login, if their door asks.
-    pub(super) profile: Option<Arc<Profile>>,
-    /// Set while the user says they are away, with what they said.
-    pub(super) away: Option<Arc<str>>,
-}
-
-impl User {
-    /// What queries show of this user.
-    pub(super) fn info(&self) -> UserInfo {
-        UserInfo {
-            nick: self.nick.to_string(),
-            profile: self.profile.clone(),
-            away: self.away.clone(),
-        }
-    }
-}
+use crate::metrics::Live;
+use crate::store::StoredRoom;
 
 pub struct Hub {
-    pub config: Arc<Config>,
-    pub passwords: Passwords,
-    pub store: Arc<dyn Store>,
-    pub metrics: Arc<Metrics>,
-    /// How fast each address may make rooms.
-    pub(super) room_quota: RoomQuota,
+    pub services: Services,
+    broker: Arc<dyn Broker>,
+    registry: Arc<dyn Registry>,
     default_room: Arc<Room>,
-    /// By case-folded name; the key shares the name's text.
-    users: Mutex<HashMap<Arc<str>, User>>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
-    next_id: AtomicU64,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -70,13 +44,13 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 }
 
 impl Hub {
-    /// The hub with every room `store` remembers. Blocks on the store: call it
-    /// before serving (or on a blocking thread).
-    pub fn new(
-        config: Arc<Config>,
-        store: Arc<dyn Store>,
-        metrics: Arc<Metrics>,
-    ) -> anyhow::Result<Arc<Self>> {
+    /// The hub with every room the store remembers. Blocks on the store:
+    /// call it before serving (or on a blocking thread).
+    pub fn new(services: Services, seams: Seams) -> anyhow::Result<Arc<Self>> {
+        let Seams { broker, registry } = seams;
+        let config = &services.config;
+        let store = &services.store;
+        let audience: Arc<dyn Audience> = Arc::clone(&broker) as Arc<dyn Audience>;
         let default_name = RoomName::parse(&config.default_room)
             .map_err(|err| anyhow::anyhow!("--default-room: {err}"))?;
         let recent_max = config.history_on_join;
@@ -96,7 +70,13 @@ impl Hub {
                 password_hash: loaded.room.password_hash.filter(|_| !is_default),
                 recent: loaded.recent,
             };
-            let room = Arc::new(Room::new(name, setup, Arc::clone(&store), recent_max));
+            let room = Arc::new(Room::new(
+                name,
+                setup,
+                Arc::clone(store),
+                Arc::clone(&audience),
+                recent_max,
+            ));
             if is_default {
                 default_room = Some(Arc::clone(&room));
             }
@@ -122,7 +102,8 @@ impl Hub {
                 let room = Arc::new(Room::new(
                     default_name,
                     setup,
-                    Arc::clone(&store),
+                    Arc::clone(store),
+                    audience,
                     recent_max,
                 ));
                 rooms.insert(room.name().key().to_owned(), Arc::clone(&room));
@@ -131,94 +112,79 @@ impl Hub {
         };
         tracing::info!(rooms = rooms.len(), "rooms loaded");
         Ok(Arc::new(Self {
-            room_quota: RoomQuota::new(config.max_new_rooms_per_minute),
-            config,
-            passwords: Passwords::default(),
-            store,
-            metrics,
+            services,
+            broker,
+            registry,
             default_room,
-            users: Mutex::default(),
             rooms: Mutex::new(rooms),
-            next_id: AtomicU64::new(1),
         }))
     }
 
     /// What `/metrics` reads at scrape time.
     pub fn live(&self) -> Live {
         Live {
-            users: lock(&self.users).len(),
+            users: self.registry.count(),
             rooms: lock(&self.rooms).len(),
-            store_queue: self.store.queued(),
-            store_dropped: self.store.dropped(),
+            store_queue: self.services.store.queued(),
+            store_dropped: self.services.store.dropped(),
         }
     }
 
-    pub(super) fn next_session_id(&self) -> SessionId {
-        self.next_id.fetch_add(1, Ordering::Relaxed)
+    /// How to reach other sessions (private messages, kicks, invitations, closes).
+    pub(super) fn broker(&self) -> &dyn Broker {
+        &*self.broker
+    }
+
+    pub(super) fn new_session_id(&self) -> SessionId {
+        self.registry.new_session()
     }
 
     pub(super) fn default_room(&self) -> &Arc<Room> {
         &self.default_room
     }
 
-    /// Claims a name for a session; fails if anyone else holds it in any case.
-    pub(super) fn register(&self, user: User) -> Result<(), Refusal> {
-        let mut users = lock(&self.users);
-        if users.contains_key(user.nick.key()) {
-            return Err(Refusal::NameTaken {
-                name: user.nick.to_string(),
-            });
+    /// Makes a session reachable through the broker and claims its name;
+    /// fails if anyone else holds the name in any case. Reachable first, so
+    /// whoever finds the name can reach the session.
+    pub(super) fn register(
+        &self,
+        user: User,
+        outbox: Arc<Outbox>,
+        mailbox: Arc<Mailbox>,
+    ) -> Result<(), Refusal> {
+        let id = user.id;
+        self.broker.attach(id, outbox, mailbox);
+        let claimed = self.registry.claim(user);
+        if claimed.is_err() {
+            self.broker.detach(id);
         }
-        users.insert(user.nick.shared_key(), user);
-        Ok(())
+        claimed
     }
 
     /// Moves a session's claim from `old` to `new` in one step.
     pub(super) fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), Refusal> {
-        let mut users = lock(&self.users);
-        if let Some(holder) = users.get(new.key()) {
-            if holder.id != id {
-                return Err(Refusal::NameTaken {
-                    name: new.to_string(),
-                });
-            }
-        }
-        let mut user = users
-            .remove(old.key())
-            .expect("a session renames only the name it holds");
-        user.nick = new.clone();
-        users.insert(new.shared_key(), user);
-        Ok(())
+        self.registry.rename(id, old, new)
     }
 
     /// Marks session `id`, named `nick`, away with `message`, or back (`None`).
     pub(super) fn set_away(&self, id: SessionId, nick: &Nick, message: Option<&str>) {
-        let mut users = lock(&self.users);
-        if let Some(user) = users.get_mut(nick.key()).filter(|user| user.id == id) {
-            user.away = message.map(Arc::from);
-        }
+        self.registry.set_away(id, nick, message);
     }
 
-    /// Releases a session's name (only if that session still holds it).
+    /// Releases a session's name (only if that session still holds it),
+    /// then makes the session unreachable.
     pub(super) fn unregister(&self, id: SessionId, nick: &Nick) {
-        let mut users = lock(&self.users);
-        if users.get(nick.key()).is_some_and(|user| user.id == id) {
-            users.remove(nick.key());
-        }
+        self.registry.release(id, nick);
+        self.broker.detach(id);
     }
 
     pub(super) fn user(&self, name: &str) -> Option<User> {
-        lock(&self.users).get(fold(name).as_str()).cloned()
+        self.registry.user(name)
     }
 
     /// Everyone's name, sorted ignoring case.
     pub(super) fn nicks(&self) -> Vec<String> {
-        let mut nicks: Vec<String> = lock(&self.users)
-            .values()
-            .map(|user| user.nick.to_string())
-            .collect();
-        nicks.sort_by_key(|nick| fold(nick));
-        nicks
+        self.registry.nicks()
     }
 
     /// The users whose names `matches` accepts (given case-folded), sorted
@@ -228,45 +194,13 @@ impl Hub {
         mut matches: impl FnMut(&str) -> bool,
         limit: usize,
     ) -> Vec<UserInfo> {
-        let mut found: Vec<UserInfo> = lock(&self.users)
-            .iter()
-            .filter(|(key, _)| matches(key))
-            .map(|(_, user)| user.info())
-            .collect();
-        found.sort_by_key(|user| fold(&user.nick));
-        found.truncate(limit);
-        found
+        self.registry.users_matching(&mut matches, limit)
     }
 
     /// Each listed member with what queries show of them, in one look at
     /// the registry (a member who just left shows their name alone).
     pub(super) fn member_infos(&self, members: Vec<WhoEntry>) -> Vec<MemberInfo> {
-        let users = lock(&self.users);
-        members
-            .into_iter()
-            .map(|member| {
-                let user = match users.get(fold(&member.nick).as_str()) {
-                    Some(user) => user.info(),
-                    None => UserInfo {
-                        nick: member.nick,
-                        profile: None,
-                        away: None,
-                    },
-                };
-                MemberInfo {
-                    user,
-                    host: member.host,
-                }
-            })
-            .collect()
-    }
-
-    /// The user a session is, while it holds a name.
-    pub(super) fn user_by_id(&self, id: SessionId) -> Option<User> {
-        lock(&self.users)
-            .values()
-            .find(|user| user.id == id)
-            .cloned()
+        self.registry.member_infos(members)
     }
 
     pub(super) fn room(&self, name: &str) -> Option<Arc<Room>> {
@@ -281,9 +215,10 @@ impl Hub {
                 room: existing.name().to_string(),
             });
         }
-        if rooms.len() >= self.config.max_rooms {
+        let config = &self.services.config;
+        if rooms.len() >= config.max_rooms {
             return Err(Refusal::ServerRoomLimit {
-                max: self.config.max_rooms,
+                max: config.max_rooms,
             });
         }
         let setup = RoomSetup {
@@ -293,8 +228,9 @@ impl Hub {
         let room = Arc::new(Room::new(
             name,
             setup,
-            Arc::clone(&self.store),
-            self.config.history_on_join,
+            Arc::clone(&self.services.store),
+            Arc::clone(&self.broker) as Arc<dyn Audience>,
+            config.history_on_join,
         ));
         rooms.insert(room.name().key().to_owned(), Arc::clone(&room));
         Ok(room)
@@ -374,56 +310,17 @@ fn listed_topic(topic: &str) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::config::Config;
 
     fn hub() -> Arc<Hub> {
-        let store = Arc::new(crate::store::memory::MemoryStore::new(100));
-        Hub::new(Arc::new(Config::defaults()), store, Arc::default()).unwrap()
-    }
-
-    fn user(id: SessionId, name: &str) -> User {
-        User {
-            id,
-            nick: Nick::parse(name).unwrap(),
-            outbox: Arc::new(Outbox::new(1024)),
-            control: Arc::default(),
-            profile: None,
-            away: None,
-        }
-    }
-
-    #[test]
-    fn names_are_unique_ignoring_case() {
-        let hub = hub();
-        hub.register(user(1, "Alice")).unwrap();
-        assert_eq!(
-            hub.register(user(2, "alice")),
-            Err(Refusal::NameTaken {
-                name: "alice".into()
-            })
+        let store: Arc<dyn crate::store::Store> =
+            Arc::new(crate::store::memory::MemoryStore::new(100));
+        let services = Services::new(
+            Arc::new(Config::defaults()),
+            Arc::clone(&store),
+            Arc::default(),
         );
-        hub.unregister(1, &Nick::parse("ALICE").unwrap());
-        hub.register(user(2, "alice")).unwrap();
-    }
-
-    #[test]
-    fn unregister_by_a_former_holder_keeps_the_new_claim() {
-        let hub = hub();
-        let nick = Nick::parse("bob").unwrap();
-        hub.register(user(1, "bob")).unwrap();
-        hub.unregister(1, &nick);
-        hub.register(user(2, "bob")).unwrap();
-        hub.unregister(1, &nick);
-        assert_eq!(hub.user("bob").unwrap().id, 2);
-    }
-
-    #[test]
-    fn rename_may_change_case_of_own_name() {
-        let hub = hub();
-        hub.register(user(1, "carol")).unwrap();
-        let old = Nick::parse("carol").unwrap();
-        let new = Nick::parse("Carol").unwrap();
-        hub.rename(1, &old, &new).unwrap();
-        assert_eq!(hub.user("CAROL").unwrap().nick.as_str(), "Carol");
+        Hub::new(services, Seams::in_process(store)).unwrap()
     }
 
     #[test]

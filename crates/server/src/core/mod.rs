@@ -22,8 +22,11 @@ mod harness;
 mod hub;
 mod outbox;
 mod password;
+mod registry;
 mod room;
 mod room_quota;
+mod seams;
+mod services;
 mod session_id;
 mod user;
 
@@ -33,9 +36,13 @@ pub use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
 pub use hub::Hub;
 pub use outbox::{Batch, Missed, Outbox};
 pub use room::now_millis;
+pub use seams::Seams;
+pub use services::Services;
 pub use user::{Departure, Door, UserState};
 
 /// What `crate::bench_support` hands the criterion benches; no door needs it.
 pub mod bench_support {
     pub use super::room::{Member, Room, RoomSetup};
+    pub use super::seams::InProcessBroker;
+    pub use super::session_id::{NodeId, SessionId};
 }

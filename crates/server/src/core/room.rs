@@ -1,17 +1,19 @@
 //! One chat room's rules: its members, hosts, topic and password.
 //!
-//! Delivery to members goes through [`LocalAudience`] (see `fanout`), the
-//! seam a broker for scale-out would plug into; everything here is about who
-//! may do what. The room's lock is the only lock on the message path. Holding
-//! it while publishing gives each room a single order that all members see;
-//! publishing never waits (see `outbox`), so a slow member cannot hold the
-//! lock. Host rights belong to a session (a connection), never to a name:
-//! whoever later takes a former host's name gets nothing from it.
+//! Delivery to members goes through the room's [`Audience`] (see `fanout`),
+//! the seam a broker for scale-out plugs into; everything here is about who
+//! may do what. The room's lock is the message path's one room-wide lock.
+//! Holding it while publishing gives each room a single order that all
+//! members see; publishing never waits (see `outbox`), so a slow member
+//! cannot hold the lock. Host rights belong to a session (a connection),
+//! never to a name: whoever later takes a former host's name gets nothing
+//! from it.
 //!
-//! Messages are handed to the [`Store`] under the same lock, which assigns
-//! their ids, so ids and the stored order are the order members saw, and the
-//! room's in-memory tail of recent messages (shown to whoever enters) never
-//! overlaps the live feed. Room changes that must be durable (password,
+//! A message gets its id from the audience under the same lock (the
+//! in-process one asks the [`Store`], which queues it for saving), so ids
+//! and the stored order are the order members saw, and the room's in-memory
+//! tail of recent messages (shown to whoever enters) never overlaps the live
+//! feed. Room changes that must be durable (password,
 //! topic, close) are serialised by an async `changes` lock held while the
 //! store commits them, then applied.
 
@@ -23,7 +25,7 @@ use banter_proto::names::fold;
 use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Nick, Refusal, RoomName};
 
-use crate::core::fanout::LocalAudience;
+use crate::core::fanout::{Audience, LocalAudience};
 use crate::core::outbox::Outbox;
 use crate::core::session_id::SessionId;
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
@@ -54,7 +56,8 @@ struct RoomState {
     recent: VecDeque<StoredMessage>,
     /// In order of arrival: the first is the longest present.
     seats: Vec<Seat>,
-    audience: LocalAudience,
+    /// The members on this node.
+    local: LocalAudience,
     topic: Option<String>,
     /// Who set the topic and when, if it was set since the server started
     /// (the store keeps the topic only).
@@ -105,6 +108,8 @@ pub struct Room {
     is_default: bool,
     created_at: Millis,
     store: Arc<dyn Store>,
+    /// Where events go and message ids come from.
+    audience: Arc<dyn Audience>,
     recent_max: usize,
     state: Mutex<RoomState>,
     /// Held while a change is committed to the store, so changes apply in order.
@@ -149,8 +154,15 @@ fn store_refusal(err: impl std::fmt::Display) -> Refusal {
 }
 
 impl Room {
-    /// A room whose messages go to `store`; it remembers its last `recent_max` in memory.
-    pub fn new(name: RoomName, setup: RoomSetup, store: Arc<dyn Store>, recent_max: usize) -> Self {
+    /// A room kept in `store` whose events go through `audience`; it
+    /// remembers its last `recent_max` messages in memory.
+    pub fn new(
+        name: RoomName,
+        setup: RoomSetup,
+        store: Arc<dyn Store>,
+        audience: Arc<dyn Audience>,
+        recent_max: usize,
+    ) -> Self {
         let mut recent: VecDeque<StoredMessage> = setup.recent.into();
         while recent.len() > recent_max {
             recent.pop_front();
@@ -160,6 +172,7 @@ impl Room {
             is_default: setup.is_default,
             created_at: setup.created_at,
             store,
+            audience,
             recent_max,
             state: Mutex::new(RoomState {
                 recent,
@@ -205,8 +218,15 @@ impl Room {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Says a room message (chat, emote, extra-room): stores it (which gives
-    /// it its id), offers it to every member but `except`, and remembers it.
+    /// Gives `event` to every member but `except`, through the audience;
+    /// called with the room locked (`state`), so events keep one order.
+    fn publish(&self, state: &RoomState, event: Event, except: Option<SessionId>) -> usize {
+        self.audience
+            .publish(&self.name, &state.local, event, except)
+    }
+
+    /// Says a room message (chat, emote, extra-room): gives it its id (which
+    /// stores it), offers it to every member but `except`, and remembers it.
     pub fn say(
         &self,
         mut message: StoredMessage,
@@ -218,10 +238,8 @@ impl Room {
                 room: self.name.to_string(),
             });
         }
-        message.id = self.store.append(message.clone());
-        let offered = state
-            .audience
-            .publish(Event::Message(room_message(&message)), except);
+        message.id = self.audience.message_id(&self.name, &message);
+        let offered = self.publish(&state, Event::Message(room_message(&message)), except);
         let said = Said {
             id: message.id,
             at: message.at,
@@ -251,9 +269,9 @@ impl Room {
             room: self.name.to_string(),
             nick: member.nick.to_string(),
         };
-        state.audience.publish(joined, None);
+        self.publish(&state, joined, None);
         let host = state.seats.is_empty() && !self.is_default;
-        state.audience.add(member.id, member.outbox);
+        state.local.add(member.id, member.outbox);
         state.seats.push(Seat {
             id: member.id,
             nick: member.nick,
@@ -281,14 +299,14 @@ impl Room {
             return;
         };
         let seat = state.seats.remove(at);
-        state.audience.remove(id);
+        state.local.remove(id);
         if let Some(reason) = reason {
             let left = Event::Left {
                 room: self.name.to_string(),
                 nick: seat.nick.to_string(),
                 reason,
             };
-            state.audience.publish(left, None);
+            self.publish(&state, left, None);
         }
         if seat.host && !state.seats.iter().any(|s| s.host) {
             if let Some(heir) = state.seats.first_mut() {
@@ -298,7 +316,7 @@ impl Room {
                     nick: heir.nick.to_string(),
                     by: None,
                 };
-                state.audience.publish(promoted, None);
+                self.publish(&state, promoted, None);
             }
         }
     }
@@ -315,7 +333,7 @@ impl Room {
             old: old.to_string(),
             new: new.to_string(),
         };
-        state.audience.publish(changed, Some(id));
+        self.publish(&state, changed, Some(id));
     }
 
     /// The id of the newest message said here, if any is remembered.
@@ -444,7 +462,7 @@ impl Room {
             nick: seat.nick.to_string(),
             by: Some(by.to_string()),
         };
-        state.audience.publish(added, None);
+        self.publish(&state, added, None);
         Ok(())
     }
 
@@ -474,7 +492,7 @@ impl Room {
             nick: seat.nick.to_string(),
             by: by.to_string(),
         };
-        state.audience.publish(removed, None);
+        self.publish(&state, removed, None);
         Ok(())
     }
 
@@ -498,7 +516,7 @@ impl Room {
             by: by.to_string(),
             topic,
         };
-        state.audience.publish(changed, None);
+        self.publish(&state, changed, None);
         Ok(())
     }
 
@@ -531,7 +549,7 @@ impl Room {
             by: by.to_string(),
             locked,
         };
-        state.audience.publish(changed, None);
+        self.publish(&state, changed, None);
         Ok(state.password_epoch)
     }
 
@@ -561,7 +579,7 @@ impl Room {
         }
         state.closed = true;
         state.recent.clear();
-        state.audience.clear();
+        state.local.clear();
         Ok(state.seats.drain(..).map(|seat| seat.id).collect())
     }
 
@@ -586,10 +604,16 @@ impl Room {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::core::seams::InProcessBroker;
+    use crate::core::session_id::NodeId;
 
-    fn member(id: SessionId, name: &str) -> Member {
+    fn id(serial: u64) -> SessionId {
+        SessionId::new(NodeId::SINGLE, serial)
+    }
+
+    fn member(serial: u64, name: &str) -> Member {
         Member {
-            id,
+            id: id(serial),
             nick: Nick::parse(name).unwrap(),
             outbox: Arc::new(Outbox::new(64 * 1024)),
         }
@@ -599,13 +623,13 @@ mod tests {
         Arc::new(crate::store::memory::MemoryStore::new(100))
     }
 
+    fn room_on(name: &str, setup: RoomSetup, store: Arc<dyn Store>) -> Room {
+        let broker = Arc::new(InProcessBroker::new(Arc::clone(&store)));
+        Room::new(RoomName::parse(name).unwrap(), setup, store, broker, 3)
+    }
+
     fn room() -> Room {
-        Room::new(
-            RoomName::parse("games").unwrap(),
-            RoomSetup::default(),
-            store(),
-            3,
-        )
+        room_on("games", RoomSetup::default(), store())
     }
 
     fn said(text: &str) -> StoredMessage {
@@ -627,7 +651,7 @@ mod tests {
         games.join(member(1, "ann"), true).unwrap();
         let mut ids = Vec::new();
         for text in ["one", "two", "three", "four"] {
-            ids.push(games.say(said(text), Some(1)).unwrap().id);
+            ids.push(games.say(said(text), Some(id(1))).unwrap().id);
         }
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
         let entry = games.join(member(2, "bob"), true).unwrap();
@@ -638,12 +662,12 @@ mod tests {
             ids[1..]
         );
         assert_eq!(
-            games.close(2).await,
+            games.close(id(2)).await,
             Err(Refusal::NotHost {
                 room: "games".into()
             })
         );
-        assert_eq!(games.close(1).await, Ok(vec![1, 2]));
+        assert_eq!(games.close(id(1)).await, Ok(vec![id(1), id(2)]));
         assert!(matches!(
             games.say(said("late"), None),
             Err(Refusal::RoomGone { .. })
@@ -672,11 +696,11 @@ mod tests {
             is_default: true,
             ..RoomSetup::default()
         };
-        let lobby = Room::new(RoomName::parse("lobby").unwrap(), setup, store(), 3);
+        let lobby = room_on("lobby", setup, store());
         lobby.join(member(1, "ann"), true).unwrap();
         assert!(hosts(&lobby).is_empty());
         assert!(matches!(
-            lobby.check_host(1, HostAction::Kick),
+            lobby.check_host(id(1), HostAction::Kick),
             Err(Refusal::DefaultRoom {
                 action: HostAction::Kick,
                 ..
@@ -690,10 +714,10 @@ mod tests {
         games.join(member(1, "ann"), true).unwrap();
         games.join(member(2, "bob"), true).unwrap();
         games.join(member(3, "cid"), true).unwrap();
-        games.leave(1, Some(LeaveReason::Quit { message: None }));
+        games.leave(id(1), Some(LeaveReason::Quit { message: None }));
         assert_eq!(hosts(&games), ["bob"]);
-        games.leave(3, None);
-        games.leave(2, None);
+        games.leave(id(3), None);
+        games.leave(id(2), None);
         games.join(member(4, "dee"), true).unwrap();
         assert_eq!(hosts(&games), ["dee"]);
     }
@@ -705,17 +729,17 @@ mod tests {
         games.join(member(1, "ann"), true).unwrap();
         games.join(member(2, "bob"), true).unwrap();
         assert_eq!(
-            games.remove_host(1, &ann, "ann"),
+            games.remove_host(id(1), &ann, "ann"),
             Err(Refusal::LastHost {
                 room: "games".into()
             })
         );
         assert_eq!(hosts(&games), ["ann"]);
-        games.add_host(1, &ann, "BOB").unwrap();
-        games.remove_host(1, &ann, "ann").unwrap();
+        games.add_host(id(1), &ann, "BOB").unwrap();
+        games.remove_host(id(1), &ann, "ann").unwrap();
         assert_eq!(hosts(&games), ["bob"]);
         assert_eq!(
-            games.add_host(1, &ann, "ann"),
+            games.add_host(id(1), &ann, "ann"),
             Err(Refusal::NotHost {
                 room: "games".into()
             })
@@ -794,17 +818,16 @@ mod tests {
     #[tokio::test]
     async fn a_topic_change_in_flight_cannot_bring_a_closed_room_back() {
         let store = Arc::new(SlowSaves::new());
-        let games = Arc::new(Room::new(
-            RoomName::parse("games").unwrap(),
+        let games = Arc::new(room_on(
+            "games",
             RoomSetup::default(),
             Arc::clone(&store) as Arc<dyn Store>,
-            3,
         ));
         games.join(member(1, "ann"), true).unwrap();
         let ann = Nick::parse("ann").unwrap();
         let setting = tokio::spawn({
             let games = Arc::clone(&games);
-            async move { games.set_topic(1, &ann, "late".into()).await }
+            async move { games.set_topic(id(1), &ann, "late".into()).await }
         });
         // The topic passed its host check and is being saved...
         while store.waiting() == 0 {
@@ -813,14 +836,14 @@ mod tests {
         // ...when the host closes the room.
         let closing = tokio::spawn({
             let games = Arc::clone(&games);
-            async move { games.close(1).await }
+            async move { games.close(id(1)).await }
         });
         for _ in 0..10 {
             tokio::task::yield_now().await;
         }
         store.finish_saves();
         assert_eq!(setting.await.unwrap(), Ok(()));
-        assert_eq!(closing.await.unwrap(), Ok(vec![1]));
+        assert_eq!(closing.await.unwrap(), Ok(vec![id(1)]));
         // Deleted after the topic's save, so nothing brings it back at restart.
         assert!(store.load(0).unwrap().is_empty());
     }

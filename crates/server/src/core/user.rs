@@ -116,7 +116,7 @@ impl UserState {
     /// A connection's user before it has a name.
     pub fn new(hub: Arc<Hub>, peer: SocketAddr, outbox: Arc<Outbox>, door: Door) -> Self {
         Self {
-            id: hub.next_session_id(),
+            id: hub.new_session_id(),
             peer,
             hub,
             outbox,
@@ -196,7 +196,7 @@ impl UserState {
 
     /// This connection's passes, made on first use.
     pub(super) fn passes_mut(&mut self) -> &mut RoomPasses {
-        let wait = self.hub.config.password_lockout();
+        let wait = self.hub.services.config.password_lockout();
         self.passes.get_or_insert_with(|| {
             Box::new(RoomPasses {
                 grants: HashMap::new(),

@@ -73,7 +73,7 @@ fn serve<D: StreamDoor, S: ByteStream>(
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send {
     let (read, write) = stream.into_halves();
-    let input = ByteInput::new(read, D::decoder(&hub.config), &hub.config);
+    let input = ByteInput::new(read, D::decoder(&hub.services.config), &hub.services.config);
     session::serve::<D::Session>(input, ByteSink(write), peer, hub, shutdown)
 }
 
@@ -96,7 +96,7 @@ impl Acceptor {
             Some(_) => D::TLS_NAME,
             None => D::NAME,
         };
-        let metrics = &self.hub.metrics;
+        let metrics = &self.hub.services.metrics;
         let refusals = LogLimit::per_second(REFUSALS_LOGGED_PER_SECOND);
         while let Some((stream, peer)) = accept(&listener, &self.shutdown, door).await {
             let permit = match self.limits.admit(peer.ip()) {
@@ -115,7 +115,7 @@ impl Acceptor {
             debug!(%peer, door, "connected");
             let hub = Arc::clone(&self.hub);
             let shutdown = self.shutdown.clone();
-            let open = hub.metrics.connection_opened(door);
+            let open = hub.services.metrics.connection_opened(door);
             // Two tasks of their own, so a plain connection's task is not
             // sized for a TLS session's state.
             match &self.tls {

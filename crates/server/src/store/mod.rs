@@ -88,15 +88,22 @@ pub struct LoadedRoom {
     pub recent: Vec<StoredMessage>,
 }
 
+/// A store backend's own error (SQLite's, a broker client's), kept whole as
+/// the source of a [`StoreError`] so the core depends on no backend's types.
+pub type BackendError = Box<dyn std::error::Error + Send + Sync>;
+
+/// What can go wrong in a store, whatever its backend: each implementation
+/// maps its own errors into these (the SQLite store's into `Backend` and
+/// `Open`).
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("database error: {0}")]
-    Sqlite(#[from] rusqlite::Error),
+    Backend(#[source] BackendError),
     #[error("cannot open the database {}: {source}", path.display())]
     Open {
         path: std::path::PathBuf,
         #[source]
-        source: rusqlite::Error,
+        source: BackendError,
     },
     #[error("{context}: {source}")]
     Io {

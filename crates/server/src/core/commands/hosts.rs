@@ -10,7 +10,7 @@ use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Refusal};
 use tracing::{info, warn};
 
-use crate::core::control::Control;
+use crate::core::control::{Control, Undelivered};
 use crate::core::room::Room;
 use crate::core::user::UserState;
 
@@ -74,7 +74,13 @@ impl UserState {
             }
             None => None,
             Some(password) if password.is_empty() => return Err(Refusal::EmptyPassword),
-            Some(password) => match self.hub.passwords.hash(self.peer.ip(), password).await {
+            Some(password) => match self
+                .hub
+                .services
+                .passwords
+                .hash(self.peer.ip(), password)
+                .await
+            {
                 Ok(hash) => Some(hash),
                 Err(err) => {
                     warn!(%err, "password hashing failed");
@@ -113,9 +119,17 @@ impl UserState {
             by: self.registered_nick().to_string(),
             reason,
         };
-        user.control.try_send(request).map_err(|_| Refusal::Busy {
-            name: name.to_owned(),
-        })
+        self.hub
+            .broker()
+            .send(user.id, request)
+            .map_err(|undelivered| match undelivered {
+                Undelivered::Busy => Refusal::Busy {
+                    name: name.to_owned(),
+                },
+                Undelivered::Gone => Refusal::JustLeft {
+                    name: name.to_owned(),
+                },
+            })
     }
 
     pub(super) fn invite(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
@@ -143,10 +157,18 @@ impl UserState {
             by: self.registered_nick().to_string(),
             epoch,
         };
-        if user.control.try_send(request).is_err() {
-            return Err(Refusal::Busy {
-                name: name.to_owned(),
-            });
+        match self.hub.broker().send(user.id, request) {
+            Ok(()) => {}
+            Err(Undelivered::Busy) => {
+                return Err(Refusal::Busy {
+                    name: name.to_owned(),
+                })
+            }
+            Err(Undelivered::Gone) => {
+                return Err(Refusal::NoSuchUser {
+                    name: name.to_owned(),
+                })
+            }
         }
         self.reply(Event::InviteSent {
             room: room.name().to_string(),

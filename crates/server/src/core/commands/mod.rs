@@ -22,7 +22,7 @@ use banter_proto::{Event, Nick, Refusal, RoomName};
 use tokio::time::Instant;
 
 use crate::core::control::Control;
-use crate::core::hub::User;
+use crate::core::registry::User;
 use crate::core::room::{now_millis, Room};
 use crate::core::user::UserState;
 use crate::store::{MessageKind, StoredMessage};
@@ -122,14 +122,14 @@ impl UserState {
                 room: locked.name().to_string(),
             });
         }
-        self.hub.register(User {
+        let user = User {
             id: self.id,
             nick: nick.clone(),
-            outbox: Arc::clone(&self.outbox),
-            control: Arc::clone(&self.control),
             profile: self.profile.clone(),
             away: None,
-        })?;
+        };
+        self.hub
+            .register(user, Arc::clone(&self.outbox), Arc::clone(&self.control))?;
         if !self.door.one_room {
             self.nick = Some(nick.clone());
             self.reply(Event::Welcome {
@@ -167,7 +167,7 @@ impl UserState {
     /// The room `name:room` asks for, created (and stored) if it does not exist.
     async fn open_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
         if self.hub.room(name.as_str()).is_none() {
-            self.hub.room_quota.take(self.peer.ip())?;
+            self.hub.services.room_quota.take(self.peer.ip())?;
         }
         let (room, created) = self.hub.room_or_create(name)?;
         if created {
@@ -227,7 +227,7 @@ impl UserState {
     /// Tells the user that messages are not being saved, at most once per
     /// [`STORE_PROBLEM_REMINDER`] while the problem lasts.
     fn report_store_problem(&mut self) {
-        let Some(problem) = self.hub.store.problem() else {
+        let Some(problem) = self.hub.services.store.problem() else {
             return;
         };
         let now = Instant::now();

@@ -2,7 +2,6 @@
 
 use banter_proto::{Event, Nick, Refusal};
 
-use crate::core::delivery::Delivery;
 use crate::core::room::now_millis;
 use crate::core::user::UserState;
 use crate::store::{MessageKind, StoredMessage};
@@ -18,14 +17,20 @@ impl UserState {
             return Err(Refusal::MessageToSelf);
         }
         let at = now_millis();
-        self.hub.metrics.message_received(self.door.name, "private");
-        user.outbox.offer(Delivery::new(Event::Private {
+        let private = Event::Private {
             from: self.registered_nick().to_string(),
             text: text.clone(),
             at,
-        }));
-        if self.hub.config.store_private_messages {
-            self.hub.store.append(StoredMessage {
+        };
+        if !self.hub.broker().private(user.id, private) {
+            return Err(Refusal::NoSuchUser {
+                name: to.to_owned(),
+            });
+        }
+        let services = &self.hub.services;
+        services.metrics.message_received(self.door.name, "private");
+        if services.config.store_private_messages {
+            services.store.append(StoredMessage {
                 id: 0,
                 room: String::new(),
                 sender: self.registered_nick().to_string(),

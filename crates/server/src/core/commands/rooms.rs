@@ -101,6 +101,7 @@ impl UserState {
         };
         let matched = self
             .hub
+            .services
             .passwords
             .verify(self.peer.ip(), password, hash)
             .await
@@ -112,11 +113,11 @@ impl UserState {
             return self.enter(room, false);
         }
         warn!(peer = %self.peer, room = %room.name(), "wrong room password");
-        self.hub.metrics.password_failed();
+        self.hub.services.metrics.password_failed();
         let locked_out = self.passes_mut().lockout.failed(&key, Instant::now());
         if locked_out {
             warn!(peer = %self.peer, room = %room.name(), "room password lockout");
-            self.hub.metrics.password_locked_out();
+            self.hub.services.metrics.password_locked_out();
         }
         Err(Refusal::WrongPassword {
             room: room.name().to_string(),
@@ -125,7 +126,7 @@ impl UserState {
                 .one_room
                 .then(|| self.current_room().map(|r| r.name().to_string()))
                 .flatten(),
-            locked_out_secs: locked_out.then_some(self.hub.config.password_lockout),
+            locked_out_secs: locked_out.then_some(self.hub.services.config.password_lockout),
         })
     }
 
@@ -138,7 +139,7 @@ impl UserState {
                 room: existing.name().to_string(),
             });
         }
-        self.hub.room_quota.take(self.peer.ip())?;
+        self.hub.services.room_quota.take(self.peer.ip())?;
         let room = self.hub.create_room(name)?;
         // Durable before anyone is told it exists.
         if let Err(refusal) = room.persist().await {
@@ -182,7 +183,10 @@ impl UserState {
             MessageKind::Emote => "emote",
             _ => "chat",
         };
-        self.hub.metrics.message_received(self.door.name, kind_name);
+        self.hub
+            .services
+            .metrics
+            .message_received(self.door.name, kind_name);
         if self.door.answers_every_request {
             self.reply(Event::Said {
                 room: room.name().to_string(),
@@ -210,7 +214,10 @@ impl UserState {
         };
         let mut message = self.message(&room, kind, text);
         let said = room.say(message.clone(), Some(self.id))?;
-        self.hub.metrics.message_received(self.door.name, kind_name);
+        self.hub
+            .services
+            .metrics
+            .message_received(self.door.name, kind_name);
         message.id = said.id;
         Ok(room_message(&message))
     }
@@ -242,6 +249,7 @@ impl UserState {
         message.from_room = Some(here.name().to_string());
         let said = target.say(message, None)?;
         self.hub
+            .services
             .metrics
             .message_received(self.door.name, "from_room");
         self.reply(Event::ExtraRoomSent {
@@ -276,6 +284,7 @@ impl UserState {
         let limit = limit.clamp(1, MAX_HISTORY_COUNT);
         let messages = match self
             .hub
+            .services
             .store
             .history(room.name().as_str(), limit, before)
             .await
@@ -317,9 +326,9 @@ impl UserState {
         let by = self.registered_nick().to_string();
         info!(room = %room.name(), %by, "room closed");
         for id in members.into_iter().filter(|&id| id != self.id) {
-            if let Some(user) = self.hub.user_by_id(id) {
-                user.control.room_closed(Arc::clone(&room), by.clone());
-            }
+            self.hub
+                .broker()
+                .room_closed(id, Arc::clone(&room), by.clone());
         }
         self.forget_room(&room);
         self.reply(Event::RoomClosed {

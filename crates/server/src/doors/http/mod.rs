@@ -124,7 +124,7 @@ pub async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
                 if let Some(suppressed) = refusals.allow() {
                     warn!(%peer, door, %reason, suppressed, "refusing connection");
                 }
-                hub.metrics.connection_refused(reason.code());
+                hub.services.metrics.connection_refused(reason.code());
                 if tls.is_none() {
                     let body = format!("error: {reason}\n");
                     tracker.spawn(refuse(stream, 503, "Service Unavailable", body));
@@ -223,10 +223,10 @@ async fn serve_connection(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) {
-    let config = &hub.config;
+    let config = &hub.services.config;
     let header_timeout = Duration::from_secs(config.http_header_timeout);
     let idle_timeout = Duration::from_secs(config.http_idle_timeout);
-    let meter = Meter::new(config, Arc::clone(&hub.metrics));
+    let meter = Meter::new(config, Arc::clone(&hub.services.metrics));
     let connection = Connection {
         permit: Arc::new(Mutex::new(Some(permit))),
     };
@@ -272,7 +272,7 @@ async fn serve_connection(
             }
             _ = async { tokio::time::sleep_until(due?).await; Some(()) }, if due.is_some() => {
                 debug!(%peer, "closing an http connection that sent no request in time");
-                hub.metrics.disconnected("http_timeout");
+                hub.services.metrics.disconnected("http_timeout");
                 return;
             }
         }

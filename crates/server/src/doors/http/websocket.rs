@@ -42,7 +42,7 @@ pub(super) async fn upgrade(
     mut request: Request,
 ) -> Response {
     let headers = request.headers();
-    let config = &shared.hub.config;
+    let config = &shared.hub.services.config;
     if !origin_allowed(headers, &config.http_allowed_origins) {
         if let Some(suppressed) = shared.origin_refusals.allow() {
             let origin = headers
@@ -52,7 +52,11 @@ pub(super) async fn upgrade(
             info!(%peer, origin = truncated(&origin, LOGGED_ORIGIN_BYTES), suppressed,
                 "refusing a websocket from another origin");
         }
-        shared.hub.metrics.connection_refused("origin_not_allowed");
+        shared
+            .hub
+            .services
+            .metrics
+            .connection_refused("origin_not_allowed");
         return (
             StatusCode::FORBIDDEN,
             "this origin may not open a WebSocket here\n",
@@ -110,7 +114,7 @@ pub(super) async fn upgrade(
         )
         .await;
         debug!(%peer, door = "json", "connected");
-        let _open = tracked.hub.metrics.connection_opened("json");
+        let _open = tracked.hub.services.metrics.connection_opened("json");
         session::serve(
             socket,
             meter,

@@ -143,7 +143,7 @@ impl DoorSession for Session {
 
     fn open(user: UserState, writer_gone: &CancellationToken) -> (Self, IrcRenderer) {
         let caps = Arc::new(Caps::default());
-        let server: Arc<str> = user.hub.config.irc_server_name.as_str().into();
+        let server: Arc<str> = user.hub.services.config.irc_server_name.as_str().into();
         let renderer = IrcRenderer::new(Arc::clone(&server), Arc::clone(&caps));
         let session = Session {
             user,
@@ -184,7 +184,7 @@ impl DoorSession for Session {
     }
 
     fn silence_limit(&self) -> Option<Duration> {
-        Some(self.user.hub.config.irc_ping_interval())
+        Some(self.user.hub.services.config.irc_ping_interval())
     }
 
     /// A silent client is sent a PING, and dropped if it stays silent.
@@ -595,7 +595,7 @@ impl Session {
             return;
         }
         let mut replies = self.replies();
-        let config = &self.user.hub.config;
+        let config = &self.user.hub.services.config;
         let version = env!("CARGO_PKG_VERSION");
         replies.numeric(
             RPL_WELCOME,

@@ -91,7 +91,7 @@ impl DoorSession for Session {
             user.refuse(Refusal::BinaryFrame);
             return None;
         };
-        let frame = protocol::parse(text.as_str(), user.hub.config.max_line_bytes);
+        let frame = protocol::parse(text.as_str(), user.hub.services.config.max_line_bytes);
         user.begin_request(frame.id);
         // Boxed: request futures (hashing, store round trips) are large and
         // live only while one is handled.

@@ -172,13 +172,13 @@ pub(crate) fn serve<D: DoorSession>(
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send {
-    let config = Arc::clone(&hub.config);
+    let config = Arc::clone(&hub.services.config);
     let outbox =
         Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
     // Cancelled when the writer stops, and with the server's shutdown too:
     // the session needs to wait for one token only.
     let writer_gone = shutdown.child_token();
-    let metrics = Arc::clone(&hub.metrics);
+    let metrics = Arc::clone(&hub.services.metrics);
     let user = UserState::new(hub, peer, Arc::clone(&outbox), D::door(&config));
     let (mut session, renderer) = D::open(user, &writer_gone);
     let mut writer = tokio::spawn(writer::run(
@@ -249,7 +249,7 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>>(
     loop {
         let user = session.user();
         if user.outbox.overflowed() {
-            user.hub.metrics.disconnected("output_overflow");
+            user.hub.services.metrics.disconnected("output_overflow");
             return End::Overflow;
         }
         // Stop reading a client that is not reading its own output.
@@ -308,7 +308,7 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>>(
                 match verdict {
                     Verdict::Go => {}
                     Verdict::Wait { delay, warn } => {
-                        session.user().hub.metrics.flood_delayed();
+                        session.user().hub.services.metrics.flood_delayed();
                         if warn {
                             slow_down(session.user(), config);
                         }
@@ -351,7 +351,7 @@ fn slow_down(user: &mut UserState, config: &Config) {
 
 /// The client kept flooding: it is cut off.
 fn flooding(user: &mut UserState) -> End {
-    user.hub.metrics.disconnected("flooding");
+    user.hub.services.metrics.disconnected("flooding");
     info!(peer = %user.peer, door = user.door(), "disconnecting a flooding client");
     End::Flood
 }

@@ -84,7 +84,10 @@ impl DoorSession for Session {
 
     fn open(user: UserState, _writer_gone: &CancellationToken) -> (Self, TextRenderer) {
         let terminal = Arc::new(Terminal::default());
-        let renderer = TextRenderer::new(!user.hub.config.no_telnet_probe, Arc::clone(&terminal));
+        let renderer = TextRenderer::new(
+            !user.hub.services.config.no_telnet_probe,
+            Arc::clone(&terminal),
+        );
         let session = Session {
             user,
             pending: None,

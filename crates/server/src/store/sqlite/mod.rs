@@ -120,7 +120,7 @@ pub fn backup(dir: &Path, into: &Path) -> Result<u64, StoreError> {
     )
     .map_err(|source| StoreError::Open {
         path: path.clone(),
-        source,
+        source: Box::new(source),
     })?;
     conn.busy_timeout(BACKUP_BUSY_TIMEOUT)?;
     let target = into.to_str().ok_or_else(|| {
@@ -145,6 +145,14 @@ pub struct SqliteStore {
     /// Locked for the store's life; declared after `writer` so the lock goes
     /// only once the writer has closed the database.
     _lock: File,
+}
+
+/// SQLite's errors become the store's backend errors, so `?` works on them
+/// and nothing above the store sees a rusqlite type.
+impl From<rusqlite::Error> for StoreError {
+    fn from(err: rusqlite::Error) -> Self {
+        StoreError::Backend(Box::new(err))
+    }
 }
 
 fn io_error(context: String) -> impl FnOnce(std::io::Error) -> StoreError {

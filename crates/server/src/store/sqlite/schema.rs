@@ -106,9 +106,9 @@ pub fn supported_version() -> i64 {
 /// are checked; any other connection (an operator's `sqlite3`) still
 /// enforces it: the schema is unchanged.
 pub fn open(path: &Path) -> Result<Connection, StoreError> {
-    let failed = |source| StoreError::Open {
+    let failed = |source: rusqlite::Error| StoreError::Open {
         path: path.to_owned(),
-        source,
+        source: Box::new(source),
     };
     let mut conn = Connection::open(path).map_err(failed)?;
     conn.busy_timeout(BUSY_TIMEOUT).map_err(failed)?;

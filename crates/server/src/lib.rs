@@ -97,59 +97,32 @@ impl Server {
                 shutdown.clone(),
             ));
         }
-        if let Some(listener) = listeners.tls_text {
-            let tls = self
-                .tls
+        let certificate = |flag: &str| {
+            self.tls
                 .clone()
-                .ok_or_else(|| anyhow::anyhow!("--tls-listen needs a certificate"))?;
-            let acceptor = doors::stream::Acceptor {
-                hub: Arc::clone(&self.hub),
-                limits: Arc::clone(&limits),
-                tracker: tracker.clone(),
-                shutdown: shutdown.clone(),
-                tls: Some(tls),
-            };
-            let up = health.listener("text_tls");
-            tasks.spawn(async move {
-                acceptor.run::<TextDoor>(listener, up).await;
-                Ok(())
-            });
-        }
-        let irc_tls = match listeners.irc_tls {
-            Some(listener) => {
-                let tls = self
-                    .tls
-                    .clone()
-                    .ok_or_else(|| anyhow::anyhow!("--irc-tls-listen needs a certificate"))?;
-                Some((listener, Some(tls), "irc_tls"))
-            }
-            None => None,
+                .ok_or_else(|| anyhow::anyhow!("{flag} needs a certificate"))
         };
-        let irc = listeners.irc.map(|listener| (listener, None, "irc"));
-        for (listener, tls, name) in irc.into_iter().chain(irc_tls) {
-            let acceptor = doors::stream::Acceptor {
-                hub: Arc::clone(&self.hub),
-                limits: Arc::clone(&limits),
-                tracker: tracker.clone(),
-                shutdown: shutdown.clone(),
-                tls,
-            };
-            let up = health.listener(name);
-            tasks.spawn(async move {
-                acceptor.run::<IrcDoor>(listener, up).await;
-                Ok(())
-            });
-        }
-        let acceptor = doors::stream::Acceptor {
-            hub: Arc::clone(&self.hub),
-            limits,
-            tracker: tracker.clone(),
-            shutdown: shutdown.clone(),
-            tls: None,
+        let text_tls = listeners
+            .tls_text
+            .map(|listener| anyhow::Ok((listener, certificate("--tls-listen")?)))
+            .transpose()?;
+        let irc_tls = listeners
+            .irc_tls
+            .map(|listener| anyhow::Ok((listener, certificate("--irc-tls-listen")?)))
+            .transpose()?;
+        // The byte-stream doors, a line each: a new door is one more line.
+        let doors = StreamDoors {
+            hub: &self.hub,
+            limits: &limits,
+            tracker: &tracker,
+            shutdown: &shutdown,
+            health: &health,
         };
-        acceptor
-            .run::<TextDoor>(listeners.text, health.listener("text"))
-            .await;
+        doors.spawn::<TextDoor>(&mut tasks, Some((listeners.text, None)), "text");
+        doors.spawn::<TextDoor>(&mut tasks, text_tls.map(|(l, t)| (l, Some(t))), "text_tls");
+        doors.spawn::<IrcDoor>(&mut tasks, listeners.irc.map(|l| (l, None)), "irc");
+        doors.spawn::<IrcDoor>(&mut tasks, irc_tls.map(|(l, t)| (l, Some(t))), "irc_tls");
+        shutdown.cancelled().await;
         // Sessions waiting to hash a password stop waiting and end.
         self.hub.services.passwords.close();
         while let Some(done) = tasks.join_next().await {
@@ -162,6 +135,42 @@ impl Server {
         tokio::task::spawn_blocking(move || drop(self.store)).await?;
         flushed??;
         Ok(())
+    }
+}
+
+/// What every byte-stream door's accept loop shares.
+struct StreamDoors<'a> {
+    hub: &'a Arc<core::Hub>,
+    limits: &'a Arc<doors::limits::ConnectionLimits>,
+    tracker: &'a TaskTracker,
+    shutdown: &'a CancellationToken,
+    health: &'a Arc<ops::Health>,
+}
+
+impl StreamDoors<'_> {
+    /// Serves door `D` on `listener` (with TLS, if given) until shutdown,
+    /// reported ready as `name`; nothing if the listener is off.
+    fn spawn<D: doors::stream::StreamDoor>(
+        &self,
+        tasks: &mut tokio::task::JoinSet<std::io::Result<()>>,
+        listener: Option<(TcpListener, Option<Arc<tls::Tls>>)>,
+        name: &'static str,
+    ) {
+        let Some((listener, tls)) = listener else {
+            return;
+        };
+        let acceptor = doors::stream::Acceptor {
+            hub: Arc::clone(self.hub),
+            limits: Arc::clone(self.limits),
+            tracker: self.tracker.clone(),
+            shutdown: self.shutdown.clone(),
+            tls,
+        };
+        let up = self.health.listener(name);
+        tasks.spawn(async move {
+            acceptor.run::<D>(listener, up).await;
+            Ok(())
+        });
     }
 }
 

@@ -391,13 +391,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
     let hub = hub();
     let mut host = Person::new(&hub, "host", many_rooms(5)).await;
     host.does(create("vault")).await.unwrap();
-    host.does(Request::SetPassword {
-        room: Some("vault".into()),
-        password: Some("sesame".into()),
-        if_epoch: None,
-    })
-    .await
-    .unwrap();
+    host.does(lock("vault", "sesame")).await.unwrap();
     let mut guest = Person::new(&hub, "guest", many_rooms(5)).await;
     assert_eq!(
         guest.does(join("vault")).await,
@@ -739,13 +733,7 @@ async fn an_invitation_arrives_and_lets_its_user_into_the_locked_room_once() {
     let hub = hub();
     let mut host = Person::new(&hub, "host", many_rooms(5)).await;
     host.does(create("vault")).await.unwrap();
-    host.does(Request::SetPassword {
-        room: Some("vault".into()),
-        password: Some("sesame".into()),
-        if_epoch: None,
-    })
-    .await
-    .unwrap();
+    host.does(lock("vault", "sesame")).await.unwrap();
     let mut guest = Person::new(&hub, "guest", many_rooms(5)).await;
     host.told();
     host.does(Request::Invite {

@@ -18,7 +18,8 @@
 //! What only this door says (the greeting, prompts, the end of hidden input,
 //! help, the timestamps setting) is a [`TextItem`], this door's own output,
 //! queued among the core's events so it keeps its place but never part of
-//! the shared `Event`.
+//! the shared `Event`. A refusal is worded here too (`TextRefusal`): the
+//! door-neutral sentence, or where a colon-command helps, one that names it.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};

@@ -24,9 +24,13 @@ const DONT: u8 = 254;
 /// A telnet option negotiation received from the client (RFC 854).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum TelnetCommand {
+    /// The client will use the option (`IAC WILL`).
     Will(u8),
+    /// The client will not use the option (`IAC WONT`).
     Wont(u8),
+    /// The client asks the server to use the option (`IAC DO`).
     Do(u8),
+    /// The client asks the server not to use the option (`IAC DONT`).
     Dont(u8),
 }
 
@@ -37,8 +41,10 @@ pub enum Input {
     Line(String),
     /// A line passed the byte limit; it is being discarded up to its newline.
     TooLong {
+        /// The byte limit it passed.
         limit: usize,
     },
+    /// A telnet negotiation, taken out of the byte stream.
     Telnet(TelnetCommand),
 }
 

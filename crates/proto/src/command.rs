@@ -9,6 +9,7 @@
 pub enum Line<'a> {
     /// Chat for the current room. `::x` arrives here as `:x`.
     Chat(&'a str),
+    /// A colon-command.
     Command(Command),
 }
 
@@ -16,36 +17,59 @@ pub enum Line<'a> {
 /// [`crate::names`] so errors can mention the state (taken, missing, ...).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Command {
+    /// `:help [command]`: the command list, or one command in detail.
     Help(Option<String>),
+    /// `:exit`: say goodbye and close the connection.
     Exit,
+    /// `:cr <room>`: move to an existing room.
     ChangeRoom(String),
+    /// `:new <room>`: create a room and move into it.
     NewRoom(String),
+    /// `:erm <room> <message>`: send into another room without leaving.
     ExtraRoom {
+        /// The room to send into.
         room: String,
+        /// What to send.
         text: String,
     },
+    /// `:rooms`: list the rooms.
     Rooms,
+    /// `:who [room|*]`: the members of a room, or (`*`) everyone connected.
     Who(Option<String>),
+    /// `:msg <name> <message>`: a private message.
     Msg {
+        /// The recipient's screen name.
         to: String,
+        /// What to send.
         text: String,
     },
+    /// `:nick <name>`: change one's screen name.
     Nick(String),
+    /// `:me <action>`: an emote.
     Me(String),
+    /// `:hostadd <name>`: make a member a host.
     HostAdd(String),
+    /// `:hostrm <name>`: take a member's host rights.
     HostRemove(String),
     /// `:passwd` (set, asked for hidden) or `:passwd off` / `:unlock` (remove).
     Password {
+        /// The password is to be removed rather than set.
         remove: bool,
     },
+    /// `:kick <name> [reason]`: remove a member from the room.
     Kick {
+        /// The member to remove.
         name: String,
+        /// What to tell them and the room, if anything.
         reason: Option<String>,
     },
+    /// `:topic [text]`: show the topic, or set it.
     Topic(Option<String>),
+    /// `:invite <name>`: let someone into the locked room once.
     Invite(String),
     /// `:history [n]`; the count is checked by the server.
     History(Option<String>),
+    /// `:close`: delete the room.
     Close,
     /// `:set <setting> <value>`: a setting of this connection only.
     Set(Setting),
@@ -61,27 +85,40 @@ pub enum Setting {
 /// What went wrong parsing a command; the text is shown after `error: `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum ParseError {
+    /// A lone `:`.
     #[error("empty command (type :h for help)")]
     Empty,
+    /// A command word the table does not have (without its colon).
     #[error("unknown command :{0} (type :h for help)")]
     Unknown(String),
+    /// A required argument is absent.
     #[error(":{typed} is missing {missing}; usage: {usage}")]
     MissingArgument {
+        /// The command word as typed (an alias, perhaps), without its colon.
         typed: String,
+        /// The absent argument as help shows it, e.g. `<room>`.
         missing: &'static str,
+        /// The command's usage line.
         usage: String,
     },
+    /// More words than the command takes.
     #[error(":{typed} takes {expected}; usage: {usage}")]
     TooManyArguments {
+        /// The command word as typed, without its colon.
         typed: String,
+        /// What it takes, in words.
         expected: &'static str,
+        /// The command's usage line.
         usage: String,
     },
     /// The arguments are not one of the forms the command accepts.
     #[error(":{typed} takes {expected}; usage: {usage}")]
     BadArguments {
+        /// The command word as typed, without its colon.
         typed: String,
+        /// The forms it accepts, in words.
         expected: String,
+        /// The command's usage line.
         usage: String,
     },
 }
@@ -136,11 +173,15 @@ enum Kind {
 /// One row of the command table.
 #[derive(Debug, PartialEq, Eq)]
 pub struct CommandSpec {
+    /// The command's main word, without its colon.
     pub name: &'static str,
+    /// Other words that run it, without their colons.
     pub aliases: &'static [&'static str],
     /// Arguments as shown in help, e.g. `<room> <message>`.
     pub args: &'static str,
+    /// What it does, in one line of the command list.
     pub summary: &'static str,
+    /// More about it, shown by `:help <command>`.
     pub detail: &'static str,
     /// Usable before a screen name is chosen.
     pub before_name: bool,

@@ -17,27 +17,41 @@ use crate::refusal::Refusal;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LeaveReason {
     /// `:exit`, IRC's `QUIT`, with what the user said on the way out.
-    Quit { message: Option<String> },
+    Quit {
+        /// The quit message, if they gave one.
+        message: Option<String>,
+    },
     /// The connection ended without `:exit` (EOF, reset, timeout, flood, ...).
     Disconnected,
     /// Moved to another room with `:cr` or `:new`.
     ChangedRoom,
     /// Left this room and stays in others (doors with several rooms), with
     /// what the user said on the way out.
-    Parted { message: Option<String> },
+    Parted {
+        /// The part message, if they gave one.
+        message: Option<String>,
+    },
     /// Removed by a host.
-    Kicked { by: String, reason: Option<String> },
+    Kicked {
+        /// The host who kicked them.
+        by: String,
+        /// What the host said, if anything.
+        reason: Option<String>,
+    },
 }
 
 /// One room in a `:rooms` listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomSummary {
+    /// The room's name as it was created (not case-folded).
     pub name: String,
+    /// How many are in it now.
     pub members: usize,
     /// The listener is in it.
     pub joined: bool,
     /// A password is needed to enter.
     pub locked: bool,
+    /// Its topic, if a host set one.
     pub topic: Option<String>,
     /// The server's default room (`--default-room`), where the text door
     /// puts everyone.
@@ -47,14 +61,18 @@ pub struct RoomSummary {
 /// One member in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhoEntry {
+    /// Their screen name.
     pub nick: String,
+    /// They are a host of the room listed.
     pub host: bool,
 }
 
 /// How a room message was said.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum MessageKind {
+    /// An ordinary line of chat.
     Chat,
+    /// An action, shown as "* nick text" (`:me`, IRC's CTCP ACTION).
     Emote,
     /// Sent from `from_room` with `:erm`.
     FromRoom(String),
@@ -67,21 +85,28 @@ pub struct RoomMessage {
     pub id: i64,
     /// Unix milliseconds, UTC.
     pub at: i64,
+    /// The room it was said in.
     pub room: String,
+    /// The sender's screen name when they said it.
     pub from: String,
+    /// What they said, one line.
     pub text: String,
+    /// Chat, emote, or sent in from another room.
     pub kind: MessageKind,
 }
 
 /// What a user learns on entering a room.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomView {
+    /// The room entered.
     pub room: String,
     /// Just made by this user (`:new`).
     pub created: bool,
     /// The user is a host of it (its creator, or first into it while empty).
     pub host: bool,
+    /// A password is needed to enter it.
     pub locked: bool,
+    /// Its topic, if a host set one.
     pub topic: Option<String>,
     /// Everyone in it, the user included, in order of arrival; empty for
     /// doors that show only how many (`count`).
@@ -103,14 +128,18 @@ impl RoomView {
 /// (IRC's `USER` username and real name). Doors that do not ask leave it out.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Profile {
+    /// IRC's username (the `user` of `nick!user@host`).
     pub username: String,
+    /// IRC's free-text real name.
     pub realname: String,
 }
 
 /// A connected user, as a query shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserInfo {
+    /// Their screen name.
     pub nick: String,
+    /// What they said about themselves at login, if their door asked.
     pub profile: Option<Arc<Profile>>,
     /// Set while the user says they are away, with what they said.
     pub away: Option<Arc<str>>,
@@ -119,27 +148,34 @@ pub struct UserInfo {
 /// One member of a room, as a query shows them.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct MemberInfo {
+    /// The member.
     pub user: UserInfo,
+    /// They are a host of the room.
     pub host: bool,
 }
 
 /// A room's members in order of arrival (the answer to "who is in it").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomMembers {
+    /// The room asked about.
     pub room: String,
+    /// Its members, oldest arrival first.
     pub members: Vec<MemberInfo>,
 }
 
 /// A room one user is in, and whether they host it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Membership {
+    /// The room.
     pub room: String,
+    /// The user is a host of it.
     pub host: bool,
 }
 
 /// One user in detail (the answer to "who is this").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct UserDetails {
+    /// The user asked about.
     pub user: UserInfo,
     /// The rooms they are in, sorted by name ignoring case.
     pub rooms: Vec<Membership>,
@@ -148,13 +184,16 @@ pub struct UserDetails {
 /// Who last set a room's topic, and when (Unix milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSet {
+    /// The screen name of who set it.
     pub by: String,
+    /// When, in Unix milliseconds.
     pub at: i64,
 }
 
 /// A room's settings (the answer to "what is this room like").
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct RoomStatus {
+    /// The room asked about.
     pub room: String,
     /// A password is needed to enter.
     pub locked: bool,
@@ -164,7 +203,9 @@ pub struct RoomStatus {
     pub password_epoch: u64,
     /// Unix milliseconds.
     pub created_at: i64,
+    /// Its topic, if a host set one.
     pub topic: Option<String>,
+    /// Who set the topic and when, if known.
     pub topic_set: Option<TopicSet>,
     /// Its hosts, in order of arrival.
     pub hosts: Vec<String>,
@@ -176,37 +217,53 @@ pub struct RoomStatus {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum PromptCancel {
     /// A host kicked the user out of `room`.
-    Kicked { room: String },
+    Kicked {
+        /// The room the prompt was about.
+        room: String,
+    },
     /// A host closed `room`.
-    RoomClosed { room: String },
+    RoomClosed {
+        /// The room the prompt was about.
+        room: String,
+    },
 }
 
+/// What the chat core tells one user; each door renders it in its own wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
     /// A name was accepted; `room` is the room a one-room door put the user in.
     Welcome {
+        /// The screen name the user now has.
         nick: String,
+        /// The room they were put in, for one-room doors.
         room: Option<RoomView>,
     },
     /// The user entered a room.
     Entered(RoomView),
     /// The user left a room and stays in the others.
     Parted {
+        /// The room left.
         room: String,
         /// What the user said on the way out, if anything.
         message: Option<String>,
     },
     /// Earlier messages of a room: on entering it (`live_follows`), or asked for.
     History {
+        /// The room whose messages these are.
         room: String,
+        /// The messages, oldest first.
         messages: Vec<RoomMessage>,
+        /// Sent on entering: live messages come next, so a door may say where
+        /// history ends.
         live_follows: bool,
         /// Only the newest of more than the most one request may show.
         capped_at: Option<usize>,
     },
     /// To the members of a room a host deleted with `:close`.
     RoomClosed {
+        /// The closed room.
         room: String,
+        /// The host who closed it.
         by: String,
     },
     /// A prompt was answered with nothing; nothing changed.
@@ -214,103 +271,156 @@ pub enum Event {
     /// A hidden prompt was ended by something else while the user may still
     /// be typing the answer; that answer will be dropped unread.
     PromptCancelled(PromptCancel),
+    /// Someone said something in a room the user is in.
     Message(RoomMessage),
     /// The user's own room message was stored with this id (machine doors).
     Said {
+        /// The room it was said in.
         room: String,
+        /// Its stored message id.
         id: i64,
+        /// When it was stored, in Unix milliseconds.
         at: i64,
     },
     /// Confirmation to the sender of an extra-room message.
     ExtraRoomSent {
+        /// The room it went into.
         to_room: String,
+        /// How many members of that room it reached.
         members: usize,
     },
+    /// A private message to the user.
     Private {
+        /// The sender's screen name.
         from: String,
+        /// What they wrote.
         text: String,
+        /// When it was sent, in Unix milliseconds.
         at: i64,
     },
     /// Confirmation to the sender of a private message.
     PrivateSent {
+        /// The recipient's screen name.
         to: String,
+        /// What was sent.
         text: String,
     },
+    /// Someone entered a room the user is in.
     Joined {
+        /// The room.
         room: String,
+        /// Who entered.
         nick: String,
     },
+    /// Someone left a room the user is in.
     Left {
+        /// The room.
         room: String,
+        /// Who left.
         nick: String,
+        /// How they left.
         reason: LeaveReason,
     },
     /// Someone in the room changed their name.
     NickChanged {
+        /// A room the user shares with them.
         room: String,
+        /// Their name before.
         old: String,
+        /// Their name now.
         new: String,
     },
     /// The user's own name change succeeded.
     NickSet {
+        /// The user's new screen name.
         nick: String,
     },
+    /// The rooms on the server, when asked.
     RoomList(Vec<RoomSummary>),
+    /// A room's members, when asked.
     Who {
+        /// The room asked about.
         room: String,
+        /// Its members in order of arrival; empty when nobody is in it.
         members: Vec<WhoEntry>,
     },
     /// Everyone connected.
     Users(Vec<String>),
     /// A room's topic, when asked.
     Topic {
+        /// The room asked about.
         room: String,
+        /// Its topic; `None` when it has none.
         topic: Option<String>,
     },
+    /// A host set the topic of a room the user is in.
     TopicChanged {
+        /// The room.
         room: String,
+        /// The host who set it.
         by: String,
+        /// The new topic.
         topic: String,
     },
     /// `nick` became a host; `by` is `None` when it happened by succession.
     HostAdded {
+        /// The room.
         room: String,
+        /// The new host.
         nick: String,
+        /// The host who made them one, if anyone did.
         by: Option<String>,
     },
+    /// A host took `nick`'s host rights.
     HostRemoved {
+        /// The room.
         room: String,
+        /// The former host.
         nick: String,
+        /// The host who took the rights.
         by: String,
     },
     /// A room's password was set (`locked`) or removed.
     LockChanged {
+        /// The room.
         room: String,
+        /// The host who changed it.
         by: String,
+        /// A password is now needed to enter.
         locked: bool,
     },
     /// To the kicked user.
     YouWereKicked {
+        /// The room they were removed from.
         room: String,
+        /// The host who kicked them.
         by: String,
+        /// What the host said, if anything.
         reason: Option<String>,
     },
     /// To an invited user.
     Invited {
+        /// The room they may now enter once without its password.
         room: String,
+        /// The host who invited them.
         by: String,
     },
     /// Confirmation to the host who invited.
     InviteSent {
+        /// The room.
         room: String,
+        /// Who was invited.
         nick: String,
     },
     /// Messages of `room` (private ones when `None`) dropped because this
     /// client read too slowly.
     Missed {
+        /// The room whose messages were dropped; `None` for private ones.
         room: Option<String>,
+        /// How many were dropped.
         count: u64,
     },
+    /// A request failed and nothing changed.
     Refused(Refusal),
     /// Answer to a ping.
     Pong,
@@ -319,6 +429,7 @@ pub enum Event {
     Done,
     /// Reply to `:exit`.
     Goodbye,
+    /// The server is stopping; the connection closes next.
     ShuttingDown,
 }
 

@@ -7,6 +7,9 @@
 //! and the [`codec`] that turns raw client bytes (with telnet noise, bad UTF-8
 //! and terminal escapes) into clean lines.
 
+#![warn(missing_docs)]
+#![warn(unreachable_pub)]
+
 pub mod codec;
 pub mod command;
 pub mod event;

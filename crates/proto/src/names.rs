@@ -14,22 +14,38 @@ pub const MAX_ROOM_LEN: usize = 32;
 /// Why a proposed name was refused; the text is shown to the user after `error: `.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
 pub enum NameError {
+    /// Nothing was given.
     #[error("{kind} cannot be empty")]
-    Empty { kind: &'static str },
+    Empty {
+        /// What kind of name, as the sentence starts ("a room name").
+        kind: &'static str,
+    },
+    /// Longer than names of its kind may be.
     #[error("{kind} is too long ({len} characters, at most {max})")]
     TooLong {
+        /// What kind of name, as the sentence starts.
         kind: &'static str,
+        /// Its length, in characters.
         len: usize,
+        /// The most characters allowed.
         max: usize,
     },
+    /// A character names of its kind may not hold.
     #[error("{kind} may only contain {allowed} (found {found:?})")]
     BadChar {
+        /// What kind of name, as the sentence starts.
         kind: &'static str,
+        /// The characters allowed, in words.
         allowed: &'static str,
+        /// The first character not allowed.
         found: char,
     },
+    /// Only punctuation (`-`, `_`, `.`).
     #[error("{kind} needs at least one letter or digit")]
-    NoLetterOrDigit { kind: &'static str },
+    NoLetterOrDigit {
+        /// What kind of name, as the sentence starts.
+        kind: &'static str,
+    },
 }
 
 fn validate(
@@ -117,6 +133,7 @@ folded_name!(
 );
 
 impl Nick {
+    /// A valid screen name, or why `text` is not one.
     pub fn parse(text: &str) -> Result<Self, NameError> {
         validate(
             text,
@@ -130,6 +147,7 @@ impl Nick {
 }
 
 impl RoomName {
+    /// A valid room name, or why `text` is not one.
     pub fn parse(text: &str) -> Result<Self, NameError> {
         validate(
             text,

@@ -11,7 +11,9 @@
 /// A message said to a room: chat, or an emote (`:me`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SayKind {
+    /// An ordinary line of chat.
     Chat,
+    /// An action, shown as "* nick text".
     Emote,
 }
 
@@ -24,87 +26,131 @@ pub enum Request {
     /// if the room's password changed since that epoch (the door asked for
     /// the password, and someone changed it while the user typed).
     Join {
+        /// The room to enter.
         room: String,
+        /// Its password, for a locked room.
         password: Option<String>,
+        /// The password epoch the door asked under (`RoomStatus::password_epoch`).
         if_epoch: Option<u64>,
     },
     /// Create a room and enter it as its host.
     Create {
+        /// The new room's name.
         room: String,
     },
     /// Leave a room (doors with several rooms).
     Part {
+        /// The room to leave.
         room: String,
         /// Shown to the room as the user leaves (IRC's part message).
         message: Option<String>,
     },
+    /// Say something in a room the user is in.
     Say {
+        /// The room to say it in.
         room: Option<String>,
+        /// Chat or emote.
         kind: SayKind,
+        /// What to say.
         text: String,
     },
     /// Say something into a room one is not in (`:erm`), marked as sent
     /// from `from`, one of one's own rooms (`None`: the one room one is in).
     SayElsewhere {
+        /// The room to send into.
         room: String,
+        /// The sender's own room the message is marked with.
         from: Option<String>,
+        /// What to say.
         text: String,
     },
+    /// A private message to one connected user.
     Private {
+        /// The recipient's screen name.
         to: String,
+        /// What to send.
         text: String,
     },
+    /// Change the user's screen name.
     Nick {
+        /// The name wanted.
         name: String,
     },
     /// Marks the user away with what they said (`Some`), or back (`None`);
     /// others see it when they ask about them.
     Away {
+        /// Why they are away; `None` when they are back.
         message: Option<String>,
     },
+    /// The rooms on the server.
     Rooms,
     /// The members of a room.
     Who {
+        /// The room asked about.
         room: Option<String>,
     },
     /// Everyone connected.
     Users,
+    /// Show a room's topic (`text: None`) or set it (a host only).
     Topic {
+        /// The room.
         room: Option<String>,
+        /// The new topic, when setting it.
         text: Option<String>,
     },
     /// Up to `limit` messages before message id `before` (the newest when `None`).
     History {
+        /// The room whose messages to read.
         room: Option<String>,
+        /// The most messages wanted.
         limit: usize,
+        /// Only messages with a smaller id, for paging back.
         before: Option<i64>,
     },
+    /// Make a member a host (a host only).
     HostAdd {
+        /// The room.
         room: Option<String>,
+        /// The member to make a host.
         name: String,
     },
+    /// Take a member's host rights (a host only).
     HostRemove {
+        /// The room.
         room: Option<String>,
+        /// The host to take them from.
         name: String,
     },
     /// Sets (`Some`) or removes (`None`) the password. `if_epoch`, when set,
     /// refuses the change if the password changed since that epoch (the user
     /// was asked while someone else changed it).
     SetPassword {
+        /// The room (a host only).
         room: Option<String>,
+        /// The new password; `None` removes it.
         password: Option<String>,
+        /// The password epoch the door asked under.
         if_epoch: Option<u64>,
     },
+    /// Remove a member from a room (a host only).
     Kick {
+        /// The room.
         room: Option<String>,
+        /// The member to remove.
         name: String,
+        /// Told to the room and to them, if given.
         reason: Option<String>,
     },
+    /// Let someone enter a locked room once without its password (a host only).
     Invite {
+        /// The room.
         room: Option<String>,
+        /// Who to invite.
         name: String,
     },
+    /// Delete a room; its members are told and put out of it (a host only).
     Close {
+        /// The room.
         room: Option<String>,
     },
 }

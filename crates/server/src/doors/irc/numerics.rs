@@ -223,7 +223,44 @@ impl Replies {
                 "{channel} has no key: anyone can join it, no invitation is needed"
             )),
             Refusal::NoPassword { .. } => self.notice(&format!("{channel} has no key to remove")),
-            other => self.notice(&format!("{command}: {other}")),
+            // No numeric fits: the refusal's own sentence, which names no
+            // command of another door.
+            other @ (Refusal::AlreadyNamed { .. }
+            | Refusal::NameFirst
+            | Refusal::AlreadyRegistered
+            | Refusal::LockedAtLogin { .. }
+            | Refusal::RoomExists { .. }
+            | Refusal::ServerRoomLimit { .. }
+            | Refusal::AlreadyInRoom { .. }
+            | Refusal::ExtraRoomIsHere { .. }
+            | Refusal::ExtraRoomLocked { .. }
+            | Refusal::DefaultRoomStays
+            | Refusal::PasswordChangedWhileTyping { .. }
+            | Refusal::PasswordChangedMeanwhile { .. }
+            | Refusal::PasswordsDiffer
+            | Refusal::HashFailed
+            | Refusal::ShuttingDown
+            | Refusal::AlreadyHost { .. }
+            | Refusal::NotAHost { .. }
+            | Refusal::Busy { .. }
+            | Refusal::MessageToSelf
+            | Refusal::BadHistoryCount { .. }
+            | Refusal::HistoryUnavailable { .. }
+            | Refusal::NotSaved { .. }
+            | Refusal::HistoryNotSaved { .. }
+            | Refusal::BadCommand(_)
+            | Refusal::NoSuchCommand { .. }
+            | Refusal::LineTooLong { .. }
+            | Refusal::SlowDown { .. }
+            | Refusal::Flooding
+            | Refusal::RegistrationTimeout { .. }
+            | Refusal::ServerFull { .. }
+            | Refusal::TooManyFromAddress { .. }
+            | Refusal::BadRequest { .. }
+            | Refusal::BadJson { .. }
+            | Refusal::UnknownType { .. }
+            | Refusal::BinaryFrame
+            | Refusal::AnswerDropped) => self.notice(&format!("{command}: {other}")),
         }
     }
 }
@@ -249,6 +286,25 @@ mod tests {
         assert_eq!(
             replies.out,
             ":banter 001 ann :hi  QUIT\r\n:banter 475 ann #vault :Cannot join channel (+k)\r\n"
+        );
+    }
+
+    #[test]
+    fn a_refusal_without_a_numeric_is_a_notice_in_words_any_client_reads() {
+        let mut replies = Replies::new(&"banter".into(), "ann");
+        replies.refusal("PRIVMSG", "", "ann", &Refusal::MessageToSelf);
+        replies.refusal(
+            "JOIN",
+            "#games",
+            "",
+            &Refusal::RoomExists {
+                room: "games".into(),
+            },
+        );
+        assert_eq!(
+            replies.out,
+            ":banter NOTICE ann :PRIVMSG: that is you; private messages go to someone else\r\n\
+             :banter NOTICE ann :JOIN: room games already exists; enter it instead\r\n"
         );
     }
 }

@@ -283,7 +283,7 @@ mod tests {
         );
         assert_eq!(
             frame(&delivery),
-            json!({"type":"error","code":"no_such_room","message":"there is no room x (see :rooms)","id":"req-1"})
+            json!({"type":"error","code":"no_such_room","message":"there is no room x","id":"req-1"})
         );
     }
 

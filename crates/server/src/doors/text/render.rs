@@ -18,7 +18,8 @@
 //! What only this door says (the greeting, prompts, the end of hidden input,
 //! help, the timestamps setting) is a [`TextItem`], this door's own output,
 //! queued among the core's events so it keeps its place but never part of
-//! the shared `Event`.
+//! the shared `Event`. A refusal is worded here too (`TextRefusal`): the
+//! door-neutral sentence, or where a colon-command helps, one that names it.
 
 use std::fmt::Write as _;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -27,7 +28,8 @@ use std::sync::Arc;
 use banter_proto::event::{
     LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
 };
-use banter_proto::{CommandSpec, Event, COMMANDS};
+use banter_proto::refusal::HostAction;
+use banter_proto::{CommandSpec, Event, Refusal, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
@@ -501,11 +503,129 @@ pub fn plain_text(event: &Event) -> String {
                 if *count == 1 { "" } else { "s" }
             ),
         ),
-        Event::Refused(refusal) => line(&mut out, format_args!("error: {refusal}")),
+        Event::Refused(refusal) => line(&mut out, format_args!("error: {}", TextRefusal(refusal))),
         Event::Goodbye => line(&mut out, format_args!("bye!")),
         Event::ShuttingDown => line(&mut out, format_args!("the server is shutting down, bye!")),
     }
     out
+}
+
+/// A refusal as the text door words it: where a colon-command helps, the
+/// sentence names it (nc users can type it); otherwise it is the refusal's
+/// own sentence, the one every door shows. The match has no catch-all, so a
+/// new refusal is worded here on purpose.
+struct TextRefusal<'a>(&'a Refusal);
+
+impl std::fmt::Display for TextRefusal<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self.0 {
+            Refusal::NameFirst => {
+                f.write_str("choose a screen name first; before that only :help and :exit work")
+            }
+            Refusal::LockedAtLogin { room } => write!(
+                f,
+                "{room} is locked; choose just a name, then :cr {room} and enter its password"
+            ),
+            Refusal::NoSuchRoomToEnter { room } => write!(
+                f,
+                "there is no room {room}; create it with :new {room} or see :rooms"
+            ),
+            Refusal::NoSuchRoom { room } => write!(f, "there is no room {room} (see :rooms)"),
+            Refusal::RoomExists { room } => {
+                write!(f, "room {room} already exists; join it with :cr {room}")
+            }
+            Refusal::ExtraRoomLocked { room } => write!(
+                f,
+                "{room} is locked; only its members and those who entered it with its password can :erm it. Try :cr {room} first"
+            ),
+            Refusal::PasswordChangedWhileTyping { room } => write!(
+                f,
+                "the password of {room} changed while you typed; nothing happened. Try :cr {room} again"
+            ),
+            Refusal::NotHost { room } => {
+                write!(f, "only a host of {room} can do that (see :who)")
+            }
+            Refusal::DefaultRoom { room, action } => match action {
+                HostAction::Topic => write!(
+                    f,
+                    "{room} is the default room: it has no topic; create a room with :new to have one"
+                ),
+                HostAction::Password => write!(
+                    f,
+                    "{room} is the default room: it cannot be locked; create a room with :new to lock one"
+                ),
+                HostAction::HostAdd | HostAction::HostRemove => write!(
+                    f,
+                    "{room} is the default room: it has no hosts; create a room with :new to host one"
+                ),
+                HostAction::Kick | HostAction::Invite | HostAction::Close => std::fmt::Display::fmt(self.0, f),
+            },
+            Refusal::KickHost { name } => write!(
+                f,
+                "{name} is a host; take their host rights first with :hostrm {name}"
+            ),
+            Refusal::KickSelf => f.write_str("you cannot kick yourself; use :cr to leave"),
+            Refusal::InviteUnlocked { room } => {
+                write!(f, "{room} has no password; anyone can :cr {room} already")
+            }
+            Refusal::NoSuchUser { name } => {
+                write!(f, "nobody named {name} is connected (see :who *)")
+            }
+            Refusal::MessageToSelf => f.write_str("that is you; :msg sends to someone else"),
+            Refusal::BadHistoryCount { max } => {
+                write!(f, ":history takes a number from 1 to {max}")
+            }
+            // The colon-command parser's own sentence, usage included.
+            Refusal::BadCommand(err) => std::fmt::Display::fmt(err, f),
+            Refusal::NoSuchCommand { name } => {
+                write!(f, "there is no command :{name} (type :h to list them)")
+            }
+            Refusal::BadName(_)
+            | Refusal::NameTaken { .. }
+            | Refusal::AlreadyNamed { .. }
+            | Refusal::AlreadyRegistered
+            | Refusal::ServerRoomLimit { .. }
+            | Refusal::RoomCreationLimited { .. }
+            | Refusal::UserRoomLimit { .. }
+            | Refusal::AlreadyInRoom { .. }
+            | Refusal::NotMember { .. }
+            | Refusal::NoRoom
+            | Refusal::WhichRoom
+            | Refusal::RoomGone { .. }
+            | Refusal::ExtraRoomIsHere { .. }
+            | Refusal::DefaultRoomStays
+            | Refusal::PasswordNeeded { .. }
+            | Refusal::WrongPassword { .. }
+            | Refusal::LockedOut { .. }
+            | Refusal::PasswordChangedMeanwhile { .. }
+            | Refusal::PasswordsDiffer
+            | Refusal::EmptyPassword
+            | Refusal::HashFailed
+            | Refusal::ShuttingDown
+            | Refusal::NoPassword { .. }
+            | Refusal::NoSuchMember { .. }
+            | Refusal::AlreadyHost { .. }
+            | Refusal::NotAHost { .. }
+            | Refusal::LastHost { .. }
+            | Refusal::AlreadyThere { .. }
+            | Refusal::Busy { .. }
+            | Refusal::JustLeft { .. }
+            | Refusal::HistoryUnavailable { .. }
+            | Refusal::NotSaved { .. }
+            | Refusal::HistoryNotSaved { .. }
+            | Refusal::LineTooLong { .. }
+            | Refusal::SlowDown { .. }
+            | Refusal::Flooding
+            | Refusal::RegistrationTimeout { .. }
+            | Refusal::ServerFull { .. }
+            | Refusal::TooManyFromAddress { .. }
+            | Refusal::BadRequest { .. }
+            | Refusal::BadJson { .. }
+            | Refusal::UnknownType { .. }
+            | Refusal::BinaryFrame
+            | Refusal::AnswerDropped => std::fmt::Display::fmt(self.0, f),
+        }
+    }
 }
 
 fn names(members: &[WhoEntry]) -> String {
@@ -633,6 +753,30 @@ fn help_one(out: &mut String, spec: &CommandSpec) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn sentences_keep_their_text_door_wording() {
+        let worded = |refusal: Refusal| TextRefusal(&refusal).to_string();
+        assert_eq!(
+            worded(Refusal::NoSuchRoomToEnter { room: "x".into() }),
+            "there is no room x; create it with :new x or see :rooms"
+        );
+        assert_eq!(
+            worded(Refusal::WrongPassword {
+                room: "vault".into(),
+                here: Some("lobby".into()),
+                locked_out_secs: Some(30)
+            }),
+            "wrong password for vault; you are still in lobby. Too many tries: wait 30 s before trying again"
+        );
+        assert_eq!(
+            worded(Refusal::DefaultRoom {
+                room: "lobby".into(),
+                action: HostAction::Topic
+            }),
+            "lobby is the default room: it has no topic; create a room with :new to have one"
+        );
+    }
 
     #[test]
     fn chat_lines_have_the_documented_shape() {

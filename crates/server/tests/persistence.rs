@@ -176,9 +176,11 @@ async fn a_kill_9_loses_at_most_the_last_batch_and_never_corrupts() {
             tokio::time::sleep(Duration::from_micros(2500)).await;
         }
     });
+    // The kill comes after a set number of deliveries (about 1.5 s at that
+    // pace), not after a set time: on a loaded machine the sender's pace
+    // drops, and a timed window once saw 297 where it needed more than 300.
     let mut delivered: Vec<(u32, Instant)> = Vec::new();
-    let started = Instant::now();
-    while started.elapsed() < Duration::from_millis(1500) {
+    while delivered.len() < 450 {
         let line = watcher.line().await;
         let seq = line
             .strip_prefix("[lobby] sender: seq ")
@@ -219,11 +221,6 @@ async fn a_kill_9_loses_at_most_the_last_batch_and_never_corrupts() {
         .collect();
 
     let delivered_seqs: Vec<u32> = delivered.iter().map(|(seq, _)| *seq).collect();
-    assert!(
-        delivered_seqs.len() > 300,
-        "the load never ran: {}",
-        delivered_seqs.len()
-    );
     assert_eq!(
         stored[..],
         delivered_seqs[..stored.len()],

@@ -21,7 +21,7 @@ use tokio::time::Instant;
 use crate::config::Config;
 
 #[derive(Debug, Clone, Copy, PartialEq)]
-pub enum Verdict {
+pub(crate) enum Verdict {
     Go,
     /// Handle the line after `delay`; `warn` on the first line of a flood.
     Wait {
@@ -32,7 +32,7 @@ pub enum Verdict {
 }
 
 #[derive(Debug)]
-pub struct Flood {
+pub(crate) struct Flood {
     per_second: f64,
     burst: f64,
     tokens: f64,
@@ -43,7 +43,7 @@ pub struct Flood {
 }
 
 impl Flood {
-    pub fn new(config: &Config) -> Self {
+    pub(crate) fn new(config: &Config) -> Self {
         let burst = f64::from(config.rate_burst.max(1));
         Self {
             per_second: f64::from(config.rate_limit),
@@ -56,7 +56,7 @@ impl Flood {
     }
 
     /// Called for every line the client sends.
-    pub fn check(&mut self, now: Instant) -> Verdict {
+    pub(crate) fn check(&mut self, now: Instant) -> Verdict {
         if self.per_second == 0.0 {
             return Verdict::Go;
         }
@@ -88,7 +88,7 @@ impl Flood {
     /// Charges `items` more at once (the extra targets of one line): nothing
     /// waits now, but the next item waits for all of them, and they count
     /// toward a disconnect like any other.
-    pub fn charge(&mut self, items: usize, now: Instant) {
+    pub(crate) fn charge(&mut self, items: usize, now: Instant) {
         for _ in 0..items {
             if self.check(now) == Verdict::Disconnect {
                 return;
@@ -100,7 +100,7 @@ impl Flood {
 /// The bytes a connection may send: [`Config::input_byte_rate`] a second,
 /// with bursts of twice that. Off when that is 0.
 #[derive(Debug)]
-pub struct ByteBudget {
+pub(crate) struct ByteBudget {
     per_second: f64,
     burst: f64,
     tokens: f64,
@@ -109,7 +109,7 @@ pub struct ByteBudget {
 
 impl ByteBudget {
     /// `None` when the byte rate is unlimited.
-    pub fn new(config: &Config) -> Option<Self> {
+    pub(crate) fn new(config: &Config) -> Option<Self> {
         if config.input_byte_rate == 0 {
             return None;
         }
@@ -124,7 +124,7 @@ impl ByteBudget {
 
     /// Charges `bytes` just read; returns when reading may go on, if the
     /// budget is overspent.
-    pub fn spend(&mut self, bytes: usize, now: Instant) -> Option<Instant> {
+    pub(crate) fn spend(&mut self, bytes: usize, now: Instant) -> Option<Instant> {
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
         self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst) - bytes as f64;

@@ -4,6 +4,8 @@
 //! signals into the shutdown token; tests call [`run`] on port 0 directly.
 //! See ARCHITECTURE.md for the tasks, channels and locks.
 
+#![warn(unreachable_pub)]
+
 pub mod config;
 mod core;
 mod doors;
@@ -205,8 +207,7 @@ pub async fn run(
 #[doc(hidden)]
 pub mod bench_support {
     pub use crate::core::bench_support::{
-        InProcessBroker, Member, NodeId, Room, RoomSetup, SessionId,
+        Delivery, InProcessBroker, Member, NodeId, Outbox, Room, RoomSetup, SessionId,
     };
-    pub use crate::core::{Delivery, Outbox};
     pub use crate::doors::text::plain_text;
 }

@@ -9,7 +9,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 #[derive(Debug)]
-pub struct LogLimit {
+pub(crate) struct LogLimit {
     per_second: u32,
     state: Mutex<Window>,
 }
@@ -22,7 +22,7 @@ struct Window {
 }
 
 impl LogLimit {
-    pub fn per_second(per_second: u32) -> Self {
+    pub(crate) fn per_second(per_second: u32) -> Self {
         Self {
             per_second,
             state: Mutex::new(Window {
@@ -35,7 +35,7 @@ impl LogLimit {
 
     /// `Some(lines suppressed since the last one logged)` when this line may
     /// be logged, `None` when it is to be dropped.
-    pub fn allow(&self) -> Option<u64> {
+    pub(crate) fn allow(&self) -> Option<u64> {
         let mut window = self
             .state
             .lock()
@@ -55,7 +55,7 @@ impl LogLimit {
 }
 
 /// At most `max` bytes of a client-chosen value, cut on a character boundary.
-pub fn truncated(value: &str, max: usize) -> &str {
+pub(crate) fn truncated(value: &str, max: usize) -> &str {
     if value.len() <= max {
         return value;
     }

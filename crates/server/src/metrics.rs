@@ -308,7 +308,7 @@ mod process {
     use super::*;
 
     /// Registers what can be read now; nothing where `/proc` is missing.
-    pub fn register(registry: &mut Registry) {
+    pub(super) fn register(registry: &mut Registry) {
         if let Some(stat) = Stat::read() {
             registry.register_with_unit(
                 "cpu",

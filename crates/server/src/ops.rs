@@ -27,7 +27,7 @@ const STORE_PROBE_TIMEOUT: Duration = Duration::from_secs(2);
 const OPENMETRICS: &str = "application/openmetrics-text; version=1.0.0; charset=utf-8";
 
 /// What the endpoints look at.
-pub struct Health {
+pub(crate) struct Health {
     hub: Arc<Hub>,
     shutdown: CancellationToken,
     /// Every listener of this server by name, and whether it accepts now.
@@ -36,14 +36,14 @@ pub struct Health {
 
 /// A listener's place in the readiness check: down until [`Self::up`], and
 /// down again once dropped.
-pub struct ListenerUp {
+pub(crate) struct ListenerUp {
     health: Arc<Health>,
     index: usize,
 }
 
 impl ListenerUp {
     /// The listener accepts connections from now on.
-    pub fn up(&self) {
+    pub(crate) fn up(&self) {
         self.health.listeners()[self.index].1 = true;
     }
 }
@@ -55,7 +55,7 @@ impl Drop for ListenerUp {
 }
 
 impl Health {
-    pub fn new(hub: Arc<Hub>, shutdown: CancellationToken) -> Arc<Self> {
+    pub(crate) fn new(hub: Arc<Hub>, shutdown: CancellationToken) -> Arc<Self> {
         Arc::new(Self {
             hub,
             shutdown,
@@ -70,7 +70,7 @@ impl Health {
     }
 
     /// Registers a listener that readiness waits for.
-    pub fn listener(self: &Arc<Self>, name: &'static str) -> ListenerUp {
+    pub(crate) fn listener(self: &Arc<Self>, name: &'static str) -> ListenerUp {
         let mut listeners = self.listeners();
         listeners.push((name, false));
         ListenerUp {
@@ -112,7 +112,7 @@ impl Health {
 }
 
 /// The three endpoints, for any router to merge.
-pub fn routes<S: Clone + Send + Sync + 'static>(health: Arc<Health>) -> Router<S> {
+pub(crate) fn routes<S: Clone + Send + Sync + 'static>(health: Arc<Health>) -> Router<S> {
     Router::new()
         .route("/metrics", get(metrics))
         .route("/healthz", get(|| async { "ok\n" }))
@@ -138,7 +138,7 @@ async fn readyz(State(health): State<Arc<Health>>) -> Response {
 }
 
 /// Serves only the operator's endpoints (`--metrics-listen`) until `shutdown`.
-pub async fn serve(
+pub(crate) async fn serve(
     listener: TcpListener,
     health: Arc<Health>,
     up: ListenerUp,

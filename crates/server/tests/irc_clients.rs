@@ -213,9 +213,7 @@ async fn weechat_over_tls_as_banterd_and_the_readme_say() {
     // weechat's start (a fresh home's config files, the TLS handshake) is
     // waited for on its screen, as the irssi tests wait for the MOTD: the
     // line timer below then times banterd alone, and a failure shows weechat.
-    screen
-        .wait_for("bob (bob@banter) has joined #games")
-        .await;
+    screen.wait_for("bob (bob@banter) has joined #games").await;
     alice.expect("* bob joined games").await;
     screen.type_line("hello over tls");
     alice.expect("[games] bob: hello over tls").await;

@@ -28,7 +28,7 @@ const MAILBOX_CAPACITY: usize = 8;
 
 /// What another session asks this one to do to itself.
 #[derive(Debug)]
-pub enum Control {
+pub(crate) enum Control {
     /// A host moved us out of `room` (if we are still in it).
     Kicked {
         room: Arc<Room>,
@@ -76,7 +76,7 @@ pub(super) enum Undelivered {
 
 /// One session's incoming requests.
 #[derive(Debug, Default)]
-pub struct Mailbox {
+pub(crate) struct Mailbox {
     queue: Mutex<VecDeque<Control>>,
     ready: Notify,
 }
@@ -110,7 +110,7 @@ impl Mailbox {
     }
 
     /// The next request, waiting for one. Cancel-safe.
-    pub async fn recv(&self) -> Control {
+    pub(crate) async fn recv(&self) -> Control {
         loop {
             if let Some(request) = self.lock().pop_front() {
                 return request;

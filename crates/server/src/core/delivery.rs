@@ -34,7 +34,7 @@ pub enum Format {
 
 /// Which request a reply answers, as the client named it (a JSON door's
 /// `"id"`, already encoded): opaque to the core, echoed by the door.
-pub type RequestTag = Arc<str>;
+pub(crate) type RequestTag = Arc<str>;
 
 /// Output of one door's own, queued among core events; see the module docs.
 pub trait DoorItem: Any + Debug + Send + Sync {

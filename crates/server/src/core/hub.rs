@@ -29,7 +29,7 @@ use crate::core::session_id::SessionId;
 use crate::metrics::Live;
 use crate::store::StoredRoom;
 
-pub struct Hub {
+pub(crate) struct Hub {
     pub services: Services,
     broker: Arc<dyn Broker>,
     registry: Arc<dyn Registry>,
@@ -46,7 +46,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Hub {
     /// The hub with every room the store remembers. Blocks on the store:
     /// call it before serving (or on a blocking thread).
-    pub fn new(services: Services, seams: Seams) -> anyhow::Result<Arc<Self>> {
+    pub(crate) fn new(services: Services, seams: Seams) -> anyhow::Result<Arc<Self>> {
         let Seams { broker, registry } = seams;
         let config = &services.config;
         let store = &services.store;
@@ -121,7 +121,7 @@ impl Hub {
     }
 
     /// What `/metrics` reads at scrape time.
-    pub fn live(&self) -> Live {
+    pub(crate) fn live(&self) -> Live {
         Live {
             users: self.registry.count(),
             rooms: lock(&self.rooms).len(),

@@ -30,18 +30,20 @@ mod services;
 mod session_id;
 mod user;
 
-pub use commands::MAX_HISTORY_COUNT;
-pub use control::Control;
-pub use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
-pub use hub::Hub;
-pub use outbox::{Batch, Missed, Outbox};
-pub use room::now_millis;
-pub use seams::Seams;
-pub use services::Services;
-pub use user::{Departure, Door, UserState};
+pub(crate) use commands::MAX_HISTORY_COUNT;
+pub(crate) use control::Control;
+pub(crate) use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
+pub(crate) use hub::Hub;
+pub(crate) use outbox::{Batch, Missed, Outbox};
+pub(crate) use room::now_millis;
+pub(crate) use seams::Seams;
+pub(crate) use services::Services;
+pub(crate) use user::{Departure, Door, UserState};
 
 /// What `crate::bench_support` hands the criterion benches; no door needs it.
-pub mod bench_support {
+pub(crate) mod bench_support {
+    pub use super::delivery::Delivery;
+    pub use super::outbox::Outbox;
     pub use super::room::{Member, Room, RoomSetup};
     pub use super::seams::InProcessBroker;
     pub use super::session_id::{NodeId, SessionId};

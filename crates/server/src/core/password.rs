@@ -40,7 +40,7 @@ const REMEMBERED_ADDRESSES: usize = 1024;
 
 /// Hashes and checks passwords on the blocking pool; cheap to clone.
 #[derive(Debug, Clone)]
-pub struct Passwords {
+pub(crate) struct Passwords {
     permits: Arc<Semaphore>,
     /// One place in the queue for `permits` per address.
     turns: Arc<Mutex<HashMap<IpAddr, Arc<Semaphore>>>>,
@@ -94,7 +94,7 @@ impl Passwords {
     }
 
     /// Stops hashing: every wait ends at once with [`Closed`].
-    pub fn close(&self) {
+    pub(crate) fn close(&self) {
         self.permits.close();
     }
 

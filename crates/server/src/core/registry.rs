@@ -20,7 +20,7 @@ use crate::core::session_id::{NodeId, SessionId};
 
 /// A connected, named user as others can see them.
 #[derive(Debug, Clone)]
-pub struct User {
+pub(super) struct User {
     pub id: SessionId,
     pub nick: Nick,
     /// What the user said about themselves, if their door asks (IRC's USER).

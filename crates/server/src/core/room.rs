@@ -125,7 +125,7 @@ impl std::fmt::Debug for Room {
 }
 
 /// The current time as stored: Unix milliseconds, UTC.
-pub fn now_millis() -> Millis {
+pub(crate) fn now_millis() -> Millis {
     std::time::SystemTime::now()
         .duration_since(std::time::UNIX_EPOCH)
         .map_or(0, |elapsed| elapsed.as_millis() as Millis)

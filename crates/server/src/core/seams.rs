@@ -30,14 +30,14 @@ pub(super) trait Broker: Audience + Courier {}
 impl<T: Audience + Courier> Broker for T {}
 
 /// The seams a hub is built with.
-pub struct Seams {
+pub(crate) struct Seams {
     pub(super) broker: Arc<dyn Broker>,
     pub(super) registry: Arc<dyn Registry>,
 }
 
 impl Seams {
     /// A server that runs alone: message ids from `store`, everyone local.
-    pub fn in_process(store: Arc<dyn Store>) -> Self {
+    pub(crate) fn in_process(store: Arc<dyn Store>) -> Self {
         Self {
             broker: Arc::new(InProcessBroker::new(store)),
             registry: Arc::new(LocalRegistry::new(NodeId::SINGLE)),

@@ -14,7 +14,7 @@ use crate::core::room_quota::RoomQuota;
 use crate::metrics::Metrics;
 use crate::store::Store;
 
-pub struct Services {
+pub(crate) struct Services {
     pub config: Arc<Config>,
     pub store: Arc<dyn Store>,
     /// Argon2id hashing of room passwords, shared by every session.
@@ -25,7 +25,7 @@ pub struct Services {
 }
 
 impl Services {
-    pub fn new(config: Arc<Config>, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
+    pub(crate) fn new(config: Arc<Config>, store: Arc<dyn Store>, metrics: Arc<Metrics>) -> Self {
         Self {
             room_quota: RoomQuota::new(config.max_new_rooms_per_minute),
             config,

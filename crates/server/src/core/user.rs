@@ -26,7 +26,7 @@ use crate::core::session_id::SessionId;
 
 /// How a door's users live in rooms.
 #[derive(Debug, Clone, Copy)]
-pub struct Door {
+pub(crate) struct Door {
     /// Shown in logs.
     pub name: &'static str,
     /// One room at a time: registering puts the user in a room, entering
@@ -45,7 +45,7 @@ pub struct Door {
 
 /// How a user's connection ends, as their rooms are told.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Departure {
+pub(crate) enum Departure {
     /// The user said goodbye, perhaps with a message for the rooms.
     Quit { message: Option<String> },
     /// The connection ended otherwise (EOF, reset, timeout, flood).
@@ -65,7 +65,7 @@ pub(super) struct RoomPasses {
 }
 
 /// See the module docs.
-pub struct UserState {
+pub(crate) struct UserState {
     pub id: SessionId,
     pub peer: SocketAddr,
     pub hub: Arc<Hub>,
@@ -114,7 +114,7 @@ impl Drop for UserState {
 
 impl UserState {
     /// A connection's user before it has a name.
-    pub fn new(hub: Arc<Hub>, peer: SocketAddr, outbox: Arc<Outbox>, door: Door) -> Self {
+    pub(crate) fn new(hub: Arc<Hub>, peer: SocketAddr, outbox: Arc<Outbox>, door: Door) -> Self {
         Self {
             id: hub.new_session_id(),
             peer,
@@ -134,17 +134,17 @@ impl UserState {
         }
     }
 
-    pub fn nick(&self) -> Option<&Nick> {
+    pub(crate) fn nick(&self) -> Option<&Nick> {
         self.nick.as_ref()
     }
 
     /// The door's name, for logs.
-    pub fn door(&self) -> &'static str {
+    pub(crate) fn door(&self) -> &'static str {
         self.door.name
     }
 
     /// The requests other sessions leave for this one (kicks, invitations).
-    pub fn mailbox(&self) -> Arc<Mailbox> {
+    pub(crate) fn mailbox(&self) -> Arc<Mailbox> {
         Arc::clone(&self.control)
     }
 
@@ -154,33 +154,33 @@ impl UserState {
     }
 
     /// Answers the current request (if any) with `event`.
-    pub fn reply(&mut self, event: Event) {
+    pub(crate) fn reply(&mut self, event: Event) {
         self.replied = true;
         self.outbox.reply_to(event.into(), self.request.clone());
     }
 
-    pub fn refuse(&mut self, refusal: Refusal) {
+    pub(crate) fn refuse(&mut self, refusal: Refusal) {
         self.reply(Event::Refused(refusal));
     }
 
     /// Tags the replies that follow with the client's request id.
-    pub fn begin_request(&mut self, request: Option<RequestTag>) {
+    pub(crate) fn begin_request(&mut self, request: Option<RequestTag>) {
         self.request = request;
         self.replied = false;
     }
 
     /// What the user says about themselves, shown to others who ask about
     /// them; set before registering, taken at registration.
-    pub fn set_profile(&mut self, profile: Profile) {
+    pub(crate) fn set_profile(&mut self, profile: Profile) {
         self.profile = Some(Arc::new(profile));
     }
 
     /// How the rooms are told this user left when the connection ends.
-    pub fn set_departure(&mut self, departure: Departure) {
+    pub(crate) fn set_departure(&mut self, departure: Departure) {
         self.departure = departure;
     }
 
-    pub fn registered_nick(&self) -> &Nick {
+    pub(crate) fn registered_nick(&self) -> &Nick {
         self.nick
             .as_ref()
             .expect("requests are executed only once named")

@@ -18,20 +18,20 @@ struct Counts {
 
 /// Open connections, in total and by address, across every door.
 #[derive(Debug)]
-pub struct ConnectionLimits {
+pub(crate) struct ConnectionLimits {
     max_total: usize,
     max_per_ip: usize,
     counts: Mutex<Counts>,
 }
 
 /// One admitted connection; dropping it gives the slot back.
-pub struct Permit {
+pub(crate) struct Permit {
     limits: Arc<ConnectionLimits>,
     ip: IpAddr,
 }
 
 impl ConnectionLimits {
-    pub fn new(config: &Config) -> Arc<Self> {
+    pub(crate) fn new(config: &Config) -> Arc<Self> {
         Arc::new(Self {
             max_total: config.max_connections,
             max_per_ip: config.max_connections_per_ip,
@@ -46,7 +46,7 @@ impl ConnectionLimits {
     }
 
     /// A slot for a connection from `ip`, or why there is none.
-    pub fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
+    pub(crate) fn admit(self: &Arc<Self>, ip: IpAddr) -> Result<Permit, Refusal> {
         let mut counts = self.lock();
         if counts.total >= self.max_total {
             return Err(Refusal::ServerFull {

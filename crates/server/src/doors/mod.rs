@@ -15,15 +15,15 @@
 //! their accept loop (`stream`) and what they run over (`transport`: TCP or
 //! TLS). Every byte a client receives goes through its door's [`Renderer`].
 
-pub mod http;
-pub mod irc;
-pub mod json;
-pub mod limits;
+pub(crate) mod http;
+pub(crate) mod irc;
+pub(crate) mod json;
+pub(crate) mod limits;
 pub(crate) mod session;
-pub mod stream;
-pub mod text;
+pub(crate) mod stream;
+pub(crate) mod text;
 pub(crate) mod transport;
-pub mod web;
+pub(crate) mod web;
 pub(crate) mod writer;
 
 use std::time::Duration;
@@ -33,7 +33,7 @@ use bytes::{Bytes, BytesMut};
 use crate::core::{Delivery, Missed};
 
 /// Turns deliveries into one door's bytes, for one connection.
-pub trait Renderer: Send + 'static {
+pub(crate) trait Renderer: Send + 'static {
     /// The bytes every client of this door gets for `delivery`, shared, when
     /// nothing about this connection changes them.
     fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes>;
@@ -45,7 +45,7 @@ pub trait Renderer: Send + 'static {
 
 /// How a writer paces its writes.
 #[derive(Debug, Clone, Copy)]
-pub struct WriteTiming {
+pub(crate) struct WriteTiming {
     /// Least time between two writes, to gather the lines that arrive meanwhile.
     pub coalesce: Duration,
     /// A socket that accepts nothing for this long ends the session.

@@ -48,7 +48,7 @@ const KEEPALIVE_RETRIES: u32 = 9;
 
 /// A door served over a byte stream: what its accept loop and the session
 /// engine need of it.
-pub trait StreamDoor: 'static {
+pub(crate) trait StreamDoor: 'static {
     /// Its name in logs and metrics, plain and over TLS.
     const NAME: &'static str;
     const TLS_NAME: &'static str;
@@ -79,7 +79,7 @@ fn serve<D: StreamDoor, S: ByteStream>(
 
 /// What an accept loop serves with: the chat, the limits every door shares,
 /// and TLS for a TLS listener.
-pub struct Acceptor {
+pub(crate) struct Acceptor {
     pub hub: Arc<Hub>,
     pub limits: Arc<ConnectionLimits>,
     pub tracker: TaskTracker,
@@ -90,7 +90,7 @@ pub struct Acceptor {
 impl Acceptor {
     /// Accepts connections for door `D` until shutdown, spawning each
     /// session on the tracker.
-    pub async fn run<D: StreamDoor>(self, listener: TcpListener, up: ListenerUp) {
+    pub(crate) async fn run<D: StreamDoor>(self, listener: TcpListener, up: ListenerUp) {
         up.up();
         let door = match self.tls {
             Some(_) => D::TLS_NAME,

@@ -20,7 +20,7 @@ use tokio::net::TcpStream;
 const READ_CHUNK_BYTES: usize = 2048;
 
 /// A connection the text door can serve.
-pub trait ByteStream: Send + 'static {
+pub(crate) trait ByteStream: Send + 'static {
     type Read: ReadChunk;
     type Write: AsyncWrite + Unpin + Send + 'static;
 
@@ -28,7 +28,7 @@ pub trait ByteStream: Send + 'static {
 }
 
 /// The read half of a [`ByteStream`].
-pub trait ReadChunk: Send + 'static {
+pub(crate) trait ReadChunk: Send + 'static {
     /// Waits for input and appends what is there to `buffer`, growing it
     /// only once there is something to read; `Ok(0)` at end of stream.
     /// Cancel-safe: nothing is read until it completes.

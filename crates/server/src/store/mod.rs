@@ -207,7 +207,7 @@ pub trait Store: Send + Sync + 'static {
 pub(crate) mod checks {
     use super::*;
 
-    pub fn room(name: &str, at: Millis) -> StoredRoom {
+    pub(crate) fn room(name: &str, at: Millis) -> StoredRoom {
         StoredRoom {
             name: name.to_owned(),
             created_at: at,
@@ -216,7 +216,7 @@ pub(crate) mod checks {
         }
     }
 
-    pub fn chat(room: &str, sender: &str, text: &str, at: Millis) -> StoredMessage {
+    pub(crate) fn chat(room: &str, sender: &str, text: &str, at: Millis) -> StoredMessage {
         StoredMessage {
             id: 0,
             room: room.to_owned(),
@@ -229,18 +229,18 @@ pub(crate) mod checks {
         }
     }
 
-    pub fn wait<T>(reply: Reply<T>) -> T {
+    pub(crate) fn wait<T>(reply: Reply<T>) -> T {
         reply
             .blocking_recv()
             .expect("the store answers")
             .expect("the store succeeds")
     }
 
-    pub fn texts(messages: &[StoredMessage]) -> Vec<&str> {
+    pub(crate) fn texts(messages: &[StoredMessage]) -> Vec<&str> {
         messages.iter().map(|m| m.text.as_str()).collect()
     }
 
-    pub fn rooms_are_saved_updated_and_deleted(store: &dyn Store) {
+    pub(crate) fn rooms_are_saved_updated_and_deleted(store: &dyn Store) {
         wait(store.save_room(room("Games", 1)));
         wait(store.save_room(room("Music", 2)));
         let mut games = room("Games", 1);
@@ -256,7 +256,7 @@ pub(crate) mod checks {
         assert!(wait(store.history("Music", 10, None)).is_empty());
     }
 
-    pub fn a_room_is_matched_by_key_and_keeps_its_latest_name(store: &dyn Store) {
+    pub(crate) fn a_room_is_matched_by_key_and_keeps_its_latest_name(store: &dyn Store) {
         wait(store.save_room(room("Games", 1)));
         wait(store.save_room(room("GAMES", 1)));
         let loaded = store.load(0).unwrap();
@@ -264,7 +264,7 @@ pub(crate) mod checks {
         assert_eq!(loaded[0].room.name, "GAMES");
     }
 
-    pub fn history_is_chronological_and_limited(store: &dyn Store) {
+    pub(crate) fn history_is_chronological_and_limited(store: &dyn Store) {
         wait(store.save_room(room("Games", 1)));
         for i in 0..50 {
             store.append(chat(
@@ -285,7 +285,7 @@ pub(crate) mod checks {
         assert_eq!(texts(&wait(store.history("games", 2, None))), ["46", "48"]);
     }
 
-    pub fn every_kind_round_trips(store: &dyn Store) {
+    pub(crate) fn every_kind_round_trips(store: &dyn Store) {
         let emote = StoredMessage {
             kind: MessageKind::Emote,
             ..chat("Games", "ann", "waves", 1)
@@ -329,7 +329,7 @@ pub(crate) mod checks {
     }
 
     /// `history_max` must be 5 for this check.
-    pub fn history_keeps_at_most_history_max(store: &dyn Store) {
+    pub(crate) fn history_keeps_at_most_history_max(store: &dyn Store) {
         for i in 0..40 {
             store.append(chat("Games", "bo", &i.to_string(), i));
         }
@@ -346,7 +346,7 @@ pub(crate) mod checks {
 
     /// Paging never reaches past the newest `history_max` (5 for this check),
     /// before and after a flush.
-    pub fn paging_stops_at_history_max(store: &dyn Store) {
+    pub(crate) fn paging_stops_at_history_max(store: &dyn Store) {
         let ids: Vec<i64> = (0..12)
             .map(|i| store.append(chat("Games", "bo", &i.to_string(), i)))
             .collect();
@@ -361,7 +361,7 @@ pub(crate) mod checks {
         }
     }
 
-    pub fn append_returns_increasing_ids_that_history_returns(store: &dyn Store) {
+    pub(crate) fn append_returns_increasing_ids_that_history_returns(store: &dyn Store) {
         let mut games = Vec::new();
         let mut lobby = Vec::new();
         for i in 0..60 {
@@ -402,7 +402,7 @@ pub(crate) mod checks {
     /// Pages back through a history of 250 (with another room's messages in
     /// between) in pages of 100, before and after a flush; needs a
     /// `history_max` of at least 250.
-    pub fn paging_by_id_returns_every_message_once(store: &dyn Store) {
+    pub(crate) fn paging_by_id_returns_every_message_once(store: &dyn Store) {
         let mut appended = Vec::new();
         for i in 0..250 {
             appended.push(store.append(chat("Games", "bo", &i.to_string(), i)));
@@ -439,7 +439,7 @@ pub(crate) mod checks {
         }
     }
 
-    pub fn a_healthy_store_has_no_problem(store: &dyn Store) {
+    pub(crate) fn a_healthy_store_has_no_problem(store: &dyn Store) {
         store.append(chat("lobby", "bo", "hi", 1));
         wait(store.flush());
         assert_eq!(store.problem(), None);

@@ -46,7 +46,7 @@ impl UserState {
     /// Checks that this user may set the password of `room` (asked before a
     /// door prompts for it); returns the room's name and its password epoch,
     /// to pass back in `Request::SetPassword { if_epoch }`.
-    pub fn may_set_password(&self, room: Option<&str>) -> Result<(String, u64), Refusal> {
+    pub(crate) fn may_set_password(&self, room: Option<&str>) -> Result<(String, u64), Refusal> {
         let (room, epoch) = self.password_setter(room)?;
         Ok((room.name().to_string(), epoch))
     }

@@ -11,7 +11,7 @@ mod people;
 mod queries;
 mod rooms;
 
-pub use rooms::MAX_HISTORY_COUNT;
+pub(crate) use rooms::MAX_HISTORY_COUNT;
 
 use std::sync::Arc;
 use std::time::Duration;
@@ -32,7 +32,7 @@ const STORE_PROBLEM_REMINDER: Duration = Duration::from_secs(60);
 
 impl UserState {
     /// Carries out one request and answers it (see [`UserState::answer`]).
-    pub async fn request(&mut self, request: Request) {
+    pub(crate) async fn request(&mut self, request: Request) {
         let result = self.execute(request).await;
         self.answer(result);
     }
@@ -41,7 +41,7 @@ impl UserState {
     /// `Done` for doors that answer every request when nothing else was
     /// said; then, if the store is failing, a reminder that history is not
     /// being saved.
-    pub fn answer(&mut self, result: Result<(), Refusal>) {
+    pub(crate) fn answer(&mut self, result: Result<(), Refusal>) {
         match result {
             Err(refusal) => self.refuse(refusal),
             Ok(()) if self.door.answers_every_request && !self.replied => self.reply(Event::Done),
@@ -51,7 +51,7 @@ impl UserState {
     }
 
     /// Carries out one request of a registered user; the caller answers it.
-    pub async fn execute(&mut self, request: Request) -> Result<(), Refusal> {
+    pub(crate) async fn execute(&mut self, request: Request) -> Result<(), Refusal> {
         if self.nick.is_none() {
             return Err(Refusal::NameFirst);
         }
@@ -107,7 +107,7 @@ impl UserState {
 
     /// Takes a name and, for a one-room door, enters the default room or
     /// `room` (created if it does not exist).
-    pub async fn register(&mut self, name: &str, room: Option<&str>) -> Result<(), Refusal> {
+    pub(crate) async fn register(&mut self, name: &str, room: Option<&str>) -> Result<(), Refusal> {
         if self.nick.is_some() {
             return Err(Refusal::AlreadyRegistered);
         }
@@ -243,7 +243,7 @@ impl UserState {
 
     /// If `request` would take this user out of a room, why: a door with
     /// prompts cancels them first.
-    pub fn removes_from_room(&self, request: &Control) -> Option<PromptCancel> {
+    pub(crate) fn removes_from_room(&self, request: &Control) -> Option<PromptCancel> {
         match request {
             Control::Kicked { room, .. } if self.is_in(room) => Some(PromptCancel::Kicked {
                 room: room.name().to_string(),
@@ -258,7 +258,7 @@ impl UserState {
     }
 
     /// Carries out another session's request on this one.
-    pub fn handle_control(&mut self, request: Control) {
+    pub(crate) fn handle_control(&mut self, request: Control) {
         self.begin_request(None);
         match request {
             Control::Kicked { room, by, reason } => {

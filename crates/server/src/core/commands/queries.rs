@@ -21,7 +21,7 @@ use crate::core::user::UserState;
 impl UserState {
     /// Who is in `room`, in order of arrival, each with their host mark,
     /// away status and profile. Any room may be asked about.
-    pub fn members(&self, room: &str) -> Result<RoomMembers, Refusal> {
+    pub(crate) fn members(&self, room: &str) -> Result<RoomMembers, Refusal> {
         let room = self.existing_room(room)?;
         Ok(RoomMembers {
             room: room.name().to_string(),
@@ -30,12 +30,12 @@ impl UserState {
     }
 
     /// The user named `name` (any case), if connected.
-    pub fn user_info(&self, name: &str) -> Option<UserInfo> {
+    pub(crate) fn user_info(&self, name: &str) -> Option<UserInfo> {
         self.hub.user(name).map(|user| user.info())
     }
 
     /// The user named `name` in detail: who they are and the rooms they are in.
-    pub fn user_details(&self, name: &str) -> Option<UserDetails> {
+    pub(crate) fn user_details(&self, name: &str) -> Option<UserDetails> {
         let user = self.hub.user(name)?;
         Some(UserDetails {
             user: user.info(),
@@ -45,7 +45,7 @@ impl UserState {
 
     /// The users whose names match `pattern` (`*` any run of characters, `?`
     /// any one, case ignored), sorted ignoring case, at most `limit`.
-    pub fn users_matching(&self, pattern: &str, limit: usize) -> Vec<UserInfo> {
+    pub(crate) fn users_matching(&self, pattern: &str, limit: usize) -> Vec<UserInfo> {
         let pattern = fold(pattern);
         self.hub.users_matching(|name| glob(&pattern, name), limit)
     }
@@ -53,12 +53,12 @@ impl UserState {
     /// Every room with its member count and topic, sorted by name; the
     /// user's own rooms are marked `joined`. The same list `Request::Rooms`
     /// answers with.
-    pub fn rooms_listing(&self) -> Vec<RoomSummary> {
+    pub(crate) fn rooms_listing(&self) -> Vec<RoomSummary> {
         self.hub.room_summaries(&self.rooms)
     }
 
     /// The rooms this user is in, in the order they entered them.
-    pub fn room_names(&self) -> Vec<String> {
+    pub(crate) fn room_names(&self) -> Vec<String> {
         self.rooms
             .iter()
             .map(|room| room.name().to_string())
@@ -66,14 +66,14 @@ impl UserState {
     }
 
     /// Whether this user is in the room named `room` (any case).
-    pub fn is_in_room(&self, room: &str) -> bool {
+    pub(crate) fn is_in_room(&self, room: &str) -> bool {
         let key = fold(room);
         self.rooms.iter().any(|r| r.name().key() == key)
     }
 
     /// What `room` is like: locked or not (and its password epoch), when it
     /// was made, its topic and who set it, its hosts.
-    pub fn room_status(&self, room: &str) -> Result<RoomStatus, Refusal> {
+    pub(crate) fn room_status(&self, room: &str) -> Result<RoomStatus, Refusal> {
         let room = self.existing_room(room)?;
         let (hash, password_epoch) = room.lock_state();
         Ok(RoomStatus {

@@ -14,7 +14,7 @@ use crate::core::user::UserState;
 use crate::store::MessageKind;
 
 /// Most messages one history request returns.
-pub const MAX_HISTORY_COUNT: usize = 200;
+pub(crate) const MAX_HISTORY_COUNT: usize = 200;
 
 impl UserState {
     /// True if this connection may act in locked `room` without typing its
@@ -169,7 +169,12 @@ impl UserState {
 
     /// Says `text` in `room`: the one request that never waits, so a door
     /// may call it directly rather than through [`UserState::execute`].
-    pub fn say(&mut self, room: Option<&str>, kind: SayKind, text: String) -> Result<(), Refusal> {
+    pub(crate) fn say(
+        &mut self,
+        room: Option<&str>,
+        kind: SayKind,
+        text: String,
+    ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
         let (kind, except) = match kind {
             SayKind::Chat => (MessageKind::Chat, Some(self.id)),
@@ -201,7 +206,7 @@ impl UserState {
     /// the message as said (its id and time), for a door that shows users
     /// their own messages itself, exactly as the room got them (IRC's
     /// `echo-message`), or not at all.
-    pub fn say_to_others(
+    pub(crate) fn say_to_others(
         &mut self,
         room: &str,
         kind: SayKind,

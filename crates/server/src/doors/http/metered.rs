@@ -28,11 +28,11 @@ use crate::flood::{ByteBudget, Flood, Verdict};
 use crate::metrics::Metrics;
 
 /// A byte stream an HTTP connection runs over: TCP, or TLS over TCP.
-pub trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
+pub(crate) trait Transport: AsyncRead + AsyncWrite + Send + Unpin + 'static {}
 impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
 
 /// The connection's input accounts, shared by its stream and its session.
-pub struct Meter {
+pub(crate) struct Meter {
     state: Mutex<MeterState>,
     metrics: Arc<Metrics>,
     /// The first frame over the rate since the bucket was full: the session
@@ -59,7 +59,7 @@ impl MeterState {
 }
 
 impl Meter {
-    pub fn new(config: &Config, metrics: Arc<Metrics>) -> Arc<Self> {
+    pub(crate) fn new(config: &Config, metrics: Arc<Metrics>) -> Arc<Self> {
         Arc::new(Self {
             state: Mutex::new(MeterState {
                 bytes: ByteBudget::new(config),
@@ -81,7 +81,7 @@ impl Meter {
 
     /// From here on the input is WebSocket frames; `already_read` is what
     /// the HTTP server read past the upgrade request, the first frames.
-    pub fn count_frames(&self, already_read: &[u8]) {
+    pub(crate) fn count_frames(&self, already_read: &[u8]) {
         let mut state = self.lock();
         let mut scanner = FrameScanner::default();
         let frames = scanner.scan(already_read);
@@ -90,12 +90,12 @@ impl Meter {
     }
 
     /// Resolves when the client went over its rate (once per flood).
-    pub async fn warned(&self) {
+    pub(crate) async fn warned(&self) {
         self.warned.notified().await;
     }
 
     /// Cancelled when the client is cut off for flooding.
-    pub fn flooded(&self) -> &CancellationToken {
+    pub(crate) fn flooded(&self) -> &CancellationToken {
         &self.flooded
     }
 
@@ -151,14 +151,14 @@ impl Meter {
 }
 
 /// A transport whose reads are charged to a [`Meter`].
-pub struct Metered {
+pub(crate) struct Metered {
     inner: Box<dyn Transport>,
     meter: Arc<Meter>,
     pause: Option<Pin<Box<Sleep>>>,
 }
 
 impl Metered {
-    pub fn new(inner: impl Transport, meter: Arc<Meter>) -> Self {
+    pub(crate) fn new(inner: impl Transport, meter: Arc<Meter>) -> Self {
         Self {
             inner: Box::new(inner),
             meter,
@@ -166,7 +166,7 @@ impl Metered {
         }
     }
 
-    pub fn meter(&self) -> &Arc<Meter> {
+    pub(crate) fn meter(&self) -> &Arc<Meter> {
         &self.meter
     }
 }

@@ -15,7 +15,7 @@
 //! Over TLS, a plain-HTTP request is answered with a hint instead of a
 //! failed handshake.
 
-pub mod metered;
+pub(crate) mod metered;
 mod websocket;
 
 use std::convert::Infallible;
@@ -52,7 +52,7 @@ const REFUSAL_WRITE_TIMEOUT: Duration = Duration::from_secs(1);
 const PLAIN_PROBE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// What the HTTP listener serves with.
-pub struct Setup {
+pub(crate) struct Setup {
     pub hub: Arc<Hub>,
     pub limits: Arc<ConnectionLimits>,
     pub tracker: TaskTracker,
@@ -91,7 +91,7 @@ impl Connection {
 
 /// Serves HTTP (or HTTPS) until `shutdown`; connections and WebSocket
 /// sessions run on the tracker.
-pub async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
+pub(crate) async fn serve(listener: TcpListener, setup: Setup) -> std::io::Result<()> {
     let Setup {
         hub,
         limits,

@@ -15,10 +15,10 @@
 
 use std::sync::atomic::{AtomicU8, Ordering};
 
-pub const SERVER_TIME: u8 = 1;
-pub const ECHO_MESSAGE: u8 = 2;
-pub const MULTI_PREFIX: u8 = 4;
-pub const USERHOST_IN_NAMES: u8 = 8;
+pub(super) const SERVER_TIME: u8 = 1;
+pub(super) const ECHO_MESSAGE: u8 = 2;
+pub(super) const MULTI_PREFIX: u8 = 4;
+pub(super) const USERHOST_IN_NAMES: u8 = 8;
 
 /// Every capability offered, by name, as `CAP LS` lists them.
 const OFFERED: [(&str, u8); 4] = [
@@ -29,21 +29,21 @@ const OFFERED: [(&str, u8); 4] = [
 ];
 
 /// The `CAP LS` list.
-pub fn offered() -> String {
+pub(super) fn offered() -> String {
     OFFERED.map(|(name, _)| name).join(" ")
 }
 
 /// One connection's capabilities; see the module docs.
 #[derive(Debug, Default)]
-pub struct Caps(AtomicU8);
+pub(crate) struct Caps(AtomicU8);
 
 impl Caps {
-    pub fn has(&self, cap: u8) -> bool {
+    pub(crate) fn has(&self, cap: u8) -> bool {
         self.0.load(Ordering::Relaxed) & cap != 0
     }
 
     /// The names of the capabilities taken, for `CAP LIST`.
-    pub fn list(&self) -> String {
+    pub(crate) fn list(&self) -> String {
         OFFERED
             .iter()
             .filter(|(_, bit)| self.has(*bit))
@@ -54,7 +54,7 @@ impl Caps {
 
     /// Applies a `CAP REQ` list (`a -b c`): all of it, or nothing if any
     /// name is not offered. Returns whether it was applied.
-    pub fn request(&self, list: &str) -> bool {
+    pub(crate) fn request(&self, list: &str) -> bool {
         let mut add = 0;
         let mut remove = 0;
         for word in list.split_whitespace() {

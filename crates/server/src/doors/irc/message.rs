@@ -13,17 +13,17 @@
 use bytes::BytesMut;
 
 /// Most bytes of tags a client line may start with (the `@` and the space included).
-pub const MAX_TAG_BYTES: usize = 8191;
+pub(super) const MAX_TAG_BYTES: usize = 8191;
 /// Most bytes of a line after its tags, without CRLF.
-pub const MAX_BODY_BYTES: usize = 510;
+pub(super) const MAX_BODY_BYTES: usize = 510;
 /// Most bytes of message text sent on one line: what fits in one client line.
-pub const MAX_TEXT_BYTES: usize = MAX_BODY_BYTES;
+pub(super) const MAX_TEXT_BYTES: usize = MAX_BODY_BYTES;
 /// Most parameters a command may have.
 const MAX_PARAMS: usize = 15;
 
 /// One framed item of client input.
 #[derive(Debug, PartialEq, Eq)]
-pub enum Frame {
+pub(crate) enum Frame {
     /// A line without its ending; invalid UTF-8 replaced.
     Line(String),
     /// A line over the limit; it is dropped.
@@ -32,7 +32,7 @@ pub enum Frame {
 
 /// Cuts bytes into lines; see the module docs.
 #[derive(Debug, Default)]
-pub struct Framer {
+pub(crate) struct Framer {
     /// The line being read, before its newline arrives.
     line: Vec<u8>,
     /// The current line went over the limit: drop bytes up to its newline.
@@ -41,7 +41,7 @@ pub struct Framer {
 
 impl Framer {
     /// Takes the next frame out of `input`, keeping a partial line.
-    pub fn next(&mut self, input: &mut BytesMut) -> Option<Frame> {
+    pub(crate) fn next(&mut self, input: &mut BytesMut) -> Option<Frame> {
         let limit = MAX_TAG_BYTES + MAX_BODY_BYTES + 1;
         loop {
             let Some(end) = input.iter().position(|&b| b == b'\n') else {
@@ -82,7 +82,7 @@ impl Framer {
 
 /// A parsed client line.
 #[derive(Debug, PartialEq, Eq)]
-pub struct Message<'a> {
+pub(super) struct Message<'a> {
     /// Upper-cased.
     pub command: String,
     pub params: Vec<&'a str>,
@@ -90,7 +90,7 @@ pub struct Message<'a> {
 
 /// Why a line could not be read as a command.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ParseError {
+pub(super) enum ParseError {
     /// Nothing but tags, a prefix or spaces: ignored, as servers do.
     Empty,
     /// The tags or the body are over their limits.
@@ -98,7 +98,7 @@ pub enum ParseError {
 }
 
 /// Splits `line` into its command and parameters.
-pub fn parse(line: &str) -> Result<Message<'_>, ParseError> {
+pub(super) fn parse(line: &str) -> Result<Message<'_>, ParseError> {
     let mut rest = line;
     if let Some(tagged) = rest.strip_prefix('@') {
         let (tags, body) = tagged.split_once(' ').unwrap_or((tagged, ""));
@@ -158,7 +158,7 @@ pub fn parse(line: &str) -> Result<Message<'_>, ParseError> {
 
 /// `text` safe as the last parameter of a line: CR, LF and NUL (which
 /// would end or break it) become spaces.
-pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
+pub(super) fn clean(text: &str) -> std::borrow::Cow<'_, str> {
     if text.contains(['\r', '\n', '\0']) {
         text.replace(['\r', '\n', '\0'], " ").into()
     } else {
@@ -172,7 +172,7 @@ pub fn clean(text: &str) -> std::borrow::Cow<'_, str> {
 /// one IRC line goes out intact on one, and a long one from another door
 /// (a WebSocket message may be 16 KiB) arrives as several. An empty text
 /// still makes one line.
-pub fn fit(out: &mut BytesMut, head: &str, text: &str, tail: &str) {
+pub(super) fn fit(out: &mut BytesMut, head: &str, text: &str, tail: &str) {
     let mut any = false;
     for paragraph in text.split('\n') {
         let mut rest = clean(paragraph.trim_end_matches('\r')).into_owned();
@@ -201,7 +201,7 @@ fn push_line(out: &mut BytesMut, head: &str, text: &str, tail: &str) {
 /// What is left of `text` to show other doors and store: CTCP delimiters and
 /// IRC formatting (bold, colours, italics, ...) taken out, then the control
 /// characters every door removes.
-pub fn plain(text: &str) -> String {
+pub(super) fn plain(text: &str) -> String {
     let mut out = String::with_capacity(text.len());
     let mut chars = text.chars().peekable();
     while let Some(c) = chars.next() {

@@ -28,7 +28,7 @@ use crate::doors::stream::StreamDoor;
 use message::Framer;
 
 /// The IRC door, for `--irc-listen` and `--irc-tls-listen`.
-pub struct IrcDoor;
+pub(crate) struct IrcDoor;
 
 impl StreamDoor for IrcDoor {
     const NAME: &'static str = "irc";

@@ -13,81 +13,81 @@ use banter_proto::Refusal;
 
 use std::sync::Arc;
 
-pub const RPL_WELCOME: u16 = 1;
-pub const RPL_YOURHOST: u16 = 2;
-pub const RPL_CREATED: u16 = 3;
-pub const RPL_MYINFO: u16 = 4;
-pub const RPL_ISUPPORT: u16 = 5;
-pub const RPL_UMODEIS: u16 = 221;
-pub const RPL_AWAY: u16 = 301;
-pub const RPL_USERHOST: u16 = 302;
-pub const RPL_ISON: u16 = 303;
-pub const RPL_UNAWAY: u16 = 305;
-pub const RPL_NOWAWAY: u16 = 306;
-pub const RPL_WHOISUSER: u16 = 311;
-pub const RPL_WHOISSERVER: u16 = 312;
-pub const RPL_ENDOFWHO: u16 = 315;
-pub const RPL_ENDOFWHOIS: u16 = 318;
-pub const RPL_WHOISCHANNELS: u16 = 319;
-pub const RPL_LISTSTART: u16 = 321;
-pub const RPL_LIST: u16 = 322;
-pub const RPL_LISTEND: u16 = 323;
-pub const RPL_CHANNELMODEIS: u16 = 324;
-pub const RPL_CREATIONTIME: u16 = 329;
-pub const RPL_NOTOPIC: u16 = 331;
-pub const RPL_TOPIC: u16 = 332;
-pub const RPL_TOPICWHOTIME: u16 = 333;
-pub const RPL_INVITING: u16 = 341;
-pub const RPL_ENDOFINVITELIST: u16 = 347;
-pub const RPL_ENDOFEXCEPTLIST: u16 = 349;
-pub const RPL_WHOREPLY: u16 = 352;
-pub const RPL_NAMREPLY: u16 = 353;
-pub const RPL_ENDOFNAMES: u16 = 366;
-pub const RPL_ENDOFBANLIST: u16 = 368;
-pub const RPL_MOTD: u16 = 372;
-pub const RPL_MOTDSTART: u16 = 375;
-pub const RPL_ENDOFMOTD: u16 = 376;
-pub const RPL_TIME: u16 = 391;
-pub const ERR_NOSUCHNICK: u16 = 401;
-pub const ERR_NOSUCHCHANNEL: u16 = 403;
-pub const ERR_CANNOTSENDTOCHAN: u16 = 404;
-pub const ERR_TOOMANYCHANNELS: u16 = 405;
-pub const ERR_TOOMANYTARGETS: u16 = 407;
-pub const ERR_UNAVAILRESOURCE: u16 = 437;
-pub const ERR_NOORIGIN: u16 = 409;
-pub const ERR_INVALIDCAPCMD: u16 = 410;
-pub const ERR_NORECIPIENT: u16 = 411;
-pub const ERR_NOTEXTTOSEND: u16 = 412;
-pub const ERR_INPUTTOOLONG: u16 = 417;
-pub const ERR_UNKNOWNCOMMAND: u16 = 421;
-pub const ERR_NONICKNAMEGIVEN: u16 = 431;
-pub const ERR_ERRONEUSNICKNAME: u16 = 432;
-pub const ERR_NICKNAMEINUSE: u16 = 433;
-pub const ERR_USERNOTINCHANNEL: u16 = 441;
-pub const ERR_NOTONCHANNEL: u16 = 442;
-pub const ERR_USERONCHANNEL: u16 = 443;
-pub const ERR_NOTREGISTERED: u16 = 451;
-pub const ERR_NEEDMOREPARAMS: u16 = 461;
-pub const ERR_ALREADYREGISTERED: u16 = 462;
-pub const ERR_UNKNOWNMODE: u16 = 472;
-pub const ERR_BADCHANNELKEY: u16 = 475;
-pub const ERR_BADCHANNAME: u16 = 479;
-pub const ERR_CHANOPRIVSNEEDED: u16 = 482;
-pub const ERR_UMODEUNKNOWNFLAG: u16 = 501;
-pub const ERR_USERSDONTMATCH: u16 = 502;
-pub const ERR_INVALIDKEY: u16 = 525;
+pub(super) const RPL_WELCOME: u16 = 1;
+pub(super) const RPL_YOURHOST: u16 = 2;
+pub(super) const RPL_CREATED: u16 = 3;
+pub(super) const RPL_MYINFO: u16 = 4;
+pub(super) const RPL_ISUPPORT: u16 = 5;
+pub(super) const RPL_UMODEIS: u16 = 221;
+pub(super) const RPL_AWAY: u16 = 301;
+pub(super) const RPL_USERHOST: u16 = 302;
+pub(super) const RPL_ISON: u16 = 303;
+pub(super) const RPL_UNAWAY: u16 = 305;
+pub(super) const RPL_NOWAWAY: u16 = 306;
+pub(super) const RPL_WHOISUSER: u16 = 311;
+pub(super) const RPL_WHOISSERVER: u16 = 312;
+pub(super) const RPL_ENDOFWHO: u16 = 315;
+pub(super) const RPL_ENDOFWHOIS: u16 = 318;
+pub(super) const RPL_WHOISCHANNELS: u16 = 319;
+pub(super) const RPL_LISTSTART: u16 = 321;
+pub(super) const RPL_LIST: u16 = 322;
+pub(super) const RPL_LISTEND: u16 = 323;
+pub(super) const RPL_CHANNELMODEIS: u16 = 324;
+pub(super) const RPL_CREATIONTIME: u16 = 329;
+pub(super) const RPL_NOTOPIC: u16 = 331;
+pub(super) const RPL_TOPIC: u16 = 332;
+pub(super) const RPL_TOPICWHOTIME: u16 = 333;
+pub(super) const RPL_INVITING: u16 = 341;
+pub(super) const RPL_ENDOFINVITELIST: u16 = 347;
+pub(super) const RPL_ENDOFEXCEPTLIST: u16 = 349;
+pub(super) const RPL_WHOREPLY: u16 = 352;
+pub(super) const RPL_NAMREPLY: u16 = 353;
+pub(super) const RPL_ENDOFNAMES: u16 = 366;
+pub(super) const RPL_ENDOFBANLIST: u16 = 368;
+pub(super) const RPL_MOTD: u16 = 372;
+pub(super) const RPL_MOTDSTART: u16 = 375;
+pub(super) const RPL_ENDOFMOTD: u16 = 376;
+pub(super) const RPL_TIME: u16 = 391;
+pub(super) const ERR_NOSUCHNICK: u16 = 401;
+pub(super) const ERR_NOSUCHCHANNEL: u16 = 403;
+pub(super) const ERR_CANNOTSENDTOCHAN: u16 = 404;
+pub(super) const ERR_TOOMANYCHANNELS: u16 = 405;
+pub(super) const ERR_TOOMANYTARGETS: u16 = 407;
+pub(super) const ERR_UNAVAILRESOURCE: u16 = 437;
+pub(super) const ERR_NOORIGIN: u16 = 409;
+pub(super) const ERR_INVALIDCAPCMD: u16 = 410;
+pub(super) const ERR_NORECIPIENT: u16 = 411;
+pub(super) const ERR_NOTEXTTOSEND: u16 = 412;
+pub(super) const ERR_INPUTTOOLONG: u16 = 417;
+pub(super) const ERR_UNKNOWNCOMMAND: u16 = 421;
+pub(super) const ERR_NONICKNAMEGIVEN: u16 = 431;
+pub(super) const ERR_ERRONEUSNICKNAME: u16 = 432;
+pub(super) const ERR_NICKNAMEINUSE: u16 = 433;
+pub(super) const ERR_USERNOTINCHANNEL: u16 = 441;
+pub(super) const ERR_NOTONCHANNEL: u16 = 442;
+pub(super) const ERR_USERONCHANNEL: u16 = 443;
+pub(super) const ERR_NOTREGISTERED: u16 = 451;
+pub(super) const ERR_NEEDMOREPARAMS: u16 = 461;
+pub(super) const ERR_ALREADYREGISTERED: u16 = 462;
+pub(super) const ERR_UNKNOWNMODE: u16 = 472;
+pub(super) const ERR_BADCHANNELKEY: u16 = 475;
+pub(super) const ERR_BADCHANNAME: u16 = 479;
+pub(super) const ERR_CHANOPRIVSNEEDED: u16 = 482;
+pub(super) const ERR_UMODEUNKNOWNFLAG: u16 = 501;
+pub(super) const ERR_USERSDONTMATCH: u16 = 502;
+pub(super) const ERR_INVALIDKEY: u16 = 525;
 
 /// Lines for one client from the server named `server`, addressed to its
 /// nick (`*` before it has one), gathered to go into its outbox together.
 #[derive(Debug)]
-pub struct Replies {
+pub(super) struct Replies {
     server: Arc<str>,
     nick: String,
     pub out: String,
 }
 
 impl Replies {
-    pub fn new(server: &Arc<str>, nick: &str) -> Self {
+    pub(super) fn new(server: &Arc<str>, nick: &str) -> Self {
         Self {
             server: Arc::clone(server),
             nick: nick.to_owned(),
@@ -96,17 +96,17 @@ impl Replies {
     }
 
     /// The server's name, as in the prefix of its own lines.
-    pub fn server(&self) -> &str {
+    pub(super) fn server(&self) -> &str {
         &self.server
     }
 
     /// The nick replies are addressed to.
-    pub fn nick(&self) -> &str {
+    pub(super) fn nick(&self) -> &str {
         &self.nick
     }
 
     /// `:banter <code> <nick> <params...> :<text>`; `text` is made safe.
-    pub fn numeric(&mut self, code: u16, params: &[&str], text: &str) {
+    pub(super) fn numeric(&mut self, code: u16, params: &[&str], text: &str) {
         let _ = write!(self.out, ":{} {code:03} {}", self.server, self.nick);
         for param in params {
             let _ = write!(self.out, " {param}");
@@ -115,7 +115,7 @@ impl Replies {
     }
 
     /// A numeric whose last parameter is not text (ISUPPORT, MYINFO).
-    pub fn numeric_bare(&mut self, code: u16, params: &str) {
+    pub(super) fn numeric_bare(&mut self, code: u16, params: &str) {
         let _ = write!(
             self.out,
             ":{} {code:03} {} {params}\r\n",
@@ -124,7 +124,7 @@ impl Replies {
     }
 
     /// A notice from the server to this client.
-    pub fn notice(&mut self, text: &str) {
+    pub(super) fn notice(&mut self, text: &str) {
         let _ = write!(
             self.out,
             ":{} NOTICE {} :{}\r\n",
@@ -135,14 +135,14 @@ impl Replies {
     }
 
     /// Any other line, already made safe, without its CRLF.
-    pub fn line(&mut self, line: std::fmt::Arguments<'_>) {
+    pub(super) fn line(&mut self, line: std::fmt::Arguments<'_>) {
         let _ = self.out.write_fmt(line);
         self.out.push_str("\r\n");
     }
 
     /// The numeric (or notice) for `refusal` of `command`. `channel` is the
     /// channel (with its `#`) the command was about, `name` the nick.
-    pub fn refusal(&mut self, command: &str, channel: &str, name: &str, refusal: &Refusal) {
+    pub(super) fn refusal(&mut self, command: &str, channel: &str, name: &str, refusal: &Refusal) {
         match refusal {
             Refusal::NoSuchRoom { .. }
             | Refusal::NoSuchRoomToEnter { .. }

@@ -32,7 +32,7 @@ const REMEMBERED: usize = 16;
 /// numerics, PONG, ERROR): queued in the outbox among the core's events so
 /// they keep their order, and seen by no other door.
 #[derive(Debug)]
-pub struct IrcLines(pub String);
+pub(super) struct IrcLines(pub String);
 
 impl DoorItem for IrcLines {
     /// The lines' size and the same framing allowance as an event's.
@@ -43,7 +43,7 @@ impl DoorItem for IrcLines {
 
 /// Renders for one IRC connection; see the module docs.
 #[derive(Debug)]
-pub struct IrcRenderer {
+pub(crate) struct IrcRenderer {
     /// The server's name, as it signs its own lines.
     server: Arc<str>,
     nick: String,
@@ -55,7 +55,7 @@ pub struct IrcRenderer {
 }
 
 /// `nick!nick@banter`: every user's mask, whichever door they use.
-pub fn mask(nick: &str) -> String {
+pub(super) fn mask(nick: &str) -> String {
     format!("{nick}!{nick}@{HOST}")
 }
 
@@ -72,7 +72,7 @@ fn part(replies: &mut Replies, nick: &str, room: &str, message: Option<&str>) {
 }
 
 /// The `server-time` tag's value: UTC with milliseconds.
-pub fn server_time(at: i64) -> String {
+pub(super) fn server_time(at: i64) -> String {
     let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     format!(
@@ -90,7 +90,7 @@ pub fn server_time(at: i64) -> String {
 /// A room message as `command` (PRIVMSG, or NOTICE for an echo) lines,
 /// tagged with its time when `timed`. An emote is a CTCP ACTION; a message
 /// sent from another room (`:erm`) says which.
-pub fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, timed: bool) {
+pub(super) fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, timed: bool) {
     let tags = if timed {
         format!("@time={} ", server_time(message.at))
     } else {
@@ -111,7 +111,7 @@ pub fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, timed: 
 }
 
 /// A private message to `to` as lines.
-pub fn private(
+pub(super) fn private(
     out: &mut BytesMut,
     from: &str,
     to: &str,
@@ -139,14 +139,19 @@ fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
 
 /// The `353` lines of a member list, split to fit, then `366`; each member
 /// as a full mask with `userhost-in-names`.
-pub fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
+pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
     name_lines(replies, room, members, masks);
     replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
 }
 
 /// The `353` lines of `room`'s members, without the `366` that ends them
 /// (a NAMES of several channels ends them all with one).
-pub fn name_lines(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
+pub(super) fn name_lines(
+    replies: &mut Replies,
+    room: &str,
+    members: &[(String, bool)],
+    masks: bool,
+) {
     let channel = format!("#{room}");
     let mut listed = String::new();
     for (nick, host) in members {
@@ -171,7 +176,7 @@ pub fn name_lines(replies: &mut Replies, room: &str, members: &[(String, bool)],
 }
 
 impl IrcRenderer {
-    pub fn new(server: Arc<str>, caps: Arc<Caps>) -> Self {
+    pub(crate) fn new(server: Arc<str>, caps: Arc<Caps>) -> Self {
         Self {
             server,
             nick: "*".into(),

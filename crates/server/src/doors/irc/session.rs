@@ -53,7 +53,7 @@ const MAX_WHO_MATCHES: usize = 200;
 const CHANNEL_LEN: usize = banter_proto::names::MAX_ROOM_LEN + 1;
 
 /// One IRC connection's state, owned by its task.
-pub struct Session {
+pub(crate) struct Session {
     user: UserState,
     /// The server's name (`--irc-server-name`), as it signs its own lines.
     server: Arc<str>,

@@ -3,5 +3,5 @@
 //! `session` runs one connection.
 
 mod protocol;
-pub mod render;
-pub mod session;
+pub(crate) mod render;
+pub(crate) mod session;

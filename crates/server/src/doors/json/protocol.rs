@@ -20,7 +20,7 @@ const DEFAULT_HISTORY_LIMIT: usize = 50;
 
 /// What a client frame asks for.
 #[derive(Debug, PartialEq, Eq)]
-pub enum ClientRequest {
+pub(super) enum ClientRequest {
     /// Take a name (the first request of a connection).
     Hello {
         name: String,
@@ -33,7 +33,7 @@ pub enum ClientRequest {
 
 /// One client frame, parsed.
 #[derive(Debug)]
-pub struct Frame {
+pub(super) struct Frame {
     /// The client's `"id"`, re-encoded, to echo in the reply.
     pub id: Option<RequestTag>,
     pub request: Result<ClientRequest, Refusal>,
@@ -41,7 +41,7 @@ pub struct Frame {
 
 /// Parses one text frame; `max_text` bounds every free-text field, as
 /// `--max-line-bytes` bounds a text-door line.
-pub fn parse(frame: &str, max_text: usize) -> Frame {
+pub(super) fn parse(frame: &str, max_text: usize) -> Frame {
     let parsed = parse_request(frame);
     Frame {
         id: parsed

@@ -24,7 +24,7 @@ const SHUTTING_DOWN: &str = "the server is shutting down";
 
 /// Renders for one JSON connection; holds nothing of its own.
 #[derive(Debug, Default)]
-pub struct JsonRenderer;
+pub(crate) struct JsonRenderer;
 
 impl Renderer for JsonRenderer {
     fn shared<'a>(&self, delivery: &'a Delivery) -> Option<&'a Bytes> {

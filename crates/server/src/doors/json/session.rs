@@ -34,10 +34,10 @@ use crate::doors::writer::FrameSink;
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
 
 /// One upgraded WebSocket, over its connection's metered stream.
-pub type WebSocket = WebSocketStream<Metered>;
+pub(crate) type WebSocket = WebSocketStream<Metered>;
 
 /// Serves one upgraded WebSocket to its end; `meter` is its input's account.
-pub fn serve(
+pub(crate) fn serve(
     socket: WebSocket,
     meter: Arc<Meter>,
     peer: SocketAddr,
@@ -50,7 +50,7 @@ pub fn serve(
 }
 
 /// A WebSocket connection's state, owned by its task: the user alone.
-pub struct Session {
+pub(crate) struct Session {
     user: UserState,
 }
 

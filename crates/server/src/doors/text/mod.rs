@@ -18,7 +18,7 @@ use crate::config::Config;
 use crate::doors::stream::StreamDoor;
 
 /// The text door, for `--listen` and `--tls-listen`.
-pub struct TextDoor;
+pub(crate) struct TextDoor;
 
 impl StreamDoor for TextDoor {
     const NAME: &'static str = "text";

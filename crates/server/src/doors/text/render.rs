@@ -50,7 +50,7 @@ const ERASE_TYPED_LINE: &[u8] = b"\x1b[1A\r\x1b[2K";
 
 /// What the server is asking the user for.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Prompt {
+pub(super) enum Prompt {
     Nick,
     /// The password of a locked room, to enter it. Input is hidden.
     RoomPassword {
@@ -68,7 +68,7 @@ pub enum Prompt {
 
 impl Prompt {
     /// The answer should not show on the user's screen.
-    pub fn hides_input(&self) -> bool {
+    pub(super) fn hides_input(&self) -> bool {
         !matches!(self, Prompt::Nick)
     }
 }
@@ -76,7 +76,7 @@ impl Prompt {
 /// This door's own output, queued in the outbox among the core's events
 /// (see the module docs).
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum TextItem {
+pub(super) enum TextItem {
     /// First words on connect.
     Greeting,
     Prompt(Prompt),
@@ -105,7 +105,7 @@ impl DoorItem for TextItem {
 /// What the session learns about its client that changes how it is
 /// written to; shared by the session (which sets it) and its renderer.
 #[derive(Debug, Default)]
-pub struct Terminal {
+pub(crate) struct Terminal {
     /// The client answered the probe: it speaks telnet.
     pub telnet: AtomicBool,
     /// `:set timestamps on`: live messages carry their time.
@@ -114,7 +114,7 @@ pub struct Terminal {
 
 /// Per-connection output choices; see the module docs.
 #[derive(Debug)]
-pub struct TextRenderer {
+pub(crate) struct TextRenderer {
     /// Send the telnet probe before the greeting.
     probe: bool,
     terminal: Arc<Terminal>,
@@ -123,7 +123,7 @@ pub struct TextRenderer {
 }
 
 impl TextRenderer {
-    pub fn new(probe: bool, terminal: Arc<Terminal>) -> Self {
+    pub(crate) fn new(probe: bool, terminal: Arc<Terminal>) -> Self {
         Self {
             probe,
             terminal,
@@ -267,7 +267,7 @@ fn others(count: usize) -> String {
 
 /// Renders one of this door's own items as plain-text lines (without what
 /// the terminal needs around them: the probe, echo and conceal codes).
-pub fn item_text(item: &TextItem) -> String {
+pub(super) fn item_text(item: &TextItem) -> String {
     let mut out = String::new();
     match item {
         TextItem::Greeting => line(
@@ -671,7 +671,7 @@ fn live(out: &mut String, message: &RoomMessage) {
 }
 
 /// `HH:MM`, with the date when not today (UTC).
-pub fn stamp(at: i64) -> String {
+pub(super) fn stamp(at: i64) -> String {
     let at = OffsetDateTime::from_unix_timestamp_nanos(i128::from(at) * 1_000_000)
         .unwrap_or(OffsetDateTime::UNIX_EPOCH);
     let (hour, minute) = (at.hour(), at.minute());

@@ -66,7 +66,7 @@ enum Pending {
 }
 
 /// A text-door connection's state, owned by its task.
-pub struct Session {
+pub(crate) struct Session {
     user: UserState,
     pending: Option<Pending>,
     /// Set here (telnet answered the probe, `:set timestamps`), read by the

@@ -43,7 +43,7 @@ CREATE INDEX messages_by_history ON messages (history, id);
 ";
 
 /// Every migration in order; the schema version the code supports is its length.
-pub const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1];
 
 /// How long a statement waits for a lock held by another connection (an
 /// operator's `sqlite3` shell, say) before failing. Short, because the writer
@@ -57,7 +57,7 @@ const BUSY_TIMEOUT: Duration = Duration::from_millis(200);
 /// not cut and regrown every second. (A thousand busy rooms write far more,
 /// and then it is; a larger limit would save some system time, at the cost
 /// of a WAL file that stays larger.)
-pub const JOURNAL_SIZE_LIMIT: i64 = 1024 * 1024;
+pub(super) const JOURNAL_SIZE_LIMIT: i64 = 1024 * 1024;
 
 /// The page cache of the writer's connection, in KiB (SQLite's default is
 /// 2,000). A batch dirties about one index page per history it touches (the
@@ -68,7 +68,7 @@ pub const JOURNAL_SIZE_LIMIT: i64 = 1024 * 1024;
 /// cache cut what the writer reads per message from 5.8 KB to 1.5 KB, and
 /// its CPU time per message by about a tenth. 16 MiB holds the newest pages
 /// of about 3,000 busy histories; it fills only as pages are used.
-pub const CACHE_SIZE_KIB: i64 = 16 * 1024;
+pub(super) const CACHE_SIZE_KIB: i64 = 16 * 1024;
 
 /// The WAL size, in pages, at which SQLite checkpoints by itself at a commit
 /// (its default is 1,000 pages, about 4 MB). The writer checkpoints once a
@@ -83,9 +83,9 @@ pub const CACHE_SIZE_KIB: i64 = 16 * 1024;
 /// WAL). Under such a load the WAL grows to about 16 MB instead of 4 MB
 /// between checkpoints; [`JOURNAL_SIZE_LIMIT`] still cuts the file back
 /// when the WAL starts over.
-pub const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_000;
+pub(super) const WAL_AUTOCHECKPOINT_PAGES: i64 = 4_000;
 
-pub fn supported_version() -> i64 {
+pub(super) fn supported_version() -> i64 {
     MIGRATIONS.len() as i64
 }
 
@@ -105,7 +105,7 @@ pub fn supported_version() -> i64 {
 /// other name, so the check can never fail here. Migrations run before, and
 /// are checked; any other connection (an operator's `sqlite3`) still
 /// enforces it: the schema is unchanged.
-pub fn open(path: &Path) -> Result<Connection, StoreError> {
+pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     let failed = |source: rusqlite::Error| StoreError::Open {
         path: path.to_owned(),
         source: Box::new(source),
@@ -157,7 +157,7 @@ fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
 
 /// How [`checkpoint`] goes about it; SQLite's modes of the same names.
 #[derive(Debug, Clone, Copy)]
-pub enum Checkpoint {
+pub(super) enum Checkpoint {
     /// Copies what no reader still needs and waits for nobody: cheap enough
     /// to run every second. SQLite starts the WAL file over at the next commit
     /// (cut back to [`JOURNAL_SIZE_LIMIT`]) once everything is copied.
@@ -171,7 +171,7 @@ pub enum Checkpoint {
 /// whether every page was copied (for [`Checkpoint::Truncate`]: and the WAL
 /// file emptied); `false` when a reader or another connection's lock was in
 /// the way.
-pub fn checkpoint(conn: &Connection, mode: Checkpoint) -> rusqlite::Result<bool> {
+pub(super) fn checkpoint(conn: &Connection, mode: Checkpoint) -> rusqlite::Result<bool> {
     let sql = match mode {
         Checkpoint::Passive => "PRAGMA wal_checkpoint(PASSIVE)",
         Checkpoint::Truncate => "PRAGMA wal_checkpoint(TRUNCATE)",
@@ -184,7 +184,7 @@ pub fn checkpoint(conn: &Connection, mode: Checkpoint) -> rusqlite::Result<bool>
 
 /// Whether a write transaction could start now: fails (after the busy
 /// timeout) while another program holds the database's write lock.
-pub fn probe_write(conn: &Connection) -> rusqlite::Result<()> {
+pub(super) fn probe_write(conn: &Connection) -> rusqlite::Result<()> {
     conn.execute_batch("BEGIN IMMEDIATE; ROLLBACK")
 }
 
@@ -226,7 +226,7 @@ fn sql_limit(limit: usize) -> i64 {
 /// so new ids continue after it: the highest ever stored (`AUTOINCREMENT`
 /// keeps it after the message is deleted), or higher after
 /// [`remember_last_id`].
-pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
+pub(super) fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
     Ok(conn
         .query_row(
             "SELECT seq FROM sqlite_sequence WHERE name = 'messages'",
@@ -241,7 +241,7 @@ pub fn last_id(conn: &Connection) -> rusqlite::Result<i64> {
 /// were never stored (dropped) are not handed out again after a restart.
 /// `sqlite_sequence` is where `AUTOINCREMENT` keeps the highest id, and SQLite
 /// allows it to be changed; inserting a message with a lower id leaves it alone.
-pub fn remember_last_id(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
+pub(super) fn remember_last_id(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
     let updated = tx
         .prepare_cached("UPDATE sqlite_sequence SET seq = max(seq, ?1) WHERE name = 'messages'")?
         .execute([id])?;
@@ -254,7 +254,7 @@ pub fn remember_last_id(tx: &Transaction, id: i64) -> rusqlite::Result<()> {
 }
 
 /// How many messages each history holds.
-pub fn history_sizes(conn: &Connection) -> rusqlite::Result<HashMap<String, usize>> {
+pub(super) fn history_sizes(conn: &Connection) -> rusqlite::Result<HashMap<String, usize>> {
     let mut stmt = conn.prepare("SELECT history, COUNT(*) FROM messages GROUP BY history")?;
     let rows = stmt.query_map([], |row| {
         Ok((row.get::<_, String>(0)?, row.get::<_, i64>(1)? as usize))
@@ -269,7 +269,7 @@ pub fn history_sizes(conn: &Connection) -> rusqlite::Result<HashMap<String, usiz
 /// faster: a statement that writes several rows and sets the rowid itself
 /// needs a statement journal, which copies every page it touches, and that
 /// costs more than the per-statement work it saves.
-pub fn insert_messages(
+pub(super) fn insert_messages(
     tx: &Transaction,
     messages: &[(String, StoredMessage)],
 ) -> rusqlite::Result<()> {
@@ -295,7 +295,7 @@ pub fn insert_messages(
     Ok(())
 }
 
-pub fn save_room(tx: &Transaction, key: &str, room: &StoredRoom) -> rusqlite::Result<()> {
+pub(super) fn save_room(tx: &Transaction, key: &str, room: &StoredRoom) -> rusqlite::Result<()> {
     tx.prepare_cached(
         "INSERT INTO rooms (key, name, created_at, password_hash, topic)
          VALUES (?1, ?2, ?3, ?4, ?5)
@@ -314,7 +314,7 @@ pub fn save_room(tx: &Transaction, key: &str, room: &StoredRoom) -> rusqlite::Re
 }
 
 /// Deletes the room and its whole history.
-pub fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
+pub(super) fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM rooms WHERE key = ?1")?
         .execute([key])?;
     tx.prepare_cached("DELETE FROM messages WHERE history = ?1")?
@@ -323,7 +323,7 @@ pub fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
 }
 
 /// Every saved room with its key, sorted by key.
-pub fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
+pub(super) fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
     let mut stmt = conn.prepare_cached(
         "SELECT key, name, created_at, password_hash, topic FROM rooms ORDER BY key",
     )?;
@@ -343,7 +343,7 @@ pub fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
 
 /// The newest `limit` committed messages of a history with ids below
 /// `before`, chronological: one descending range of `messages_by_history`.
-pub fn tail(
+pub(super) fn tail(
     conn: &Connection,
     key: &str,
     before: i64,
@@ -375,7 +375,12 @@ pub fn tail(
 
 /// How many committed messages of a history have ids of at least `from`,
 /// counting no further than `cap` (an index range of at most `cap` entries).
-pub fn count_from(conn: &Connection, key: &str, from: i64, cap: usize) -> rusqlite::Result<usize> {
+pub(super) fn count_from(
+    conn: &Connection,
+    key: &str,
+    from: i64,
+    cap: usize,
+) -> rusqlite::Result<usize> {
     if cap == 0 {
         return Ok(0);
     }
@@ -389,7 +394,7 @@ pub fn count_from(conn: &Connection, key: &str, from: i64, cap: usize) -> rusqli
 }
 
 /// Deletes all but the newest `keep` messages of a history; returns how many went.
-pub fn prune(conn: &Connection, key: &str, keep: usize) -> rusqlite::Result<usize> {
+pub(super) fn prune(conn: &Connection, key: &str, keep: usize) -> rusqlite::Result<usize> {
     conn.prepare_cached(
         "DELETE FROM messages WHERE history = ?1 AND id <= COALESCE(
              (SELECT id FROM messages WHERE history = ?1 ORDER BY id DESC LIMIT 1 OFFSET ?2),

@@ -60,12 +60,12 @@ use crate::store::{history_key, Ack, LoadedRoom, StoreError, StoredMessage, Stor
 
 /// How long the writer waits before retrying a failed commit: long enough not
 /// to spin on a full disk, short enough that recovery is noticed quickly.
-pub const RETRY_INTERVAL: Duration = Duration::from_secs(1);
+pub(super) const RETRY_INTERVAL: Duration = Duration::from_secs(1);
 
 type Answer<T> = oneshot::Sender<Result<T, StoreError>>;
 
 /// Work for the writer, in the order it was asked for.
-pub enum Job {
+pub(super) enum Job {
     Append(StoredMessage),
     SaveRoom(StoredRoom, Answer<()>),
     DeleteRoom(String, Answer<()>),
@@ -127,7 +127,7 @@ struct Inbox {
 }
 
 /// What the store handle and the writer share.
-pub struct Shared {
+pub(super) struct Shared {
     inbox: Mutex<Inbox>,
     wake: Condvar,
     /// The current write failure; `None` while healthy.
@@ -152,7 +152,7 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
 impl Shared {
     /// `last_id` is the highest id the database remembers (`schema::last_id`);
     /// new ids continue after it.
-    pub fn new(queue_max: usize, last_id: i64) -> Self {
+    pub(super) fn new(queue_max: usize, last_id: i64) -> Self {
         Self {
             inbox: Mutex::new(Inbox {
                 wake_at: usize::MAX,
@@ -169,7 +169,7 @@ impl Shared {
 
     /// Gives the message the next id and queues it, or drops and counts it
     /// when `queue_max` are uncommitted; returns the id either way.
-    pub fn append(&self, mut message: StoredMessage) -> i64 {
+    pub(super) fn append(&self, mut message: StoredMessage) -> i64 {
         let mut inbox = lock(&self.inbox);
         inbox.last_id += 1;
         let id = inbox.last_id;
@@ -201,12 +201,12 @@ impl Shared {
     }
 
     /// The id handed out last.
-    pub fn last_id(&self) -> i64 {
+    pub(super) fn last_id(&self) -> i64 {
         lock(&self.inbox).last_id
     }
 
     /// Queues any job but an append, and wakes the writer for it.
-    pub fn submit(&self, job: Job) {
+    pub(super) fn submit(&self, job: Job) {
         let mut inbox = lock(&self.inbox);
         if inbox.gone {
             drop(inbox);
@@ -220,12 +220,12 @@ impl Shared {
     }
 
     /// Asks the writer to commit what it has and exit.
-    pub fn close(&self) {
+    pub(super) fn close(&self) {
         lock(&self.inbox).closing = true;
         self.wake.notify_one();
     }
 
-    pub fn problem(&self) -> Option<String> {
+    pub(super) fn problem(&self) -> Option<String> {
         let problem = lock(&self.problem).clone()?;
         Some(match self.dropped() {
             0 => problem,
@@ -233,18 +233,18 @@ impl Shared {
         })
     }
 
-    pub fn dropped(&self) -> u64 {
+    pub(super) fn dropped(&self) -> u64 {
         self.dropped.load(Ordering::Relaxed)
     }
 
     /// Messages appended and not yet committed.
-    pub fn queued(&self) -> usize {
+    pub(super) fn queued(&self) -> usize {
         lock(&self.inbox).uncommitted
     }
 
     /// Resolves once the writer could start a write transaction, or why not.
     /// Probes that arrive while one is queued share its answer.
-    pub fn probe(&self) -> Ack {
+    pub(super) fn probe(&self) -> Ack {
         let (answer, reply) = oneshot::channel();
         let mut probes = lock(&self.probes);
         if probes.len() >= PROBES_MAX {
@@ -267,7 +267,7 @@ impl Shared {
 }
 
 /// Limits the writer works to; see `SqliteConfig`.
-pub struct Limits {
+pub(super) struct Limits {
     pub history_max: usize,
     pub batch_interval: Duration,
     pub batch_max: usize,
@@ -275,7 +275,7 @@ pub struct Limits {
 }
 
 /// The writer thread's state; it alone touches the connection.
-pub struct Writer {
+pub(super) struct Writer {
     conn: Connection,
     shared: Arc<Shared>,
     limits: Limits,
@@ -305,7 +305,7 @@ enum Change<'a> {
 impl Writer {
     /// Reads what the writer needs to know from a freshly opened database;
     /// `shared` was made with its `schema::last_id`.
-    pub fn new(
+    pub(super) fn new(
         conn: Connection,
         shared: Arc<Shared>,
         limits: Limits,
@@ -326,7 +326,7 @@ impl Writer {
     }
 
     /// Starts the thread; it returns the result of its final commit.
-    pub fn spawn(self) -> std::io::Result<thread::JoinHandle<Result<(), StoreError>>> {
+    pub(super) fn spawn(self) -> std::io::Result<thread::JoinHandle<Result<(), StoreError>>> {
         thread::Builder::new()
             .name("banter-store".into())
             .spawn(move || self.run())

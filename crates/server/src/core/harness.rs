@@ -6,6 +6,7 @@
 
 use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet};
 use banter_proto::request::{Request, SayKind};
@@ -932,4 +933,54 @@ async fn everything_between_sessions_goes_through_the_broker() {
     );
     drop(guest);
     assert_eq!(recording.taken(), ["publish lobby Left", "detach guest"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn a_lockout_ends_after_its_time_and_the_right_password_then_enters() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    host.does(create("vault")).await.unwrap();
+    host.does(lock("vault", "sesame")).await.unwrap();
+    let mut guest = Person::new(&hub, "guest", many_rooms(5)).await;
+    let entry = |password: &str| Request::Join {
+        room: "vault".into(),
+        password: Some(password.into()),
+        if_epoch: None,
+    };
+    for _ in 0..3 {
+        assert!(matches!(
+            guest.does(entry("nope")).await,
+            Err(Refusal::WrongPassword { .. })
+        ));
+    }
+    tokio::time::advance(Duration::from_secs(29)).await;
+    assert!(matches!(
+        guest.does(entry("sesame")).await,
+        Err(Refusal::LockedOut { .. })
+    ));
+    tokio::time::advance(Duration::from_secs(1)).await;
+    guest.does(entry("sesame")).await.unwrap();
+    assert_eq!(guest.rooms(), ["vault"]);
+}
+
+#[tokio::test(start_paused = true)]
+async fn an_address_makes_its_rooms_a_minute_at_the_quotas_pace() {
+    let hub = hub();
+    let quota = hub.services.config.max_new_rooms_per_minute;
+    assert!(quota > 0, "the default configuration has a quota");
+    let mut maker = Person::new(&hub, "maker", many_rooms(quota as usize + 2)).await;
+    for n in 0..quota {
+        maker.does(create(&format!("room{n}"))).await.unwrap();
+    }
+    assert!(matches!(
+        maker.does(create("onemore")).await,
+        Err(Refusal::RoomCreationLimited { .. })
+    ));
+    // A token comes back every 60 / quota seconds.
+    tokio::time::advance(Duration::from_secs(60 / u64::from(quota) + 1)).await;
+    maker.does(create("onemore")).await.unwrap();
+    assert!(matches!(
+        maker.does(create("another")).await,
+        Err(Refusal::RoomCreationLimited { .. })
+    ));
 }

@@ -330,6 +330,15 @@ pub enum Event {
         /// Their name now.
         new: String,
     },
+    /// Someone in the room said they are away, or that they are back.
+    AwayChanged {
+        /// A room the user shares with them.
+        room: String,
+        /// Who it is.
+        nick: String,
+        /// What they said on going away; `None` when they are back.
+        message: Option<String>,
+    },
     /// The user's own name change succeeded.
     NickSet {
         /// The user's new screen name.
@@ -462,6 +471,9 @@ impl Event {
             Event::Users(names) => names.iter().map(|n| n.len() + 2).sum(),
             Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
             Event::TopicChanged { topic, .. } => topic.len(),
+            Event::AwayChanged { nick, message, .. } => {
+                nick.len() + message.as_ref().map_or(0, String::len)
+            }
             _ => 0,
         };
         OVERHEAD + text
@@ -474,6 +486,7 @@ impl Event {
             | Event::Joined { room, .. }
             | Event::Left { room, .. }
             | Event::NickChanged { room, .. }
+            | Event::AwayChanged { room, .. }
             | Event::TopicChanged { room, .. }
             | Event::HostAdded { room, .. }
             | Event::HostRemoved { room, .. }

@@ -80,8 +80,10 @@ async fn cap_negotiation_holds_registration_until_cap_end() {
     let server = server().await;
     let mut ann = IrcClient::connect(server.irc.unwrap()).await;
     ann.send("CAP LS 302").await;
-    ann.expect(":banter CAP * LS :echo-message multi-prefix server-time userhost-in-names")
-        .await;
+    ann.expect(
+        ":banter CAP * LS :away-notify echo-message multi-prefix server-time userhost-in-names",
+    )
+    .await;
     ann.send("NICK ann").await;
     ann.send("USER ann 0 * :Ann").await;
     ann.send("CAP REQ :server-time sasl").await;
@@ -937,5 +939,53 @@ async fn names_of_several_channels_ends_with_one_366_for_the_list() {
         .await;
     ann.send("NAMES #one,#two,#three,#four,#five").await;
     ann.expect(":banter 407 ann #five :Too many targets").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn away_notify_tells_channel_mates_once_and_no_one_else() {
+    let server = server().await;
+    let mut ann = IrcClient::register_with(server.irc.unwrap(), "ann", "away-notify").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    let mut plain = IrcClient::register(server.irc.unwrap(), "plain").await;
+    let mut nc = server.login("nadia").await;
+    join(&mut ann, "#a,#b").await;
+    ann.lines_to(" 366 ann #b ").await;
+    join(&mut plain, "#a").await;
+    join(&mut bob, "#a,#b").await;
+    bob.lines_to(" 366 bob #b ").await;
+    ann.skip_to(":bob!bob@banter JOIN #b").await;
+    plain.skip_to(":bob!bob@banter JOIN #a").await;
+    nc.send(":cr a").await;
+    nc.expect_past_notices("you are now in a").await;
+    bob.skip_to(":nadia!nadia@banter JOIN #a").await;
+    ann.skip_to(":nadia!nadia@banter JOIN #a").await;
+    plain.skip_to(":nadia!nadia@banter JOIN #a").await;
+
+    // Two shared channels, one AWAY line; the client without the cap and
+    // the nc user hear nothing of it.
+    bob.send("AWAY :out \u{2}to\u{2} lunch").await;
+    bob.skip_to(" 306 ").await;
+    ann.expect(":bob!bob@banter AWAY :out to lunch").await;
+    bob.send("AWAY").await;
+    bob.skip_to(" 305 ").await;
+    ann.expect(":bob!bob@banter AWAY").await;
+    bob.send("PRIVMSG #a :back").await;
+    ann.expect(":bob!bob@banter PRIVMSG #a :back").await;
+    plain.expect(":bob!bob@banter PRIVMSG #a :back").await;
+    nc.expect("[a] bob: back").await;
+
+    // Someone already away who joins is announced as away right after the JOIN.
+    let mut cat = IrcClient::register(server.irc.unwrap(), "cat").await;
+    cat.send("AWAY :napping").await;
+    cat.skip_to(" 306 ").await;
+    join(&mut cat, "#a").await;
+    ann.expect(":cat!cat@banter JOIN #a").await;
+    ann.expect(":cat!cat@banter AWAY :napping").await;
+    plain.expect(":cat!cat@banter JOIN #a").await;
+    nc.expect("* cat joined a").await;
+    ann.expect_silence(QUIET).await;
+    plain.expect_silence(QUIET).await;
+    nc.expect_silence(QUIET).await;
     server.stop().await;
 }

@@ -336,6 +336,21 @@ impl Room {
         self.publish(&state, changed, Some(id));
     }
 
+    /// Tells the other members that member `id`, `nick`, is away with
+    /// `message`, or back.
+    pub(super) fn away_changed(&self, id: SessionId, nick: &Nick, message: Option<&str>) {
+        let state = self.lock();
+        if !state.seats.iter().any(|seat| seat.id == id) {
+            return;
+        }
+        let changed = Event::AwayChanged {
+            room: self.name.to_string(),
+            nick: nick.to_string(),
+            message: message.map(str::to_owned),
+        };
+        self.publish(&state, changed, Some(id));
+    }
+
     /// The id of the newest message said here, if any is remembered.
     pub(super) fn newest_message_id(&self) -> Option<i64> {
         self.lock().recent.back().map(|message| message.id)

@@ -72,6 +72,9 @@ impl UserState {
             Request::Away { message } => {
                 let nick = self.registered_nick().clone();
                 self.hub.set_away(self.id, &nick, message.as_deref());
+                for room in &self.rooms {
+                    room.away_changed(self.id, &nick, message.as_deref());
+                }
                 Ok(())
             }
             Request::Rooms => {

@@ -36,8 +36,13 @@ impl UserState {
             }
         }
         let view = self.view(&room, entry, created);
-        self.rooms.push(room);
         self.reply(Event::Entered(view));
+        // Someone away who enters says so to the room, after their join.
+        let nick = self.registered_nick().clone();
+        if let Some(away) = self.hub.user(nick.as_str()).and_then(|user| user.away) {
+            room.away_changed(self.id, &nick, Some(&away));
+        }
+        self.rooms.push(room);
         Ok(())
     }
 

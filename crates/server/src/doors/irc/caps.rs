@@ -9,6 +9,8 @@
 //! - `multi-prefix`: NAMES and WHO list every prefix; banter has one (`@`
 //!   for hosts), so it changes nothing, but clients ask for it.
 //! - `userhost-in-names`: NAMES lists `nick!user@host` masks.
+//! - `away-notify`: a user sharing a channel with this client who goes away
+//!   or comes back is announced with `AWAY`, once whatever rooms are shared.
 //!
 //! The set lives in an atomic shared by the session (which negotiates) and
 //! the writer's renderer (which tags what it writes).
@@ -19,9 +21,11 @@ pub(super) const SERVER_TIME: u8 = 1;
 pub(super) const ECHO_MESSAGE: u8 = 2;
 pub(super) const MULTI_PREFIX: u8 = 4;
 pub(super) const USERHOST_IN_NAMES: u8 = 8;
+pub(super) const AWAY_NOTIFY: u8 = 16;
 
 /// Every capability offered, by name, as `CAP LS` lists them.
-const OFFERED: [(&str, u8); 4] = [
+const OFFERED: [(&str, u8); 5] = [
+    ("away-notify", AWAY_NOTIFY),
     ("echo-message", ECHO_MESSAGE),
     ("multi-prefix", MULTI_PREFIX),
     ("server-time", SERVER_TIME),

@@ -7,9 +7,9 @@
 //! nick was when the event happened. Lines the session wrote itself
 //! ([`IrcLines`], this door's own output item) pass through in order.
 //!
-//! A user who quits or changes nick while sharing several rooms with this
-//! client is reported by each room; IRC says it once, so the renderer
-//! remembers the last few and skips the repeats.
+//! A user who quits, changes nick or goes away (`away-notify`) while sharing
+//! several rooms with this client is reported by each room; IRC says it once,
+//! so the renderer remembers the last few and skips the repeats.
 
 use std::sync::Arc;
 
@@ -18,14 +18,14 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use super::caps::{Caps, SERVER_TIME, USERHOST_IN_NAMES};
+use super::caps::{Caps, AWAY_NOTIFY, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
 use super::HOST;
 use crate::core::{Delivery, DoorItem, Format, Missed};
 use crate::doors::Renderer;
 
-/// Quits and renames remembered to skip their repeats.
+/// Quits, renames and away changes remembered to skip their repeats.
 const REMEMBERED: usize = 16;
 
 /// Lines the IRC session wrote itself, already in IRC's wire format (CAP,
@@ -52,6 +52,8 @@ pub(crate) struct IrcRenderer {
     quits: Vec<String>,
     /// Renames written (old, new), until they are stale.
     renames: Vec<(String, String)>,
+    /// The away status last written for each nick (`None`: back).
+    aways: Vec<(String, Option<String>)>,
 }
 
 /// `nick!nick@banter`: every user's mask, whichever door they use.
@@ -183,6 +185,7 @@ impl IrcRenderer {
             caps,
             quits: Vec::new(),
             renames: Vec::new(),
+            aways: Vec::new(),
         }
     }
 
@@ -231,6 +234,26 @@ impl IrcRenderer {
         }
         self.quits.push(nick.to_owned());
         true
+    }
+
+    /// Whether `nick` going away with `message` (or coming back) is news to
+    /// this client; remembers it.
+    fn first_away(&mut self, nick: &str, message: Option<&str>) -> bool {
+        match self.aways.iter_mut().find(|(known, _)| known == nick) {
+            Some((_, said)) if said.as_deref() == message => false,
+            Some((_, said)) => {
+                *said = message.map(str::to_owned);
+                true
+            }
+            None => {
+                if self.aways.len() == REMEMBERED {
+                    self.aways.remove(0);
+                }
+                self.aways
+                    .push((nick.to_owned(), message.map(str::to_owned)));
+                true
+            }
+        }
     }
 
     /// Whether the rename `old` → `new` is new; remembers it and forgets
@@ -298,6 +321,16 @@ impl IrcRenderer {
             },
             Event::NickChanged { old, new, .. } if self.first_rename(old, new) => {
                 replies.line(format_args!(":{} NICK :{new}", mask(old)));
+            }
+            Event::AwayChanged { nick, message, .. }
+                if self.caps.has(AWAY_NOTIFY) && self.first_away(nick, message.as_deref()) =>
+            {
+                match message {
+                    Some(message) => {
+                        replies.line(format_args!(":{} AWAY :{}", mask(nick), clean(message)))
+                    }
+                    None => replies.line(format_args!(":{} AWAY", mask(nick))),
+                }
             }
             Event::NickSet { nick } => {
                 replies.line(format_args!(":{} NICK :{nick}", mask(&me)));

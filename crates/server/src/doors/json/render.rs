@@ -153,7 +153,8 @@ fn member_left<'a>(room: &'a str, nick: &'a str, reason: &'a LeaveReason) -> Fra
 /// `sentence` is a refusal's message.
 fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
     Some(match event {
-        Event::Cancelled | Event::PromptCancelled(_) => return None,
+        // Away changes are IRC's `away-notify`; banter/1 has no away status yet.
+        Event::Cancelled | Event::PromptCancelled(_) | Event::AwayChanged { .. } => return None,
         Event::Welcome { nick, room } => Frame::Welcome {
             name: nick,
             protocol: PROTOCOL,

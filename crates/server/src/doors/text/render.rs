@@ -237,6 +237,11 @@ impl Renderer for TextRenderer {
 
     fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
         if delivery.event().is_some() {
+            // An event this door shows as nothing (another door's) writes nothing,
+            // not even the codes around a notice during hidden input.
+            if plain(delivery).is_empty() {
+                return;
+            }
             self.notice(out, |out| self.lines(delivery, out));
         } else if let Some(item) = delivery.door_item::<TextItem>() {
             self.item(item, out);
@@ -326,6 +331,8 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("{by} closed {room}; it and its history are gone"),
         ),
+        // Away changes are IRC's `away-notify`; the text door has no away status.
+        Event::AwayChanged { .. } => {}
         Event::Cancelled => line(&mut out, format_args!("cancelled; nothing changed")),
         Event::PromptCancelled(why) => {
             let why = match why {

@@ -209,7 +209,10 @@ impl Person {
     fn handle_requests(&mut self) {
         let mailbox = self.state.mailbox();
         while let Some(request) = mailbox.recv().now_or_never() {
-            self.state.handle_control(request);
+            self.state
+                .handle_control(request)
+                .now_or_never()
+                .expect("a node alone never waits to carry out a request");
         }
     }
 

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::{Event, RoomName};
 
+use crate::core::cluster::Cluster;
 use crate::core::control::{Control, Courier, Mailbox, Undelivered};
 use crate::core::delivery::Delivery;
 use crate::core::fanout::{Audience, LocalAudience};
@@ -33,6 +34,8 @@ impl<T: Audience + Courier> Broker for T {}
 pub(crate) struct Seams {
     pub(super) broker: Arc<dyn Broker>,
     pub(super) registry: Arc<dyn Registry>,
+    /// The cluster this node is part of (`--cluster`); `None` alone.
+    pub(super) cluster: Option<Arc<Cluster>>,
 }
 
 impl Seams {
@@ -41,6 +44,7 @@ impl Seams {
         Self {
             broker: Arc::new(InProcessBroker::new(store)),
             registry: Arc::new(LocalRegistry::new(NodeId::SINGLE)),
+            cluster: None,
         }
     }
 }
@@ -73,6 +77,13 @@ impl InProcessBroker {
         self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The outbox and mailbox of session `id`, while it is attached.
+    pub(super) fn endpoint(&self, id: SessionId) -> Option<(Arc<Outbox>, Arc<Mailbox>)> {
+        self.sessions()
+            .get(&id)
+            .map(|endpoint| (Arc::clone(&endpoint.outbox), Arc::clone(&endpoint.mailbox)))
     }
 
     fn mailbox(&self, id: SessionId) -> Option<Arc<Mailbox>> {

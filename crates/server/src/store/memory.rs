@@ -112,6 +112,20 @@ impl Store for MemoryStore {
         id
     }
 
+    fn append_with_id(&self, message: StoredMessage) {
+        let key = history_key(&message);
+        let mut state = self.lock();
+        if message.id <= state.last_id {
+            return;
+        }
+        state.last_id = message.id;
+        let history = state.histories.entry(key).or_default();
+        history.push_back(message);
+        while history.len() > self.history_max {
+            history.pop_front();
+        }
+    }
+
     fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {
         ready(Ok(Self::page(&self.lock(), &fold(room), limit, before)))
     }

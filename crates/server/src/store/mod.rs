@@ -178,6 +178,13 @@ pub trait Store: Send + Sync + 'static {
     /// commit) may be handed out again. A clean close remembers every id
     /// handed out before it.
     fn append(&self, message: StoredMessage) -> i64;
+    /// Queues a message under the id it carries: a cluster node's copy of a
+    /// message the cluster's log numbered (see `core/cluster`). Skipped when
+    /// an id at least as high was stored or handed out before, as when a
+    /// node replays the log over messages it already has; so the ids given
+    /// must grow, and a store filled this way takes no [`Store::append`].
+    /// Never blocks, like `append`.
+    fn append_with_id(&self, message: StoredMessage);
     /// The newest `limit` messages of a room (matched by key) whose ids are
     /// below `before` (all of them when `None`), chronological (oldest first),
     /// including ones not yet committed. Only the newest `history_max`

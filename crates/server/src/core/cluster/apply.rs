@@ -1,0 +1,327 @@
+//! The log's consumer: every op, in stream order, applied to this node's
+//! replica of the rooms with the same `Room` methods a node alone uses.
+//!
+//! One task per node, over an ordered consumer of the whole stream from its
+//! first message: a node starting up replays the log (rooms, seats, hosts,
+//! topics, passwords; messages it already stored are not stored twice)
+//! before it serves. Rooms deliver to this node's members only, so each
+//! node feeds its own members in log order. An op this node published is
+//! answered to the session waiting for it with what it came to here.
+
+use std::sync::Arc;
+
+use async_nats::jetstream::consumer::pull::OrderedConfig;
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::stream::Stream;
+use banter_proto::event::LeaveReason;
+use banter_proto::{Nick, Refusal, RoomName};
+use futures::StreamExt;
+
+use super::op::{Envelope, Op};
+use super::{Cluster, Outcome};
+use crate::core::control::Control;
+use crate::core::hub::Hub;
+use crate::core::room::Room;
+use crate::core::session_id::{NodeId, SessionId};
+use crate::store::StoredMessage;
+
+/// Starts the consumer task over `stream`.
+pub(super) async fn start(
+    cluster: Arc<Cluster>,
+    hub: Arc<Hub>,
+    stream: &Stream,
+) -> anyhow::Result<()> {
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::All,
+            ..Default::default()
+        })
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
+    let mut messages = consumer
+        .messages()
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
+    tokio::spawn(async move {
+        while let Some(message) = messages.next().await {
+            let message = match message {
+                Ok(message) => message,
+                Err(err) => {
+                    tracing::warn!(%err, "cluster: reading the log");
+                    continue;
+                }
+            };
+            let Ok(info) = message.info() else {
+                continue;
+            };
+            let sequence = info.stream_sequence;
+            match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) => {
+                    let outcome = apply(&cluster, &hub, sequence, envelope.op).await;
+                    if envelope.node == cluster.node.0 {
+                        if let Some(outcome) = outcome {
+                            cluster.decided(envelope.serial, outcome);
+                        }
+                    }
+                }
+                Err(err) => {
+                    tracing::warn!(sequence, %err, "cluster: skipping an op this node cannot read")
+                }
+            }
+            cluster.applied.send_replace(sequence);
+        }
+        tracing::error!("cluster: the log's consumer ended");
+    });
+    Ok(())
+}
+
+fn no_room(room: &str) -> Refusal {
+    Refusal::RoomGone {
+        room: room.to_owned(),
+    }
+}
+
+/// Applies one op; what it came to, for the session that asked.
+async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Outcome> {
+    let room_of = |name: &str| hub.room(name).ok_or_else(|| no_room(name));
+    Some(match op {
+        Op::Create { room, at: _ } => {
+            let Ok(name) = RoomName::parse(&room) else {
+                return Some(Outcome::Done(Err(no_room(&room))));
+            };
+            let created = match hub.create_room(name) {
+                Ok(room) => match room.persist().await {
+                    Ok(()) => Ok(()),
+                    Err(refusal) => {
+                        // Kept: the other nodes have it, and so must this one.
+                        tracing::warn!(room = %room.name(), %refusal, "cluster: a new room was not saved here");
+                        Ok(())
+                    }
+                },
+                Err(refusal) => Err(refusal),
+            };
+            Outcome::Done(created)
+        }
+        Op::Join {
+            room,
+            session,
+            nick,
+            list,
+        } => {
+            let id = SessionId::from(session);
+            let entered = room_of(&room).and_then(|room| {
+                let nick = Nick::parse(&nick)?;
+                let outbox = if id.node == cluster.node {
+                    let outbox = cluster.broker.outbox(id);
+                    if outbox.is_none() {
+                        // The session went while its join was on the way:
+                        // it leaves again, after it is seated everywhere.
+                        cluster.leave(&room, id, Some(LeaveReason::Disconnected));
+                    }
+                    outbox
+                } else {
+                    None
+                };
+                room.seat(id, nick, outbox, list)
+            });
+            Outcome::Entered(entered)
+        }
+        Op::Leave {
+            room,
+            session,
+            reason,
+        } => {
+            if let Some(room) = hub.room(&room) {
+                room.leave(session.into(), reason.map(Into::into));
+            }
+            return None;
+        }
+        Op::Say {
+            room,
+            session,
+            skip_sender,
+            kind,
+            sender,
+            text,
+            at,
+            from_room,
+        } => {
+            let Some(room) = hub.room(&room) else {
+                return None;
+            };
+            let message = StoredMessage {
+                id: sequence as i64,
+                room: room.name().to_string(),
+                sender,
+                text,
+                kind: kind.into(),
+                at,
+                from_room,
+                recipient: None,
+            };
+            hub.services.store.append_with_id(message.clone());
+            room.deliver(message, skip_sender.then(|| session.into()));
+            return None;
+        }
+        Op::Rename {
+            session,
+            nick,
+            rooms,
+        } => {
+            if let Ok(nick) = Nick::parse(&nick) {
+                for room in rooms.iter().filter_map(|name| hub.room(name)) {
+                    room.rename(session.into(), &nick);
+                }
+            }
+            return None;
+        }
+        Op::Away {
+            session,
+            nick,
+            message,
+            rooms,
+        } => {
+            if let Ok(nick) = Nick::parse(&nick) {
+                for room in rooms.iter().filter_map(|name| hub.room(name)) {
+                    room.away_changed(session.into(), &nick, message.as_deref());
+                }
+            }
+            return None;
+        }
+        Op::HostAdd {
+            room,
+            session,
+            by,
+            name,
+        } => Outcome::Done(room_of(&room).and_then(|room| {
+            let by = Nick::parse(&by)?;
+            room.add_host(session.into(), &by, &name)
+        })),
+        Op::HostRemove {
+            room,
+            session,
+            by,
+            name,
+        } => Outcome::Done(room_of(&room).and_then(|room| {
+            let by = Nick::parse(&by)?;
+            room.remove_host(session.into(), &by, &name)
+        })),
+        Op::Topic {
+            room,
+            session,
+            by,
+            topic,
+        } => Outcome::Done(match (room_of(&room), Nick::parse(&by)) {
+            (Ok(room), Ok(by)) => room.set_topic(session.into(), &by, topic).await,
+            (Err(refusal), _) => Err(refusal),
+            (_, Err(err)) => Err(err.into()),
+        }),
+        Op::Password {
+            room,
+            session,
+            by,
+            hash,
+            if_epoch,
+        } => Outcome::Epoch(match (room_of(&room), Nick::parse(&by)) {
+            (Ok(room), Ok(by)) => room.set_password(session.into(), &by, hash, if_epoch).await,
+            (Err(refusal), _) => Err(refusal),
+            (_, Err(err)) => Err(err.into()),
+        }),
+        Op::Kick {
+            room,
+            session,
+            by,
+            name,
+            reason,
+        } => Outcome::Done(
+            room_of(&room).and_then(|room| kick(cluster, &room, session.into(), by, &name, reason)),
+        ),
+        Op::Close { room, session, by } => Outcome::Closed(match room_of(&room) {
+            Ok(room) => close(cluster, hub, room, session.into(), by).await,
+            Err(refusal) => Err(refusal),
+        }),
+        Op::NodeGone { node } => {
+            node_gone(cluster, hub, NodeId(node));
+            return None;
+        }
+    })
+}
+
+/// A host removes a member: the seat goes on every node, and the member's
+/// own node tells its session.
+fn kick(
+    cluster: &Cluster,
+    room: &Arc<Room>,
+    actor: SessionId,
+    by: String,
+    name: &str,
+    reason: Option<String>,
+) -> Result<(), Refusal> {
+    let target = room.kick_target(actor, name)?;
+    room.leave(
+        target,
+        Some(LeaveReason::Kicked {
+            by: by.clone(),
+            reason: reason.clone(),
+        }),
+    );
+    if target.node == cluster.node {
+        if let Some(mailbox) = cluster.broker.mailbox(target) {
+            let request = Control::Kicked {
+                room: Arc::clone(room),
+                by,
+                reason,
+            };
+            if mailbox.try_send(request).is_err() {
+                tracing::warn!(room = %room.name(), "cluster: a kicked member's mailbox is full");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Closes a room here: out of the store and the directory, and this node's
+/// members (but the closer) told.
+async fn close(
+    cluster: &Cluster,
+    hub: &Hub,
+    room: Arc<Room>,
+    actor: SessionId,
+    by: String,
+) -> Result<Vec<SessionId>, Refusal> {
+    let members = room.close(actor).await?;
+    hub.remove_room(&room);
+    for &id in members
+        .iter()
+        .filter(|id| id.node == cluster.node && **id != actor)
+    {
+        if let Some(mailbox) = cluster.broker.mailbox(id) {
+            mailbox.room_closed(Arc::clone(&room), by.clone());
+        }
+    }
+    Ok(members)
+}
+
+/// A node stopped answering: its sessions leave every room, and its names
+/// are freed. If it is this one, it was cut off and must not go on serving.
+fn node_gone(cluster: &Cluster, hub: &Hub, node: NodeId) {
+    if node == cluster.node {
+        tracing::error!(
+            "cluster: the other nodes declared this node gone (it was cut off); exiting so that it restarts with a new incarnation"
+        );
+        std::process::exit(3);
+    }
+    let mut left = 0;
+    for room in hub.rooms() {
+        for id in room.sessions_of(node) {
+            room.leave(id, Some(LeaveReason::Disconnected));
+            left += 1;
+        }
+    }
+    cluster.registry.forget_node(node);
+    tracing::info!(
+        node = format!("{:08x}", node.0),
+        seats = left,
+        "cluster: a node is gone"
+    );
+}

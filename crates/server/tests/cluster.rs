@@ -1,0 +1,309 @@
+//! Several banterd nodes as one chat (issue 20): three real `banterd`
+//! processes joined through one real `nats-server` with JetStream, with
+//! clients on every door of every node. Skipped, saying so, only where
+//! `nats-server` is not installed.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use support::cluster::{eventually, three_nodes, Nats, Node};
+use support::irc::IrcClient;
+use support::ws::WsClient;
+use support::Client;
+
+/// A member of the test room on one of the three doors.
+enum Member {
+    Text(Client),
+    Ws(WsClient),
+    Irc(IrcClient),
+}
+
+/// What a member saw of one room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Someone else's message, with its id where the door shows it.
+    Message(String, Option<i64>),
+    /// The answer to one's own message: its id.
+    Said(i64),
+}
+
+impl Member {
+    async fn text(node: &Node, name: &str) -> Self {
+        Self::Text(node.banterd.login(name).await)
+    }
+
+    async fn ws(node: &Node, name: &str, room: &str) -> Self {
+        let mut ws = WsClient::login(node.http(), name).await;
+        let (joined, _) = ws.ask(json!({"type": "join", "room": room}), 1).await;
+        assert_eq!(joined["type"], "joined", "{joined}");
+        Self::Ws(ws)
+    }
+
+    async fn irc(node: &Node, name: &str, room: &str) -> Self {
+        let mut irc = IrcClient::register(node.irc(), name).await;
+        irc.send(&format!("JOIN #{room}")).await;
+        irc.skip_to(" 366 ").await;
+        Self::Irc(irc)
+    }
+
+    async fn say(&mut self, room: &str, text: &str) {
+        match self {
+            Self::Text(client) => client.send(text).await,
+            Self::Ws(ws) => {
+                ws.send(json!({"type": "say", "room": room, "text": text, "id": 2}))
+                    .await
+            }
+            Self::Irc(irc) => irc.send(&format!("PRIVMSG #{room} :{text}")).await,
+        }
+    }
+
+    /// The next room message (or own message's id), skipping other events.
+    async fn next(&mut self) -> Seen {
+        loop {
+            match self {
+                Self::Text(client) => {
+                    let line = client.line().await;
+                    if let Some(text) = line.split(' ').find(|word| word.starts_with("m-")) {
+                        return Seen::Message(text.to_owned(), None);
+                    }
+                }
+                Self::Ws(ws) => {
+                    let frame = ws.recv().await;
+                    match frame["type"].as_str() {
+                        Some("message") => {
+                            let text = frame["text"].as_str().unwrap().to_owned();
+                            return Seen::Message(text, frame["id"].as_i64());
+                        }
+                        Some("said") => return Seen::Said(frame["message_id"].as_i64().unwrap()),
+                        _ => {}
+                    }
+                }
+                Self::Irc(irc) => {
+                    let line = irc.line().await;
+                    if line.contains(" PRIVMSG #") {
+                        let text = line.rsplit_once(" :").unwrap().1;
+                        return Seen::Message(text.to_owned(), None);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn expect_silence(&mut self) {
+        let wait = Duration::from_millis(300);
+        match self {
+            Self::Text(client) => client.expect_silence(wait).await,
+            Self::Ws(ws) => ws.expect_silence(wait).await,
+            Self::Irc(irc) => irc.expect_silence(wait).await,
+        }
+    }
+}
+
+/// Nine members of `lobby`, one per door per node, named by door and node.
+async fn nine_members(nodes: &[Node]) -> Vec<(String, Member)> {
+    let mut members = Vec::new();
+    for node in nodes {
+        let name = |door: &str| format!("{door}{}", node.name);
+        members.push((name("t"), Member::text(node, &name("t")).await));
+        members.push((name("w"), Member::ws(node, &name("w"), "lobby").await));
+        members.push((name("i"), Member::irc(node, &name("i"), "lobby").await));
+    }
+    members
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_message_reaches_every_member_on_every_node_once_in_one_order() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut members = nine_members(&nodes).await;
+    const EACH: usize = 8;
+    // Everyone talks at once, interleaved across nodes and doors.
+    for n in 0..EACH {
+        for (name, member) in &mut members {
+            member.say("lobby", &format!("m-{name}-{n}")).await;
+        }
+    }
+    let total = EACH * members.len();
+    // What each member saw, and the ids the JSON door shows.
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for (name, member) in &mut members {
+        let mut texts = Vec::new();
+        let mut said = Vec::new();
+        while texts.len() < total - EACH || (matches!(member, Member::Ws(_)) && said.len() < EACH) {
+            match member.next().await {
+                Seen::Message(text, id) => {
+                    assert!(
+                        !text.starts_with(&format!("m-{name}-")),
+                        "{name} got its own {text}"
+                    );
+                    if let Some(id) = id {
+                        assert_eq!(
+                            *ids.entry(text.clone()).or_insert(id),
+                            id,
+                            "{text}: one id everywhere"
+                        );
+                    }
+                    texts.push(text);
+                }
+                Seen::Said(id) => said.push(id),
+            }
+        }
+        member.expect_silence().await;
+        // Per-sender order, and each message once.
+        let unique: HashSet<&String> = texts.iter().collect();
+        assert_eq!(unique.len(), texts.len(), "{name} saw a message twice");
+        for sender in members_names() {
+            let from: Vec<&String> = texts
+                .iter()
+                .filter(|t| t.starts_with(&format!("m-{sender}-")))
+                .collect();
+            let want: Vec<String> = (0..EACH).map(|n| format!("m-{sender}-{n}")).collect();
+            if sender != *name {
+                assert_eq!(
+                    from,
+                    want.iter().collect::<Vec<_>>(),
+                    "{name} from {sender}"
+                );
+            }
+        }
+        if let Member::Ws(_) = member {
+            // The `said` ids are the ids the others got.
+            for (n, id) in said.iter().enumerate() {
+                let text = format!("m-{name}-{n}");
+                assert_eq!(*ids.entry(text).or_insert(*id), *id);
+            }
+        }
+        seen.push(texts);
+    }
+    // One order: every member saw the room's messages in the order of their ids.
+    let mut order: Vec<(i64, String)> = ids.iter().map(|(text, id)| (*id, text.clone())).collect();
+    order.sort();
+    assert_eq!(order.len(), total, "every message has an id");
+    let order: Vec<String> = order.into_iter().map(|(_, text)| text).collect();
+    for ((name, _), texts) in members.iter().zip(&seen) {
+        let expected: Vec<&String> = order
+            .iter()
+            .filter(|t| !t.starts_with(&format!("m-{name}-")))
+            .collect();
+        assert_eq!(texts.iter().collect::<Vec<_>>(), expected, "{name}'s order");
+    }
+}
+
+fn members_names() -> Vec<String> {
+    ["a", "b", "c"]
+        .iter()
+        .flat_map(|node| ["t", "w", "i"].map(|door| format!("{door}{node}")))
+        .collect()
+}
+
+/// The ids and texts of `room`'s history as the JSON door on `node` returns it.
+async fn json_history(ws: &mut WsClient, room: &str) -> Vec<(i64, String)> {
+    let (history, _) = ws
+        .ask(json!({"type": "history", "room": room, "limit": 200}), 9)
+        .await;
+    assert_eq!(history["type"], "history", "{history}");
+    history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m: &Value| {
+            (
+                m["id"].as_i64().unwrap(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn history_has_the_same_ids_in_the_same_order_on_every_node() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut members = nine_members(&nodes).await;
+    for n in 0..4 {
+        for (name, member) in &mut members {
+            member.say("lobby", &format!("m-{name}-{n}")).await;
+        }
+    }
+    let total = 4 * members.len();
+    let mut histories = Vec::new();
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("h{}", node.name)).await;
+        ws.ask(json!({"type": "join", "room": "lobby"}), 1).await;
+        let mut history = Vec::new();
+        let complete = eventually(Duration::from_secs(10), async || {
+            history = json_history(&mut ws, "lobby").await;
+            history.len() == total
+        })
+        .await;
+        assert!(
+            complete,
+            "node {}: {} of {total} messages in history",
+            node.name,
+            history.len()
+        );
+        assert!(
+            history.windows(2).all(|pair| pair[0].0 < pair[1].0),
+            "ids increase"
+        );
+        histories.push(history);
+    }
+    assert_eq!(histories[0], histories[1], "a and b");
+    assert_eq!(histories[0], histories[2], "a and c");
+    let texts: Vec<String> = histories[0].iter().map(|(_, text)| text.clone()).collect();
+    // The text door's `:history` and IRC's replay on joining show that order too.
+    for node in &nodes {
+        let mut text = node.banterd.login(&format!("x{}", node.name)).await;
+        // Past the newest messages shown on entering.
+        text.lines_until_quiet(Duration::from_millis(300)).await;
+        text.send(":history 200").await;
+        let mut shown = Vec::new();
+        while shown.len() < total {
+            let line = text.line().await;
+            if let Some(word) = line.split(' ').find(|word| word.starts_with("m-")) {
+                shown.push(word.to_owned());
+            }
+        }
+        assert_eq!(shown, texts, "text door on {}", node.name);
+    }
+    for node in &nodes {
+        // Replay needs `server-time`, so the times show.
+        let mut irc =
+            IrcClient::register_with(node.irc(), &format!("y{}", node.name), "server-time").await;
+        irc.send("JOIN #lobby").await;
+        let replayed: Vec<String> = irc
+            .lines_to(" 366 ")
+            .await
+            .into_iter()
+            .chain(futures_lines(&mut irc).await)
+            .filter(|line| line.contains(" PRIVMSG #lobby :m-"))
+            .map(|line| line.split_once(' ').unwrap().1.to_owned())
+            .map(|line| line.rsplit_once(" :").unwrap().1.to_owned())
+            .collect();
+        assert!(
+            !replayed.is_empty(),
+            "IRC replays the newest messages on {}",
+            node.name
+        );
+        assert_eq!(
+            replayed[..],
+            texts[texts.len() - replayed.len()..],
+            "IRC on {}",
+            node.name
+        );
+    }
+}
+
+/// The lines that follow until the server is quiet.
+async fn futures_lines(irc: &mut IrcClient) -> Vec<String> {
+    let mut lines = Vec::new();
+    while let Ok(line) = tokio::time::timeout(Duration::from_millis(300), irc.line()).await {
+        lines.push(line);
+    }
+    lines
+}

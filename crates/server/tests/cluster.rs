@@ -307,3 +307,127 @@ async fn futures_lines(irc: &mut IrcClient) -> Vec<String> {
     }
     lines
 }
+
+/// Tries to take `name` on the text door of `node`: the client if it got it.
+async fn claim_text(node: std::net::SocketAddr, name: String) -> Option<Client> {
+    let mut client = Client::connect(node).await;
+    client.skip_greeting().await;
+    client.send(&name).await;
+    let answer = client.line().await;
+    if answer.starts_with("hello ") {
+        return Some(client);
+    }
+    assert!(answer.contains("is taken"), "{answer}");
+    None
+}
+
+/// Tries to take `name` on the JSON door of `node`.
+async fn claim_ws(node: std::net::SocketAddr, name: String) -> Option<WsClient> {
+    let mut ws = WsClient::connect(node).await;
+    ws.send(json!({"type": "hello", "name": name, "id": 0}))
+        .await;
+    let answer = ws.recv().await;
+    if answer["type"] == "welcome" {
+        return Some(ws);
+    }
+    assert_eq!(answer["code"], "name_taken", "{answer}");
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_300_clients_on_three_nodes_claiming_50_names_exactly_one_gets_each() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    // 100 clients a node, half on the text door and half on the JSON door;
+    // each name is wanted by six clients, two on each node.
+    let mut claims = tokio::task::JoinSet::new();
+    for node in &nodes {
+        for n in 0..100 {
+            let name = format!("n{}", n % 50);
+            if n % 2 == 0 {
+                let addr = node.text();
+                claims.spawn(async move {
+                    (name.clone(), claim_text(addr, name).await.map(Member::Text))
+                });
+            } else {
+                let addr = node.http();
+                claims.spawn(
+                    async move { (name.clone(), claim_ws(addr, name).await.map(Member::Ws)) },
+                );
+            }
+        }
+    }
+    let mut winners: HashMap<String, Vec<Member>> = HashMap::new();
+    while let Some(claim) = claims.join_next().await {
+        let (name, member) = claim.unwrap();
+        let holders = winners.entry(name).or_default();
+        holders.extend(member);
+    }
+    assert_eq!(winners.len(), 50);
+    for (name, holders) in &winners {
+        assert_eq!(holders.len(), 1, "{name} has {} holders", holders.len());
+    }
+    // The 50 holders rename at once to 10 names: one winner each.
+    let mut renames = tokio::task::JoinSet::new();
+    for (n, (_, mut holders)) in winners.into_iter().enumerate() {
+        let mut member = holders.pop().unwrap();
+        let new = format!("r{}", n % 10);
+        renames.spawn(async move {
+            let got = match &mut member {
+                Member::Text(client) => {
+                    client.send(&format!(":nick {new}")).await;
+                    loop {
+                        let answer = client.line().await;
+                        if answer.starts_with("you are now known as") {
+                            break true;
+                        }
+                        if answer.starts_with("error:") {
+                            assert!(answer.contains("taken"), "{answer}");
+                            break false;
+                        }
+                    }
+                }
+                Member::Ws(ws) => {
+                    let (answer, _) = ws.ask(json!({"type": "nick", "name": new}), 5).await;
+                    answer["type"] == "nick_set"
+                }
+                Member::Irc(_) => unreachable!("no IRC claimants"),
+            };
+            (new, got, member)
+        });
+    }
+    let mut renamed: HashMap<String, usize> = HashMap::new();
+    let mut keep = Vec::new();
+    while let Some(rename) = renames.join_next().await {
+        let (new, got, member) = rename.unwrap();
+        *renamed.entry(new).or_default() += usize::from(got);
+        keep.push(member);
+    }
+    assert_eq!(renamed.len(), 10);
+    for (name, holders) in &renamed {
+        assert_eq!(*holders, 1, "{name} was renamed to by {holders}");
+    }
+    // Every node lists the same 50 names.
+    let mut lists = Vec::new();
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("q{}", node.name)).await;
+        let mut users = Vec::new();
+        let agreed = eventually(Duration::from_secs(5), async || {
+            let (answer, _) = ws.ask(json!({"type": "users"}), 6).await;
+            users = answer["names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|user| user.as_str().unwrap().to_owned())
+                .filter(|user| !user.starts_with('q'))
+                .collect::<Vec<String>>();
+            users.len() == 50
+        })
+        .await;
+        assert!(agreed, "node {}: {users:?}", node.name);
+        lists.push(users);
+    }
+    assert_eq!(lists[0], lists[1]);
+    assert_eq!(lists[0], lists[2]);
+    drop(keep);
+}

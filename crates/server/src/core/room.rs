@@ -24,6 +24,7 @@ use banter_proto::event::{self, LeaveReason, RoomMessage, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Nick, Refusal, RoomName};
+use futures::FutureExt;
 
 use crate::core::fanout::{Audience, LocalAudience};
 use crate::core::outbox::Outbox;
@@ -363,6 +364,23 @@ impl Room {
                 };
                 self.publish(&state, promoted, None);
             }
+        }
+    }
+
+    /// Moves member `id`'s deliveries on this node from `held` (where a
+    /// cluster's log queued them while the member's session was being told
+    /// it entered) to `outbox`, in order, and delivers to `outbox` from now
+    /// on, if it is still a member.
+    pub(super) fn adopt(&self, id: SessionId, outbox: Arc<Outbox>, held: &Outbox) {
+        let mut state = self.lock();
+        if let Some(batch) = held.next_batch().now_or_never() {
+            for delivery in batch.deliveries {
+                outbox.offer(delivery);
+            }
+        }
+        if state.seats.iter().any(|seat| seat.id == id) {
+            state.local.remove(id);
+            state.local.add(id, outbox);
         }
     }
 

@@ -21,9 +21,13 @@ use super::op::{Envelope, Op};
 use super::{Cluster, Outcome};
 use crate::core::control::Control;
 use crate::core::hub::Hub;
+use crate::core::outbox::Outbox;
 use crate::core::room::Room;
 use crate::core::session_id::{NodeId, SessionId};
 use crate::store::StoredMessage;
+
+/// Room traffic a member's outbox may hold while its session answers its join.
+const HELD_BYTES: usize = 1024 * 1024;
 
 /// Starts the consumer task over `stream`.
 pub(super) async fn start(
@@ -111,18 +115,17 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             let id = SessionId::from(session);
             let entered = room_of(&room).and_then(|room| {
                 let nick = Nick::parse(&nick)?;
-                let outbox = if id.node == cluster.node {
-                    let outbox = cluster.broker.outbox(id);
-                    if outbox.is_none() {
-                        // The session went while its join was on the way:
-                        // it leaves again, after it is seated everywhere.
-                        cluster.leave(&room, id, Some(LeaveReason::Disconnected));
-                    }
-                    outbox
-                } else {
-                    None
-                };
-                room.seat(id, nick, outbox, list)
+                // What this node delivers to the member waits in `held`
+                // until its session has answered the join (`Room::adopt`).
+                let held = Arc::new(Outbox::new(HELD_BYTES));
+                let local = id.node == cluster.node;
+                if local && cluster.broker.outbox(id).is_none() {
+                    // The session went while its join was on the way:
+                    // it leaves again, after it is seated everywhere.
+                    cluster.leave(&room, id, Some(LeaveReason::Disconnected));
+                }
+                let outbox = local.then(|| Arc::clone(&held));
+                room.seat(id, nick, outbox, list).map(|entry| (entry, held))
             });
             Outcome::Entered(entered)
         }

@@ -49,6 +49,7 @@ use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
 use crate::core::hub::Hub;
+use crate::core::outbox::Outbox;
 use crate::core::room::{Entry, Room, Said};
 use crate::core::seams::Seams;
 use crate::core::session_id::{NodeId, SessionId};
@@ -90,7 +91,9 @@ fn hex(text: &str) -> String {
 #[derive(Debug)]
 enum Outcome {
     Done(Result<(), Refusal>),
-    Entered(Result<Entry, Refusal>),
+    /// The entry, and where the member's deliveries wait until the session
+    /// has told it so (`Room::adopt`).
+    Entered(Result<(Entry, Arc<Outbox>), Refusal>),
     Epoch(Result<u64, Refusal>),
     Closed(Result<Vec<SessionId>, Refusal>),
 }
@@ -405,7 +408,7 @@ impl Cluster {
         id: SessionId,
         nick: &Nick,
         list: bool,
-    ) -> Result<Entry, Refusal> {
+    ) -> Result<(Entry, Arc<Outbox>), Refusal> {
         let op = Op::Join {
             room: room.name().to_string(),
             session: id.into(),

@@ -159,7 +159,7 @@ impl UserState {
             Ok(room) => self.join_room(&room).await.map(|entry| (room, entry)),
             Err(refusal) => Err(refusal),
         };
-        let (room, entry) = match entered {
+        let (room, (entry, held)) = match entered {
             Ok(entered) => entered,
             Err(refusal) => {
                 self.nick = None;
@@ -168,11 +168,14 @@ impl UserState {
             }
         };
         let view = self.view(&room, entry, false);
-        self.rooms.push(room);
         self.reply(Event::Welcome {
             nick: nick.to_string(),
             room: Some(view),
         });
+        if let Some(held) = held {
+            room.adopt(self.id, Arc::clone(&self.outbox), &held);
+        }
+        self.rooms.push(room);
         Ok(())
     }
 

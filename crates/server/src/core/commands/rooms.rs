@@ -9,6 +9,7 @@ use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
+use crate::core::outbox::Outbox;
 use crate::core::room::{room_message, Entry, Room, Said};
 use crate::core::session_id::SessionId;
 use crate::core::user::UserState;
@@ -34,7 +35,7 @@ impl UserState {
         room: Arc<Room>,
         created: bool,
     ) -> Result<(), Refusal> {
-        let entry = self.join_room(&room).await?;
+        let (entry, held) = self.join_room(&room).await?;
         if self.door.one_room {
             for old in self.rooms.clone() {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
@@ -42,6 +43,9 @@ impl UserState {
         }
         let view = self.view(&room, entry, created);
         self.reply(Event::Entered(view));
+        if let Some(held) = held {
+            room.adopt(self.id, Arc::clone(&self.outbox), &held);
+        }
         // Someone away who enters says so to the room, after their join.
         let nick = self.registered_nick().clone();
         if let Some(away) = self.hub.user(nick.as_str()).and_then(|user| user.away) {
@@ -58,12 +62,20 @@ impl UserState {
 
     /// Seats this user in `room`: at once on a node alone, through the log
     /// (as every node applies it) in a cluster.
-    pub(in crate::core) async fn join_room(&self, room: &Arc<Room>) -> Result<Entry, Refusal> {
+    /// In a cluster, the user's deliveries from the room wait in the
+    /// outbox returned until the caller has answered, then go on through
+    /// `Room::adopt`, so nothing from the room comes before the answer.
+    pub(in crate::core) async fn join_room(
+        &self,
+        room: &Arc<Room>,
+    ) -> Result<(Entry, Option<Arc<Outbox>>), Refusal> {
         match self.hub.cluster() {
-            None => room.join(self.member(), self.door.lists_members),
+            None => Ok((room.join(self.member(), self.door.lists_members)?, None)),
             Some(cluster) => {
                 let nick = self.registered_nick();
-                Box::pin(cluster.join(room, self.id, nick, self.door.lists_members)).await
+                let joining = cluster.join(room, self.id, nick, self.door.lists_members);
+                let (entry, held) = Box::pin(joining).await?;
+                Ok((entry, Some(held)))
             }
         }
     }

@@ -431,3 +431,280 @@ async fn of_300_clients_on_three_nodes_claiming_50_names_exactly_one_gets_each()
     assert_eq!(lists[0], lists[2]);
     drop(keep);
 }
+
+/// Reads `ws`'s frames up to one of `kind` about `room`; returns it.
+async fn until_in(ws: &mut WsClient, kind: &str, room: &str) -> Value {
+    loop {
+        let frame = ws.recv().await;
+        if frame["type"] == kind && frame["room"] == room {
+            return frame;
+        }
+    }
+}
+
+/// The members of `room` as `ws`'s node sees them: (name, host).
+async fn who(ws: &mut WsClient, room: &str) -> Vec<(String, bool)> {
+    let (answer, _) = ws.ask(json!({"type": "who", "room": room}), 30).await;
+    answer["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["host"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_on_one_node_rules_members_on_the_others() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut host = WsClient::login(nodes[0].http(), "hana").await;
+    let (created, _) = host.ask(json!({"type": "create", "room": "den"}), 1).await;
+    assert_eq!(
+        (created["type"].as_str(), created["host"].as_bool()),
+        (Some("joined"), Some(true)),
+        "{created}"
+    );
+    let mut bea = WsClient::login(nodes[1].http(), "bea").await;
+    let (joined, _) = bea.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(joined["host"], false, "{joined}");
+    let mut cal = WsClient::login(nodes[2].http(), "cal").await;
+    cal.ask(json!({"type": "join", "room": "den"}), 1).await;
+    // Bea on b is no host: refused there, as the log is applied.
+    let (refused, _) = bea
+        .ask(json!({"type": "topic", "room": "den", "topic": "mine"}), 2)
+        .await;
+    assert_eq!(refused["code"], "not_host", "{refused}");
+
+    // Topic, hosts: set on a, seen on b and c.
+    host.ask(
+        json!({"type": "topic", "room": "den", "topic": "go at nine"}),
+        2,
+    )
+    .await;
+    for ws in [&mut bea, &mut cal] {
+        let changed = until_in(ws, "topic_changed", "den").await;
+        assert_eq!(
+            (changed["by"].as_str(), changed["topic"].as_str()),
+            (Some("hana"), Some("go at nine"))
+        );
+    }
+    let (ok, _) = host
+        .ask(json!({"type": "host_add", "room": "den", "name": "bea"}), 3)
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let added = until_in(&mut cal, "host_added", "den").await;
+    assert_eq!(
+        (added["name"].as_str(), added["by"].as_str()),
+        (Some("bea"), Some("hana"))
+    );
+    // Now a host on b, bea may set the topic.
+    let (ok, _) = bea
+        .ask(json!({"type": "topic", "room": "den", "topic": "chess"}), 4)
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    host.ask(
+        json!({"type": "host_remove", "room": "den", "name": "bea"}),
+        4,
+    )
+    .await;
+    let removed = until_in(&mut bea, "host_removed", "den").await;
+    assert_eq!(removed["name"], "bea");
+    assert_eq!(
+        who(&mut cal, "den").await,
+        [
+            ("hana".into(), true),
+            ("bea".into(), false),
+            ("cal".into(), false)
+        ]
+    );
+
+    // A kick from a of a member on c.
+    let (ok, _) = host
+        .ask(
+            json!({"type": "kick", "room": "den", "name": "cal", "reason": "spam"}),
+            5,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let kicked = until_in(&mut cal, "kicked", "den").await;
+    assert_eq!(
+        (kicked["by"].as_str(), kicked["message"].as_str()),
+        (Some("hana"), Some("spam"))
+    );
+    let left = until_in(&mut bea, "member_left", "den").await;
+    assert_eq!(
+        (left["name"].as_str(), left["reason"].as_str()),
+        (Some("cal"), Some("kicked"))
+    );
+    assert_eq!(
+        who(&mut bea, "den").await,
+        [("hana".into(), true), ("bea".into(), false)]
+    );
+    let (said, _) = cal
+        .ask(
+            json!({"type": "say", "room": "den", "text": "still here?"}),
+            6,
+        )
+        .await;
+    assert_eq!(said["code"], "not_member", "{said}");
+
+    // A password set on a: needed on c, and right from b and c.
+    let (ok, _) = host
+        .ask(
+            json!({"type": "set_password", "room": "den", "password": "rook takes"}),
+            7,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let locked = until_in(&mut bea, "lock_changed", "den").await;
+    assert_eq!(locked["locked"], true);
+    let (refused, _) = cal.ask(json!({"type": "join", "room": "den"}), 8).await;
+    assert_eq!(refused["code"], "password_needed", "{refused}");
+    let (refused, _) = cal
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook"}),
+            9,
+        )
+        .await;
+    assert_eq!(refused["code"], "wrong_password", "{refused}");
+    let (joined, _) = cal
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            10,
+        )
+        .await;
+    assert_eq!(
+        (joined["type"].as_str(), joined["locked"].as_bool()),
+        (Some("joined"), Some(true)),
+        "{joined}"
+    );
+    let mut dee = WsClient::login(nodes[1].http(), "dee").await;
+    let (joined, _) = dee
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            1,
+        )
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    // Lockouts stay per connection: cal's wrong guess cost dee nothing, and
+    // three wrong guesses lock out only the connection that made them.
+    let mut eve = WsClient::login(nodes[2].http(), "eve").await;
+    for id in 1..=3 {
+        let (refused, _) = eve
+            .ask(
+                json!({"type": "join", "room": "den", "password": "pawn"}),
+                id,
+            )
+            .await;
+        assert_eq!(refused["code"], "wrong_password", "{refused}");
+    }
+    let (refused, _) = eve
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            4,
+        )
+        .await;
+    assert_eq!(refused["code"], "locked_out", "{refused}");
+    let mut fay = WsClient::login(nodes[2].http(), "fay").await;
+    let (joined, _) = fay
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            1,
+        )
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(
+        who(&mut host, "den").await,
+        [
+            ("hana".into(), true),
+            ("bea".into(), false),
+            ("cal".into(), false),
+            ("dee".into(), false),
+            ("fay".into(), false)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_node_s_users_leave_once_everywhere_and_its_names_come_free() {
+    let Some(nats) = Nats::start() else { return };
+    let mut nodes = three_nodes(&nats);
+    let mut cid = WsClient::login(nodes[2].http(), "cid").await;
+    cid.ask(json!({"type": "create", "room": "den"}), 1).await;
+    let mut ann = WsClient::login(nodes[0].http(), "ann").await;
+    ann.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut bob = WsClient::login(nodes[1].http(), "bob").await;
+    bob.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut cy = WsClient::login(nodes[2].http(), "cy").await;
+    cy.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(
+        until_in(&mut ann, "member_joined", "den").await["name"],
+        "bob"
+    );
+    assert_eq!(
+        until_in(&mut ann, "member_joined", "den").await["name"],
+        "cy"
+    );
+    assert_eq!(
+        until_in(&mut bob, "member_joined", "den").await["name"],
+        "cy"
+    );
+    let old = nodes[2].incarnation();
+
+    let c = nodes.pop().unwrap();
+    let killed = std::time::Instant::now();
+    let data = c.kill();
+    drop((cid, cy));
+    for ws in [&mut ann, &mut bob] {
+        let mut left = Vec::new();
+        let mut promoted = None;
+        while left.len() < 2 || promoted.is_none() {
+            let frame = ws.recv().await;
+            match frame["type"].as_str() {
+                Some("member_left") => {
+                    assert_eq!(frame["reason"], "disconnected", "{frame}");
+                    left.push(frame["name"].as_str().unwrap().to_owned());
+                }
+                Some("host_added") => promoted = Some(frame),
+                _ => {}
+            }
+        }
+        left.sort();
+        assert_eq!(left, ["cid", "cy"]);
+        let promoted = promoted.unwrap();
+        assert_eq!(
+            (promoted["name"].as_str(), promoted["by"].as_str()),
+            (Some("ann"), None)
+        );
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            killed.elapsed()
+        );
+        // Once: nothing more about them.
+        ws.expect_silence(Duration::from_millis(500)).await;
+    }
+    let survivors = [("ann".into(), true), ("bob".into(), false)];
+    assert_eq!(who(&mut ann, "den").await, survivors);
+    assert_eq!(who(&mut bob, "den").await, survivors);
+    // Their names are free again, on either survivor.
+    let mut taken = None;
+    let free = eventually(Duration::from_secs(5), async || {
+        taken = claim_ws(nodes[0].http(), "cid".into()).await;
+        taken.is_some()
+    })
+    .await;
+    assert!(free, "cid's name is free again");
+    assert!(claim_ws(nodes[1].http(), "cy".into()).await.is_some());
+
+    // Back with a new incarnation and none of its old sessions.
+    let c = Node::start_in(&nats, "c", data);
+    assert_ne!(c.incarnation(), old);
+    let mut dot = WsClient::login(c.http(), "dot").await;
+    assert_eq!(who(&mut dot, "den").await, survivors);
+}

@@ -87,6 +87,7 @@ impl Recording {
         let seams = Seams {
             broker: Arc::clone(&recording) as _,
             registry: Arc::new(LocalRegistry::new(NodeId::SINGLE)),
+            cluster: None,
         };
         (seams, recording)
     }

@@ -708,3 +708,202 @@ async fn a_killed_node_s_users_leave_once_everywhere_and_its_names_come_free() {
     let mut dot = WsClient::login(c.http(), "dot").await;
     assert_eq!(who(&mut dot, "den").await, survivors);
 }
+
+/// Says `text` in `room`: the id, or the refusal's code and message.
+async fn say(ws: &mut WsClient, room: &str, text: &str, id: u64) -> Result<i64, (String, String)> {
+    let (answer, _) = ws
+        .ask(json!({"type": "say", "room": room, "text": text}), id)
+        .await;
+    match answer["type"].as_str() {
+        Some("said") => Ok(answer["message_id"].as_i64().unwrap()),
+        _ => Err((
+            answer["code"].as_str().unwrap_or_default().to_owned(),
+            answer["message"].to_string(),
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_the_broker_is_down_messages_are_refused_and_none_acknowledged_is_lost() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let nodes = three_nodes(&nats);
+    let mut senders = Vec::new();
+    let mut listeners = Vec::new();
+    for node in &nodes {
+        senders.push(Member::ws(node, &format!("s{}", node.name), "lobby").await);
+        listeners.push(Member::ws(node, &format!("l{}", node.name), "lobby").await);
+    }
+    let mut senders: Vec<WsClient> = senders
+        .into_iter()
+        .map(|member| match member {
+            Member::Ws(ws) => ws,
+            _ => unreachable!(),
+        })
+        .collect();
+    let mut acknowledged: Vec<(i64, String)> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    let mut id = 100;
+    for n in 0..5 {
+        for (s, ws) in senders.iter_mut().enumerate() {
+            let text = format!("m-s{s}-before-{n}");
+            id += 1;
+            acknowledged.push((
+                say(ws, "lobby", &text, id).await.expect("the broker is up"),
+                text,
+            ));
+        }
+    }
+    nats.kill();
+    for (s, ws) in senders.iter_mut().enumerate() {
+        let text = format!("m-s{s}-down");
+        id += 1;
+        let asked = std::time::Instant::now();
+        let (code, message) = say(ws, "lobby", &text, id)
+            .await
+            .expect_err("the broker is down");
+        assert!(
+            asked.elapsed() < Duration::from_millis(3500),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(code, "not_saved");
+        assert!(message.contains("unreachable"), "{message}");
+        refused.push(text);
+    }
+    nats.restart();
+    for (s, ws) in senders.iter_mut().enumerate() {
+        let mut n = 0;
+        let back = eventually(Duration::from_secs(20), async || {
+            n += 1;
+            id += 1;
+            let text = format!("m-s{s}-after-{n}");
+            match say(ws, "lobby", &text, id).await {
+                Ok(message_id) => {
+                    acknowledged.push((message_id, text));
+                    true
+                }
+                Err(_) => {
+                    refused.push(text);
+                    false
+                }
+            }
+        })
+        .await;
+        assert!(back, "sender {s} can talk again");
+    }
+    // Ids keep increasing across the restart.
+    let mut by_id = acknowledged.clone();
+    by_id.sort();
+    for s in 0..senders.len() {
+        let prefix = format!("m-s{s}-");
+        let ids: Vec<i64> = acknowledged
+            .iter()
+            .filter(|(_, t)| t.starts_with(&prefix))
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "sender {s}: {ids:?}"
+        );
+    }
+    // Every acknowledged message reached every listener once, in id order,
+    // and no refused one did.
+    for (l, listener) in listeners.iter_mut().enumerate() {
+        let mut got = Vec::new();
+        while got.len() < by_id.len() {
+            match listener.next().await {
+                Seen::Message(text, Some(id)) => {
+                    assert!(!refused.contains(&text), "listener {l} got refused {text}");
+                    got.push((id, text));
+                }
+                other => panic!("listener {l}: {other:?}"),
+            }
+        }
+        assert_eq!(got, by_id, "listener {l}");
+        listener.expect_silence().await;
+    }
+    // And every node's history has them all, and nothing refused.
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("h{}", node.name)).await;
+        ws.ask(json!({"type": "join", "room": "lobby"}), 1).await;
+        let mut history = Vec::new();
+        let complete = eventually(Duration::from_secs(10), async || {
+            history = json_history(&mut ws, "lobby").await;
+            history.len() >= by_id.len()
+        })
+        .await;
+        assert!(complete, "node {}", node.name);
+        assert_eq!(history, by_id, "node {}", node.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_cut_off_from_the_broker_refuses_is_removed_and_never_comes_back_stale() {
+    let Some(nats) = Nats::start() else { return };
+    let proxy = support::cluster::Proxy::start(nats.port).await;
+    let a = Node::start(&nats, "a");
+    let b = Node::start(&nats, "b");
+    let c = Node::start_via(&proxy.url(), "c", tempfile::tempdir().unwrap());
+    let mut ann = WsClient::login(a.http(), "ann").await;
+    ann.ask(json!({"type": "create", "room": "den"}), 1).await;
+    let mut bob = WsClient::login(b.http(), "bob").await;
+    bob.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut cat = WsClient::login(c.http(), "cat").await;
+    cat.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert!(say(&mut cat, "den", "m-hello", 2).await.is_ok());
+
+    proxy.cut();
+    let cut = std::time::Instant::now();
+    let (code, _) = say(&mut cat, "den", "m-lost", 3)
+        .await
+        .expect_err("c is cut off");
+    assert_eq!(code, "not_saved");
+    assert!(
+        cut.elapsed() < Duration::from_millis(3500),
+        "{:?}",
+        cut.elapsed()
+    );
+    for ws in [&mut ann, &mut bob] {
+        let left = until_in(ws, "member_left", "den").await;
+        assert_eq!(
+            (left["name"].as_str(), left["reason"].as_str()),
+            (Some("cat"), Some("disconnected"))
+        );
+    }
+    assert!(
+        cut.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        cut.elapsed()
+    );
+    // Its user's name is free on the connected nodes, and held by one at a time.
+    let mut taken = None;
+    assert!(
+        eventually(Duration::from_secs(5), async || {
+            taken = claim_ws(a.http(), "cat".into()).await;
+            taken.is_some()
+        })
+        .await
+    );
+    assert!(claim_ws(b.http(), "cat".into()).await.is_none());
+
+    // Healed, c learns it was declared gone and stops rather than serve stale.
+    proxy.heal();
+    let mut c = c;
+    let status = c.banterd.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(3), "{}", c.banterd.log.lock().unwrap());
+    assert!(c
+        .banterd
+        .log
+        .lock()
+        .unwrap()
+        .contains("declared this node gone"));
+    // Nothing said while cut off came through.
+    ann.expect_silence(Duration::from_millis(300)).await;
+    let history = json_history(&mut ann, "den").await;
+    assert_eq!(
+        history.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        ["m-hello"]
+    );
+}

@@ -8,6 +8,11 @@ use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::{Arc, Mutex};
+
+use tokio::task::JoinHandle;
+
 use super::banterd::Banterd;
 
 /// Where Debian installs it, for a PATH without `/usr/sbin`.
@@ -125,7 +130,11 @@ impl Node {
 
     /// Starts node `name` on the data directory `data` (a restart).
     pub fn start_in(nats: &Nats, name: &str, data: tempfile::TempDir) -> Self {
-        let url = nats.url();
+        Self::start_via(&nats.url(), name, data)
+    }
+
+    /// Starts node `name` joined through `url` (a proxy, say).
+    pub fn start_via(url: &str, name: &str, data: tempfile::TempDir) -> Self {
         let dir = data.path().to_str().unwrap().to_owned();
         let banterd = Banterd::start(
             &[
@@ -136,7 +145,7 @@ impl Node {
                 "--data-dir",
                 &dir,
                 "--cluster",
-                &url,
+                url,
                 "--node-name",
                 name,
                 "--rate-burst",
@@ -202,5 +211,74 @@ pub async fn eventually(limit: Duration, mut check: impl AsyncFnMut() -> bool) -
             return false;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+}
+
+/// A TCP relay between a node and the broker that the test can cut (every
+/// connection through it ends, new ones are dropped) and heal.
+pub struct Proxy {
+    pub port: u16,
+    open: Arc<AtomicBool>,
+    links: Arc<Mutex<Vec<JoinHandle<()>>>>,
+    accept: JoinHandle<()>,
+}
+
+impl Proxy {
+    pub async fn start(target: u16) -> Self {
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let port = listener.local_addr().unwrap().port();
+        let open = Arc::new(AtomicBool::new(true));
+        let links: Arc<Mutex<Vec<JoinHandle<()>>>> = Arc::default();
+        let accept = tokio::spawn({
+            let open = Arc::clone(&open);
+            let links = Arc::clone(&links);
+            async move {
+                loop {
+                    let Ok((mut client, _)) = listener.accept().await else {
+                        continue;
+                    };
+                    if !open.load(Ordering::SeqCst) {
+                        continue;
+                    }
+                    let link = tokio::spawn(async move {
+                        if let Ok(mut server) =
+                            tokio::net::TcpStream::connect(("127.0.0.1", target)).await
+                        {
+                            let _ = tokio::io::copy_bidirectional(&mut client, &mut server).await;
+                        }
+                    });
+                    links.lock().unwrap().push(link);
+                }
+            }
+        });
+        Self {
+            port,
+            open,
+            links,
+            accept,
+        }
+    }
+
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// Ends every connection through it and drops new ones.
+    pub fn cut(&self) {
+        self.open.store(false, Ordering::SeqCst);
+        for link in self.links.lock().unwrap().drain(..) {
+            link.abort();
+        }
+    }
+
+    pub fn heal(&self) {
+        self.open.store(true, Ordering::SeqCst);
+    }
+}
+
+impl Drop for Proxy {
+    fn drop(&mut self) {
+        self.cut();
+        self.accept.abort();
     }
 }

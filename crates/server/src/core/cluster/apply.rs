@@ -24,7 +24,7 @@ use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
 use crate::core::room::Room;
 use crate::core::session_id::{NodeId, SessionId};
-use crate::store::StoredMessage;
+use crate::store::{MessageKind, StoredMessage};
 
 /// Room traffic a member's outbox may hold while its session answers its join.
 const HELD_BYTES: usize = 1024 * 1024;
@@ -59,7 +59,14 @@ pub(super) async fn start(
                 continue;
             };
             let sequence = info.stream_sequence;
+            let stored = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
             match serde_json::from_slice::<Envelope>(&message.payload) {
+                Ok(envelope) if envelope.deadline.is_some_and(|deadline| stored > deadline) => {
+                    tracing::debug!(
+                        sequence,
+                        "cluster: skipping an op stored after its session gave up"
+                    );
+                }
                 Ok(envelope) => {
                     let outcome = apply(&cluster, &hub, sequence, envelope.op).await;
                     if envelope.node == cluster.node.0 {
@@ -152,12 +159,17 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             let Some(room) = hub.room(&room) else {
                 return None;
             };
+            let kind = MessageKind::from(kind);
+            if kind != MessageKind::ExtraRoom && !room.is_member(session.into()) {
+                // Its sender left (or its node was declared gone) first.
+                return None;
+            }
             let message = StoredMessage {
                 id: sequence as i64,
                 room: room.name().to_string(),
                 sender,
                 text,
-                kind: kind.into(),
+                kind,
                 at,
                 from_room,
                 recipient: None,

@@ -63,19 +63,37 @@ pub(super) async fn start(cluster: Arc<Cluster>, hub: Arc<Hub>) -> anyhow::Resul
         }
     });
     tokio::spawn(async move {
-        let started = Instant::now();
+        // Nobody is silent for longer than this node has been listening.
+        let mut listening = Instant::now();
+        let mut last_check = Instant::now();
         // Declared and when, so a node is declared again only if it lingers.
         let mut declared: HashMap<NodeId, Instant> = HashMap::new();
         let mut every = tokio::time::interval(CHECK);
         loop {
             every.tick().await;
+            let now = Instant::now();
+            let stalled = now.duration_since(last_check) > CHECK * 4;
+            last_check = now;
+            let connected =
+                cluster.client.connection_state() == async_nats::connection::State::Connected;
+            if stalled || !connected {
+                // This node is the one that could not hear (it was stopped,
+                // starved or cut off from the broker): it declares nobody
+                // gone for what it could not have heard, and counts silence
+                // again from when it hears once more.
+                listening = now;
+                continue;
+            }
             let mut nodes: Vec<NodeId> = hub.rooms().iter().flat_map(|room| room.nodes()).collect();
             nodes.extend(cluster.registry.nodes());
             nodes.sort_by_key(|node| node.0);
             nodes.dedup();
-            let now = Instant::now();
             for node in nodes.into_iter().filter(|node| *node != cluster.node) {
-                let last = lock(&heard).get(&node).copied().unwrap_or(started);
+                let last = lock(&heard)
+                    .get(&node)
+                    .copied()
+                    .unwrap_or(listening)
+                    .max(listening);
                 let lingering = declared
                     .get(&node)
                     .is_none_or(|at| now.duration_since(*at) > SILENCE * 3);

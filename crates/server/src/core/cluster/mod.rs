@@ -318,10 +318,14 @@ impl Cluster {
         });
     }
 
-    fn envelope(&self, op: Op) -> Envelope {
+    /// `op` as this node's next entry; `waited` if a session waits for it
+    /// (at most [`PUBLISH_TIMEOUT`] for the stream to have it).
+    fn envelope(&self, op: Op, waited: bool) -> Envelope {
+        let timeout = PUBLISH_TIMEOUT.as_millis() as i64;
         Envelope {
             node: self.node.0,
             serial: self.serial.fetch_add(1, Ordering::Relaxed),
+            deadline: waited.then(|| crate::core::room::now_millis() + timeout),
             op,
         }
     }
@@ -329,7 +333,7 @@ impl Cluster {
     /// Publishes `op` and returns its sequence once the stream has it.
     async fn append(&self, subject: String, op: Op) -> Result<u64, Refusal> {
         let (acked, ack) = oneshot::channel();
-        let envelope = self.envelope(op);
+        let envelope = self.envelope(op, true);
         self.outgoing
             .send(Outgoing::Op {
                 subject,
@@ -343,7 +347,7 @@ impl Cluster {
     /// Publishes `op` without waiting: after every op this node published
     /// before it, before every op it publishes after.
     fn tell(&self, subject: String, op: Op) {
-        let envelope = self.envelope(op);
+        let envelope = self.envelope(op, false);
         let _ = self.outgoing.send(Outgoing::Op {
             subject,
             envelope,
@@ -353,7 +357,7 @@ impl Cluster {
 
     /// Publishes `op` and waits for what it came to when applied here.
     async fn decide(&self, subject: String, op: Op) -> Result<Outcome, Refusal> {
-        let envelope = self.envelope(op);
+        let envelope = self.envelope(op, true);
         let serial = envelope.serial;
         let (decided, outcome) = oneshot::channel();
         lock(&self.pending).insert(serial, decided);

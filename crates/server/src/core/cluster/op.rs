@@ -41,6 +41,12 @@ impl From<Sid> for SessionId {
 pub(super) struct Envelope {
     pub node: u32,
     pub serial: u64,
+    /// For an op whose session waits for it: the Unix milliseconds after
+    /// which that session has been told the chat was unreachable. An op the
+    /// stream stored later (sent by the client library once the broker came
+    /// back) is skipped by every node, so a refused message never appears.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub deadline: Option<i64>,
     pub op: Op,
 }
 

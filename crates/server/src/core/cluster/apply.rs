@@ -10,7 +10,9 @@
 
 use std::sync::Arc;
 
-use async_nats::jetstream::consumer::pull::OrderedConfig;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::stream::Stream;
 use banter_proto::event::LeaveReason;
@@ -35,55 +37,95 @@ pub(super) async fn start(
     hub: Arc<Hub>,
     stream: &Stream,
 ) -> anyhow::Result<()> {
-    let consumer = stream
-        .create_consumer(OrderedConfig {
-            deliver_policy: DeliverPolicy::All,
-            ..Default::default()
-        })
+    let mut messages = consume(stream, 1)
         .await
         .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
-    let mut messages = consumer
-        .messages()
-        .await
-        .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
+    let stream = stream.clone();
     tokio::spawn(async move {
-        while let Some(message) = messages.next().await {
-            let message = match message {
-                Ok(message) => message,
-                Err(err) => {
-                    tracing::warn!(%err, "cluster: reading the log");
-                    continue;
-                }
-            };
-            let Ok(info) = message.info() else {
-                continue;
-            };
-            let sequence = info.stream_sequence;
-            let stored = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
-            match serde_json::from_slice::<Envelope>(&message.payload) {
-                Ok(envelope) if envelope.deadline.is_some_and(|deadline| stored > deadline) => {
-                    tracing::debug!(
-                        sequence,
-                        "cluster: skipping an op stored after its session gave up"
-                    );
-                }
-                Ok(envelope) => {
-                    let outcome = apply(&cluster, &hub, sequence, envelope.op).await;
-                    if envelope.node == cluster.node.0 {
-                        if let Some(outcome) = outcome {
-                            cluster.decided(envelope.serial, outcome);
-                        }
+        loop {
+            apply_all(&cluster, &hub, &mut messages).await;
+            // The consumer failed (the broker restarted, say): a new one
+            // goes on after the last op applied, once the broker answers.
+            loop {
+                tokio::time::sleep(RECONSUME).await;
+                let next = *cluster.applied.borrow() + 1;
+                match consume(&stream, next).await {
+                    Ok(more) => {
+                        tracing::info!(from = next, "cluster: reading the log again");
+                        messages = more;
+                        break;
                     }
-                }
-                Err(err) => {
-                    tracing::warn!(sequence, %err, "cluster: skipping an op this node cannot read")
+                    Err(err) => tracing::debug!(%err, "cluster: the log cannot be read yet"),
                 }
             }
-            cluster.applied.send_replace(sequence);
         }
-        tracing::error!("cluster: the log's consumer ended");
     });
     Ok(())
+}
+
+/// How long to wait before reading the log again after its consumer failed.
+const RECONSUME: Duration = Duration::from_millis(250);
+
+/// An ordered consumer of the whole stream from `sequence` on.
+async fn consume(stream: &Stream, sequence: u64) -> Result<Ordered, async_nats::Error> {
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: sequence,
+            },
+            ..Default::default()
+        })
+        .await?;
+    Ok(consumer.messages().await?)
+}
+
+/// Applies what `messages` brings until it fails.
+async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered) {
+    // A broker that restarted has forgotten the consumer, which would take
+    // its 30 s request expiry to notice: each reconnect starts a new one.
+    let mut connections = cluster.connections.subscribe();
+    connections.mark_unchanged();
+    loop {
+        let message = tokio::select! {
+            message = messages.next() => message,
+            _ = connections.changed() => return,
+        };
+        let Some(message) = message else {
+            return;
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(%err, "cluster: reading the log");
+                return;
+            }
+        };
+        let Ok(info) = message.info() else {
+            continue;
+        };
+        let sequence = info.stream_sequence;
+        let stored = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
+        match serde_json::from_slice::<Envelope>(&message.payload) {
+            Ok(envelope) if envelope.deadline.is_some_and(|deadline| stored > deadline) => {
+                tracing::debug!(
+                    sequence,
+                    "cluster: skipping an op stored after its session gave up"
+                );
+            }
+            Ok(envelope) => {
+                let outcome = apply(cluster, hub, sequence, envelope.op).await;
+                if envelope.node == cluster.node.0 {
+                    if let Some(outcome) = outcome {
+                        cluster.decided(envelope.serial, outcome);
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(sequence, %err, "cluster: skipping an op this node cannot read")
+            }
+        }
+        cluster.applied.send_replace(sequence);
+    }
 }
 
 fn no_room(room: &str) -> Refusal {

@@ -129,6 +129,8 @@ pub(crate) struct Cluster {
     registry: Arc<ClusterRegistry>,
     /// The last stream sequence applied.
     applied: watch::Sender<u64>,
+    /// Counts the client's connections to the broker (each reconnect).
+    connections: watch::Sender<u64>,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -148,8 +150,16 @@ impl Cluster {
         name: &str,
         store: Arc<dyn crate::store::Store>,
     ) -> anyhow::Result<Arc<Self>> {
+        let connections = watch::Sender::new(0u64);
+        let counter = connections.clone();
         let client = async_nats::ConnectOptions::new()
             .name(format!("banterd {name}"))
+            .event_callback(move |event| {
+                if matches!(event, async_nats::Event::Connected) {
+                    counter.send_modify(|count| *count += 1);
+                }
+                std::future::ready(())
+            })
             .connection_timeout(PUBLISH_TIMEOUT)
             .request_timeout(Some(PUBLISH_TIMEOUT))
             .connect(url)
@@ -202,6 +212,7 @@ impl Cluster {
             outgoing,
             publisher: Mutex::new(Some(publisher)),
             applied: watch::Sender::new(0),
+            connections,
         }))
     }
 

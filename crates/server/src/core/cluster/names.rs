@@ -12,6 +12,7 @@
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
+use std::time::Duration;
 
 use async_nats::jetstream::kv::{self, CreateErrorKind, Operation};
 use banter_proto::event::{MemberInfo, UserInfo, WhoEntry};
@@ -88,25 +89,41 @@ pub(super) async fn release(names: kv::Store, nick: String, session: Sid) {
     }
 }
 
-/// Keeps the registry's copy of the other nodes' names.
+/// Keeps the registry's copy of the other nodes' names; watches again
+/// (from each name's latest value) if the watch fails.
 pub(super) async fn start_watch(cluster: Arc<Cluster>) -> anyhow::Result<()> {
     let mut watch = cluster
         .names
         .watch_all()
         .await
         .map_err(|err| anyhow::anyhow!("cannot watch the names: {err}"))?;
+    let mut connections = cluster.connections.subscribe();
+    connections.mark_unchanged();
     tokio::spawn(async move {
-        while let Some(entry) = watch.next().await {
-            let Ok(entry) = entry else {
-                continue;
-            };
-            let held = match entry.operation {
-                Operation::Put => serde_json::from_slice::<Holder>(&entry.value).ok(),
-                Operation::Delete | Operation::Purge => None,
-            };
-            cluster.registry.seen(&entry.key, held);
+        loop {
+            // Watched again on each reconnect too: a restarted broker has
+            // forgotten the watch's consumer.
+            while let Some(entry) = tokio::select! {
+                entry = watch.next() => entry,
+                _ = connections.changed() => None,
+            } {
+                let Ok(entry) = entry else {
+                    break;
+                };
+                let held = match entry.operation {
+                    Operation::Put => serde_json::from_slice::<Holder>(&entry.value).ok(),
+                    Operation::Delete | Operation::Purge => None,
+                };
+                cluster.registry.seen(&entry.key, held);
+            }
+            loop {
+                tokio::time::sleep(Duration::from_millis(250)).await;
+                if let Ok(again) = cluster.names.watch_all().await {
+                    watch = again;
+                    break;
+                }
+            }
         }
-        tracing::error!("cluster: the names' watch ended");
     });
     Ok(())
 }

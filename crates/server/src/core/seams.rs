@@ -4,8 +4,10 @@
 //! Two traits make a cluster: a [`Broker`] (room traffic and message ids,
 //! [`Audience`]; what one session sends another, [`Courier`]) and a
 //! [`Registry`] (names and sessions). The room rules, the commands and the
-//! doors reach other sessions only through them, so a broker over NATS
-//! JetStream implements these and touches neither. [`InProcessBroker`] is
+//! doors reach other sessions only through them; a cluster node (`cluster`)
+//! implements them over NATS JetStream and adds itself to the seams, for
+//! the steps that change a room or a name to go through its log.
+//! [`InProcessBroker`] is
 //! today's single node: ids from the store, events straight into the local
 //! members' outboxes, requests into the local sessions' mailboxes.
 

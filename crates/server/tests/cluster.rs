@@ -18,7 +18,7 @@ use support::Client;
 /// A member of the test room on one of the three doors.
 enum Member {
     Text(Client),
-    Ws(WsClient),
+    Ws(Box<WsClient>),
     Irc(IrcClient),
 }
 
@@ -40,7 +40,7 @@ impl Member {
         let mut ws = WsClient::login(node.http(), name).await;
         let (joined, _) = ws.ask(json!({"type": "join", "room": room}), 1).await;
         assert_eq!(joined["type"], "joined", "{joined}");
-        Self::Ws(ws)
+        Self::Ws(Box::new(ws))
     }
 
     async fn irc(node: &Node, name: &str, room: &str) -> Self {
@@ -351,9 +351,14 @@ async fn of_300_clients_on_three_nodes_claiming_50_names_exactly_one_gets_each()
                 });
             } else {
                 let addr = node.http();
-                claims.spawn(
-                    async move { (name.clone(), claim_ws(addr, name).await.map(Member::Ws)) },
-                );
+                claims.spawn(async move {
+                    (
+                        name.clone(),
+                        claim_ws(addr, name)
+                            .await
+                            .map(|ws| Member::Ws(Box::new(ws))),
+                    )
+                });
             }
         }
     }
@@ -738,7 +743,7 @@ async fn while_the_broker_is_down_messages_are_refused_and_none_acknowledged_is_
     let mut senders: Vec<WsClient> = senders
         .into_iter()
         .map(|member| match member {
-            Member::Ws(ws) => ws,
+            Member::Ws(ws) => *ws,
             _ => unreachable!(),
         })
         .collect();

@@ -198,9 +198,7 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             at,
             from_room,
         } => {
-            let Some(room) = hub.room(&room) else {
-                return None;
-            };
+            let room = hub.room(&room)?;
             let kind = MessageKind::from(kind);
             if kind != MessageKind::ExtraRoom && !room.is_member(session.into()) {
                 // Its sender left (or its node was declared gone) first.

@@ -344,6 +344,9 @@ impl Cluster {
     /// Publishes `op` and returns its sequence once the stream has it.
     async fn append(&self, subject: String, op: Op) -> Result<u64, Refusal> {
         let (acked, ack) = oneshot::channel();
+        // Given up on before the envelope's deadline, so an op acknowledged in
+        // time is one the log keeps (see `Envelope::deadline`).
+        let until = tokio::time::Instant::now() + PUBLISH_TIMEOUT;
         let envelope = self.envelope(op, true);
         self.outgoing
             .send(Outgoing::Op {
@@ -352,7 +355,12 @@ impl Cluster {
                 acked: Some(acked),
             })
             .map_err(|_| unreachable())?;
-        ack.await.ok().flatten().ok_or_else(unreachable)
+        let sequence = tokio::time::timeout_at(until, ack).await;
+        sequence
+            .ok()
+            .and_then(Result::ok)
+            .flatten()
+            .ok_or_else(unreachable)
     }
 
     /// Publishes `op` without waiting: after every op this node published
@@ -368,6 +376,7 @@ impl Cluster {
 
     /// Publishes `op` and waits for what it came to when applied here.
     async fn decide(&self, subject: String, op: Op) -> Result<Outcome, Refusal> {
+        let until = tokio::time::Instant::now() + PUBLISH_TIMEOUT;
         let envelope = self.envelope(op, true);
         let serial = envelope.serial;
         let (decided, outcome) = oneshot::channel();
@@ -378,7 +387,8 @@ impl Cluster {
             envelope,
             acked: Some(acked),
         });
-        let published = sent.is_ok() && ack.await.ok().flatten().is_some();
+        let acked = tokio::time::timeout_at(until, ack).await;
+        let published = sent.is_ok() && acked.ok().and_then(Result::ok).flatten().is_some();
         let outcome = if published {
             tokio::time::timeout(APPLY_TIMEOUT, outcome)
                 .await
@@ -430,9 +440,18 @@ impl Cluster {
             nick: nick.to_string(),
             list,
         };
-        match self.decide(room_subject(room.name().key()), op).await? {
-            Outcome::Entered(entered) => entered,
-            _ => Err(unreachable()),
+        match self.decide(room_subject(room.name().key()), op).await {
+            Ok(Outcome::Entered(entered)) => entered,
+            _ => {
+                // If the join is applied after all, it is undone right after.
+                let op = Op::Leave {
+                    room: room.name().to_string(),
+                    session: id.into(),
+                    reason: None,
+                };
+                self.tell(room_subject(room.name().key()), op);
+                Err(unreachable())
+            }
         }
     }
 

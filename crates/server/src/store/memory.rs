@@ -192,6 +192,11 @@ mod tests {
     }
 
     #[test]
+    fn append_with_id_keeps_the_given_ids_once() {
+        checks::append_with_id_keeps_the_given_ids_once(&MemoryStore::new(100));
+    }
+
+    #[test]
     fn paging_by_id_returns_every_message_once() {
         checks::paging_by_id_returns_every_message_once(&MemoryStore::new(1_000));
     }

@@ -406,6 +406,37 @@ pub(crate) mod checks {
         assert_eq!(wait(store.history("lobby", 1, None))[0].id, next);
     }
 
+    /// A cluster node's copy: messages kept under the ids they carry (with
+    /// gaps), and a replay of ids already kept (or lower) stores nothing twice.
+    pub(crate) fn append_with_id_keeps_the_given_ids_once(store: &dyn Store) {
+        for id in [3, 5, 9] {
+            store.append_with_id(StoredMessage {
+                id,
+                ..chat("Games", "bo", &id.to_string(), id)
+            });
+        }
+        // A replay from the start of the log, and one id from before.
+        for id in [1, 3, 5, 9] {
+            store.append_with_id(StoredMessage {
+                id,
+                ..chat("Games", "bo", "again", id)
+            });
+        }
+        store.append_with_id(StoredMessage {
+            id: 12,
+            ..chat("lobby", "bo", "12", 12)
+        });
+        for _ in 0..2 {
+            let games = wait(store.history("games", 100, None));
+            let ids: Vec<i64> = games.iter().map(|m| m.id).collect();
+            assert_eq!(ids, [3, 5, 9]);
+            assert_eq!(texts(&games), ["3", "5", "9"]);
+            assert_eq!(wait(store.history("games", 100, Some(9))).len(), 2);
+            assert_eq!(wait(store.history("lobby", 100, None))[0].id, 12);
+            wait(store.flush());
+        }
+    }
+
     /// Pages back through a history of 250 (with another room's messages in
     /// between) in pages of 100, before and after a flush; needs a
     /// `history_max` of at least 250.

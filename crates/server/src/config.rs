@@ -232,6 +232,15 @@ pub struct Config {
     #[arg(long, env = "BANTER_MAX_NEW_ROOMS_PER_MINUTE", default_value_t = 10)]
     pub max_new_rooms_per_minute: u32,
 
+    /// Run as one node of a cluster: share rooms, names and history with the other nodes
+    /// through this NATS server with JetStream (e.g. nats://127.0.0.1:4222). Off: one node alone.
+    #[arg(long, env = "BANTER_CLUSTER")]
+    pub cluster: Option<String>,
+
+    /// This node's name in a cluster, shown in logs (default: the host name).
+    #[arg(long, env = "BANTER_NODE_NAME")]
+    pub node_name: Option<String>,
+
     /// Log level of banter's own crates (off, error, warn, info, debug, trace); other crates
     /// stay at warn unless named, as in `debug,tungstenite=trace`. RUST_LOG wins when set.
     #[arg(long, global = true, env = "BANTER_LOG_LEVEL", default_value = "info")]

@@ -50,8 +50,25 @@ impl Server {
             Arc::new(store::sqlite::SqliteStore::open(sqlite)?)
         };
         let tls = tls::Tls::from_config(&config, Arc::clone(&metrics))?.map(Arc::new);
+        let cluster = match &config.cluster {
+            None => None,
+            Some(url) => {
+                let name = config.node_name.clone().unwrap_or_else(host_name);
+                let runtime = tokio::runtime::Handle::current();
+                let store = Arc::clone(&store);
+                Some(runtime.block_on(core::Cluster::connect(url, &name, store))?)
+            }
+        };
         let services = core::Services::new(Arc::new(config), Arc::clone(&store), metrics);
-        let hub = core::Hub::new(services, core::Seams::in_process(Arc::clone(&store)))?;
+        let seams = match &cluster {
+            None => core::Seams::in_process(Arc::clone(&store)),
+            Some(cluster) => cluster.seams(),
+        };
+        let hub = core::Hub::new(services, seams)?;
+        if let Some(cluster) = cluster {
+            // Replays the log before anyone is served.
+            tokio::runtime::Handle::current().block_on(cluster.start(&hub))?;
+        }
         Ok(Self { hub, store, tls })
     }
 
@@ -138,6 +155,14 @@ impl Server {
         flushed??;
         Ok(())
     }
+}
+
+/// This machine's host name, the default `--node-name`.
+fn host_name() -> String {
+    rustix::system::uname()
+        .nodename()
+        .to_string_lossy()
+        .into_owned()
 }
 
 /// What every byte-stream door's accept loop shares.

@@ -48,7 +48,12 @@ fn the_haproxy_configuration_for_a_cluster_is_valid() {
     ] {
         assert!(text.contains(needed), "the configuration lacks {needed}");
     }
-    let output = Command::new("haproxy")
+    // Debian installs it in /usr/sbin, which a user's PATH may lack.
+    let haproxy = ["/usr/sbin/haproxy", "/usr/bin/haproxy"]
+        .into_iter()
+        .find(|path| std::path::Path::new(path).exists())
+        .unwrap_or("haproxy");
+    let output = Command::new(haproxy)
         .arg("-c")
         .arg("-f")
         .arg(&config)

@@ -8,9 +8,10 @@
 //! Such requests, and private messages, are addressed to a [`SessionId`],
 //! not to a mailbox or an outbox: a [`Courier`] carries them to the session
 //! wherever it lives. The in-process courier (`seams::InProcessBroker`) finds
-//! the session's mailbox and outbox on this node; a cluster broker (issue 20)
-//! would send what is for another node's session to that node, naming the
-//! room by its name, which that node resolves in its own directory.
+//! the session's mailbox and outbox on this node; a cluster node's
+//! (`cluster::broker`) sends what is for another node's session to that
+//! node, naming the room by its name, which that node resolves in its own
+//! directory.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};

@@ -7,9 +7,9 @@
 //! the calls for one room come in one order. The audience decides how the
 //! event reaches the members: the in-process one (`seams::InProcessBroker`)
 //! offers one shared [`Delivery`] to each member's outbox at once, which
-//! never waits (see `outbox`); a cluster broker (issue 20) would append it
-//! to the room's subject and offer what comes back, in the broker's order,
-//! to the members on its node. Either way the members on this node are a
+//! never waits (see `outbox`); on a cluster node (`cluster`) every room
+//! change comes back from the cluster's log, in its order, and the room
+//! offers it to the members on this node. Either way the members on this node are a
 //! [`LocalAudience`], which the room keeps with its seats. See
 //! ARCHITECTURE.md ("Fan-out and scale-out").
 
@@ -35,10 +35,9 @@ pub trait Audience: Send + Sync + 'static {
     /// strictly increasing in the order of the calls for one room (a room
     /// may have gaps). The in-process broker asks the store
     /// ([`Store::append`](crate::store::Store::append)), which also queues
-    /// the message for saving. The id is known when this returns: a broker
-    /// whose ids come back later (a JetStream publish acknowledgement) is the
-    /// asynchronous case ARCHITECTURE.md describes, which this version does
-    /// not carry.
+    /// the message for saving. A cluster node numbers messages by its log
+    /// instead (the publish acknowledgement's sequence) and hands the room
+    /// messages already numbered (`Room::deliver`), so it never asks this.
     fn message_id(&self, room: &RoomName, message: &StoredMessage) -> i64;
 
     /// Gives `event` to every member of `room` but `except`. `local` are the

@@ -87,6 +87,7 @@ impl Recording {
         let seams = Seams {
             broker: Arc::clone(&recording) as _,
             registry: Arc::new(LocalRegistry::new(NodeId::SINGLE)),
+            cluster: None,
         };
         (seams, recording)
     }
@@ -209,7 +210,10 @@ impl Person {
     fn handle_requests(&mut self) {
         let mailbox = self.state.mailbox();
         while let Some(request) = mailbox.recv().now_or_never() {
-            self.state.handle_control(request);
+            self.state
+                .handle_control(request)
+                .now_or_never()
+                .expect("a node alone never waits to carry out a request");
         }
     }
 

@@ -14,10 +14,11 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use banter_proto::event::{MemberInfo, Membership, RoomSummary, UserInfo, WhoEntry};
+use banter_proto::event::{LeaveReason, MemberInfo, Membership, RoomSummary, UserInfo, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal, RoomName};
 
+use crate::core::cluster::Cluster;
 use crate::core::control::Mailbox;
 use crate::core::fanout::Audience;
 use crate::core::outbox::Outbox;
@@ -33,6 +34,8 @@ pub(crate) struct Hub {
     pub services: Services,
     broker: Arc<dyn Broker>,
     registry: Arc<dyn Registry>,
+    /// This node's part of a cluster (`--cluster`); `None` for a node alone.
+    cluster: Option<Arc<Cluster>>,
     default_room: Arc<Room>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
 }
@@ -47,7 +50,11 @@ impl Hub {
     /// The hub with every room the store remembers. Blocks on the store:
     /// call it before serving (or on a blocking thread).
     pub(crate) fn new(services: Services, seams: Seams) -> anyhow::Result<Arc<Self>> {
-        let Seams { broker, registry } = seams;
+        let Seams {
+            broker,
+            registry,
+            cluster,
+        } = seams;
         let config = &services.config;
         let store = &services.store;
         let audience: Arc<dyn Audience> = Arc::clone(&broker) as Arc<dyn Audience>;
@@ -115,6 +122,7 @@ impl Hub {
             services,
             broker,
             registry,
+            cluster,
             default_room,
             rooms: Mutex::new(rooms),
         }))
@@ -135,6 +143,24 @@ impl Hub {
         &*self.broker
     }
 
+    /// This node's part of a cluster, if it is in one.
+    pub(super) fn cluster(&self) -> Option<&Arc<Cluster>> {
+        self.cluster.as_ref()
+    }
+
+    /// Every room in the directory.
+    pub(super) fn rooms(&self) -> Vec<Arc<Room>> {
+        lock(&self.rooms).values().cloned().collect()
+    }
+
+    /// Takes session `id` out of `room`, telling the members why if `reason`.
+    pub(super) fn leave(&self, room: &Room, id: SessionId, reason: Option<LeaveReason>) {
+        match &self.cluster {
+            None => room.leave(id, reason),
+            Some(cluster) => cluster.leave(room, id, reason),
+        }
+    }
+
     pub(super) fn new_session_id(&self) -> SessionId {
         self.registry.new_session()
     }
@@ -146,12 +172,15 @@ impl Hub {
     /// Makes a session reachable through the broker and claims its name;
     /// fails if anyone else holds the name in any case. Reachable first, so
     /// whoever finds the name can reach the session.
-    pub(super) fn register(
+    pub(super) async fn register(
         &self,
         user: User,
         outbox: Arc<Outbox>,
         mailbox: Arc<Mailbox>,
     ) -> Result<(), Refusal> {
+        if let Some(cluster) = &self.cluster {
+            Box::pin(cluster.claim(&user.nick, user.id)).await?;
+        }
         let id = user.id;
         self.broker.attach(id, outbox, mailbox);
         let claimed = self.registry.claim(user);
@@ -162,7 +191,15 @@ impl Hub {
     }
 
     /// Moves a session's claim from `old` to `new` in one step.
-    pub(super) fn rename(&self, id: SessionId, old: &Nick, new: &Nick) -> Result<(), Refusal> {
+    pub(super) async fn rename(
+        &self,
+        id: SessionId,
+        old: &Nick,
+        new: &Nick,
+    ) -> Result<(), Refusal> {
+        if let Some(cluster) = &self.cluster {
+            Box::pin(cluster.rename(id, old, new)).await?;
+        }
         self.registry.rename(id, old, new)
     }
 

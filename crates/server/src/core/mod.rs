@@ -13,6 +13,7 @@
 //! The modules are private: the rest of the crate sees only what is
 //! re-exported here, the face below.
 
+mod cluster;
 mod commands;
 mod control;
 mod delivery;
@@ -30,6 +31,7 @@ mod services;
 mod session_id;
 mod user;
 
+pub(crate) use cluster::Cluster;
 pub(crate) use commands::MAX_HISTORY_COUNT;
 pub(crate) use control::Control;
 pub(crate) use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};

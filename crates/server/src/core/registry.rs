@@ -1,10 +1,10 @@
 //! Who is connected: the names users hold and the sessions holding them.
 //!
 //! A seam: the core asks a [`Registry`], and the in-process one
-//! ([`LocalRegistry`]) is a map behind a short std `Mutex`. A cluster (issue
-//! 20) would keep names where every node sees them (a JetStream KV bucket:
-//! create to claim, delete to release), so one name has one holder across
-//! nodes. The registry knows names and sessions only; how to reach a session
+//! ([`LocalRegistry`]) is a map behind a short std `Mutex`. A cluster node
+//! keeps names where every node sees them (a JetStream KV bucket: create to
+//! claim, delete to release; `cluster::names`), so one name has one holder
+//! across nodes. The registry knows names and sessions only; how to reach a session
 //! is the courier's business (`control::Courier`), and the services (config,
 //! store, metrics) are the hub's.
 

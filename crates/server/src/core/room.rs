@@ -24,10 +24,11 @@ use banter_proto::event::{self, LeaveReason, RoomMessage, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Nick, Refusal, RoomName};
+use futures::FutureExt;
 
 use crate::core::fanout::{Audience, LocalAudience};
 use crate::core::outbox::Outbox;
-use crate::core::session_id::SessionId;
+use crate::core::session_id::{NodeId, SessionId};
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
 
 /// A member as the room knows it.
@@ -232,13 +233,42 @@ impl Room {
         mut message: StoredMessage,
         except: Option<SessionId>,
     ) -> Result<Said, Refusal> {
-        let mut state = self.lock();
+        let state = self.lock();
         if state.closed || state.closing {
             return Err(Refusal::RoomGone {
                 room: self.name.to_string(),
             });
         }
         message.id = self.audience.message_id(&self.name, &message);
+        self.said(state, message, except)
+    }
+
+    /// Offers a message that already has its id (a cluster's log numbered
+    /// it) to every member here but `except`, and remembers it; `None` if the
+    /// room is closed or already has it (a replay of the log).
+    pub(super) fn deliver(
+        &self,
+        message: StoredMessage,
+        except: Option<SessionId>,
+    ) -> Option<Said> {
+        let state = self.lock();
+        let known = state
+            .recent
+            .back()
+            .is_some_and(|newest| newest.id >= message.id);
+        if state.closed || state.closing || known {
+            return None;
+        }
+        self.said(state, message, except).ok()
+    }
+
+    /// Publishes a numbered message and keeps it in the recent tail.
+    fn said(
+        &self,
+        mut state: MutexGuard<'_, RoomState>,
+        message: StoredMessage,
+        except: Option<SessionId>,
+    ) -> Result<Said, Refusal> {
         let offered = self.publish(&state, Event::Message(room_message(&message)), except);
         let said = Said {
             id: message.id,
@@ -259,6 +289,20 @@ impl Room {
     /// members only if `list_members`: a door that shows just a count need
     /// not have a copy of every name made.
     pub fn join(&self, member: Member, list_members: bool) -> Result<Entry, Refusal> {
+        self.seat(member.id, member.nick, Some(member.outbox), list_members)
+    }
+
+    /// [`Room::join`] for a member on any node: `outbox` is the member's if
+    /// it is on this node, `None` for a member elsewhere in a cluster (who
+    /// holds a seat, but this node delivers nothing to it).
+    pub(super) fn seat(
+        &self,
+        id: SessionId,
+        nick: Nick,
+        outbox: Option<Arc<Outbox>>,
+        list_members: bool,
+    ) -> Result<Entry, Refusal> {
+        let member = (id, nick);
         let mut state = self.lock();
         if state.closed {
             return Err(Refusal::RoomGone {
@@ -267,14 +311,16 @@ impl Room {
         }
         let joined = Event::Joined {
             room: self.name.to_string(),
-            nick: member.nick.to_string(),
+            nick: member.1.to_string(),
         };
         self.publish(&state, joined, None);
         let host = state.seats.is_empty() && !self.is_default;
-        state.local.add(member.id, member.outbox);
+        if let Some(outbox) = outbox {
+            state.local.add(member.0, outbox);
+        }
         state.seats.push(Seat {
-            id: member.id,
-            nick: member.nick,
+            id: member.0,
+            nick: member.1,
             host,
         });
         Ok(Entry {
@@ -319,6 +365,46 @@ impl Room {
                 self.publish(&state, promoted, None);
             }
         }
+    }
+
+    /// Moves member `id`'s deliveries on this node from `held` (where a
+    /// cluster's log queued them while the member's session was being told
+    /// it entered) to `outbox`, in order, and delivers to `outbox` from now
+    /// on, if it is still a member.
+    pub(super) fn adopt(&self, id: SessionId, outbox: Arc<Outbox>, held: &Outbox) {
+        let mut state = self.lock();
+        if let Some(batch) = held.next_batch().now_or_never() {
+            for delivery in batch.deliveries {
+                outbox.offer(delivery);
+            }
+        }
+        if state.seats.iter().any(|seat| seat.id == id) {
+            state.local.remove(id);
+            state.local.add(id, outbox);
+        }
+    }
+
+    /// Stops delivering to member `id` on this node at once; its seat goes
+    /// when its leave comes back from a cluster's log.
+    pub(super) fn mute(&self, id: SessionId) {
+        self.lock().local.remove(id);
+    }
+
+    /// The members who are sessions of `node`.
+    pub(super) fn sessions_of(&self, node: NodeId) -> Vec<SessionId> {
+        self.lock()
+            .seats
+            .iter()
+            .map(|seat| seat.id)
+            .filter(|id| id.node == node)
+            .collect()
+    }
+
+    /// Every node with a member here.
+    pub(super) fn nodes(&self) -> Vec<NodeId> {
+        let mut nodes: Vec<NodeId> = self.lock().seats.iter().map(|seat| seat.id.node).collect();
+        nodes.dedup();
+        nodes
     }
 
     /// Renames a member and tells the others.
@@ -804,6 +890,9 @@ mod tests {
         }
         fn append(&self, message: StoredMessage) -> i64 {
             self.inner.append(message)
+        }
+        fn append_with_id(&self, message: StoredMessage) {
+            self.inner.append_with_id(message);
         }
         fn history(
             &self,

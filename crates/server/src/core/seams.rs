@@ -4,8 +4,10 @@
 //! Two traits make a cluster: a [`Broker`] (room traffic and message ids,
 //! [`Audience`]; what one session sends another, [`Courier`]) and a
 //! [`Registry`] (names and sessions). The room rules, the commands and the
-//! doors reach other sessions only through them, so a broker over NATS
-//! JetStream implements these and touches neither. [`InProcessBroker`] is
+//! doors reach other sessions only through them; a cluster node (`cluster`)
+//! implements them over NATS JetStream and adds itself to the seams, for
+//! the steps that change a room or a name to go through its log.
+//! [`InProcessBroker`] is
 //! today's single node: ids from the store, events straight into the local
 //! members' outboxes, requests into the local sessions' mailboxes.
 
@@ -14,6 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::{Event, RoomName};
 
+use crate::core::cluster::Cluster;
 use crate::core::control::{Control, Courier, Mailbox, Undelivered};
 use crate::core::delivery::Delivery;
 use crate::core::fanout::{Audience, LocalAudience};
@@ -33,6 +36,8 @@ impl<T: Audience + Courier> Broker for T {}
 pub(crate) struct Seams {
     pub(super) broker: Arc<dyn Broker>,
     pub(super) registry: Arc<dyn Registry>,
+    /// The cluster this node is part of (`--cluster`); `None` alone.
+    pub(super) cluster: Option<Arc<Cluster>>,
 }
 
 impl Seams {
@@ -41,6 +46,7 @@ impl Seams {
         Self {
             broker: Arc::new(InProcessBroker::new(store)),
             registry: Arc::new(LocalRegistry::new(NodeId::SINGLE)),
+            cluster: None,
         }
     }
 }
@@ -73,6 +79,13 @@ impl InProcessBroker {
         self.sessions
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// The outbox and mailbox of session `id`, while it is attached.
+    pub(super) fn endpoint(&self, id: SessionId) -> Option<(Arc<Outbox>, Arc<Mailbox>)> {
+        self.sessions()
+            .get(&id)
+            .map(|endpoint| (Arc::clone(&endpoint.outbox), Arc::clone(&endpoint.mailbox)))
     }
 
     fn mailbox(&self, id: SessionId) -> Option<Arc<Mailbox>> {

@@ -104,7 +104,7 @@ impl Drop for UserState {
                 Departure::Disconnected => Some(LeaveReason::Disconnected),
                 Departure::Silent => None,
             };
-            room.leave(self.id, reason);
+            self.hub.leave(&room, self.id, reason);
         }
         if let Some(nick) = self.nick.take() {
             self.hub.unregister(self.id, &nick);

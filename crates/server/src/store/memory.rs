@@ -112,6 +112,20 @@ impl Store for MemoryStore {
         id
     }
 
+    fn append_with_id(&self, message: StoredMessage) {
+        let key = history_key(&message);
+        let mut state = self.lock();
+        if message.id <= state.last_id {
+            return;
+        }
+        state.last_id = message.id;
+        let history = state.histories.entry(key).or_default();
+        history.push_back(message);
+        while history.len() > self.history_max {
+            history.pop_front();
+        }
+    }
+
     fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {
         ready(Ok(Self::page(&self.lock(), &fold(room), limit, before)))
     }
@@ -175,6 +189,11 @@ mod tests {
     #[test]
     fn append_returns_increasing_ids_that_history_returns() {
         checks::append_returns_increasing_ids_that_history_returns(&MemoryStore::new(100));
+    }
+
+    #[test]
+    fn append_with_id_keeps_the_given_ids_once() {
+        checks::append_with_id_keeps_the_given_ids_once(&MemoryStore::new(100));
     }
 
     #[test]

@@ -178,6 +178,13 @@ pub trait Store: Send + Sync + 'static {
     /// commit) may be handed out again. A clean close remembers every id
     /// handed out before it.
     fn append(&self, message: StoredMessage) -> i64;
+    /// Queues a message under the id it carries: a cluster node's copy of a
+    /// message the cluster's log numbered (see `core/cluster`). Skipped when
+    /// an id at least as high was stored or handed out before, as when a
+    /// node replays the log over messages it already has; so the ids given
+    /// must grow, and a store filled this way takes no [`Store::append`].
+    /// Never blocks, like `append`.
+    fn append_with_id(&self, message: StoredMessage);
     /// The newest `limit` messages of a room (matched by key) whose ids are
     /// below `before` (all of them when `None`), chronological (oldest first),
     /// including ones not yet committed. Only the newest `history_max`
@@ -397,6 +404,37 @@ pub(crate) mod checks {
         let next = store.append(chat("lobby", "bo", "last", 60));
         assert!(next > all[all.len() - 1]);
         assert_eq!(wait(store.history("lobby", 1, None))[0].id, next);
+    }
+
+    /// A cluster node's copy: messages kept under the ids they carry (with
+    /// gaps), and a replay of ids already kept (or lower) stores nothing twice.
+    pub(crate) fn append_with_id_keeps_the_given_ids_once(store: &dyn Store) {
+        for id in [3, 5, 9] {
+            store.append_with_id(StoredMessage {
+                id,
+                ..chat("Games", "bo", &id.to_string(), id)
+            });
+        }
+        // A replay from the start of the log, and one id from before.
+        for id in [1, 3, 5, 9] {
+            store.append_with_id(StoredMessage {
+                id,
+                ..chat("Games", "bo", "again", id)
+            });
+        }
+        store.append_with_id(StoredMessage {
+            id: 12,
+            ..chat("lobby", "bo", "12", 12)
+        });
+        for _ in 0..2 {
+            let games = wait(store.history("games", 100, None));
+            let ids: Vec<i64> = games.iter().map(|m| m.id).collect();
+            assert_eq!(ids, [3, 5, 9]);
+            assert_eq!(texts(&games), ["3", "5", "9"]);
+            assert_eq!(wait(store.history("games", 100, Some(9))).len(), 2);
+            assert_eq!(wait(store.history("lobby", 100, None))[0].id, 12);
+            wait(store.flush());
+        }
     }
 
     /// Pages back through a history of 250 (with another room's messages in

@@ -3,6 +3,7 @@
 
 pub mod banterd;
 pub mod browser;
+pub mod cluster;
 pub mod http;
 pub mod irc;
 pub mod screen;

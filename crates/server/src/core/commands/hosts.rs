@@ -10,19 +10,40 @@ use banter_proto::refusal::HostAction;
 use banter_proto::{Event, Refusal};
 use tracing::{info, warn};
 
+use crate::core::cluster::HostChange;
 use crate::core::control::{Control, Undelivered};
 use crate::core::room::Room;
 use crate::core::user::UserState;
 
 impl UserState {
-    pub(super) fn host_add(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
+    pub(super) async fn host_add(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
-        room.add_host(self.id, self.registered_nick(), name)
+        let Some(cluster) = self.hub.cluster() else {
+            return room.add_host(self.id, self.registered_nick(), name);
+        };
+        let change = HostChange::Add {
+            session: self.id,
+            by: self.registered_nick().to_string(),
+            name: name.to_owned(),
+        };
+        Box::pin(cluster.host_change(&room, change)).await
     }
 
-    pub(super) fn host_remove(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
+    pub(super) async fn host_remove(
+        &mut self,
+        room: Option<&str>,
+        name: &str,
+    ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
-        room.remove_host(self.id, self.registered_nick(), name)
+        let Some(cluster) = self.hub.cluster() else {
+            return room.remove_host(self.id, self.registered_nick(), name);
+        };
+        let change = HostChange::Remove {
+            session: self.id,
+            by: self.registered_nick().to_string(),
+            name: name.to_owned(),
+        };
+        Box::pin(cluster.host_change(&room, change)).await
     }
 
     pub(super) async fn topic(
@@ -39,7 +60,17 @@ impl UserState {
                 });
                 Ok(())
             }
-            Some(topic) => room.set_topic(self.id, self.registered_nick(), topic).await,
+            Some(topic) => match self.hub.cluster() {
+                None => room.set_topic(self.id, self.registered_nick(), topic).await,
+                Some(cluster) => {
+                    let change = HostChange::Topic {
+                        session: self.id,
+                        by: self.registered_nick().to_string(),
+                        topic,
+                    };
+                    Box::pin(cluster.host_change(&room, change)).await
+                }
+            },
         }
     }
 
@@ -89,9 +120,13 @@ impl UserState {
             },
         };
         let locking = hash.is_some();
-        let epoch = room
-            .set_password(self.id, self.registered_nick(), hash, if_epoch)
-            .await?;
+        let by = self.registered_nick();
+        let epoch = match self.hub.cluster() {
+            None => room.set_password(self.id, by, hash, if_epoch).await?,
+            Some(cluster) => {
+                Box::pin(cluster.set_password(&room, self.id, by, hash, if_epoch)).await?
+            }
+        };
         if locking {
             info!(room = %room.name(), by = %self.registered_nick(), "room locked");
             self.passes_mut()
@@ -101,13 +136,24 @@ impl UserState {
         Ok(())
     }
 
-    pub(super) fn kick(
+    pub(super) async fn kick(
         &mut self,
         room: Option<&str>,
         name: &str,
         reason: Option<String>,
     ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
+        if let Some(cluster) = self.hub.cluster() {
+            // Decided as the log is applied: the seat goes on every node, and
+            // the member's own node tells its session.
+            let change = HostChange::Kick {
+                session: self.id,
+                by: self.registered_nick().to_string(),
+                name: name.to_owned(),
+                reason,
+            };
+            return Box::pin(cluster.host_change(&room, change)).await;
+        }
         let target = room.kick_target(self.id, name)?;
         let Some(user) = self.hub.user(name).filter(|user| user.id == target) else {
             return Err(Refusal::JustLeft {

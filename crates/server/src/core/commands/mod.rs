@@ -63,17 +63,25 @@ impl UserState {
             } => self.join(&room, password, if_epoch).await,
             Request::Create { room } => self.create(&room).await,
             Request::Part { room, message } => self.part(&room, message),
-            Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text),
+            Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text).await,
             Request::SayElsewhere { room, from, text } => {
-                self.say_elsewhere(&room, from.as_deref(), text)
+                self.say_elsewhere(&room, from.as_deref(), text).await
             }
             Request::Private { to, text } => self.private(&to, text),
-            Request::Nick { name } => self.change_nick(&name),
+            Request::Nick { name } => self.change_nick(&name).await,
             Request::Away { message } => {
                 let nick = self.registered_nick().clone();
                 self.hub.set_away(self.id, &nick, message.as_deref());
-                for room in &self.rooms {
-                    room.away_changed(self.id, &nick, message.as_deref());
+                match self.hub.cluster() {
+                    None => {
+                        for room in &self.rooms {
+                            room.away_changed(self.id, &nick, message.as_deref());
+                        }
+                    }
+                    Some(cluster) => {
+                        let rooms = self.rooms.iter().map(|room| room.name().to_string());
+                        cluster.away(self.id, &nick, message.as_deref(), rooms.collect());
+                    }
                 }
                 Ok(())
             }
@@ -94,14 +102,14 @@ impl UserState {
                 limit,
                 before,
             } => self.history(room.as_deref(), limit, before).await,
-            Request::HostAdd { room, name } => self.host_add(room.as_deref(), &name),
-            Request::HostRemove { room, name } => self.host_remove(room.as_deref(), &name),
+            Request::HostAdd { room, name } => self.host_add(room.as_deref(), &name).await,
+            Request::HostRemove { room, name } => self.host_remove(room.as_deref(), &name).await,
             Request::SetPassword {
                 room,
                 password,
                 if_epoch,
             } => self.set_password(room.as_deref(), password, if_epoch).await,
-            Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason),
+            Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason).await,
             Request::Invite { room, name } => self.invite(room.as_deref(), &name),
             Request::Close { room } => self.close(room.as_deref()).await,
         };
@@ -132,7 +140,8 @@ impl UserState {
             away: None,
         };
         self.hub
-            .register(user, Arc::clone(&self.outbox), Arc::clone(&self.control))?;
+            .register(user, Arc::clone(&self.outbox), Arc::clone(&self.control))
+            .await?;
         if !self.door.one_room {
             self.nick = Some(nick.clone());
             self.reply(Event::Welcome {
@@ -146,11 +155,11 @@ impl UserState {
             Some(name) => self.open_room(name).await,
         };
         self.nick = Some(nick.clone());
-        let entered = room.and_then(|room| {
-            let entry = room.join(self.member(), self.door.lists_members)?;
-            Ok((room, entry))
-        });
-        let (room, entry) = match entered {
+        let entered = match room {
+            Ok(room) => self.join_room(&room).await.map(|entry| (room, entry)),
+            Err(refusal) => Err(refusal),
+        };
+        let (room, (entry, held)) = match entered {
             Ok(entered) => entered,
             Err(refusal) => {
                 self.nick = None;
@@ -159,11 +168,14 @@ impl UserState {
             }
         };
         let view = self.view(&room, entry, false);
-        self.rooms.push(room);
         self.reply(Event::Welcome {
             nick: nick.to_string(),
             room: Some(view),
         });
+        if let Some(held) = held {
+            room.adopt(self.id, Arc::clone(&self.outbox), &held);
+        }
+        self.rooms.push(room);
         Ok(())
     }
 
@@ -171,6 +183,15 @@ impl UserState {
     async fn open_room(&self, name: RoomName) -> Result<Arc<Room>, Refusal> {
         if self.hub.room(name.as_str()).is_none() {
             self.hub.services.room_quota.take(self.peer.ip())?;
+        }
+        if let Some(cluster) = self.hub.cluster() {
+            return match Box::pin(cluster.create(&self.hub, name.clone())).await {
+                Err(Refusal::RoomExists { room }) => self
+                    .hub
+                    .room(name.as_str())
+                    .ok_or(Refusal::RoomGone { room }),
+                created => created,
+            };
         }
         let (room, created) = self.hub.room_or_create(name)?;
         if created {
@@ -261,7 +282,7 @@ impl UserState {
     }
 
     /// Carries out another session's request on this one.
-    pub(crate) fn handle_control(&mut self, request: Control) {
+    pub(crate) async fn handle_control(&mut self, request: Control) {
         self.begin_request(None);
         match request {
             Control::Kicked { room, by, reason } => {
@@ -285,7 +306,7 @@ impl UserState {
                     by,
                     reason,
                 });
-                self.back_to_default_room();
+                self.back_to_default_room().await;
             }
             Control::RoomClosed { room, by } => {
                 if !self.is_in(&room) {
@@ -296,7 +317,7 @@ impl UserState {
                     room: room.name().to_string(),
                     by,
                 });
-                self.back_to_default_room();
+                self.back_to_default_room().await;
             }
             Control::Invited { room, by, epoch } => {
                 self.passes_mut()
@@ -316,15 +337,15 @@ impl UserState {
         if let Some(newest) = room.newest_message_id() {
             self.saw(room.name().key(), newest);
         }
-        room.leave(self.id, reason);
+        self.hub.leave(room, self.id, reason);
         self.forget_room(room);
     }
 
     /// A one-room door's user who lost their room goes to the default room.
-    pub(in crate::core) fn back_to_default_room(&mut self) {
+    pub(in crate::core) async fn back_to_default_room(&mut self) {
         if self.door.one_room && self.rooms.is_empty() {
             let lobby = Arc::clone(self.hub.default_room());
-            if let Err(refusal) = self.enter(lobby, false) {
+            if let Err(refusal) = self.enter(lobby, false).await {
                 self.refuse(refusal);
             }
         }

@@ -29,7 +29,8 @@ impl UserState {
         }
         let services = &self.hub.services;
         services.metrics.message_received(self.door.name, "private");
-        if services.config.store_private_messages {
+        // A cluster node's store holds the log's ids only (see `cluster`).
+        if services.config.store_private_messages && self.hub.cluster().is_none() {
             services.store.append(StoredMessage {
                 id: 0,
                 room: String::new(),
@@ -48,7 +49,7 @@ impl UserState {
         Ok(())
     }
 
-    pub(super) fn change_nick(&mut self, name: &str) -> Result<(), Refusal> {
+    pub(super) async fn change_nick(&mut self, name: &str) -> Result<(), Refusal> {
         let new = Nick::parse(name)?;
         let old = self.registered_nick().clone();
         if new.as_str() == old.as_str() {
@@ -56,10 +57,18 @@ impl UserState {
                 name: old.to_string(),
             });
         }
-        self.hub.rename(self.id, &old, &new)?;
+        self.hub.rename(self.id, &old, &new).await?;
         self.nick = Some(new.clone());
-        for room in &self.rooms {
-            room.rename(self.id, &new);
+        match self.hub.cluster() {
+            None => {
+                for room in &self.rooms {
+                    room.rename(self.id, &new);
+                }
+            }
+            Some(cluster) => {
+                let rooms = self.rooms.iter().map(|room| room.name().to_string());
+                cluster.renamed(self.id, &new, rooms.collect());
+            }
         }
         self.reply(Event::NickSet {
             nick: new.to_string(),

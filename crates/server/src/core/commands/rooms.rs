@@ -9,9 +9,11 @@ use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
 use tracing::{info, warn};
 
-use crate::core::room::{room_message, Room};
+use crate::core::outbox::Outbox;
+use crate::core::room::{room_message, Entry, Room, Said};
+use crate::core::session_id::SessionId;
 use crate::core::user::UserState;
-use crate::store::MessageKind;
+use crate::store::{MessageKind, StoredMessage};
 
 /// Most messages one history request returns.
 pub(crate) const MAX_HISTORY_COUNT: usize = 200;
@@ -28,8 +30,12 @@ impl UserState {
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
-    pub(in crate::core) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
-        let entry = room.join(self.member(), self.door.lists_members)?;
+    pub(in crate::core) async fn enter(
+        &mut self,
+        room: Arc<Room>,
+        created: bool,
+    ) -> Result<(), Refusal> {
+        let (entry, held) = self.join_room(&room).await?;
         if self.door.one_room {
             for old in self.rooms.clone() {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
@@ -37,13 +43,55 @@ impl UserState {
         }
         let view = self.view(&room, entry, created);
         self.reply(Event::Entered(view));
+        if let Some(held) = held {
+            room.adopt(self.id, Arc::clone(&self.outbox), &held);
+        }
         // Someone away who enters says so to the room, after their join.
         let nick = self.registered_nick().clone();
         if let Some(away) = self.hub.user(nick.as_str()).and_then(|user| user.away) {
-            room.away_changed(self.id, &nick, Some(&away));
+            match self.hub.cluster() {
+                None => room.away_changed(self.id, &nick, Some(&away)),
+                Some(cluster) => {
+                    cluster.away(self.id, &nick, Some(&away), vec![room.name().to_string()]);
+                }
+            }
         }
         self.rooms.push(room);
         Ok(())
+    }
+
+    /// Seats this user in `room`: at once on a node alone, through the log
+    /// (as every node applies it) in a cluster.
+    /// In a cluster, the user's deliveries from the room wait in the
+    /// outbox returned until the caller has answered, then go on through
+    /// `Room::adopt`, so nothing from the room comes before the answer.
+    pub(in crate::core) async fn join_room(
+        &self,
+        room: &Arc<Room>,
+    ) -> Result<(Entry, Option<Arc<Outbox>>), Refusal> {
+        match self.hub.cluster() {
+            None => Ok((room.join(self.member(), self.door.lists_members)?, None)),
+            Some(cluster) => {
+                let nick = self.registered_nick();
+                let joining = cluster.join(room, self.id, nick, self.door.lists_members);
+                let (entry, held) = Box::pin(joining).await?;
+                Ok((entry, Some(held)))
+            }
+        }
+    }
+
+    /// Says a message in `room`: numbered by the store on a node alone, by
+    /// the cluster's log in a cluster.
+    async fn say_in(
+        &self,
+        room: &Room,
+        message: StoredMessage,
+        except: Option<SessionId>,
+    ) -> Result<Said, Refusal> {
+        match self.hub.cluster() {
+            None => room.say(message, except),
+            Some(cluster) => Box::pin(cluster.say(room, message, except, self.id)).await,
+        }
     }
 
     /// Whether this user may take another room.
@@ -75,7 +123,7 @@ impl UserState {
         self.check_room_limit()?;
         let (hash, epoch) = room.lock_state();
         let Some(hash) = hash else {
-            return self.enter(room, false);
+            return self.enter(room, false).await;
         };
         if if_epoch.is_some_and(|asked| asked != epoch) {
             // The answer was for an older password; it is no guess at this one.
@@ -84,14 +132,14 @@ impl UserState {
             });
         }
         if self.has_grant(&room) {
-            return self.enter(room, false);
+            return self.enter(room, false).await;
         }
         let key = room.name().key().to_owned();
         let passes = self.passes_mut();
         if passes.invites.get(&key) == Some(&epoch) {
             // An invitation is good for one entry; it grants nothing else.
             passes.invites.remove(&key);
-            return self.enter(room, false);
+            return self.enter(room, false).await;
         }
         if let Err(wait) = passes.lockout.check(&key, Instant::now()) {
             return Err(Refusal::LockedOut {
@@ -115,7 +163,7 @@ impl UserState {
             let passes = self.passes_mut();
             passes.lockout.succeeded(&key);
             passes.grants.insert(key, epoch);
-            return self.enter(room, false);
+            return self.enter(room, false).await;
         }
         warn!(peer = %self.peer, room = %room.name(), "wrong room password");
         self.hub.services.metrics.password_failed();
@@ -145,13 +193,20 @@ impl UserState {
             });
         }
         self.hub.services.room_quota.take(self.peer.ip())?;
-        let room = self.hub.create_room(name)?;
-        // Durable before anyone is told it exists.
-        if let Err(refusal) = room.persist().await {
-            self.hub.remove_room(&room);
-            return Err(refusal);
-        }
-        self.enter(room, true)
+        let room = match self.hub.cluster() {
+            // Every node saves it as it applies the creation.
+            Some(cluster) => Box::pin(cluster.create(&self.hub, name)).await?,
+            None => {
+                let room = self.hub.create_room(name)?;
+                // Durable before anyone is told it exists.
+                if let Err(refusal) = room.persist().await {
+                    self.hub.remove_room(&room);
+                    return Err(refusal);
+                }
+                room
+            }
+        };
+        self.enter(room, true).await
     }
 
     pub(super) fn part(&mut self, name: &str, message: Option<String>) -> Result<(), Refusal> {
@@ -174,7 +229,7 @@ impl UserState {
 
     /// Says `text` in `room`: the one request that never waits, so a door
     /// may call it directly rather than through [`UserState::execute`].
-    pub(crate) fn say(
+    pub(crate) async fn say(
         &mut self,
         room: Option<&str>,
         kind: SayKind,
@@ -188,7 +243,7 @@ impl UserState {
             SayKind::Emote => (MessageKind::Emote, Some(self.id)),
         };
         let message = self.message(&room, kind, text);
-        let said = room.say(message, except)?;
+        let said = self.say_in(&room, message, except).await?;
         let kind_name = match kind {
             MessageKind::Emote => "emote",
             _ => "chat",
@@ -211,7 +266,7 @@ impl UserState {
     /// the message as said (its id and time), for a door that shows users
     /// their own messages itself, exactly as the room got them (IRC's
     /// `echo-message`), or not at all.
-    pub(crate) fn say_to_others(
+    pub(crate) async fn say_to_others(
         &mut self,
         room: &str,
         kind: SayKind,
@@ -223,7 +278,7 @@ impl UserState {
             SayKind::Emote => (MessageKind::Emote, "emote"),
         };
         let mut message = self.message(&room, kind, text);
-        let said = room.say(message.clone(), Some(self.id))?;
+        let said = self.say_in(&room, message.clone(), Some(self.id)).await?;
         self.hub
             .services
             .metrics
@@ -233,7 +288,7 @@ impl UserState {
     }
 
     /// `:erm`: a message into a room the user is not in, from the one they are in.
-    pub(super) fn say_elsewhere(
+    pub(super) async fn say_elsewhere(
         &mut self,
         name: &str,
         from: Option<&str>,
@@ -257,7 +312,7 @@ impl UserState {
         }
         let mut message = self.message(&target, MessageKind::ExtraRoom, text);
         message.from_room = Some(here.name().to_string());
-        let said = target.say(message, None)?;
+        let said = self.say_in(&target, message, None).await?;
         self.hub
             .services
             .metrics
@@ -325,27 +380,36 @@ impl UserState {
     /// the store refuses changes nothing.
     pub(super) async fn close(&mut self, room: Option<&str>) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
-        let members = match room.close(self.id).await {
+        let closed = match self.hub.cluster() {
+            None => room.close(self.id).await,
+            Some(cluster) => {
+                // Every node takes it out of its directory and tells its members.
+                Box::pin(cluster.close(&room, self.id, self.registered_nick())).await
+            }
+        };
+        let members = match closed {
             Ok(members) => members,
             Err(refusal) => {
                 warn!(room = %room.name(), %refusal, "room not closed");
                 return Err(refusal);
             }
         };
-        self.hub.remove_room(&room);
         let by = self.registered_nick().to_string();
         info!(room = %room.name(), %by, "room closed");
-        for id in members.into_iter().filter(|&id| id != self.id) {
-            self.hub
-                .broker()
-                .room_closed(id, Arc::clone(&room), by.clone());
+        if self.hub.cluster().is_none() {
+            self.hub.remove_room(&room);
+            for id in members.into_iter().filter(|&id| id != self.id) {
+                self.hub
+                    .broker()
+                    .room_closed(id, Arc::clone(&room), by.clone());
+            }
         }
         self.forget_room(&room);
         self.reply(Event::RoomClosed {
             room: room.name().to_string(),
             by,
         });
-        self.back_to_default_room();
+        self.back_to_default_room().await;
         Ok(())
     }
 }

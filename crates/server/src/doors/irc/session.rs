@@ -758,7 +758,7 @@ impl Session {
         for (_, target) in targets {
             if let Some(room) = room_of(target) {
                 self.flush(replies);
-                match self.user.say_to_others(room, kind, text.clone()) {
+                match self.user.say_to_others(room, kind, text.clone()).await {
                     Ok(said) if echo => render::message(&mut out, &said, command, timed),
                     Ok(_) => {}
                     Err(refusal) if !notice => replies.refusal(command, target, "", &refusal),

@@ -289,7 +289,7 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>>(
             control = &mut request => {
                 request.set(requests.recv());
                 session.before_control(&control);
-                session.user().handle_control(control);
+                session.user().handle_control(control).await;
                 continue;
             }
             arrival = input.next() => arrival,

@@ -128,7 +128,7 @@ impl DoorSession for Session {
             match parse(&text) {
                 // Chat, the line nearly every line is, needs no future at all.
                 Ok(Line::Chat(chat)) => {
-                    self.chat(chat);
+                    self.chat(chat).await;
                     None
                 }
                 Ok(Line::Command(command)) => Box::pin(self.command(command)).await,
@@ -194,9 +194,9 @@ impl Session {
     }
 
     /// A chat line for the user's room (blank lines say nothing).
-    fn chat(&mut self, text: &str) {
+    async fn chat(&mut self, text: &str) {
         if !text.trim().is_empty() {
-            let said = self.user.say(None, SayKind::Chat, text.to_owned());
+            let said = self.user.say(None, SayKind::Chat, text.to_owned()).await;
             self.user.answer(said);
         }
     }

@@ -255,6 +255,10 @@ impl Store for SqliteStore {
         self.shared.append(message)
     }
 
+    fn append_with_id(&self, message: StoredMessage) {
+        self.shared.append_with_id(message);
+    }
+
     fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {
         let (answer, rx) = oneshot::channel();
         self.shared.submit(Job::History {

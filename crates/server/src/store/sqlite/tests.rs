@@ -134,6 +134,25 @@ fn append_returns_increasing_ids_that_history_returns() {
 }
 
 #[test]
+fn append_with_id_keeps_the_given_ids_once_across_a_restart() {
+    let dir = TempDir::new().unwrap();
+    checks::append_with_id_keeps_the_given_ids_once(&slow_batches(dir.path(), 2));
+    // Reopened, as a cluster node that replays the log at start: nothing twice.
+    let store = open(dir.path());
+    for id in [3, 5, 9, 12, 20] {
+        store.append_with_id(StoredMessage {
+            id,
+            ..chat("Games", "bo", "replayed", id)
+        });
+    }
+    let ids: Vec<i64> = wait(store.history("games", 100, None))
+        .iter()
+        .map(|m| m.id)
+        .collect();
+    assert_eq!(ids, [3, 5, 9, 20]);
+}
+
+#[test]
 fn paging_by_id_returns_every_message_once() {
     let dir = TempDir::new().unwrap();
     // Batches of 64: the pages straddle committed and pending messages.

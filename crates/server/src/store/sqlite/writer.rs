@@ -169,10 +169,29 @@ impl Shared {
 
     /// Gives the message the next id and queues it, or drops and counts it
     /// when `queue_max` are uncommitted; returns the id either way.
-    pub(super) fn append(&self, mut message: StoredMessage) -> i64 {
+    pub(super) fn append(&self, message: StoredMessage) -> i64 {
         let mut inbox = lock(&self.inbox);
         inbox.last_id += 1;
         let id = inbox.last_id;
+        self.queue(inbox, message, id);
+        id
+    }
+
+    /// Queues a message under its own id (see `Store::append_with_id`),
+    /// unless an id as high was handed out or stored before.
+    pub(super) fn append_with_id(&self, message: StoredMessage) {
+        let mut inbox = lock(&self.inbox);
+        if message.id <= inbox.last_id {
+            return;
+        }
+        inbox.last_id = message.id;
+        let id = message.id;
+        self.queue(inbox, message, id);
+    }
+
+    /// Queues `message` as `id`, or drops and counts it when `queue_max` are
+    /// uncommitted.
+    fn queue(&self, mut inbox: MutexGuard<'_, Inbox>, mut message: StoredMessage, id: i64) {
         if inbox.gone || inbox.uncommitted >= self.queue_max {
             inbox.dropped_unlogged += 1;
             drop(inbox);
@@ -183,7 +202,7 @@ impl Shared {
             if problem.is_none() {
                 *problem = Some("the message store cannot keep up with the message rate".into());
             }
-            return id;
+            return;
         }
         message.id = id;
         inbox.jobs.push_back(Job::Append(message));
@@ -197,7 +216,6 @@ impl Shared {
         if wake {
             self.wake.notify_one();
         }
-        id
     }
 
     /// The id handed out last.

@@ -1,0 +1,382 @@
+//! The log's consumer: every op, in stream order, applied to this node's
+//! replica of the rooms with the same `Room` methods a node alone uses.
+//!
+//! One task per node, over an ordered consumer of the whole stream from its
+//! first message: a node starting up replays the log (rooms, seats, hosts,
+//! topics, passwords; messages it already stored are not stored twice)
+//! before it serves. Rooms deliver to this node's members only, so each
+//! node feeds its own members in log order. An op this node published is
+//! answered to the session waiting for it with what it came to here.
+
+use std::sync::Arc;
+
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
+use async_nats::jetstream::consumer::DeliverPolicy;
+use async_nats::jetstream::stream::Stream;
+use banter_proto::event::LeaveReason;
+use banter_proto::{Nick, Refusal, RoomName};
+use futures::StreamExt;
+
+use super::op::{Envelope, Op};
+use super::{Cluster, Outcome};
+use crate::core::control::Control;
+use crate::core::hub::Hub;
+use crate::core::outbox::Outbox;
+use crate::core::room::Room;
+use crate::core::session_id::{NodeId, SessionId};
+use crate::store::{MessageKind, StoredMessage};
+
+/// Room traffic a member's outbox may hold while its session answers its join.
+const HELD_BYTES: usize = 1024 * 1024;
+
+/// Starts the consumer task over `stream`.
+pub(super) async fn start(
+    cluster: Arc<Cluster>,
+    hub: Arc<Hub>,
+    stream: &Stream,
+) -> anyhow::Result<()> {
+    let mut messages = consume(stream, 1)
+        .await
+        .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
+    let stream = stream.clone();
+    tokio::spawn(async move {
+        loop {
+            apply_all(&cluster, &hub, &mut messages).await;
+            // The consumer failed (the broker restarted, say): a new one
+            // goes on after the last op applied, once the broker answers.
+            loop {
+                tokio::time::sleep(RECONSUME).await;
+                let next = *cluster.applied.borrow() + 1;
+                match consume(&stream, next).await {
+                    Ok(more) => {
+                        tracing::info!(from = next, "cluster: reading the log again");
+                        messages = more;
+                        break;
+                    }
+                    Err(err) => tracing::debug!(%err, "cluster: the log cannot be read yet"),
+                }
+            }
+        }
+    });
+    Ok(())
+}
+
+/// How long to wait before reading the log again after its consumer failed.
+const RECONSUME: Duration = Duration::from_millis(250);
+
+/// An ordered consumer of the whole stream from `sequence` on.
+async fn consume(stream: &Stream, sequence: u64) -> Result<Ordered, async_nats::Error> {
+    let consumer = stream
+        .create_consumer(OrderedConfig {
+            deliver_policy: DeliverPolicy::ByStartSequence {
+                start_sequence: sequence,
+            },
+            ..Default::default()
+        })
+        .await?;
+    Ok(consumer.messages().await?)
+}
+
+/// Applies what `messages` brings until it fails.
+async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered) {
+    // A broker that restarted has forgotten the consumer, which would take
+    // its 30 s request expiry to notice: each reconnect starts a new one.
+    let mut connections = cluster.connections.subscribe();
+    connections.mark_unchanged();
+    loop {
+        let message = tokio::select! {
+            message = messages.next() => message,
+            _ = connections.changed() => return,
+        };
+        let Some(message) = message else {
+            return;
+        };
+        let message = match message {
+            Ok(message) => message,
+            Err(err) => {
+                tracing::warn!(%err, "cluster: reading the log");
+                return;
+            }
+        };
+        let Ok(info) = message.info() else {
+            continue;
+        };
+        let sequence = info.stream_sequence;
+        let stored = (info.published.unix_timestamp_nanos() / 1_000_000) as i64;
+        match serde_json::from_slice::<Envelope>(&message.payload) {
+            Ok(envelope) if envelope.deadline.is_some_and(|deadline| stored > deadline) => {
+                tracing::debug!(
+                    sequence,
+                    "cluster: skipping an op stored after its session gave up"
+                );
+            }
+            Ok(envelope) => {
+                let outcome = apply(cluster, hub, sequence, envelope.op).await;
+                if envelope.node == cluster.node.0 {
+                    if let Some(outcome) = outcome {
+                        cluster.decided(envelope.serial, outcome);
+                    }
+                }
+            }
+            Err(err) => {
+                tracing::warn!(sequence, %err, "cluster: skipping an op this node cannot read")
+            }
+        }
+        cluster.applied.send_replace(sequence);
+    }
+}
+
+fn no_room(room: &str) -> Refusal {
+    Refusal::RoomGone {
+        room: room.to_owned(),
+    }
+}
+
+/// Applies one op; what it came to, for the session that asked.
+async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Outcome> {
+    let room_of = |name: &str| hub.room(name).ok_or_else(|| no_room(name));
+    Some(match op {
+        Op::Create { room, at: _ } => {
+            let Ok(name) = RoomName::parse(&room) else {
+                return Some(Outcome::Done(Err(no_room(&room))));
+            };
+            let created = match hub.create_room(name) {
+                Ok(room) => match room.persist().await {
+                    Ok(()) => Ok(()),
+                    Err(refusal) => {
+                        // Kept: the other nodes have it, and so must this one.
+                        tracing::warn!(room = %room.name(), %refusal, "cluster: a new room was not saved here");
+                        Ok(())
+                    }
+                },
+                Err(refusal) => Err(refusal),
+            };
+            Outcome::Done(created)
+        }
+        Op::Join {
+            room,
+            session,
+            nick,
+            list,
+        } => {
+            let id = SessionId::from(session);
+            let entered = room_of(&room).and_then(|room| {
+                let nick = Nick::parse(&nick)?;
+                // What this node delivers to the member waits in `held`
+                // until its session has answered the join (`Room::adopt`).
+                let held = Arc::new(Outbox::new(HELD_BYTES));
+                let local = id.node == cluster.node;
+                if local && cluster.broker.outbox(id).is_none() {
+                    // The session went while its join was on the way:
+                    // it leaves again, after it is seated everywhere.
+                    cluster.leave(&room, id, Some(LeaveReason::Disconnected));
+                }
+                let outbox = local.then(|| Arc::clone(&held));
+                room.seat(id, nick, outbox, list).map(|entry| (entry, held))
+            });
+            Outcome::Entered(entered)
+        }
+        Op::Leave {
+            room,
+            session,
+            reason,
+        } => {
+            if let Some(room) = hub.room(&room) {
+                room.leave(session.into(), reason.map(Into::into));
+            }
+            return None;
+        }
+        Op::Say {
+            room,
+            session,
+            skip_sender,
+            kind,
+            sender,
+            text,
+            at,
+            from_room,
+        } => {
+            let room = hub.room(&room)?;
+            let kind = MessageKind::from(kind);
+            if kind != MessageKind::ExtraRoom && !room.is_member(session.into()) {
+                // Its sender left (or its node was declared gone) first.
+                return None;
+            }
+            let message = StoredMessage {
+                id: sequence as i64,
+                room: room.name().to_string(),
+                sender,
+                text,
+                kind,
+                at,
+                from_room,
+                recipient: None,
+            };
+            hub.services.store.append_with_id(message.clone());
+            room.deliver(message, skip_sender.then(|| session.into()));
+            return None;
+        }
+        Op::Rename {
+            session,
+            nick,
+            rooms,
+        } => {
+            if let Ok(nick) = Nick::parse(&nick) {
+                for room in rooms.iter().filter_map(|name| hub.room(name)) {
+                    room.rename(session.into(), &nick);
+                }
+            }
+            return None;
+        }
+        Op::Away {
+            session,
+            nick,
+            message,
+            rooms,
+        } => {
+            if let Ok(nick) = Nick::parse(&nick) {
+                for room in rooms.iter().filter_map(|name| hub.room(name)) {
+                    room.away_changed(session.into(), &nick, message.as_deref());
+                }
+            }
+            return None;
+        }
+        Op::HostAdd {
+            room,
+            session,
+            by,
+            name,
+        } => Outcome::Done(room_of(&room).and_then(|room| {
+            let by = Nick::parse(&by)?;
+            room.add_host(session.into(), &by, &name)
+        })),
+        Op::HostRemove {
+            room,
+            session,
+            by,
+            name,
+        } => Outcome::Done(room_of(&room).and_then(|room| {
+            let by = Nick::parse(&by)?;
+            room.remove_host(session.into(), &by, &name)
+        })),
+        Op::Topic {
+            room,
+            session,
+            by,
+            topic,
+        } => Outcome::Done(match (room_of(&room), Nick::parse(&by)) {
+            (Ok(room), Ok(by)) => room.set_topic(session.into(), &by, topic).await,
+            (Err(refusal), _) => Err(refusal),
+            (_, Err(err)) => Err(err.into()),
+        }),
+        Op::Password {
+            room,
+            session,
+            by,
+            hash,
+            if_epoch,
+        } => Outcome::Epoch(match (room_of(&room), Nick::parse(&by)) {
+            (Ok(room), Ok(by)) => room.set_password(session.into(), &by, hash, if_epoch).await,
+            (Err(refusal), _) => Err(refusal),
+            (_, Err(err)) => Err(err.into()),
+        }),
+        Op::Kick {
+            room,
+            session,
+            by,
+            name,
+            reason,
+        } => Outcome::Done(
+            room_of(&room).and_then(|room| kick(cluster, &room, session.into(), by, &name, reason)),
+        ),
+        Op::Close { room, session, by } => Outcome::Closed(match room_of(&room) {
+            Ok(room) => close(cluster, hub, room, session.into(), by).await,
+            Err(refusal) => Err(refusal),
+        }),
+        Op::NodeGone { node } => {
+            node_gone(cluster, hub, NodeId(node));
+            return None;
+        }
+    })
+}
+
+/// A host removes a member: the seat goes on every node, and the member's
+/// own node tells its session.
+fn kick(
+    cluster: &Cluster,
+    room: &Arc<Room>,
+    actor: SessionId,
+    by: String,
+    name: &str,
+    reason: Option<String>,
+) -> Result<(), Refusal> {
+    let target = room.kick_target(actor, name)?;
+    room.leave(
+        target,
+        Some(LeaveReason::Kicked {
+            by: by.clone(),
+            reason: reason.clone(),
+        }),
+    );
+    if target.node == cluster.node {
+        if let Some(mailbox) = cluster.broker.mailbox(target) {
+            let request = Control::Kicked {
+                room: Arc::clone(room),
+                by,
+                reason,
+            };
+            if mailbox.try_send(request).is_err() {
+                tracing::warn!(room = %room.name(), "cluster: a kicked member's mailbox is full");
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Closes a room here: out of the store and the directory, and this node's
+/// members (but the closer) told.
+async fn close(
+    cluster: &Cluster,
+    hub: &Hub,
+    room: Arc<Room>,
+    actor: SessionId,
+    by: String,
+) -> Result<Vec<SessionId>, Refusal> {
+    let members = room.close(actor).await?;
+    hub.remove_room(&room);
+    for &id in members
+        .iter()
+        .filter(|id| id.node == cluster.node && **id != actor)
+    {
+        if let Some(mailbox) = cluster.broker.mailbox(id) {
+            mailbox.room_closed(Arc::clone(&room), by.clone());
+        }
+    }
+    Ok(members)
+}
+
+/// A node stopped answering: its sessions leave every room, and its names
+/// are freed. If it is this one, it was cut off and must not go on serving.
+fn node_gone(cluster: &Cluster, hub: &Hub, node: NodeId) {
+    if node == cluster.node {
+        tracing::error!(
+            "cluster: the other nodes declared this node gone (it was cut off); exiting so that it restarts with a new incarnation"
+        );
+        std::process::exit(3);
+    }
+    let mut left = 0;
+    for room in hub.rooms() {
+        for id in room.sessions_of(node) {
+            room.leave(id, Some(LeaveReason::Disconnected));
+            left += 1;
+        }
+    }
+    cluster.registry.forget_node(node);
+    tracing::info!(
+        node = format!("{:08x}", node.0),
+        seats = left,
+        "cluster: a node is gone"
+    );
+}

@@ -1,0 +1,914 @@
+//! Several banterd nodes as one chat (issue 20): three real `banterd`
+//! processes joined through one real `nats-server` with JetStream, with
+//! clients on every door of every node. Skipped, saying so, only where
+//! `nats-server` is not installed.
+
+mod support;
+
+use std::collections::{HashMap, HashSet};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+use support::cluster::{eventually, three_nodes, Nats, Node};
+use support::irc::IrcClient;
+use support::ws::WsClient;
+use support::Client;
+
+/// A member of the test room on one of the three doors.
+enum Member {
+    Text(Client),
+    Ws(Box<WsClient>),
+    Irc(IrcClient),
+}
+
+/// What a member saw of one room message.
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum Seen {
+    /// Someone else's message, with its id where the door shows it.
+    Message(String, Option<i64>),
+    /// The answer to one's own message: its id.
+    Said(i64),
+}
+
+impl Member {
+    async fn text(node: &Node, name: &str) -> Self {
+        Self::Text(node.banterd.login(name).await)
+    }
+
+    async fn ws(node: &Node, name: &str, room: &str) -> Self {
+        let mut ws = WsClient::login(node.http(), name).await;
+        let (joined, _) = ws.ask(json!({"type": "join", "room": room}), 1).await;
+        assert_eq!(joined["type"], "joined", "{joined}");
+        Self::Ws(Box::new(ws))
+    }
+
+    async fn irc(node: &Node, name: &str, room: &str) -> Self {
+        let mut irc = IrcClient::register(node.irc(), name).await;
+        irc.send(&format!("JOIN #{room}")).await;
+        irc.skip_to(" 366 ").await;
+        Self::Irc(irc)
+    }
+
+    async fn say(&mut self, room: &str, text: &str) {
+        match self {
+            Self::Text(client) => client.send(text).await,
+            Self::Ws(ws) => {
+                ws.send(json!({"type": "say", "room": room, "text": text, "id": 2}))
+                    .await
+            }
+            Self::Irc(irc) => irc.send(&format!("PRIVMSG #{room} :{text}")).await,
+        }
+    }
+
+    /// The next room message (or own message's id), skipping other events.
+    async fn next(&mut self) -> Seen {
+        loop {
+            match self {
+                Self::Text(client) => {
+                    let line = client.line().await;
+                    if let Some(text) = line.split(' ').find(|word| word.starts_with("m-")) {
+                        return Seen::Message(text.to_owned(), None);
+                    }
+                }
+                Self::Ws(ws) => {
+                    let frame = ws.recv().await;
+                    match frame["type"].as_str() {
+                        Some("message") => {
+                            let text = frame["text"].as_str().unwrap().to_owned();
+                            return Seen::Message(text, frame["id"].as_i64());
+                        }
+                        Some("said") => return Seen::Said(frame["message_id"].as_i64().unwrap()),
+                        _ => {}
+                    }
+                }
+                Self::Irc(irc) => {
+                    let line = irc.line().await;
+                    if line.contains(" PRIVMSG #") {
+                        let text = line.rsplit_once(" :").unwrap().1;
+                        return Seen::Message(text.to_owned(), None);
+                    }
+                }
+            }
+        }
+    }
+
+    async fn expect_silence(&mut self) {
+        let wait = Duration::from_millis(300);
+        match self {
+            Self::Text(client) => client.expect_silence(wait).await,
+            Self::Ws(ws) => ws.expect_silence(wait).await,
+            Self::Irc(irc) => irc.expect_silence(wait).await,
+        }
+    }
+}
+
+/// Nine members of `lobby`, one per door per node, named by door and node.
+async fn nine_members(nodes: &[Node]) -> Vec<(String, Member)> {
+    let mut members = Vec::new();
+    for node in nodes {
+        let name = |door: &str| format!("{door}{}", node.name);
+        members.push((name("t"), Member::text(node, &name("t")).await));
+        members.push((name("w"), Member::ws(node, &name("w"), "lobby").await));
+        members.push((name("i"), Member::irc(node, &name("i"), "lobby").await));
+    }
+    members
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn each_message_reaches_every_member_on_every_node_once_in_one_order() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut members = nine_members(&nodes).await;
+    const EACH: usize = 8;
+    // Everyone talks at once, interleaved across nodes and doors.
+    for n in 0..EACH {
+        for (name, member) in &mut members {
+            member.say("lobby", &format!("m-{name}-{n}")).await;
+        }
+    }
+    let total = EACH * members.len();
+    // What each member saw, and the ids the JSON door shows.
+    let mut ids: HashMap<String, i64> = HashMap::new();
+    let mut seen: Vec<Vec<String>> = Vec::new();
+    for (name, member) in &mut members {
+        let mut texts = Vec::new();
+        let mut said = Vec::new();
+        while texts.len() < total - EACH || (matches!(member, Member::Ws(_)) && said.len() < EACH) {
+            match member.next().await {
+                Seen::Message(text, id) => {
+                    assert!(
+                        !text.starts_with(&format!("m-{name}-")),
+                        "{name} got its own {text}"
+                    );
+                    if let Some(id) = id {
+                        assert_eq!(
+                            *ids.entry(text.clone()).or_insert(id),
+                            id,
+                            "{text}: one id everywhere"
+                        );
+                    }
+                    texts.push(text);
+                }
+                Seen::Said(id) => said.push(id),
+            }
+        }
+        member.expect_silence().await;
+        // Per-sender order, and each message once.
+        let unique: HashSet<&String> = texts.iter().collect();
+        assert_eq!(unique.len(), texts.len(), "{name} saw a message twice");
+        for sender in members_names() {
+            let from: Vec<&String> = texts
+                .iter()
+                .filter(|t| t.starts_with(&format!("m-{sender}-")))
+                .collect();
+            let want: Vec<String> = (0..EACH).map(|n| format!("m-{sender}-{n}")).collect();
+            if sender != *name {
+                assert_eq!(
+                    from,
+                    want.iter().collect::<Vec<_>>(),
+                    "{name} from {sender}"
+                );
+            }
+        }
+        if let Member::Ws(_) = member {
+            // The `said` ids are the ids the others got.
+            for (n, id) in said.iter().enumerate() {
+                let text = format!("m-{name}-{n}");
+                assert_eq!(*ids.entry(text).or_insert(*id), *id);
+            }
+        }
+        seen.push(texts);
+    }
+    // One order: every member saw the room's messages in the order of their ids.
+    let mut order: Vec<(i64, String)> = ids.iter().map(|(text, id)| (*id, text.clone())).collect();
+    order.sort();
+    assert_eq!(order.len(), total, "every message has an id");
+    let order: Vec<String> = order.into_iter().map(|(_, text)| text).collect();
+    for ((name, _), texts) in members.iter().zip(&seen) {
+        let expected: Vec<&String> = order
+            .iter()
+            .filter(|t| !t.starts_with(&format!("m-{name}-")))
+            .collect();
+        assert_eq!(texts.iter().collect::<Vec<_>>(), expected, "{name}'s order");
+    }
+}
+
+fn members_names() -> Vec<String> {
+    ["a", "b", "c"]
+        .iter()
+        .flat_map(|node| ["t", "w", "i"].map(|door| format!("{door}{node}")))
+        .collect()
+}
+
+/// The ids and texts of `room`'s history as the JSON door on `node` returns it.
+async fn json_history(ws: &mut WsClient, room: &str) -> Vec<(i64, String)> {
+    let (history, _) = ws
+        .ask(json!({"type": "history", "room": room, "limit": 200}), 9)
+        .await;
+    assert_eq!(history["type"], "history", "{history}");
+    history["messages"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|m: &Value| {
+            (
+                m["id"].as_i64().unwrap(),
+                m["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn history_has_the_same_ids_in_the_same_order_on_every_node() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut members = nine_members(&nodes).await;
+    for n in 0..4 {
+        for (name, member) in &mut members {
+            member.say("lobby", &format!("m-{name}-{n}")).await;
+        }
+    }
+    let total = 4 * members.len();
+    let mut histories = Vec::new();
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("h{}", node.name)).await;
+        ws.ask(json!({"type": "join", "room": "lobby"}), 1).await;
+        let mut history = Vec::new();
+        let complete = eventually(Duration::from_secs(10), async || {
+            history = json_history(&mut ws, "lobby").await;
+            history.len() == total
+        })
+        .await;
+        assert!(
+            complete,
+            "node {}: {} of {total} messages in history",
+            node.name,
+            history.len()
+        );
+        assert!(
+            history.windows(2).all(|pair| pair[0].0 < pair[1].0),
+            "ids increase"
+        );
+        histories.push(history);
+    }
+    assert_eq!(histories[0], histories[1], "a and b");
+    assert_eq!(histories[0], histories[2], "a and c");
+    let texts: Vec<String> = histories[0].iter().map(|(_, text)| text.clone()).collect();
+    // The text door's `:history` and IRC's replay on joining show that order too.
+    for node in &nodes {
+        let mut text = node.banterd.login(&format!("x{}", node.name)).await;
+        // Past the newest messages shown on entering.
+        text.lines_until_quiet(Duration::from_millis(300)).await;
+        text.send(":history 200").await;
+        let mut shown = Vec::new();
+        while shown.len() < total {
+            let line = text.line().await;
+            if let Some(word) = line.split(' ').find(|word| word.starts_with("m-")) {
+                shown.push(word.to_owned());
+            }
+        }
+        assert_eq!(shown, texts, "text door on {}", node.name);
+    }
+    for node in &nodes {
+        // Replay needs `server-time`, so the times show.
+        let mut irc =
+            IrcClient::register_with(node.irc(), &format!("y{}", node.name), "server-time").await;
+        irc.send("JOIN #lobby").await;
+        let replayed: Vec<String> = irc
+            .lines_to(" 366 ")
+            .await
+            .into_iter()
+            .chain(futures_lines(&mut irc).await)
+            .filter(|line| line.contains(" PRIVMSG #lobby :m-"))
+            .map(|line| line.split_once(' ').unwrap().1.to_owned())
+            .map(|line| line.rsplit_once(" :").unwrap().1.to_owned())
+            .collect();
+        assert!(
+            !replayed.is_empty(),
+            "IRC replays the newest messages on {}",
+            node.name
+        );
+        assert_eq!(
+            replayed[..],
+            texts[texts.len() - replayed.len()..],
+            "IRC on {}",
+            node.name
+        );
+    }
+}
+
+/// The lines that follow until the server is quiet.
+async fn futures_lines(irc: &mut IrcClient) -> Vec<String> {
+    let mut lines = Vec::new();
+    while let Ok(line) = tokio::time::timeout(Duration::from_millis(300), irc.line()).await {
+        lines.push(line);
+    }
+    lines
+}
+
+/// Tries to take `name` on the text door of `node`: the client if it got it.
+async fn claim_text(node: std::net::SocketAddr, name: String) -> Option<Client> {
+    let mut client = Client::connect(node).await;
+    client.skip_greeting().await;
+    client.send(&name).await;
+    let answer = client.line().await;
+    if answer.starts_with("hello ") {
+        return Some(client);
+    }
+    assert!(answer.contains("is taken"), "{answer}");
+    None
+}
+
+/// Tries to take `name` on the JSON door of `node`.
+async fn claim_ws(node: std::net::SocketAddr, name: String) -> Option<WsClient> {
+    let mut ws = WsClient::connect(node).await;
+    ws.send(json!({"type": "hello", "name": name, "id": 0}))
+        .await;
+    let answer = ws.recv().await;
+    if answer["type"] == "welcome" {
+        return Some(ws);
+    }
+    assert_eq!(answer["code"], "name_taken", "{answer}");
+    None
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn of_300_clients_on_three_nodes_claiming_50_names_exactly_one_gets_each() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    // 100 clients a node, half on the text door and half on the JSON door;
+    // each name is wanted by six clients, two on each node.
+    let mut claims = tokio::task::JoinSet::new();
+    for node in &nodes {
+        for n in 0..100 {
+            let name = format!("n{}", n % 50);
+            if n % 2 == 0 {
+                let addr = node.text();
+                claims.spawn(async move {
+                    (name.clone(), claim_text(addr, name).await.map(Member::Text))
+                });
+            } else {
+                let addr = node.http();
+                claims.spawn(async move {
+                    (
+                        name.clone(),
+                        claim_ws(addr, name)
+                            .await
+                            .map(|ws| Member::Ws(Box::new(ws))),
+                    )
+                });
+            }
+        }
+    }
+    let mut winners: HashMap<String, Vec<Member>> = HashMap::new();
+    while let Some(claim) = claims.join_next().await {
+        let (name, member) = claim.unwrap();
+        let holders = winners.entry(name).or_default();
+        holders.extend(member);
+    }
+    assert_eq!(winners.len(), 50);
+    for (name, holders) in &winners {
+        assert_eq!(holders.len(), 1, "{name} has {} holders", holders.len());
+    }
+    // The 50 holders rename at once to 10 names: one winner each.
+    let mut renames = tokio::task::JoinSet::new();
+    for (n, (_, mut holders)) in winners.into_iter().enumerate() {
+        let mut member = holders.pop().unwrap();
+        let new = format!("r{}", n % 10);
+        renames.spawn(async move {
+            let got = match &mut member {
+                Member::Text(client) => {
+                    client.send(&format!(":nick {new}")).await;
+                    loop {
+                        let answer = client.line().await;
+                        if answer.starts_with("you are now known as") {
+                            break true;
+                        }
+                        if answer.starts_with("error:") {
+                            assert!(answer.contains("taken"), "{answer}");
+                            break false;
+                        }
+                    }
+                }
+                Member::Ws(ws) => {
+                    let (answer, _) = ws.ask(json!({"type": "nick", "name": new}), 5).await;
+                    answer["type"] == "nick_set"
+                }
+                Member::Irc(_) => unreachable!("no IRC claimants"),
+            };
+            (new, got, member)
+        });
+    }
+    let mut renamed: HashMap<String, usize> = HashMap::new();
+    let mut keep = Vec::new();
+    while let Some(rename) = renames.join_next().await {
+        let (new, got, member) = rename.unwrap();
+        *renamed.entry(new).or_default() += usize::from(got);
+        keep.push(member);
+    }
+    assert_eq!(renamed.len(), 10);
+    for (name, holders) in &renamed {
+        assert_eq!(*holders, 1, "{name} was renamed to by {holders}");
+    }
+    // Every node lists the same 50 names.
+    let mut lists = Vec::new();
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("q{}", node.name)).await;
+        let mut users = Vec::new();
+        let agreed = eventually(Duration::from_secs(5), async || {
+            let (answer, _) = ws.ask(json!({"type": "users"}), 6).await;
+            users = answer["names"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|user| user.as_str().unwrap().to_owned())
+                .filter(|user| !user.starts_with('q'))
+                .collect::<Vec<String>>();
+            users.len() == 50
+        })
+        .await;
+        assert!(agreed, "node {}: {users:?}", node.name);
+        lists.push(users);
+    }
+    assert_eq!(lists[0], lists[1]);
+    assert_eq!(lists[0], lists[2]);
+    drop(keep);
+}
+
+/// Reads `ws`'s frames up to one of `kind` about `room`; returns it.
+async fn until_in(ws: &mut WsClient, kind: &str, room: &str) -> Value {
+    loop {
+        let frame = ws.recv().await;
+        if frame["type"] == kind && frame["room"] == room {
+            return frame;
+        }
+    }
+}
+
+/// The members of `room` as `ws`'s node sees them: (name, host).
+async fn who(ws: &mut WsClient, room: &str) -> Vec<(String, bool)> {
+    let (answer, _) = ws.ask(json!({"type": "who", "room": room}), 30).await;
+    answer["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["host"].as_bool().unwrap(),
+            )
+        })
+        .collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_host_on_one_node_rules_members_on_the_others() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut host = WsClient::login(nodes[0].http(), "hana").await;
+    let (created, _) = host.ask(json!({"type": "create", "room": "den"}), 1).await;
+    assert_eq!(
+        (created["type"].as_str(), created["host"].as_bool()),
+        (Some("joined"), Some(true)),
+        "{created}"
+    );
+    let mut bea = WsClient::login(nodes[1].http(), "bea").await;
+    let (joined, _) = bea.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(joined["host"], false, "{joined}");
+    let mut cal = WsClient::login(nodes[2].http(), "cal").await;
+    cal.ask(json!({"type": "join", "room": "den"}), 1).await;
+    // Bea on b is no host: refused there, as the log is applied.
+    let (refused, _) = bea
+        .ask(json!({"type": "topic", "room": "den", "topic": "mine"}), 2)
+        .await;
+    assert_eq!(refused["code"], "not_host", "{refused}");
+
+    // Topic, hosts: set on a, seen on b and c.
+    host.ask(
+        json!({"type": "topic", "room": "den", "topic": "go at nine"}),
+        2,
+    )
+    .await;
+    for ws in [&mut bea, &mut cal] {
+        let changed = until_in(ws, "topic_changed", "den").await;
+        assert_eq!(
+            (changed["by"].as_str(), changed["topic"].as_str()),
+            (Some("hana"), Some("go at nine"))
+        );
+    }
+    let (ok, _) = host
+        .ask(json!({"type": "host_add", "room": "den", "name": "bea"}), 3)
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let added = until_in(&mut cal, "host_added", "den").await;
+    assert_eq!(
+        (added["name"].as_str(), added["by"].as_str()),
+        (Some("bea"), Some("hana"))
+    );
+    // Now a host on b, bea may set the topic.
+    let (ok, _) = bea
+        .ask(json!({"type": "topic", "room": "den", "topic": "chess"}), 4)
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    host.ask(
+        json!({"type": "host_remove", "room": "den", "name": "bea"}),
+        4,
+    )
+    .await;
+    let removed = until_in(&mut bea, "host_removed", "den").await;
+    assert_eq!(removed["name"], "bea");
+    assert_eq!(
+        who(&mut cal, "den").await,
+        [
+            ("hana".into(), true),
+            ("bea".into(), false),
+            ("cal".into(), false)
+        ]
+    );
+
+    // A kick from a of a member on c.
+    let (ok, _) = host
+        .ask(
+            json!({"type": "kick", "room": "den", "name": "cal", "reason": "spam"}),
+            5,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let kicked = until_in(&mut cal, "kicked", "den").await;
+    assert_eq!(
+        (kicked["by"].as_str(), kicked["message"].as_str()),
+        (Some("hana"), Some("spam"))
+    );
+    let left = until_in(&mut bea, "member_left", "den").await;
+    assert_eq!(
+        (left["name"].as_str(), left["reason"].as_str()),
+        (Some("cal"), Some("kicked"))
+    );
+    assert_eq!(
+        who(&mut bea, "den").await,
+        [("hana".into(), true), ("bea".into(), false)]
+    );
+    let (said, _) = cal
+        .ask(
+            json!({"type": "say", "room": "den", "text": "still here?"}),
+            6,
+        )
+        .await;
+    assert_eq!(said["code"], "not_member", "{said}");
+
+    // A password set on a: needed on c, and right from b and c.
+    let (ok, _) = host
+        .ask(
+            json!({"type": "set_password", "room": "den", "password": "rook takes"}),
+            7,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    let locked = until_in(&mut bea, "lock_changed", "den").await;
+    assert_eq!(locked["locked"], true);
+    let (refused, _) = cal.ask(json!({"type": "join", "room": "den"}), 8).await;
+    assert_eq!(refused["code"], "password_needed", "{refused}");
+    let (refused, _) = cal
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook"}),
+            9,
+        )
+        .await;
+    assert_eq!(refused["code"], "wrong_password", "{refused}");
+    let (joined, _) = cal
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            10,
+        )
+        .await;
+    assert_eq!(
+        (joined["type"].as_str(), joined["locked"].as_bool()),
+        (Some("joined"), Some(true)),
+        "{joined}"
+    );
+    let mut dee = WsClient::login(nodes[1].http(), "dee").await;
+    let (joined, _) = dee
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            1,
+        )
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    // Lockouts stay per connection: cal's wrong guess cost dee nothing, and
+    // three wrong guesses lock out only the connection that made them.
+    let mut eve = WsClient::login(nodes[2].http(), "eve").await;
+    for id in 1..=3 {
+        let (refused, _) = eve
+            .ask(
+                json!({"type": "join", "room": "den", "password": "pawn"}),
+                id,
+            )
+            .await;
+        assert_eq!(refused["code"], "wrong_password", "{refused}");
+    }
+    let (refused, _) = eve
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            4,
+        )
+        .await;
+    assert_eq!(refused["code"], "locked_out", "{refused}");
+    let mut fay = WsClient::login(nodes[2].http(), "fay").await;
+    let (joined, _) = fay
+        .ask(
+            json!({"type": "join", "room": "den", "password": "rook takes"}),
+            1,
+        )
+        .await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    assert_eq!(
+        who(&mut host, "den").await,
+        [
+            ("hana".into(), true),
+            ("bea".into(), false),
+            ("cal".into(), false),
+            ("dee".into(), false),
+            ("fay".into(), false)
+        ]
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_killed_node_s_users_leave_once_everywhere_and_its_names_come_free() {
+    let Some(nats) = Nats::start() else { return };
+    let mut nodes = three_nodes(&nats);
+    let mut cid = WsClient::login(nodes[2].http(), "cid").await;
+    cid.ask(json!({"type": "create", "room": "den"}), 1).await;
+    let mut ann = WsClient::login(nodes[0].http(), "ann").await;
+    ann.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut bob = WsClient::login(nodes[1].http(), "bob").await;
+    bob.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut cy = WsClient::login(nodes[2].http(), "cy").await;
+    cy.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(
+        until_in(&mut ann, "member_joined", "den").await["name"],
+        "bob"
+    );
+    assert_eq!(
+        until_in(&mut ann, "member_joined", "den").await["name"],
+        "cy"
+    );
+    assert_eq!(
+        until_in(&mut bob, "member_joined", "den").await["name"],
+        "cy"
+    );
+    let old = nodes[2].incarnation();
+
+    let c = nodes.pop().unwrap();
+    let killed = std::time::Instant::now();
+    let data = c.kill();
+    drop((cid, cy));
+    for ws in [&mut ann, &mut bob] {
+        let mut left = Vec::new();
+        let mut promoted = None;
+        while left.len() < 2 || promoted.is_none() {
+            let frame = ws.recv().await;
+            match frame["type"].as_str() {
+                Some("member_left") => {
+                    assert_eq!(frame["reason"], "disconnected", "{frame}");
+                    left.push(frame["name"].as_str().unwrap().to_owned());
+                }
+                Some("host_added") => promoted = Some(frame),
+                _ => {}
+            }
+        }
+        left.sort();
+        assert_eq!(left, ["cid", "cy"]);
+        let promoted = promoted.unwrap();
+        assert_eq!(
+            (promoted["name"].as_str(), promoted["by"].as_str()),
+            (Some("ann"), None)
+        );
+        assert!(
+            killed.elapsed() < Duration::from_secs(5),
+            "{:?}",
+            killed.elapsed()
+        );
+        // Once: nothing more about them.
+        ws.expect_silence(Duration::from_millis(500)).await;
+    }
+    let survivors = [("ann".into(), true), ("bob".into(), false)];
+    assert_eq!(who(&mut ann, "den").await, survivors);
+    assert_eq!(who(&mut bob, "den").await, survivors);
+    // Their names are free again, on either survivor.
+    let mut taken = None;
+    let free = eventually(Duration::from_secs(5), async || {
+        taken = claim_ws(nodes[0].http(), "cid".into()).await;
+        taken.is_some()
+    })
+    .await;
+    assert!(free, "cid's name is free again");
+    assert!(claim_ws(nodes[1].http(), "cy".into()).await.is_some());
+
+    // Back with a new incarnation and none of its old sessions.
+    let c = Node::start_in(&nats, "c", data);
+    assert_ne!(c.incarnation(), old);
+    let mut dot = WsClient::login(c.http(), "dot").await;
+    assert_eq!(who(&mut dot, "den").await, survivors);
+}
+
+/// Says `text` in `room`: the id, or the refusal's code and message.
+async fn say(ws: &mut WsClient, room: &str, text: &str, id: u64) -> Result<i64, (String, String)> {
+    let (answer, _) = ws
+        .ask(json!({"type": "say", "room": room, "text": text}), id)
+        .await;
+    match answer["type"].as_str() {
+        Some("said") => Ok(answer["message_id"].as_i64().unwrap()),
+        _ => Err((
+            answer["code"].as_str().unwrap_or_default().to_owned(),
+            answer["message"].to_string(),
+        )),
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn while_the_broker_is_down_messages_are_refused_and_none_acknowledged_is_lost() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let nodes = three_nodes(&nats);
+    let mut senders = Vec::new();
+    let mut listeners = Vec::new();
+    for node in &nodes {
+        senders.push(Member::ws(node, &format!("s{}", node.name), "lobby").await);
+        listeners.push(Member::ws(node, &format!("l{}", node.name), "lobby").await);
+    }
+    let mut senders: Vec<WsClient> = senders
+        .into_iter()
+        .map(|member| match member {
+            Member::Ws(ws) => *ws,
+            _ => unreachable!(),
+        })
+        .collect();
+    let mut acknowledged: Vec<(i64, String)> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    let mut id = 100;
+    for n in 0..5 {
+        for (s, ws) in senders.iter_mut().enumerate() {
+            let text = format!("m-s{s}-before-{n}");
+            id += 1;
+            acknowledged.push((
+                say(ws, "lobby", &text, id).await.expect("the broker is up"),
+                text,
+            ));
+        }
+    }
+    nats.kill();
+    for (s, ws) in senders.iter_mut().enumerate() {
+        let text = format!("m-s{s}-down");
+        id += 1;
+        let asked = std::time::Instant::now();
+        let (code, message) = say(ws, "lobby", &text, id)
+            .await
+            .expect_err("the broker is down");
+        assert!(
+            asked.elapsed() < Duration::from_millis(3500),
+            "{:?}",
+            asked.elapsed()
+        );
+        assert_eq!(code, "not_saved");
+        assert!(message.contains("unreachable"), "{message}");
+        refused.push(text);
+    }
+    nats.restart();
+    for (s, ws) in senders.iter_mut().enumerate() {
+        let mut n = 0;
+        let back = eventually(Duration::from_secs(20), async || {
+            n += 1;
+            id += 1;
+            let text = format!("m-s{s}-after-{n}");
+            match say(ws, "lobby", &text, id).await {
+                Ok(message_id) => {
+                    acknowledged.push((message_id, text));
+                    true
+                }
+                Err(_) => {
+                    refused.push(text);
+                    false
+                }
+            }
+        })
+        .await;
+        assert!(back, "sender {s} can talk again");
+    }
+    // Ids keep increasing across the restart.
+    let mut by_id = acknowledged.clone();
+    by_id.sort();
+    for s in 0..senders.len() {
+        let prefix = format!("m-s{s}-");
+        let ids: Vec<i64> = acknowledged
+            .iter()
+            .filter(|(_, t)| t.starts_with(&prefix))
+            .map(|(id, _)| *id)
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "sender {s}: {ids:?}"
+        );
+    }
+    // Every acknowledged message reached every listener once, in id order,
+    // and no refused one did.
+    for (l, listener) in listeners.iter_mut().enumerate() {
+        let mut got = Vec::new();
+        while got.len() < by_id.len() {
+            match listener.next().await {
+                Seen::Message(text, Some(id)) => {
+                    assert!(!refused.contains(&text), "listener {l} got refused {text}");
+                    got.push((id, text));
+                }
+                other => panic!("listener {l}: {other:?}"),
+            }
+        }
+        assert_eq!(got, by_id, "listener {l}");
+        listener.expect_silence().await;
+    }
+    // And every node's history has them all, and nothing refused.
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("h{}", node.name)).await;
+        ws.ask(json!({"type": "join", "room": "lobby"}), 1).await;
+        let mut history = Vec::new();
+        let complete = eventually(Duration::from_secs(10), async || {
+            history = json_history(&mut ws, "lobby").await;
+            history.len() >= by_id.len()
+        })
+        .await;
+        assert!(complete, "node {}", node.name);
+        assert_eq!(history, by_id, "node {}", node.name);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn a_node_cut_off_from_the_broker_refuses_is_removed_and_never_comes_back_stale() {
+    let Some(nats) = Nats::start() else { return };
+    let proxy = support::cluster::Proxy::start(nats.port).await;
+    let a = Node::start(&nats, "a");
+    let b = Node::start(&nats, "b");
+    let c = Node::start_via(&proxy.url(), "c", tempfile::tempdir().unwrap());
+    let mut ann = WsClient::login(a.http(), "ann").await;
+    ann.ask(json!({"type": "create", "room": "den"}), 1).await;
+    let mut bob = WsClient::login(b.http(), "bob").await;
+    bob.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut cat = WsClient::login(c.http(), "cat").await;
+    cat.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert!(say(&mut cat, "den", "m-hello", 2).await.is_ok());
+
+    proxy.cut();
+    let cut = std::time::Instant::now();
+    let (code, _) = say(&mut cat, "den", "m-lost", 3)
+        .await
+        .expect_err("c is cut off");
+    assert_eq!(code, "not_saved");
+    assert!(
+        cut.elapsed() < Duration::from_millis(3500),
+        "{:?}",
+        cut.elapsed()
+    );
+    for ws in [&mut ann, &mut bob] {
+        let left = until_in(ws, "member_left", "den").await;
+        assert_eq!(
+            (left["name"].as_str(), left["reason"].as_str()),
+            (Some("cat"), Some("disconnected"))
+        );
+    }
+    assert!(
+        cut.elapsed() < Duration::from_secs(6),
+        "{:?}",
+        cut.elapsed()
+    );
+    // Its user's name is free on the connected nodes, and held by one at a time.
+    let mut taken = None;
+    assert!(
+        eventually(Duration::from_secs(5), async || {
+            taken = claim_ws(a.http(), "cat".into()).await;
+            taken.is_some()
+        })
+        .await
+    );
+    assert!(claim_ws(b.http(), "cat".into()).await.is_none());
+
+    // Healed, c learns it was declared gone and stops rather than serve stale.
+    proxy.heal();
+    let mut c = c;
+    let status = c.banterd.wait_exit(Duration::from_secs(15));
+    assert_eq!(status.code(), Some(3), "{}", c.banterd.log.lock().unwrap());
+    assert!(c
+        .banterd
+        .log
+        .lock()
+        .unwrap()
+        .contains("declared this node gone"));
+    // Nothing said while cut off came through.
+    ann.expect_silence(Duration::from_millis(300)).await;
+    let history = json_history(&mut ann, "den").await;
+    assert_eq!(
+        history.iter().map(|(_, t)| t.as_str()).collect::<Vec<_>>(),
+        ["m-hello"]
+    );
+}

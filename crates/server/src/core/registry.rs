@@ -134,20 +134,6 @@ impl LocalRegistry {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-
-    /// Marks the record under `key` parked or live, if it is session `id`'s.
-    fn set_parked(&self, key: &ResumeKey, id: SessionId, parked: bool) {
-        let mut sessions = self.resumable();
-        let Some(record) = sessions.by_key.get_mut(key).filter(|r| r.id == id) else {
-            return;
-        };
-        let was = std::mem::replace(&mut record.parked, parked);
-        match (was, parked) {
-            (false, true) => sessions.parked += 1,
-            (true, false) => sessions.parked -= 1,
-            _ => {}
-        }
-    }
 }
 
 impl Registry for LocalRegistry {
@@ -260,7 +246,13 @@ impl Registry for LocalRegistry {
     }
 
     fn park(&self, key: ResumeKey, id: SessionId) {
-        self.set_parked(&key, id, true);
+        let mut sessions = self.resumable();
+        let Some(record) = sessions.by_key.get_mut(&key).filter(|r| r.id == id) else {
+            return;
+        };
+        if !std::mem::replace(&mut record.parked, true) {
+            sessions.parked += 1;
+        }
     }
 
     fn take_over(&self, key: &ResumeKey) -> Option<SessionId> {

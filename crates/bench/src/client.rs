@@ -16,7 +16,7 @@ use tokio::time::{Instant, MissedTickBehavior};
 
 use crate::payload::{self, Line, Stamp};
 use crate::scenario::Params;
-use crate::shared::{Shared, Window};
+use crate::shared::{Latencies, Shared, Window};
 use crate::tracker::{self, Tally, Tracker};
 
 /// Bytes a client reads at a time (at least).
@@ -47,6 +47,8 @@ pub struct Outcome {
     /// The first error the server answered a request with after login
     /// (only the WebSocket door answers every request).
     pub refused: Option<String>,
+    /// Every arrival as (sender, sequence number), in order, with `--check-order`.
+    pub order: Vec<(u32, u64)>,
 }
 
 impl Outcome {
@@ -95,7 +97,7 @@ impl Arrival {
         shared: &Shared,
         tracker: &mut Tracker,
         outcome: &mut Outcome,
-        latencies: &mut Vec<u64>,
+        latencies: &mut Latencies,
     ) {
         let params = &shared.params;
         let stamp = self.stamp;
@@ -103,6 +105,9 @@ impl Arrival {
         outcome.delivered += 1;
         if sender >= params.clients {
             return;
+        }
+        if params.check_order {
+            outcome.order.push((stamp.sender, stamp.seq));
         }
         let slot = params.slot_of(sender);
         if tracker.record(slot, stamp.seq) == Some(tracker::Arrival::New) {
@@ -113,7 +118,10 @@ impl Arrival {
         }
         if self.in_window {
             outcome.delivered_in_window += 1;
-            latencies.push(self.now_ns.saturating_sub(stamp.sent_ns));
+            latencies.push(
+                shared.same_node(sender, outcome.index),
+                self.now_ns.saturating_sub(stamp.sent_ns),
+            );
         }
     }
 }
@@ -165,7 +173,7 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     let begun = Instant::now();
     let permit = shared.login_gate.acquire().await;
     let login = tokio::time::timeout_at(shared.login_deadline, async {
-        let stream = TcpStream::connect(shared.addr).await?;
+        let stream = TcpStream::connect(shared.addr_of(index)).await?;
         stream.set_nodelay(true)?;
         Ok::<_, io::Error>(stream)
     })
@@ -261,7 +269,7 @@ async fn read_loop(
     outcome: &mut Outcome,
 ) {
     let tag = shared.tag.as_bytes();
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::default();
     loop {
         let now_ns = shared.now_ns();
         let window = shared.window.get().copied();

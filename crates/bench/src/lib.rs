@@ -7,6 +7,7 @@
 
 pub mod campaign;
 pub mod client;
+pub mod order;
 pub mod payload;
 pub mod procfs;
 pub mod report;

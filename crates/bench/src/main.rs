@@ -25,16 +25,18 @@ enum Action {
     /// Runs a scenario against a running server (--addr) or one it starts (--spawn).
     Run {
         scenario: Scenario,
-        /// Address of a running server.
+        /// Address of a running server's text door; repeat it for each node of
+        /// a cluster (client i connects to the i-th mod n).
         #[arg(long, conflicts_with = "spawn")]
-        addr: Option<SocketAddr>,
+        addr: Vec<SocketAddr>,
         /// Address of that server's HTTP listener (banterd's "http listening on"),
-        /// for scenarios on the WebSocket door (ws-big-room).
+        /// for scenarios on the WebSocket door (ws-big-room); repeat it per node.
         #[arg(long, requires = "addr")]
-        http_addr: Option<SocketAddr>,
-        /// PID of that server, to report its CPU time and memory.
+        http_addr: Vec<SocketAddr>,
+        /// PID of that server, to report its CPU time and memory; repeat it for
+        /// each node and the cluster's nats-server to report their sum.
         #[arg(long, requires = "addr")]
-        server_pid: Option<u32>,
+        server_pid: Vec<u32>,
         /// Starts this server program for every round instead (banterd, or the
         /// baseline with --baseline).
         #[arg(long)]
@@ -125,14 +127,17 @@ async fn execute(action: Action) -> anyhow::Result<()> {
             common,
         } => {
             let params = Params::new(scenario, &common.overrides)?;
-            let source = match (addr, spawn) {
-                (Some(addr), None) => Source::Running(Target {
-                    addr,
+            let source = match (addr.is_empty(), spawn) {
+                (false, None) => Source::Running(Target {
+                    label: match addr.len() {
+                        1 => addr[0].to_string(),
+                        n => format!("{n} nodes"),
+                    },
+                    addrs: addr,
                     http: http_addr,
-                    pid: server_pid,
-                    label: addr.to_string(),
+                    pids: server_pid,
                 }),
-                (None, Some(program)) => {
+                (true, Some(program)) => {
                     let kind = if baseline {
                         Kind::Baseline
                     } else {

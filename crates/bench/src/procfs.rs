@@ -35,6 +35,24 @@ pub fn sample(pid: Option<u32>) -> anyhow::Result<Sample> {
     })
 }
 
+/// The sum of [`sample`] over several processes (a cluster's nodes and its
+/// broker); `None` when there are none to read.
+pub fn sample_all(pids: &[u32]) -> anyhow::Result<Option<Sample>> {
+    let mut total: Option<Sample> = None;
+    for &pid in pids {
+        let one = sample(Some(pid))?;
+        let sum = total.get_or_insert(Sample {
+            cpu: Duration::ZERO,
+            rss_kib: 0,
+            peak_kib: 0,
+        });
+        sum.cpu += one.cpu;
+        sum.rss_kib += one.rss_kib;
+        sum.peak_kib += one.peak_kib;
+    }
+    Ok(total)
+}
+
 /// utime + stime from a stat line; fields are counted after the `)` that ends
 /// the command name, which may itself hold spaces.
 fn cpu_time(stat: &str, ticks_per_second: u64) -> anyhow::Result<Duration> {

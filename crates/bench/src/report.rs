@@ -97,6 +97,13 @@ pub struct Report {
     pub cut_off: usize,
     pub first_error: Option<String>,
     pub latency: Latency,
+    /// With several nodes: the latency of deliveries whose sender and
+    /// receiver are on one node, and on different nodes.
+    pub same_node_latency: Option<Latency>,
+    pub cross_node_latency: Option<Latency>,
+    /// With `--check-order`: receivers that saw some room's messages in an
+    /// order another receiver of the room did not.
+    pub order_disagreements: Option<u64>,
     pub server: Option<ServerUse>,
     /// The load generator's own CPU time during the window, and as a share of one core.
     pub generator_cpu_seconds: f64,
@@ -133,6 +140,9 @@ impl Default for Report {
             cut_off: 0,
             first_error: None,
             latency: Latency::default(),
+            same_node_latency: None,
+            cross_node_latency: None,
+            order_disagreements: None,
             server: None,
             generator_cpu_seconds: 0.0,
             generator_cpu_percent: 0.0,
@@ -220,6 +230,30 @@ fn rows(report: &Report) -> Vec<(&'static str, String)> {
                 ),
             ),
         ];
+    for (name, latency) in [
+        ("same node ms", &report.same_node_latency),
+        ("cross node ms", &report.cross_node_latency),
+    ] {
+        if let Some(latency) = latency {
+            rows.push((
+                name,
+                format!(
+                    "p50 {:.3}  p99 {:.3}  max {:.3}  ({} samples)",
+                    latency.p50_ms, latency.p99_ms, latency.max_ms, latency.count
+                ),
+            ));
+        }
+    }
+    if let Some(disagreeing) = report.order_disagreements {
+        rows.push((
+            "room order",
+            if disagreeing == 0 {
+                "every receiver saw its room's messages in one order".to_owned()
+            } else {
+                format!("{disagreeing} receivers disagree with their room's order")
+            },
+        ));
+    }
     if let Some(server) = &report.server {
         rows.push((
             "server cpu",

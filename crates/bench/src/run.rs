@@ -19,21 +19,23 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Outcome};
+use crate::order;
 use crate::procfs;
 use crate::report::{Latency, Report, ServerUse};
 use crate::scenario::{Activity, Door, Params};
 use crate::shared::{run_tag, Ack, Shared, Window};
 use crate::ws_client;
 
-/// The server a run drives.
+/// The server a run drives: one process, or the nodes of a cluster.
 #[derive(Debug, Clone)]
 pub struct Target {
-    /// The text door.
-    pub addr: SocketAddr,
-    /// The HTTP listener of the WebSocket door (banter/1 at `/ws`), if known.
-    pub http: Option<SocketAddr>,
-    /// Its process, to read CPU time and memory from `/proc`.
-    pub pid: Option<u32>,
+    /// The text door of each node; client `i` connects to node `i mod n`.
+    pub addrs: Vec<SocketAddr>,
+    /// The HTTP listener of each node's WebSocket door (banter/1 at `/ws`), if known.
+    pub http: Vec<SocketAddr>,
+    /// Its processes (each node's, and a cluster's broker), whose CPU time
+    /// and memory are read from `/proc` and summed.
+    pub pids: Vec<u32>,
     /// What it is, for the report (`banterd`, `baseline`, an address).
     pub label: String,
 }
@@ -43,10 +45,10 @@ const CLOSE_TIMEOUT: Duration = Duration::from_secs(5);
 
 /// Runs `params` against `target` and sums up what every client saw.
 pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
-    let addr = match (params.door, target.http) {
-        (Door::Text, _) => target.addr,
-        (Door::WebSocket, Some(http)) => http,
-        (Door::WebSocket, None) => bail!(
+    let addrs = match params.door {
+        Door::Text => target.addrs.clone(),
+        Door::WebSocket if !target.http.is_empty() => target.http.clone(),
+        Door::WebSocket => bail!(
             "{} speaks banter/1 over the WebSocket door, and no WebSocket door is known for {} \
              (banterd logs \"http listening on ADDR\": give that as --http-addr; \
              the naive_chat baseline has none)",
@@ -54,10 +56,7 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
             target.label,
         ),
     };
-    let before = target
-        .pid
-        .map(|pid| procfs::sample(Some(pid)))
-        .transpose()?;
+    let before = procfs::sample_all(&target.pids)?;
     let senders = if params.activity == Activity::Chat {
         params.senders
     } else {
@@ -73,7 +72,7 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
     let shared = Arc::new(Shared {
         params: params.clone(),
         tag: run_tag(),
-        addr,
+        addrs: addrs.clone(),
         start: std::time::Instant::now(),
         login_gate: Semaphore::new(params.connect_concurrency),
         login_deadline: Instant::now() + params.login_timeout,
@@ -89,7 +88,10 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
         sent: (0..senders).map(|_| AtomicU64::new(0)).collect(),
         unique_total: AtomicU64::new(0),
         acks,
-        latency: Mutex::new(Histogram::new_with_bounds(1_000, 600_000_000_000, 3)?),
+        latency: Mutex::new([
+            Histogram::new_with_bounds(1_000, 600_000_000_000, 3)?,
+            Histogram::new_with_bounds(1_000, 600_000_000_000, 3)?,
+        ]),
     });
     // Whatever happens below, the clients stop when this goes out of scope.
     let _done = shared.done.clone().drop_guard();
@@ -124,17 +126,11 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
     let go = Instant::now();
     shared.go.cancel();
     tokio::time::sleep_until(go + params.warmup).await;
-    let server_start = target
-        .pid
-        .map(|pid| procfs::sample(Some(pid)))
-        .transpose()?;
+    let server_start = procfs::sample_all(&target.pids)?;
     let self_start = procfs::sample(None)?;
     let window_opened = Instant::now();
     tokio::time::sleep_until(go + params.warmup + params.duration).await;
-    let server_end = target
-        .pid
-        .map(|pid| procfs::sample(Some(pid)))
-        .transpose()?;
+    let server_end = procfs::sample_all(&target.pids)?;
     let self_end = procfs::sample(None)?;
     let window_seconds = window_opened.elapsed().as_secs_f64();
 
@@ -153,7 +149,7 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
         (Some(before), Some(start), Some(end)) => Some((before, start, end)),
         _ => None,
     };
-    let latency = shared
+    let [same_node, cross_node] = shared
         .latency
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
@@ -161,14 +157,15 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
     Ok(summarize(Summary {
         params,
         target,
-        addr,
+        addrs: &addrs,
         outcomes: &outcomes,
         login_seconds,
         window_seconds,
         drained,
         server,
         generator_cpu: self_end.cpu.saturating_sub(self_start.cpu),
-        latency: &latency,
+        same_node: &same_node,
+        cross_node: &cross_node,
     }))
 }
 
@@ -225,7 +222,7 @@ struct Summary<'a> {
     params: &'a Params,
     target: &'a Target,
     /// Where the clients connected.
-    addr: SocketAddr,
+    addrs: &'a [SocketAddr],
     outcomes: &'a [Outcome],
     login_seconds: f64,
     window_seconds: f64,
@@ -233,7 +230,10 @@ struct Summary<'a> {
     /// Server samples before connecting, at the window's start and at its end.
     server: Option<(procfs::Sample, procfs::Sample, procfs::Sample)>,
     generator_cpu: Duration,
-    latency: &'a Histogram<u64>,
+    /// Latencies of deliveries within one node (all of them, with one node)
+    /// and across nodes.
+    same_node: &'a Histogram<u64>,
+    cross_node: &'a Histogram<u64>,
 }
 
 fn summarize(s: Summary<'_>) -> Report {
@@ -244,7 +244,12 @@ fn summarize(s: Summary<'_>) -> Report {
     let mut report = Report {
         scenario: params.scenario,
         server_label: s.target.label.clone(),
-        addr: s.addr.to_string(),
+        addr: s
+            .addrs
+            .iter()
+            .map(SocketAddr::to_string)
+            .collect::<Vec<_>>()
+            .join(","),
         params: params.clone(),
         connections: params.connections(),
         ..Report::default()
@@ -285,7 +290,17 @@ fn summarize(s: Summary<'_>) -> Report {
     report.window_seconds = s.window_seconds;
     report.sent_per_second = report.sent_in_window as f64 / s.window_seconds;
     report.deliveries_per_second = report.delivered_in_window as f64 / s.window_seconds;
-    report.latency = Latency::from_histogram(s.latency);
+    let mut all = s.same_node.clone();
+    all.add(s.cross_node)
+        .expect("the two histograms have the same bounds");
+    report.latency = Latency::from_histogram(&all);
+    if s.addrs.len() > 1 {
+        report.same_node_latency = Some(Latency::from_histogram(s.same_node));
+        report.cross_node_latency = Some(Latency::from_histogram(s.cross_node));
+    }
+    if params.check_order {
+        report.order_disagreements = Some(order::disagreements(params, outcomes));
+    }
     report.generator_cpu_seconds = s.generator_cpu.as_secs_f64();
     report.generator_cpu_percent = 100.0 * s.generator_cpu.as_secs_f64() / s.window_seconds;
     if let Some((before, start, end)) = s.server {

@@ -88,6 +88,9 @@ pub struct Params {
     /// Longest a whole login phase may take.
     #[serde(serialize_with = "seconds")]
     pub login_timeout: Duration,
+    /// Keep every receiver's order of arrival and check that all receivers of
+    /// a room saw its messages in one order (costs memory: one entry per delivery).
+    pub check_order: bool,
 }
 
 fn seconds<S: serde::Serializer>(value: &Duration, serializer: S) -> Result<S::Ok, S::Error> {
@@ -133,6 +136,10 @@ pub struct Overrides {
     /// Seconds the whole login phase may take.
     #[arg(long)]
     pub login_timeout: Option<f64>,
+    /// Check that every receiver of a room saw its messages in one order
+    /// (for a cluster; keeps one entry per delivery in memory).
+    #[arg(long)]
+    pub check_order: bool,
 }
 
 /// The smallest chat text that holds a message's tag, ids and stamp.
@@ -157,6 +164,7 @@ impl Params {
             drain: Duration::from_secs(3),
             connect_concurrency: 256,
             login_timeout: Duration::from_secs(30),
+            check_order: false,
         };
         match scenario {
             Scenario::BigRoom => chat,
@@ -224,6 +232,7 @@ impl Params {
         params.drain = o.drain.map(secs).unwrap_or(params.drain);
         params.connect_concurrency = o.connect_concurrency.unwrap_or(params.connect_concurrency);
         params.login_timeout = o.login_timeout.map(secs).unwrap_or(params.login_timeout);
+        params.check_order = o.check_order;
         params.check()?;
         Ok(params)
     }

@@ -151,9 +151,9 @@ impl Launch {
             child,
             _data_dir: data_dir,
             target: Target {
-                addr,
-                http,
-                pid: Some(pid),
+                addrs: vec![addr],
+                http: http.into_iter().collect(),
+                pids: vec![pid],
                 label: self.kind.label().to_owned(),
             },
         })

@@ -77,8 +77,9 @@ pub struct Shared {
     pub params: Params,
     /// Marks this run's names and messages.
     pub tag: String,
-    /// Where the clients connect: the text door, or the HTTP listener for WebSocket runs.
-    pub addr: SocketAddr,
+    /// Where the clients connect: each node's text door, or its HTTP listener
+    /// for WebSocket runs; client `i` goes to `addrs[i mod n]`.
+    pub addrs: Vec<SocketAddr>,
     pub start: std::time::Instant,
     pub login_gate: Semaphore,
     pub login_deadline: Instant,
@@ -97,7 +98,36 @@ pub struct Shared {
     pub unique_total: AtomicU64,
     /// Flow control of unthrottled senders (empty when throttled).
     pub acks: Vec<Ack>,
-    pub latency: Mutex<Histogram<u64>>,
+    /// End-to-end latencies in ns: [same node, across nodes] (all in the
+    /// first with one node).
+    pub latency: Mutex<[Histogram<u64>; 2]>,
+}
+
+/// Latencies read since they were last recorded, in ns, split by whether the
+/// sender and the receiver are on one node.
+#[derive(Debug, Default)]
+pub struct Latencies {
+    same_node: Vec<u64>,
+    cross_node: Vec<u64>,
+}
+
+impl Latencies {
+    pub fn push(&mut self, same_node: bool, ns: u64) {
+        if same_node {
+            self.same_node.push(ns);
+        } else {
+            self.cross_node.push(ns);
+        }
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.same_node.is_empty() && self.cross_node.is_empty()
+    }
+
+    pub fn clear(&mut self) {
+        self.same_node.clear();
+        self.cross_node.clear();
+    }
 }
 
 impl Shared {
@@ -106,18 +136,31 @@ impl Shared {
         self.start.elapsed().as_nanos() as u64
     }
 
+    /// Where client `index` connects.
+    pub fn addr_of(&self, index: usize) -> SocketAddr {
+        self.addrs[index % self.addrs.len()]
+    }
+
+    /// Whether clients `a` and `b` are on the same node (always, with one).
+    pub fn same_node(&self, a: usize, b: usize) -> bool {
+        a % self.addrs.len() == b % self.addrs.len()
+    }
+
     /// The screen name of client `index`.
     pub fn name(&self, index: usize) -> String {
         format!("{}c{index}", self.tag)
     }
 
-    pub fn record_latencies(&self, latencies_ns: &[u64]) {
-        let mut histogram = self
+    pub fn record_latencies(&self, latencies: &Latencies) {
+        let mut histograms = self
             .latency
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner());
-        for &ns in latencies_ns {
-            histogram.saturating_record(ns.max(1));
+        let [same, cross] = &mut *histograms;
+        for (histogram, all) in [(same, &latencies.same_node), (cross, &latencies.cross_node)] {
+            for &ns in all {
+                histogram.saturating_record(ns.max(1));
+            }
         }
     }
 

@@ -32,7 +32,7 @@ use tokio_tungstenite::WebSocketStream;
 
 use crate::client::{send_loop, Arrival, Outcome, Outlet, READ_CHUNK_BYTES};
 use crate::payload::{self, Object, Stamp};
-use crate::shared::Shared;
+use crate::shared::{Latencies, Shared};
 use crate::tracker::Tracker;
 
 type Socket = WebSocketStream<TcpStream>;
@@ -52,12 +52,16 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     let checked = index < params.clients;
     let begun = Instant::now();
     let permit = shared.login_gate.acquire().await;
-    let mut socket =
-        match tokio::time::timeout_at(shared.login_deadline, connect(shared.addr)).await {
-            Ok(Ok(socket)) => socket,
-            Ok(Err(err)) => return outcome.login_failed(&shared, err),
-            Err(_) => return outcome.login_failed(&shared, "connect timed out".into()),
-        };
+    let mut socket = match tokio::time::timeout_at(
+        shared.login_deadline,
+        connect(shared.addr_of(index)),
+    )
+    .await
+    {
+        Ok(Ok(socket)) => socket,
+        Ok(Err(err)) => return outcome.login_failed(&shared, err),
+        Err(_) => return outcome.login_failed(&shared, "connect timed out".into()),
+    };
     // The room's first checked client creates it; everyone else joins.
     let creates = checked && params.slot_of(index) == 0;
     let logged_in = tokio::time::timeout_at(
@@ -215,7 +219,7 @@ async fn read_loop(
     outcome: &mut Outcome,
 ) {
     let tag = shared.tag.as_bytes();
-    let mut latencies = Vec::new();
+    let mut latencies = Latencies::default();
     loop {
         let mut frame = stream.next().await;
         // Take every frame already here before recording their latencies.

@@ -51,9 +51,9 @@ async fn banterd() -> (Target, CancellationToken) {
     };
     tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {
-        addr,
-        http: Some(http_addr),
-        pid: Some(std::process::id()),
+        addrs: vec![addr],
+        http: vec![http_addr],
+        pids: vec![std::process::id()],
         label: "in-process banterd".into(),
     };
     (target, shutdown)
@@ -110,16 +110,44 @@ async fn websocket_clients_speaking_banter1_lose_nothing() {
     assert_eq!(report.server_dropped, 0, "{report:#?}");
     assert!(report.first_error.is_none(), "{report:#?}");
     // The clients went to the WebSocket door, not the text door.
-    assert_eq!(report.addr, target.http.unwrap().to_string());
+    assert_eq!(report.addr, target.http[0].to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn clients_spread_over_addresses_and_rooms_keep_one_order() {
+    let (one, shutdown) = banterd().await;
+    // One server reached at two addresses stands in for two nodes: clients
+    // alternate between them, latencies split by "node", and every room's
+    // receivers must agree on its order.
+    let target = Target {
+        addrs: vec![one.addrs[0], one.addrs[0]],
+        pids: one.pids.clone(),
+        ..one
+    };
+    // Three rooms, so each room has members at both addresses.
+    let mut params = tiny(Scenario::Rooms, 24, 3, 24, 50.0);
+    params.check_order = true;
+    let report = run(&params, &target).await.unwrap();
+    shutdown.cancel();
+    assert_clean(&report);
+    assert_eq!(report.order_disagreements, Some(0), "{report:#?}");
+    let same = report
+        .same_node_latency
+        .expect("two addresses split latency");
+    let cross = report
+        .cross_node_latency
+        .expect("two addresses split latency");
+    assert!(same.count > 0 && cross.count > 0, "{report:#?}");
+    assert_eq!(same.count + cross.count, report.latency.count);
 }
 
 #[tokio::test]
 async fn websocket_scenarios_need_a_websocket_door() {
     let params = tiny(Scenario::WsBigRoom, 4, 1, 2, 50.0);
     let no_door = Target {
-        addr: "127.0.0.1:9".parse().unwrap(),
-        http: None,
-        pid: None,
+        addrs: vec!["127.0.0.1:9".parse().unwrap()],
+        http: Vec::new(),
+        pids: Vec::new(),
         label: "baseline".into(),
     };
     let err = run(&params, &no_door).await.unwrap_err().to_string();

@@ -1,6 +1,7 @@
-//! `deploy/banterd.service` is a unit systemd accepts: `systemd-analyze
-//! verify` on it, with `ExecStart` pointed at the binary the tests built (verify
-//! checks that the program exists).
+//! The files in `deploy/` are what their programs accept:
+//! `deploy/banterd.service` passes `systemd-analyze verify` (with `ExecStart`
+//! pointed at the binary the tests built, since verify checks that the program
+//! exists), and `deploy/haproxy-cluster.cfg` passes `haproxy -c`.
 
 use std::path::PathBuf;
 use std::process::Command;
@@ -33,4 +34,27 @@ fn the_systemd_unit_verifies() {
     let stderr = String::from_utf8_lossy(&output.stderr);
     assert!(output.status.success(), "{stderr}");
     assert!(stderr.trim().is_empty(), "{stderr}");
+}
+
+#[test]
+fn the_haproxy_configuration_for_a_cluster_is_valid() {
+    let config = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../deploy/haproxy-cluster.cfg");
+    let text = std::fs::read_to_string(&config).unwrap();
+    // Every door reaches every node, the web side by its readiness.
+    for needed in [
+        "backend text_nodes",
+        "backend irc_nodes",
+        "option httpchk GET /readyz",
+    ] {
+        assert!(text.contains(needed), "the configuration lacks {needed}");
+    }
+    let output = Command::new("haproxy")
+        .arg("-c")
+        .arg("-f")
+        .arg(&config)
+        .output()
+        .expect("haproxy is installed (scripts/test installs it)");
+    let said = String::from_utf8_lossy(&output.stdout) + String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{said}");
+    assert!(said.contains("Configuration file is valid"), "{said}");
 }

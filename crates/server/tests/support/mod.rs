@@ -174,6 +174,18 @@ impl Client {
             .expect("connection closed while a line was expected")
     }
 
+    /// The next line if one starts arriving within `wait` (then it is read
+    /// whole, as by [`Client::line`]); `None` if nothing came. Waiting is
+    /// cancel-safe: bytes are only looked at, not taken, until a line is there.
+    pub async fn line_if_any(&mut self, wait: Duration) -> Option<String> {
+        match tokio::time::timeout(wait, self.reader.fill_buf()).await {
+            Ok(Ok(available)) if !available.is_empty() => Some(self.line().await),
+            Ok(Ok(_)) => panic!("connection closed while waiting for a line"),
+            Ok(Err(err)) => panic!("reading: {err}"),
+            Err(_) => None,
+        }
+    }
+
     /// The next line within `wait`, `None` at EOF; panics on timeout.
     pub async fn try_line(&mut self, wait: Duration) -> Option<String> {
         let raw = self.raw_line(wait).await?;

@@ -16,6 +16,7 @@ use banter_proto::event::{MemberInfo, Profile, UserInfo, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal};
 
+use crate::core::resume::ResumeKey;
 use crate::core::session_id::{NodeId, SessionId};
 
 /// A connected, named user as others can see them.
@@ -67,6 +68,38 @@ pub(super) trait Registry: Send + Sync + 'static {
     fn member_infos(&self, members: Vec<WhoEntry>) -> Vec<MemberInfo>;
     /// How many users hold a name.
     fn count(&self) -> usize;
+
+    // Resumable sessions (`core::resume`), by their token's key. A cluster
+    // keeps these where every node sees them, so a resume on any node finds
+    // the session; each call is one atomic step.
+
+    /// Records session `id`, whose connection is live, under `key`.
+    fn open_session(&self, key: ResumeKey, id: SessionId);
+    /// Session `id`'s connection ended: it may be taken over until it ends.
+    fn park(&self, key: ResumeKey, id: SessionId);
+    /// The parked session recorded under `key`, now live again for whoever
+    /// asked; of two asking at once, one gets it. `None` for an unknown key
+    /// or a session whose connection is live.
+    fn take_over(&self, key: &ResumeKey) -> Option<SessionId>;
+    /// Forgets the record under `key`, if it is still session `id`'s: the
+    /// session quit or ended.
+    fn end_session(&self, key: &ResumeKey, id: SessionId);
+    /// How many sessions are parked.
+    fn parked(&self) -> usize;
+}
+
+/// A resumable session as the registry records it.
+#[derive(Debug, Clone, Copy)]
+struct SessionRecord {
+    id: SessionId,
+    parked: bool,
+}
+
+/// The resumable sessions of a server that runs alone.
+#[derive(Debug, Default)]
+struct Sessions {
+    by_key: HashMap<ResumeKey, SessionRecord>,
+    parked: usize,
 }
 
 /// The registry of a server that runs alone.
@@ -75,6 +108,8 @@ pub(super) struct LocalRegistry {
     node: NodeId,
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
+    /// Never held with `users`.
+    resumable: Mutex<Sessions>,
     next_serial: AtomicU64,
 }
 
@@ -83,12 +118,19 @@ impl LocalRegistry {
         Self {
             node,
             users: Mutex::default(),
+            resumable: Mutex::default(),
             next_serial: AtomicU64::new(1),
         }
     }
 
     fn users(&self) -> MutexGuard<'_, HashMap<Arc<str>, User>> {
         self.users
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn resumable(&self) -> MutexGuard<'_, Sessions> {
+        self.resumable
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
@@ -191,6 +233,49 @@ impl Registry for LocalRegistry {
     fn count(&self) -> usize {
         self.users().len()
     }
+
+    fn open_session(&self, key: ResumeKey, id: SessionId) {
+        let mut sessions = self.resumable();
+        let record = SessionRecord { id, parked: false };
+        if let Some(old) = sessions.by_key.insert(key, record) {
+            // 192 random bits do not collide; kept exact regardless.
+            if old.parked {
+                sessions.parked -= 1;
+            }
+        }
+    }
+
+    fn park(&self, key: ResumeKey, id: SessionId) {
+        let mut sessions = self.resumable();
+        let Some(record) = sessions.by_key.get_mut(&key).filter(|r| r.id == id) else {
+            return;
+        };
+        if !std::mem::replace(&mut record.parked, true) {
+            sessions.parked += 1;
+        }
+    }
+
+    fn take_over(&self, key: &ResumeKey) -> Option<SessionId> {
+        let mut sessions = self.resumable();
+        let record = sessions.by_key.get_mut(key).filter(|r| r.parked)?;
+        record.parked = false;
+        let id = record.id;
+        sessions.parked -= 1;
+        Some(id)
+    }
+
+    fn end_session(&self, key: &ResumeKey, id: SessionId) {
+        let mut sessions = self.resumable();
+        if sessions.by_key.get(key).is_some_and(|r| r.id == id) {
+            if let Some(SessionRecord { parked: true, .. }) = sessions.by_key.remove(key) {
+                sessions.parked -= 1;
+            }
+        }
+    }
+
+    fn parked(&self) -> usize {
+        self.resumable().parked
+    }
 }
 
 #[cfg(test)]
@@ -243,6 +328,27 @@ mod tests {
         let new = Nick::parse("Carol").unwrap();
         registry.rename(id(1), &old, &new).unwrap();
         assert_eq!(registry.user("CAROL").unwrap().nick.as_str(), "Carol");
+    }
+
+    #[test]
+    fn a_parked_session_is_taken_over_once_and_ended_for_good() {
+        let registry = LocalRegistry::new(NodeId::SINGLE);
+        let (_, key) = ResumeKey::issue();
+        registry.open_session(key, id(1));
+        assert_eq!(registry.take_over(&key), None, "live: not to be taken");
+        registry.park(key, id(1));
+        assert_eq!(registry.parked(), 1);
+        assert_eq!(registry.take_over(&key), Some(id(1)));
+        assert_eq!(registry.take_over(&key), None, "one winner");
+        assert_eq!(registry.parked(), 0);
+        registry.park(key, id(1));
+        // Another session's end leaves the record alone; its own removes it.
+        registry.end_session(&key, id(2));
+        assert_eq!(registry.parked(), 1);
+        registry.end_session(&key, id(1));
+        assert_eq!((registry.parked(), registry.take_over(&key)), (0, None));
+        registry.park(key, id(1));
+        assert_eq!(registry.parked(), 0, "an ended session parks no more");
     }
 
     #[test]

@@ -128,8 +128,17 @@ impl Courier for ClusterBroker {
                 self.mail(to.node, &mail);
                 Ok(())
             }
-            // Kicks and closes are ops of the log, applied on every node.
-            Control::Kicked { .. } | Control::RoomClosed { .. } => Err(Undelivered::Gone),
+            // Kicks and closes are ops of the log, applied on every node;
+            // a session is taken over only on its own node.
+            Control::Kicked { .. } | Control::RoomClosed { .. } | Control::TakeOver(_) => {
+                Err(Undelivered::Gone)
+            }
+        }
+    }
+
+    fn take_over(&self, to: SessionId, request: Control) {
+        if to.node == self.node {
+            self.local.take_over(to, request);
         }
     }
 

@@ -25,6 +25,7 @@ use tokio::sync::mpsc;
 use super::op::{Holder, Sid};
 use super::{hex, lock, unreachable, Cluster, Outgoing, PUBLISH_TIMEOUT};
 use crate::core::registry::{LocalRegistry, Registry, User};
+use crate::core::resume::ResumeKey;
 use crate::core::session_id::{NodeId, SessionId};
 
 fn holder(nick: &Nick, id: SessionId) -> Bytes {
@@ -285,5 +286,29 @@ impl Registry for ClusterRegistry {
 
     fn count(&self) -> usize {
         self.local.count()
+    }
+
+    // A session parks on the node that holds its outbox and state, so its
+    // record stays there: a resume that reaches another node is refused and
+    // the client starts afresh (ARCHITECTURE.md, "Running as a cluster").
+
+    fn open_session(&self, key: ResumeKey, id: SessionId) {
+        self.local.open_session(key, id);
+    }
+
+    fn park(&self, key: ResumeKey, id: SessionId) {
+        self.local.park(key, id);
+    }
+
+    fn take_over(&self, key: &ResumeKey) -> Option<SessionId> {
+        self.local.take_over(key)
+    }
+
+    fn end_session(&self, key: &ResumeKey, id: SessionId) {
+        self.local.end_session(key, id);
+    }
+
+    fn parked(&self) -> usize {
+        self.local.parked()
     }
 }

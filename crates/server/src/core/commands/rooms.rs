@@ -30,10 +30,12 @@ impl UserState {
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
+    /// `since`: show only recent messages with an id above it.
     pub(in crate::core) async fn enter(
         &mut self,
         room: Arc<Room>,
         created: bool,
+        since: Option<i64>,
     ) -> Result<(), Refusal> {
         let (entry, held) = self.join_room(&room).await?;
         if self.door.one_room {
@@ -41,7 +43,7 @@ impl UserState {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
             }
         }
-        let view = self.view(&room, entry, created);
+        let view = self.view(&room, entry, created, since);
         self.reply(Event::Entered(view));
         if let Some(held) = held {
             room.adopt(self.id, Arc::clone(&self.outbox), &held);
@@ -109,6 +111,7 @@ impl UserState {
         name: &str,
         password: Option<String>,
         if_epoch: Option<u64>,
+        since: Option<i64>,
     ) -> Result<(), Refusal> {
         let Some(room) = self.hub.room(name) else {
             return Err(Refusal::NoSuchRoomToEnter {
@@ -123,7 +126,7 @@ impl UserState {
         self.check_room_limit()?;
         let (hash, epoch) = room.lock_state();
         let Some(hash) = hash else {
-            return self.enter(room, false).await;
+            return self.enter(room, false, since).await;
         };
         if if_epoch.is_some_and(|asked| asked != epoch) {
             // The answer was for an older password; it is no guess at this one.
@@ -132,14 +135,14 @@ impl UserState {
             });
         }
         if self.has_grant(&room) {
-            return self.enter(room, false).await;
+            return self.enter(room, false, since).await;
         }
         let key = room.name().key().to_owned();
         let passes = self.passes_mut();
         if passes.invites.get(&key) == Some(&epoch) {
             // An invitation is good for one entry; it grants nothing else.
             passes.invites.remove(&key);
-            return self.enter(room, false).await;
+            return self.enter(room, false, since).await;
         }
         if let Err(wait) = passes.lockout.check(&key, Instant::now()) {
             return Err(Refusal::LockedOut {
@@ -163,7 +166,7 @@ impl UserState {
             let passes = self.passes_mut();
             passes.lockout.succeeded(&key);
             passes.grants.insert(key, epoch);
-            return self.enter(room, false).await;
+            return self.enter(room, false, since).await;
         }
         warn!(peer = %self.peer, room = %room.name(), "wrong room password");
         self.hub.services.metrics.password_failed();
@@ -206,7 +209,7 @@ impl UserState {
                 room
             }
         };
-        self.enter(room, true).await
+        self.enter(room, true, None).await
     }
 
     pub(super) fn part(&mut self, name: &str, message: Option<String>) -> Result<(), Refusal> {

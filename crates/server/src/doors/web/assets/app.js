@@ -1712,8 +1712,12 @@ function start() {
     closeSidebar();
     $("sidebar-toggle").focus();
   });
-  // A tap beside the open drawer closes it (and reaches nothing underneath).
-  $("drawer-backdrop").addEventListener("click", () => closeSidebar());
+  // A tap beside the open drawer closes it (and reaches nothing underneath);
+  // the tap took focus out of the drawer, so it is put on the Rooms button.
+  $("drawer-backdrop").addEventListener("click", () => {
+    closeSidebar();
+    $("sidebar-toggle").focus();
+  });
   $("members-toggle").addEventListener("click", () => {
     const hidden = document.body.classList.toggle("members-hidden");
     $("members-toggle").setAttribute("aria-expanded", String(!hidden));

@@ -1615,7 +1615,7 @@ function onKey(event) {
 function openSidebar() {
   document.body.classList.add("sidebar-open");
   $("sidebar-toggle").setAttribute("aria-expanded", "true");
-  $("sidebar").querySelector("button").focus();
+  ($("sidebar").querySelector("button[aria-current='page']") || $("sidebar").querySelector(".conversation") || $("sidebar-close")).focus();
 }
 
 /** Closes the phone's drawer; focus inside it goes back to the Rooms button. */

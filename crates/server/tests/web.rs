@@ -1243,3 +1243,172 @@ async fn own_lines_show_as_stored_and_a_line_over_4096_bytes_is_kept_and_not_sen
     .await;
     page.close().await;
 }
+
+#[tokio::test]
+async fn a_reload_takes_the_session_back_with_its_rooms_host_rights_and_private_conversations_unseen_by_others(
+) {
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.say(":n den").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
+    let mut bob = server.login("bob").await;
+    bob.send(":cr den").await;
+    page.wait_for_notice("bob joined").await;
+    let mut carol = server.login("carol").await;
+    carol.send(":msg alice psst").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='pm:carol']\")",
+        &[],
+    )
+    .await;
+    page.say("before the reload").await;
+    bob.expect_containing("alice: before the reload").await;
+
+    page.client.refresh().await.unwrap();
+    // Straight back to the chat: no login screen, the same name, the room that was open.
+    page.wait_until(
+        "!document.getElementById('app').hidden && document.getElementById('login').hidden && document.getElementById('me').textContent === 'alice'",
+        &[],
+    )
+    .await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den' && ['room:den', 'room:lobby', 'pm:carol'].every(k => document.querySelector(`#sidebar button[data-key='${k}']`))",
+        &[],
+    )
+    .await;
+    page.wait_until(
+        "[...document.querySelectorAll('#member-list li')].map(li => li.textContent).join(',') === 'alice host you,bob' && !document.getElementById('topic-button').hidden",
+        &[],
+    )
+    .await;
+    page.wait_for_message("before the reload").await;
+    page.open_conversation("pm:carol").await;
+    page.wait_for_message("psst").await;
+    page.open_conversation("room:den").await;
+    page.say("after the reload").await;
+    // Bob saw alice neither leave nor come back: the next line he gets is this one.
+    let next = bob.line().await;
+    assert!(next.ends_with("alice: after the reload"), "{next:?}");
+    carol.send(":msg alice still there?").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='pm:carol'] .badge\")?.textContent === '1'",
+        &[],
+    )
+    .await;
+    assert_eq!(page.console().await, Vec::<String>::new());
+    page.close().await;
+}
+
+/// A TCP relay in front of the HTTP listener that the test can make deaf
+/// (what the server sends is thrown away, as on a link that died one way)
+/// and cut (every connection through it closed at once).
+struct Relay {
+    addr: std::net::SocketAddr,
+    deaf: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let deaf = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (deaf_flag, held) = (deaf.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let deaf = deaf_flag.clone();
+                let relayed = tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut from_client, mut to_client) = inbound.into_split();
+                    let (mut from_server, mut to_server) = outbound.into_split();
+                    let up = tokio::io::copy(&mut from_client, &mut to_server);
+                    let down = async {
+                        let mut buffer = [0u8; 16 * 1024];
+                        loop {
+                            match from_server.read(&mut buffer).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) if !deaf.load(Ordering::SeqCst) => {
+                                    if to_client.write_all(&buffer[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(_) => {}
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        _ = up => {}
+                        () = down => {}
+                    }
+                });
+                held.lock().unwrap().push(relayed);
+            }
+        });
+        Self {
+            addr,
+            deaf,
+            connections,
+        }
+    }
+
+    fn set_deaf(&self, deaf: bool) {
+        self.deaf.store(deaf, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes every connection made so far; new ones relay both ways.
+    fn cut(&self) {
+        self.set_deaf(false);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_line_whose_answer_was_lost_is_sent_again_after_the_reconnect_and_delivered_once() {
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let relay = Relay::start(http).await;
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login_at(&format!("http://{}/", relay.addr), "alice")
+        .await;
+    let mut bob = server.login("bob").await;
+    page.wait_for_notice("bob joined").await;
+
+    // The line reaches the server, which stores it and tells bob; its answer is lost.
+    relay.set_deaf(true);
+    page.say("exactly once").await;
+    bob.expect_past_notices("[lobby] alice: exactly once").await;
+    assert_eq!(
+        page.eval(
+            "return document.querySelectorAll('#messages li.message.pending').length",
+            &[]
+        )
+        .await,
+        json!(1)
+    );
+    relay.cut();
+    // Back on the same session, the page sends it again with its nonce: the
+    // server answers with the first id and delivers it to no one again.
+    page.wait_until(
+        "document.getElementById('status').textContent === '' && !document.querySelector('#messages li.pending')",
+        &[],
+    )
+    .await;
+    assert_eq!(page.message_texts().await, vec!["exactly once"]);
+    page.say("and the next").await;
+    assert_eq!(bob.line().await, "[lobby] alice: and the next");
+    page.close().await;
+}

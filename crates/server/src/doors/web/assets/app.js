@@ -623,6 +623,7 @@ function welcomed(welcome) {
   state.wanted = welcome.name;
   if (typeof welcome.resume === "string") state.token = welcome.resume;
   state.registered = true;
+  connection.accepted();
   $("me").textContent = state.me;
   const first = !state.welcomedOnce && !state.restored;
   state.welcomedOnce = true;

@@ -143,7 +143,7 @@ function fixDay(conv, prev, item) {
   }
 }
 
-/** Puts `item` into the conversation in order, and its nodes into its log. */
+/** Puts `item` into the conversation in order, and its nodes into its log; true when it went at the end. */
 function place(conv, item) {
   let at = conv.items.length;
   while (at > 0 && before(item, conv.items[at - 1])) at--;
@@ -156,7 +156,8 @@ function place(conv, item) {
   if (item.dayNode) conv.list.insertBefore(item.dayNode, anchor);
   conv.list.insertBefore(item.node, anchor);
   if (next) fixDay(conv, item, next);
-  return next === undefined;
+  // At the end of the log, or just above the lines still being sent.
+  return next === undefined || next.pending === true;
 }
 
 /** Takes `item` out of the conversation and its nodes out of its log. */
@@ -605,7 +606,7 @@ async function hello() {
 
 function helloRefused(refusal) {
   // The socket closed meanwhile: the next one says hello again.
-  if (refusal.code === "disconnected") return;
+  if (refusal.code === "disconnected" || refusal.code === "offline") return;
   if (!state.welcomedOnce && !state.restored) {
     $("login-error").textContent = refusal.message;
     $("name-input").focus();

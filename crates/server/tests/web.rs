@@ -1053,7 +1053,6 @@ async fn keys_open_help_complete_names_recall_lines_and_find_the_next_unread_at_
     const TAB: &str = "\u{E004}";
     const UP: &str = "\u{E013}";
     const DOWN: &str = "\u{E015}";
-    const ENTER: &str = "\u{E007}";
     const ESCAPE: &str = "\u{E00C}";
     const NEXT_UNREAD: &str = "\u{E00A}\u{E008}\u{E015}\u{E000}";
     let server = banterd(&[]);
@@ -1156,8 +1155,9 @@ async fn keys_open_help_complete_names_recall_lines_and_find_the_next_unread_at_
         around,
         json!([true, "unread from here", "while you were away"])
     );
-    // Read and left, the line goes.
+    // With nothing else unread, the key says so; read and left, the line goes.
     page.keys(NEXT_UNREAD).await;
+    page.wait_for_notice("Nothing unread.").await;
     page.open_conversation("room:den").await;
     page.open_conversation("room:lobby").await;
     assert_eq!(
@@ -1168,7 +1168,6 @@ async fn keys_open_help_complete_names_recall_lines_and_find_the_next_unread_at_
         .await,
         json!(0)
     );
-    page.keys(ENTER).await;
     assert_eq!(page.console().await, Vec::<String>::new());
     page.close().await;
 }

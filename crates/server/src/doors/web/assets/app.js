@@ -1602,7 +1602,7 @@ function onKey(event) {
   const step = event.key === "ArrowDown" ? 1 : -1;
   event.preventDefault();
   if (event.shiftKey) {
-    if (!openNextUnread(step)) $("status").textContent = "Nothing unread.";
+    if (!openNextUnread(step)) notice(null, "Nothing unread.");
   } else {
     const keys = [...state.conversations.keys()];
     if (!keys.length) return;

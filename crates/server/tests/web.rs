@@ -1045,6 +1045,25 @@ async fn choosing_a_room_with_enter_or_space_moves_focus_to_the_input_and_update
             .await,
         json!("room:den")
     );
+    // Switching shows each conversation's own log as it was: nothing is drawn
+    // again (a screen reader would read it all again).
+    page.open_conversation("room:lobby").await;
+    page.wait_for_message("a line for the lobby").await;
+    page.eval(
+        "document.querySelector('#messages li.message').dataset.seen = 'yes'",
+        &[],
+    )
+    .await;
+    page.open_conversation("room:den").await;
+    page.open_conversation("room:lobby").await;
+    assert_eq!(
+        page.eval(
+            "return document.querySelector('#messages li.message').dataset.seen",
+            &[]
+        )
+        .await,
+        json!("yes")
+    );
     page.close().await;
 }
 

@@ -243,7 +243,10 @@ async fn connect(url: &str, tls: Option<Arc<Trust>>) -> Result<Socket, String> {
 async fn register(socket: &mut Socket, wanted: &str) -> Result<String, End> {
     for name in name_candidates(wanted) {
         let hello = Envelope {
-            body: Request::Hello { name: name.clone() },
+            body: Request::Hello {
+                name: name.clone(),
+                resume: None,
+            },
             id: Some(0),
         };
         send(socket, hello.to_json()).await?;

@@ -41,7 +41,8 @@ mod tests {
         assert_eq!(
             wire(
                 Request::Hello {
-                    name: "alice".into()
+                    name: "alice".into(),
+                    resume: None,
                 },
                 Some(1)
             ),
@@ -51,7 +52,8 @@ mod tests {
             wire(
                 Request::Join {
                     room: "vault".into(),
-                    password: Some(Secret::from("rook takes"))
+                    password: Some(Secret::from("rook takes")),
+                    since: None,
                 },
                 Some(3)
             ),
@@ -61,7 +63,8 @@ mod tests {
             wire(
                 Request::Join {
                     room: "games".into(),
-                    password: None
+                    password: None,
+                    since: None,
                 },
                 None
             ),

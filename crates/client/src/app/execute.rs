@@ -58,6 +58,7 @@ impl App {
                     Request::Msg {
                         to: to.clone(),
                         text,
+                        nonce: None,
                     },
                     Pending::Msg { to },
                 );
@@ -70,11 +71,13 @@ impl App {
                     Request::Emote {
                         room: room.clone(),
                         text: text.clone(),
+                        nonce: None,
                     }
                 } else {
                     Request::Say {
                         room: room.clone(),
                         text: text.clone(),
+                        nonce: None,
                     }
                 };
                 self.request(request, Pending::Say { room, text, emote });
@@ -106,6 +109,7 @@ impl App {
                         Request::Join {
                             room: room.clone(),
                             password: password.clone(),
+                            since: None,
                         },
                         Pending::Join {
                             room,
@@ -129,6 +133,7 @@ impl App {
                         Request::Say {
                             room: room.clone(),
                             text: text.clone(),
+                            nonce: None,
                         },
                         Pending::Say {
                             room,
@@ -145,6 +150,7 @@ impl App {
                                 room,
                                 from_room: from_room.clone(),
                                 text,
+                                nonce: None,
                             },
                             Pending::Room { room: from_room },
                         );

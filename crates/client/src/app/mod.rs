@@ -325,6 +325,7 @@ impl App {
                     Request::Join {
                         room: room.clone(),
                         password: None,
+                        since: None,
                     },
                     Pending::Join {
                         room,
@@ -349,6 +350,7 @@ impl App {
                 Request::Join {
                     room: room.clone(),
                     password: password.clone(),
+                    since: None,
                 },
                 Pending::Join {
                     room,

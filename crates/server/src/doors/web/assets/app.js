@@ -688,8 +688,13 @@ function resumed(rooms) {
   else open(state.active);
 }
 
-/** Asks for a room's members and topic (after a resume). */
+/**
+ * Asks for a room's members and topic (after a resume), and for the
+ * messages after the newest one shown: events the lost connection had
+ * already taken from the session's queue were lost with it.
+ */
 async function refreshRoom(conv) {
+  if (conv.newest !== null) fillGap(conv, null, conv.newest);
   try {
     const [who, topic] = await Promise.all([
       connection.request({ type: "who", room: conv.name }),
@@ -765,13 +770,15 @@ function entered(joined) {
   return conv;
 }
 
-/** Fetches the messages between `known` and `from` (ids), each once. */
+/** Fetches the messages between `known` and `from` (ids; `from` null: the newest), each once. */
 async function fillGap(conv, from, known) {
   let cursor = from;
   for (let page = 0; page < GAP_PAGES; page++) {
     let reply;
     try {
-      reply = await connection.request({ type: "history", room: conv.name, limit: GAP_PAGE, before: cursor });
+      const request = { type: "history", room: conv.name, limit: GAP_PAGE };
+      if (cursor !== null) request.before = cursor;
+      reply = await connection.request(request);
     } catch (refusal) {
       if (refusal.code !== "disconnected") notice(conv, `Could not fetch the messages missed: ${refusal.message}`, "error");
       return;

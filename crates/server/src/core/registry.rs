@@ -109,7 +109,7 @@ pub(super) struct LocalRegistry {
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
     /// Never held with `users`.
-    sessions: Mutex<Sessions>,
+    resumable: Mutex<Sessions>,
     next_serial: AtomicU64,
 }
 
@@ -118,7 +118,7 @@ impl LocalRegistry {
         Self {
             node,
             users: Mutex::default(),
-            sessions: Mutex::default(),
+            resumable: Mutex::default(),
             next_serial: AtomicU64::new(1),
         }
     }
@@ -129,15 +129,15 @@ impl LocalRegistry {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    fn sessions(&self) -> MutexGuard<'_, Sessions> {
-        self.sessions
+    fn resumable(&self) -> MutexGuard<'_, Sessions> {
+        self.resumable
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
     /// Marks the record under `key` parked or live, if it is session `id`'s.
     fn set_parked(&self, key: &ResumeKey, id: SessionId, parked: bool) {
-        let mut sessions = self.sessions();
+        let mut sessions = self.resumable();
         let Some(record) = sessions.by_key.get_mut(key).filter(|r| r.id == id) else {
             return;
         };
@@ -249,7 +249,7 @@ impl Registry for LocalRegistry {
     }
 
     fn open_session(&self, key: ResumeKey, id: SessionId) {
-        let mut sessions = self.sessions();
+        let mut sessions = self.resumable();
         let record = SessionRecord { id, parked: false };
         if let Some(old) = sessions.by_key.insert(key, record) {
             // 192 random bits do not collide; kept exact regardless.
@@ -264,7 +264,7 @@ impl Registry for LocalRegistry {
     }
 
     fn take_over(&self, key: &ResumeKey) -> Option<SessionId> {
-        let mut sessions = self.sessions();
+        let mut sessions = self.resumable();
         let record = sessions.by_key.get_mut(key).filter(|r| r.parked)?;
         record.parked = false;
         let id = record.id;
@@ -273,7 +273,7 @@ impl Registry for LocalRegistry {
     }
 
     fn end_session(&self, key: &ResumeKey, id: SessionId) {
-        let mut sessions = self.sessions();
+        let mut sessions = self.resumable();
         if sessions.by_key.get(key).is_some_and(|r| r.id == id) {
             if let Some(SessionRecord { parked: true, .. }) = sessions.by_key.remove(key) {
                 sessions.parked -= 1;
@@ -282,7 +282,7 @@ impl Registry for LocalRegistry {
     }
 
     fn parked(&self) -> usize {
-        self.sessions().parked
+        self.resumable().parked
     }
 }
 
@@ -336,6 +336,27 @@ mod tests {
         let new = Nick::parse("Carol").unwrap();
         registry.rename(id(1), &old, &new).unwrap();
         assert_eq!(registry.user("CAROL").unwrap().nick.as_str(), "Carol");
+    }
+
+    #[test]
+    fn a_parked_session_is_taken_over_once_and_ended_for_good() {
+        let registry = LocalRegistry::new(NodeId::SINGLE);
+        let (_, key) = ResumeKey::issue();
+        registry.open_session(key, id(1));
+        assert_eq!(registry.take_over(&key), None, "live: not to be taken");
+        registry.park(key, id(1));
+        assert_eq!(registry.parked(), 1);
+        assert_eq!(registry.take_over(&key), Some(id(1)));
+        assert_eq!(registry.take_over(&key), None, "one winner");
+        assert_eq!(registry.parked(), 0);
+        registry.park(key, id(1));
+        // Another session's end leaves the record alone; its own removes it.
+        registry.end_session(&key, id(2));
+        assert_eq!(registry.parked(), 1);
+        registry.end_session(&key, id(1));
+        assert_eq!((registry.parked(), registry.take_over(&key)), (0, None));
+        registry.park(key, id(1));
+        assert_eq!(registry.parked(), 0, "an ended session parks no more");
     }
 
     #[test]

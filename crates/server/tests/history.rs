@@ -69,6 +69,35 @@ async fn entering_a_room_shows_its_recent_messages_then_the_live_feed() {
 }
 
 #[tokio::test]
+async fn entering_a_room_again_shows_its_recent_messages_again() {
+    let server = TestServer::start_with(|c| c.history_on_join = 3).await;
+    let mut alice = server.login("alice").await;
+    alice.send(":n games").await;
+    alice.expect("created room games; you are in it").await;
+    let mut bob = server.login("bob").await;
+    bob.send(":cr games").await;
+    bob.expect("you are now in games with 1 other").await;
+    alice.expect("* bob joined games").await;
+    for text in ["one", "two"] {
+        alice.send(text).await;
+        bob.expect(&format!("[games] alice: {text}")).await;
+    }
+    bob.send(":cr lobby").await;
+    bob.expect_prefix("you are now in lobby").await;
+    // Seen live before leaving, shown again on coming back.
+    bob.send(":cr games").await;
+    bob.expect("you are now in games with 1 other").await;
+    expect_history(
+        &mut bob,
+        "games",
+        &["[games] alice: one", "[games] alice: two"],
+        true,
+    )
+    .await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn history_shows_the_last_n_messages_and_checks_n() {
     let server = TestServer::start().await;
     let mut alice = server.login("alice").await;

@@ -283,11 +283,29 @@ async fn passwords_on_every_door_stay_out_of_the_most_verbose_log() {
     bob.send(&format!("JOIN #ircvault {IRC_KEY}")).await;
     bob.expect(":bob!bob@banter JOIN #ircvault").await;
 
+    // A resume token: given, parked, presented.
+    let mut roamer = WsClient::connect(web).await;
+    roamer
+        .send(json!({"type": "hello", "name": "roamer", "id": 1}))
+        .await;
+    let welcome = roamer.recv().await;
+    let token = welcome["resume"].as_str().unwrap().to_owned();
+    roamer
+        .send_raw(tokio_tungstenite::tungstenite::Message::Close(None))
+        .await;
+    while roamer.try_recv(Duration::from_secs(5)).await.is_some() {}
+    let mut back = WsClient::connect(web).await;
+    back.send(json!({"type": "hello", "name": "roamer", "resume": token, "id": 1}))
+        .await;
+    assert_eq!(back.recv().await["resumed"], true);
+
     alice.send(":q").await;
     alice.expect_closed().await;
     server.signal("TERM");
     assert!(server.wait_exit(Duration::from_secs(5)).success());
     let log = server.log.lock().unwrap().clone();
+    assert!(log.contains("session resumed"), "{log}");
+    assert!(!log.contains(&token), "the resume token in the log:\n{log}");
     // The setting is the most verbose: banter's own debug lines are there...
     assert!(log.contains(" DEBUG banter_server"), "{log}");
     assert!(log.contains("session ended"), "{log}");

@@ -1011,3 +1011,37 @@ async fn an_address_makes_its_rooms_a_minute_at_the_quotas_pace() {
         Err(Refusal::RoomCreationLimited { .. })
     ));
 }
+
+#[tokio::test]
+async fn a_nonce_is_carried_out_once_and_a_refused_one_may_be_tried_again() {
+    let hub = hub();
+    let mut alice = Person::new(&hub, "alice", many_rooms(5)).await;
+    let mut bob = Person::new(&hub, "bob", many_rooms(5)).await;
+    bob.does(create("cafe")).await.unwrap();
+    bob.told();
+    // Refused (alice is not in cafe): nothing is remembered.
+    alice
+        .state
+        .request_once("n1".into(), say(Some("cafe"), "hi"))
+        .await;
+    assert!(matches!(
+        alice.told()[..],
+        [Event::Refused(Refusal::NotMember { .. })]
+    ));
+    alice.does(join("cafe")).await.unwrap();
+    alice.told();
+    bob.told();
+    alice
+        .state
+        .request_once("n1".into(), say(Some("cafe"), "hi"))
+        .await;
+    let first = alice.told();
+    assert_eq!(said_ids(&first).len(), 1);
+    // The same nonce again: the same answer, and nobody hears it twice.
+    alice
+        .state
+        .request_once("n1".into(), say(Some("cafe"), "hi again"))
+        .await;
+    assert_eq!(alice.told(), first);
+    assert_eq!(message_ids(&bob.told()), said_ids(&first));
+}

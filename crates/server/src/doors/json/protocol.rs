@@ -9,6 +9,7 @@
 //! way as on the text door (control and bidi characters removed).
 
 use banter_proto::codec::sanitize;
+use banter_proto::event::ResumeToken;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::Refusal;
 use banter_wire::{parse_request, Request as Wire, RequestError};
@@ -25,7 +26,8 @@ pub(super) enum ClientRequest {
     /// waiting session `resume` names.
     Hello {
         name: String,
-        resume: Option<String>,
+        /// A secret: its `Debug` shows nothing.
+        resume: Option<ResumeToken>,
     },
     /// A core request.
     Core(Request),
@@ -90,7 +92,12 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
         Ok(())
     };
     let core = match wire {
-        Wire::Hello { name, resume } => return Ok(ClientRequest::Hello { name, resume }),
+        Wire::Hello { name, resume } => {
+            return Ok(ClientRequest::Hello {
+                name,
+                resume: resume.map(ResumeToken::new),
+            })
+        }
         Wire::Ping => return Ok(ClientRequest::Ping),
         Wire::Quit => return Ok(ClientRequest::Quit),
         Wire::Join {
@@ -290,6 +297,19 @@ mod tests {
             "n".repeat(65)
         );
         assert_eq!(code(&long_nonce), (None, "bad_request"));
+    }
+
+    #[test]
+    fn a_resume_token_never_shows_in_debug() {
+        let parsed = parse(
+            r#"{"type":"hello","name":"alice","resume":"s3cr3t-t0ken"}"#,
+            100,
+        );
+        let shown = format!("{parsed:?}");
+        assert!(
+            shown.contains("alice") && !shown.contains("s3cr3t"),
+            "{shown}"
+        );
     }
 
     #[test]

@@ -123,7 +123,7 @@ async fn handle(user: &mut UserState, request: Result<ClientRequest, Refusal>) -
         Ok(ClientRequest::Hello {
             name: _,
             resume: Some(token),
-        }) => user.resume(&token).await,
+        }) => user.resume(token.expose()).await,
         Ok(ClientRequest::Hello { name, resume: None }) => user.register(&name, None).await,
         Ok(ClientRequest::Core(request)) => user.execute(request).await,
         Ok(ClientRequest::Once { nonce, request }) => {

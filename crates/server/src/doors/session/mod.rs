@@ -15,6 +15,10 @@
 //! Every way a session ends drops the door's session and with it the
 //! connection's [`UserState`], which leaves every room and releases the
 //! name; only then is the farewell queued, so no room traffic follows it.
+//! The exception is a resumable session (the JSON door's) whose connection
+//! ends without a quit: it parks instead (`core::resume`), in this task and
+//! with this connection's limits slot, and a later connection that takes it
+//! over has its writer and loop moved onto the session's outbox and mailbox.
 
 mod input;
 

@@ -56,12 +56,13 @@ async fn a_browser_user_and_an_nc_user_chat_both_ways() {
             &[],
         )
         .await;
-    assert_eq!(members, json!(["carol", "alice you"]));
+    // Sorted by name (hosts would come first; the lobby has none).
+    assert_eq!(members, json!(["alice you", "carol"]));
 
     nc.send(":msg alice psst, over here").await;
     let private = "#sidebar button[data-key='pm:carol']";
     page.wait_until(
-        "document.querySelector(arguments[0])?.getAttribute('aria-label') === 'carol, mentions you, 1 unread'",
+        "document.querySelector(arguments[0])?.getAttribute('aria-label') === 'carol, private message, 1 unread'",
         &[json!(private)],
     )
     .await;
@@ -767,6 +768,8 @@ async fn the_keyboard_alone_reaches_the_input_the_room_menu_and_back() {
     assert_eq!(page.eval(focused, &[]).await, json!("Send"));
     keys(SHIFT_TAB).await;
     keys(SHIFT_TAB).await;
+    assert_eq!(page.eval(focused, &[]).await, json!("help-button"));
+    keys(SHIFT_TAB).await;
     assert_eq!(page.eval(focused, &[]).await, json!("room-menu-button"));
     keys(ENTER).await;
     page.wait_until("document.getElementById('menu-dialog').open && document.activeElement.textContent === 'Edit topic…'", &[])
@@ -774,6 +777,7 @@ async fn the_keyboard_alone_reaches_the_input_the_room_menu_and_back() {
     keys(ESCAPE).await;
     page.wait_until("!document.getElementById('menu-dialog').open && document.activeElement.id === 'room-menu-button'", &[])
         .await;
+    keys(TAB).await;
     keys(TAB).await;
     assert_eq!(page.eval(focused, &[]).await, json!("input"));
     keys("all by keyboard").await;
@@ -809,5 +813,620 @@ async fn over_https_the_page_speaks_wss_under_its_policy() {
     page.wait_for_message("and back").await;
     let console = page.console().await;
     assert!(console.is_empty(), "{console:?}");
+    page.close().await;
+}
+
+#[tokio::test]
+async fn lines_typed_while_the_server_is_away_are_shown_pending_and_sent_once_when_it_is_back() {
+    let data = tempfile::tempdir().unwrap();
+    let data_dir = data.path().to_str().unwrap();
+    let http_listen = format!("127.0.0.1:{}", port_no_one_else_gets());
+    let mut server = banterd_on(&http_listen, data_dir);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby'",
+        &[],
+    )
+    .await;
+    page.say("before the restart").await;
+    page.wait_until(
+        "document.querySelector('#messages li.message:not(.pending)')?.dataset.id",
+        &[],
+    )
+    .await;
+
+    server.signal("TERM");
+    server.wait_exit(Duration::from_secs(10));
+    page.wait_until(
+        "document.getElementById('status').textContent.startsWith('Connection lost')",
+        &[],
+    )
+    .await;
+    let offline = [
+        "typed while away",
+        ":me waits for the server",
+        "and a third line",
+    ];
+    for line in offline {
+        page.say(line).await;
+    }
+    // Shown at once, marked as not sent yet; the input is free for the next line.
+    page.wait_until(
+        "document.querySelectorAll('#messages li.message.pending').length === 3",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page.eval("return document.getElementById('input').value", &[])
+            .await,
+        json!("")
+    );
+    assert_eq!(
+        page.eval(
+            "return [...document.querySelectorAll('#messages li.pending .pending-mark')].map(m => m.textContent)",
+            &[]
+        )
+        .await,
+        json!(["sending…", "sending…", "sending…"])
+    );
+
+    let server = banterd_on(&http_listen, data_dir);
+    page.wait_until(
+        "document.getElementById('status').textContent === '' && !document.querySelector('#messages li.pending')",
+        &[],
+    )
+    .await;
+    let texts = page.message_texts().await;
+    assert_eq!(
+        texts,
+        vec![
+            "before the restart",
+            "typed while away",
+            "* alice waits for the server",
+            "and a third line"
+        ]
+    );
+    // Each is stored once, in the order typed, with an id the page shows.
+    let expected = [
+        "before the restart",
+        "typed while away",
+        "waits for the server",
+        "and a third line",
+    ];
+    let deadline = std::time::Instant::now() + Duration::from_secs(10);
+    while support::store::lobby_texts(data.path()).len() < expected.len() {
+        assert!(std::time::Instant::now() < deadline, "not stored in time");
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(support::store::lobby_texts(data.path()), expected);
+    let ids = page
+        .eval(
+            "return [...document.querySelectorAll('#messages li.message')].map(li => li.dataset.id !== '')",
+            &[],
+        )
+        .await;
+    assert_eq!(ids, json!([true, true, true, true]));
+    let mut bob = server.login("bob").await;
+    bob.send("hello alice").await;
+    page.wait_for_message("hello alice").await;
+    // (No check of the console: Chromium itself logs each refused reconnect.)
+    page.close().await;
+}
+
+/// The visible controls that are smaller than a fingertip (44 x 44 CSS px).
+const SMALL_CONTROLS: &str = "return [...document.querySelectorAll('button, input')]
+    .filter(e => e.getClientRects().length && getComputedStyle(e).visibility !== 'hidden' && !e.closest('dialog:not([open])'))
+    .map(e => [e.id || e.textContent, e.getBoundingClientRect()])
+    .filter(([, r]) => r.height < 43.5 || r.width < 43.5)
+    .map(([name, r]) => `${name}: ${r.width}x${r.height}`);";
+
+#[tokio::test]
+async fn the_phone_drawer_closes_by_escape_a_tap_beside_it_or_its_button_and_the_rooms_button_shows_unread(
+) {
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(375, 740).await;
+    page.login(http, "alice").await;
+    page.say(":n den").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
+    let mut bob = server.login("bob").await;
+    bob.send("alice, are you there?").await;
+    page.wait_until(
+        "document.getElementById('sidebar-toggle').getAttribute('aria-label') === 'Rooms, mentions you, 1 unread'",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page.eval(
+            "return document.querySelector('#sidebar-toggle .badge').textContent",
+            &[]
+        )
+        .await,
+        json!("1")
+    );
+    assert_eq!(page.eval(SMALL_CONTROLS, &[]).await, json!([]));
+
+    let drawer_open =
+        "getComputedStyle(document.getElementById('sidebar')).transform === 'none' && document.body.classList.contains('sidebar-open')";
+    let drawer_closed = "getComputedStyle(document.getElementById('sidebar')).visibility === 'hidden' && document.activeElement.id === 'sidebar-toggle' && document.getElementById('sidebar-toggle').getAttribute('aria-expanded') === 'false'";
+    // Escape.
+    page.click("#sidebar-toggle").await;
+    page.wait_until(drawer_open, &[]).await;
+    assert_eq!(page.eval(SMALL_CONTROLS, &[]).await, json!([]));
+    page.keys("\u{E00C}").await;
+    page.wait_until(drawer_closed, &[]).await;
+    // A tap on the dimmed chat beside the drawer (it is 288 px wide here).
+    page.click("#sidebar-toggle").await;
+    page.wait_until(drawer_open, &[]).await;
+    page.tap_at(350.0, 400.0).await;
+    page.wait_until(drawer_closed, &[]).await;
+    // Its close button.
+    page.click("#sidebar-toggle").await;
+    page.wait_until(drawer_open, &[]).await;
+    page.click("#sidebar-close").await;
+    page.wait_until(drawer_closed, &[]).await;
+    // Nothing was chosen meanwhile; choosing the room clears the mark.
+    assert_eq!(
+        page.eval("return document.getElementById('title').textContent", &[])
+            .await,
+        json!("#den")
+    );
+    page.click("#sidebar-toggle").await;
+    page.wait_until(drawer_open, &[]).await;
+    page.open_conversation("room:lobby").await;
+    page.wait_until(drawer_closed, &[]).await;
+    page.wait_until(
+        "document.getElementById('sidebar-toggle').getAttribute('aria-label') === 'Rooms'",
+        &[],
+    )
+    .await;
+    page.wait_for_message("alice, are you there?").await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn choosing_a_room_with_enter_or_space_moves_focus_to_the_input_and_updates_keep_it_in_the_list(
+) {
+    const ENTER: &str = "\u{E007}";
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.say(":n den").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
+    let focus = |key: &'static str| {
+        let page = &page;
+        async move {
+            page.eval(
+                "document.querySelector(`#sidebar button[data-key='${arguments[0]}']`).focus()",
+                &[json!(key)],
+            )
+            .await;
+        }
+    };
+    focus("room:lobby").await;
+    page.keys(ENTER).await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby' && document.activeElement.id === 'input'",
+        &[],
+    )
+    .await;
+    focus("room:den").await;
+    page.keys(" ").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den' && document.activeElement.id === 'input'",
+        &[],
+    )
+    .await;
+    // The list is drawn again when a count changes: the key stays where it was.
+    focus("room:den").await;
+    let mut bob = server.login("bob").await;
+    bob.send("a line for the lobby").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='room:lobby'] .badge\")?.textContent === '1'",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page.eval("return document.activeElement.dataset.key", &[])
+            .await,
+        json!("room:den")
+    );
+    // Switching shows each conversation's own log as it was: nothing is drawn
+    // again (a screen reader would read it all again).
+    page.open_conversation("room:lobby").await;
+    page.wait_for_message("a line for the lobby").await;
+    page.eval(
+        "document.querySelector('#messages li.message').dataset.seen = 'yes'",
+        &[],
+    )
+    .await;
+    page.open_conversation("room:den").await;
+    page.open_conversation("room:lobby").await;
+    assert_eq!(
+        page.eval(
+            "return document.querySelector('#messages li.message').dataset.seen",
+            &[]
+        )
+        .await,
+        json!("yes")
+    );
+    page.close().await;
+}
+
+#[tokio::test]
+async fn keys_open_help_complete_names_recall_lines_and_find_the_next_unread_at_its_line() {
+    const TAB: &str = "\u{E004}";
+    const UP: &str = "\u{E013}";
+    const DOWN: &str = "\u{E015}";
+    const ESCAPE: &str = "\u{E00C}";
+    const NEXT_UNREAD: &str = "\u{E00A}\u{E008}\u{E015}\u{E000}";
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    let mut bob = server.login("bob").await;
+    let _bobby = server.login("bobby").await;
+    page.wait_until(
+        "document.querySelectorAll('#member-list li').length === 3",
+        &[],
+    )
+    .await;
+
+    // `?` where it is not typed into a field: the help overlay, which Escape closes.
+    page.eval(
+        "document.querySelector(\"#sidebar button[data-key='room:lobby']\").focus()",
+        &[],
+    )
+    .await;
+    page.keys("?").await;
+    page.wait_until("document.getElementById('help-dialog').open", &[])
+        .await;
+    let help = page
+        .eval(
+            "return document.getElementById('help-dialog').textContent",
+            &[],
+        )
+        .await;
+    let help = help.as_str().unwrap();
+    assert!(
+        help.contains("complete the name") && help.contains(":erm <room> <message>"),
+        "{help}"
+    );
+    page.keys(ESCAPE).await;
+    page.wait_until("!document.getElementById('help-dialog').open && document.activeElement.dataset.key === 'room:lobby'", &[])
+        .await;
+
+    // Tab completes a name, again the next one; a name starting the line is spoken to.
+    page.click("#input").await;
+    page.keys("bo").await;
+    page.keys(TAB).await;
+    let input = "return document.getElementById('input').value";
+    assert_eq!(page.eval(input, &[]).await, json!("bob: "));
+    page.keys(TAB).await;
+    assert_eq!(page.eval(input, &[]).await, json!("bobby: "));
+    page.fill("#input", ":msg BO").await;
+    page.keys(TAB).await;
+    assert_eq!(page.eval(input, &[]).await, json!(":msg bob "));
+    // With nothing to complete, Tab moves on as always.
+    page.fill("#input", "").await;
+    page.keys(TAB).await;
+    assert_eq!(
+        page.eval("return document.activeElement.textContent", &[])
+            .await,
+        json!("Send")
+    );
+
+    // Up brings back the lines typed, newest first; Down goes forward to an empty line.
+    page.say("first line").await;
+    page.say("second line").await;
+    page.wait_for_message("second line").await;
+    page.keys(UP).await;
+    assert_eq!(page.eval(input, &[]).await, json!("second line"));
+    page.keys(UP).await;
+    assert_eq!(page.eval(input, &[]).await, json!("first line"));
+    page.keys(DOWN).await;
+    page.keys(DOWN).await;
+    assert_eq!(page.eval(input, &[]).await, json!(""));
+
+    // The next unread conversation opens at an "unread from here" line.
+    page.say(":n den").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
+    bob.send("while you were away").await;
+    bob.send("and more").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='room:lobby'] .badge\")?.textContent === '2'",
+        &[],
+    )
+    .await;
+    page.keys(NEXT_UNREAD).await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby' && document.activeElement.id === 'input'",
+        &[],
+    )
+    .await;
+    let around = page
+        .eval(
+            "const line = document.querySelector('#messages li.unread-line');
+             return [line.previousElementSibling.textContent.endsWith('second line'), line.textContent, line.nextElementSibling.querySelector('.text').textContent];",
+            &[],
+        )
+        .await;
+    assert_eq!(
+        around,
+        json!([true, "unread from here", "while you were away"])
+    );
+    // With nothing else unread, the key says so; read and left, the line goes.
+    page.keys(NEXT_UNREAD).await;
+    page.wait_for_notice("Nothing unread.").await;
+    page.open_conversation("room:den").await;
+    page.open_conversation("room:lobby").await;
+    assert_eq!(
+        page.eval(
+            "return document.querySelectorAll('#messages li.unread-line').length",
+            &[]
+        )
+        .await,
+        json!(0)
+    );
+    assert_eq!(page.console().await, Vec::<String>::new());
+    page.close().await;
+}
+
+#[tokio::test]
+async fn own_lines_show_as_stored_and_a_line_over_4096_bytes_is_kept_and_not_sent() {
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    let mut bob = server.login("bob").await;
+    page.wait_for_notice("bob joined").await;
+    let type_and_send = |text: String| {
+        let page = &page;
+        async move {
+            page.eval(
+                "document.getElementById('input').value = arguments[0]; document.getElementById('input').dispatchEvent(new Event('input'));",
+                &[json!(text)],
+            )
+            .await;
+            page.press_enter("#input").await;
+        }
+    };
+    // A right-to-left override reads backwards on no one's screen, ours included.
+    type_and_send("abc\u{202E}def\u{7}!".to_owned()).await;
+    bob.expect_past_notices("[lobby] alice: abcdef!").await;
+    page.wait_until(
+        "document.querySelector('#messages li.message:not(.pending)')",
+        &[],
+    )
+    .await;
+    assert_eq!(page.message_texts().await, vec!["abcdef!"]);
+    // Each message finds its own direction.
+    page.eval("document.getElementById('input').value = ''", &[])
+        .await;
+    bob.send("שלום alice").await;
+    page.wait_for_message("שלום alice").await;
+    assert_eq!(
+        page.eval(
+            "return [...document.querySelectorAll('#messages li.message .text')].map(t => [t.dir, getComputedStyle(t).direction])",
+            &[]
+        )
+        .await,
+        json!([["auto", "ltr"], ["auto", "rtl"]])
+    );
+
+    // 2049 two-byte letters: 4098 bytes, though fewer than 4096 characters.
+    let long = "é".repeat(2049);
+    type_and_send(long.clone()).await;
+    page.wait_until(
+        "document.getElementById('input-hint').textContent.startsWith('This line is 4098 bytes; at most 4096')",
+        &[],
+    )
+    .await;
+    assert_eq!(
+        page.eval("return document.getElementById('input').value", &[])
+            .await,
+        json!(long)
+    );
+    // 4096 bytes go.
+    let longest = "é".repeat(2048);
+    type_and_send(longest.clone()).await;
+    bob.expect_past_notices(&format!("[lobby] alice: {longest}"))
+        .await;
+    let seen = bob.lines_until_quiet(Duration::from_millis(300)).await;
+    assert!(seen.iter().all(|line| !line.contains(&long)), "{seen:?}");
+    page.wait_until(
+        "document.getElementById('input-hint').textContent === '' && document.getElementById('input').value === ''",
+        &[],
+    )
+    .await;
+    page.close().await;
+}
+
+#[tokio::test]
+async fn a_reload_takes_the_session_back_with_its_rooms_host_rights_and_private_conversations_unseen_by_others(
+) {
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.say(":n den").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den'",
+        &[],
+    )
+    .await;
+    let mut bob = server.login("bob").await;
+    bob.send(":cr den").await;
+    page.wait_for_notice("bob joined").await;
+    let mut carol = server.login("carol").await;
+    carol.send(":msg alice psst").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='pm:carol']\")",
+        &[],
+    )
+    .await;
+    page.say("before the reload").await;
+    bob.expect_containing("alice: before the reload").await;
+
+    page.client.refresh().await.unwrap();
+    // Straight back to the chat: no login screen, the same name, the room that was open.
+    page.wait_until(
+        "!document.getElementById('app').hidden && document.getElementById('login').hidden && document.getElementById('me').textContent === 'alice'",
+        &[],
+    )
+    .await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#den' && ['room:den', 'room:lobby', 'pm:carol'].every(k => document.querySelector(`#sidebar button[data-key='${k}']`))",
+        &[],
+    )
+    .await;
+    page.wait_until(
+        "[...document.querySelectorAll('#member-list li')].map(li => li.textContent).join(',') === 'alice host you,bob' && !document.getElementById('topic-button').hidden",
+        &[],
+    )
+    .await;
+    page.wait_for_message("before the reload").await;
+    page.open_conversation("pm:carol").await;
+    page.wait_for_message("psst").await;
+    page.open_conversation("room:den").await;
+    page.say("after the reload").await;
+    // Bob saw alice neither leave nor come back: the next line he gets is this one.
+    let next = bob.line().await;
+    assert!(next.ends_with("alice: after the reload"), "{next:?}");
+    carol.send(":msg alice still there?").await;
+    page.wait_until(
+        "document.querySelector(\"#sidebar button[data-key='pm:carol'] .badge\")?.textContent === '1'",
+        &[],
+    )
+    .await;
+    assert_eq!(page.console().await, Vec::<String>::new());
+    page.close().await;
+}
+
+/// A TCP relay in front of the HTTP listener that the test can make deaf
+/// (what the server sends is thrown away, as on a link that died one way)
+/// and cut (every connection through it closed at once).
+struct Relay {
+    addr: std::net::SocketAddr,
+    deaf: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    connections: std::sync::Arc<std::sync::Mutex<Vec<tokio::task::JoinHandle<()>>>>,
+}
+
+impl Relay {
+    async fn start(target: std::net::SocketAddr) -> Self {
+        use std::sync::atomic::Ordering;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+        let addr = listener.local_addr().unwrap();
+        let deaf = std::sync::Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let connections = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+        let (deaf_flag, held) = (deaf.clone(), connections.clone());
+        tokio::spawn(async move {
+            while let Ok((inbound, _)) = listener.accept().await {
+                let deaf = deaf_flag.clone();
+                let relayed = tokio::spawn(async move {
+                    let Ok(outbound) = tokio::net::TcpStream::connect(target).await else {
+                        return;
+                    };
+                    let (mut from_client, mut to_client) = inbound.into_split();
+                    let (mut from_server, mut to_server) = outbound.into_split();
+                    let up = tokio::io::copy(&mut from_client, &mut to_server);
+                    let down = async {
+                        let mut buffer = [0u8; 16 * 1024];
+                        loop {
+                            match from_server.read(&mut buffer).await {
+                                Ok(0) | Err(_) => return,
+                                Ok(n) if !deaf.load(Ordering::SeqCst) => {
+                                    if to_client.write_all(&buffer[..n]).await.is_err() {
+                                        return;
+                                    }
+                                }
+                                Ok(_) => {}
+                            }
+                        }
+                    };
+                    tokio::select! {
+                        _ = up => {}
+                        () = down => {}
+                    }
+                });
+                held.lock().unwrap().push(relayed);
+            }
+        });
+        Self {
+            addr,
+            deaf,
+            connections,
+        }
+    }
+
+    fn set_deaf(&self, deaf: bool) {
+        self.deaf.store(deaf, std::sync::atomic::Ordering::SeqCst);
+    }
+
+    /// Closes every connection made so far; new ones relay both ways.
+    fn cut(&self) {
+        self.set_deaf(false);
+        for connection in self.connections.lock().unwrap().drain(..) {
+            connection.abort();
+        }
+    }
+}
+
+#[tokio::test]
+async fn a_line_whose_answer_was_lost_is_sent_again_after_the_reconnect_and_delivered_once() {
+    let server = banterd(&[]);
+    let http = server.listener("http");
+    let relay = Relay::start(http).await;
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login_at(&format!("http://{}/", relay.addr), "alice")
+        .await;
+    let mut bob = server.login("bob").await;
+    page.wait_for_notice("bob joined").await;
+
+    // The line reaches the server, which stores it and tells bob; its answer is lost.
+    relay.set_deaf(true);
+    page.say("exactly once").await;
+    bob.expect_past_notices("[lobby] alice: exactly once").await;
+    assert_eq!(
+        page.eval(
+            "return document.querySelectorAll('#messages li.message.pending').length",
+            &[]
+        )
+        .await,
+        json!(1)
+    );
+    relay.cut();
+    // Back on the same session, the page sends it again with its nonce: the
+    // server answers with the first id and delivers it to no one again.
+    page.wait_until(
+        "document.getElementById('status').textContent === '' && !document.querySelector('#messages li.pending')",
+        &[],
+    )
+    .await;
+    assert_eq!(page.message_texts().await, vec!["exactly once"]);
+    page.say("and the next").await;
+    assert_eq!(bob.line().await, "[lobby] alice: and the next");
     page.close().await;
 }

@@ -1,11 +1,20 @@
-// The banter web page: its state (conversations, members, unread counts),
-// what the user does (forms, dialogs, typed colon-commands) and what the
-// server says (banter/1 events), tied together. The DOM is built by
-// view.js, the connection is protocol.js's.
+// The banter web page: its state (conversations, members, unread counts,
+// lines waiting to be sent), what the user does (forms, dialogs, keys,
+// typed colon-commands) and what the server says (banter/1 events), tied
+// together. The DOM is built by view.js, the connection is protocol.js's.
+//
+// The session outlives the page: the server's resume token, the rooms, the
+// private conversations and the unsent lines are kept in sessionStorage
+// (this tab only, gone when it closes), so a reload or a dropped connection
+// comes back to the same session, and a line typed while offline is sent
+// once, with its nonce, when the connection is back.
 
 import { Connection, Refusal, socketUrl } from "./protocol.js";
 import { COMMANDS, findCommand, parseLine } from "./commands.js";
-import { dayItem, dayKey, el, lockIcon, mentions, messageItem, noticeItem } from "./view.js";
+import {
+  dayItem, dayKey, el, envelopeIcon, lockIcon, mentions, messageItem, noticeItem, settleItem,
+  storedText, unreadLine, utf8Length,
+} from "./view.js";
 
 const $ = (id) => document.getElementById(id);
 
@@ -19,18 +28,43 @@ const GAP_PAGES = 10;
 const NEAR_TOP = 80;
 /** How near the bottom (px) counts as reading the newest messages. */
 const NEAR_BOTTOM = 60;
+/** The server's default `--max-line-bytes`: longer text is refused before it is sent. */
+const MAX_TEXT_BYTES = 4096;
+/** Lines Up can recall. */
+const RECALL_LINES = 50;
+/** Messages of each private conversation kept across a reload (the server keeps none). */
+const PRIVATE_KEPT = 200;
+/** Where the session is kept (this tab only). */
+const SESSION_KEY = "banter.session";
+/** At most this wide (px), the page is one column with a sliding drawer. */
+const NARROW = "(max-width: 700px)";
 
 const state = {
   /** The name the server accepted. */
   me: null,
   /** The name to say hello with, again after a reconnect. */
   wanted: null,
+  /** The server's resume token for this session (a secret: never shown or logged). */
+  token: null,
   welcomedOnce: false,
+  /** The page came back from sessionStorage (a reload) and has not been welcomed yet. */
+  restored: false,
+  /** The current socket has been welcomed: requests may go. */
+  registered: false,
+  /** The user left with :exit: nothing is kept or resumed. */
+  quit: false,
   /** key → conversation, in sidebar order. */
   conversations: new Map(),
   active: null,
   /** Order of notices, so they sort after the messages they followed. */
   seq: 0,
+  /**
+   * Lines typed and not yet answered, oldest first: sent one at a time,
+   * each with its nonce, and sent again with it after a reconnect.
+   */
+  outbox: [],
+  /** Lines typed, for Up to recall (newest last). */
+  typed: [],
 };
 
 const connection = new Connection(socketUrl(window.location), {
@@ -48,21 +82,36 @@ function conversation(kind, name) {
   const key = kind === "room" ? roomKey(name) : privateKey(name);
   let conv = state.conversations.get(key);
   if (!conv) {
+    const label = kind === "room" ? `Messages in #${name}` : `Private messages with ${name}`;
     conv = {
       key, kind, name, items: [], ids: new Set(), unread: 0, mention: false,
       members: [], host: false, locked: false, topic: null, joined: kind === "private",
       newest: null, oldest: null, atStart: kind === "private", loading: false, needsPassword: false,
+      // The conversation's own log, kept in the page while it lasts and only
+      // ever added to: switching shows another list, it rebuilds nothing.
+      list: el("ol", { class: "messages", role: "log", "aria-live": "polite", "aria-label": label, hidden: true }),
+      // The first unread item, and the "unread from here" line before it.
+      marked: null, markNode: null,
     };
+    $("logs").append(conv.list);
     state.conversations.set(key, conv);
   }
   return conv;
 }
 
+/** Forgets a conversation and its log. */
+function dropConversation(conv) {
+  conv.list.remove();
+  state.conversations.delete(conv.key);
+  saveSoon();
+}
+
 const room = (name) => state.conversations.get(roomKey(name));
 const active = () => state.conversations.get(state.active);
 
-/** Where an item sorts: messages by id, the rest after the message they followed. */
+/** Where an item sorts: messages by id, lines not yet sent last, the rest after the message they followed. */
 function sortKey(item) {
+  if (item.pending) return [Infinity, 2, item.seq];
   return item.id != null ? [item.id, 0, 0] : [item.after, 1, item.seq];
 }
 
@@ -73,11 +122,65 @@ function before(a, b) {
   return false;
 }
 
+/** Whether `item` starts a new day after `prev`. */
+const newDay = (prev, item) => !prev || dayKey(prev.at) !== dayKey(item.at);
+
+/** The node an item's DOM starts with: the unread line, its day separator, or itself. */
+function firstNode(conv, item) {
+  if (conv.marked === item && conv.markNode) return conv.markNode;
+  return item.dayNode || item.node;
+}
+
+/** Gives `item` the day separator it needs after `prev`, and no other. */
+function fixDay(conv, prev, item) {
+  const needs = newDay(prev, item);
+  if (needs && !item.dayNode) {
+    item.dayNode = dayItem(item.at);
+    item.node.before(item.dayNode);
+  } else if (!needs && item.dayNode) {
+    item.dayNode.remove();
+    item.dayNode = null;
+  }
+}
+
+/** Puts `item` into the conversation in order, and its nodes into its log; true when it went at the end. */
+function place(conv, item) {
+  let at = conv.items.length;
+  while (at > 0 && before(item, conv.items[at - 1])) at--;
+  conv.items.splice(at, 0, item);
+  const prev = conv.items[at - 1];
+  const next = conv.items[at + 1];
+  item.node = item.node || itemNode(item);
+  item.dayNode = newDay(prev, item) ? dayItem(item.at) : null;
+  const anchor = next ? firstNode(conv, next) : null;
+  if (item.dayNode) conv.list.insertBefore(item.dayNode, anchor);
+  conv.list.insertBefore(item.node, anchor);
+  if (next) fixDay(conv, item, next);
+  // At the end of the log, or just above the lines still being sent.
+  return next === undefined || next.pending === true;
+}
+
+/** Takes `item` out of the conversation and its nodes out of its log. */
+function unplace(conv, item) {
+  const at = conv.items.indexOf(item);
+  if (at < 0) return;
+  conv.items.splice(at, 1);
+  item.node.remove();
+  if (item.dayNode) item.dayNode.remove();
+  item.dayNode = null;
+  if (conv.marked === item) unmark(conv);
+  const next = conv.items[at];
+  if (next) fixDay(conv, conv.items[at - 1], next);
+}
+
 /** Adds messages and notices, each message once; returns how many messages were new. */
 function addItems(conv, items) {
+  const shown = conv.key === state.active;
+  const box = logBox();
+  const follow = shown && nearBottom();
+  const fromBottom = box.scrollHeight - box.scrollTop;
   let fresh = 0;
-  let appendOnly = true;
-  const added = [];
+  let appended = true;
   for (const item of items) {
     if (item.id != null) {
       if (conv.ids.has(item.id)) continue;
@@ -89,21 +192,13 @@ function addItems(conv, items) {
       item.after = item.after ?? conv.newest ?? -1;
       item.seq = state.seq++;
     }
-    const last = conv.items[conv.items.length - 1];
-    if (!last || before(last, item)) {
-      conv.items.push(item);
-    } else {
-      let at = conv.items.length;
-      while (at > 0 && before(item, conv.items[at - 1])) at--;
-      conv.items.splice(at, 0, item);
-      appendOnly = false;
-    }
-    added.push(item);
+    if (!place(conv, item) && !item.pending) appended = false;
   }
-  if (conv.key === state.active && added.length) {
-    if (appendOnly) appendToLog(added);
-    else renderLog({ keepBottom: true });
+  if (shown) {
+    if (follow) box.scrollTop = box.scrollHeight;
+    else if (!appended) box.scrollTop = box.scrollHeight - fromBottom;
   }
+  if (conv.kind === "private") saveSoon();
   return fresh;
 }
 
@@ -117,21 +212,37 @@ function messageFrom(frame) {
   return { type: "message", id: frame.id, at: frame.at, from: frame.from, text: frame.text, kind: frame.kind, from_room: frame.from_room };
 }
 
+/** Draws the "unread from here" line before `item`. */
+function mark(conv, item) {
+  unmark(conv);
+  conv.marked = item;
+  conv.markNode = unreadLine();
+  (item.dayNode || item.node).before(conv.markNode);
+}
+
+function unmark(conv) {
+  if (conv.markNode) conv.markNode.remove();
+  conv.marked = null;
+  conv.markNode = null;
+}
+
 /**
- * Counts a message toward the unread mark of a conversation not being read;
- * a mention or a private message also makes a desktop notification when
- * the user allowed them and is looking elsewhere.
+ * Counts a message toward the unread mark of a conversation not being read
+ * (its first unread message gets the "unread from here" line); a mention or
+ * a private message also makes a desktop notification when the user allowed
+ * them and is looking elsewhere.
  */
-function arrived(conv, from, text, always) {
+function arrived(conv, item) {
   const reading = conv.key === state.active && document.visibilityState === "visible";
-  if (reading || from === state.me) return;
+  if (reading || item.from === state.me || !conv.items.includes(item)) return;
+  if (conv.unread === 0) mark(conv, item);
   conv.unread += 1;
-  const mentioned = always || mentions(text, state.me);
-  if (mentioned) conv.mention = true;
+  const privately = conv.kind === "private";
+  if (!privately && mentions(item.text, state.me)) conv.mention = true;
   renderSidebar();
-  if (mentioned && document.visibilityState === "hidden" && "Notification" in window && Notification.permission === "granted") {
-    const title = conv.kind === "room" ? `${from} in #${conv.name}` : `${from} (private)`;
-    const shown = new Notification(title, { body: text, tag: conv.key });
+  if ((privately || conv.mention) && document.visibilityState === "hidden" && "Notification" in window && Notification.permission === "granted") {
+    const title = privately ? `${item.from} (private)` : `${item.from} in #${conv.name}`;
+    const shown = new Notification(title, { body: item.text, tag: conv.key });
     shown.addEventListener("click", () => {
       window.focus();
       open(conv.key);
@@ -140,8 +251,6 @@ function arrived(conv, from, text, always) {
 }
 
 // ---------------------------------------------------------------- the log
-
-let renderedDay = null;
 
 function logBox() {
   return $("log-box");
@@ -156,39 +265,27 @@ function itemNode(item) {
   return item.type === "message" ? messageItem(item, state.me) : noticeItem(item);
 }
 
-function appendToLog(items) {
-  const follow = nearBottom();
-  const list = $("messages");
-  for (const item of items) {
-    if (dayKey(item.at) !== renderedDay) {
-      renderedDay = dayKey(item.at);
-      list.append(dayItem(item.at));
-    }
-    list.append(itemNode(item));
-  }
-  if (follow) logBox().scrollTop = logBox().scrollHeight;
-}
-
-/** Draws the active conversation's log; keeps the reader's place unless `toBottom`. */
-function renderLog({ toBottom = false, keepBottom = false } = {}) {
+/** The top of the log: a button for older messages, or the start of the conversation. */
+function renderLogTop() {
   const conv = active();
-  const box = logBox();
-  const fromBottom = box.scrollHeight - box.scrollTop;
-  const follow = toBottom || (keepBottom && nearBottom());
-  const nodes = [];
-  renderedDay = null;
-  for (const item of conv ? conv.items : []) {
-    if (dayKey(item.at) !== renderedDay) {
-      renderedDay = dayKey(item.at);
-      nodes.push(dayItem(item.at));
-    }
-    nodes.push(itemNode(item));
-  }
-  $("messages").replaceChildren(...nodes);
   const start = !conv || conv.atStart;
   $("older-button").hidden = start;
   $("log-start").hidden = !start;
-  box.scrollTop = follow ? box.scrollHeight : box.scrollHeight - fromBottom;
+}
+
+/** Shows the active conversation's log (made as its messages came), at its unread line or its end. */
+function showLog() {
+  const conv = active();
+  for (const other of state.conversations.values()) {
+    const shown = other === conv;
+    other.list.hidden = !shown;
+    if (shown) other.list.id = "messages";
+    else other.list.removeAttribute("id");
+  }
+  renderLogTop();
+  const box = logBox();
+  box.scrollTop = box.scrollHeight;
+  if (conv && conv.markNode && conv.markNode.offsetTop < box.scrollTop) conv.markNode.scrollIntoView({ block: "start" });
   fillViewport();
 }
 
@@ -202,7 +299,7 @@ function fillViewport() {
 }
 
 async function loadOlder(conv) {
-  if (conv.loading || conv.atStart || conv.kind !== "room" || !conv.joined) return;
+  if (conv.loading || conv.atStart || conv.kind !== "room" || !conv.joined || !state.registered) return;
   conv.loading = true;
   $("older-button").disabled = true;
   try {
@@ -213,10 +310,13 @@ async function loadOlder(conv) {
     if (page.messages.length < PAGE) conv.atStart = true;
     conv.loading = false;
     addItems(conv, page.messages.map(messageFrom));
-    if (conv.key === state.active) renderLog();
+    if (conv.key === state.active) {
+      renderLogTop();
+      fillViewport();
+    }
   } catch (refusal) {
     conv.loading = false;
-    notice(conv, refusal.message, "error");
+    if (refusal.code !== "disconnected") notice(conv, refusal.message, "error");
   } finally {
     $("older-button").disabled = false;
   }
@@ -228,6 +328,9 @@ function renderSidebar() {
   const rooms = [];
   const privates = [];
   let total = 0;
+  let mentioned = false;
+  let privately = false;
+  const focused = document.activeElement && document.activeElement.closest("#sidebar") ? document.activeElement.dataset.key : null;
   for (const conv of state.conversations.values()) {
     total += conv.unread;
     const label = [conv.kind === "room" ? `#${conv.name}` : conv.name];
@@ -238,8 +341,14 @@ function renderSidebar() {
     }
     if (!conv.joined) label.push(conv.needsPassword ? "needs its password again" : "left");
     if (conv.mention) {
+      mentioned = true;
       parts.push(el("span", { class: "mention-mark", title: "mentions you", "aria-hidden": "true" }, "@"));
       label.push("mentions you");
+    }
+    if (conv.kind === "private" && conv.unread) {
+      privately = true;
+      parts.push(envelopeIcon("private-mark"));
+      label.push("private message");
     }
     if (conv.unread) {
       parts.push(el("span", { class: "badge", "aria-hidden": "true" }, String(conv.unread)));
@@ -249,13 +358,40 @@ function renderSidebar() {
       type: "button", class: `conversation${conv.joined ? "" : " gone"}`, "aria-label": label.join(", "),
       "aria-current": conv.key === state.active ? "page" : false, "data-key": conv.key,
     }, ...parts);
-    button.addEventListener("click", () => open(conv.key));
+    button.addEventListener("click", (event) => choose(conv.key, event));
     (conv.kind === "room" ? rooms : privates).push(el("li", {}, button));
   }
   $("room-list").replaceChildren(...rooms);
   $("private-list").replaceChildren(...privates);
   $("private-empty").hidden = privates.length > 0;
+  // A re-drawn list keeps the keyboard where it was.
+  if (focused) {
+    const again = $("sidebar").querySelector(`button[data-key="${focused}"]`);
+    if (again) again.focus();
+  }
+  renderDrawerButton(total, mentioned, privately);
   document.title = total ? `(${total}) banter` : "banter";
+}
+
+/** The phone's Rooms button carries the unread marks of the drawer it opens. */
+function renderDrawerButton(total, mentioned, privately) {
+  const button = $("sidebar-toggle");
+  const parts = ["Rooms"];
+  const label = ["Rooms"];
+  if (mentioned) {
+    parts.push(el("span", { class: "mention-mark", "aria-hidden": "true" }, "@"));
+    label.push("mentions you");
+  }
+  if (privately) {
+    parts.push(envelopeIcon("private-mark"));
+    label.push("private message");
+  }
+  if (total) {
+    parts.push(el("span", { class: "badge", "aria-hidden": "true" }, String(total)));
+    label.push(`${total} unread`);
+  }
+  button.replaceChildren(...parts.map((part) => (typeof part === "string" ? document.createTextNode(part) : part)));
+  button.setAttribute("aria-label", label.join(", "));
 }
 
 function renderHeader() {
@@ -269,9 +405,15 @@ function renderHeader() {
   $("input").placeholder = !conv ? "Type :help" : isRoom ? `Message #${conv.name}, or :help` : `Message ${conv.name}`;
 }
 
+/** Hosts first, then everyone else, each by name. */
+function byRoleAndName(a, b) {
+  if (a.host !== b.host) return a.host ? -1 : 1;
+  return a.name.localeCompare(b.name, undefined, { sensitivity: "base" });
+}
+
 function renderMembers() {
   const conv = active();
-  const members = conv && conv.kind === "room" && conv.joined ? conv.members : [];
+  const members = conv && conv.kind === "room" && conv.joined ? [...conv.members].sort(byRoleAndName) : [];
   $("members-heading").textContent = members.length ? `Members (${members.length})` : "Members";
   $("member-list").replaceChildren(...members.map((member) => {
     const parts = [el("span", { class: "member-name" }, member.name)];
@@ -287,15 +429,30 @@ function renderMembers() {
 function open(key) {
   const conv = state.conversations.get(key);
   if (!conv) return;
+  const left = active();
+  // The conversation left behind has been read: its unread line goes.
+  if (left && left !== conv) unmark(left);
   state.active = key;
   conv.unread = 0;
   conv.mention = false;
   renderSidebar();
   renderHeader();
   renderMembers();
-  renderLog({ toBottom: true });
+  showLog();
   closeSidebar();
+  saveSoon();
   if (conv.needsPassword) joinWithPassword(conv.name);
+}
+
+/**
+ * A conversation chosen in the sidebar. Focus moves to the message input,
+ * to write there at once; on a phone a tap moves it to the Rooms button
+ * instead (the drawer closed, and no on-screen keyboard pops up unasked).
+ */
+function choose(key, event) {
+  open(key);
+  const tapped = event && event.detail > 0 && window.matchMedia(NARROW).matches;
+  if (!$("password-dialog").open) (tapped ? $("sidebar-toggle") : $("input")).focus();
 }
 
 function openAny() {
@@ -305,15 +462,104 @@ function openAny() {
     renderSidebar();
     renderHeader();
     renderMembers();
-    renderLog();
+    showLog();
   } else {
     open(first.value);
   }
 }
 
+/** The next conversation with unread messages after the open one (`step` 1), or before it (-1). */
+function openNextUnread(step) {
+  const keys = [...state.conversations.keys()];
+  const at = keys.indexOf(state.active);
+  for (let i = 1; i <= keys.length; i++) {
+    const key = keys[(at + step * i + keys.length * (i + 1)) % keys.length];
+    if (state.conversations.get(key).unread) {
+      open(key);
+      return true;
+    }
+  }
+  return false;
+}
+
+// ---------------------------------------------------------------- the session across reloads
+
+/** Keeps the session in sessionStorage: its token, rooms, private conversations and unsent lines. */
+function saveSession() {
+  if (state.quit || !state.wanted || !(state.welcomedOnce || state.restored)) return;
+  const convs = [...state.conversations.values()];
+  const snapshot = {
+    name: state.wanted,
+    token: state.token,
+    active: state.active,
+    rooms: convs.filter((c) => c.kind === "room" && c.joined).map((c) => c.name),
+    privates: convs.filter((c) => c.kind === "private").map((c) => ({
+      name: c.name,
+      messages: c.items.filter((i) => i.type === "message" && !i.pending).slice(-PRIVATE_KEPT)
+        .map(({ from, text, at, kind }) => ({ from, text, at, kind })),
+    })),
+    outbox: state.outbox.map(({ nonce, request, key, typed }) => ({ nonce, request, key, typed })),
+  };
+  try {
+    sessionStorage.setItem(SESSION_KEY, JSON.stringify(snapshot));
+  } catch {
+    // Storage full or turned off: the page works on, a reload starts afresh.
+  }
+}
+
+let saveTimer = null;
+function saveSoon() {
+  if (saveTimer === null) saveTimer = setTimeout(() => {
+    saveTimer = null;
+    saveSession();
+  }, 0);
+}
+
+function forgetSession() {
+  state.quit = true;
+  state.token = null;
+  sessionStorage.removeItem(SESSION_KEY);
+}
+
+/** Brings back a session kept by this tab before a reload; false when there is none. */
+function restoreSession() {
+  let saved;
+  try {
+    saved = JSON.parse(sessionStorage.getItem(SESSION_KEY));
+  } catch {
+    return false;
+  }
+  if (!saved || typeof saved.name !== "string") return false;
+  state.restored = true;
+  state.wanted = saved.name;
+  state.me = saved.name;
+  state.token = typeof saved.token === "string" ? saved.token : null;
+  for (const name of saved.rooms || []) conversation("room", name).joined = true;
+  for (const kept of saved.privates || []) {
+    const conv = conversation("private", kept.name);
+    addItems(conv, (kept.messages || []).map((m) => ({ type: "message", id: null, at: m.at, from: m.from, text: m.text, kind: m.kind })));
+  }
+  for (const line of saved.outbox || []) queue(line);
+  state.active = state.conversations.has(saved.active) ? saved.active : null;
+  $("me").textContent = saved.name;
+  showApp();
+  if (state.active) open(state.active);
+  else openAny();
+  return true;
+}
+
+function showApp() {
+  $("login").hidden = true;
+  $("app").hidden = false;
+  renderSidebar();
+  renderHeader();
+}
+
 // ---------------------------------------------------------------- connection and rooms
 
 function showStatus(status, retryIn) {
+  // A new socket, or none: requests wait for the next welcome.
+  state.registered = false;
   const line = $("status");
   const text = {
     connecting: "Connecting…",
@@ -328,41 +574,76 @@ function showStatus(status, retryIn) {
     retry.addEventListener("click", () => connection.retryNow());
     line.append(" ", retry);
   }
-  if (!state.welcomedOnce) $("login-status").textContent = status === "waiting" ? "Cannot reach the server; trying again…" : "";
+  if (!state.welcomedOnce && !state.restored) $("login-status").textContent = status === "waiting" ? "Cannot reach the server; trying again…" : "";
 }
 
+/**
+ * Says hello on a new socket: with the resume token first, when there is
+ * one, to take the session back; with the name alone when the server
+ * refuses it (`resume_failed`: unknown, expired, or still held by a
+ * connection it has not seen close). The token is kept until a welcome
+ * brings another, so when the name is still taken by that same session the
+ * next reconnect tries to resume it again.
+ */
 async function hello() {
-  if (!state.wanted) return;
-  let welcome;
+  if (!state.wanted || state.quit) return;
+  let welcome = null;
   try {
-    welcome = await connection.request({ type: "hello", name: state.wanted });
-  } catch (refusal) {
-    if (!state.welcomedOnce) {
-      $("login-error").textContent = refusal.message;
-      $("name-input").focus();
-    } else if (refusal.code === "name_taken") {
-      // The old connection may not be gone yet: try again shortly.
-      $("status").textContent = "Waiting for your name to be free again…";
-      connection.reconnectLater();
-    } else {
-      $("status").textContent = refusal.message;
+    if (state.token) {
+      try {
+        welcome = await connection.request({ type: "hello", name: state.wanted, resume: state.token });
+      } catch (refusal) {
+        if (refusal.code !== "resume_failed") throw refusal;
+      }
     }
+    if (!welcome) welcome = await connection.request({ type: "hello", name: state.wanted });
+  } catch (refusal) {
+    helloRefused(refusal);
     return;
   }
+  welcomed(welcome);
+}
+
+function helloRefused(refusal) {
+  // The socket closed meanwhile: the next one says hello again.
+  if (refusal.code === "disconnected" || refusal.code === "offline") return;
+  if (!state.welcomedOnce && !state.restored) {
+    $("login-error").textContent = refusal.message;
+    $("name-input").focus();
+  } else if (refusal.code === "name_taken") {
+    // The old connection may not be gone yet: try again shortly.
+    $("status").textContent = "Waiting for your name to be free again…";
+    connection.reconnectLater();
+  } else {
+    $("status").textContent = refusal.message;
+  }
+}
+
+function welcomed(welcome) {
   state.me = welcome.name;
   state.wanted = welcome.name;
+  if (typeof welcome.resume === "string") state.token = welcome.resume;
+  state.registered = true;
+  connection.accepted();
   $("me").textContent = state.me;
-  if (!state.welcomedOnce) {
-    state.welcomedOnce = true;
-    localStorage.setItem("banter.name", state.me);
-    $("login").hidden = true;
-    $("app").hidden = false;
-    renderHeader();
+  const first = !state.welcomedOnce && !state.restored;
+  state.welcomedOnce = true;
+  state.restored = false;
+  localStorage.setItem("banter.name", state.me);
+  if (first) {
+    showApp();
     $("input").focus();
     enterDefaultRoom();
+  } else if (welcome.resumed) {
+    resumed(welcome.rooms || []);
   } else {
-    rejoin();
+    const rooms = [...state.conversations.values()].filter((c) => c.kind === "room" && c.joined);
+    if (rooms.length) rejoin(rooms);
+    else enterDefaultRoom();
   }
+  saveSession();
+  // After the joins, on the same socket: the server answers in order.
+  pump();
 }
 
 async function enterDefaultRoom() {
@@ -376,13 +657,73 @@ async function enterDefaultRoom() {
   }
 }
 
-/** After a reconnect: enter every room again and fill what was missed. */
-function rejoin() {
+/**
+ * After a resumed welcome: the session kept its rooms and host rights, and
+ * what happened meanwhile follows as events. The page brings its view of
+ * each room up to date (members, topic, lock), and after a reload, when it
+ * knows nothing of a room's log yet, the log is loaded as it is opened.
+ */
+function resumed(rooms) {
+  const listed = new Map(rooms.map((r) => [roomKey(r.room), r]));
   for (const conv of state.conversations.values()) {
-    if (conv.kind !== "room" || !conv.joined) continue;
-    connection.request({ type: "join", room: conv.name }).then(
+    // Left while away (a kick or a close is on its way as an event).
+    if (conv.kind === "room" && conv.joined && !listed.has(conv.key)) conv.joined = false;
+  }
+  for (const r of rooms) {
+    const conv = conversation("room", r.room);
+    conv.name = r.room;
+    conv.joined = true;
+    conv.needsPassword = false;
+    conv.host = r.host;
+    refreshRoom(conv);
+  }
+  connection.request({ type: "rooms" }).then((list) => {
+    for (const r of list.rooms) {
+      const conv = room(r.name);
+      if (conv) conv.locked = r.locked;
+    }
+    renderSidebar();
+  }, () => {});
+  if (!active()) openAny();
+  else open(state.active);
+}
+
+/**
+ * Asks for a room's members and topic (after a resume), and for the
+ * messages after the newest one shown: events the lost connection had
+ * already taken from the session's queue were lost with it.
+ */
+async function refreshRoom(conv) {
+  if (conv.newest !== null) fillGap(conv, null, conv.newest);
+  try {
+    const [who, topic] = await Promise.all([
+      connection.request({ type: "who", room: conv.name }),
+      connection.request({ type: "topic", room: conv.name }),
+    ]);
+    conv.members = who.members;
+    conv.host = who.members.some((m) => m.name === state.me && m.host);
+    conv.topic = topic.topic;
+  } catch (refusal) {
+    if (refusal.code !== "disconnected") notice(conv, refusal.message, "error");
+    return;
+  }
+  if (conv.key === state.active) {
+    renderHeader();
+    renderMembers();
+    fillViewport();
+  }
+}
+
+/** After a fresh welcome on a reconnect: enter every room again and fill what was missed. */
+function rejoin(rooms) {
+  for (const conv of rooms) {
+    const request = { type: "join", room: conv.name };
+    // Only what came after the newest message shown; the gap fill pages back from there.
+    if (conv.newest !== null) request.since = conv.newest;
+    connection.request(request).then(
       (joined) => entered(joined),
       (refusal) => {
+        if (refusal.code === "disconnected") return;
         conv.joined = false;
         if (refusal.code === "password_needed") {
           conv.needsPassword = true;
@@ -398,6 +739,7 @@ function rejoin() {
       },
     );
   }
+  if (!active()) openAny();
 }
 
 /** A `joined` reply: the room's members, topic and recent history. */
@@ -412,29 +754,33 @@ function entered(joined) {
   conv.locked = joined.locked;
   conv.topic = joined.topic;
   const history = joined.history.map(messageFrom);
-  if (conv.newest === null && history.length === 0) conv.atStart = true;
+  // An empty history says nothing of older messages: only a short page of
+  // `history` marks the start of the room (loaded as the log is shown).
   addItems(conv, history);
   if (newestBefore !== null && history.length && history[0].id > newestBefore) {
     fillGap(conv, history[0].id, newestBefore);
   }
   renderSidebar();
+  saveSoon();
   if (conv.key === state.active) {
     renderHeader();
     renderMembers();
-    renderLog({ keepBottom: true });
+    fillViewport();
   }
   return conv;
 }
 
-/** Fetches the messages between `known` and `from` (ids), each once. */
+/** Fetches the messages between `known` and `from` (ids; `from` null: the newest), each once. */
 async function fillGap(conv, from, known) {
   let cursor = from;
   for (let page = 0; page < GAP_PAGES; page++) {
     let reply;
     try {
-      reply = await connection.request({ type: "history", room: conv.name, limit: GAP_PAGE, before: cursor });
+      const request = { type: "history", room: conv.name, limit: GAP_PAGE };
+      if (cursor !== null) request.before = cursor;
+      reply = await connection.request(request);
     } catch (refusal) {
-      notice(conv, `Could not fetch the messages missed: ${refusal.message}`, "error");
+      if (refusal.code !== "disconnected") notice(conv, `Could not fetch the messages missed: ${refusal.message}`, "error");
       return;
     }
     const messages = reply.messages.map(messageFrom).filter((m) => m.id > known);
@@ -443,11 +789,11 @@ async function fillGap(conv, from, known) {
     cursor = reply.messages[0].id;
   }
   // Too much was missed: keep the newest part and let scrolling up page back, with no hole.
-  conv.items = conv.items.filter((item) => (item.id ?? item.after) >= cursor);
+  for (const item of conv.items.filter((i) => !i.pending && (i.id ?? i.after) < cursor)) unplace(conv, item);
   conv.ids = new Set(conv.items.filter((item) => item.id != null).map((item) => item.id));
   conv.oldest = cursor;
   conv.atStart = false;
-  if (conv.key === state.active) renderLog({ keepBottom: true });
+  if (conv.key === state.active) renderLogTop();
 }
 
 async function join(name, password) {
@@ -496,7 +842,7 @@ async function create(name) {
 
 async function part(conv) {
   if (conv.joined) await connection.request({ type: "part", room: conv.name });
-  state.conversations.delete(conv.key);
+  dropConversation(conv);
   if (state.active === conv.key) openAny();
   else renderSidebar();
 }
@@ -508,15 +854,17 @@ function onEvent(frame) {
   switch (frame.type) {
     case "message": {
       if (!conv) return;
-      addItems(conv, [messageFrom(frame)]);
-      arrived(conv, frame.from, frame.text, false);
+      const item = messageFrom(frame);
+      addItems(conv, [item]);
+      arrived(conv, item);
       return;
     }
     case "private": {
       const pm = conversation("private", frame.from);
-      addItems(pm, [{ type: "message", id: null, at: frame.at, from: frame.from, text: frame.text, kind: "chat" }]);
+      const item = { type: "message", id: null, at: frame.at, from: frame.from, text: frame.text, kind: "chat" };
+      addItems(pm, [item]);
       renderSidebar();
-      arrived(pm, frame.from, frame.text, true);
+      arrived(pm, item);
       return;
     }
     case "member_joined":
@@ -570,6 +918,7 @@ function onEvent(frame) {
       if (!conv) return;
       conv.joined = false;
       notice(conv, `${frame.by} removed you from #${conv.name}${frame.message ? `: ${frame.message}` : ""}`, "error");
+      saveSoon();
       break;
     case "room_closed":
       roomClosed(frame.room, frame.by);
@@ -602,14 +951,16 @@ function renamePrivate(old, name) {
   state.conversations.delete(conv.key);
   conv.key = privateKey(name);
   conv.name = name;
+  conv.list.setAttribute("aria-label", `Private messages with ${name}`);
   state.conversations.set(conv.key, conv);
   if (state.active === privateKey(old)) state.active = conv.key;
+  saveSoon();
 }
 
 function roomClosed(name, by) {
   const conv = room(name);
   if (!conv) return;
-  state.conversations.delete(conv.key);
+  dropConversation(conv);
   if (state.active === conv.key) openAny();
   else renderSidebar();
   notice(null, `${by} closed #${name}; its history is gone.`);
@@ -633,24 +984,155 @@ async function missed(frame) {
 
 // ---------------------------------------------------------------- saying things
 
-async function say(conv, text, kind = "say") {
-  if (!conv) throw new Refusal("no_room", "open a room first (see :rooms)");
-  if (conv.kind === "private") {
-    if (kind !== "say") throw new Refusal("bad_request", ":me works in rooms only");
-    const sent = await connection.request({ type: "msg", to: conv.name, text });
-    addItems(conv, [{ type: "message", id: null, at: Date.now(), from: state.me, text: sent.text, kind: "chat" }]);
-    return;
-  }
-  if (!conv.joined) throw new Refusal("not_member", `you are not in #${conv.name}; :cr ${conv.name} to enter it again`);
-  const said = await connection.request({ type: kind, room: conv.name, text });
-  addItems(conv, [{ type: "message", id: said.message_id, at: said.at, from: state.me, text, kind: kind === "emote" ? "emote" : "chat" }]);
+/** A fresh nonce: 16 random hex characters. */
+function nonce() {
+  const bytes = crypto.getRandomValues(new Uint8Array(8));
+  return [...bytes].map((b) => b.toString(16).padStart(2, "0")).join("");
 }
 
-async function privateMessage(to, text) {
-  const sent = await connection.request({ type: "msg", to, text });
-  const conv = conversation("private", sent.to);
-  addItems(conv, [{ type: "message", id: null, at: Date.now(), from: state.me, text: sent.text, kind: "chat" }]);
-  open(conv.key);
+/** Refuses, before sending, text the server would refuse as too long (it counts UTF-8 bytes). */
+function checkLength(text) {
+  const bytes = utf8Length(text);
+  if (bytes > MAX_TEXT_BYTES) {
+    throw new Refusal("too_long", `This line is ${bytes} bytes; at most ${MAX_TEXT_BYTES} can be sent. It is still in the input.`);
+  }
+}
+
+/**
+ * Queues a line to send (`line`: its request, the conversation it shows in,
+ * the text typed) and shows it there as pending: not sent yet, or sent and
+ * not answered. `pump` sends it.
+ */
+function queue(line) {
+  const { request } = line;
+  const conv = state.conversations.get(line.key) || (request.type === "msg" ? conversation("private", request.to) : null);
+  if (!conv) return;
+  const item = {
+    type: "message", pending: true, id: null, at: Date.now(), from: state.me || state.wanted,
+    text: storedText(request.text), kind: request.type === "emote" ? "emote" : "chat",
+  };
+  if (request.type === "say_elsewhere") item.to = `#${request.room}`;
+  else if (request.type === "msg" && conv.kind !== "private") item.to = request.to;
+  state.outbox.push({ ...line, item });
+  addItems(conv, [item]);
+  saveSoon();
+}
+
+let pumping = false;
+
+/**
+ * Sends the queued lines, one at a time and in order (so a burst typed
+ * offline meets no flood limit), while the connection is welcomed. A line
+ * the connection lost before its answer stays queued and goes again, with
+ * the same nonce, after the next welcome: the server answers a nonce it has
+ * seen with the first answer and delivers nothing twice.
+ */
+async function pump() {
+  if (pumping) return;
+  pumping = true;
+  try {
+    while (state.outbox.length && state.registered && connection.isOpen) {
+      const line = state.outbox[0];
+      let reply;
+      try {
+        reply = await connection.request({ ...line.request, nonce: line.nonce });
+      } catch (refusal) {
+        if (refusal.code === "disconnected" || refusal.code === "offline") break;
+        state.outbox.shift();
+        refused(line, refusal);
+        continue;
+      }
+      state.outbox.shift();
+      answered(line, reply);
+    }
+  } finally {
+    pumping = false;
+    saveSoon();
+  }
+}
+
+/** The conversation a queued line shows in. */
+const lineConversation = (line) => [...state.conversations.values()].find((c) => c.items.includes(line.item));
+
+/** A queued line was answered: it shows as the server stored it, where it belongs. */
+function answered(line, reply) {
+  const conv = lineConversation(line);
+  const { item } = line;
+  switch (line.request.type) {
+    case "say":
+    case "emote": {
+      if (!conv) return;
+      unplace(conv, item);
+      item.pending = false;
+      item.id = reply.message_id;
+      item.at = reply.at;
+      if (conv.ids.has(item.id)) return;
+      settleItem(item.node, item);
+      addItems(conv, [item]);
+      return;
+    }
+    case "msg": {
+      const pm = conversation("private", reply.to);
+      if (conv === pm) {
+        unplace(pm, item);
+        item.pending = false;
+        item.after = null;
+        item.at = Date.now();
+        item.text = reply.text;
+        settleItem(item.node, item);
+        addItems(pm, [item]);
+        return;
+      }
+      if (conv) unplace(conv, item);
+      addItems(pm, [{ type: "message", id: null, at: Date.now(), from: state.me, text: reply.text, kind: "chat" }]);
+      renderSidebar();
+      if (conv && conv.key === state.active) open(pm.key);
+      return;
+    }
+    default:
+      if (conv) {
+        unplace(conv, item);
+        notice(conv, `sent to #${reply.room} (${reply.members} there): ${item.text}`);
+      }
+  }
+}
+
+/** A queued line was refused: it leaves the log and, if the input is free, goes back into it. */
+function refused(line, refusal) {
+  const conv = lineConversation(line);
+  if (conv) unplace(conv, line.item);
+  notice(conv, refusal.message, "error");
+  const input = $("input");
+  if (input.value === "") input.value = line.typed;
+}
+
+/** A line for a room or a private conversation, typed as `typed`. */
+function say(conv, text, kind = "say", typed = text) {
+  if (!conv) throw new Refusal("no_room", "open a room first (see :rooms)");
+  checkLength(text);
+  if (conv.kind === "private") {
+    if (kind !== "say") throw new Refusal("bad_request", ":me works in rooms only");
+    queue({ nonce: nonce(), key: conv.key, typed, request: { type: "msg", to: conv.name, text } });
+  } else {
+    if (!conv.joined) throw new Refusal("not_member", `you are not in #${conv.name}; :cr ${conv.name} to enter it again`);
+    queue({ nonce: nonce(), key: conv.key, typed, request: { type: kind, room: conv.name, text } });
+  }
+  pump();
+}
+
+function privateMessage(to, text, typed) {
+  const conv = active();
+  if (!conv) throw new Refusal("no_room", "open a conversation first");
+  checkLength(text);
+  queue({ nonce: nonce(), key: conv.key, typed, request: { type: "msg", to, text } });
+  pump();
+}
+
+function sayElsewhere(to, text, typed) {
+  const from = requireRoom();
+  checkLength(text);
+  queue({ nonce: nonce(), key: from.key, typed, request: { type: "say_elsewhere", room: to, from_room: from.name, text } });
+  pump();
 }
 
 function requireRoom() {
@@ -668,20 +1150,24 @@ function help(word) {
     notice(conv, line(spec));
     return;
   }
-  notice(conv, "Commands (as on the text door):");
+  notice(conv, "Commands (as on the text door; press ? outside the input for keys too):");
   for (const c of COMMANDS) notice(conv, line(c));
 }
+
+/** The commands whose lines are queued and sent with a nonce, even while offline. */
+const QUEUED = new Set(["me", "msg", "erm"]);
 
 /** Carries out one typed line. */
 async function run(line) {
   const parsed = parseLine(line);
   if (parsed.error) throw new Refusal("bad_command", parsed.error);
-  if (parsed.chat !== undefined) return say(active(), parsed.chat);
+  if (parsed.chat !== undefined) return say(active(), parsed.chat, "say", line);
   const conv = active();
   switch (parsed.command) {
     case "help": return help(parsed.word);
     case "exit":
       connection.request({ type: "quit" }).catch(() => {});
+      forgetSession();
       connection.stop();
       return;
     case "change-room": return joinOrAsk(parsed.word);
@@ -691,12 +1177,7 @@ async function run(line) {
       if (!target) throw new Refusal("not_member", `you are not in #${parsed.word}`);
       return part(target);
     }
-    case "erm": {
-      const from = requireRoom();
-      const sent = await connection.request({ type: "say_elsewhere", room: parsed.word, from_room: from.name, text: parsed.text });
-      notice(from, `sent to #${sent.room} (${sent.members} there): ${parsed.text}`);
-      return;
-    }
+    case "erm": return sayElsewhere(parsed.word, parsed.text, line);
     case "rooms": return openRoomBrowser();
     case "who": {
       if (parsed.word === "*") {
@@ -710,13 +1191,13 @@ async function run(line) {
       notice(conv, `In #${who.room} (${names.length}): ${names.join(", ")}`);
       return;
     }
-    case "msg": return privateMessage(parsed.word, parsed.text);
+    case "msg": return privateMessage(parsed.word, parsed.text, line);
     case "nick": {
       const set = await connection.request({ type: "nick", name: parsed.word });
       renameMe(set.name);
       return;
     }
-    case "me": return say(conv, parsed.text, "emote");
+    case "me": return say(conv, parsed.text, "emote", line);
     case "history": {
       const from = requireRoom();
       const count = parsed.word ? Number.parseInt(parsed.word, 10) : 20;
@@ -764,6 +1245,7 @@ function renameMe(name) {
   $("me").textContent = name;
   localStorage.setItem("banter.name", name);
   renderMembers();
+  saveSoon();
 }
 
 async function hostRequest(type, name) {
@@ -1008,11 +1490,176 @@ async function openRoomBrowser() {
   }));
 }
 
+// ---------------------------------------------------------------- keys
+
+/** The help overlay: the keys, then the commands (from the same table `:help` reads). */
+function openHelp() {
+  const dialog = $("help-dialog");
+  if (dialog.open) return;
+  $("help-commands").replaceChildren(...COMMANDS.map((c) => el("li", {},
+    el("kbd", {}, `:${c.name}${c.usage ? " " + c.usage : ""}`), ` ${c.summary}`)));
+  showDialog(dialog);
+  dialog.querySelector("[data-close]").focus();
+}
+
+/** Whether `node` takes typing (where `?` is a character, not a key). */
+const typingIn = (node) => node && (node.tagName === "INPUT" || node.tagName === "TEXTAREA" || node.isContentEditable);
+
+/** Tab in the input: the name the word before the caret begins, again for the next one. */
+let completion = null;
+
+function completeName(input) {
+  const caret = input.selectionStart;
+  if (caret !== input.selectionEnd) return false;
+  if (!completion || completion.value !== input.value || completion.caret !== caret) {
+    const start = input.value.slice(0, caret).search(/\S*$/);
+    const word = input.value.slice(start, caret);
+    const at = word.startsWith("@") ? 1 : 0;
+    const prefix = word.slice(at).toLowerCase();
+    if (!prefix) return false;
+    const conv = active();
+    const names = new Set(conv && conv.kind === "room" ? conv.members.map((m) => m.name) : []);
+    for (const other of state.conversations.values()) if (other.kind === "private") names.add(other.name);
+    names.delete(state.me);
+    const candidates = [...names]
+      .filter((name) => name.toLowerCase().startsWith(prefix))
+      .sort((a, b) => a.localeCompare(b, undefined, { sensitivity: "base" }));
+    if (!candidates.length) return false;
+    completion = {
+      head: input.value.slice(0, start + at), tail: input.value.slice(caret), candidates, index: -1,
+      // A name that starts the line is spoken to: "bob: ".
+      suffix: start === 0 && at === 0 ? ": " : " ",
+    };
+  }
+  completion.index = (completion.index + 1) % completion.candidates.length;
+  const done = completion.head + completion.candidates[completion.index] + completion.suffix;
+  input.value = done + completion.tail;
+  input.setSelectionRange(done.length, done.length);
+  completion.value = input.value;
+  completion.caret = done.length;
+  return true;
+}
+
+/** Up and Down in the input: the lines typed before, newest first, then back to an empty line. */
+let recalled = null;
+
+function recall(input, step) {
+  const showing = recalled !== null && input.value === state.typed[recalled];
+  if (!showing && !(step < 0 && input.value === "")) return false;
+  const from = showing ? recalled : state.typed.length;
+  const to = from + step;
+  if (to < 0) return showing;
+  if (to >= state.typed.length) {
+    if (!showing) return false;
+    recalled = null;
+    input.value = "";
+    return true;
+  }
+  recalled = to;
+  input.value = state.typed[to];
+  input.setSelectionRange(input.value.length, input.value.length);
+  return true;
+}
+
+function remember(line) {
+  if (state.typed[state.typed.length - 1] !== line) state.typed.push(line);
+  if (state.typed.length > RECALL_LINES) state.typed.shift();
+  recalled = null;
+}
+
+/** Says under the input how long a line is for the server, once it is over the limit. */
+function showLength() {
+  const input = $("input");
+  const bytes = utf8Length(input.value);
+  const over = bytes > MAX_TEXT_BYTES;
+  input.setAttribute("aria-invalid", String(over));
+  $("input-hint").textContent = over ? `${bytes} bytes: at most ${MAX_TEXT_BYTES} can be sent.` : "";
+}
+
+function onInputKey(event) {
+  const input = event.currentTarget;
+  if (event.key === "Tab" && !event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey) {
+    // With no name to complete, Tab moves on as always.
+    if (completeName(input)) event.preventDefault();
+    return;
+  }
+  completion = null;
+  if ((event.key === "ArrowUp" || event.key === "ArrowDown") && !event.shiftKey && !event.ctrlKey && !event.altKey && !event.metaKey) {
+    if (recall(input, event.key === "ArrowUp" ? -1 : 1)) event.preventDefault();
+  }
+}
+
+function onKey(event) {
+  const dialogOpen = document.querySelector("dialog[open]");
+  if (event.key === "Escape" && document.body.classList.contains("sidebar-open") && !dialogOpen) {
+    event.preventDefault();
+    closeSidebar();
+    $("sidebar-toggle").focus();
+    return;
+  }
+  if (dialogOpen) return;
+  if ((event.key === "?" && !typingIn(event.target) && !event.ctrlKey && !event.altKey && !event.metaKey)
+    || (event.key === "/" && event.ctrlKey)) {
+    event.preventDefault();
+    openHelp();
+    return;
+  }
+  // Alt+Up / Alt+Down: the previous or next conversation; with Shift, the previous or next with unread messages.
+  if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
+  const step = event.key === "ArrowDown" ? 1 : -1;
+  event.preventDefault();
+  if (event.shiftKey) {
+    if (!openNextUnread(step)) notice(null, "Nothing unread.");
+  } else {
+    const keys = [...state.conversations.keys()];
+    if (!keys.length) return;
+    const at = keys.indexOf(state.active);
+    open(keys[(at + step + keys.length) % keys.length]);
+  }
+  $("input").focus();
+}
+
 // ---------------------------------------------------------------- wiring
 
+function openSidebar() {
+  document.body.classList.add("sidebar-open");
+  $("sidebar-toggle").setAttribute("aria-expanded", "true");
+  ($("sidebar").querySelector("button[aria-current='page']") || $("sidebar").querySelector(".conversation") || $("sidebar-close")).focus();
+}
+
+/** Closes the phone's drawer; focus inside it goes back to the Rooms button. */
 function closeSidebar() {
+  if (!document.body.classList.contains("sidebar-open")) return;
   document.body.classList.remove("sidebar-open");
   $("sidebar-toggle").setAttribute("aria-expanded", "false");
+  if (document.activeElement && document.activeElement.closest("#sidebar")) $("sidebar-toggle").focus();
+}
+
+function submitLine(event) {
+  event.preventDefault();
+  const input = $("input");
+  const line = input.value;
+  if (line.trim() === "") return;
+  const parsed = parseLine(line);
+  if (parsed.forget) input.value = "";
+  else remember(line);
+  // Lines to say are queued and go when the connection is back; anything else needs it now.
+  const queued = parsed.chat !== undefined || QUEUED.has(parsed.command);
+  if (!queued && !parsed.error && !state.registered) {
+    notice(null, "Not connected; your command is still in the input. It can be run once reconnected.", "error");
+    return;
+  }
+  input.value = "";
+  showLength();
+  run(line).catch((refusal) => {
+    if (refusal.code === "too_long") {
+      $("input-hint").textContent = refusal.message;
+      if (input.value === "") input.value = line;
+      return;
+    }
+    notice(null, refusal.message, "error");
+    if (queued && input.value === "") input.value = line;
+  });
 }
 
 function start() {
@@ -1040,24 +1687,9 @@ function start() {
     else connection.connect();
   });
 
-  $("composer").addEventListener("submit", (event) => {
-    event.preventDefault();
-    const input = $("input");
-    const line = input.value;
-    if (line.trim() === "") return;
-    const parsed = parseLine(line);
-    if (parsed.forget) input.value = "";
-    if (!connection.isOpen && !parsed.error) {
-      notice(null, "Not connected; your message is still in the input. It can be sent once reconnected.", "error");
-      return;
-    }
-    input.value = "";
-    run(line).catch((refusal) => {
-      notice(null, refusal.message, "error");
-      if (parsed.chat !== undefined && input.value === "") input.value = line;
-    });
-  });
-
+  $("composer").addEventListener("submit", submitLine);
+  $("input").addEventListener("keydown", onInputKey);
+  $("input").addEventListener("input", showLength);
   $("log-box").addEventListener("scroll", () => {
     const conv = active();
     if (conv && logBox().scrollTop < NEAR_TOP) loadOlder(conv);
@@ -1080,34 +1712,38 @@ function start() {
   });
   $("topic-button").addEventListener("click", () => active() && editTopic(active()));
   $("room-menu-button").addEventListener("click", () => roomMenu());
+  $("help-button").addEventListener("click", () => openHelp());
   $("sidebar-toggle").addEventListener("click", () => {
-    const opened = document.body.classList.toggle("sidebar-open");
-    $("sidebar-toggle").setAttribute("aria-expanded", String(opened));
-    if (opened) $("sidebar").querySelector("button").focus();
+    if (document.body.classList.contains("sidebar-open")) closeSidebar();
+    else openSidebar();
+  });
+  $("sidebar-close").addEventListener("click", () => {
+    closeSidebar();
+    $("sidebar-toggle").focus();
+  });
+  // A tap beside the open drawer closes it (and reaches nothing underneath);
+  // the tap took focus out of the drawer, so it is put on the Rooms button.
+  $("drawer-backdrop").addEventListener("click", () => {
+    closeSidebar();
+    $("sidebar-toggle").focus();
   });
   $("members-toggle").addEventListener("click", () => {
     const hidden = document.body.classList.toggle("members-hidden");
     $("members-toggle").setAttribute("aria-expanded", String(!hidden));
   });
-  document.addEventListener("keydown", (event) => {
-    // Alt+Up / Alt+Down: the previous or next conversation.
-    if (!event.altKey || (event.key !== "ArrowUp" && event.key !== "ArrowDown")) return;
-    const keys = [...state.conversations.keys()];
-    if (!keys.length) return;
-    const at = keys.indexOf(state.active);
-    const next = (at + (event.key === "ArrowDown" ? 1 : keys.length - 1)) % keys.length;
-    event.preventDefault();
-    open(keys[next]);
-    $("input").focus();
-  });
+  document.addEventListener("keydown", onKey);
   document.addEventListener("visibilitychange", () => {
     const conv = active();
     if (document.visibilityState === "visible" && conv && conv.unread) open(conv.key);
+    if (document.visibilityState === "hidden") saveSession();
   });
+  window.addEventListener("pagehide", () => saveSession());
   if (window.matchMedia("(max-width: 900px)").matches) {
     document.body.classList.add("members-hidden");
     $("members-toggle").setAttribute("aria-expanded", "false");
   }
+  // A reload in this tab takes its session back.
+  if (restoreSession()) connection.connect();
 }
 
 start();

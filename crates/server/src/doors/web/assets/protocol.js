@@ -45,7 +45,6 @@ export class Connection {
     const socket = new WebSocket(this.url);
     this.socket = socket;
     socket.addEventListener("open", () => {
-      this.attempt = 0;
       this.handlers.status("open", 0);
       this.handlers.open();
     });
@@ -68,6 +67,15 @@ export class Connection {
     clearTimeout(this.retryTimer);
     if (this.socket) this.socket.close();
     else this.handlers.status("closed", 0);
+  }
+
+  /**
+   * The server accepted this connection (welcomed it): the next loss starts
+   * the backoff afresh. A socket that opens and is then turned away (the
+   * name still taken) keeps backing off.
+   */
+  accepted() {
+    this.attempt = 0;
   }
 
   /** Drops the socket and reconnects with backoff (e.g. the name is still taken). */

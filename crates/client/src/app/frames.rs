@@ -11,6 +11,15 @@ use crate::state::{mentions, next_gap_page, Kind, What};
 impl App {
     pub fn on_frame(&mut self, frame: Frame) {
         let pending = frame.numeric_id().and_then(|id| self.pending.remove(&id));
+        if pending.is_some() {
+            // Answered, said or refused: a line's turn is over either way.
+            if let Some(id) = frame.numeric_id() {
+                self.line_answered(id);
+            }
+        }
+        if matches!(&frame.body, Body::Error { code, .. } if code == "rate_limited") {
+            self.pacer.slow_down();
+        }
         match frame.body {
             Body::Joined(Joined {
                 room,

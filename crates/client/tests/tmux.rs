@@ -645,3 +645,167 @@ async fn wss_works_with_the_servers_self_signed_certificate_given_as_ca() {
     tmux.wait_for("banter", "alice: over tls").await;
     server.stop().await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paste_of_150_lines_arrives_complete_at_the_pace_the_server_takes() {
+    // The server's defaults: 10 lines a second, bursts of 20, and a
+    // disconnect after 100 delayed lines, which a paste sent at once hit.
+    let server = Server::start(None).await;
+    let mut bob = Ws::login(&server.url(), "bob").await;
+    bob.ask(json!({"type":"join","room":"lobby"})).await;
+    let tmux = Tmux::new("paste");
+    tmux.banter(&server.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    let lines: Vec<String> = (1..=150).map(|n| format!("pasted line {n}")).collect();
+    tmux.run(&["set-buffer", "-b", "paste", &lines.join("\n")]);
+    tmux.run(&["paste-buffer", "-p", "-b", "paste", "-t", "t:banter"]);
+    tmux.wait_for("banter", "paste 150 lines?").await;
+    tmux.keys("banter", &["y"]);
+    tmux.wait_for("banter", "sending the paste:").await;
+    // Every line reaches bob, once, in order (the pace makes it take about
+    // 18 s, so this waits longer than a screen does).
+    let mut got: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < lines.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = tokio::time::timeout(left, bob.socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} lines arrived", got.len()))
+            .expect("open")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            assert_ne!(value["type"], "member_left", "{value}");
+            if value["type"] == "message" && value["from"] == "alice" {
+                got.push(value["text"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(got, lines);
+    let screen = tmux
+        .wait("banter", "the paste done", |s| {
+            !s.contains("sending the paste")
+        })
+        .await;
+    assert!(screen.contains("alice: pasted line 150"), "{screen}");
+    assert!(!screen.contains("connection lost"), "{screen}");
+    server.stop().await;
+}
+
+/// The process id of the program running in the shell of `window`.
+fn child_of_shell(tmux: &Tmux, window: &str) -> Option<u32> {
+    let output = tmux
+        .tmux()
+        .args([
+            "display-message",
+            "-p",
+            "-t",
+            &Tmux::target(window),
+            "#{pane_pid}",
+        ])
+        .output()
+        .unwrap();
+    let shell = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+/// A tmux format's value for `window` (`alternate_on`, `mouse_any_flag`).
+fn pane_flag(tmux: &Tmux, window: &str, format: &str) -> String {
+    let output = tmux
+        .tmux()
+        .args(["display-message", "-p", "-t", &Tmux::target(window), format])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sighup_give_the_terminal_back() {
+    let server = Server::start(None).await;
+    let tmux = Tmux::new("signals");
+    tmux.window("shell", "env PS1='shell$ ' bash --norc --noprofile");
+    tmux.wait_for("shell", "shell$").await;
+    for signal in ["TERM", "HUP"] {
+        tmux.type_line(
+            "shell",
+            &format!(
+                "env XDG_CONFIG_HOME={} {} {} --name alice --room lobby",
+                tmux.config_home.path().display(),
+                env!("CARGO_BIN_EXE_banter"),
+                server.url()
+            ),
+        );
+        tmux.wait_for("shell", "you joined lobby").await;
+        assert_eq!(pane_flag(&tmux, "shell", "#{alternate_on}"), "1");
+        assert_eq!(pane_flag(&tmux, "shell", "#{mouse_any_flag}"), "1");
+        let pid = child_of_shell(&tmux, "shell").expect("banter runs in the shell");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // The shell's own screen again: its prompt after the command line,
+        // the alternate screen left, the mouse given back.
+        let screen = tmux
+            .wait("shell", "the shell's prompt", |s| {
+                !s.contains("you joined lobby")
+                    && s.trim_end().lines().last().is_some_and(|l| l == "shell$")
+            })
+            .await;
+        assert!(screen.contains("--name alice --room lobby"), "{screen}");
+        assert_eq!(
+            pane_flag(&tmux, "shell", "#{alternate_on}"),
+            "0",
+            "{signal}"
+        );
+        assert_eq!(
+            pane_flag(&tmux, "shell", "#{mouse_any_flag}"),
+            "0",
+            "{signal}"
+        );
+        tmux.type_line("shell", "clear");
+        tmux.wait("shell", "a clear screen", |s| !s.contains("--name alice"))
+            .await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emoji_sequences_lose_no_glyphs_in_tmux() {
+    // Rows filled to the edge: had the client counted a sequence narrower
+    // than tmux draws it, the end of each row would be cut off.
+    let server = Server::start(None).await;
+    let mut bob = Ws::login(&server.url(), "bob").await;
+    bob.ask(json!({"type":"join","room":"lobby"})).await;
+    let tmux = Tmux::new("emoji");
+    tmux.config_file("member_list = false\n");
+    tmux.banter(&server.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    let pieces = [
+        ("👍\u{1f3fd}", '👍', 40),
+        ("👨\u{200d}👩\u{200d}👧", '👧', 20),
+        ("❤\u{fe0f}", '❤', 40),
+        ("🏳\u{fe0f}\u{200d}🌈", '🌈', 20),
+        ("👩\u{1f3fd}\u{200d}💻", '💻', 20),
+    ];
+    let text: String = pieces
+        .iter()
+        .map(|(piece, _, count)| piece.repeat(*count))
+        .collect::<Vec<_>>()
+        .join(" ");
+    bob.ask(json!({"type":"say","room":"lobby","text":format!("{text} end")}))
+        .await;
+    let screen = tmux.wait_for("banter", "end").await;
+    for (piece, glyph, count) in pieces {
+        assert_eq!(
+            screen.matches(glyph).count(),
+            count,
+            "{piece}: every one shown\n{screen}"
+        );
+    }
+    for row in screen.lines() {
+        assert!(unicode_width::UnicodeWidthStr::width(row) <= 100, "{row}");
+    }
+    server.stop().await;
+}

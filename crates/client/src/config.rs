@@ -34,7 +34,8 @@ const DEFAULT_NICK_COLORS: [Color; 10] = [
 
 const ABOUT: &str = "banter, the terminal client for banter chat rooms.
 
-Keys: Enter sends; Alt-1..9, Ctrl-N/Ctrl-P switch rooms; PgUp/PgDn and the \
+Keys: Enter sends; Alt-1..9, Ctrl-N/Ctrl-P switch rooms; Alt-A goes to the next \
+with unread lines; PgUp/PgDn and the \
 mouse wheel scroll (past the top loads older history); Tab completes nicks, \
 commands and rooms; Up/Down browse input history; F2 shows or hides the member \
 list; Ctrl-L redraws; Ctrl-C quits. Commands start with ':' (:help lists them): :cr ROOM, \

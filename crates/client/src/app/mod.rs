@@ -386,6 +386,10 @@ impl App {
     fn resumed(&mut self, name: String, rooms: &[SessionRoom]) {
         self.online = true;
         self.last_failure = None;
+        if name != self.me {
+            // The session's name wins over the one asked for.
+            self.effects.push(Effect::Rename(name.clone()));
+        }
         self.me = name;
         self.notice(0, "reconnected; the session was resumed");
         for index in 1..self.conversations.list.len() {

@@ -362,9 +362,8 @@ impl App {
                 new += 1;
             }
         }
-        if history.is_empty() {
-            conversation.history_start = true;
-        }
+        // An empty history says nothing about the room's start (a join may
+        // leave out what was seen before): scrolling up asks the server.
         if rejoin {
             for _ in 0..new {
                 self.conversations.mark_unread(index, false);

@@ -721,6 +721,28 @@ fn scrolling_past_the_top_loads_an_older_page() {
 }
 
 #[test]
+fn a_room_entered_again_with_no_history_shown_still_pages_back() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    app.viewport = Viewport {
+        rows: 10,
+        width: 40,
+        max_scroll: 0,
+    };
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"history","room":"lobby","limit":50,"id":2})]
+    );
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":[message("lobby","bob",39,"y")],"id":2}),
+    );
+    assert_eq!(ids(&app, "lobby"), [39]);
+}
+
+#[test]
 fn a_new_name_is_kept_for_reconnects_and_shown_in_the_member_list() {
     let mut app = app();
     sent(&mut app);

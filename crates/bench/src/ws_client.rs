@@ -160,7 +160,14 @@ async fn log_in(
     creates: bool,
 ) -> Result<(), String> {
     let name = shared.name(index);
-    request(socket, Request::Hello { name: &name }).await?;
+    request(
+        socket,
+        Request::Hello {
+            name: &name,
+            resume: None,
+        },
+    )
+    .await?;
     match answer(socket).await? {
         Frame::Welcome { .. } => {}
         Frame::Error { code, message } => return Err(format!("hello refused: {code}: {message}")),
@@ -176,6 +183,7 @@ async fn log_in(
                 Request::Join {
                     room,
                     password: None,
+                    since: None,
                 },
             )
         };
@@ -277,6 +285,7 @@ impl Outlet for Says<'_> {
                 body: Request::<&str>::Say {
                     room: self.room,
                     text,
+                    nonce: None,
                 },
                 id: None,
             };

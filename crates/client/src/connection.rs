@@ -289,7 +289,10 @@ async fn register(
     }
     for name in name_candidates(wanted) {
         let hello = Envelope {
-            body: Request::Hello { name: name.clone() },
+            body: Request::Hello {
+                name: name.clone(),
+                resume: None,
+            },
             id: Some(0),
         };
         send(socket, hello.to_json()).await?;

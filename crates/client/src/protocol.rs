@@ -79,7 +79,8 @@ mod tests {
         assert_eq!(
             wire(
                 Request::Hello {
-                    name: "alice".into()
+                    name: "alice".into(),
+                    resume: None,
                 },
                 Some(1)
             ),
@@ -89,7 +90,8 @@ mod tests {
             wire(
                 Request::Join {
                     room: "vault".into(),
-                    password: Some(Secret::from("rook takes"))
+                    password: Some(Secret::from("rook takes")),
+                    since: None,
                 },
                 Some(3)
             ),
@@ -99,7 +101,8 @@ mod tests {
             wire(
                 Request::Join {
                     room: "games".into(),
-                    password: None
+                    password: None,
+                    since: None,
                 },
                 None
             ),

@@ -228,6 +228,30 @@ pub enum PromptCancel {
     },
 }
 
+/// The secret that resumes a session (see `Event::Welcome`): an opaque
+/// string sent to its owner alone. `Debug` never shows it, so an event can
+/// be logged.
+#[derive(Clone, PartialEq, Eq)]
+pub struct ResumeToken(String);
+
+impl ResumeToken {
+    /// Wraps the token's text.
+    pub fn new(token: String) -> Self {
+        Self(token)
+    }
+
+    /// The token's text, to write to its owner.
+    pub fn expose(&self) -> &str {
+        &self.0
+    }
+}
+
+impl std::fmt::Debug for ResumeToken {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("ResumeToken(hidden)")
+    }
+}
+
 /// What the chat core tells one user; each door renders it in its own wire.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Event {
@@ -237,6 +261,12 @@ pub enum Event {
         nick: String,
         /// The room they were put in, for one-room doors.
         room: Option<RoomView>,
+        /// The secret that takes this session over after its connection
+        /// ends, for doors whose sessions can be resumed.
+        resume: Option<ResumeToken>,
+        /// Set when this welcome resumed a waiting session: its rooms, in
+        /// the order they were entered, with host rights.
+        resumed: Option<Vec<Membership>>,
     },
     /// The user entered a room.
     Entered(RoomView),

@@ -58,6 +58,10 @@ pub enum Refusal {
     /// A second registration on a connection that has a name.
     #[error("you have a name already")]
     AlreadyRegistered,
+    /// A resume token that names no session waiting to be resumed: unknown,
+    /// past its grace, ended by a quit, or its connection is still live.
+    #[error("that session cannot be resumed; say hello without a token for a new one")]
+    ResumeFailed,
     /// The room asked for at registration has a password, which registration
     /// cannot carry.
     #[error("{room} is locked; choose just a name, then enter {room} with its password")]
@@ -444,6 +448,7 @@ impl Refusal {
             Refusal::AlreadyNamed { .. } => "already_named",
             Refusal::NameFirst => "not_registered",
             Refusal::AlreadyRegistered => "already_registered",
+            Refusal::ResumeFailed => "resume_failed",
             Refusal::LockedAtLogin { .. } => "password_needed",
             Refusal::NoSuchRoomToEnter { .. } | Refusal::NoSuchRoom { .. } => "no_such_room",
             Refusal::RoomExists { .. } => "room_exists",
@@ -535,6 +540,7 @@ mod tests {
             Refusal::AlreadyNamed { name: name() },
             Refusal::NameFirst,
             Refusal::AlreadyRegistered,
+            Refusal::ResumeFailed,
             Refusal::LockedAtLogin { room: room() },
             Refusal::NoSuchRoomToEnter { room: room() },
             Refusal::NoSuchRoom { room: room() },
@@ -730,6 +736,7 @@ mod tests {
             Refusal::UnknownType { .. } => 58,
             Refusal::BinaryFrame => 59,
             Refusal::AnswerDropped => 60,
+            Refusal::ResumeFailed => 61,
         }
     }
 
@@ -738,7 +745,7 @@ mod tests {
         let mut seen: Vec<usize> = one_of_each().iter().map(kind_number).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=60).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=61).collect::<Vec<_>>());
     }
 
     #[test]

@@ -32,6 +32,9 @@ pub enum Request {
         password: Option<String>,
         /// The password epoch the door asked under (`RoomStatus::password_epoch`).
         if_epoch: Option<u64>,
+        /// Show only recent messages with an id above this one (a client
+        /// that has the rest); without it, the room's recent messages.
+        since: Option<i64>,
     },
     /// Create a room and enter it as its host.
     Create {

@@ -192,6 +192,12 @@ pub struct Config {
     #[arg(long, env = "BANTER_PASSWORD_LOCKOUT", default_value_t = 30)]
     pub password_lockout: u64,
 
+    /// Seconds a WebSocket session waits, after its connection ends without a quit, for
+    /// its client to come back with the `welcome`'s resume token (0 = sessions end with
+    /// their connections). Meanwhile the user stays in their rooms.
+    #[arg(long, env = "BANTER_RESUME_GRACE", default_value_t = 120)]
+    pub resume_grace: u64,
+
     /// Do not send the telnet probe (IAC DO TTYPE) at connect. Telnet clients then get
     /// the same hidden-input treatment as nc (the conceal attribute) instead of echo off.
     #[arg(long, env = "BANTER_NO_TELNET_PROBE")]
@@ -311,6 +317,10 @@ impl Config {
 
     pub fn password_lockout(&self) -> Duration {
         Duration::from_secs(self.password_lockout)
+    }
+
+    pub fn resume_grace(&self) -> Duration {
+        Duration::from_secs(self.resume_grace)
     }
 
     pub fn write_coalesce(&self) -> Duration {

@@ -59,12 +59,15 @@ pub struct Metrics {
     store_commit_seconds: Histogram,
     store_errors: Counter,
     tls_handshakes_failed: Family<DoorLabel, Counter>,
+    resumes: Counter,
 }
 
 /// Values read at scrape time from where they live.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Live {
     pub users: usize,
+    /// Sessions waiting, connection gone, to be resumed.
+    pub parked: usize,
     pub rooms: usize,
     /// Messages appended and not yet committed.
     pub store_queue: usize,
@@ -107,6 +110,7 @@ impl Metrics {
             store_commit_seconds: Histogram::new(exponential_buckets(0.0001, 2.0, 16)),
             store_errors: Counter::default(),
             tls_handshakes_failed: Family::default(),
+            resumes: Counter::default(),
         };
         // Every known series is shown at 0 from the start, so dashboards and
         // alerts see a value (not "no data") before the first event.
@@ -202,6 +206,11 @@ impl Metrics {
             "TLS handshakes that failed or timed out, by door",
             metrics.tls_handshakes_failed.clone(),
         );
+        registry.register(
+            "sessions_resumed",
+            "WebSocket sessions taken over by a new connection with their resume token",
+            metrics.resumes.clone(),
+        );
         metrics
     }
 
@@ -266,6 +275,10 @@ impl Metrics {
         self.store_errors.inc();
     }
 
+    pub fn resumed(&self) {
+        self.resumes.inc();
+    }
+
     pub fn tls_handshake_failed(&self, door: &'static str) {
         self.tls_handshakes_failed
             .get_or_create(&DoorLabel { door })
@@ -280,6 +293,11 @@ impl Metrics {
             "users_registered",
             "Users with a screen name now",
             ConstGauge::new(live.users as i64),
+        );
+        now.register(
+            "sessions_parked",
+            "Sessions whose connection ended, waiting out the resume grace",
+            ConstGauge::new(live.parked as i64),
         );
         now.register("rooms", "Rooms now", ConstGauge::new(live.rooms as i64));
         now.register(
@@ -406,6 +424,7 @@ mod tests {
         metrics.store_committed(0.002);
         let rendered = metrics.render(Live {
             users: 3,
+            parked: 1,
             rooms: 2,
             store_queue: 1,
             store_dropped: 0,

@@ -44,9 +44,11 @@ async fn requests_are_answered_with_their_ids() {
     assert_eq!(refused["code"], "not_registered");
     bot.send(json!({"type": "hello", "name": "bot", "id": "first"}))
         .await;
+    let welcome = bot.recv().await;
+    let token = welcome["resume"].as_str().unwrap_or_default();
     assert_eq!(
-        bot.recv().await,
-        json!({"type": "welcome", "name": "bot", "protocol": "banter/1", "id": "first"})
+        welcome,
+        json!({"type": "welcome", "name": "bot", "protocol": "banter/1", "resume": token, "resumed": false, "id": "first"})
     );
     let (pong, _) = bot.ask(json!({"type": "ping"}), 2).await;
     assert_eq!(pong, json!({"type": "pong", "id": 2}));
@@ -170,13 +172,15 @@ async fn text_and_json_users_share_a_room() {
         (&heir["name"], &heir["by"]),
         (&json!("bobby"), &Value::Null)
     );
-    // And a JSON user leaving is seen as leaving.
+    // And a JSON user leaving is seen as leaving. Back in games, alice
+    // sees its recent messages again, though she saw them live.
     alice.send(":cr games").await;
     alice.expect_prefix("you are now in games").await;
+    alice.expect_containing("bob: hi alice").await;
     bob.until("member_joined").await;
     bob.send(json!({"type": "quit"})).await;
     bob.until("bye").await;
-    alice.expect("* bobby left the chat").await;
+    alice.expect_containing("* bobby left the chat").await;
     server.stop().await;
 }
 

@@ -55,6 +55,15 @@ pub struct Member<S = String> {
     pub host: bool,
 }
 
+/// One room of a resumed session, as `welcome` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Membership<S = String> {
+    /// The room.
+    pub room: S,
+    /// Whether the session is a host of it.
+    pub host: bool,
+}
+
 /// One room of the `rooms` reply.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoomInfo<S = String> {
@@ -89,7 +98,8 @@ pub struct Joined<S = String> {
     pub topic: Option<S>,
     /// Everyone in it in order of arrival, the joiner included.
     pub members: Vec<Member<S>>,
-    /// Its recent messages this connection has not seen, oldest first.
+    /// Its recent messages, oldest first (only those above `since`, when
+    /// the `join` gave one).
     #[serde(with = "tagged_messages")]
     pub history: Vec<RoomMessage<S>>,
 }
@@ -122,6 +132,16 @@ pub enum Frame<S = String> {
         /// The room a server put the user in on arrival, if it did.
         #[serde(skip_serializing_if = "Option::is_none")]
         joined: Option<Joined<S>>,
+        /// The token that takes this session over after its connection ends
+        /// (`hello`'s `resume`): a secret, at most 64 ASCII characters.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<S>,
+        /// Whether this `welcome` resumed a waiting session.
+        #[serde(default)]
+        resumed: bool,
+        /// A resumed session's rooms, in the order entered.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        rooms: Option<Vec<Membership<S>>>,
     },
     /// The user entered a room.
     Joined(Joined<S>),

@@ -21,6 +21,10 @@ pub enum Request<S = String, P = S> {
     Hello {
         /// The name wanted.
         name: S,
+        /// The token of an earlier `welcome`: takes that session over (its
+        /// name wins over `name`) if it is waiting to be resumed.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        resume: Option<S>,
     },
     /// Enter an existing room.
     Join {
@@ -29,6 +33,9 @@ pub enum Request<S = String, P = S> {
         /// The room's password, when it is locked.
         #[serde(skip_serializing_if = "Option::is_none")]
         password: Option<P>,
+        /// Only history with an id above this one in the reply.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        since: Option<i64>,
     },
     /// Create a room and enter it as its host.
     Create {
@@ -49,6 +56,11 @@ pub enum Request<S = String, P = S> {
         room: S,
         /// What is said.
         text: S,
+        /// The client's mark for this line (1-64 printable ASCII bytes): a
+        /// request repeating a nonce the session used is answered as the
+        /// first was and delivered nowhere.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<S>,
     },
     /// Act something out in a room (the text door's `:me`).
     Emote {
@@ -56,6 +68,11 @@ pub enum Request<S = String, P = S> {
         room: S,
         /// The action.
         text: S,
+        /// The client's mark for this line (1-64 printable ASCII bytes): a
+        /// request repeating a nonce the session used is answered as the
+        /// first was and delivered nowhere.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<S>,
     },
     /// Say something into a room one is not in (the text door's `:erm`).
     SayElsewhere {
@@ -65,6 +82,11 @@ pub enum Request<S = String, P = S> {
         from_room: S,
         /// What is said.
         text: S,
+        /// The client's mark for this line (1-64 printable ASCII bytes): a
+        /// request repeating a nonce the session used is answered as the
+        /// first was and delivered nowhere.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<S>,
     },
     /// A private message.
     Msg {
@@ -72,6 +94,11 @@ pub enum Request<S = String, P = S> {
         to: S,
         /// What is said.
         text: S,
+        /// The client's mark for this line (1-64 printable ASCII bytes): a
+        /// request repeating a nonce the session used is answered as the
+        /// first was and delivered nowhere.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        nonce: Option<S>,
     },
     /// Change one's name.
     Nick {

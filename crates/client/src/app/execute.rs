@@ -95,6 +95,7 @@ impl App {
                     Request::Msg {
                         to: to.clone(),
                         text,
+                        nonce: None,
                     },
                     Pending::Msg { to },
                     pasted,
@@ -108,11 +109,13 @@ impl App {
                     Request::Emote {
                         room: room.clone(),
                         text: text.clone(),
+                        nonce: None,
                     }
                 } else {
                     Request::Say {
                         room: room.clone(),
                         text: text.clone(),
+                        nonce: None,
                     }
                 };
                 self.queue_line(request, Pending::Say { room, text, emote }, pasted);
@@ -144,6 +147,7 @@ impl App {
                         Request::Join {
                             room: room.clone(),
                             password: password.clone(),
+                            since: None,
                         },
                         Pending::Join {
                             room,
@@ -170,6 +174,7 @@ impl App {
                         Request::Say {
                             room: room.clone(),
                             text: text.clone(),
+                            nonce: None,
                         },
                         Pending::Say {
                             room,
@@ -187,6 +192,7 @@ impl App {
                                 room,
                                 from_room: from_room.clone(),
                                 text,
+                                nonce: None,
                             },
                             Pending::Room { room: from_room },
                             false,

@@ -227,6 +227,7 @@ impl App {
                 Request::Join {
                     room: room.clone(),
                     password: Some(prompt.secret.clone()),
+                    since: None,
                 },
                 Pending::Join {
                     room,

@@ -344,6 +344,7 @@ impl App {
                     Request::Join {
                         room: room.clone(),
                         password: None,
+                        since: None,
                     },
                     Pending::Join {
                         room,
@@ -368,6 +369,7 @@ impl App {
                 Request::Join {
                     room: room.clone(),
                     password: password.clone(),
+                    since: None,
                 },
                 Pending::Join {
                     room,

@@ -19,6 +19,7 @@ use banter_proto::Event;
 use tokio::sync::Notify;
 
 use crate::core::outbox::Outbox;
+use crate::core::resume::Handoff;
 use crate::core::room::Room;
 use crate::core::session_id::SessionId;
 
@@ -44,6 +45,10 @@ pub(crate) enum Control {
         by: String,
         epoch: u64,
     },
+    /// A new connection takes this parked session over: the session hands
+    /// itself over (`core::resume`). A live session drops it, which the
+    /// asker sees as a failed resume.
+    TakeOver(Handoff),
 }
 
 /// Carries what one session sends another, to wherever the other lives;
@@ -60,6 +65,11 @@ pub(super) trait Courier: Send + Sync + 'static {
     fn private(&self, to: SessionId, event: Event) -> bool;
     /// Leaves a kick or an invitation for session `to`.
     fn send(&self, to: SessionId, request: Control) -> Result<(), Undelivered>;
+    /// Hands session `to` a take-over (`Control::TakeOver`). Never refused
+    /// for a full mailbox; the registry lets one connection at a time take
+    /// a session over. Nothing to do if it has gone (the asker then hears
+    /// nothing back, which fails its resume).
+    fn take_over(&self, to: SessionId, request: Control);
     /// Tells session `to` that `room` was closed. Never refused for a full
     /// mailbox (see [`Mailbox::room_closed`]); nothing to do if it has gone.
     fn room_closed(&self, to: SessionId, room: Arc<Room>, by: String);
@@ -106,6 +116,12 @@ impl Mailbox {
     /// most one such request per room it is in.
     pub(super) fn room_closed(&self, room: Arc<Room>, by: String) {
         self.lock().push_back(Control::RoomClosed { room, by });
+        self.ready.notify_one();
+    }
+
+    /// Leaves a take-over; never refused (see [`Courier::take_over`]).
+    pub(super) fn take_over(&self, request: Control) {
+        self.lock().push_back(request);
         self.ready.notify_one();
     }
 

@@ -33,6 +33,7 @@ const ONE_ROOM: Door = Door {
     max_rooms: 1,
     lists_members: false,
     answers_every_request: false,
+    resumable: false,
 };
 
 fn many_rooms(max_rooms: usize) -> Door {
@@ -42,6 +43,7 @@ fn many_rooms(max_rooms: usize) -> Door {
         max_rooms,
         lists_members: true,
         answers_every_request: true,
+        resumable: false,
     }
 }
 
@@ -148,9 +150,15 @@ impl Courier for Recording {
             Control::Kicked { .. } => "kick",
             Control::Invited { .. } => "invite",
             Control::RoomClosed { .. } => "close",
+            Control::TakeOver(_) => "take-over",
         };
         self.note(format!("{kind} to {}", self.name(to)));
         self.inner.send(to, request)
+    }
+
+    fn take_over(&self, to: SessionId, request: Control) {
+        self.note(format!("take-over of {}", self.name(to)));
+        self.inner.take_over(to, request);
     }
 
     fn room_closed(&self, to: SessionId, room: Arc<Room>, by: String) {
@@ -234,6 +242,7 @@ fn join(room: &str) -> Request {
         room: room.into(),
         password: None,
         if_epoch: None,
+        since: None,
     }
 }
 
@@ -357,34 +366,46 @@ async fn closing_a_room_takes_it_from_every_member_of_every_door() {
 }
 
 #[tokio::test]
-async fn entering_again_shows_only_what_was_said_since() {
+async fn entering_again_shows_the_recent_messages_and_since_only_newer_ones() {
     let hub = hub();
     let mut talker = Person::new(&hub, "talker", ONE_ROOM).await;
     talker.does(create("cafe")).await.unwrap();
     let mut visitor = Person::new(&hub, "visitor", ONE_ROOM).await;
     talker.does(say(None, "one")).await.unwrap();
     visitor.does(join("cafe")).await.unwrap();
-    let first = visitor.told();
-    let texts: Vec<_> = entered(&first)
-        .unwrap()
-        .recent
-        .iter()
-        .map(|m| m.text.clone())
-        .collect();
-    assert_eq!(texts, ["one"]);
+    let recent = |events: &[Event]| -> Vec<(i64, String)> {
+        entered(events)
+            .unwrap()
+            .recent
+            .iter()
+            .map(|m| (m.id, m.text.clone()))
+            .collect()
+    };
+    let first = recent(&visitor.told());
+    assert_eq!(first.len(), 1);
     talker.does(say(None, "two")).await.unwrap();
     visitor.does(join("lobby")).await.unwrap();
     talker.does(say(None, "three")).await.unwrap();
     visitor.told();
+    // An explicit entry shows the recent messages, seen before or not.
     visitor.does(join("cafe")).await.unwrap();
-    let again = visitor.told();
-    let texts: Vec<_> = entered(&again)
-        .unwrap()
-        .recent
-        .iter()
-        .map(|m| m.text.clone())
-        .collect();
-    assert_eq!(texts, ["three"], "seen live before leaving: one, two");
+    let again = recent(&visitor.told());
+    let texts: Vec<_> = again.iter().map(|(_, text)| text.as_str()).collect();
+    assert_eq!(texts, ["one", "two", "three"]);
+    // `since` shows only those above it.
+    visitor.does(join("lobby")).await.unwrap();
+    visitor.told();
+    visitor
+        .does(Request::Join {
+            room: "cafe".into(),
+            password: None,
+            if_epoch: None,
+            since: Some(again[1].0),
+        })
+        .await
+        .unwrap();
+    let since = recent(&visitor.told());
+    assert_eq!(since, again[2..]);
 }
 
 #[tokio::test]
@@ -407,6 +428,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
                     room: "vault".into(),
                     password: Some("nope".into()),
                     if_epoch: None,
+                    since: None,
                 })
                 .await,
             Err(Refusal::WrongPassword {
@@ -422,6 +444,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
                 room: "vault".into(),
                 password: Some("nope".into()),
                 if_epoch: None,
+                since: None,
             })
             .await,
         Err(Refusal::WrongPassword {
@@ -435,6 +458,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
                 room: "vault".into(),
                 password: Some("sesame".into()),
                 if_epoch: None,
+                since: None,
             })
             .await,
         Err(Refusal::LockedOut { .. })
@@ -445,6 +469,7 @@ async fn a_locked_room_takes_its_password_in_the_request_and_locks_guessers_out(
             room: "vault".into(),
             password: Some("sesame".into()),
             if_epoch: None,
+            since: None,
         })
         .await
         .unwrap();
@@ -646,6 +671,7 @@ async fn an_entry_password_typed_for_a_changed_password_is_refused_and_is_no_gue
         room: "vault".into(),
         password: Some(password.into()),
         if_epoch: Some(if_epoch),
+        since: None,
     };
     // More stale answers than the lockout allows: none of them counts.
     for password in ["old", "new", "old"] {
@@ -946,6 +972,7 @@ async fn a_lockout_ends_after_its_time_and_the_right_password_then_enters() {
         room: "vault".into(),
         password: Some(password.into()),
         if_epoch: None,
+        since: None,
     };
     for _ in 0..3 {
         assert!(matches!(

@@ -22,6 +22,7 @@ use crate::core::control::Mailbox;
 use crate::core::fanout::Audience;
 use crate::core::outbox::Outbox;
 use crate::core::registry::{Registry, User};
+use crate::core::resume::ResumeKey;
 use crate::core::room::{now_millis, Room, RoomSetup};
 use crate::core::seams::{Broker, Seams};
 use crate::core::services::Services;
@@ -124,6 +125,7 @@ impl Hub {
     pub(crate) fn live(&self) -> Live {
         Live {
             users: self.registry.count(),
+            parked: self.registry.parked(),
             rooms: lock(&self.rooms).len(),
             store_queue: self.services.store.queued(),
             store_dropped: self.services.store.dropped(),
@@ -176,6 +178,26 @@ impl Hub {
     pub(super) fn unregister(&self, id: SessionId, nick: &Nick) {
         self.registry.release(id, nick);
         self.broker.detach(id);
+    }
+
+    /// Records a resumable session as live under its token's key.
+    pub(super) fn open_session(&self, key: ResumeKey, id: SessionId) {
+        self.registry.open_session(key, id);
+    }
+
+    /// A resumable session's connection ended.
+    pub(super) fn park(&self, key: ResumeKey, id: SessionId) {
+        self.registry.park(key, id);
+    }
+
+    /// The parked session under `key`, claimed for the caller.
+    pub(super) fn take_over(&self, key: &ResumeKey) -> Option<SessionId> {
+        self.registry.take_over(key)
+    }
+
+    /// A resumable session quit or ended: its token resumes nothing more.
+    pub(super) fn end_session(&self, key: &ResumeKey, id: SessionId) {
+        self.registry.end_session(key, id);
     }
 
     pub(super) fn user(&self, name: &str) -> Option<User> {

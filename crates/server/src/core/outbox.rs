@@ -50,6 +50,8 @@ struct State {
     closed: bool,
     /// A reply was refused for the hard bound: the client is to be dropped.
     overflowed: bool,
+    /// Closed for a take-over: the writer keeps the connection open.
+    handed_over: bool,
 }
 
 /// One session's outgoing queue; see the module docs.
@@ -79,6 +81,8 @@ pub struct Batch {
     pub missed: Vec<Missed>,
     /// The outbox is closed: after this batch the writer stops.
     pub closed: bool,
+    /// Closed for a take-over: the connection stays open for another outbox.
+    pub handed_over: bool,
 }
 
 impl Outbox {
@@ -171,6 +175,31 @@ impl Outbox {
         self.ready.notify_one();
     }
 
+    /// Queues a reply ahead of everything queued: a resumed session's
+    /// `welcome`, before what was queued while it waited. Never refused.
+    pub(super) fn reply_first(&self, payload: Payload, request: Option<RequestTag>) {
+        let delivery = Delivery::carrying(payload, request);
+        let mut state = self.lock();
+        if state.closed {
+            return;
+        }
+        state.bytes += delivery.cost();
+        state.queue.push_front(delivery);
+        drop(state);
+        self.ready.notify_one();
+    }
+
+    /// Stops taking new deliveries and marks the outbox handed over: the
+    /// writer sends what is queued and gives the connection back (see
+    /// `doors::writer::run`) rather than closing it.
+    pub fn hand_over(&self) {
+        let mut state = self.lock();
+        state.closed = true;
+        state.handed_over = true;
+        drop(state);
+        self.ready.notify_one();
+    }
+
     /// True while the queue holds more than its limit; the session waits for
     /// [`Outbox::drained`] before reading more input.
     pub fn is_full(&self) -> bool {
@@ -245,6 +274,7 @@ impl Outbox {
                         deliveries,
                         missed,
                         closed: state.closed,
+                        handed_over: state.handed_over,
                     };
                     drop(state);
                     self.drained.notify_one();

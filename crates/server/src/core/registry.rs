@@ -16,6 +16,7 @@ use banter_proto::event::{MemberInfo, Profile, UserInfo, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::{Nick, Refusal};
 
+use crate::core::resume::ResumeKey;
 use crate::core::session_id::{NodeId, SessionId};
 
 /// A connected, named user as others can see them.
@@ -67,6 +68,38 @@ pub(super) trait Registry: Send + Sync + 'static {
     fn member_infos(&self, members: Vec<WhoEntry>) -> Vec<MemberInfo>;
     /// How many users hold a name.
     fn count(&self) -> usize;
+
+    // Resumable sessions (`core::resume`), by their token's key. A cluster
+    // keeps these where every node sees them, so a resume on any node finds
+    // the session; each call is one atomic step.
+
+    /// Records session `id`, whose connection is live, under `key`.
+    fn open_session(&self, key: ResumeKey, id: SessionId);
+    /// Session `id`'s connection ended: it may be taken over until it ends.
+    fn park(&self, key: ResumeKey, id: SessionId);
+    /// The parked session recorded under `key`, now live again for whoever
+    /// asked; of two asking at once, one gets it. `None` for an unknown key
+    /// or a session whose connection is live.
+    fn take_over(&self, key: &ResumeKey) -> Option<SessionId>;
+    /// Forgets the record under `key`, if it is still session `id`'s: the
+    /// session quit or ended.
+    fn end_session(&self, key: &ResumeKey, id: SessionId);
+    /// How many sessions are parked.
+    fn parked(&self) -> usize;
+}
+
+/// A resumable session as the registry records it.
+#[derive(Debug, Clone, Copy)]
+struct SessionRecord {
+    id: SessionId,
+    parked: bool,
+}
+
+/// The resumable sessions of a server that runs alone.
+#[derive(Debug, Default)]
+struct Sessions {
+    by_key: HashMap<ResumeKey, SessionRecord>,
+    parked: usize,
 }
 
 /// The registry of a server that runs alone.
@@ -75,6 +108,8 @@ pub(super) struct LocalRegistry {
     node: NodeId,
     /// By case-folded name; the key shares the name's text.
     users: Mutex<HashMap<Arc<str>, User>>,
+    /// Never held with `users`.
+    sessions: Mutex<Sessions>,
     next_serial: AtomicU64,
 }
 
@@ -83,6 +118,7 @@ impl LocalRegistry {
         Self {
             node,
             users: Mutex::default(),
+            sessions: Mutex::default(),
             next_serial: AtomicU64::new(1),
         }
     }
@@ -91,6 +127,26 @@ impl LocalRegistry {
         self.users
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    fn sessions(&self) -> MutexGuard<'_, Sessions> {
+        self.sessions
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// Marks the record under `key` parked or live, if it is session `id`'s.
+    fn set_parked(&self, key: &ResumeKey, id: SessionId, parked: bool) {
+        let mut sessions = self.sessions();
+        let Some(record) = sessions.by_key.get_mut(key).filter(|r| r.id == id) else {
+            return;
+        };
+        let was = std::mem::replace(&mut record.parked, parked);
+        match (was, parked) {
+            (false, true) => sessions.parked += 1,
+            (true, false) => sessions.parked -= 1,
+            _ => {}
+        }
     }
 }
 
@@ -190,6 +246,43 @@ impl Registry for LocalRegistry {
 
     fn count(&self) -> usize {
         self.users().len()
+    }
+
+    fn open_session(&self, key: ResumeKey, id: SessionId) {
+        let mut sessions = self.sessions();
+        let record = SessionRecord { id, parked: false };
+        if let Some(old) = sessions.by_key.insert(key, record) {
+            // 192 random bits do not collide; kept exact regardless.
+            if old.parked {
+                sessions.parked -= 1;
+            }
+        }
+    }
+
+    fn park(&self, key: ResumeKey, id: SessionId) {
+        self.set_parked(&key, id, true);
+    }
+
+    fn take_over(&self, key: &ResumeKey) -> Option<SessionId> {
+        let mut sessions = self.sessions();
+        let record = sessions.by_key.get_mut(key).filter(|r| r.parked)?;
+        record.parked = false;
+        let id = record.id;
+        sessions.parked -= 1;
+        Some(id)
+    }
+
+    fn end_session(&self, key: &ResumeKey, id: SessionId) {
+        let mut sessions = self.sessions();
+        if sessions.by_key.get(key).is_some_and(|r| r.id == id) {
+            if let Some(SessionRecord { parked: true, .. }) = sessions.by_key.remove(key) {
+                sessions.parked -= 1;
+            }
+        }
+    }
+
+    fn parked(&self) -> usize {
+        self.sessions().parked
     }
 }
 

@@ -351,11 +351,6 @@ impl Room {
         self.publish(&state, changed, Some(id));
     }
 
-    /// The id of the newest message said here, if any is remembered.
-    pub(super) fn newest_message_id(&self) -> Option<i64> {
-        self.lock().recent.back().map(|message| message.id)
-    }
-
     pub(super) fn member_count(&self) -> usize {
         self.lock().seats.len()
     }

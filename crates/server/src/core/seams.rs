@@ -124,6 +124,12 @@ impl Courier for InProcessBroker {
         mailbox.try_send(request).map_err(|_| Undelivered::Busy)
     }
 
+    fn take_over(&self, to: SessionId, request: Control) {
+        if let Some(mailbox) = self.mailbox(to) {
+            mailbox.take_over(request);
+        }
+    }
+
     fn room_closed(&self, to: SessionId, room: Arc<Room>, by: String) {
         if let Some(mailbox) = self.mailbox(to) {
             mailbox.room_closed(room, by);

@@ -21,6 +21,7 @@ use crate::core::delivery::RequestTag;
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
 use crate::core::password::Lockout;
+use crate::core::resume::{Nonces, Recording, ResumeKey};
 use crate::core::room::{room_message, Entry, Member, Room};
 use crate::core::session_id::SessionId;
 
@@ -41,6 +42,9 @@ pub(crate) struct Door {
     /// a request with nothing else to say `Event::Done`. Text-door users see
     /// their own typing and need neither.
     pub answers_every_request: bool,
+    /// A session outlives its connection for `--resume-grace` and can be
+    /// taken over with its token (`core::resume`).
+    pub resumable: bool,
 }
 
 /// How a user's connection ends, as their rooms are told.
@@ -78,10 +82,6 @@ pub(crate) struct UserState {
     /// What this connection may do in locked rooms; made on first use, since
     /// most connections never meet a password.
     pub(super) passes: Option<Box<RoomPasses>>,
-    /// The newest message seen in each room on this connection, by room key:
-    /// entering a room again shows only what came after it. A list: a
-    /// connection sees few rooms, and an empty list costs least.
-    pub(super) seen: Vec<(String, i64)>,
     /// When this user was last told that the store is failing.
     pub(super) store_problem_told: Option<Instant>,
     /// The request being answered, if the door tags its requests.
@@ -92,10 +92,17 @@ pub(crate) struct UserState {
     pub(super) departure: Departure,
     /// What the user said about themselves before registering, if the door asks.
     pub(super) profile: Option<Arc<Profile>>,
+    /// The key of this session's resume token, while it can be resumed.
+    pub(super) resume: Option<ResumeKey>,
+    /// The nonces of requests carried out, with their replies.
+    pub(super) nonces: Nonces,
+    /// The reply to a nonce'd request, being listened for.
+    pub(super) recording: Recording,
 }
 
 impl Drop for UserState {
     fn drop(&mut self) {
+        self.drop_token();
         for room in self.rooms.drain(..) {
             let reason = match &self.departure {
                 Departure::Quit { message } => Some(LeaveReason::Quit {
@@ -125,12 +132,14 @@ impl UserState {
             nick: None,
             rooms: Vec::new(),
             passes: None,
-            seen: Vec::new(),
             store_problem_told: None,
             request: None,
             replied: false,
             departure: Departure::Disconnected,
             profile: None,
+            resume: None,
+            nonces: Nonces::default(),
+            recording: Recording::Off,
         }
     }
 
@@ -156,6 +165,9 @@ impl UserState {
     /// Answers the current request (if any) with `event`.
     pub(crate) fn reply(&mut self, event: Event) {
         self.replied = true;
+        if let Recording::Listening = self.recording {
+            self.recording = Recording::Heard(event.clone());
+        }
         self.outbox.reply_to(event.into(), self.request.clone());
     }
 
@@ -206,22 +218,6 @@ impl UserState {
         })
     }
 
-    /// The newest message id this connection has seen in the room `key`.
-    fn seen_in(&self, key: &str) -> i64 {
-        self.seen
-            .iter()
-            .find(|(room, _)| room == key)
-            .map_or(0, |(_, id)| *id)
-    }
-
-    /// Records that this connection has seen the room `key` up to message `id`.
-    pub(super) fn saw(&mut self, key: &str, id: i64) {
-        match self.seen.iter_mut().find(|(room, _)| room == key) {
-            Some((_, seen)) => *seen = id,
-            None => self.seen.push((key.to_owned(), id)),
-        }
-    }
-
     pub(super) fn is_in(&self, room: &Arc<Room>) -> bool {
         self.rooms.iter().any(|r| Arc::ptr_eq(r, room))
     }
@@ -231,20 +227,23 @@ impl UserState {
         self.rooms.retain(|r| !Arc::ptr_eq(r, room));
     }
 
-    /// What entering a room shows: its members and topic, and the recent
-    /// messages this connection has not seen there yet.
-    pub(super) fn view(&mut self, room: &Room, entry: Entry, created: bool) -> RoomView {
-        let key = room.name().key();
-        let seen = self.seen_in(key);
+    /// What entering a room shows: its members and topic, and its recent
+    /// messages (`--history-on-join`), only those with an id above `since`
+    /// when the client has the rest.
+    pub(super) fn view(
+        &self,
+        room: &Room,
+        entry: Entry,
+        created: bool,
+        since: Option<i64>,
+    ) -> RoomView {
+        let since = since.unwrap_or(i64::MIN);
         let recent: Vec<_> = entry
             .recent
             .iter()
-            .filter(|message| message.id > seen)
+            .filter(|message| message.id > since)
             .map(room_message)
             .collect();
-        if let Some(newest) = entry.recent.last() {
-            self.saw(key, newest.id.max(seen));
-        }
         RoomView {
             room: room.name().to_string(),
             created,

@@ -74,7 +74,7 @@ fn serve<D: StreamDoor, S: ByteStream>(
 ) -> impl Future<Output = ()> + Send {
     let (read, write) = stream.into_halves();
     let input = ByteInput::new(read, D::decoder(&hub.services.config), &hub.services.config);
-    session::serve::<D::Session>(input, ByteSink(write), peer, hub, shutdown)
+    session::serve::<D::Session, _>(input, ByteSink(write), peer, hub, shutdown)
 }
 
 /// What an accept loop serves with: the chat, the limits every door shares,

@@ -69,7 +69,10 @@ pub(crate) trait Sink: Send + 'static {
 }
 
 /// Runs until the outbox closes or the sink fails; cancels `gone` on exit so
-/// the session notices a dead writer.
+/// the session notices a dead writer. An outbox [handed
+/// over](Outbox::hand_over) (a session taken over by this connection) ends
+/// it with the connection still open: the sink and renderer come back, for a
+/// writer on the session's own outbox, and `gone` is left alone.
 pub(crate) async fn run<S: Sink, R: Renderer>(
     mut sink: S,
     outbox: Arc<Outbox>,
@@ -77,14 +80,24 @@ pub(crate) async fn run<S: Sink, R: Renderer>(
     mut renderer: R,
     timing: WriteTiming,
     gone: CancellationToken,
-) {
-    let _gone = gone.drop_guard();
-    if let Err(WriteError::Stalled) =
-        pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await
-    {
-        metrics.disconnected("write_stall");
+) -> Option<(S, R)> {
+    let gone = gone.drop_guard();
+    match pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await {
+        Ok(Pumped::HandedOver) => {
+            gone.disarm();
+            return Some((sink, renderer));
+        }
+        Ok(Pumped::Closed) | Err(WriteError::Failed) => {}
+        Err(WriteError::Stalled) => metrics.disconnected("write_stall"),
     }
     outbox.close();
+    None
+}
+
+/// How a writer's outbox ended.
+enum Pumped {
+    Closed,
+    HandedOver,
 }
 
 async fn pump<S: Sink, R: Renderer>(
@@ -93,7 +106,7 @@ async fn pump<S: Sink, R: Renderer>(
     metrics: &Metrics,
     renderer: &mut R,
     timing: WriteTiming,
-) -> Result<(), WriteError> {
+) -> Result<Pumped, WriteError> {
     let mut last_write: Option<Instant> = None;
     loop {
         // Nothing is kept between batches: an idle connection holds no buffer.
@@ -115,11 +128,15 @@ async fn pump<S: Sink, R: Renderer>(
         let batch = outbox.next_batch().await;
         metrics.delivered(batch.deliveries.len() as u64);
         metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
-        let closed = batch.closed;
+        let (closed, handed_over) = (batch.closed, batch.handed_over);
         let output = S::prepare(renderer, batch);
-        sink.send(output, closed, timing.stall_timeout).await?;
+        sink.send(output, closed && !handed_over, timing.stall_timeout)
+            .await?;
+        if handed_over {
+            return Ok(Pumped::HandedOver);
+        }
         if closed {
-            return Ok(());
+            return Ok(Pumped::Closed);
         }
         if !timing.coalesce.is_zero() {
             last_write = Some(Instant::now());

@@ -60,7 +60,8 @@ impl UserState {
                 room,
                 password,
                 if_epoch,
-            } => self.join(&room, password, if_epoch).await,
+                since,
+            } => self.join(&room, password, if_epoch, since).await,
             Request::Create { room } => self.create(&room).await,
             Request::Part { room, message } => self.part(&room, message),
             Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text),
@@ -135,9 +136,12 @@ impl UserState {
             .register(user, Arc::clone(&self.outbox), Arc::clone(&self.control))?;
         if !self.door.one_room {
             self.nick = Some(nick.clone());
+            let resume = self.issue_token();
             self.reply(Event::Welcome {
                 nick: nick.to_string(),
                 room: None,
+                resume,
+                resumed: None,
             });
             return Ok(());
         }
@@ -158,11 +162,14 @@ impl UserState {
                 return Err(refusal);
             }
         };
-        let view = self.view(&room, entry, false);
+        let view = self.view(&room, entry, false, None);
         self.rooms.push(room);
+        let resume = self.issue_token();
         self.reply(Event::Welcome {
             nick: nick.to_string(),
             room: Some(view),
+            resume,
+            resumed: None,
         });
         Ok(())
     }
@@ -298,6 +305,9 @@ impl UserState {
                 });
                 self.back_to_default_room();
             }
+            // Only a parked session hands itself over (`core::resume`);
+            // dropping the handoff fails the asker's resume.
+            Control::TakeOver(_) => {}
             Control::Invited { room, by, epoch } => {
                 self.passes_mut()
                     .invites
@@ -310,12 +320,8 @@ impl UserState {
         }
     }
 
-    /// Leaves `room`, telling its members why, and remembers how far this
-    /// connection has seen it.
+    /// Leaves `room`, telling its members why.
     pub(in crate::core) fn leave_room(&mut self, room: &Arc<Room>, reason: Option<LeaveReason>) {
-        if let Some(newest) = room.newest_message_id() {
-            self.saw(room.name().key(), newest);
-        }
         room.leave(self.id, reason);
         self.forget_room(room);
     }
@@ -324,7 +330,7 @@ impl UserState {
     pub(in crate::core) fn back_to_default_room(&mut self) {
         if self.door.one_room && self.rooms.is_empty() {
             let lobby = Arc::clone(self.hub.default_room());
-            if let Err(refusal) = self.enter(lobby, false) {
+            if let Err(refusal) = self.enter(lobby, false, None) {
                 self.refuse(refusal);
             }
         }

@@ -28,14 +28,20 @@ impl UserState {
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
-    pub(in crate::core) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
+    /// `since`: show only recent messages with an id above it.
+    pub(in crate::core) fn enter(
+        &mut self,
+        room: Arc<Room>,
+        created: bool,
+        since: Option<i64>,
+    ) -> Result<(), Refusal> {
         let entry = room.join(self.member(), self.door.lists_members)?;
         if self.door.one_room {
             for old in self.rooms.clone() {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
             }
         }
-        let view = self.view(&room, entry, created);
+        let view = self.view(&room, entry, created, since);
         self.reply(Event::Entered(view));
         // Someone away who enters says so to the room, after their join.
         let nick = self.registered_nick().clone();
@@ -61,6 +67,7 @@ impl UserState {
         name: &str,
         password: Option<String>,
         if_epoch: Option<u64>,
+        since: Option<i64>,
     ) -> Result<(), Refusal> {
         let Some(room) = self.hub.room(name) else {
             return Err(Refusal::NoSuchRoomToEnter {
@@ -75,7 +82,7 @@ impl UserState {
         self.check_room_limit()?;
         let (hash, epoch) = room.lock_state();
         let Some(hash) = hash else {
-            return self.enter(room, false);
+            return self.enter(room, false, since);
         };
         if if_epoch.is_some_and(|asked| asked != epoch) {
             // The answer was for an older password; it is no guess at this one.
@@ -84,14 +91,14 @@ impl UserState {
             });
         }
         if self.has_grant(&room) {
-            return self.enter(room, false);
+            return self.enter(room, false, since);
         }
         let key = room.name().key().to_owned();
         let passes = self.passes_mut();
         if passes.invites.get(&key) == Some(&epoch) {
             // An invitation is good for one entry; it grants nothing else.
             passes.invites.remove(&key);
-            return self.enter(room, false);
+            return self.enter(room, false, since);
         }
         if let Err(wait) = passes.lockout.check(&key, Instant::now()) {
             return Err(Refusal::LockedOut {
@@ -115,7 +122,7 @@ impl UserState {
             let passes = self.passes_mut();
             passes.lockout.succeeded(&key);
             passes.grants.insert(key, epoch);
-            return self.enter(room, false);
+            return self.enter(room, false, since);
         }
         warn!(peer = %self.peer, room = %room.name(), "wrong room password");
         self.hub.services.metrics.password_failed();
@@ -151,7 +158,7 @@ impl UserState {
             self.hub.remove_room(&room);
             return Err(refusal);
         }
-        self.enter(room, true)
+        self.enter(room, true, None)
     }
 
     pub(super) fn part(&mut self, name: &str, message: Option<String>) -> Result<(), Refusal> {

@@ -260,6 +260,7 @@ impl Replies {
             | Refusal::BadJson { .. }
             | Refusal::UnknownType { .. }
             | Refusal::BinaryFrame
+            | Refusal::ResumeFailed
             | Refusal::AnswerDropped) => self.notice(&format!("{command}: {other}")),
         }
     }

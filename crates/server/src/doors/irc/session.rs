@@ -138,6 +138,7 @@ impl DoorSession for Session {
             max_rooms: config.max_rooms_per_user,
             lists_members: true,
             answers_every_request: false,
+            resumable: false,
         }
     }
 
@@ -674,6 +675,7 @@ impl Session {
                 room: room.to_owned(),
                 password,
                 if_epoch: None,
+                since: None,
             };
             let result = match self.user.room_status(room) {
                 Ok(_) => self.execute(replies, join).await,

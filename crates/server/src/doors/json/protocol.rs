@@ -13,7 +13,7 @@ use banter_proto::request::{Request, SayKind};
 use banter_proto::Refusal;
 use banter_wire::{parse_request, Request as Wire, RequestError};
 
-use crate::core::RequestTag;
+use crate::core::{valid_nonce, RequestTag};
 
 /// Messages a `history` request returns without a `limit`.
 const DEFAULT_HISTORY_LIMIT: usize = 50;
@@ -21,12 +21,19 @@ const DEFAULT_HISTORY_LIMIT: usize = 50;
 /// What a client frame asks for.
 #[derive(Debug, PartialEq, Eq)]
 pub(super) enum ClientRequest {
-    /// Take a name (the first request of a connection).
+    /// Take a name (the first request of a connection), or take over the
+    /// waiting session `resume` names.
     Hello {
         name: String,
+        resume: Option<String>,
     },
     /// A core request.
     Core(Request),
+    /// A core request the client marked with a nonce, to be carried out once.
+    Once {
+        nonce: String,
+        request: Request,
+    },
     Ping,
     Quit,
 }
@@ -70,43 +77,85 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
         }
         Ok(sanitize(&text))
     };
+    let mut nonce = None;
+    let mut once = |given: Option<String>| -> Result<(), Refusal> {
+        if let Some(given) = given {
+            if !valid_nonce(&given) {
+                return Err(Refusal::BadRequest {
+                    detail: "a nonce is 1 to 64 printable ASCII characters".into(),
+                });
+            }
+            nonce = Some(given);
+        }
+        Ok(())
+    };
     let core = match wire {
-        Wire::Hello { name } => return Ok(ClientRequest::Hello { name }),
+        Wire::Hello { name, resume } => return Ok(ClientRequest::Hello { name, resume }),
         Wire::Ping => return Ok(ClientRequest::Ping),
         Wire::Quit => return Ok(ClientRequest::Quit),
-        Wire::Join { room, password } => Request::Join {
+        Wire::Join {
+            room,
+            password,
+            since,
+        } => Request::Join {
             room,
             password,
             if_epoch: None,
+            since,
         },
         Wire::Create { room } => Request::Create { room },
         Wire::Part { room, message } => Request::Part {
             room,
             message: message.map(&text).transpose()?,
         },
-        Wire::Say { room, text: said } => Request::Say {
-            room: Some(room),
-            kind: SayKind::Chat,
-            text: text(said)?,
-        },
-        Wire::Emote { room, text: said } => Request::Say {
-            room: Some(room),
-            kind: SayKind::Emote,
-            text: text(said)?,
-        },
+        Wire::Say {
+            room,
+            text: said,
+            nonce: given,
+        } => {
+            once(given)?;
+            Request::Say {
+                room: Some(room),
+                kind: SayKind::Chat,
+                text: text(said)?,
+            }
+        }
+        Wire::Emote {
+            room,
+            text: said,
+            nonce: given,
+        } => {
+            once(given)?;
+            Request::Say {
+                room: Some(room),
+                kind: SayKind::Emote,
+                text: text(said)?,
+            }
+        }
         Wire::SayElsewhere {
             room,
             from_room,
             text: said,
-        } => Request::SayElsewhere {
-            room,
-            from: Some(from_room),
-            text: text(said)?,
-        },
-        Wire::Msg { to, text: said } => Request::Private {
+            nonce: given,
+        } => {
+            once(given)?;
+            Request::SayElsewhere {
+                room,
+                from: Some(from_room),
+                text: text(said)?,
+            }
+        }
+        Wire::Msg {
             to,
-            text: text(said)?,
-        },
+            text: said,
+            nonce: given,
+        } => {
+            once(given)?;
+            Request::Private {
+                to,
+                text: text(said)?,
+            }
+        }
         Wire::Nick { name } => Request::Nick { name },
         Wire::Rooms => Request::Rooms,
         Wire::Who { room } => Request::Who { room: Some(room) },
@@ -153,7 +202,13 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
         },
         Wire::Close { room } => Request::Close { room: Some(room) },
     };
-    Ok(ClientRequest::Core(core))
+    Ok(match nonce {
+        Some(nonce) => ClientRequest::Once {
+            nonce,
+            request: core,
+        },
+        None => ClientRequest::Core(core),
+    })
 }
 
 #[cfg(test)]
@@ -192,6 +247,7 @@ mod tests {
                 room: "vault".into(),
                 password: Some("pw".into()),
                 if_epoch: None,
+                since: None,
             })
         );
     }
@@ -225,5 +281,33 @@ mod tests {
             "x".repeat(101)
         );
         assert_eq!(code(&long), (None, "too_long"));
+        assert_eq!(
+            code(r#"{"type":"say","room":"r","text":"hi","nonce":"","id":4}"#),
+            (Some("4".into()), "bad_request")
+        );
+        let long_nonce = format!(
+            r#"{{"type":"msg","to":"bob","text":"hi","nonce":"{}"}}"#,
+            "n".repeat(65)
+        );
+        assert_eq!(code(&long_nonce), (None, "bad_request"));
+    }
+
+    #[test]
+    fn nonces_mark_requests_to_carry_out_once() {
+        let parsed = parse(
+            r#"{"type":"emote","room":"r","text":"waves","nonce":"a1b2"}"#,
+            100,
+        );
+        assert_eq!(
+            parsed.request.unwrap(),
+            ClientRequest::Once {
+                nonce: "a1b2".into(),
+                request: Request::Say {
+                    room: Some("r".into()),
+                    kind: SayKind::Emote,
+                    text: "waves".into(),
+                },
+            }
+        );
     }
 }

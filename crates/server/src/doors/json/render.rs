@@ -6,7 +6,9 @@
 //! (`Cancelled`, `PromptCancelled`) render as nothing and are not sent;
 //! other doors' own output items never reach this door.
 
-use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomSummary, RoomView, WhoEntry};
+use banter_proto::event::{
+    LeaveReason, MessageKind, ResumeToken, RoomMessage, RoomSummary, RoomView, WhoEntry,
+};
 use banter_proto::Event;
 use banter_wire::{self as wire, Envelope, Frame, PROTOCOL};
 use bytes::{BufMut, Bytes, BytesMut};
@@ -155,10 +157,27 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
     Some(match event {
         // Away changes are IRC's `away-notify`; banter/1 has no away status yet.
         Event::Cancelled | Event::PromptCancelled(_) | Event::AwayChanged { .. } => return None,
-        Event::Welcome { nick, room } => Frame::Welcome {
+        Event::Welcome {
+            nick,
+            room,
+            resume,
+            resumed,
+        } => Frame::Welcome {
             name: nick,
             protocol: PROTOCOL,
             joined: room.as_ref().map(joined),
+            // The one place the token is written: to its owner.
+            resume: resume.as_ref().map(ResumeToken::expose),
+            resumed: resumed.is_some(),
+            rooms: resumed.as_ref().map(|rooms| {
+                rooms
+                    .iter()
+                    .map(|membership| wire::Membership {
+                        room: membership.room.as_str(),
+                        host: membership.host,
+                    })
+                    .collect()
+            }),
         },
         Event::Entered(view) => Frame::Joined(joined(view)),
         Event::Parted { room, .. } => Frame::Parted { room },

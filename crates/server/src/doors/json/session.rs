@@ -46,7 +46,7 @@ pub(crate) fn serve(
 ) -> impl Future<Output = ()> + Send {
     let (frames, messages) = socket.split();
     let input = FrameInput::new(messages, meter);
-    session::serve::<Session>(input, FrameSink::new(frames), peer, hub, shutdown)
+    session::serve::<Session, _>(input, FrameSink::new(frames), peer, hub, shutdown)
 }
 
 /// A WebSocket connection's state, owned by its task: the user alone.
@@ -65,6 +65,7 @@ impl DoorSession for Session {
             max_rooms: config.max_rooms_per_user,
             lists_members: true,
             answers_every_request: true,
+            resumable: true,
         }
     }
 
@@ -74,6 +75,10 @@ impl DoorSession for Session {
 
     fn user(&mut self) -> &mut UserState {
         &mut self.user
+    }
+
+    fn into_user(self) -> Option<UserState> {
+        Some(self.user)
     }
 
     async fn handle_input(&mut self, message: Message) -> Option<End> {
@@ -115,8 +120,16 @@ async fn handle(user: &mut UserState, request: Result<ClientRequest, Refusal>) -
             user.reply(Event::Pong);
             Ok(())
         }
-        Ok(ClientRequest::Hello { name }) => user.register(&name, None).await,
+        Ok(ClientRequest::Hello {
+            name: _,
+            resume: Some(token),
+        }) => user.resume(&token).await,
+        Ok(ClientRequest::Hello { name, resume: None }) => user.register(&name, None).await,
         Ok(ClientRequest::Core(request)) => user.execute(request).await,
+        Ok(ClientRequest::Once { nonce, request }) => {
+            user.request_once(nonce, request).await;
+            return false;
+        }
     };
     user.answer(result);
     false

@@ -38,6 +38,7 @@ use crate::core::{Control, Departure, Door, Hub, Outbox, Payload, UserState};
 use crate::doors::writer::{self, Sink};
 use crate::doors::{Renderer, WriteTiming};
 use crate::flood::Verdict;
+use crate::metrics::Metrics;
 use input::Arrival;
 
 /// How long the last lines of a session (goodbye, shutdown notice, error) may
@@ -80,6 +81,16 @@ impl End {
         }
     }
 
+    /// Whether a resumable session waits for its client after this end:
+    /// not after a quit, a shutdown, or an end the server chose for cause
+    /// (flooding, overflow); not before a name.
+    fn parks(&self) -> bool {
+        matches!(
+            self,
+            End::Closed | End::ReadError(_) | End::WriterGone | End::Silent
+        )
+    }
+
     /// How the user's rooms are told they left.
     fn departure(&self) -> Departure {
         match self {
@@ -109,6 +120,12 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
     fn open(user: UserState, writer_gone: &CancellationToken) -> (Self, Self::Renderer);
 
     fn user(&mut self) -> &mut UserState;
+
+    /// The connection's user, for a session that parks (`Door::resumable`);
+    /// doors whose sessions cannot be resumed have none to give.
+    fn into_user(self) -> Option<UserState> {
+        None
+    }
 
     /// What the client is told as soon as it connects.
     fn greet(&mut self) {}
@@ -164,10 +181,12 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
 
 /// Serves one connection of door `D` to its end: `input` is what the client
 /// sends, `sink` where its output goes. The writer is spawned at once; the
-/// future returned holds only what the session needs while it runs.
-pub(crate) fn serve<D: DoorSession>(
+/// future returned holds only what the session needs while it runs. A
+/// resumable session whose connection ends without a quit parks here for
+/// the resume grace (`core::resume`), holding the connection's slot.
+pub(crate) fn serve<D: DoorSession, S: Sink>(
     mut input: impl Input<Item = D::Item>,
-    sink: impl Sink,
+    sink: S,
     peer: SocketAddr,
     hub: Arc<Hub>,
     shutdown: CancellationToken,
@@ -181,19 +200,27 @@ pub(crate) fn serve<D: DoorSession>(
     let metrics = Arc::clone(&hub.services.metrics);
     let user = UserState::new(hub, peer, Arc::clone(&outbox), D::door(&config));
     let (mut session, renderer) = D::open(user, &writer_gone);
-    let mut writer = tokio::spawn(writer::run(
+    let timing = WriteTiming {
+        coalesce: config.write_coalesce(),
+        stall_timeout: config.write_stall_timeout(),
+    };
+    let writer = tokio::spawn(writer::run(
         sink,
         Arc::clone(&outbox),
-        metrics,
+        Arc::clone(&metrics),
         renderer,
-        WriteTiming {
-            coalesce: config.write_coalesce(),
-            stall_timeout: config.write_stall_timeout(),
-        },
+        timing,
         writer_gone.clone(),
     ));
+    let mut output = Output {
+        outbox,
+        writer,
+        metrics,
+        timing,
+        gone: writer_gone.clone(),
+    };
     async move {
-        let end = run(&mut session, &mut input, &config, &shutdown, &writer_gone).await;
+        let end = run(&mut session, &mut input, &config, &mut output, &shutdown).await;
         let user = session.user();
         user.set_departure(end.departure());
         let door = user.door();
@@ -206,22 +233,67 @@ pub(crate) fn serve<D: DoorSession>(
                 debug!(%peer, end = end.describe(), door, "connection ended before a name was chosen")
             }
         }
+        if end.parks() && user.can_park() {
+            if let Some(user) = session.into_user() {
+                // Parked before the connection is let go. What the writer
+                // had taken is lost with the connection.
+                let parked = user.park();
+                output.writer.abort();
+                let _ = (&mut output.writer).await;
+                drop(input);
+                parked.wait(&shutdown).await;
+            }
+            return;
+        }
         let unfinished = session.unfinished();
         drop(session);
         if let Some(event) = unfinished {
-            outbox.reply(event);
+            output.outbox.reply(event);
         }
-        close_output(&outbox, D::farewell(&end), &mut writer).await;
+        close_output(&output.outbox, D::farewell(&end), &mut output.writer).await;
+    }
+}
+
+/// A connection's output: the outbox its writer drains, and the writer.
+struct Output<S: Sink, R: Renderer> {
+    outbox: Arc<Outbox>,
+    writer: JoinHandle<Option<(S, R)>>,
+    metrics: Arc<Metrics>,
+    timing: WriteTiming,
+    gone: CancellationToken,
+}
+
+impl<S: Sink, R: Renderer> Output<S, R> {
+    /// Moves the writer to `outbox` (a session this connection took over):
+    /// what the old outbox holds goes out first, then the connection is the
+    /// new outbox's. False when the writer could not finish the old one.
+    async fn follow(&mut self, outbox: Arc<Outbox>) -> bool {
+        self.outbox.hand_over();
+        let parts = tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut self.writer).await;
+        let Ok(Ok(Some((sink, renderer)))) = parts else {
+            self.writer.abort();
+            return false;
+        };
+        self.outbox = outbox;
+        self.writer = tokio::spawn(writer::run(
+            sink,
+            Arc::clone(&self.outbox),
+            Arc::clone(&self.metrics),
+            renderer,
+            self.timing,
+            self.gone.clone(),
+        ));
+        true
     }
 }
 
 /// Reads and handles the client's input until the session ends.
-async fn run<D: DoorSession, I: Input<Item = D::Item>>(
+async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
     session: &mut D,
     input: &mut I,
     config: &Config,
+    output: &mut Output<S, D::Renderer>,
     shutdown: &CancellationToken,
-    writer_gone: &CancellationToken,
 ) -> End {
     session.greet();
     // Timers are boxed and dropped when done with: a timer in the future
@@ -232,12 +304,11 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>>(
     let mut silence = silence_limit.map(|limit| Box::pin(tokio::time::sleep(limit)));
     let mut heard = Instant::now();
     let mut probed = false;
-    let requests = session.user().mailbox();
     // Made once and polled on every turn, so that waiting for them costs no
     // new registration per item.
+    let writer_gone = output.gone.clone();
     let stopped = writer_gone.cancelled();
-    let request = requests.recv();
-    tokio::pin!(stopped, request);
+    tokio::pin!(stopped);
     // Why `stopped` fired.
     let stop = || {
         if shutdown.is_cancelled() {
@@ -246,90 +317,103 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>>(
             End::WriterGone
         }
     };
+    // Once per mailbox: a session taken over brings its own.
     loop {
-        let user = session.user();
-        if user.outbox.overflowed() {
-            user.hub.services.metrics.disconnected("output_overflow");
-            return End::Overflow;
-        }
-        // Stop reading a client that is not reading its own output.
-        while user.outbox.is_full() {
-            tokio::select! {
+        let requests = session.user().mailbox();
+        let request = requests.recv();
+        tokio::pin!(request);
+        loop {
+            let user = session.user();
+            if user.outbox.overflowed() {
+                user.hub.services.metrics.disconnected("output_overflow");
+                return End::Overflow;
+            }
+            // Stop reading a client that is not reading its own output.
+            while user.outbox.is_full() {
+                tokio::select! {
+                    biased;
+                    _ = &mut stopped => return stop(),
+                    _ = user.outbox.drained() => {}
+                }
+            }
+            if user.nick().is_some() {
+                registration_deadline = None;
+            }
+            let arrival = tokio::select! {
                 biased;
                 _ = &mut stopped => return stop(),
-                _ = user.outbox.drained() => {}
-            }
-        }
-        if user.nick().is_some() {
-            registration_deadline = None;
-        }
-        let arrival = tokio::select! {
-            biased;
-            _ = &mut stopped => return stop(),
-            _ = wait(&mut registration_deadline), if registration_deadline.is_some() => {
-                return End::RegistrationTimeout(config.registration_timeout);
-            }
-            _ = wait(&mut silence), if silence.is_some() => {
-                let (Some(limit), Some(timer)) = (silence_limit, silence.as_mut()) else {
-                    continue;
-                };
-                // The timer is moved only when it fires, not on every item.
-                let due = heard + limit * if probed { 2 } else { 1 };
-                if Instant::now() < due {
-                    timer.as_mut().reset(due);
-                    continue;
+                _ = wait(&mut registration_deadline), if registration_deadline.is_some() => {
+                    return End::RegistrationTimeout(config.registration_timeout);
                 }
-                if probed || !session.probe() {
-                    return End::Silent;
-                }
-                probed = true;
-                timer.as_mut().reset(heard + limit * 2);
-                continue;
-            }
-            control = &mut request => {
-                request.set(requests.recv());
-                session.before_control(&control);
-                session.user().handle_control(control);
-                continue;
-            }
-            arrival = input.next() => arrival,
-        };
-        let item = match arrival {
-            Err(err) => return End::ReadError(err),
-            Ok(None) => return End::Closed,
-            Ok(Some(Arrival::Warning)) => {
-                slow_down(session.user(), config);
-                continue;
-            }
-            Ok(Some(Arrival::Flood)) => return flooding(session.user()),
-            Ok(Some(Arrival::Item(item, verdict))) => {
-                heard = Instant::now();
-                probed = false;
-                match verdict {
-                    Verdict::Go => {}
-                    Verdict::Wait { delay, warn } => {
-                        session.user().hub.services.metrics.flood_delayed();
-                        if warn {
-                            slow_down(session.user(), config);
-                        }
-                        tokio::select! {
-                            biased;
-                            _ = &mut stopped => return stop(),
-                            _ = tokio::time::sleep(delay) => {}
-                        }
+                _ = wait(&mut silence), if silence.is_some() => {
+                    let (Some(limit), Some(timer)) = (silence_limit, silence.as_mut()) else {
+                        continue;
+                    };
+                    // The timer is moved only when it fires, not on every item.
+                    let due = heard + limit * if probed { 2 } else { 1 };
+                    if Instant::now() < due {
+                        timer.as_mut().reset(due);
+                        continue;
                     }
-                    Verdict::Disconnect => return flooding(session.user()),
+                    if probed || !session.probe() {
+                        return End::Silent;
+                    }
+                    probed = true;
+                    timer.as_mut().reset(heard + limit * 2);
+                    continue;
                 }
-                item
+                control = &mut request => {
+                    request.set(requests.recv());
+                    session.before_control(&control);
+                    session.user().handle_control(control);
+                    continue;
+                }
+                arrival = input.next() => arrival,
+            };
+            let item = match arrival {
+                Err(err) => return End::ReadError(err),
+                Ok(None) => return End::Closed,
+                Ok(Some(Arrival::Warning)) => {
+                    slow_down(session.user(), config);
+                    continue;
+                }
+                Ok(Some(Arrival::Flood)) => return flooding(session.user()),
+                Ok(Some(Arrival::Item(item, verdict))) => {
+                    heard = Instant::now();
+                    probed = false;
+                    match verdict {
+                        Verdict::Go => {}
+                        Verdict::Wait { delay, warn } => {
+                            session.user().hub.services.metrics.flood_delayed();
+                            if warn {
+                                slow_down(session.user(), config);
+                            }
+                            tokio::select! {
+                                biased;
+                                _ = &mut stopped => return stop(),
+                                _ = tokio::time::sleep(delay) => {}
+                            }
+                        }
+                        Verdict::Disconnect => return flooding(session.user()),
+                    }
+                    item
+                }
+            };
+            let end = session.handle_input(item).await;
+            let extra = session.surcharge();
+            if extra > 0 {
+                input.surcharge(extra);
             }
-        };
-        let end = session.handle_input(item).await;
-        let extra = session.surcharge();
-        if extra > 0 {
-            input.surcharge(extra);
-        }
-        if let Some(end) = end {
-            return end;
+            if let Some(end) = end {
+                return end;
+            }
+            let taken_over = Arc::clone(&session.user().outbox);
+            if !Arc::ptr_eq(&taken_over, &output.outbox) {
+                if !output.follow(taken_over).await {
+                    return End::WriterGone;
+                }
+                break;
+            }
         }
     }
 }
@@ -359,7 +443,7 @@ fn flooding(user: &mut UserState) -> End {
 /// Ends a session's output: queues `farewell` last, closes the outbox, and
 /// gives the writer [`FINAL_FLUSH_TIMEOUT`] to send what is queued before
 /// stopping it, so a client that reads nothing cannot hold the session open.
-async fn close_output(outbox: &Outbox, farewell: Option<Payload>, writer: &mut JoinHandle<()>) {
+async fn close_output<T>(outbox: &Outbox, farewell: Option<Payload>, writer: &mut JoinHandle<T>) {
     if let Some(farewell) = farewell {
         outbox.reply(farewell);
     }

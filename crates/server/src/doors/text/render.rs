@@ -346,12 +346,15 @@ pub fn plain_text(event: &Event) -> String {
                 ),
             )
         }
-        Event::Welcome { nick, room: None } => {
+        Event::Welcome {
+            nick, room: None, ..
+        } => {
             line(&mut out, format_args!("hello {nick}. Type :h for help."))
         }
         Event::Welcome {
             nick,
             room: Some(view),
+            ..
         } => {
             line(
                 &mut out,
@@ -630,6 +633,7 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::BadJson { .. }
             | Refusal::UnknownType { .. }
             | Refusal::BinaryFrame
+            | Refusal::ResumeFailed
             | Refusal::AnswerDropped => std::fmt::Display::fmt(self.0, f),
         }
     }

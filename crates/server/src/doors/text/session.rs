@@ -37,6 +37,7 @@ const TEXT_DOOR: Door = Door {
     max_rooms: 1,
     lists_members: false,
     answers_every_request: false,
+    resumable: false,
 };
 
 /// An answer the session is waiting for; the next line is that answer, never
@@ -334,6 +335,7 @@ impl Session {
             room: name.clone(),
             password: None,
             if_epoch: None,
+            since: None,
         };
         match self.user.execute(join).await {
             Err(Refusal::PasswordNeeded { room }) => {
@@ -404,6 +406,7 @@ impl Session {
                     room,
                     password: Some(text),
                     if_epoch: Some(epoch),
+                    since: None,
                 };
                 self.execute(join).await;
             }

@@ -25,7 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use crate::protocol::{self, Body, Envelope, Frame, Request, SessionRoom, WelcomeSession};
+use crate::protocol::{self, Body, Envelope, Frame, Membership, Request};
 use crate::trust::Trust;
 
 /// Frames from the server waiting for the app.
@@ -71,7 +71,7 @@ pub enum Incoming {
     Registered {
         name: String,
         wanted: String,
-        resumed: Option<Vec<SessionRoom>>,
+        resumed: Option<Vec<Membership>>,
     },
     Frame(Frame),
     /// The connection was lost; `why` says how.
@@ -259,26 +259,27 @@ async fn register(
     socket: &mut Socket,
     wanted: &str,
     token: &mut Option<String>,
-) -> Result<(String, Option<Vec<SessionRoom>>), End> {
+) -> Result<(String, Option<Vec<Membership>>), End> {
     if let Some(presented) = token.take() {
         let hello = Envelope {
             body: Request::Hello {
                 name: wanted.to_owned(),
+                resume: Some(presented),
             },
             id: Some(0),
         };
-        send(
-            socket,
-            protocol::with_field(&hello.to_json(), "resume", &presented),
-        )
-        .await?;
+        send(socket, hello.to_json()).await?;
         loop {
-            let (text, frame) = receive_text(socket).await?;
-            match frame.body {
-                Body::Welcome { name, .. } => {
-                    let session = WelcomeSession::read(&text);
-                    *token = session.resume;
-                    return Ok((name, session.resumed.then_some(session.rooms)));
+            match receive(socket).await?.body {
+                Body::Welcome {
+                    name,
+                    resume,
+                    resumed,
+                    rooms,
+                    ..
+                } => {
+                    *token = resume;
+                    return Ok((name, resumed.then(|| rooms.unwrap_or_default())));
                 }
                 // Refused (`resume_failed`, or an older server's word on the
                 // unknown field): a fresh session below.
@@ -297,10 +298,9 @@ async fn register(
         };
         send(socket, hello.to_json()).await?;
         loop {
-            let (text, frame) = receive_text(socket).await?;
-            match frame.body {
-                Body::Welcome { name, .. } => {
-                    *token = WelcomeSession::read(&text).resume;
+            match receive(socket).await?.body {
+                Body::Welcome { name, resume, .. } => {
+                    *token = resume;
                     return Ok((name, None));
                 }
                 Body::Error { code, .. } if code == "name_taken" => break,
@@ -324,18 +324,13 @@ async fn send(socket: &mut Socket, text: String) -> Result<(), End> {
 
 /// The next JSON frame (pings are answered by tungstenite as it reads).
 async fn receive(socket: &mut Socket) -> Result<Frame, End> {
-    Ok(receive_text(socket).await?.1)
-}
-
-/// The next JSON frame and its text.
-async fn receive_text(socket: &mut Socket) -> Result<(String, Frame), End> {
     loop {
         let next = tokio::time::timeout(SILENCE_LIMIT, socket.next())
             .await
             .map_err(|_| End::Lost("the server went silent".into()))?;
         match next {
             Some(Ok(Message::Text(text))) => match protocol::parse(&text) {
-                Ok(frame) => return Ok((text.to_string(), frame)),
+                Ok(frame) => return Ok(frame),
                 // A frame this client cannot read: skip it, as PROTOCOL.md asks
                 // of fields it does not know.
                 Err(_) => continue,

@@ -9,7 +9,7 @@
 
 use crate::secret::Secret;
 
-pub use banter_wire::{Frame as Body, Member, MessageKind, RoomMessage};
+pub use banter_wire::{Frame as Body, Member, Membership, MessageKind, RoomMessage};
 
 /// One request, serialised as `{"type": ..., fields...}`; its `Debug` shows
 /// a password only as its mask.
@@ -27,44 +27,6 @@ pub fn parse(text: &str) -> Result<Frame, serde_json::Error> {
     banter_wire::parse_frame(text)
 }
 
-/// `json` (one request object) with `key` set to `value`: the resume
-/// contract's fields (`hello`'s `resume`, a line's `nonce`), which
-/// banter-wire's request types do not carry.
-pub fn with_field(json: &str, key: &str, value: &str) -> String {
-    let mut object: serde_json::Map<String, serde_json::Value> =
-        serde_json::from_str(json).expect("a request is an object");
-    object.insert(key.to_owned(), value.into());
-    serde_json::Value::Object(object).to_string()
-}
-
-/// What `welcome` says beyond banter-wire's fields (the resume contract):
-/// the token to present on the next connection, whether this one took
-/// over the session, and the session's rooms when it did.
-#[derive(Debug, Default, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct WelcomeSession {
-    #[serde(default)]
-    pub resume: Option<String>,
-    #[serde(default)]
-    pub resumed: bool,
-    #[serde(default)]
-    pub rooms: Vec<SessionRoom>,
-}
-
-/// One room of a resumed session, and whether we are its host.
-#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
-pub struct SessionRoom {
-    pub room: String,
-    #[serde(default)]
-    pub host: bool,
-}
-
-impl WelcomeSession {
-    /// Read from a `welcome` frame's text; nothing when it says nothing.
-    pub fn read(text: &str) -> Self {
-        serde_json::from_str(text).unwrap_or_default()
-    }
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -80,7 +42,7 @@ mod tests {
             wire(
                 Request::Hello {
                     name: "alice".into(),
-                    resume: None,
+                    resume: None
                 },
                 Some(1)
             ),
@@ -91,7 +53,7 @@ mod tests {
                 Request::Join {
                     room: "vault".into(),
                     password: Some(Secret::from("rook takes")),
-                    since: None,
+                    since: None
                 },
                 Some(3)
             ),
@@ -102,11 +64,11 @@ mod tests {
                 Request::Join {
                     room: "games".into(),
                     password: None,
-                    since: None,
+                    since: Some(41)
                 },
                 None
             ),
-            json!({"type":"join","room":"games"})
+            json!({"type":"join","room":"games","since":41})
         );
         assert_eq!(
             wire(
@@ -134,32 +96,49 @@ mod tests {
 
     #[test]
     fn the_resume_contract_fields_are_written_and_read() {
-        let hello = Envelope {
-            body: Request::Hello {
-                name: "alice".into(),
-            },
-            id: Some(1),
-        };
-        let text = with_field(&hello.to_json(), "resume", "Zb3");
         assert_eq!(
-            serde_json::from_str::<Value>(&text).unwrap(),
+            wire(
+                Request::Hello {
+                    name: "alice".into(),
+                    resume: Some("Zb3".into())
+                },
+                Some(1)
+            ),
             json!({"type":"hello","name":"alice","resume":"Zb3","id":1})
         );
-        let welcome = WelcomeSession::read(
-            r#"{"type":"welcome","name":"alice","protocol":"banter/1","resume":"Zb4","resumed":true,"rooms":[{"room":"games","host":true}],"id":1}"#,
-        );
-        assert_eq!(welcome.resume.as_deref(), Some("Zb4"));
-        assert!(welcome.resumed);
         assert_eq!(
-            welcome.rooms,
-            [SessionRoom {
+            wire(
+                Request::Say {
+                    room: "games".into(),
+                    text: "hi".into(),
+                    nonce: Some("00ff".into())
+                },
+                Some(2)
+            ),
+            json!({"type":"say","room":"games","text":"hi","nonce":"00ff","id":2})
+        );
+        let frame = parse(
+            r#"{"type":"welcome","name":"alice","protocol":"banter/1","resume":"Zb4","resumed":true,"rooms":[{"room":"games","host":true}],"id":1}"#,
+        )
+        .unwrap();
+        let Body::Welcome {
+            resume,
+            resumed,
+            rooms,
+            ..
+        } = frame.body
+        else {
+            panic!("a welcome");
+        };
+        assert_eq!(resume.as_deref(), Some("Zb4"));
+        assert!(resumed);
+        assert_eq!(
+            rooms,
+            Some(vec![Membership {
                 room: "games".into(),
                 host: true
-            }]
+            }])
         );
-        // An older server's welcome: no token, nothing resumed.
-        let old = WelcomeSession::read(r#"{"type":"welcome","name":"a","protocol":"banter/1"}"#);
-        assert_eq!(old, WelcomeSession::default());
     }
 
     #[test]

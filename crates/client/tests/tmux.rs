@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use banter_server::Config;
@@ -101,10 +101,12 @@ impl Server {
 /// close: while closed it hangs up on every new connection. It decides
 /// when the client may come back, so "messages sent meanwhile" are sent
 /// before it does, however the machine's load and the client's jittered
-/// backoff fall.
+/// backoff fall. [`Gate::cut`] drops the connections it carries, as a
+/// network drop does.
 struct Gate {
     addr: SocketAddr,
     open: Arc<AtomicBool>,
+    carried: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Gate {
@@ -112,24 +114,38 @@ impl Gate {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let open = Arc::new(AtomicBool::new(true));
+        let carried = Arc::new(Mutex::new(Vec::new()));
         let accepting = Arc::clone(&open);
+        let connections = Arc::clone(&carried);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !accepting.load(Ordering::SeqCst) {
                     continue;
                 }
-                tokio::spawn(async move {
+                let relay = tokio::spawn(async move {
                     if let Ok(mut outbound) = TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
+                connections.lock().unwrap().push(relay);
             }
         });
-        Self { addr, open }
+        Self {
+            addr,
+            open,
+            carried,
+        }
     }
 
     fn set_open(&self, open: bool) {
         self.open.store(open, Ordering::SeqCst);
+    }
+
+    /// Drops every connection carried now (both ends see it close).
+    fn cut(&self) {
+        for relay in self.carried.lock().unwrap().drain(..) {
+            relay.abort();
+        }
     }
 
     fn url(&self) -> String {
@@ -323,6 +339,34 @@ impl Ws {
             "welcome"
         );
         ws
+    }
+
+    /// Sends `request` without waiting for its answer.
+    async fn send(&mut self, request: Value) {
+        self.socket
+            .send(Message::Text(request.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// Every frame until one that `last` accepts, that one included.
+    async fn frames_until(&mut self, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("no such frame; got {frames:?}"))
+                .expect("open")
+                .unwrap();
+            if let Message::Text(text) = frame {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                let done = last(&value);
+                frames.push(value);
+                if done {
+                    return frames;
+                }
+            }
+        }
     }
 
     /// Sends `request` and returns its answer.
@@ -807,5 +851,73 @@ async fn emoji_sequences_lose_no_glyphs_in_tmux() {
     for row in screen.lines() {
         assert!(unicode_width::UnicodeWidthStr::width(row) <= 100, "{row}");
     }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_rights_survive_a_network_drop_and_nobody_sees_it() {
+    let server = Server::start(None).await;
+    let gate = Gate::start(server.http).await;
+    let tmux = Tmux::new("resume");
+    tmux.banter(&gate.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    tmux.type_line("banter", ":n games");
+    tmux.wait_for("banter", "you joined games").await;
+    let mut bob = Ws::login(&server.url(), "bob").await;
+    let joined = bob.ask(json!({"type":"join","room":"games"})).await;
+    assert_eq!(joined["members"][0], json!({"name":"alice","host":true}));
+    tmux.wait_for("banter", "bob joined games").await;
+
+    // The network drops; bob talks, and alice types, meanwhile.
+    gate.set_open(false);
+    gate.cut();
+    tmux.wait_for("banter", "reconnecting").await;
+    bob.send(json!({"type":"say","room":"games","text":"while you were away","id":100}))
+        .await;
+    tmux.type_line("banter", "typed while offline");
+    tmux.wait_for("banter", "1 line to send").await;
+    gate.set_open(true);
+    let screen = tmux
+        .wait("banter", "the session resumed", |s| {
+            s.contains("[connected]") && s.contains("-- reconnected")
+        })
+        .await;
+    // The same session: nothing joined again.
+    assert!(!screen.contains("rejoined"), "{screen}");
+    let screen = tmux
+        .wait("banter", "the line typed offline, said", |s| {
+            s.contains("alice: typed while offline") && !s.contains("to send")
+        })
+        .await;
+    assert_eq!(
+        screen.matches("bob: while you were away").count(),
+        1,
+        "{screen}"
+    );
+
+    // Still the host: the topic is hers to set.
+    tmux.type_line("banter", ":topic back in one piece");
+    let frames = bob.frames_until(|f| f["type"] == "topic_changed").await;
+    assert_eq!(frames.last().unwrap()["by"], "alice");
+    // Bob saw no leave, no join, no host hand-off; the offline line once.
+    for frame in &frames {
+        assert!(
+            !matches!(
+                frame["type"].as_str(),
+                Some("member_left" | "member_joined" | "host_added")
+            ),
+            "{frames:?}"
+        );
+    }
+    let offline: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["type"] == "message" && f["text"] == "typed while offline")
+        .collect();
+    assert_eq!(offline.len(), 1, "{frames:?}");
+    let who = bob.ask(json!({"type":"who","room":"games"})).await;
+    assert!(who["members"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"name":"alice","host":true})));
     server.stop().await;
 }

@@ -223,18 +223,25 @@ impl App {
             return self.notice(here, "cancelled");
         }
         match prompt.purpose {
-            Answer::Join { room, rejoin } => self.request(
-                Request::Join {
-                    room: room.clone(),
-                    password: Some(prompt.secret.clone()),
-                    since: None,
-                },
-                Pending::Join {
-                    room,
-                    password: Some(prompt.secret),
-                    rejoin,
-                },
-            ),
+            Answer::Join { room, rejoin } => {
+                let since = if rejoin {
+                    self.conversations.room(&room).and_then(|c| c.newest_id())
+                } else {
+                    None
+                };
+                self.request(
+                    Request::Join {
+                        room: room.clone(),
+                        password: Some(prompt.secret.clone()),
+                        since,
+                    },
+                    Pending::Join {
+                        room,
+                        password: Some(prompt.secret),
+                        rejoin,
+                    },
+                );
+            }
             Answer::NewPassword { room } => {
                 self.prompt = Some(Prompt {
                     label: format!("the new password for {room} again"),

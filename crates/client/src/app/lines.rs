@@ -14,7 +14,7 @@
 use std::collections::VecDeque;
 
 use super::{App, Pending};
-use crate::protocol::{self, Envelope, Request};
+use crate::protocol::{Envelope, Request};
 use crate::state::Kind;
 
 /// Lines a second, under the server's default of 10, leaving room for the
@@ -31,7 +31,7 @@ pub const MAX_LINE_BYTES: usize = 4096;
 /// One line to be said.
 #[derive(Debug)]
 pub(super) struct Line {
-    nonce: String,
+    /// With its nonce.
     request: Request,
     pending: Pending,
     /// The request id it was last sent with, until its answer comes.
@@ -103,10 +103,17 @@ pub struct PasteProgress {
 }
 
 impl App {
-    /// Queues a line to be said; it goes out when its turn and pace allow.
-    pub(super) fn queue_line(&mut self, request: Request, pending: Pending, pasted: bool) {
+    /// Queues a line to be said, giving it its nonce; it goes out when its
+    /// turn and pace allow.
+    pub(super) fn queue_line(&mut self, mut request: Request, pending: Pending, pasted: bool) {
+        if let Request::Say { nonce: mark, .. }
+        | Request::Emote { nonce: mark, .. }
+        | Request::SayElsewhere { nonce: mark, .. }
+        | Request::Msg { nonce: mark, .. } = &mut request
+        {
+            *mark = Some(nonce());
+        }
         self.lines.push_back(Line {
-            nonce: nonce(),
             request,
             pending,
             sent: None,
@@ -182,15 +189,11 @@ impl App {
             self.next_id += 1;
             let line = &mut self.lines[at];
             line.sent = Some(id);
-            let text = protocol::with_field(
-                &Envelope {
-                    body: line.request.clone(),
-                    id: Some(id),
-                }
-                .to_json(),
-                "nonce",
-                &line.nonce,
-            );
+            let text = Envelope {
+                body: line.request.clone(),
+                id: Some(id),
+            }
+            .to_json();
             self.pending.insert(id, line.pending.clone());
             self.effects.push(super::Effect::Send(text));
             at += 1;

@@ -17,7 +17,7 @@ use std::collections::HashMap;
 
 use crate::connection::{Incoming, Link};
 use crate::input::{Completion, Editor, History};
-use crate::protocol::{Envelope, Request, SessionRoom};
+use crate::protocol::{Envelope, Membership, Request};
 use crate::secret::Secret;
 use crate::state::{Conversations, Kind, What};
 
@@ -365,11 +365,14 @@ impl App {
             }
             let room = conversation.name.clone();
             let password = conversation.password.clone();
+            // Only what came after the newest message held; the gap rule
+            // pages back if more came than the join shows.
+            let since = conversation.newest_id();
             self.request(
                 Request::Join {
                     room: room.clone(),
                     password: password.clone(),
-                    since: None,
+                    since,
                 },
                 Pending::Join {
                     room,
@@ -385,7 +388,7 @@ impl App {
     /// nothing is joined again and nobody saw us go. Each room's history
     /// is still checked past the newest message we hold, for what was on
     /// its way when the connection broke.
-    fn resumed(&mut self, name: String, rooms: &[SessionRoom]) {
+    fn resumed(&mut self, name: String, rooms: &[Membership]) {
         self.online = true;
         self.last_failure = None;
         if name != self.me {

@@ -248,7 +248,11 @@ fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
         resumed: None,
     });
     let rejoin = sent(&mut app);
-    assert_eq!(rejoin, [json!({"type":"join","room":"lobby","id":2})]);
+    // Only what came after the newest message held.
+    assert_eq!(
+        rejoin,
+        [json!({"type":"join","room":"lobby","since":3,"id":2})]
+    );
     // The server's join history holds the newest messages, 8-10, and 3 was seen before.
     let recent: Vec<Value> = (8..=10)
         .map(|id| message("lobby", "bob", id, "new"))
@@ -475,7 +479,7 @@ fn a_line_unanswered_when_the_connection_drops_goes_again_with_its_nonce_on_resu
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
-        resumed: Some(vec![protocol::SessionRoom {
+        resumed: Some(vec![protocol::Membership {
             room: "lobby".into(),
             host: true,
         }]),

@@ -332,6 +332,7 @@ fn needs_server(command: &Command) -> bool {
 const HELP_KEYS: &[&str] = &[
     "keys:",
     "  Enter sends; a line starting with :: sends one starting with ':'",
+    "  /join #room is :join room (the IRC habit, any command); //join sends '/join'",
     "  Alt-1..9, Ctrl-N / Ctrl-P: switch conversations; Alt-A: the next with unread lines",
     "  PgUp / PgDn, mouse wheel: scroll (past the top loads older history)",
     "  Tab: complete nicks, commands, rooms; Up / Down: lines sent before",

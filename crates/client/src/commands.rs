@@ -153,10 +153,41 @@ pub fn names() -> impl Iterator<Item = String> {
     })
 }
 
+/// The command word at the start of `rest` (lowercased), if it names one.
+fn command_word(rest: &str) -> Option<Spec> {
+    let word = rest.split(' ').next().unwrap_or_default();
+    (!word.is_empty())
+        .then(|| find(&word.to_lowercase()))
+        .flatten()
+}
+
+/// A room as typed, without the `#` IRC users put before it (room names
+/// never hold one).
+fn room_name(typed: String) -> String {
+    match typed.strip_prefix('#') {
+        Some(bare) if !bare.is_empty() => bare.to_owned(),
+        _ => typed,
+    }
+}
+
 /// Parses one line. `Err` is a sentence for the user.
+///
+/// The IRC habit is understood: `/join #games` is `:join games`, for every
+/// command's name or alias after a `/` (`//join` sends "/join" as chat); a
+/// `/` before anything else is chat, as it always was.
 pub fn parse(line: &str) -> Result<Command, String> {
     if let Some(escaped) = line.strip_prefix("::") {
         return Ok(Command::Say(format!(":{escaped}")));
+    }
+    if let Some(rest) = line.strip_prefix('/') {
+        if let Some(escaped) = rest.strip_prefix('/') {
+            if command_word(escaped).is_some() {
+                return Ok(Command::Say(rest.to_owned()));
+            }
+        } else if command_word(rest).is_some() {
+            return parse(&format!(":{rest}"));
+        }
+        return Ok(Command::Say(line.to_owned()));
     }
     let Some(rest) = line.strip_prefix(':') else {
         return Ok(Command::Say(line.to_owned()));
@@ -198,12 +229,13 @@ pub fn parse(line: &str) -> Result<Command, String> {
     };
     let word = || word_arg.clone().unwrap_or_default();
     let text = || text_arg.clone().unwrap_or_default();
+    let room = || room_name(word());
     Ok(match spec.name {
-        "change-room" => Command::Join(word()),
-        "new" => Command::Create(word()),
-        "part" => Command::Part(word_arg),
+        "change-room" => Command::Join(room()),
+        "new" => Command::Create(room()),
+        "part" => Command::Part(word_arg.map(room_name)),
         "erm" => Command::ExtraRoom {
-            room: word(),
+            room: room(),
             text: text(),
         },
         "msg" => Command::Msg {
@@ -213,7 +245,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "me" => Command::Me(text()),
         "nick" => Command::Nick(word()),
         "topic" => Command::Topic(text_arg),
-        "who" => Command::Who(word_arg),
+        "who" => Command::Who(word_arg.map(room_name)),
         "rooms" => Command::Rooms,
         "history" => match word_arg {
             None => Command::History(None),
@@ -307,6 +339,40 @@ mod tests {
         for (line, command) in cases {
             assert_eq!(parse(line).as_ref(), Ok(command), "{line}");
         }
+    }
+
+    #[test]
+    fn irc_habits_are_understood() {
+        let cases: &[(&str, Command)] = &[
+            ("/join #games", Command::Join("games".into())),
+            ("/JOIN games", Command::Join("games".into())),
+            (":join #games", Command::Join("games".into())),
+            (":cr #games", Command::Join("games".into())),
+            (":n #cafe", Command::Create("cafe".into())),
+            (":part #cafe", Command::Part(Some("cafe".into()))),
+            (":who #cafe", Command::Who(Some("cafe".into()))),
+            (
+                "/erm #den hi",
+                Command::ExtraRoom {
+                    room: "den".into(),
+                    text: "hi".into(),
+                },
+            ),
+            ("/me waves", Command::Me("waves".into())),
+            ("/quit", Command::Quit),
+            // Escaped, and slashes before anything else, are chat.
+            ("//join us", Command::Say("/join us".into())),
+            ("/shrug", Command::Say("/shrug".into())),
+            ("/usr/bin is full", Command::Say("/usr/bin is full".into())),
+            ("// a comment", Command::Say("// a comment".into())),
+            ("/", Command::Say("/".into())),
+            // A lone # is no room name to strip down to nothing.
+            (":join #", Command::Join("#".into())),
+        ];
+        for (line, command) in cases {
+            assert_eq!(parse(line).as_ref(), Ok(command), "{line}");
+        }
+        assert_eq!(parse("/cr").unwrap_err(), "usage: :cr <room>");
     }
 
     #[test]

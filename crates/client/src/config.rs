@@ -34,7 +34,8 @@ const DEFAULT_NICK_COLORS: [Color; 10] = [
 
 const ABOUT: &str = "banter, the terminal client for banter chat rooms.
 
-Keys: Enter sends; Alt-1..9, Ctrl-N/Ctrl-P switch rooms; PgUp/PgDn and the \
+Keys: Enter sends; Alt-1..9, Ctrl-N/Ctrl-P switch rooms; Alt-A goes to the next \
+with unread lines; PgUp/PgDn and the \
 mouse wheel scroll (past the top loads older history); Tab completes nicks, \
 commands and rooms; Up/Down browse input history; F2 shows or hides the member \
 list; Ctrl-L redraws; Ctrl-C quits. Commands start with ':' (:help lists them): :cr ROOM, \
@@ -51,7 +52,11 @@ const AFTER: &str = "CONFIG FILE (banter/config.toml in the XDG config directory
   member_list = true                # show the member list at start
   [colors]
   nicks = [\"red\", \"green\", \"#ff8800\"]
-  accent = \"cyan\"";
+  accent = \"cyan\"
+  own = \"gray\"                     # your own lines
+  mention = \"light-yellow\"         # lines that mention you
+
+NO_COLOR (set and not empty) turns every colour off.";
 
 /// The command line.
 #[derive(Debug, Parser, Default)]
@@ -99,6 +104,8 @@ pub struct File {
 struct Colors {
     nicks: Option<Vec<String>>,
     accent: Option<String>,
+    own: Option<String>,
+    mention: Option<String>,
 }
 
 /// Everything the client runs with.
@@ -112,6 +119,8 @@ pub struct Settings {
     pub mouse: bool,
     pub member_list: bool,
     pub theme: Theme,
+    /// Colours on: `NO_COLOR` (https://no-color.org) unset or empty.
+    pub color: bool,
 }
 
 /// Colours the screen is drawn with.
@@ -119,6 +128,10 @@ pub struct Settings {
 pub struct Theme {
     pub nicks: Vec<Color>,
     pub accent: Color,
+    /// Your own lines.
+    pub own: Color,
+    /// Lines that mention you.
+    pub mention: Color,
 }
 
 impl Default for Theme {
@@ -126,6 +139,8 @@ impl Default for Theme {
         Self {
             nicks: DEFAULT_NICK_COLORS.to_vec(),
             accent: Color::Cyan,
+            own: Color::Gray,
+            mention: Color::LightYellow,
         }
     }
 }
@@ -142,7 +157,9 @@ impl Settings {
             Some(path) if required || path.exists() => read_file(&path)?,
             _ => File::default(),
         };
-        Self::merge(flags, file, std::env::var("USER").ok().as_deref())
+        let mut settings = Self::merge(flags, file, std::env::var("USER").ok().as_deref())?;
+        settings.color = std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+        Ok(settings)
     }
 
     /// Flags over the file over defaults; `user` is the login name, the
@@ -174,6 +191,12 @@ impl Settings {
         if let Some(accent) = file.colors.accent {
             theme.accent = color(&accent)?;
         }
+        if let Some(own) = file.colors.own {
+            theme.own = color(&own)?;
+        }
+        if let Some(mention) = file.colors.mention {
+            theme.mention = color(&mention)?;
+        }
         Ok(Self {
             server,
             name,
@@ -183,6 +206,7 @@ impl Settings {
             mouse: !flags.no_mouse && file.mouse.unwrap_or(true),
             member_list: file.member_list.unwrap_or(true),
             theme,
+            color: true,
         })
     }
 }
@@ -244,6 +268,7 @@ mod tests {
             [colors]
             nicks = ["red", "#ff8800"]
             accent = "yellow"
+            own = "white"
             "##,
         );
         let settings =
@@ -257,6 +282,8 @@ mod tests {
             [Color::Red, Color::Rgb(0xff, 0x88, 0)]
         );
         assert_eq!(settings.theme.accent, Color::Yellow);
+        assert_eq!(settings.theme.own, Color::White);
+        assert_eq!(settings.theme.mention, Theme::default().mention);
 
         let settings = Settings::merge(
             flags(&["ws://h:1/ws", "--no-mouse"]),

@@ -3,6 +3,12 @@
 //! connection is lost, wait with exponential backoff and jitter and do it
 //! all again.
 //!
+//! It keeps the session's resume token (in memory only, for this run) and
+//! presents it in `hello` on every reconnect, so the server gives back the
+//! same session (name, rooms, host rights); a refused token
+//! (`resume_failed`: expired, or the server restarted) is followed by a
+//! plain `hello` for a fresh session. `:quit` ends the session for good.
+//!
 //! This task owns the socket and nothing else. It reports what happens as
 //! [`Incoming`] values; rejoining rooms and filling gaps in their history
 //! is the app's work ([`crate::app`]), which knows the rooms. Both channels
@@ -19,7 +25,7 @@ use tokio::task::JoinHandle;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
-use crate::protocol::{self, Body, Envelope, Frame, Request};
+use crate::protocol::{self, Body, Envelope, Frame, Membership, Request};
 use crate::trust::Trust;
 
 /// Frames from the server waiting for the app.
@@ -60,10 +66,12 @@ pub enum Link {
 pub enum Incoming {
     Link(Link),
     /// Registered as `name` on a fresh connection: `wanted`, or a variant of
-    /// it when that was taken.
+    /// it when that was taken; `resumed` holds the session's rooms when the
+    /// server gave the old session back.
     Registered {
         name: String,
         wanted: String,
+        resumed: Option<Vec<Membership>>,
     },
     Frame(Frame),
     /// The connection was lost; `why` says how.
@@ -147,6 +155,8 @@ async fn run(
     incoming: mpsc::Sender<Incoming>,
 ) {
     let mut attempt: u32 = 0;
+    // The session's resume token, from the last `welcome`.
+    let mut token: Option<String> = None;
     loop {
         if incoming
             .send(Incoming::Link(Link::Connecting { attempt }))
@@ -158,8 +168,9 @@ async fn run(
         let end = match connect(&url, tls.clone()).await {
             Ok(mut socket) => {
                 let wanted = name.borrow().clone();
-                match tokio::time::timeout(CONNECT_TIMEOUT, register(&mut socket, &wanted)).await {
-                    Ok(Ok(registered)) => {
+                let registering = register(&mut socket, &wanted, &mut token);
+                match tokio::time::timeout(CONNECT_TIMEOUT, registering).await {
+                    Ok(Ok((registered, resumed))) => {
                         attempt = 0;
                         // Requests made for the lost connection mean nothing on this one.
                         while outgoing.try_recv().is_ok() {}
@@ -167,6 +178,7 @@ async fn run(
                             .send(Incoming::Registered {
                                 name: registered,
                                 wanted,
+                                resumed,
                             })
                             .await
                             .is_err()
@@ -239,8 +251,43 @@ async fn connect(url: &str, tls: Option<Arc<Trust>>) -> Result<Socket, String> {
     }
 }
 
-/// Says hello, trying variants of the wanted name while it is taken.
-async fn register(socket: &mut Socket, wanted: &str) -> Result<String, End> {
+/// Says hello: first with the resume token, if there is one, then (a
+/// token refused, or none) for a fresh session, trying variants of the
+/// wanted name while it is taken. Returns the name and, when the session
+/// was resumed, its rooms; `token` is left holding the new token.
+async fn register(
+    socket: &mut Socket,
+    wanted: &str,
+    token: &mut Option<String>,
+) -> Result<(String, Option<Vec<Membership>>), End> {
+    if let Some(presented) = token.take() {
+        let hello = Envelope {
+            body: Request::Hello {
+                name: wanted.to_owned(),
+                resume: Some(presented),
+            },
+            id: Some(0),
+        };
+        send(socket, hello.to_json()).await?;
+        loop {
+            match receive(socket).await?.body {
+                Body::Welcome {
+                    name,
+                    resume,
+                    resumed,
+                    rooms,
+                    ..
+                } => {
+                    *token = resume;
+                    return Ok((name, resumed.then(|| rooms.unwrap_or_default())));
+                }
+                // Refused (`resume_failed`, or an older server's word on the
+                // unknown field): a fresh session below.
+                Body::Error { .. } => break,
+                _ => continue,
+            }
+        }
+    }
     for name in name_candidates(wanted) {
         let hello = Envelope {
             body: Request::Hello {
@@ -251,9 +298,11 @@ async fn register(socket: &mut Socket, wanted: &str) -> Result<String, End> {
         };
         send(socket, hello.to_json()).await?;
         loop {
-            let frame = receive(socket).await?;
-            match frame.body {
-                Body::Welcome { name, .. } => return Ok(name),
+            match receive(socket).await?.body {
+                Body::Welcome { name, resume, .. } => {
+                    *token = resume;
+                    return Ok((name, None));
+                }
                 Body::Error { code, .. } if code == "name_taken" => break,
                 Body::Error { message, .. } => return Err(End::Fatal(message)),
                 _ => continue,

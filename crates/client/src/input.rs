@@ -17,11 +17,30 @@ pub struct Editor {
     text: String,
     /// Byte offset into `text`, on a grapheme boundary.
     cursor: usize,
+    /// The whole line is selected (a refused command given back): typing
+    /// replaces it, Backspace or Delete removes it, and moving the cursor
+    /// keeps it for editing.
+    selected: bool,
 }
 
 impl Editor {
     pub fn text(&self) -> &str {
         &self.text
+    }
+
+    pub fn is_selected(&self) -> bool {
+        self.selected && !self.text.is_empty()
+    }
+
+    /// Gives `text` back selected, cursor at the end.
+    pub fn set_selected(&mut self, text: &str) {
+        self.set(text);
+        self.selected = true;
+    }
+
+    /// Ends the selection; `true` when it was on (and the line is to go).
+    fn unselect(&mut self) -> bool {
+        std::mem::take(&mut self.selected)
     }
 
     pub fn cursor(&self) -> usize {
@@ -32,15 +51,20 @@ impl Editor {
     pub fn set(&mut self, text: &str) {
         self.text = text.to_owned();
         self.cursor = self.text.len();
+        self.selected = false;
     }
 
     /// Empties the line and returns what it held.
     pub fn take(&mut self) -> String {
         self.cursor = 0;
+        self.selected = false;
         std::mem::take(&mut self.text)
     }
 
     pub fn insert(&mut self, text: &str) {
+        if self.unselect() {
+            self.take();
+        }
         self.text.insert_str(self.cursor, text);
         self.cursor += text.len();
     }
@@ -60,23 +84,31 @@ impl Editor {
     }
 
     pub fn left(&mut self) {
+        self.unselect();
         self.cursor = self.prev_boundary(self.cursor);
     }
 
     pub fn right(&mut self) {
+        self.unselect();
         self.cursor = self.next_boundary(self.cursor);
     }
 
     pub fn home(&mut self) {
+        self.unselect();
         self.cursor = 0;
     }
 
     pub fn end(&mut self) {
+        self.unselect();
         self.cursor = self.text.len();
     }
 
     /// Backspace.
     pub fn delete_back(&mut self) {
+        if self.unselect() {
+            self.take();
+            return;
+        }
         let start = self.prev_boundary(self.cursor);
         self.text.replace_range(start..self.cursor, "");
         self.cursor = start;
@@ -84,17 +116,23 @@ impl Editor {
 
     /// Delete.
     pub fn delete_forward(&mut self) {
+        if self.unselect() {
+            self.take();
+            return;
+        }
         let end = self.next_boundary(self.cursor);
         self.text.replace_range(self.cursor..end, "");
     }
 
     /// Ctrl-K: deletes to the end of the line.
     pub fn kill_to_end(&mut self) {
+        self.unselect();
         self.text.truncate(self.cursor);
     }
 
     /// Ctrl-U: deletes to the start of the line.
     pub fn kill_to_start(&mut self) {
+        self.unselect();
         self.text.replace_range(..self.cursor, "");
         self.cursor = 0;
     }
@@ -108,6 +146,7 @@ impl Editor {
 
     /// Ctrl-W: deletes the word before the cursor.
     pub fn kill_word_back(&mut self) {
+        self.unselect();
         let start = self.word_start();
         self.text.replace_range(start..self.cursor, "");
         self.cursor = start;
@@ -115,11 +154,13 @@ impl Editor {
 
     /// Alt-B: to the start of the previous word.
     pub fn word_left(&mut self) {
+        self.unselect();
         self.cursor = self.word_start();
     }
 
     /// Alt-F: to the end of the next word.
     pub fn word_right(&mut self) {
+        self.unselect();
         let after = &self.text[self.cursor..];
         let skipped = after.len() - after.trim_start_matches(' ').len();
         let word = after[skipped..].find(' ').unwrap_or(after.len() - skipped);
@@ -196,6 +237,7 @@ impl Completion {
         previous: Option<Completion>,
         candidates: impl FnOnce(&str, bool) -> Vec<String>,
     ) -> Option<Completion> {
+        editor.unselect();
         let mut completion = match previous {
             Some(mut previous) => {
                 previous.index = (previous.index + 1) % previous.matches.len();
@@ -246,6 +288,25 @@ mod tests {
         let mut editor = Editor::default();
         editor.set(text);
         editor
+    }
+
+    #[test]
+    fn a_selected_line_is_replaced_by_typing_or_kept_for_editing() {
+        let mut e = Editor::default();
+        e.set_selected(":dance");
+        assert!(e.is_selected());
+        e.insert("h");
+        assert_eq!((e.text(), e.is_selected()), ("h", false));
+        e.set_selected(":dance");
+        e.delete_back();
+        assert_eq!(e.text(), "");
+        // Moving keeps the text for editing, no longer selected.
+        e.set_selected(":dnce");
+        e.home();
+        e.right();
+        e.right();
+        e.insert("a");
+        assert_eq!((e.text(), e.is_selected()), (":dance", false));
     }
 
     #[test]

@@ -1,7 +1,9 @@
 //! `banter`, the terminal client: settings, the terminal (raw mode, the
 //! alternate screen, bracketed paste, the mouse) set up and always restored
-//! (a panic hook restores it before the panic message is printed), and the
-//! loop that feeds keys and server frames to the app and draws after each.
+//! (a panic hook restores it before the panic message is printed; SIGTERM
+//! and SIGHUP end the loop like `:quit`, so the same restoring runs), and
+//! the loop that feeds keys, server frames and the app's timer to the app
+//! and draws after each.
 
 mod app;
 mod commands;
@@ -31,6 +33,7 @@ use futures::StreamExt;
 use ratatui::backend::CrosstermBackend;
 use ratatui::Terminal;
 use time::UtcOffset;
+use tokio::signal::unix::{signal, SignalKind};
 use tokio::sync::mpsc::error::TrySendError;
 
 use app::{App, Effect};
@@ -148,6 +151,7 @@ async fn event_loop(
     let look = ui::Look {
         theme: settings.theme.clone(),
         offset,
+        color: settings.color,
     };
     let mut app = App::new(
         &settings.name,
@@ -158,6 +162,8 @@ async fn event_loop(
     );
     let mut connection = connection::spawn(settings.server.clone(), tls, settings.name.clone());
     let mut keys = EventStream::new();
+    let mut terminate = signal(SignalKind::terminate()).context("watching for SIGTERM")?;
+    let mut hangup = signal(SignalKind::hangup()).context("watching for SIGHUP")?;
     loop {
         app.now = now_ms();
         if std::mem::take(&mut app.repaint) {
@@ -169,7 +175,21 @@ async fn event_loop(
             stdout.write_all(b"\x07")?;
             stdout.flush()?;
         }
+        // The app's next timed step (a paced line), if it has one.
+        let wake = app.next_wake().map(|at| {
+            tokio::time::Instant::now()
+                + Duration::from_millis(at.saturating_sub(now_ms()).max(0) as u64)
+        });
         tokio::select! {
+            _ = tokio::time::sleep_until(wake.unwrap_or_else(tokio::time::Instant::now)), if wake.is_some() => {
+                app.now = now_ms();
+                app.tick();
+            }
+            // Killed or the terminal gone: leave as `:quit` does, so the
+            // terminal is restored (on SIGHUP there may be none to write
+            // to, which `restore` ignores).
+            _ = terminate.recv() => app.execute_quit(),
+            _ = hangup.recv() => app.execute_quit(),
             key = keys.next() => match key {
                 Some(Ok(event)) => {
                     app.now = now_ms();

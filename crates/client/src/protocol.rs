@@ -9,7 +9,7 @@
 
 use crate::secret::Secret;
 
-pub use banter_wire::{Frame as Body, Member, MessageKind, RoomMessage};
+pub use banter_wire::{Frame as Body, Member, Membership, MessageKind, RoomMessage};
 
 /// One request, serialised as `{"type": ..., fields...}`; its `Debug` shows
 /// a password only as its mask.
@@ -42,7 +42,7 @@ mod tests {
             wire(
                 Request::Hello {
                     name: "alice".into(),
-                    resume: None,
+                    resume: None
                 },
                 Some(1)
             ),
@@ -53,7 +53,7 @@ mod tests {
                 Request::Join {
                     room: "vault".into(),
                     password: Some(Secret::from("rook takes")),
-                    since: None,
+                    since: None
                 },
                 Some(3)
             ),
@@ -64,11 +64,11 @@ mod tests {
                 Request::Join {
                     room: "games".into(),
                     password: None,
-                    since: None,
+                    since: Some(41)
                 },
                 None
             ),
-            json!({"type":"join","room":"games"})
+            json!({"type":"join","room":"games","since":41})
         );
         assert_eq!(
             wire(
@@ -92,6 +92,53 @@ mod tests {
             json!({"type":"host_add","room":"g","name":"bob"})
         );
         assert_eq!(wire(Request::Quit, None), json!({"type":"quit"}));
+    }
+
+    #[test]
+    fn the_resume_contract_fields_are_written_and_read() {
+        assert_eq!(
+            wire(
+                Request::Hello {
+                    name: "alice".into(),
+                    resume: Some("Zb3".into())
+                },
+                Some(1)
+            ),
+            json!({"type":"hello","name":"alice","resume":"Zb3","id":1})
+        );
+        assert_eq!(
+            wire(
+                Request::Say {
+                    room: "games".into(),
+                    text: "hi".into(),
+                    nonce: Some("00ff".into())
+                },
+                Some(2)
+            ),
+            json!({"type":"say","room":"games","text":"hi","nonce":"00ff","id":2})
+        );
+        let frame = parse(
+            r#"{"type":"welcome","name":"alice","protocol":"banter/1","resume":"Zb4","resumed":true,"rooms":[{"room":"games","host":true}],"id":1}"#,
+        )
+        .unwrap();
+        let Body::Welcome {
+            resume,
+            resumed,
+            rooms,
+            ..
+        } = frame.body
+        else {
+            panic!("a welcome");
+        };
+        assert_eq!(resume.as_deref(), Some("Zb4"));
+        assert!(resumed);
+        assert_eq!(
+            rooms,
+            Some(vec![Membership {
+                room: "games".into(),
+                host: true
+            }])
+        );
     }
 
     #[test]

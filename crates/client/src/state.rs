@@ -35,6 +35,19 @@ pub struct Entry {
     /// Unix milliseconds.
     pub at: i64,
     pub what: What,
+    /// A message that arrived while its conversation was not on screen:
+    /// the read marker is drawn before the first one.
+    pub fresh: bool,
+}
+
+impl What {
+    /// Something someone said (not the client's or server's own word).
+    pub fn is_message(&self) -> bool {
+        matches!(
+            self,
+            What::Chat { .. } | What::Emote { .. } | What::FromRoom { .. }
+        )
+    }
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -82,6 +95,10 @@ pub struct Conversation {
     pub rejoin: bool,
     /// Rows scrolled up from the newest line.
     pub scroll: usize,
+    /// Lines that arrived below the view while scrolled up.
+    pub new_below: usize,
+    /// On screen now: what arrives is read, not fresh.
+    pub on_screen: bool,
     /// The server has no older history for this room.
     pub history_start: bool,
     /// An older page is on its way.
@@ -106,6 +123,8 @@ impl Conversation {
             joined: false,
             rejoin: false,
             scroll: 0,
+            new_below: 0,
+            on_screen: false,
             history_start: false,
             loading_older: false,
             password: None,
@@ -128,8 +147,29 @@ impl Conversation {
 
     /// Adds a line the client makes (no message id) at the end.
     pub fn push(&mut self, at: i64, what: What) {
-        self.entries.push(Entry { id: None, at, what });
+        let fresh = !self.on_screen && what.is_message();
+        self.entries.push(Entry {
+            id: None,
+            at,
+            what,
+            fresh,
+        });
         self.trim();
+    }
+
+    /// Scrolls down `rows`; at the bottom, nothing is new below.
+    pub fn scroll_down(&mut self, rows: usize) {
+        self.scroll = self.scroll.saturating_sub(rows);
+        if self.scroll == 0 {
+            self.new_below = 0;
+        }
+    }
+
+    /// Everything here has been seen: no read marker.
+    fn mark_read(&mut self) {
+        for entry in &mut self.entries {
+            entry.fresh = false;
+        }
     }
 
     /// Adds a stored room message where its id puts it; `false` when it was
@@ -169,6 +209,7 @@ impl Conversation {
                 id: Some(message.id),
                 at: message.at,
                 what,
+                fresh: !self.on_screen,
             },
         );
         self.trim();
@@ -220,8 +261,10 @@ pub struct Conversations {
 
 impl Default for Conversations {
     fn default() -> Self {
+        let mut status = Conversation::new(Kind::Status, "banter");
+        status.on_screen = true;
         Self {
-            list: vec![Conversation::new(Kind::Status, "banter")],
+            list: vec![status],
             selected: 0,
         }
     }
@@ -261,14 +304,33 @@ impl Conversations {
         &mut self.list[self.selected]
     }
 
-    /// Shows conversation `index`, clearing its unread count and mention.
+    /// Shows conversation `index`, clearing its unread count and mention;
+    /// the one left has been read (its read marker goes).
     pub fn select(&mut self, index: usize) {
         if index < self.list.len() {
+            if index != self.selected {
+                if let Some(left) = self.list.get_mut(self.selected) {
+                    left.on_screen = false;
+                    left.mark_read();
+                }
+            }
             self.selected = index;
             let conversation = &mut self.list[index];
             conversation.unread = 0;
             conversation.mention = false;
+            conversation.on_screen = true;
         }
+    }
+
+    /// The next conversation with unread lines after the one on screen
+    /// (one with a mention or private message first), wrapping around.
+    pub fn next_unread(&self) -> Option<usize> {
+        let len = self.list.len();
+        let order = (1..len).map(|step| (self.selected + step) % len);
+        order
+            .clone()
+            .find(|&i| self.list[i].mention)
+            .or_else(|| order.clone().find(|&i| self.list[i].unread > 0))
     }
 
     /// Ctrl-N / Ctrl-P: the next or previous conversation, wrapping.
@@ -292,6 +354,7 @@ impl Conversations {
             self.selected -= 1;
         }
         let selected = self.selected;
+        self.list[selected].on_screen = true;
         self.select(selected);
     }
 
@@ -398,6 +461,32 @@ mod tests {
         all.close(1);
         assert_eq!((all.list.len(), all.selected), (2, 0));
         assert_eq!(all.find(Kind::Private, "BOB"), Some(1));
+    }
+
+    #[test]
+    fn what_arrives_off_screen_is_fresh_until_the_room_is_left_again() {
+        let mut all = Conversations::default();
+        all.open(Kind::Room, "games");
+        all.open(Kind::Room, "cafe");
+        all.select(1);
+        all.list[1].insert_message(&message(1, "seen"));
+        all.select(0);
+        all.list[1].insert_message(&message(2, "new"));
+        all.list[1].push(3_000, What::Notice("bob joined".into()));
+        let fresh: Vec<bool> = all.list[1].entries.iter().map(|e| e.fresh).collect();
+        assert_eq!(fresh, [false, true, false]);
+        all.mark_unread(1, false);
+        all.mark_unread(2, true);
+        // The mention first, then the rest.
+        assert_eq!(all.next_unread(), Some(2));
+        all.select(2);
+        assert_eq!(all.next_unread(), Some(1));
+        all.select(1);
+        assert_eq!(all.next_unread(), None);
+        // On screen, the marker stays; once left, it is gone.
+        assert!(all.list[1].entries[1].fresh);
+        all.select(0);
+        assert!(all.list[1].entries.iter().all(|e| !e.fresh));
     }
 
     #[test]

@@ -11,7 +11,7 @@ use std::net::SocketAddr;
 use std::path::Path;
 use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 use std::time::{Duration, Instant};
 
 use banter_server::Config;
@@ -101,10 +101,12 @@ impl Server {
 /// close: while closed it hangs up on every new connection. It decides
 /// when the client may come back, so "messages sent meanwhile" are sent
 /// before it does, however the machine's load and the client's jittered
-/// backoff fall.
+/// backoff fall. [`Gate::cut`] drops the connections it carries, as a
+/// network drop does.
 struct Gate {
     addr: SocketAddr,
     open: Arc<AtomicBool>,
+    carried: Arc<Mutex<Vec<JoinHandle<()>>>>,
 }
 
 impl Gate {
@@ -112,24 +114,38 @@ impl Gate {
         let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
         let addr = listener.local_addr().unwrap();
         let open = Arc::new(AtomicBool::new(true));
+        let carried = Arc::new(Mutex::new(Vec::new()));
         let accepting = Arc::clone(&open);
+        let connections = Arc::clone(&carried);
         tokio::spawn(async move {
             while let Ok((mut inbound, _)) = listener.accept().await {
                 if !accepting.load(Ordering::SeqCst) {
                     continue;
                 }
-                tokio::spawn(async move {
+                let relay = tokio::spawn(async move {
                     if let Ok(mut outbound) = TcpStream::connect(target).await {
                         let _ = tokio::io::copy_bidirectional(&mut inbound, &mut outbound).await;
                     }
                 });
+                connections.lock().unwrap().push(relay);
             }
         });
-        Self { addr, open }
+        Self {
+            addr,
+            open,
+            carried,
+        }
     }
 
     fn set_open(&self, open: bool) {
         self.open.store(open, Ordering::SeqCst);
+    }
+
+    /// Drops every connection carried now (both ends see it close).
+    fn cut(&self) {
+        for relay in self.carried.lock().unwrap().drain(..) {
+            relay.abort();
+        }
     }
 
     fn url(&self) -> String {
@@ -323,6 +339,34 @@ impl Ws {
             "welcome"
         );
         ws
+    }
+
+    /// Sends `request` without waiting for its answer.
+    async fn send(&mut self, request: Value) {
+        self.socket
+            .send(Message::Text(request.to_string().into()))
+            .await
+            .unwrap();
+    }
+
+    /// Every frame until one that `last` accepts, that one included.
+    async fn frames_until(&mut self, last: impl Fn(&Value) -> bool) -> Vec<Value> {
+        let mut frames = Vec::new();
+        loop {
+            let frame = tokio::time::timeout(WAIT, self.socket.next())
+                .await
+                .unwrap_or_else(|_| panic!("no such frame; got {frames:?}"))
+                .expect("open")
+                .unwrap();
+            if let Message::Text(text) = frame {
+                let value: Value = serde_json::from_str(&text).unwrap();
+                let done = last(&value);
+                frames.push(value);
+                if done {
+                    return frames;
+                }
+            }
+        }
     }
 
     /// Sends `request` and returns its answer.
@@ -643,5 +687,237 @@ async fn wss_works_with_the_servers_self_signed_certificate_given_as_ca() {
     tmux.wait_for("banter", "you joined lobby").await;
     tmux.type_line("banter", "over tls");
     tmux.wait_for("banter", "alice: over tls").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_paste_of_150_lines_arrives_complete_at_the_pace_the_server_takes() {
+    // The server's defaults: 10 lines a second, bursts of 20, and a
+    // disconnect after 100 delayed lines, which a paste sent at once hit.
+    let server = Server::start(None).await;
+    let mut bob = Ws::login(&server.url(), "bob").await;
+    bob.ask(json!({"type":"join","room":"lobby"})).await;
+    let tmux = Tmux::new("paste");
+    tmux.banter(&server.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    let lines: Vec<String> = (1..=150).map(|n| format!("pasted line {n}")).collect();
+    tmux.run(&["set-buffer", "-b", "paste", &lines.join("\n")]);
+    tmux.run(&["paste-buffer", "-p", "-b", "paste", "-t", "t:banter"]);
+    tmux.wait_for("banter", "paste 150 lines?").await;
+    tmux.keys("banter", &["y"]);
+    tmux.wait_for("banter", "sending the paste:").await;
+    // Every line reaches bob, once, in order (the pace makes it take about
+    // 18 s, so this waits longer than a screen does).
+    let mut got: Vec<String> = Vec::new();
+    let deadline = Instant::now() + Duration::from_secs(60);
+    while got.len() < lines.len() {
+        let left = deadline.saturating_duration_since(Instant::now());
+        let frame = tokio::time::timeout(left, bob.socket.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} lines arrived", got.len()))
+            .expect("open")
+            .unwrap();
+        if let Message::Text(text) = frame {
+            let value: Value = serde_json::from_str(&text).unwrap();
+            assert_ne!(value["type"], "member_left", "{value}");
+            if value["type"] == "message" && value["from"] == "alice" {
+                got.push(value["text"].as_str().unwrap().to_owned());
+            }
+        }
+    }
+    assert_eq!(got, lines);
+    let screen = tmux
+        .wait("banter", "the paste done", |s| {
+            !s.contains("sending the paste")
+        })
+        .await;
+    assert!(screen.contains("alice: pasted line 150"), "{screen}");
+    assert!(!screen.contains("connection lost"), "{screen}");
+    server.stop().await;
+}
+
+/// The process id of the program running in the shell of `window`.
+fn child_of_shell(tmux: &Tmux, window: &str) -> Option<u32> {
+    let output = tmux
+        .tmux()
+        .args([
+            "display-message",
+            "-p",
+            "-t",
+            &Tmux::target(window),
+            "#{pane_pid}",
+        ])
+        .output()
+        .unwrap();
+    let shell = String::from_utf8(output.stdout).unwrap().trim().to_owned();
+    let children = std::fs::read_to_string(format!("/proc/{shell}/task/{shell}/children")).ok()?;
+    children.split_whitespace().next()?.parse().ok()
+}
+
+/// A tmux format's value for `window` (`alternate_on`, `mouse_any_flag`).
+fn pane_flag(tmux: &Tmux, window: &str, format: &str) -> String {
+    let output = tmux
+        .tmux()
+        .args(["display-message", "-p", "-t", &Tmux::target(window), format])
+        .output()
+        .unwrap();
+    String::from_utf8(output.stdout).unwrap().trim().to_owned()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sigterm_and_sighup_give_the_terminal_back() {
+    let server = Server::start(None).await;
+    let tmux = Tmux::new("signals");
+    tmux.window("shell", "env PS1='shell$ ' bash --norc --noprofile");
+    tmux.wait_for("shell", "shell$").await;
+    for signal in ["TERM", "HUP"] {
+        tmux.type_line(
+            "shell",
+            &format!(
+                "env XDG_CONFIG_HOME={} {} {} --name alice --room lobby",
+                tmux.config_home.path().display(),
+                env!("CARGO_BIN_EXE_banter"),
+                server.url()
+            ),
+        );
+        tmux.wait_for("shell", "you joined lobby").await;
+        assert_eq!(pane_flag(&tmux, "shell", "#{alternate_on}"), "1");
+        assert_eq!(pane_flag(&tmux, "shell", "#{mouse_any_flag}"), "1");
+        let pid = child_of_shell(&tmux, "shell").expect("banter runs in the shell");
+        let status = Command::new("kill")
+            .args([&format!("-{signal}"), &pid.to_string()])
+            .status()
+            .unwrap();
+        assert!(status.success());
+        // The shell's own screen again: its prompt after the command line,
+        // the alternate screen left, the mouse given back.
+        let screen = tmux
+            .wait("shell", "the shell's prompt", |s| {
+                !s.contains("you joined lobby")
+                    && s.trim_end().lines().last().is_some_and(|l| l == "shell$")
+            })
+            .await;
+        assert!(screen.contains("--name alice --room lobby"), "{screen}");
+        assert_eq!(
+            pane_flag(&tmux, "shell", "#{alternate_on}"),
+            "0",
+            "{signal}"
+        );
+        assert_eq!(
+            pane_flag(&tmux, "shell", "#{mouse_any_flag}"),
+            "0",
+            "{signal}"
+        );
+        tmux.type_line("shell", "clear");
+        tmux.wait("shell", "a clear screen", |s| !s.contains("--name alice"))
+            .await;
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn emoji_sequences_lose_no_glyphs_in_tmux() {
+    // Rows filled to the edge: had the client counted a sequence narrower
+    // than tmux draws it, the end of each row would be cut off.
+    let server = Server::start(None).await;
+    let mut bob = Ws::login(&server.url(), "bob").await;
+    bob.ask(json!({"type":"join","room":"lobby"})).await;
+    let tmux = Tmux::new("emoji");
+    tmux.config_file("member_list = false\n");
+    tmux.banter(&server.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    let pieces = [
+        ("👍\u{1f3fd}", '👍', 40),
+        ("👨\u{200d}👩\u{200d}👧", '👧', 20),
+        ("❤\u{fe0f}", '❤', 40),
+        ("🏳\u{fe0f}\u{200d}🌈", '🌈', 20),
+        ("👩\u{1f3fd}\u{200d}💻", '💻', 20),
+    ];
+    let text: String = pieces
+        .iter()
+        .map(|(piece, _, count)| piece.repeat(*count))
+        .collect::<Vec<_>>()
+        .join(" ");
+    bob.ask(json!({"type":"say","room":"lobby","text":format!("{text} end")}))
+        .await;
+    let screen = tmux.wait_for("banter", "end").await;
+    for (piece, glyph, count) in pieces {
+        assert_eq!(
+            screen.matches(glyph).count(),
+            count,
+            "{piece}: every one shown\n{screen}"
+        );
+    }
+    for row in screen.lines() {
+        assert!(unicode_width::UnicodeWidthStr::width(row) <= 100, "{row}");
+    }
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn host_rights_survive_a_network_drop_and_nobody_sees_it() {
+    let server = Server::start(None).await;
+    let gate = Gate::start(server.http).await;
+    let tmux = Tmux::new("resume");
+    tmux.banter(&gate.url(), "--name alice --room lobby");
+    tmux.wait_for("banter", "you joined lobby").await;
+    tmux.type_line("banter", ":n games");
+    tmux.wait_for("banter", "you joined games").await;
+    let mut bob = Ws::login(&server.url(), "bob").await;
+    let joined = bob.ask(json!({"type":"join","room":"games"})).await;
+    assert_eq!(joined["members"][0], json!({"name":"alice","host":true}));
+    tmux.wait_for("banter", "bob joined games").await;
+
+    // The network drops; bob talks, and alice types, meanwhile.
+    gate.set_open(false);
+    gate.cut();
+    tmux.wait_for("banter", "reconnecting").await;
+    bob.send(json!({"type":"say","room":"games","text":"while you were away","id":100}))
+        .await;
+    tmux.type_line("banter", "typed while offline");
+    tmux.wait_for("banter", "1 line to send").await;
+    gate.set_open(true);
+    let screen = tmux
+        .wait("banter", "the session resumed", |s| {
+            s.contains("[connected]") && s.contains("-- reconnected")
+        })
+        .await;
+    // The same session: nothing joined again.
+    assert!(!screen.contains("rejoined"), "{screen}");
+    let screen = tmux
+        .wait("banter", "the line typed offline, said", |s| {
+            s.contains("alice: typed while offline") && !s.contains("to send")
+        })
+        .await;
+    assert_eq!(
+        screen.matches("bob: while you were away").count(),
+        1,
+        "{screen}"
+    );
+
+    // Still the host: the topic is hers to set.
+    tmux.type_line("banter", ":topic back in one piece");
+    let frames = bob.frames_until(|f| f["type"] == "topic_changed").await;
+    assert_eq!(frames.last().unwrap()["by"], "alice");
+    // Bob saw no leave, no join, no host hand-off; the offline line once.
+    for frame in &frames {
+        assert!(
+            !matches!(
+                frame["type"].as_str(),
+                Some("member_left" | "member_joined" | "host_added")
+            ),
+            "{frames:?}"
+        );
+    }
+    let offline: Vec<&Value> = frames
+        .iter()
+        .filter(|f| f["type"] == "message" && f["text"] == "typed while offline")
+        .collect();
+    assert_eq!(offline.len(), 1, "{frames:?}");
+    let who = bob.ask(json!({"type":"who","room":"games"})).await;
+    assert!(who["members"]
+        .as_array()
+        .unwrap()
+        .contains(&json!({"name":"alice","host":true})));
     server.stop().await;
 }

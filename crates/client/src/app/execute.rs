@@ -1,7 +1,8 @@
 //! A typed line: parsed by [`crate::commands`], then carried out as
 //! requests or as the client's own actions.
 
-use super::{Answer, App, Effect, Fetch, Pending, Prompt, HISTORY_DEFAULT};
+use super::lines::too_long;
+use super::{Answer, App, Effect, Fetch, Pending, Prompt, HISTORY_DEFAULT, MAX_LINE_BYTES};
 use crate::commands::{self, Command};
 use crate::protocol::Request;
 use crate::secret::Secret;
@@ -16,12 +17,30 @@ impl App {
         self.history.push(&line);
         let here = self.conversations.selected;
         match commands::parse(&line) {
+            // Given back selected: typing replaces it, the arrows edit it.
             Err(why) => {
                 self.error(here, why);
-                self.editor.set(&line);
+                self.editor.set_selected(&line);
             }
             Ok(command) => {
-                if needs_server(&command) && !self.online {
+                if said(&command).is_some_and(too_long) {
+                    let bytes = said(&command).map_or(0, str::len);
+                    self.error(
+                        here,
+                        format!(
+                            "that line is {bytes} bytes, more than the server takes \
+                             ({MAX_LINE_BYTES}); it is still in the input to shorten"
+                        ),
+                    );
+                    self.editor.set(&line);
+                    return;
+                }
+                if said(&command).is_some() && !self.online {
+                    self.notice(
+                        here,
+                        "not connected: the line will be sent once reconnected",
+                    );
+                } else if needs_server(&command) && !self.online {
                     self.error(
                         here,
                         "not connected: the line was kept; Enter sends it once reconnected",
@@ -29,10 +48,22 @@ impl App {
                     self.editor.set(&line);
                     return;
                 }
-                self.conversations.current_mut().scroll = 0;
+                let conversation = self.conversations.current_mut();
+                conversation.scroll = 0;
+                conversation.new_below = 0;
                 self.execute(command);
             }
         }
+    }
+
+    /// The room on screen for a line to be said: one we are in, or were in
+    /// when the connection was lost (the line waits for the rejoin).
+    fn line_room(&mut self) -> Option<String> {
+        let conversation = self.conversations.current();
+        if conversation.kind == Kind::Room && conversation.rejoin {
+            return Some(conversation.name.clone());
+        }
+        self.current_room()
     }
 
     /// The room on screen, or an error line saying a room is needed.
@@ -50,21 +81,28 @@ impl App {
     }
 
     pub(super) fn say(&mut self, text: String, emote: bool) {
+        self.say_line(text, emote, false);
+    }
+
+    /// Queues `text` for the conversation on screen (`pasted`: one line of
+    /// a paste).
+    pub(super) fn say_line(&mut self, text: String, emote: bool, pasted: bool) {
         let conversation = self.conversations.current();
         match conversation.kind {
             Kind::Private if !emote => {
                 let to = conversation.name.clone();
-                self.request(
+                self.queue_line(
                     Request::Msg {
                         to: to.clone(),
                         text,
                         nonce: None,
                     },
                     Pending::Msg { to },
+                    pasted,
                 );
             }
             _ => {
-                let Some(room) = self.current_room() else {
+                let Some(room) = self.line_room() else {
                     return;
                 };
                 let request = if emote {
@@ -80,7 +118,7 @@ impl App {
                         nonce: None,
                     }
                 };
-                self.request(request, Pending::Say { room, text, emote });
+                self.queue_line(request, Pending::Say { room, text, emote }, pasted);
             }
         }
     }
@@ -126,10 +164,13 @@ impl App {
                 );
             }
             Command::ExtraRoom { room, text } => match self.conversations.find(Kind::Room, &room) {
-                Some(index) if self.conversations.list[index].joined => {
+                Some(index)
+                    if self.conversations.list[index].joined
+                        || self.conversations.list[index].rejoin =>
+                {
                     let room = self.conversations.list[index].name.clone();
                     self.notice(here, format!("sent to {room}"));
-                    self.request(
+                    self.queue_line(
                         Request::Say {
                             room: room.clone(),
                             text: text.clone(),
@@ -140,12 +181,13 @@ impl App {
                             text,
                             emote: false,
                         },
+                        false,
                     );
                 }
                 // Into a room we are not in, from the one on screen.
                 _ => {
-                    if let Some(from_room) = self.current_room() {
-                        self.request(
+                    if let Some(from_room) = self.line_room() {
+                        self.queue_line(
                             Request::SayElsewhere {
                                 room,
                                 from_room: from_room.clone(),
@@ -153,6 +195,7 @@ impl App {
                                 nonce: None,
                             },
                             Pending::Room { room: from_room },
+                            false,
                         );
                     }
                 }
@@ -259,6 +302,20 @@ impl App {
     }
 }
 
+/// The text a command says, when it is a line to be said (queued, paced,
+/// sent again after a reconnect, so it may be typed offline).
+fn said(command: &Command) -> Option<&str> {
+    match command {
+        Command::Say(text)
+        | Command::Me(text)
+        | Command::ExtraRoom { text, .. }
+        | Command::Msg {
+            text: Some(text), ..
+        } => Some(text),
+        _ => None,
+    }
+}
+
 /// Whether a command needs the connection (the others are the client's own).
 fn needs_server(command: &Command) -> bool {
     !matches!(
@@ -275,7 +332,8 @@ fn needs_server(command: &Command) -> bool {
 const HELP_KEYS: &[&str] = &[
     "keys:",
     "  Enter sends; a line starting with :: sends one starting with ':'",
-    "  Alt-1..9, Ctrl-N / Ctrl-P: switch conversations",
+    "  /join #room is :join room (the IRC habit, any command); //join sends '/join'",
+    "  Alt-1..9, Ctrl-N / Ctrl-P: switch conversations; Alt-A: the next with unread lines",
     "  PgUp / PgDn, mouse wheel: scroll (past the top loads older history)",
     "  Tab: complete nicks, commands, rooms; Up / Down: lines sent before",
     "  Ctrl-A / Ctrl-E: start / end; Alt-B / Alt-F: a word back / on",

@@ -11,6 +11,15 @@ use crate::state::{mentions, next_gap_page, Kind, What};
 impl App {
     pub fn on_frame(&mut self, frame: Frame) {
         let pending = frame.numeric_id().and_then(|id| self.pending.remove(&id));
+        if pending.is_some() {
+            // Answered, said or refused: a line's turn is over either way.
+            if let Some(id) = frame.numeric_id() {
+                self.line_answered(id);
+            }
+        }
+        if matches!(&frame.body, Body::Error { code, .. } if code == "rate_limited") {
+            self.pacer.slow_down();
+        }
         match frame.body {
             Body::Joined(Joined {
                 room,
@@ -353,9 +362,8 @@ impl App {
                 new += 1;
             }
         }
-        if history.is_empty() {
-            conversation.history_start = true;
-        }
+        // An empty history says nothing about the room's start (a join may
+        // leave out what was seen before): scrolling up asks the server.
         if rejoin {
             for _ in 0..new {
                 self.conversations.mark_unread(index, false);

@@ -12,6 +12,11 @@ use crate::state::Kind;
 
 impl App {
     pub fn on_terminal(&mut self, event: Event) {
+        self.handle_terminal(event);
+        self.pump();
+    }
+
+    fn handle_terminal(&mut self, event: Event) {
         match event {
             Event::Key(key) if key.kind != KeyEventKind::Release => self.on_key(key),
             Event::Paste(text) => self.on_paste(&text),
@@ -50,6 +55,13 @@ impl App {
             KeyCode::Char(digit @ '1'..='9') if alt => {
                 self.conversations.select(digit as usize - '1' as usize);
             }
+            KeyCode::Char('a') if alt => match self.conversations.next_unread() {
+                Some(index) => self.conversations.select(index),
+                None => {
+                    let here = self.conversations.selected;
+                    self.notice(here, "nothing unread");
+                }
+            },
             KeyCode::Char('l') if ctrl => self.repaint = true,
             KeyCode::Char(c) if !ctrl && !alt => self.editor.insert(c.encode_utf8(&mut [0; 4])),
             KeyCode::Left => self.editor.left(),
@@ -143,9 +155,37 @@ impl App {
             return;
         };
         if matches!(key, KeyCode::Char('y') | KeyCode::Char('Y')) {
-            // Pasted lines are chat, even one that starts with ':'.
-            for line in lines {
-                self.say(line, false);
+            // Pasted lines are chat, even one that starts with ':'. They go
+            // at the pace the server takes, all of them; a line the server
+            // would refuse as too long waits in the input instead.
+            let here = self.conversations.selected;
+            let count = lines.len();
+            let mut long: Vec<(usize, String)> = Vec::new();
+            let mut fit: Vec<String> = Vec::new();
+            for (number, line) in lines.into_iter().enumerate() {
+                if super::lines::too_long(&line) {
+                    long.push((number, line));
+                } else {
+                    fit.push(line);
+                }
+            }
+            for line in fit {
+                self.say_line(line, false, true);
+            }
+            if let Some((number, line)) = long.first() {
+                self.error(
+                    here,
+                    format!(
+                        "{} of the {count} pasted lines {} over {} bytes, more than the server takes; \
+                         line {} is in the input to shorten (the rest were sent)",
+                        long.len(),
+                        if long.len() == 1 { "is" } else { "are" },
+                        super::MAX_LINE_BYTES,
+                        number + 1
+                    ),
+                );
+                let line = line.clone();
+                self.editor.set(&line);
             }
         } else {
             let here = self.conversations.selected;
@@ -183,18 +223,25 @@ impl App {
             return self.notice(here, "cancelled");
         }
         match prompt.purpose {
-            Answer::Join { room, rejoin } => self.request(
-                Request::Join {
-                    room: room.clone(),
-                    password: Some(prompt.secret.clone()),
-                    since: None,
-                },
-                Pending::Join {
-                    room,
-                    password: Some(prompt.secret),
-                    rejoin,
-                },
-            ),
+            Answer::Join { room, rejoin } => {
+                let since = if rejoin {
+                    self.conversations.room(&room).and_then(|c| c.newest_id())
+                } else {
+                    None
+                };
+                self.request(
+                    Request::Join {
+                        room: room.clone(),
+                        password: Some(prompt.secret.clone()),
+                        since,
+                    },
+                    Pending::Join {
+                        room,
+                        password: Some(prompt.secret),
+                        rejoin,
+                    },
+                );
+            }
             Answer::NewPassword { room } => {
                 self.prompt = Some(Prompt {
                     label: format!("the new password for {room} again"),
@@ -255,8 +302,7 @@ impl App {
     }
 
     fn scroll_down(&mut self, rows: usize) {
-        let conversation = self.conversations.current_mut();
-        conversation.scroll = conversation.scroll.saturating_sub(rows);
+        self.conversations.current_mut().scroll_down(rows);
     }
 }
 

@@ -10,13 +10,14 @@
 //!
 //! The connection's side is here; what the server sends is handled in
 //! `frames`, the keyboard, mouse and paste in `keys`, typed lines and
-//! commands in `execute`.
+//! commands in `execute`, lines to be said (nonces, pace, re-sending after
+//! a reconnect) in `lines`.
 
 use std::collections::HashMap;
 
 use crate::connection::{Incoming, Link};
 use crate::input::{Completion, Editor, History};
-use crate::protocol::{Envelope, Request};
+use crate::protocol::{Envelope, Membership, Request};
 use crate::secret::Secret;
 use crate::state::{Conversations, Kind, What};
 
@@ -24,6 +25,9 @@ use crate::state::{Conversations, Kind, What};
 const OLDER_PAGE: usize = 50;
 /// Messages per page when filling a gap (the server's maximum).
 const GAP_PAGE: usize = 200;
+/// Messages asked for after a resume, to catch any lost in flight (more
+/// pages follow if they do not reach what we had).
+const GAP_CHECK: usize = 50;
 /// `:history` without a count.
 const HISTORY_DEFAULT: usize = 20;
 /// Rows the mouse wheel scrolls.
@@ -41,7 +45,7 @@ pub enum Effect {
 }
 
 /// What a request was for, to place its answer.
-#[derive(Debug)]
+#[derive(Debug, Clone)]
 enum Pending {
     Join {
         room: String,
@@ -154,6 +158,11 @@ pub struct App {
     pending: HashMap<u64, Pending>,
     next_id: u64,
     effects: Vec<Effect>,
+    /// Lines to be said, in order: waiting, or sent and not yet answered.
+    lines: lines::Lines,
+    pacer: lines::Pacer,
+    /// Lines of the paste being sent, for its progress.
+    paste_total: usize,
 }
 
 impl App {
@@ -184,6 +193,9 @@ impl App {
             pending: HashMap::new(),
             next_id: 1,
             effects: Vec::new(),
+            lines: lines::Lines::new(),
+            pacer: lines::Pacer::default(),
+            paste_total: 0,
         }
     }
 
@@ -249,6 +261,7 @@ impl App {
         let before = self.conversations.current().entries.len();
         self.handle_incoming(incoming);
         self.keep_view(selected, before);
+        self.pump();
     }
 
     /// While the pane on screen is scrolled up, lines arriving at its end
@@ -270,12 +283,18 @@ impl App {
             .map(|entry| crate::ui::messages::rows(entry, width))
             .sum();
         conversation.scroll += rows;
+        conversation.new_below += added;
     }
 
     fn handle_incoming(&mut self, incoming: Incoming) {
         match incoming {
             Incoming::Link(link) => self.link = link,
-            Incoming::Registered { name, wanted } => self.registered(name, &wanted),
+            Incoming::Registered {
+                name,
+                resumed: Some(rooms),
+                ..
+            } => self.resumed(name, &rooms),
+            Incoming::Registered { name, wanted, .. } => self.registered(name, &wanted),
             Incoming::Frame(frame) => self.on_frame(frame),
             Incoming::Lost { why } => self.lost(&why),
             Incoming::Fatal(why) => {
@@ -346,11 +365,14 @@ impl App {
             }
             let room = conversation.name.clone();
             let password = conversation.password.clone();
+            // Only what came after the newest message held; the gap rule
+            // pages back if more came than the join shows.
+            let since = conversation.newest_id();
             self.request(
                 Request::Join {
                     room: room.clone(),
                     password: password.clone(),
-                    since: None,
+                    since,
                 },
                 Pending::Join {
                     room,
@@ -361,9 +383,79 @@ impl App {
         }
     }
 
+    /// Back in the same session (`resume`): the server kept our name,
+    /// rooms and host rights, and sends what we missed while away, so
+    /// nothing is joined again and nobody saw us go. Each room's history
+    /// is still checked past the newest message we hold, for what was on
+    /// its way when the connection broke.
+    fn resumed(&mut self, name: String, rooms: &[Membership]) {
+        self.online = true;
+        self.last_failure = None;
+        if name != self.me {
+            // The session's name wins over the one asked for.
+            self.effects.push(Effect::Rename(name.clone()));
+        }
+        self.me = name;
+        self.notice(0, "reconnected; the session was resumed");
+        for index in 1..self.conversations.list.len() {
+            let conversation = &mut self.conversations.list[index];
+            if conversation.kind != Kind::Room {
+                continue;
+            }
+            let kept = rooms.iter().any(|r| conversation.is(Kind::Room, &r.room));
+            let was_in = conversation.joined || conversation.rejoin;
+            conversation.rejoin = false;
+            conversation.joined = kept;
+            if was_in && !kept {
+                let room = conversation.name.clone();
+                self.error(index, format!("you are no longer in {room}"));
+            }
+        }
+        for room in rooms {
+            let index = self.room_index(&room.room);
+            let me = self.me.clone();
+            let conversation = &mut self.conversations.list[index];
+            conversation.joined = true;
+            match conversation
+                .members
+                .iter_mut()
+                .find(|m| m.name.eq_ignore_ascii_case(&me))
+            {
+                Some(member) => member.host = room.host,
+                None => conversation.members.push(crate::protocol::Member {
+                    name: me,
+                    host: room.host,
+                }),
+            }
+            let since = conversation.newest_id();
+            let name = conversation.name.clone();
+            self.notice(index, "reconnected");
+            if since.is_some() {
+                self.request(
+                    Request::History {
+                        room: name.clone(),
+                        limit: Some(GAP_CHECK),
+                        before: None,
+                    },
+                    Pending::History {
+                        room: name,
+                        purpose: Fetch::Gap { since },
+                        limit: GAP_CHECK,
+                    },
+                );
+            }
+        }
+    }
+
+    /// Quits as `:quit` does (also on SIGTERM and SIGHUP).
+    pub fn execute_quit(&mut self) {
+        self.execute(crate::commands::Command::Quit);
+    }
+
     fn lost(&mut self, why: &str) {
         let was_online = std::mem::replace(&mut self.online, false);
         self.pending.clear();
+        self.lines_unsent();
         if !was_online {
             // Failed attempts: say why once, and again only when it changes.
             if self.last_failure.as_deref() != Some(why) {
@@ -387,6 +479,9 @@ impl App {
 mod execute;
 mod frames;
 mod keys;
+mod lines;
+
+pub use lines::MAX_LINE_BYTES;
 
 #[cfg(test)]
 mod tests;

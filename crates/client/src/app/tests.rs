@@ -15,6 +15,7 @@ fn app() -> App {
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     app
 }
@@ -25,8 +26,8 @@ fn frame(app: &mut App, value: Value) {
     ));
 }
 
-/// The requests sent since the last call.
-fn sent(app: &mut App) -> Vec<Value> {
+/// The requests sent since the last call, with their nonces.
+fn sent_with_nonces(app: &mut App) -> Vec<Value> {
     app.take_effects()
         .into_iter()
         .filter_map(|effect| match effect {
@@ -34,6 +35,28 @@ fn sent(app: &mut App) -> Vec<Value> {
             _ => None,
         })
         .collect()
+}
+
+/// The requests sent since the last call; a line's nonce (checked to be
+/// there) is left out.
+fn sent(app: &mut App) -> Vec<Value> {
+    let mut requests = sent_with_nonces(app);
+    for request in &mut requests {
+        if matches!(
+            request["type"].as_str(),
+            Some("say" | "emote" | "msg" | "say_elsewhere")
+        ) {
+            let nonce = request.as_object_mut().unwrap().remove("nonce");
+            assert!(
+                nonce
+                    .as_ref()
+                    .and_then(Value::as_str)
+                    .is_some_and(|n| n.len() == 16),
+                "{request} has no nonce"
+            );
+        }
+    }
+    requests
 }
 
 fn key(app: &mut App, code: KeyCode) {
@@ -222,9 +245,14 @@ fn a_reconnect_rejoins_and_fills_the_gap_by_id_with_no_duplicates() {
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     let rejoin = sent(&mut app);
-    assert_eq!(rejoin, [json!({"type":"join","room":"lobby","id":2})]);
+    // Only what came after the newest message held.
+    assert_eq!(
+        rejoin,
+        [json!({"type":"join","room":"lobby","since":3,"id":2})]
+    );
     // The server's join history holds the newest messages, 8-10, and 3 was seen before.
     let recent: Vec<Value> = (8..=10)
         .map(|id| message("lobby", "bob", id, "new"))
@@ -262,6 +290,7 @@ fn a_long_gap_is_paged_until_it_reaches_what_was_seen() {
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     sent(&mut app);
     frame(
@@ -303,6 +332,7 @@ fn a_name_taken_meanwhile_is_reported() {
     app.on_incoming(Incoming::Registered {
         name: "alice_".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     assert_eq!(app.me, "alice_");
     let status = &app.conversations.list[0];
@@ -335,6 +365,7 @@ fn a_name_taken_meanwhile_is_said_in_the_room_on_screen_too() {
     app.on_incoming(Incoming::Registered {
         name: "alice_".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     let taken = "the name alice is taken; you are alice_ (:nick alice to try again)";
     assert!(
@@ -351,12 +382,14 @@ fn getting_the_wanted_name_back_on_a_reconnect_is_no_name_taken() {
     app.on_incoming(Incoming::Registered {
         name: "alice_".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     app.on_incoming(Incoming::Lost { why: "x".into() });
     // Nobody holds alice now: the connection asks for it again and gets it.
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     assert_eq!(app.me, "alice");
     let status = said(&app, 0);
@@ -394,17 +427,216 @@ fn a_multi_line_paste_asks_before_sending_each_line() {
 }
 
 #[test]
-fn offline_lines_are_kept_and_ctrl_c_quits() {
+fn offline_lines_wait_for_the_room_to_be_back_and_ctrl_c_quits() {
     let mut app = app();
     sent(&mut app);
     frame(&mut app, joined("lobby", &json!(1), vec![]));
     app.on_incoming(Incoming::Lost { why: "x".into() });
     type_line(&mut app, "are you there");
-    assert_eq!(app.editor.text(), "are you there");
+    assert_eq!(app.editor.text(), "");
     assert!(sent(&mut app).is_empty());
+    assert_eq!(app.unsent(), 1);
+    // A fresh session: the room is joined first, then the line goes.
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+        wanted: "alice".into(),
+        resumed: None,
+    });
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"join","room":"lobby","id":2})]
+    );
+    frame(&mut app, joined("lobby", &json!(2), vec![]));
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"say","room":"lobby","text":"are you there","id":3})]
+    );
+    let at = app.now;
+    frame(
+        &mut app,
+        json!({"type":"said","room":"lobby","message_id":4,"at":at,"id":3}),
+    );
+    assert_eq!(app.unsent(), 0);
     ctrl(&mut app, 'c');
     assert!(app.quit);
     assert_eq!(app.take_effects(), [Effect::Quit]);
+}
+
+#[test]
+fn a_line_unanswered_when_the_connection_drops_goes_again_with_its_nonce_on_resume() {
+    let mut app = app();
+    sent(&mut app);
+    frame(
+        &mut app,
+        joined("lobby", &json!(1), vec![message("lobby", "bob", 5, "hi")]),
+    );
+    type_line(&mut app, "hello bob");
+    let first = sent_with_nonces(&mut app);
+    assert_eq!(first.len(), 1);
+    let nonce = first[0]["nonce"].clone();
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    assert_eq!(app.unsent(), 1);
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+        wanted: "alice".into(),
+        resumed: Some(vec![protocol::Membership {
+            room: "lobby".into(),
+            host: true,
+        }]),
+    });
+    let again = sent_with_nonces(&mut app);
+    // No join: the session kept the room. A look at its history past the
+    // newest message held, and the line with the same nonce.
+    assert_eq!(
+        again,
+        [
+            json!({"type":"history","room":"lobby","limit":50,"id":3}),
+            json!({"type":"say","room":"lobby","text":"hello bob","nonce":nonce,"id":4}),
+        ]
+    );
+    let lobby = app.conversations.current();
+    assert!(lobby.joined);
+    assert!(lobby.members.iter().any(|m| m.name == "alice" && m.host));
+    let at = app.now;
+    frame(
+        &mut app,
+        json!({"type":"said","room":"lobby","message_id":6,"at":at,"id":4}),
+    );
+    assert_eq!(app.unsent(), 0);
+    assert_eq!(ids(&app, "lobby"), [5, 6]);
+    // A room the session no longer has is said so, and not joined again.
+    app.on_incoming(Incoming::Lost { why: "x".into() });
+    app.on_incoming(Incoming::Registered {
+        name: "alice".into(),
+        wanted: "alice".into(),
+        resumed: Some(vec![]),
+    });
+    assert!(!app.conversations.current().joined);
+    assert!(said(&app, 1)
+        .iter()
+        .any(|l| l == "you are no longer in lobby"));
+    assert!(sent(&mut app).is_empty());
+}
+
+#[test]
+fn a_long_paste_goes_at_the_pace_with_its_progress_and_nothing_is_dropped() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    let paste: Vec<String> = (1..=150).map(|n| format!("line {n}")).collect();
+    app.on_terminal(Event::Paste(paste.join("\n")));
+    key(&mut app, KeyCode::Char('y'));
+    let mut texts: Vec<String> = Vec::new();
+    let answer = |app: &mut App, texts: &mut Vec<String>| {
+        for request in sent(app) {
+            texts.push(request["text"].as_str().unwrap().to_owned());
+            let at = app.now;
+            frame(
+                app,
+                json!({"type":"said","room":"lobby","message_id":texts.len(),"at":at,"id":request["id"]}),
+            );
+        }
+    };
+    answer(&mut app, &mut texts);
+    assert_eq!(texts.len(), 10, "a burst of ten first");
+    let progress = app.paste_progress().unwrap();
+    assert_eq!((progress.done, progress.total), (10, 150));
+    // Then eight a second, as the timer allows.
+    let start = app.now;
+    while let Some(wake) = app.next_wake() {
+        assert!(wake > app.now);
+        app.now = wake;
+        app.tick();
+        answer(&mut app, &mut texts);
+    }
+    assert_eq!(texts, paste);
+    let took = app.now - start;
+    assert!((17_000..=18_000).contains(&took), "{took} ms");
+    assert!(app.paste_progress().is_none());
+    // A warning from a server set slower halves the pace.
+    frame(
+        &mut app,
+        json!({"type":"error","code":"rate_limited","message":"slow down"}),
+    );
+    app.on_terminal(Event::Paste("a\nb".into()));
+    key(&mut app, KeyCode::Char('y'));
+    assert!(sent(&mut app).is_empty());
+    assert_eq!(app.next_wake(), Some(app.now + 250));
+}
+
+#[test]
+fn a_line_over_the_servers_limit_stays_in_the_input() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    let long = "x".repeat(MAX_LINE_BYTES + 1);
+    app.on_terminal(Event::Paste(long.clone()));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(app.editor.text(), long);
+    assert!(sent(&mut app).is_empty());
+    assert!(said(&app, 1)
+        .iter()
+        .any(|l| l.contains("4097 bytes, more than the server takes (4096)")));
+    // Exactly the limit goes.
+    app.editor.set(&"y".repeat(MAX_LINE_BYTES));
+    key(&mut app, KeyCode::Enter);
+    assert_eq!(sent(&mut app).len(), 1);
+    // In a paste, the long line waits in the input and the others go.
+    app.on_terminal(Event::Paste(format!("short\n{long}\nafter")));
+    key(&mut app, KeyCode::Char('y'));
+    let texts: Vec<Value> = sent(&mut app).iter().map(|r| r["text"].clone()).collect();
+    assert_eq!(texts, ["short", "after"]);
+    assert_eq!(app.editor.text(), long);
+}
+
+#[test]
+fn a_refused_command_comes_back_selected_and_typing_replaces_it() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, ":dance");
+    assert_eq!(app.editor.text(), ":dance");
+    assert!(app.editor.is_selected());
+    type_line(&mut app, "/join #games");
+    assert_eq!(app.editor.text(), "");
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"join","room":"games","id":2})]
+    );
+}
+
+#[test]
+fn alt_a_goes_to_the_next_conversation_with_unread_lines() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, ":n games");
+    frame(
+        &mut app,
+        json!({"type":"joined","room":"games","created":true,"host":true,"locked":false,"topic":null,
+            "members":[{"name":"alice","host":true}],"history":[],"id":2}),
+    );
+    assert_eq!(app.conversations.current().name, "games");
+    frame(&mut app, message("lobby", "bob", 7, "news"));
+    app.on_terminal(Event::Key(KeyEvent::new(
+        KeyCode::Char('a'),
+        KeyModifiers::ALT,
+    )));
+    assert_eq!(app.conversations.current().name, "lobby");
+    // The message that came while away is fresh: the read marker's place.
+    let fresh: Vec<bool> = app
+        .conversations
+        .current()
+        .entries
+        .iter()
+        .map(|e| e.fresh)
+        .collect();
+    assert_eq!(fresh.iter().filter(|f| **f).count(), 1);
+    app.on_terminal(Event::Key(KeyEvent::new(
+        KeyCode::Char('a'),
+        KeyModifiers::ALT,
+    )));
+    assert!(said(&app, 1).iter().any(|l| l == "nothing unread"));
 }
 
 #[test]
@@ -493,6 +725,28 @@ fn scrolling_past_the_top_loads_an_older_page() {
 }
 
 #[test]
+fn a_room_entered_again_with_no_history_shown_still_pages_back() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    app.viewport = Viewport {
+        rows: 10,
+        width: 40,
+        max_scroll: 0,
+    };
+    key(&mut app, KeyCode::PageUp);
+    assert_eq!(
+        sent(&mut app),
+        [json!({"type":"history","room":"lobby","limit":50,"id":2})]
+    );
+    frame(
+        &mut app,
+        json!({"type":"history","room":"lobby","messages":[message("lobby","bob",39,"y")],"id":2}),
+    );
+    assert_eq!(ids(&app, "lobby"), [39]);
+}
+
+#[test]
 fn a_new_name_is_kept_for_reconnects_and_shown_in_the_member_list() {
     let mut app = app();
     sent(&mut app);
@@ -545,6 +799,7 @@ fn a_room_is_rejoined_even_when_the_connection_drops_again_before_the_answer() {
         app.on_incoming(Incoming::Registered {
             name: "alice".into(),
             wanted: "alice".into(),
+            resumed: None,
         });
         let rejoin = sent(&mut app);
         assert_eq!(rejoin.len(), 1);
@@ -559,6 +814,7 @@ fn a_room_is_rejoined_even_when_the_connection_drops_again_before_the_answer() {
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     assert!(sent(&mut app).is_empty());
 }
@@ -575,6 +831,7 @@ fn a_password_changed_while_away_is_asked_for_and_the_gap_still_filled() {
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     sent(&mut app);
     frame(

@@ -1,6 +1,8 @@
 //! The message pane: a conversation's scrollback as wrapped rows, with the
-//! time before each line, a separator where the day changes, a stable
-//! colour per nick, and a style per kind of line.
+//! time before each line, a separator where the day changes, a read marker
+//! before the first line that came while the conversation was not on
+//! screen, a stable colour per nick, your own lines in their own colour,
+//! lines that mention you highlighted, and a style per kind of line.
 //!
 //! Only the rows on screen (and the ones scrolled past) are laid out,
 //! newest first, so a long scrollback costs nothing while you read the end.
@@ -14,7 +16,17 @@ use time::{OffsetDateTime, UtcOffset};
 
 use super::wrap::wrap;
 use crate::config::Theme;
-use crate::state::{Conversation, Entry, What};
+use crate::state::{mentions, Conversation, Entry, What};
+
+/// Who is reading and how lines are styled.
+pub struct Reader<'a> {
+    pub theme: &'a Theme,
+    /// Our name: our own lines and mentions of us stand out.
+    pub me: &'a str,
+    /// Colours on (`NO_COLOR` unset): without them, modifiers alone
+    /// set our lines (dim) and mentions (bold, underlined) apart.
+    pub color: bool,
+}
 
 /// Columns of `HH:MM `, the hanging indent of wrapped lines.
 const TIME_WIDTH: usize = 6;
@@ -54,17 +66,37 @@ fn day_separator(at: i64, offset: UtcOffset, width: usize) -> Line<'static> {
     Line::styled(text, Style::default().fg(Color::DarkGray))
 }
 
+/// The style of the text of a line from `from` saying `text`.
+fn text_style(from: &str, text: &str, reader: &Reader) -> Style {
+    let own = from.eq_ignore_ascii_case(reader.me);
+    match (own, !own && mentions(text, reader.me), reader.color) {
+        (true, _, true) => Style::default().fg(reader.theme.own),
+        (true, _, false) => Style::default().add_modifier(Modifier::DIM),
+        (false, true, true) => Style::default()
+            .fg(reader.theme.mention)
+            .add_modifier(Modifier::BOLD),
+        (false, true, false) => {
+            Style::default().add_modifier(Modifier::BOLD | Modifier::UNDERLINED)
+        }
+        (false, false, _) => Style::default(),
+    }
+}
+
 /// The styled pieces of one entry, before wrapping.
-fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style)> {
+fn pieces(entry: &Entry, offset: UtcOffset, reader: &Reader) -> Vec<(String, Style)> {
+    let theme = reader.theme;
     let time = local(entry.at, offset);
     let stamp = (
         format!("{:02}:{:02} ", time.hour(), time.minute()),
         Style::default().fg(Color::DarkGray),
     );
     let nick = |name: &str| {
-        Style::default()
-            .fg(nick_color(name, theme))
-            .add_modifier(Modifier::BOLD)
+        let color = if name.eq_ignore_ascii_case(reader.me) {
+            theme.own
+        } else {
+            nick_color(name, theme)
+        };
+        Style::default().fg(color).add_modifier(Modifier::BOLD)
     };
     let plain = Style::default();
     let mut out = vec![stamp];
@@ -72,10 +104,10 @@ fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style
         What::Chat { from, text } => {
             out.push((from.clone(), nick(from)));
             out.push((": ".into(), plain));
-            out.push((text.clone(), plain));
+            out.push((text.clone(), text_style(from, text, reader)));
         }
         What::Emote { from, text } => {
-            let italic = Style::default().add_modifier(Modifier::ITALIC);
+            let italic = text_style(from, text, reader).add_modifier(Modifier::ITALIC);
             out.push(("* ".into(), italic));
             out.push((from.clone(), nick(from).add_modifier(Modifier::ITALIC)));
             out.push((format!(" {text}"), italic));
@@ -89,7 +121,10 @@ fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style
                     .add_modifier(Modifier::ITALIC),
             ));
             out.push((": ".into(), plain));
-            out.push((text.clone(), Style::default().add_modifier(Modifier::DIM)));
+            out.push((
+                text.clone(),
+                text_style(from, text, reader).add_modifier(Modifier::DIM),
+            ));
         }
         What::Notice(text) => {
             out.push((format!("-- {text}"), Style::default().fg(Color::DarkGray)));
@@ -109,12 +144,25 @@ fn pieces(entry: &Entry, offset: UtcOffset, theme: &Theme) -> Vec<(String, Style
 /// The rows `entry` takes in a pane `width` columns wide (the day
 /// separator aside). Colours and the time zone change no widths.
 pub fn rows(entry: &Entry, width: usize) -> usize {
-    wrap(
-        &pieces(entry, UtcOffset::UTC, &Theme::default()),
-        width,
-        TIME_WIDTH,
-    )
-    .len()
+    let theme = Theme::default();
+    let reader = Reader {
+        theme: &theme,
+        me: "",
+        color: true,
+    };
+    wrap(&pieces(entry, UtcOffset::UTC, &reader), width, TIME_WIDTH).len()
+}
+
+/// The read marker: what came while you were away starts below it.
+fn read_marker(width: usize) -> Line<'static> {
+    let label = " new ";
+    let side = width.saturating_sub(label.len()) / 2;
+    let text = format!(
+        "{}{label}{}",
+        "─".repeat(side),
+        "─".repeat(width.saturating_sub(side + label.len()))
+    );
+    Line::styled(text, Style::default().fg(Color::Red))
 }
 
 /// Draws the rows of `conversation` that fit `area`, `conversation.scroll`
@@ -124,7 +172,7 @@ pub fn draw(
     area: Rect,
     conversation: &Conversation,
     offset: UtcOffset,
-    theme: &Theme,
+    reader: &Reader,
 ) -> usize {
     let width = usize::from(area.width);
     let height = usize::from(area.height);
@@ -133,11 +181,15 @@ pub fn draw(
     let wanted = 2 * height + conversation.scroll + 1;
     let mut rows: Vec<Line<'static>> = Vec::new();
     let entries = &conversation.entries;
+    let first_fresh = entries.iter().position(|e| e.fresh);
     let mut index = entries.len();
     while index > 0 && rows.len() < wanted {
         index -= 1;
         let entry = &entries[index];
-        let mut lines = wrap(&pieces(entry, offset, theme), width, TIME_WIDTH);
+        let mut lines = wrap(&pieces(entry, offset, reader), width, TIME_WIDTH);
+        if index > 0 && first_fresh == Some(index) {
+            lines.insert(0, read_marker(width));
+        }
         let new_day = match index.checked_sub(1) {
             Some(previous) => {
                 local(entries[previous].at, offset).date() != local(entry.at, offset).date()

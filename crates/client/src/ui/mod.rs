@@ -7,6 +7,13 @@
 //! └ input line (or the masked prompt) ─────────────────┘
 //! ```
 //!
+//! The side panes give way to the messages as the screen narrows: the
+//! member list first (below [`MEMBERS_FROM`] columns), then the sidebar
+//! (below [`NARROW`]), whose unread marks then move to the status line.
+//! With `NO_COLOR` set, every colour is taken out of the finished drawing
+//! and coloured backgrounds become reverse video, so nothing that colour
+//! told apart is lost.
+//!
 //! Nothing here changes the app except through the returned [`Viewport`],
 //! so a drawing can be checked against a `TestBackend` buffer.
 
@@ -33,14 +40,21 @@ use messages::nick_color;
 const SIDEBAR_WIDTH: u16 = 18;
 /// Columns of the member list.
 const MEMBERS_WIDTH: u16 = 16;
-/// Below this width the side panes give way to the messages.
+/// Below this width the sidebar gives way to the messages.
 const NARROW: u16 = 50;
+/// The fewest columns the message pane keeps while the member list is
+/// shown; narrower, the list goes first.
+const MESSAGES_MIN: u16 = 40;
+/// From this width the member list fits beside the sidebar.
+const MEMBERS_FROM: u16 = SIDEBAR_WIDTH + MESSAGES_MIN + MEMBERS_WIDTH;
 
 /// How the screen looks: colours and the time zone timestamps are shown in.
 #[derive(Debug, Clone)]
 pub struct Look {
     pub theme: Theme,
     pub offset: UtcOffset,
+    /// Colours on (`NO_COLOR` unset).
+    pub color: bool,
 }
 
 /// Draws everything; returns the message pane's size and scroll limit.
@@ -54,7 +68,8 @@ pub fn draw(frame: &mut Frame, app: &App, look: &Look) -> Viewport {
     .areas(frame.area());
     let conversation = app.conversations.current();
     let wide = frame.area().width >= NARROW;
-    let members = wide && app.show_members && conversation.kind == Kind::Room;
+    let members =
+        frame.area().width >= MEMBERS_FROM && app.show_members && conversation.kind == Kind::Room;
     let [sidebar, messages, member_list] = Layout::horizontal([
         Constraint::Length(if wide { SIDEBAR_WIDTH } else { 0 }),
         Constraint::Min(1),
@@ -66,17 +81,60 @@ pub fn draw(frame: &mut Frame, app: &App, look: &Look) -> Viewport {
     if wide {
         sidebar_pane(frame, sidebar, app, look);
     }
-    let max_scroll = messages::draw(frame, messages, conversation, look.offset, &look.theme);
+    let reader = messages::Reader {
+        theme: &look.theme,
+        me: &app.me,
+        color: look.color,
+    };
+    let max_scroll = messages::draw(frame, messages, conversation, look.offset, &reader);
     if members {
         member_pane(frame, member_list, conversation, look);
     }
-    status_line(frame, status, app, conversation, look);
+    status_line(frame, status, app, conversation, look, !wide);
     input_line(frame, input, app);
+    if !look.color {
+        without_color(frame);
+    }
     Viewport {
         rows: usize::from(messages.height),
         width: usize::from(messages.width),
         max_scroll,
     }
+}
+
+/// Takes every colour out of the drawing; a coloured background (the topic
+/// bar, the selected room, the status line) becomes reverse video.
+fn without_color(frame: &mut Frame) {
+    let area = frame.area();
+    let buffer = frame.buffer_mut();
+    for y in area.top()..area.bottom() {
+        for x in area.left()..area.right() {
+            if let Some(cell) = buffer.cell_mut(Position::new(x, y)) {
+                if cell.bg != Color::Reset {
+                    cell.modifier.insert(Modifier::REVERSED);
+                }
+                cell.fg = Color::Reset;
+                cell.bg = Color::Reset;
+            }
+        }
+    }
+}
+
+/// The unread marks the sidebar would show, for the status line when the
+/// sidebar is hidden: `2:3 4:1!` (conversation 2 has 3 unread lines, 4 has
+/// one that mentions you).
+pub fn activity(app: &App) -> String {
+    app.conversations
+        .list
+        .iter()
+        .enumerate()
+        .filter(|(_, c)| c.unread > 0 || c.mention)
+        .map(|(index, c)| {
+            let mark = if c.mention { "!" } else { "" };
+            format!("{}:{}{mark}", index + 1, c.unread)
+        })
+        .collect::<Vec<_>>()
+        .join(" ")
 }
 
 fn topic_bar(frame: &mut Frame, area: Rect, conversation: &Conversation, look: &Look) {
@@ -183,7 +241,17 @@ pub fn link_text(link: Link) -> String {
     }
 }
 
-fn status_line(frame: &mut Frame, area: Rect, app: &App, conversation: &Conversation, look: &Look) {
+fn status_line(
+    frame: &mut Frame,
+    area: Rect,
+    app: &App,
+    conversation: &Conversation,
+    look: &Look,
+    narrow: bool,
+) {
+    let alert = Style::default()
+        .fg(Color::Yellow)
+        .add_modifier(Modifier::BOLD);
     let link = link_text(app.link);
     let link_style = match app.link {
         Link::Connected => Style::default().fg(Color::Green),
@@ -195,13 +263,38 @@ fn status_line(frame: &mut Frame, area: Rect, app: &App, conversation: &Conversa
         Span::raw("["),
         Span::styled(link, link_style),
         Span::raw("] "),
-        Span::styled(
-            app.me.clone(),
-            Style::default().fg(nick_color(&app.me, &look.theme)),
-        ),
-        Span::raw(format!(" on {}", app.server)),
     ];
-    if conversation.scroll > 0 {
+    // On a narrow screen, what the hidden sidebar would show comes first.
+    let activity = activity(app);
+    if narrow && !activity.is_empty() {
+        spans.push(Span::styled(format!("[{activity}] "), alert));
+    }
+    spans.push(Span::styled(
+        app.me.clone(),
+        Style::default().fg(look.theme.own),
+    ));
+    spans.push(Span::raw(format!(" on {}", app.server)));
+    if let Some(progress) = app.paste_progress() {
+        spans.push(Span::styled(
+            format!(
+                "  sending the paste: {} of {} lines",
+                progress.done, progress.total
+            ),
+            alert,
+        ));
+    } else if app.unsent() > 0 {
+        let lines = if app.unsent() == 1 { "line" } else { "lines" };
+        spans.push(Span::styled(
+            format!("  {} {lines} to send", app.unsent()),
+            alert,
+        ));
+    }
+    if conversation.new_below > 0 {
+        spans.push(Span::styled(
+            format!("  {} new below (PgDn)", conversation.new_below),
+            alert,
+        ));
+    } else if conversation.scroll > 0 {
         spans.push(Span::styled(
             format!("  (scrolled up {} rows; PgDn)", conversation.scroll),
             Style::default().fg(Color::Yellow),
@@ -241,8 +334,17 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App) {
     }
     let prefix = "> ";
     let room = usize::from(area.width).saturating_sub(prefix.len() + 1);
-    let text = app.editor.text();
-    let cursor = app.editor.cursor();
+    let typed = app.editor.text();
+    // Measured as drawn (emoji sequences apart), so the cursor sits right.
+    let cursor_at = wrap::glyphs(&typed[..app.editor.cursor()]).len();
+    let text = &*wrap::glyphs(typed);
+    let cursor = text
+        .grapheme_indices(true)
+        .map(|(at, _)| at)
+        .chain([text.len()])
+        .take_while(|&at| at <= cursor_at)
+        .last()
+        .unwrap_or(0);
     // Scroll the line sideways so the cursor stays on screen.
     let mut start = 0;
     for (at, _) in text.grapheme_indices(true) {
@@ -253,8 +355,17 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App) {
     }
     let visible: String = truncate(&text[start..], room + 1);
     let x = prefix.len() + text[start..cursor].width();
+    // A refused command given back selected: typing replaces it.
+    let style = if app.editor.is_selected() {
+        Style::default().add_modifier(Modifier::REVERSED)
+    } else {
+        Style::default()
+    };
     frame.render_widget(
-        Paragraph::new(Line::from(vec![Span::raw(prefix), Span::raw(visible)])),
+        Paragraph::new(Line::from(vec![
+            Span::raw(prefix),
+            Span::styled(visible, style),
+        ])),
         area,
     );
     frame.set_cursor_position(Position::new(
@@ -263,11 +374,11 @@ fn input_line(frame: &mut Frame, area: Rect, app: &App) {
     ));
 }
 
-/// The longest start of `text` that fits `width` columns.
+/// The longest start of `text` that fits `width` columns, as drawn.
 fn truncate(text: &str, width: usize) -> String {
     let mut out = String::new();
     let mut used = 0;
-    for grapheme in text.graphemes(true) {
+    for grapheme in wrap::glyphs(text).graphemes(true) {
         let w = grapheme.width();
         if used + w > width {
             break;

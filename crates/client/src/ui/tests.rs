@@ -19,6 +19,7 @@ fn look() -> Look {
     Look {
         theme: Theme::default(),
         offset: UtcOffset::UTC,
+        color: true,
     }
 }
 
@@ -50,6 +51,7 @@ fn alice_after(history: Vec<Value>) -> App {
     app.on_incoming(Incoming::Registered {
         name: "alice".into(),
         wanted: "alice".into(),
+        resumed: None,
     });
     app.on_incoming(Incoming::Link(Link::Connected));
     app.take_effects();
@@ -308,8 +310,123 @@ fn new_lines_do_not_move_what_is_being_read_while_scrolled_up() {
             .collect::<Vec<_>>()
     };
     assert_eq!(pane(&after), pane(&reading), "{after}");
+    // The status line says something came below.
+    assert!(after.contains("1 new below (PgDn)"), "{after}");
     // Back at the bottom, the new line is there.
     key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
     key(&mut app, KeyCode::PageDown, KeyModifiers::NONE);
-    assert!(text(&draw(&mut app, 80, 12)).contains("carol: a new line"));
+    let bottom = text(&draw(&mut app, 80, 12));
+    assert!(bottom.contains("carol: a new line"), "{bottom}");
+    assert!(!bottom.contains("new below"), "{bottom}");
+}
+
+/// The cells of the row of `buffer` holding `text`.
+fn row_with<'a>(buffer: &'a Buffer, text_in_row: &str) -> &'a [ratatui::buffer::Cell] {
+    let width = usize::from(buffer.area.width);
+    let row = text(buffer)
+        .lines()
+        .position(|l| l.contains(text_in_row))
+        .unwrap_or_else(|| panic!("no {text_in_row} in:\n{}", text(buffer)));
+    &buffer.content[row * width..(row + 1) * width]
+}
+
+#[test]
+fn below_fifty_columns_the_status_line_shows_activity_and_at_sixty_the_members_go_first() {
+    let mut app = alice();
+    frame(
+        &mut app,
+        json!({"type":"joined","room":"games","created":false,"host":false,"locked":false,"topic":null,
+            "members":[{"name":"dave","host":true},{"name":"alice","host":false}],"history":[],"id":2}),
+    );
+    say(&mut app, "lobby", "bob", 10, "hi");
+    say(&mut app, "lobby", "bob", 11, "alice?");
+    let screen = text(&draw(&mut app, 40, 8));
+    let status = screen.lines().nth(6).unwrap();
+    assert!(status.starts_with("[connected] [2:2!] alice"), "{screen}");
+    // At 60x20 the sidebar stays and the member list goes: 42 columns of messages.
+    let screen = text(&draw(&mut app, 60, 20));
+    assert!(screen.contains("#lobby"), "{screen}");
+    assert!(!screen.contains("members ("), "{screen}");
+    assert_eq!(app.viewport.width, 42);
+    // Wide enough, both.
+    assert!(text(&draw(&mut app, 80, 20)).contains("members ("));
+}
+
+#[test]
+fn own_lines_mentions_and_the_read_marker_stand_out_and_no_color_keeps_them_apart() {
+    let mut app = alice();
+    type_and_send(&mut app, "my own line");
+    frame(
+        &mut app,
+        json!({"type":"said","room":"lobby","message_id":5,"at":NOW,"id":2}),
+    );
+    say(&mut app, "lobby", "bob", 6, "hey alice, look");
+    say(&mut app, "lobby", "bob", 7, "nothing for you");
+    // Away and back: what came meanwhile is below a read marker.
+    key(&mut app, KeyCode::Char('1'), KeyModifiers::ALT);
+    say(&mut app, "lobby", "bob", 8, "while you were away");
+    key(&mut app, KeyCode::Char('2'), KeyModifiers::ALT);
+    let screen = draw(&mut app, 80, 14);
+    let shown = text(&screen);
+    let marker = shown
+        .lines()
+        .position(|l| l.contains("─ new ─"))
+        .expect(&shown);
+    let away = shown
+        .lines()
+        .position(|l| l.contains("while you were away"))
+        .unwrap();
+    assert_eq!(marker + 1, away, "{shown}");
+    let theme = Theme::default();
+    let fg = |cells: &[ratatui::buffer::Cell], text: &str| {
+        let at = cells.iter().position(|c| c.symbol() == &text[..1]).unwrap();
+        (cells[at].fg, cells[at].modifier)
+    };
+    assert_eq!(fg(row_with(&screen, "my own line"), "m").0, theme.own);
+    let (color, modifier) = fg(row_with(&screen, "hey alice"), "h");
+    assert_eq!(color, theme.mention);
+    assert!(modifier.contains(Modifier::BOLD));
+    assert_eq!(
+        fg(row_with(&screen, "nothing for you"), "n").0,
+        Color::Reset
+    );
+
+    // NO_COLOR: not one colour left; modifiers still tell lines apart.
+    let mut terminal = Terminal::new(TestBackend::new(80, 14)).unwrap();
+    let plain = Look {
+        color: false,
+        ..look()
+    };
+    terminal
+        .draw(|f| app.viewport = super::draw(f, &app, &plain))
+        .unwrap();
+    let screen = terminal.backend().buffer().clone();
+    assert!(screen
+        .content
+        .iter()
+        .all(|c| c.fg == Color::Reset && c.bg == Color::Reset));
+    assert!(fg(row_with(&screen, "my own line"), "m")
+        .1
+        .contains(Modifier::DIM));
+    let mention = fg(row_with(&screen, "hey alice"), "h").1;
+    assert!(mention.contains(Modifier::BOLD | Modifier::UNDERLINED));
+    // The topic bar was coloured: it is reverse video now.
+    assert!(screen.content[0].modifier.contains(Modifier::REVERSED));
+}
+
+#[test]
+fn a_refused_command_is_drawn_selected() {
+    let mut app = alice();
+    type_and_send(&mut app, ":dance");
+    let screen = draw(&mut app, 60, 10);
+    let input = row_with(&screen, "> :dance");
+    assert!(input[2].modifier.contains(Modifier::REVERSED));
+    assert!(text(&screen).contains("there is no command :dance"));
+}
+
+fn type_and_send(app: &mut App, line: &str) {
+    for c in line.chars() {
+        key(app, KeyCode::Char(c), KeyModifiers::NONE);
+    }
+    key(app, KeyCode::Enter, KeyModifiers::NONE);
 }

@@ -1,10 +1,21 @@
 //! Breaking styled text into rows of a given width, measured in terminal
 //! columns: a CJK character or an emoji takes two, a combining mark none.
 //!
+//! Emoji sequences are drawn in a form every terminal advances the same
+//! way ([`glyphs`]): terminals (and tmux versions) disagree on how wide a
+//! zero-width-joiner sequence, a skin-tone modifier or variation selector
+//! 16 makes an emoji, and when the client's count and the terminal's
+//! differ, the rest of the row shifts and glyphs are lost. So joiners
+//! between emoji, VS16 and skin-tone modifiers are left out of what is
+//! drawn (a family shows as its members side by side, a waving hand in its
+//! default tone); what is sent and stored is untouched.
+//!
 //! Text is cut into grapheme clusters (an emoji with its joiners, a letter
 //! with its accents) so that nothing is split in the middle; lines break at
 //! spaces where they can and inside a word only when the word is wider than
 //! a row. Continuation rows are indented so a message's text lines up.
+
+use std::borrow::Cow;
 
 use ratatui::style::Style;
 use ratatui::text::{Line, Span};
@@ -18,6 +29,50 @@ struct Cell<'a> {
     width: usize,
 }
 
+/// Zero-width joiner.
+const ZWJ: char = '\u{200d}';
+/// Variation selector 16 (emoji presentation).
+const VS16: char = '\u{fe0f}';
+
+/// Whether `c` is a skin-tone (Fitzpatrick) modifier.
+fn skin_tone(c: char) -> bool {
+    ('\u{1f3fb}'..='\u{1f3ff}').contains(&c)
+}
+
+/// Whether `c` may be part of an emoji sequence (symbols and pictographs
+/// from U+2600 up, outside the CJK and Hangul blocks).
+fn pictographic(c: char) -> bool {
+    matches!(c, '\u{2600}'..='\u{27bf}' | '\u{2b00}'..='\u{2bff}' | '\u{1f000}'..='\u{1faff}')
+}
+
+/// `text` as it is drawn: emoji sequences taken apart (see the module's
+/// doc): VS16 and skin-tone modifiers after another character left out,
+/// and a joiner left out when an emoji stands on either side of it.
+pub fn glyphs(text: &str) -> Cow<'_, str> {
+    if !text.chars().any(|c| c == ZWJ || c == VS16 || skin_tone(c)) {
+        return Cow::Borrowed(text);
+    }
+    let chars: Vec<char> = text.chars().collect();
+    let mut out = String::with_capacity(text.len());
+    for (i, &c) in chars.iter().enumerate() {
+        let before = i.checked_sub(1).map(|j| chars[j]);
+        let after = chars.get(i + 1).copied();
+        let keep = match c {
+            VS16 => false,
+            c if skin_tone(c) => before.is_none_or(char::is_whitespace),
+            ZWJ => {
+                !(before.is_some_and(|b| pictographic(b) || b == VS16 || skin_tone(b))
+                    || after.is_some_and(pictographic))
+            }
+            _ => true,
+        };
+        if keep {
+            out.push(c);
+        }
+    }
+    Cow::Owned(out)
+}
+
 /// Wraps `spans` to `width` columns; rows after the first start with
 /// `indent` spaces. A zero width gives no rows.
 pub fn wrap(spans: &[(String, Style)], width: usize, indent: usize) -> Vec<Line<'static>> {
@@ -25,7 +80,11 @@ pub fn wrap(spans: &[(String, Style)], width: usize, indent: usize) -> Vec<Line<
         return Vec::new();
     }
     let indent = if indent * 2 > width { 0 } else { indent };
-    let cells: Vec<Cell> = spans
+    let drawn: Vec<(Cow<str>, Style)> = spans
+        .iter()
+        .map(|(text, style)| (glyphs(text), *style))
+        .collect();
+    let cells: Vec<Cell> = drawn
         .iter()
         .flat_map(|(text, style)| {
             text.graphemes(true).map(move |g| {
@@ -140,13 +199,33 @@ mod tests {
         for row in rows("漢字漢字漢", 5, 0) {
             assert!(row.width() <= 5);
         }
-        // An emoji ZWJ family and an accented letter stay whole.
-        let family = "👨\u{200d}👩\u{200d}👧";
-        assert_eq!(rows(&format!("{family}{family}"), 3, 0), [family, family]);
+        // A flag and an accented letter stay whole.
+        assert_eq!(rows("🇫🇷🇫🇷", 3, 0), ["🇫🇷", "🇫🇷"]);
         assert_eq!(
             rows("e\u{301}e\u{301}e\u{301}", 2, 0),
             ["e\u{301}e\u{301}", "e\u{301}"]
         );
+    }
+
+    #[test]
+    fn emoji_sequences_are_drawn_apart_with_the_width_of_their_parts() {
+        let family = "👨\u{200d}👩\u{200d}👧";
+        assert_eq!(glyphs(family), "👨👩👧");
+        assert_eq!(glyphs(family).width(), 6);
+        assert_eq!(glyphs("👍\u{1f3fd}"), "👍");
+        assert_eq!(glyphs("❤\u{fe0f}"), "❤");
+        assert_eq!(glyphs("🏳\u{fe0f}\u{200d}🌈"), "🏳🌈");
+        assert_eq!(glyphs("👩\u{1f3fd}\u{200d}💻"), "👩💻");
+        // Flags, accents, CJK and plain text are left alone.
+        for text in ["🇫🇷", "e\u{301}", "漢字", "plain"] {
+            assert!(matches!(glyphs(text), Cow::Borrowed(_)), "{text}");
+        }
+        // A joiner in a script that shapes with it stays.
+        assert_eq!(glyphs("क्\u{200d}ष"), "क्\u{200d}ष");
+        // A lone tone swatch is shown.
+        assert_eq!(glyphs("\u{1f3fd}"), "\u{1f3fd}");
+        // Each part is its own cell: three rows of one person at width 2.
+        assert_eq!(rows(family, 2, 0), ["👨", "👩", "👧"]);
     }
 
     #[test]

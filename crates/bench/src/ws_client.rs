@@ -80,6 +80,7 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     if !checked {
         // A slow reader: holds its connection and never reads again.
         shared.done.cancelled().await;
+        quit(&mut socket).await;
         return outcome;
     }
 
@@ -101,6 +102,9 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
         _ = async { tokio::join!(reading, sending) } => {}
     }
     outcome.finish(params, &tracker, sending_outcome);
+    if let Ok(mut socket) = sink.reunite(stream) {
+        quit(&mut socket).await;
+    }
     outcome
 }
 
@@ -133,6 +137,15 @@ async fn request(socket: &mut Socket, request: Request<&str>) -> Result<(), Stri
         .send(Message::text(frame.to_json()))
         .await
         .map_err(|err| format!("sending a request: {err}"))
+}
+
+/// Ends the session for good, so the server does not hold it for a resume
+/// after the run (PROTOCOL.md, "Resuming a session"); briefly, since a
+/// client that stopped reading may find its socket full.
+async fn quit(socket: &mut Socket) {
+    const QUIT_TIMEOUT: Duration = Duration::from_millis(500);
+    let quitting = request(socket, Request::Quit);
+    let _ = tokio::time::timeout(QUIT_TIMEOUT, quitting).await;
 }
 
 /// Reads until the answer to a login request (`welcome`, `joined` or an

@@ -247,6 +247,12 @@ pub struct Config {
     #[arg(long, env = "BANTER_NODE_NAME")]
     pub node_name: Option<String>,
 
+    /// Copies JetStream keeps of the cluster's log and names (1-5), when the first node
+    /// creates them; 3 with three NATS servers in production, so one may fail.
+    #[arg(long, env = "BANTER_CLUSTER_REPLICAS", default_value_t = 1,
+          value_parser = clap::value_parser!(u8).range(1..=5))]
+    pub cluster_replicas: u8,
+
     /// Log level of banter's own crates (off, error, warn, info, debug, trace); other crates
     /// stay at warn unless named, as in `debug,tungstenite=trace`. RUST_LOG wins when set.
     #[arg(long, global = true, env = "BANTER_LOG_LEVEL", default_value = "info")]

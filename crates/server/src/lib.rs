@@ -56,7 +56,8 @@ impl Server {
                 let name = config.node_name.clone().unwrap_or_else(host_name);
                 let runtime = tokio::runtime::Handle::current();
                 let store = Arc::clone(&store);
-                Some(runtime.block_on(core::Cluster::connect(url, &name, store))?)
+                let replicas = usize::from(config.cluster_replicas);
+                Some(runtime.block_on(core::Cluster::connect(url, &name, replicas, store))?)
             }
         };
         let services = core::Services::new(Arc::new(config), Arc::clone(&store), metrics);

@@ -143,11 +143,12 @@ impl std::fmt::Debug for Cluster {
 
 impl Cluster {
     /// Connects to the NATS server at `url` and makes sure the stream and
-    /// the names bucket exist; this node is `name`, under a new random
-    /// incarnation.
+    /// the names bucket exist (created with `replicas` copies if they do
+    /// not); this node is `name`, under a new random incarnation.
     pub(crate) async fn connect(
         url: &str,
         name: &str,
+        replicas: usize,
         store: Arc<dyn crate::store::Store>,
     ) -> anyhow::Result<Arc<Self>> {
         let connections = watch::Sender::new(0u64);
@@ -171,6 +172,7 @@ impl Cluster {
             name: STREAM.into(),
             subjects: vec!["banter.room.>".into(), NODES_SUBJECT.into()],
             storage: stream::StorageType::File,
+            num_replicas: replicas,
             ..Default::default()
         })
         .await
@@ -184,6 +186,7 @@ impl Cluster {
             subjects: vec![format!("$KV.{NAMES}.>")],
             max_messages_per_subject: 1,
             storage: stream::StorageType::File,
+            num_replicas: replicas,
             allow_rollup: true,
             deny_delete: true,
             allow_direct: true,

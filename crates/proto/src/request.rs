@@ -185,6 +185,11 @@ pub enum Request {
         /// Ban, or lift the ban.
         on: bool,
     },
+    /// A room's modes (anyone in it).
+    Modes {
+        /// The room.
+        room: Option<String>,
+    },
     /// A room's bans (a host only).
     Bans {
         /// The room.

@@ -183,6 +183,7 @@ impl Registry for LocalRegistry {
                 MemberInfo {
                     user,
                     host: member.host,
+                    voice: member.voice,
                 }
             })
             .collect()

@@ -78,7 +78,7 @@ impl UserState {
                 Ok(())
             }
             Request::Rooms => {
-                let list = self.hub.room_summaries(&self.rooms);
+                let list = self.hub.room_summaries(&self.rooms, self.id);
                 self.reply(Event::RoomList(list));
                 Ok(())
             }
@@ -104,6 +104,11 @@ impl UserState {
             Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason),
             Request::Invite { room, name } => self.invite(room.as_deref(), &name),
             Request::Close { room } => self.close(room.as_deref()).await,
+            Request::SetMode { room, mode, on } => self.set_mode(room.as_deref(), mode, on).await,
+            Request::Voice { room, name, on } => self.voice(room.as_deref(), &name, on),
+            Request::Ban { room, mask, on } => self.ban(room.as_deref(), &mask, on).await,
+            Request::Bans { room } => self.bans(room.as_deref()),
+            Request::Modes { room } => self.modes(room.as_deref()),
         };
         result
     }
@@ -147,7 +152,7 @@ impl UserState {
         };
         self.nick = Some(nick.clone());
         let entered = room.and_then(|room| {
-            let entry = room.join(self.member(), self.door.lists_members)?;
+            let entry = room.join(self.member(), self.door.lists_members, false)?;
             Ok((room, entry))
         });
         let (room, entry) = match entered {

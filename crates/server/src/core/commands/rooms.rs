@@ -28,8 +28,18 @@ impl UserState {
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
+    /// An invitation to the room, whatever its password epoch, lets the user
+    /// past invite-only (`+i`), and is used up by entering.
     pub(in crate::core) fn enter(&mut self, room: Arc<Room>, created: bool) -> Result<(), Refusal> {
-        let entry = room.join(self.member(), self.door.lists_members)?;
+        let key = room.name().key();
+        let invited = self
+            .passes
+            .as_ref()
+            .is_some_and(|passes| passes.invites.contains_key(key));
+        let entry = room.join(self.member(), self.door.lists_members, invited)?;
+        if invited {
+            self.passes_mut().invites.remove(room.name().key());
+        }
         if self.door.one_room {
             for old in self.rooms.clone() {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
@@ -89,8 +99,8 @@ impl UserState {
         let key = room.name().key().to_owned();
         let passes = self.passes_mut();
         if passes.invites.get(&key) == Some(&epoch) {
-            // An invitation is good for one entry; it grants nothing else.
-            passes.invites.remove(&key);
+            // An invitation is good for one entry (`enter` uses it up); it
+            // grants nothing else.
             return self.enter(room, false);
         }
         if let Err(wait) = passes.lockout.check(&key, Instant::now()) {
@@ -188,7 +198,7 @@ impl UserState {
             SayKind::Emote => (MessageKind::Emote, Some(self.id)),
         };
         let message = self.message(&room, kind, text);
-        let said = room.say(message, except)?;
+        let said = room.say(message, except, self.id)?;
         let kind_name = match kind {
             MessageKind::Emote => "emote",
             _ => "chat",
@@ -210,20 +220,29 @@ impl UserState {
     /// Says `text` in `room` to everyone there but this user, and returns
     /// the message as said (its id and time), for a door that shows users
     /// their own messages itself, exactly as the room got them (IRC's
-    /// `echo-message`), or not at all.
+    /// `echo-message`), or not at all. A user outside the room reaches it
+    /// only if it takes messages from outside (`-n`), and a locked one only
+    /// with a grant, as with `:erm`.
     pub(crate) fn say_to_others(
         &mut self,
         room: &str,
         kind: SayKind,
         text: String,
     ) -> Result<RoomMessage, Refusal> {
-        let room = self.room_for(Some(room))?;
+        let room = match self.room_for(Some(room)) {
+            Ok(room) => room,
+            Err(Refusal::NotMember { room: name }) => match self.hub.room(&name) {
+                Some(room) if !room.is_locked() || self.has_grant(&room) => room,
+                _ => return Err(Refusal::NotMember { room: name }),
+            },
+            Err(refusal) => return Err(refusal),
+        };
         let (kind, kind_name) = match kind {
             SayKind::Chat => (MessageKind::Chat, "chat"),
             SayKind::Emote => (MessageKind::Emote, "emote"),
         };
         let mut message = self.message(&room, kind, text);
-        let said = room.say(message.clone(), Some(self.id))?;
+        let said = room.say(message.clone(), Some(self.id), self.id)?;
         self.hub
             .services
             .metrics
@@ -257,7 +276,7 @@ impl UserState {
         }
         let mut message = self.message(&target, MessageKind::ExtraRoom, text);
         message.from_room = Some(here.name().to_string());
-        let said = target.say(message, None)?;
+        let said = target.say(message, None, self.id)?;
         self.hub
             .services
             .metrics
@@ -272,9 +291,14 @@ impl UserState {
     pub(super) fn who(&mut self, name: Option<&str>) -> Result<(), Refusal> {
         let room = match name {
             None => self.room_for(None)?,
-            Some(name) => self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
-                room: name.to_owned(),
-            })?,
+            // A secret room is not there for outsiders.
+            Some(name) => self
+                .hub
+                .room(name)
+                .filter(|room| !room.hidden_from(self.id))
+                .ok_or_else(|| Refusal::NoSuchRoom {
+                    room: name.to_owned(),
+                })?,
         };
         self.reply(Event::Who {
             room: room.name().to_string(),

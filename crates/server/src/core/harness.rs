@@ -556,7 +556,8 @@ async fn who_and_whois_show_hosts_away_status_and_profiles_whatever_the_door() {
         details.rooms,
         [Membership {
             room: "games".into(),
-            host: false
+            host: false,
+            voice: false,
         }]
     );
     bob.does(away(None)).await.unwrap();

@@ -532,7 +532,7 @@ fn a_database_newer_than_the_code_is_refused_untouched() {
                 err,
                 StoreError::TooNew {
                     found: 99,
-                    supported: 1
+                    supported: 2
                 }
             ),
             "{err:?}"

@@ -359,16 +359,7 @@ impl Room {
                 room: self.name.to_string(),
             });
         }
-        if state.banned(member.nick.as_str()) {
-            return Err(Refusal::Banned {
-                room: self.name.to_string(),
-            });
-        }
-        if state.modes.has(RoomMode::InviteOnly) && !invited {
-            return Err(Refusal::InviteOnly {
-                room: self.name.to_string(),
-            });
-        }
+        self.admits(&state, member.nick.as_str(), invited)?;
         let joined = Event::Joined {
             room: self.name.to_string(),
             nick: member.nick.to_string(),
@@ -394,6 +385,27 @@ impl Room {
             topic: state.topic.clone(),
             recent: state.recent.iter().cloned().collect(),
         })
+    }
+
+    /// Whether `nick` may enter (not banned; invited, `invited`, if the room
+    /// is invite-only), asked before a password is: nobody is asked for a
+    /// password that would not let them in. [`Room::join`] asks again.
+    pub(super) fn check_entry(&self, nick: &Nick, invited: bool) -> Result<(), Refusal> {
+        self.admits(&self.lock(), nick.as_str(), invited)
+    }
+
+    fn admits(&self, state: &RoomState, nick: &str, invited: bool) -> Result<(), Refusal> {
+        if state.banned(nick) {
+            return Err(Refusal::Banned {
+                room: self.name.to_string(),
+            });
+        }
+        if state.modes.has(RoomMode::InviteOnly) && !invited {
+            return Err(Refusal::InviteOnly {
+                room: self.name.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Removes a member and tells the others why, if there is a `reason` to

@@ -83,6 +83,11 @@ impl UserState {
             });
         }
         self.check_room_limit()?;
+        let invited = self
+            .passes
+            .as_ref()
+            .is_some_and(|passes| passes.invites.contains_key(room.name().key()));
+        room.check_entry(self.registered_nick(), invited)?;
         let (hash, epoch) = room.lock_state();
         let Some(hash) = hash else {
             return self.enter(room, false);

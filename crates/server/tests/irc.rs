@@ -1137,3 +1137,46 @@ async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders()
     ann.expect(":banter 324 ann #games +ist").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_kick_carries_its_reason_on_every_door() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut web = WsClient::login(server.http.unwrap(), "web").await;
+    web.ask(json!({"type": "create", "room": "r"}), 1).await;
+    let mut irc = IrcClient::register(server.irc.unwrap(), "irc").await;
+    join(&mut irc, "#r").await;
+    let mut nc = server.login("nc").await;
+    nc.send(":cr r").await;
+    nc.expect_prefix("you are now in r").await;
+    // A banter/1 host kicks the IRC user...
+    web.ask(
+        json!({"type": "kick", "room": "r", "name": "irc", "reason": "too loud"}),
+        2,
+    )
+    .await;
+    irc.skip_to(":web!web@banter KICK #r irc :too loud").await;
+    nc.expect_containing("* irc was kicked from r by web: too loud")
+        .await;
+    // They come back; the text user is made a host.
+    web.ask(json!({"type": "host_add", "room": "r", "name": "nc"}), 3)
+        .await;
+    join(&mut irc, "#r").await;
+    nc.expect_containing("* irc joined r").await;
+    // A text host kicks the IRC user with a reason of several words...
+    nc.send(":kick irc  spam and  more spam").await;
+    irc.skip_to(":nc!nc@banter KICK #r irc :spam and  more spam")
+        .await;
+    // ...and an IRC host kicks the web user with IRC's trailing reason.
+    join(&mut irc, "#r").await;
+    web.ask(json!({"type": "host_add", "room": "r", "name": "irc"}), 4)
+        .await;
+    nc.send(":hostrm web").await;
+    irc.skip_to(":nc!nc@banter MODE #r -o web").await;
+    irc.send("KICK #r web :see you tomorrow").await;
+    let kicked = web.until("kicked").await;
+    assert_eq!(kicked["message"], "see you tomorrow", "{kicked}");
+    server.stop().await;
+}

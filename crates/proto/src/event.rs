@@ -538,7 +538,9 @@ impl Event {
                 .sum(),
             Event::Who { members, .. } => members.iter().map(|m| m.nick.len() + 8).sum(),
             Event::Users(names) => names.iter().map(|n| n.len() + 2).sum(),
-            Event::BanList { bans, .. } => bans.iter().map(|b| b.mask.len() + b.by.len() + 16).sum(),
+            Event::BanList { bans, .. } => {
+                bans.iter().map(|b| b.mask.len() + b.by.len() + 16).sum()
+            }
             Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
             Event::TopicChanged { topic, .. } => topic.len(),
             Event::AwayChanged { nick, message, .. } => {

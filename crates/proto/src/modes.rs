@@ -348,7 +348,11 @@ mod tests {
         assert_eq!(parse_mode_changes("+m"), Ok(vec![(Moderated, true)]));
         assert_eq!(
             parse_mode_changes("-nt+i"),
-            Ok(vec![(NoExternal, false), (TopicLock, false), (InviteOnly, true)])
+            Ok(vec![
+                (NoExternal, false),
+                (TopicLock, false),
+                (InviteOnly, true)
+            ])
         );
         assert_eq!(parse_mode_changes("+m-m"), Ok(vec![(Moderated, false)]));
         assert_eq!(parse_mode_changes("m"), Err(ModeError::NoSign));

@@ -494,7 +494,9 @@ async fn a_ban_kicks_the_matching_members_keeps_them_out_and_is_listed() {
     alice.expect("bans of games (1):").await;
     alice.expect_prefix("  BO* (by alice, ").await;
     alice.send(":ban bo*").await;
-    alice.expect("error: BO* is already banned from games").await;
+    alice
+        .expect("error: BO* is already banned from games")
+        .await;
     alice.send(":ban *!*@192.0.2.1").await;
     alice
         .expect_prefix("error: room bans match screen names only")
@@ -517,8 +519,10 @@ async fn modes_are_shown_set_by_hosts_and_change_who_may_enter_speak_and_see() {
     let server = TestServer::start().await;
     let (mut alice, mut bob) = games(&server).await;
     bob.send(":mode").await;
-    bob.expect("modes of games: +nt (no messages from outside except :erm; only hosts set the topic)")
-        .await;
+    bob.expect(
+        "modes of games: +nt (no messages from outside except :erm; only hosts set the topic)",
+    )
+    .await;
     bob.send(":mode +m").await;
     bob.expect("error: only a host of games can do that (see :who)")
         .await;
@@ -526,7 +530,9 @@ async fn modes_are_shown_set_by_hosts_and_change_who_may_enter_speak_and_see() {
     bob.expect("error: only a host of games can do that (see :who)")
         .await;
     alice.send(":mode -t+iw").await;
-    alice.expect("error: 'w' is not a room mode; the modes are i, m, n, s and t").await;
+    alice
+        .expect("error: 'w' is not a room mode; the modes are i, m, n, s and t")
+        .await;
     alice.send(":mode -t+is").await;
     for line in [
         "* alice set games -t (any member may set the topic)",
@@ -544,13 +550,17 @@ async fn modes_are_shown_set_by_hosts_and_change_who_may_enter_speak_and_see() {
     carol.expect("rooms (1):").await;
     carol.expect("  lobby (1)  <- you are here").await;
     carol.send(":who games").await;
-    carol.expect("error: there is no room games (see :rooms)").await;
+    carol
+        .expect("error: there is no room games (see :rooms)")
+        .await;
     carol.send(":cr games").await;
     carol
         .expect("error: games is invite-only; a host of it must :invite you first")
         .await;
     alice.send(":invite carol").await;
-    alice.expect("carol may now enter games once without the password").await;
+    alice
+        .expect("carol may now enter games once without the password")
+        .await;
     carol.expect_prefix("alice invited you to games").await;
     carol.send(":cr games").await;
     carol.expect_prefix("you are now in games").await;

@@ -1004,7 +1004,8 @@ async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
     ann.expect(":Troll1!Troll1@banter JOIN #games").await;
 
     ann.send("MODE #games +b troll*!*@*").await;
-    ann.expect(":ann!ann@banter MODE #games +b troll*!*@*").await;
+    ann.expect(":ann!ann@banter MODE #games +b troll*!*@*")
+        .await;
     ann.expect(":ann!ann@banter KICK #games Troll1 :banned (troll*)")
         .await;
     let changed = web.until("ban_changed").await;
@@ -1023,7 +1024,9 @@ async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
     assert_eq!(refused["code"], "not_member", "{refused}");
 
     ann.send("MODE #games b").await;
-    let listed = ann.expect_prefix(":banter 367 ann #games troll*!*@* ann ").await;
+    let listed = ann
+        .expect_prefix(":banter 367 ann #games troll*!*@* ann ")
+        .await;
     let at: i64 = listed.rsplit(' ').next().unwrap().parse().unwrap();
     assert!(at > 1_700_000_000, "{listed}");
     ann.expect(":banter 368 ann #games :End of channel ban list")
@@ -1031,11 +1034,15 @@ async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
     // An address mask is the operators' business.
     ann.send("MODE #games +b *!*@10.0.0.1").await;
     let notice = ann.expect_prefix(":banter NOTICE ann :MODE: ").await;
-    assert!(notice.contains("bans by address are for server operators"), "{notice}");
+    assert!(
+        notice.contains("bans by address are for server operators"),
+        "{notice}"
+    );
     // Banning it again changes nothing, silently.
     ann.send("MODE #games +b TROLL*").await;
     ann.send("MODE #games -b troll*").await;
-    ann.expect(":ann!ann@banter MODE #games -b troll*!*@*").await;
+    ann.expect(":ann!ann@banter MODE #games -b troll*!*@*")
+        .await;
     let (joined, _) = web.ask(json!({"type": "join", "room": "games"}), 4).await;
     assert_eq!(joined["type"], "joined", "{joined}");
     server.stop().await;
@@ -1063,7 +1070,10 @@ async fn a_text_host_moderates_and_an_irc_user_is_refused_until_voiced() {
         .await;
     bob.skip_to(":alice!alice@banter MODE #games +m").await;
     let changed = web.until("mode_changed").await;
-    assert_eq!((&changed["mode"], &changed["on"]), (&json!("moderated"), &json!(true)));
+    assert_eq!(
+        (&changed["mode"], &changed["on"]),
+        (&json!("moderated"), &json!(true))
+    );
     bob.send("PRIVMSG #games :hello?").await;
     bob.expect(":banter 404 bob #games :Cannot send to channel (+m)")
         .await;
@@ -1080,20 +1090,26 @@ async fn a_text_host_moderates_and_an_irc_user_is_refused_until_voiced() {
     bob.expect(":alice!alice@banter MODE #games +v bob").await;
     bob.send("NAMES #games").await;
     bob.expect(":banter 353 bob = #games :@alice +bob cy").await;
-    bob.expect(":banter 366 bob #games :End of /NAMES list").await;
+    bob.expect(":banter 366 bob #games :End of /NAMES list")
+        .await;
     bob.send("WHO #games").await;
-    bob.expect_prefix(":banter 352 bob #games alice banter * alice H@ :0 ").await;
-    bob.expect(":banter 352 bob #games bob banter * bob H+ :0 bob").await;
+    bob.expect_prefix(":banter 352 bob #games alice banter * alice H@ :0 ")
+        .await;
+    bob.expect(":banter 352 bob #games bob banter * bob H+ :0 bob")
+        .await;
     bob.skip_to(" 315 ").await;
     bob.send("PRIVMSG #games :thanks").await;
     alice.expect("[games] bob: thanks").await;
     alice.send(":who").await;
-    alice.expect("in games (3): alice (host), bob (voice), cy").await;
+    alice
+        .expect("in games (3): alice (host), bob (voice), cy")
+        .await;
     // A host who is voiced too shows both with multi-prefix.
     alice.send(":voice alice").await;
     bob.skip_to("MODE #games +v alice").await;
     bob.send("NAMES #games").await;
-    bob.expect(":banter 353 bob = #games :@+alice +bob cy").await;
+    bob.expect(":banter 353 bob = #games :@+alice +bob cy")
+        .await;
     server.stop().await;
 }
 
@@ -1114,15 +1130,27 @@ async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders()
         .await;
     bob.send("LIST").await;
     let listed = bob.lines_to(" 323 ").await;
-    assert!(!listed.iter().any(|line| line.contains("#games")), "{listed:?}");
+    assert!(
+        !listed.iter().any(|line| line.contains("#games")),
+        "{listed:?}"
+    );
     bob.send("NAMES #games").await;
-    bob.expect(":banter 366 bob #games :End of /NAMES list").await;
+    bob.expect(":banter 366 bob #games :End of /NAMES list")
+        .await;
     bob.send("WHOIS ann").await;
     let whois = bob.lines_to(" 318 ").await;
-    assert!(!whois.iter().any(|line| line.contains("#games")), "{whois:?}");
+    assert!(
+        !whois.iter().any(|line| line.contains("#games")),
+        "{whois:?}"
+    );
     ann.send("LIST").await;
     let listed = ann.lines_to(" 323 ").await;
-    assert!(listed.iter().any(|line| line.contains(" 322 ann #games 1 ")), "{listed:?}");
+    assert!(
+        listed
+            .iter()
+            .any(|line| line.contains(" 322 ann #games 1 ")),
+        "{listed:?}"
+    );
     ann.send("MODE #games +i").await;
     ann.expect(":ann!ann@banter MODE #games +i").await;
     bob.send("JOIN #games").await;

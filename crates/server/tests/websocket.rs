@@ -502,12 +502,17 @@ async fn modes_voices_and_bans_over_banter_1() {
         json!({"type": "modes", "room": "cafe", "modes": ["no_external", "topic_lock"], "locked": false, "id": 2})
     );
     let (ok, events) = host
-        .ask(json!({"type": "set_mode", "room": "cafe", "mode": "moderated", "on": true}), 3)
+        .ask(
+            json!({"type": "set_mode", "room": "cafe", "mode": "moderated", "on": true}),
+            3,
+        )
         .await;
     assert_eq!(ok["type"], "ok");
     assert_eq!(
         events,
-        [json!({"type": "mode_changed", "room": "cafe", "by": "host", "mode": "moderated", "on": true})]
+        [
+            json!({"type": "mode_changed", "room": "cafe", "by": "host", "mode": "moderated", "on": true})
+        ]
     );
     nc.expect("* host set cafe +m (moderated: only hosts and voiced members speak)")
         .await;
@@ -515,12 +520,18 @@ async fn modes_voices_and_bans_over_banter_1() {
     nc.expect("error: cafe is moderated: only its hosts and voiced members may speak (a host can :voice you)")
         .await;
     let (refused, _) = host
-        .ask(json!({"type": "set_mode", "room": "cafe", "mode": "loud", "on": true}), 4)
+        .ask(
+            json!({"type": "set_mode", "room": "cafe", "mode": "loud", "on": true}),
+            4,
+        )
         .await;
     assert_eq!(refused["code"], "bad_request", "{refused}");
 
     let (_, events) = host
-        .ask(json!({"type": "voice", "room": "cafe", "name": "NC", "on": true}), 5)
+        .ask(
+            json!({"type": "voice", "room": "cafe", "name": "NC", "on": true}),
+            5,
+        )
         .await;
     assert_eq!(
         events,
@@ -544,7 +555,8 @@ async fn modes_voices_and_bans_over_banter_1() {
         json!({"type": "ban_changed", "room": "cafe", "by": "host", "mask": "n?", "on": true})
     );
     nc.expect("* host banned n? from cafe").await;
-    nc.expect("you were kicked from cafe by host: banned (n?)").await;
+    nc.expect("you were kicked from cafe by host: banned (n?)")
+        .await;
     let left = host.until("member_left").await;
     assert_eq!(
         (&left["reason"], &left["message"]),
@@ -558,7 +570,10 @@ async fn modes_voices_and_bans_over_banter_1() {
         .await;
     assert_eq!(refused["code"], "already_banned");
     let (refused, _) = host
-        .ask(json!({"type": "ban", "room": "cafe", "mask": "*!*@host"}), 10)
+        .ask(
+            json!({"type": "ban", "room": "cafe", "mask": "*!*@host"}),
+            10,
+        )
         .await;
     assert_eq!(refused["code"], "bad_mask");
     let (ok, _) = host

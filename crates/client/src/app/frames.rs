@@ -153,7 +153,11 @@ impl App {
                 let index = self.about(&room);
                 let mut shown = modes.join(", ");
                 if locked {
-                    shown.push_str(if shown.is_empty() { "locked" } else { ", locked" });
+                    shown.push_str(if shown.is_empty() {
+                        "locked"
+                    } else {
+                        ", locked"
+                    });
                 }
                 if shown.is_empty() {
                     shown.push_str("none");

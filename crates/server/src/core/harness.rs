@@ -9,8 +9,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet};
-use banter_proto::request::{Request, SayKind};
 use banter_proto::refusal::HostAction;
+use banter_proto::request::{Request, SayKind};
 use banter_proto::{Event, Refusal, RoomMode, RoomName};
 use futures::FutureExt;
 
@@ -1044,9 +1044,7 @@ async fn a_ban_kicks_matching_members_but_not_hosts_and_a_rename_into_it_silence
     troll.does(join("g")).await.unwrap();
     // Renamed into the ban while inside: stays, but cannot speak.
     troll
-        .does(Request::Nick {
-            name: "zed".into(),
-        })
+        .does(Request::Nick { name: "zed".into() })
         .await
         .unwrap();
     assert_eq!(troll.rooms(), ["g"]);
@@ -1103,12 +1101,20 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
     ann.does(join("g")).await.unwrap();
     host.told();
     // Setting what is already so is no change and no event.
-    host.does(mode("g", RoomMode::TopicLock, true)).await.unwrap();
+    host.does(mode("g", RoomMode::TopicLock, true))
+        .await
+        .unwrap();
     assert!(host.told().is_empty());
-    host.does(mode("g", RoomMode::Moderated, true)).await.unwrap();
+    host.does(mode("g", RoomMode::Moderated, true))
+        .await
+        .unwrap();
     assert!(ann.told().iter().any(|event| matches!(
         event,
-        Event::ModeChanged { mode: RoomMode::Moderated, on: true, .. }
+        Event::ModeChanged {
+            mode: RoomMode::Moderated,
+            on: true,
+            ..
+        }
     )));
     assert_eq!(
         ann.does(say(None, "hi")).await,
@@ -1125,7 +1131,9 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
         out.does(erm("hey")).await,
         Err(Refusal::Moderated { room: "g".into() })
     );
-    host.does(mode("g", RoomMode::Moderated, false)).await.unwrap();
+    host.does(mode("g", RoomMode::Moderated, false))
+        .await
+        .unwrap();
     ann.does(say(None, "free again")).await.unwrap();
     out.does(erm("hey")).await.unwrap();
     // An unlabelled message from outside needs -n.
@@ -1135,12 +1143,16 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
             .map(|_| ()),
         Err(Refusal::NotMember { room: "g".into() })
     );
-    host.does(mode("g", RoomMode::NoExternal, false)).await.unwrap();
+    host.does(mode("g", RoomMode::NoExternal, false))
+        .await
+        .unwrap();
     out.state
         .say_to_others("g", SayKind::Chat, "plain".into())
         .unwrap();
     // Invite-only: an invitation is one entry, asked for before any password.
-    host.does(mode("g", RoomMode::InviteOnly, true)).await.unwrap();
+    host.does(mode("g", RoomMode::InviteOnly, true))
+        .await
+        .unwrap();
     assert_eq!(
         out.does(join("g")).await,
         Err(Refusal::InviteOnly { room: "g".into() })
@@ -1160,8 +1172,16 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
     );
     // Secret: gone from the listing and from `who` for outsiders only.
     host.does(mode("g", RoomMode::Secret, true)).await.unwrap();
-    assert!(!out.state.rooms_listing().iter().any(|room| room.name == "g"));
-    assert!(ann.state.rooms_listing().iter().any(|room| room.name == "g"));
+    assert!(!out
+        .state
+        .rooms_listing()
+        .iter()
+        .any(|room| room.name == "g"));
+    assert!(ann
+        .state
+        .rooms_listing()
+        .iter()
+        .any(|room| room.name == "g"));
     assert_eq!(
         out.state.members("g"),
         Err(Refusal::NoSuchRoom { room: "g".into() })

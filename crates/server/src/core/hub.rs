@@ -293,7 +293,11 @@ impl Hub {
     /// Every room with its member count, sorted by name; `joined` marks the
     /// listener's own rooms, and secret rooms (`+s`) are listed only to
     /// their members (`asker`). Topics are cut to [`LISTED_TOPIC_CHARS`].
-    pub(super) fn room_summaries(&self, joined: &[Arc<Room>], asker: SessionId) -> Vec<RoomSummary> {
+    pub(super) fn room_summaries(
+        &self,
+        joined: &[Arc<Room>],
+        asker: SessionId,
+    ) -> Vec<RoomSummary> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         let mut summaries: Vec<RoomSummary> = rooms
             .iter()

@@ -352,7 +352,12 @@ impl Room {
     /// enter, nor anyone uninvited (`invited`) while the room is
     /// invite-only. The entry lists the members only if `list_members`: a
     /// door that shows just a count need not have a copy of every name made.
-    pub fn join(&self, member: Member, list_members: bool, invited: bool) -> Result<Entry, Refusal> {
+    pub fn join(
+        &self,
+        member: Member,
+        list_members: bool,
+        invited: bool,
+    ) -> Result<Entry, Refusal> {
         let mut state = self.lock();
         if state.closed {
             return Err(Refusal::RoomGone {
@@ -822,9 +827,14 @@ impl Room {
         let mask = match on {
             true => ban.mask.to_string(),
             false => {
-                let at = state.bans.iter().position(|b| b.mask.key() == ban.mask.key());
+                let at = state
+                    .bans
+                    .iter()
+                    .position(|b| b.mask.key() == ban.mask.key());
                 // Lifted as it was set, in its own spelling.
-                at.map_or(ban.mask.to_string(), |at| state.bans.remove(at).mask.to_string())
+                at.map_or(ban.mask.to_string(), |at| {
+                    state.bans.remove(at).mask.to_string()
+                })
             }
         };
         let victims = if on {

@@ -191,7 +191,12 @@ impl UserState {
         Ok(())
     }
 
-    pub(super) fn voice(&mut self, room: Option<&str>, name: &str, on: bool) -> Result<(), Refusal> {
+    pub(super) fn voice(
+        &mut self,
+        room: Option<&str>,
+        name: &str,
+        on: bool,
+    ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
         room.set_voice(self.id, self.registered_nick(), name, on)
     }
@@ -200,12 +205,19 @@ impl UserState {
     /// other than hosts, are kicked by their own sessions, with the ban as
     /// the reason. One whose mailbox is full stays in, but cannot speak
     /// while banned (see `Room::may_speak`).
-    pub(super) async fn ban(&mut self, room: Option<&str>, mask: &str, on: bool) -> Result<(), Refusal> {
+    pub(super) async fn ban(
+        &mut self,
+        room: Option<&str>,
+        mask: &str,
+        on: bool,
+    ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
         let mask = BanMask::parse(mask).map_err(Refusal::BadMask)?;
         let shown = mask.to_string();
         let by = self.registered_nick().to_string();
-        let victims = room.set_ban(self.id, self.registered_nick(), mask, on).await?;
+        let victims = room
+            .set_ban(self.id, self.registered_nick(), mask, on)
+            .await?;
         info!(room = %room.name(), %by, mask = %shown, on, "room ban");
         for victim in victims {
             let request = Control::Kicked {

@@ -169,9 +169,11 @@ impl Replies {
             Refusal::InviteOnly { .. } => {
                 self.numeric(ERR_INVITEONLYCHAN, &[channel], "Cannot join channel (+i)")
             }
-            Refusal::BanListFull { .. } => {
-                self.numeric(ERR_BANLISTFULL, &[channel, name], "Channel ban list is full")
-            }
+            Refusal::BanListFull { .. } => self.numeric(
+                ERR_BANLISTFULL,
+                &[channel, name],
+                "Channel ban list is full",
+            ),
             Refusal::NotMember { .. } if matches!(command, "PRIVMSG" | "NOTICE") => {
                 self.numeric(ERR_CANNOTSENDTOCHAN, &[channel], "Cannot send to channel")
             }

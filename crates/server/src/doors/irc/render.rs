@@ -154,12 +154,7 @@ pub(super) fn prefix(host: bool, voice: bool, multi: bool) -> &'static str {
 
 /// The `353` lines of a member list (each nick with its prefix), split to
 /// fit, then `366`; each member as a full mask with `userhost-in-names`.
-pub(super) fn names(
-    replies: &mut Replies,
-    room: &str,
-    members: &[(String, &str)],
-    masks: bool,
-) {
+pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, &str)], masks: bool) {
     name_lines(replies, room, members, masks);
     replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
 }
@@ -225,7 +220,12 @@ impl IrcRenderer {
         let members: Vec<(String, &str)> = view
             .members
             .iter()
-            .map(|member| (member.nick.clone(), prefix(member.host, member.voice, multi)))
+            .map(|member| {
+                (
+                    member.nick.clone(),
+                    prefix(member.host, member.voice, multi),
+                )
+            })
             .collect();
         names(
             &mut replies,
@@ -389,7 +389,12 @@ impl IrcRenderer {
                 let sign = if *on { '+' } else { '-' };
                 replies.line(format_args!(":{} MODE #{room} {sign}v {nick}", mask(by)));
             }
-            Event::BanChanged { room, by, mask: banned, on } => {
+            Event::BanChanged {
+                room,
+                by,
+                mask: banned,
+                on,
+            } => {
                 let sign = if *on { '+' } else { '-' };
                 replies.line(format_args!(
                     ":{} MODE #{room} {sign}b {banned}!*@*",

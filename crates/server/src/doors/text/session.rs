@@ -13,8 +13,8 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use banter_proto::command::{parse, Setting};
-use banter_proto::modes::parse_mode_changes;
 use banter_proto::event::PromptCancel;
+use banter_proto::modes::parse_mode_changes;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;

@@ -353,8 +353,9 @@ pub(super) fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
 /// Every saved room with its key and bans, sorted by key.
 pub(super) fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
     let mut bans: HashMap<String, Vec<StoredBan>> = HashMap::new();
-    let mut stmt = conn
-        .prepare_cached("SELECT room, mask, set_by, set_at FROM bans ORDER BY room, set_at, mask")?;
+    let mut stmt = conn.prepare_cached(
+        "SELECT room, mask, set_by, set_at FROM bans ORDER BY room, set_at, mask",
+    )?;
     let rows = stmt.query_map([], |row| {
         Ok((
             row.get::<_, String>(0)?,

@@ -47,6 +47,18 @@ pub enum Command {
     Invite(String),
     History(Option<usize>),
     Close,
+    /// `:mode`: show the room's modes; `:mode +m-t`: change them (each a
+    /// mode's banter/1 name and whether to set it).
+    Mode(Option<Vec<(&'static str, bool)>>),
+    Voice {
+        name: String,
+        on: bool,
+    },
+    Ban {
+        mask: String,
+        on: bool,
+    },
+    Bans(Option<String>),
     /// Leave a room, or close a private conversation.
     Part(Option<String>),
     Members,
@@ -270,6 +282,25 @@ pub fn parse(line: &str) -> Result<Command, String> {
         },
         "invite" => Command::Invite(word()),
         "close" => Command::Close,
+        "mode" => match word_arg {
+            None => Command::Mode(None),
+            Some(changes) => Command::Mode(Some(
+                banter_proto::modes::parse_mode_changes(&changes)
+                    .map_err(|err| err.to_string())?
+                    .into_iter()
+                    .map(|(mode, on)| (mode.name(), on))
+                    .collect(),
+            )),
+        },
+        "voice" | "devoice" => Command::Voice {
+            name: word(),
+            on: spec.name == "voice",
+        },
+        "ban" | "unban" => Command::Ban {
+            mask: word(),
+            on: spec.name == "ban",
+        },
+        "bans" => Command::Bans(word_arg),
         "members" => Command::Members,
         "help" => Command::Help,
         "exit" => Command::Quit,
@@ -288,6 +319,26 @@ mod tests {
             ("hello", Command::Say("hello".into())),
             ("::)", Command::Say(":)".into())),
             (":cr games", Command::Join("games".into())),
+            (":mode", Command::Mode(None)),
+            (
+                ":mode +m-t",
+                Command::Mode(Some(vec![("moderated", true), ("topic_lock", false)])),
+            ),
+            (
+                ":devoice bob",
+                Command::Voice {
+                    name: "bob".into(),
+                    on: false,
+                },
+            ),
+            (
+                ":unban troll*",
+                Command::Ban {
+                    mask: "troll*".into(),
+                    on: false,
+                },
+            ),
+            (":bans", Command::Bans(None)),
             (":CR  games ", Command::Join("games".into())),
             (":join games", Command::Join("games".into())),
             (":n cafe", Command::Create("cafe".into())),

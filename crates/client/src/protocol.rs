@@ -136,7 +136,8 @@ mod tests {
             rooms,
             Some(vec![Membership {
                 room: "games".into(),
-                host: true
+                host: true,
+                voice: false,
             }])
         );
     }

@@ -800,7 +800,9 @@ async fn sigterm_and_sighup_give_the_terminal_back() {
         // The command line may wrap at the pane's edge, wherever the
         // binary's path and the port put it.
         assert!(
-            screen.replace('\n', "").contains("--name alice --room lobby"),
+            screen
+                .replace('\n', "")
+                .contains("--name alice --room lobby"),
             "{screen}"
         );
         assert_eq!(

@@ -71,6 +71,24 @@ pub enum Command {
     History(Option<String>),
     /// `:close`: delete the room.
     Close,
+    /// `:mode [+m|-m...]`: show the room's modes, or change them.
+    Mode(Option<String>),
+    /// `:voice <name>` (`on`) or `:devoice <name>`.
+    Voice {
+        /// The member.
+        name: String,
+        /// Give the voice, or take it.
+        on: bool,
+    },
+    /// `:ban <mask>` (`on`) or `:unban <mask>`.
+    Ban {
+        /// The name pattern.
+        mask: String,
+        /// Ban, or lift the ban.
+        on: bool,
+    },
+    /// `:bans [room]`: the room's bans.
+    Bans(Option<String>),
     /// `:set <setting> <value>`: a setting of this connection only.
     Set(Setting),
 }
@@ -167,6 +185,12 @@ enum Kind {
     Invite,
     History,
     Close,
+    Mode,
+    Voice,
+    Devoice,
+    Ban,
+    Unban,
+    Bans,
     Set,
 }
 
@@ -409,6 +433,66 @@ pub static COMMANDS: &[CommandSpec] = &[
         kind: Kind::Close,
     },
     CommandSpec {
+        name: "mode",
+        aliases: &["modes"],
+        args: "[+m|-m|+i|-i|+s|-s|+t|-t|+n|-n]",
+        summary: "show the room's modes; hosts change them with :mode +m, :mode -t ...",
+        detail: "m: only hosts and voiced members speak. i: entering needs an invitation. s: secret, unlisted to outsiders. t: only hosts set the topic. n: no messages from outside except :erm. Several at once: :mode +mi-s. New rooms are +nt.",
+        before_name: false,
+        shape: Shape::OptionalWord,
+        kind: Kind::Mode,
+    },
+    CommandSpec {
+        name: "voice",
+        aliases: &[],
+        args: "<name>",
+        summary: "(host) let a member speak while the room is moderated (+m)",
+        detail: "Hosts always speak; a voiced member speaks in a moderated room too. :devoice takes it back.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Voice,
+    },
+    CommandSpec {
+        name: "devoice",
+        aliases: &[],
+        args: "<name>",
+        summary: "(host) take a member's voice",
+        detail: "In a moderated room they can then no longer speak.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Devoice,
+    },
+    CommandSpec {
+        name: "ban",
+        aliases: &[],
+        args: "<mask>",
+        summary: "(host) ban a name pattern (* and ? wildcards) from this room",
+        detail: "Members it matches (other than hosts) are kicked, and nobody it matches can enter or send in. :ban troll* bans every name starting with troll, any case.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Ban,
+    },
+    CommandSpec {
+        name: "unban",
+        aliases: &[],
+        args: "<mask>",
+        summary: "(host) lift a ban",
+        detail: "Give the pattern as :bans lists it.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Unban,
+    },
+    CommandSpec {
+        name: "bans",
+        aliases: &[],
+        args: "[room]",
+        summary: "(host) list the room's bans, who set each and when",
+        detail: "Bans last until lifted, across restarts.",
+        before_name: false,
+        shape: Shape::OptionalWord,
+        kind: Kind::Bans,
+    },
+    CommandSpec {
         name: "set",
         aliases: &[],
         args: "timestamps on|off",
@@ -573,6 +657,24 @@ fn build(kind: Kind, args: Args) -> Command {
         Kind::Invite => Command::Invite(word),
         Kind::History => Command::History(optional(word)),
         Kind::Close => Command::Close,
+        Kind::Mode => Command::Mode(optional(word)),
+        Kind::Voice => Command::Voice {
+            name: word,
+            on: true,
+        },
+        Kind::Devoice => Command::Voice {
+            name: word,
+            on: false,
+        },
+        Kind::Ban => Command::Ban {
+            mask: word,
+            on: true,
+        },
+        Kind::Unban => Command::Ban {
+            mask: word,
+            on: false,
+        },
+        Kind::Bans => Command::Bans(optional(word)),
         // `timestamps` is the only setting (checked by `Shape::Switch`).
         Kind::Set => Command::Set(Setting::Timestamps(text == "on")),
     }
@@ -627,6 +729,38 @@ mod tests {
             (":who r", Command::Who(Some("r".into()))),
             (":nick bob", Command::Nick("bob".into())),
             (":me waves", Command::Me("waves".into())),
+            (":mode", Command::Mode(None)),
+            (":modes +mi", Command::Mode(Some("+mi".into()))),
+            (
+                ":voice bob",
+                Command::Voice {
+                    name: "bob".into(),
+                    on: true,
+                },
+            ),
+            (
+                ":devoice bob",
+                Command::Voice {
+                    name: "bob".into(),
+                    on: false,
+                },
+            ),
+            (
+                ":ban troll*",
+                Command::Ban {
+                    mask: "troll*".into(),
+                    on: true,
+                },
+            ),
+            (
+                ":unban troll*",
+                Command::Ban {
+                    mask: "troll*".into(),
+                    on: false,
+                },
+            ),
+            (":bans", Command::Bans(None)),
+            (":bans games", Command::Bans(Some("games".into()))),
         ];
         for (line, want) in table {
             assert_eq!(&cmd(line), want, "{line}");

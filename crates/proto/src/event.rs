@@ -11,6 +11,7 @@
 
 use std::sync::Arc;
 
+use crate::modes::{RoomMode, RoomModes};
 use crate::refusal::Refusal;
 
 /// Why a member left a room, as the remaining members are told.
@@ -65,6 +66,8 @@ pub struct WhoEntry {
     pub nick: String,
     /// They are a host of the room listed.
     pub host: bool,
+    /// They have a voice there (may speak while it is moderated).
+    pub voice: bool,
 }
 
 /// How a room message was said.
@@ -152,6 +155,8 @@ pub struct MemberInfo {
     pub user: UserInfo,
     /// They are a host of the room.
     pub host: bool,
+    /// They have a voice there.
+    pub voice: bool,
 }
 
 /// A room's members in order of arrival (the answer to "who is in it").
@@ -170,6 +175,8 @@ pub struct Membership {
     pub room: String,
     /// The user is a host of it.
     pub host: bool,
+    /// The user has a voice there.
+    pub voice: bool,
 }
 
 /// One user in detail (the answer to "who is this").
@@ -211,6 +218,19 @@ pub struct RoomStatus {
     pub hosts: Vec<String>,
     /// The server's default room (no hosts, topic or password).
     pub default: bool,
+    /// Its modes.
+    pub modes: RoomModes,
+}
+
+/// One ban of a room, as its hosts see it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct BanEntry {
+    /// The name pattern.
+    pub mask: String,
+    /// Who set it.
+    pub by: String,
+    /// When, in Unix milliseconds.
+    pub at: i64,
 }
 
 /// Why a hidden prompt ended before its answer arrived.
@@ -428,6 +448,55 @@ pub enum Event {
         /// A password is now needed to enter.
         locked: bool,
     },
+    /// A host set or cleared a room's mode.
+    ModeChanged {
+        /// The room.
+        room: String,
+        /// The host who did it.
+        by: String,
+        /// The mode.
+        mode: RoomMode,
+        /// Set now, or cleared.
+        on: bool,
+    },
+    /// A host gave or took a member's voice.
+    VoiceChanged {
+        /// The room.
+        room: String,
+        /// The member.
+        nick: String,
+        /// The host who did it.
+        by: String,
+        /// Voiced now, or not.
+        on: bool,
+    },
+    /// A host banned a name pattern from a room, or lifted the ban.
+    BanChanged {
+        /// The room.
+        room: String,
+        /// The host who did it.
+        by: String,
+        /// The pattern.
+        mask: String,
+        /// Banned now, or lifted.
+        on: bool,
+    },
+    /// A room's bans, when a host asks.
+    BanList {
+        /// The room.
+        room: String,
+        /// Its bans, oldest first.
+        bans: Vec<BanEntry>,
+    },
+    /// A room's modes, when asked.
+    RoomModes {
+        /// The room.
+        room: String,
+        /// Its modes.
+        modes: RoomModes,
+        /// It has a password too.
+        locked: bool,
+    },
     /// To the kicked user.
     YouWereKicked {
         /// The room they were removed from.
@@ -499,6 +568,9 @@ impl Event {
                 .sum(),
             Event::Who { members, .. } => members.iter().map(|m| m.nick.len() + 8).sum(),
             Event::Users(names) => names.iter().map(|n| n.len() + 2).sum(),
+            Event::BanList { bans, .. } => {
+                bans.iter().map(|b| b.mask.len() + b.by.len() + 16).sum()
+            }
             Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
             Event::TopicChanged { topic, .. } => topic.len(),
             Event::AwayChanged { nick, message, .. } => {
@@ -520,7 +592,10 @@ impl Event {
             | Event::TopicChanged { room, .. }
             | Event::HostAdded { room, .. }
             | Event::HostRemoved { room, .. }
-            | Event::LockChanged { room, .. } => Some(room),
+            | Event::LockChanged { room, .. }
+            | Event::ModeChanged { room, .. }
+            | Event::VoiceChanged { room, .. }
+            | Event::BanChanged { room, .. } => Some(room),
             _ => None,
         }
     }

@@ -12,6 +12,7 @@
 //! [`Display`]: std::fmt::Display
 
 use crate::command::ParseError;
+use crate::modes::{MaskError, ModeError};
 use crate::names::NameError;
 
 /// What a host tried to do in a room that has no hosts (the default room).
@@ -31,6 +32,12 @@ pub enum HostAction {
     HostRemove,
     /// Closing the room.
     Close,
+    /// Setting a mode.
+    Mode,
+    /// Giving or taking a voice.
+    Voice,
+    /// Banning, lifting a ban or listing the bans.
+    Ban,
 }
 
 /// Why a request was refused; see the module docs.
@@ -260,7 +267,7 @@ pub enum Refusal {
     #[error("you cannot kick yourself; leave the room instead")]
     KickSelf,
     /// Inviting someone to a room anyone may enter.
-    #[error("{room} has no password; anyone can enter it already")]
+    #[error("{room} has no password and is not invite-only; anyone can enter it already")]
     InviteUnlocked {
         /// The unlocked room.
         room: String,
@@ -284,6 +291,56 @@ pub enum Refusal {
     JustLeft {
         /// The person.
         name: String,
+    },
+
+    // --- moderation
+    /// Entering (or sending into) a room that bans the user's name.
+    #[error("you are banned from {room}")]
+    Banned {
+        /// The room.
+        room: String,
+    },
+    /// Speaking in a moderated room without a voice.
+    #[error("{room} is moderated: only its hosts and voiced members may speak")]
+    Moderated {
+        /// The room.
+        room: String,
+    },
+    /// Entering an invite-only room without an invitation.
+    #[error("{room} is invite-only; a host of it must invite you first")]
+    InviteOnly {
+        /// The room.
+        room: String,
+    },
+    /// A ban mask that is not one.
+    #[error("{0}")]
+    BadMask(MaskError),
+    /// A mode change typed as letters that is not one.
+    #[error("{0}")]
+    BadModes(ModeError),
+    /// Banning a pattern that is banned already.
+    #[error("{mask} is already banned from {room}")]
+    AlreadyBanned {
+        /// The pattern, as banned.
+        mask: String,
+        /// The room.
+        room: String,
+    },
+    /// Lifting a ban the room does not have.
+    #[error("{room} has no ban {mask}")]
+    NotBanned {
+        /// The pattern asked about.
+        mask: String,
+        /// The room.
+        room: String,
+    },
+    /// A ban past the most one room keeps.
+    #[error("{room} has its limit of {max} bans; lift one first")]
+    BanListFull {
+        /// The room.
+        room: String,
+        /// The most bans a room keeps.
+        max: usize,
     },
 
     // --- people
@@ -417,6 +474,9 @@ fn default_room(room: &str, action: HostAction) -> String {
             "it has no hosts; create a room to host one"
         }
         HostAction::Close => "it cannot be closed",
+        HostAction::Mode => "its modes are fixed (n and t); create a room to set them",
+        HostAction::Voice => "nobody is moderated there, so there is no voice to give",
+        HostAction::Ban => "nobody can be banned from it",
     };
     format!("{room} is the default room: {what}")
 }
@@ -486,6 +546,14 @@ impl Refusal {
             Refusal::Busy { .. } => "busy",
             Refusal::JustLeft { .. } => "no_such_user",
             Refusal::NoSuchUser { .. } => "no_such_user",
+            Refusal::Banned { .. } => "banned",
+            Refusal::Moderated { .. } => "moderated",
+            Refusal::InviteOnly { .. } => "invite_only",
+            Refusal::BadMask(_) => "bad_mask",
+            Refusal::BadModes(_) => "bad_mode",
+            Refusal::AlreadyBanned { .. } => "already_banned",
+            Refusal::NotBanned { .. } => "not_banned",
+            Refusal::BanListFull { .. } => "ban_list_full",
             Refusal::MessageToSelf => "message_to_self",
             Refusal::BadHistoryCount { .. } => "bad_count",
             Refusal::HistoryUnavailable { .. } => "history_unavailable",
@@ -631,6 +699,23 @@ mod tests {
             },
             Refusal::BinaryFrame,
             Refusal::AnswerDropped,
+            Refusal::Banned { room: room() },
+            Refusal::Moderated { room: room() },
+            Refusal::InviteOnly { room: room() },
+            Refusal::BadMask(MaskError::Empty),
+            Refusal::BadModes(ModeError::NoSign),
+            Refusal::AlreadyBanned {
+                mask: "troll*".into(),
+                room: room(),
+            },
+            Refusal::NotBanned {
+                mask: "troll*".into(),
+                room: room(),
+            },
+            Refusal::BanListFull {
+                room: room(),
+                max: 100,
+            },
         ];
         all.extend(
             [
@@ -641,6 +726,9 @@ mod tests {
                 HostAction::HostAdd,
                 HostAction::HostRemove,
                 HostAction::Close,
+                HostAction::Mode,
+                HostAction::Voice,
+                HostAction::Ban,
             ]
             .map(|action| Refusal::DefaultRoom {
                 room: "lobby".into(),
@@ -737,6 +825,14 @@ mod tests {
             Refusal::BinaryFrame => 59,
             Refusal::AnswerDropped => 60,
             Refusal::ResumeFailed => 61,
+            Refusal::Banned { .. } => 62,
+            Refusal::Moderated { .. } => 63,
+            Refusal::InviteOnly { .. } => 64,
+            Refusal::BadMask(_) => 65,
+            Refusal::BadModes(_) => 66,
+            Refusal::AlreadyBanned { .. } => 67,
+            Refusal::NotBanned { .. } => 68,
+            Refusal::BanListFull { .. } => 69,
         }
     }
 
@@ -745,7 +841,7 @@ mod tests {
         let mut seen: Vec<usize> = one_of_each().iter().map(kind_number).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=61).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=69).collect::<Vec<_>>());
     }
 
     #[test]

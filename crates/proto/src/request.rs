@@ -8,6 +8,8 @@
 //! Names are not validated here: the core does it, so that a refusal can say
 //! what was wrong.
 
+use crate::modes::RoomMode;
+
 /// A message said to a room: chat, or an emote (`:me`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SayKind {
@@ -153,6 +155,46 @@ pub enum Request {
     },
     /// Delete a room; its members are told and put out of it (a host only).
     Close {
+        /// The room.
+        room: Option<String>,
+    },
+    /// Set (`on`) or clear a room's mode (a host only); setting a mode that
+    /// is already so changes nothing and tells no one.
+    SetMode {
+        /// The room.
+        room: Option<String>,
+        /// The mode.
+        mode: RoomMode,
+        /// Set it, or clear it.
+        on: bool,
+    },
+    /// Give (`on`) or take a member's voice: in a moderated room only hosts
+    /// and voiced members speak (a host only).
+    Voice {
+        /// The room.
+        room: Option<String>,
+        /// The member.
+        name: String,
+        /// Give it, or take it.
+        on: bool,
+    },
+    /// Ban (`on`) a name pattern from a room, or lift the ban (a host only).
+    /// Members the new ban matches, other than hosts, are kicked.
+    Ban {
+        /// The room.
+        room: Option<String>,
+        /// The pattern (`troll*`, or IRC's `troll*!*@*`), checked by the core.
+        mask: String,
+        /// Ban, or lift the ban.
+        on: bool,
+    },
+    /// A room's modes (anyone in it).
+    Modes {
+        /// The room.
+        room: Option<String>,
+    },
+    /// A room's bans (a host only).
+    Bans {
         /// The room.
         room: Option<String>,
     },

@@ -85,6 +85,7 @@ fn fan_out(c: &mut Criterion) {
                 outbox: Arc::clone(outbox),
             },
             false,
+            false,
         )
         .expect("the room is open");
     }
@@ -93,7 +94,8 @@ fn fan_out(c: &mut Criterion) {
     group.throughput(Throughput::Elements(MEMBERS as u64 - 1));
     group.bench_function("one chat message to 1,000 members", |b| {
         b.iter(|| {
-            room.say(message(), Some(SessionId::new(NodeId::SINGLE, 0)))
+            let speaker = SessionId::new(NodeId::SINGLE, 0);
+            room.say(message(), Some(speaker), speaker)
                 .expect("the room is open");
             assert_eq!(drain(&outboxes), MEMBERS - 1);
         })

@@ -446,7 +446,7 @@ async fn an_invitation_lets_one_user_in_once_without_the_password() {
     let (mut alice, mut bob) = games(&server).await;
     alice.send(":invite carol").await;
     alice
-        .expect("error: games has no password; anyone can :cr games already")
+        .expect("error: games has no password and is not invite-only (:mode +i); anyone can :cr games already")
         .await;
     alice.lock_room("alice", "games", "pw").await;
     bob.expect("* alice locked games with a password").await;
@@ -470,5 +470,112 @@ async fn an_invitation_lets_one_user_in_once_without_the_password() {
     carol.expect("you are now in lobby with nobody else").await;
     carol.send(":cr games").await;
     carol.expect_prefix("password for games").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_ban_kicks_the_matching_members_keeps_them_out_and_is_listed() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = games(&server).await;
+    alice.send(":ban BO*").await;
+    alice.expect("* alice banned BO* from games").await;
+    alice
+        .expect("* bob was kicked from games by alice: banned (BO*)")
+        .await;
+    bob.expect("* alice banned BO* from games").await;
+    bob.expect("you were kicked from games by alice: banned (BO*)")
+        .await;
+    bob.expect_prefix("you are now in lobby").await;
+    bob.send(":cr games").await;
+    bob.expect("error: you are banned from games").await;
+    bob.send(":erm games let me in").await;
+    bob.expect("error: you are banned from games").await;
+    alice.send(":bans").await;
+    alice.expect("bans of games (1):").await;
+    alice.expect_prefix("  BO* (by alice, ").await;
+    alice.send(":ban bo*").await;
+    alice
+        .expect("error: BO* is already banned from games")
+        .await;
+    alice.send(":ban *!*@192.0.2.1").await;
+    alice
+        .expect_prefix("error: room bans match screen names only")
+        .await;
+    alice.send(":unban bo*").await;
+    alice.expect("* alice lifted the ban on BO* in games").await;
+    alice.send(":bans").await;
+    alice.expect("games bans nobody").await;
+    bob.send(":cr games").await;
+    bob.expect_prefix("you are now in games").await;
+    // Hosts only.
+    bob.send(":bans").await;
+    bob.expect("error: only a host of games can do that (see :who)")
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn modes_are_shown_set_by_hosts_and_change_who_may_enter_speak_and_see() {
+    let server = TestServer::start().await;
+    let (mut alice, mut bob) = games(&server).await;
+    bob.send(":mode").await;
+    bob.expect(
+        "modes of games: +nt (no messages from outside except :erm; only hosts set the topic)",
+    )
+    .await;
+    bob.send(":mode +m").await;
+    bob.expect("error: only a host of games can do that (see :who)")
+        .await;
+    bob.send(":topic mine").await;
+    bob.expect("error: only a host of games can do that (see :who)")
+        .await;
+    alice.send(":mode -t+iw").await;
+    alice
+        .expect("error: 'w' is not a room mode; the modes are i, m, n, s and t")
+        .await;
+    alice.send(":mode -t+is").await;
+    for line in [
+        "* alice set games -t (any member may set the topic)",
+        "* alice set games +i (invite-only: entering needs an invitation)",
+        "* alice set games +s (secret: unlisted, members hidden from outsiders)",
+    ] {
+        alice.expect(line).await;
+        bob.expect(line).await;
+    }
+    bob.send(":topic mine").await;
+    bob.expect("* bob set the topic of games: mine").await;
+    alice.expect("* bob set the topic of games: mine").await;
+    let mut carol = server.login("carol").await;
+    carol.send(":rooms").await;
+    carol.expect("rooms (1):").await;
+    carol.expect("  lobby (1)  <- you are here").await;
+    carol.send(":who games").await;
+    carol
+        .expect("error: there is no room games (see :rooms)")
+        .await;
+    carol.send(":cr games").await;
+    carol
+        .expect("error: games is invite-only; a host of it must :invite you first")
+        .await;
+    alice.send(":invite carol").await;
+    alice
+        .expect("carol may now enter games once without the password")
+        .await;
+    carol.expect_prefix("alice invited you to games").await;
+    carol.send(":cr games").await;
+    carol.expect_prefix("you are now in games").await;
+    carol.expect("topic of games: mine").await;
+    // The invitation was good for one entry.
+    carol.send(":cr lobby").await;
+    carol.expect_prefix("you are now in lobby").await;
+    carol.send(":cr games").await;
+    carol
+        .expect("error: games is invite-only; a host of it must :invite you first")
+        .await;
+    // The default room's modes are fixed.
+    carol.send(":mode +m").await;
+    carol
+        .expect("error: lobby is the default room: its modes are fixed (n and t); create a room to set them")
+        .await;
     server.stop().await;
 }

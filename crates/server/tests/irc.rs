@@ -57,9 +57,10 @@ async fn registration_sends_the_welcome_a_truthful_isupport_and_the_motd() {
         "CHANTYPES=#",
         "NICKLEN=24",
         "CHANNELLEN=33",
-        "PREFIX=(o)@",
+        "PREFIX=(ov)@+",
         "USERLEN=10",
-        "CHANMODES=,k,,nt",
+        "CHANMODES=b,k,,imnst",
+        "MAXLIST=b:100",
         "CASEMAPPING=ascii",
         "NETWORK=banter",
     ] {
@@ -987,5 +988,223 @@ async fn away_notify_tells_channel_mates_once_and_no_one_else() {
     ann.expect_silence(QUIET).await;
     plain.expect_silence(QUIET).await;
     nc.expect_silence(QUIET).await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    join(&mut ann, "#games").await;
+    let mut web = WsClient::login(server.http.unwrap(), "Troll1").await;
+    web.ask(json!({"type": "join", "room": "games"}), 1).await;
+    ann.expect(":Troll1!Troll1@banter JOIN #games").await;
+
+    ann.send("MODE #games +b troll*!*@*").await;
+    ann.expect(":ann!ann@banter MODE #games +b troll*!*@*")
+        .await;
+    ann.expect(":ann!ann@banter KICK #games Troll1 :banned (troll*)")
+        .await;
+    let changed = web.until("ban_changed").await;
+    assert_eq!(changed["mask"], "troll*", "{changed}");
+    let kicked = web.until("kicked").await;
+    assert_eq!(kicked["message"], "banned (troll*)", "{kicked}");
+    let (refused, _) = web.ask(json!({"type": "join", "room": "games"}), 2).await;
+    assert_eq!(refused["code"], "banned", "{refused}");
+    // Nor from outside, labelled or not.
+    let (refused, _) = web
+        .ask(
+            json!({"type": "say_elsewhere", "room": "games", "from_room": "lobby", "text": "hi"}),
+            3,
+        )
+        .await;
+    assert_eq!(refused["code"], "not_member", "{refused}");
+
+    ann.send("MODE #games b").await;
+    let listed = ann
+        .expect_prefix(":banter 367 ann #games troll*!*@* ann ")
+        .await;
+    let at: i64 = listed.rsplit(' ').next().unwrap().parse().unwrap();
+    assert!(at > 1_700_000_000, "{listed}");
+    ann.expect(":banter 368 ann #games :End of channel ban list")
+        .await;
+    // An address mask is the operators' business.
+    ann.send("MODE #games +b *!*@10.0.0.1").await;
+    let notice = ann.expect_prefix(":banter NOTICE ann :MODE: ").await;
+    assert!(
+        notice.contains("bans by address are for server operators"),
+        "{notice}"
+    );
+    // Banning it again changes nothing, silently.
+    ann.send("MODE #games +b TROLL*").await;
+    ann.send("MODE #games -b troll*").await;
+    ann.expect(":ann!ann@banter MODE #games -b troll*!*@*")
+        .await;
+    let (joined, _) = web.ask(json!({"type": "join", "room": "games"}), 4).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_text_host_moderates_and_an_irc_user_is_refused_until_voiced() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut alice = server.login("alice").await;
+    alice.send(":n games").await;
+    alice.expect("created room games; you are in it").await;
+    let mut bob = IrcClient::register_with(server.irc.unwrap(), "bob", "multi-prefix").await;
+    join(&mut bob, "#games").await;
+    alice.expect("* bob joined games").await;
+    let mut web = WsClient::login(server.http.unwrap(), "cy").await;
+    web.ask(json!({"type": "join", "room": "games"}), 1).await;
+    alice.expect("* cy joined games").await;
+
+    alice.send(":mode +m").await;
+    alice
+        .expect("* alice set games +m (moderated: only hosts and voiced members speak)")
+        .await;
+    bob.skip_to(":alice!alice@banter MODE #games +m").await;
+    let changed = web.until("mode_changed").await;
+    assert_eq!(
+        (&changed["mode"], &changed["on"]),
+        (&json!("moderated"), &json!(true))
+    );
+    bob.send("PRIVMSG #games :hello?").await;
+    bob.expect(":banter 404 bob #games :Cannot send to channel (+m)")
+        .await;
+    let (refused, _) = web
+        .ask(json!({"type": "say", "room": "games", "text": "hi"}), 2)
+        .await;
+    assert_eq!(refused["code"], "moderated", "{refused}");
+    bob.send("MODE #games").await;
+    bob.expect(":banter 324 bob #games +mnt").await;
+    bob.expect_prefix(":banter 329 bob #games ").await;
+
+    alice.send(":voice bob").await;
+    alice.expect("* alice gave bob a voice in games").await;
+    bob.expect(":alice!alice@banter MODE #games +v bob").await;
+    bob.send("NAMES #games").await;
+    bob.expect(":banter 353 bob = #games :@alice +bob cy").await;
+    bob.expect(":banter 366 bob #games :End of /NAMES list")
+        .await;
+    bob.send("WHO #games").await;
+    bob.expect_prefix(":banter 352 bob #games alice banter * alice H@ :0 ")
+        .await;
+    bob.expect(":banter 352 bob #games bob banter * bob H+ :0 bob")
+        .await;
+    bob.skip_to(" 315 ").await;
+    bob.send("PRIVMSG #games :thanks").await;
+    alice.expect("[games] bob: thanks").await;
+    alice.send(":who").await;
+    alice
+        .expect("in games (3): alice (host), bob (voice), cy")
+        .await;
+    // A host who is voiced too shows both with multi-prefix.
+    alice.send(":voice alice").await;
+    bob.skip_to("MODE #games +v alice").await;
+    bob.send("NAMES #games").await;
+    bob.expect(":banter 353 bob = #games :@+alice +bob cy")
+        .await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders() {
+    let server = server().await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    join(&mut ann, "#games").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    bob.send("PRIVMSG #games :from outside").await;
+    bob.expect(":banter 404 bob #games :Cannot send to channel")
+        .await;
+    ann.send("MODE #games -n+s").await;
+    ann.expect(":ann!ann@banter MODE #games -n").await;
+    ann.expect(":ann!ann@banter MODE #games +s").await;
+    bob.send("PRIVMSG #games :from outside").await;
+    ann.expect(":bob!bob@banter PRIVMSG #games :from outside")
+        .await;
+    bob.send("LIST").await;
+    let listed = bob.lines_to(" 323 ").await;
+    assert!(
+        !listed.iter().any(|line| line.contains("#games")),
+        "{listed:?}"
+    );
+    bob.send("NAMES #games").await;
+    bob.expect(":banter 366 bob #games :End of /NAMES list")
+        .await;
+    bob.send("WHOIS ann").await;
+    let whois = bob.lines_to(" 318 ").await;
+    assert!(
+        !whois.iter().any(|line| line.contains("#games")),
+        "{whois:?}"
+    );
+    ann.send("LIST").await;
+    let listed = ann.lines_to(" 323 ").await;
+    assert!(
+        listed
+            .iter()
+            .any(|line| line.contains(" 322 ann #games 1 ")),
+        "{listed:?}"
+    );
+    ann.send("MODE #games +i").await;
+    ann.expect(":ann!ann@banter MODE #games +i").await;
+    bob.send("JOIN #games").await;
+    bob.expect(":banter 473 bob #games :Cannot join channel (+i)")
+        .await;
+    ann.send("INVITE bob #games").await;
+    ann.expect(":banter 341 ann bob #games").await;
+    bob.expect(":ann!ann@banter INVITE bob #games").await;
+    join(&mut bob, "#games").await;
+    ann.expect(":bob!bob@banter JOIN #games").await;
+    ann.send("MODE #games").await;
+    ann.expect(":banter 324 ann #games +ist").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_kick_carries_its_reason_on_every_door() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut web = WsClient::login(server.http.unwrap(), "web").await;
+    web.ask(json!({"type": "create", "room": "r"}), 1).await;
+    let mut irc = IrcClient::register(server.irc.unwrap(), "irc").await;
+    join(&mut irc, "#r").await;
+    let mut nc = server.login("nc").await;
+    nc.send(":cr r").await;
+    nc.expect_prefix("you are now in r").await;
+    // A banter/1 host kicks the IRC user...
+    web.ask(
+        json!({"type": "kick", "room": "r", "name": "irc", "reason": "too loud"}),
+        2,
+    )
+    .await;
+    irc.skip_to(":web!web@banter KICK #r irc :too loud").await;
+    nc.expect_containing("* irc was kicked from r by web: too loud")
+        .await;
+    // They come back; the text user is made a host.
+    web.ask(json!({"type": "host_add", "room": "r", "name": "nc"}), 3)
+        .await;
+    join(&mut irc, "#r").await;
+    nc.expect_containing("* irc joined r").await;
+    // A text host kicks the IRC user with a reason of several words...
+    nc.send(":kick irc  spam and  more spam").await;
+    irc.skip_to(":nc!nc@banter KICK #r irc :spam and  more spam")
+        .await;
+    // ...and an IRC host kicks the web user with IRC's trailing reason.
+    join(&mut irc, "#r").await;
+    web.ask(json!({"type": "host_add", "room": "r", "name": "irc"}), 4)
+        .await;
+    nc.send(":hostrm web").await;
+    irc.skip_to(":nc!nc@banter MODE #r -o web").await;
+    irc.send("KICK #r web :see you tomorrow").await;
+    let kicked = web.until("kicked").await;
+    assert_eq!(kicked["message"], "see you tomorrow", "{kicked}");
     server.stop().await;
 }

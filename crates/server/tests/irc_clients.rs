@@ -219,3 +219,51 @@ async fn weechat_over_tls_as_banterd_and_the_readme_say() {
     alice.expect("[games] bob: hello over tls").await;
     screen.type_line("/quit");
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irssi_shows_a_ban_list_and_a_moderated_rooms_refusal() {
+    let server = server().await;
+    let mut alice = alice_in_games(&server).await;
+    alice.send(":ban troll*").await;
+    alice.expect("* alice banned troll* from games").await;
+    let home = tempfile::tempdir().unwrap();
+    std::fs::write(
+        home.path().join("config"),
+        "settings = { \"irc/core\" = { cmd_queue_speed = \"0\"; cmds_max_at_once = \"100\"; }; };\n",
+    )
+    .unwrap();
+    let port = server.irc.unwrap().port();
+    let screen = Screen::start(
+        "irssi",
+        &format!(
+            "irssi --home={} -n ann -c 127.0.0.1 -p {port}",
+            home.path().display()
+        ),
+    );
+    screen.wait_for("End of /MOTD command").await;
+    screen.type_line("/join #games");
+    alice.expect("* ann joined games").await;
+    screen
+        .wait_for("Total of 2 nicks [1 ops, 0 halfops, 0 voices, 1 normal]")
+        .await;
+    // A chanop's list, as irssi asks for it: here ann is none, so alice lets her.
+    alice.send(":hostadd ann").await;
+    screen.wait_for("mode/#games [+o ann] by alice").await;
+    screen.type_line("/ban");
+    screen.wait_for("troll*!*@*").await;
+    screen.wait_for("alice").await;
+    alice.send(":hostrm ann").await;
+    screen.wait_for("mode/#games [-o ann] by alice").await;
+    alice.send(":mode +m").await;
+    screen.wait_for("mode/#games [+m] by alice").await;
+    screen.type_line("hello from irssi");
+    screen.wait_for("Cannot send to channel (+m)").await;
+    alice.send(":voice ann").await;
+    screen.wait_for("mode/#games [+v ann] by alice").await;
+    screen.type_line("voiced now");
+    // Past alice's own lines about what she did to ann.
+    alice.expect_containing("[games] ann: voiced now").await;
+    screen.type_line("/quit");
+    alice.expect("* ann left the chat (leaving)").await;
+    server.stop().await;
+}

@@ -422,3 +422,37 @@ async fn banterd_backup_copies_a_serving_database_consistently() {
     assert_eq!(stderr.matches("exists").count(), 2, "{stderr}");
     stop(server, vec![alice]).await;
 }
+
+#[tokio::test]
+async fn modes_and_bans_survive_a_restart() {
+    let dir = tempfile::tempdir().unwrap();
+    let server = start(dir.path());
+    let mut alice = server.login("alice").await;
+    alice.send(":n Games").await;
+    alice.expect("created room Games; you are in it").await;
+    alice.send(":mode +ms-t").await;
+    alice.expect_prefix("* alice set Games +m").await;
+    alice.expect_prefix("* alice set Games +s").await;
+    alice.expect_prefix("* alice set Games -t").await;
+    alice.send(":ban troll*").await;
+    alice.expect("* alice banned troll* from Games").await;
+    stop(server, vec![alice]).await;
+
+    let server = start(dir.path());
+    let mut bob = server.login("bob").await;
+    bob.send(":rooms").await;
+    bob.expect("rooms (1):").await;
+    bob.expect("  lobby (1)  <- you are here").await;
+    bob.send(":cr games").await;
+    bob.expect("you are now in Games with nobody else").await;
+    bob.expect("you are the host of Games").await;
+    bob.send(":mode").await;
+    bob.expect_prefix("modes of Games: +mns (").await;
+    bob.send(":bans").await;
+    bob.expect("bans of Games (1):").await;
+    bob.expect_prefix("  troll* (by alice, ").await;
+    let mut troll = server.login("TrollFace").await;
+    troll.send(":cr games").await;
+    troll.expect("error: you are banned from Games").await;
+    stop(server, vec![bob, troll]).await;
+}

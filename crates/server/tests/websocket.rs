@@ -489,3 +489,104 @@ async fn say_elsewhere_is_sent_from_one_of_several_rooms_and_rooms_marks_the_def
         vec![("cafe", false), ("games", false), ("lobby", true)]
     );
 }
+
+#[tokio::test]
+async fn modes_voices_and_bans_over_banter_1() {
+    let server = server().await;
+    let http = server.http.unwrap();
+    let mut host = WsClient::login(http, "host").await;
+    host.ask(json!({"type": "create", "room": "cafe"}), 1).await;
+    let mut nc = server.login("nc").await;
+    nc.send(":cr cafe").await;
+    nc.expect_prefix("you are now in cafe").await;
+
+    let (modes, _) = host.ask(json!({"type": "modes", "room": "cafe"}), 2).await;
+    assert_eq!(
+        modes,
+        json!({"type": "modes", "room": "cafe", "modes": ["no_external", "topic_lock"], "locked": false, "id": 2})
+    );
+    let (ok, events) = host
+        .ask(
+            json!({"type": "set_mode", "room": "cafe", "mode": "moderated", "on": true}),
+            3,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok");
+    assert_eq!(
+        events,
+        [
+            json!({"type": "mode_changed", "room": "cafe", "by": "host", "mode": "moderated", "on": true})
+        ]
+    );
+    nc.expect("* host set cafe +m (moderated: only hosts and voiced members speak)")
+        .await;
+    nc.send("may I?").await;
+    nc.expect("error: cafe is moderated: only its hosts and voiced members may speak (a host can :voice you)")
+        .await;
+    let (refused, _) = host
+        .ask(
+            json!({"type": "set_mode", "room": "cafe", "mode": "loud", "on": true}),
+            4,
+        )
+        .await;
+    assert_eq!(refused["code"], "bad_request", "{refused}");
+
+    let (_, events) = host
+        .ask(
+            json!({"type": "voice", "room": "cafe", "name": "NC", "on": true}),
+            5,
+        )
+        .await;
+    assert_eq!(
+        events,
+        [json!({"type": "voice_changed", "room": "cafe", "name": "nc", "by": "host", "on": true})]
+    );
+    nc.expect("* host gave nc a voice in cafe").await;
+    let (who, _) = host.ask(json!({"type": "who", "room": "cafe"}), 6).await;
+    assert_eq!(
+        who["members"],
+        json!([{"name": "host", "host": true}, {"name": "nc", "host": false, "voice": true}])
+    );
+    nc.send("thanks").await;
+    let said = host.until("message").await;
+    assert_eq!(said["text"], "thanks");
+
+    let (_, events) = host
+        .ask(json!({"type": "ban", "room": "cafe", "mask": "n?"}), 7)
+        .await;
+    assert_eq!(
+        events[0],
+        json!({"type": "ban_changed", "room": "cafe", "by": "host", "mask": "n?", "on": true})
+    );
+    nc.expect("* host banned n? from cafe").await;
+    nc.expect("you were kicked from cafe by host: banned (n?)")
+        .await;
+    let left = host.until("member_left").await;
+    assert_eq!(
+        (&left["reason"], &left["message"]),
+        (&json!("kicked"), &json!("banned (n?)"))
+    );
+    let (bans, _) = host.ask(json!({"type": "bans", "room": "cafe"}), 8).await;
+    assert_eq!(bans["bans"][0]["mask"], "n?");
+    assert_eq!(bans["bans"][0]["by"], "host");
+    let (refused, _) = host
+        .ask(json!({"type": "ban", "room": "cafe", "mask": "n?"}), 9)
+        .await;
+    assert_eq!(refused["code"], "already_banned");
+    let (refused, _) = host
+        .ask(
+            json!({"type": "ban", "room": "cafe", "mask": "*!*@host"}),
+            10,
+        )
+        .await;
+    assert_eq!(refused["code"], "bad_mask");
+    let (ok, _) = host
+        .ask(json!({"type": "unban", "room": "cafe", "mask": "N?"}), 11)
+        .await;
+    assert_eq!(ok["type"], "ok");
+    let (refused, _) = host
+        .ask(json!({"type": "unban", "room": "cafe", "mask": "n?"}), 12)
+        .await;
+    assert_eq!(refused["code"], "not_banned");
+    server.stop().await;
+}

@@ -53,6 +53,25 @@ pub struct Member<S = String> {
     pub name: S,
     /// Whether the member is a host of the room.
     pub host: bool,
+    /// Whether the member has a voice (speaks while the room is moderated);
+    /// written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub voice: bool,
+}
+
+fn is_false(value: &bool) -> bool {
+    !*value
+}
+
+/// One ban of a room, as the `bans` reply lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Ban<S = String> {
+    /// The name pattern.
+    pub mask: S,
+    /// The host who set it.
+    pub by: S,
+    /// When, in Unix milliseconds.
+    pub at: i64,
 }
 
 /// One room of a resumed session, as `welcome` lists them.
@@ -62,6 +81,9 @@ pub struct Membership<S = String> {
     pub room: S,
     /// Whether the session is a host of it.
     pub host: bool,
+    /// Whether the session has a voice there; written only when true.
+    #[serde(default, skip_serializing_if = "is_false")]
+    pub voice: bool,
 }
 
 /// One room of the `rooms` reply.
@@ -212,6 +234,22 @@ pub enum Frame<S = String> {
         /// The name.
         name: S,
     },
+    /// A room's bans (the answer to `bans`), oldest first.
+    Bans {
+        /// The room.
+        room: S,
+        /// Its bans.
+        bans: Vec<Ban<S>>,
+    },
+    /// A room's modes (the answer to `modes`).
+    Modes {
+        /// The room.
+        room: S,
+        /// The names of the modes set, in alphabetical order of their IRC letters.
+        modes: Vec<S>,
+        /// Whether it has a password too.
+        locked: bool,
+    },
     /// An invitation was delivered.
     InviteSent {
         /// The room.
@@ -315,6 +353,39 @@ pub enum Frame<S = String> {
         by: S,
         /// Whether the room now has a password.
         locked: bool,
+    },
+    /// A host set (`on`) or cleared a room's mode.
+    ModeChanged {
+        /// The room.
+        room: S,
+        /// The host who did it.
+        by: S,
+        /// The mode's name (as `set_mode` takes it).
+        mode: S,
+        /// Set now, or cleared.
+        on: bool,
+    },
+    /// A host gave (`on`) or took a member's voice.
+    VoiceChanged {
+        /// The room.
+        room: S,
+        /// The member.
+        name: S,
+        /// The host who did it.
+        by: S,
+        /// Voiced now, or not.
+        on: bool,
+    },
+    /// A host banned (`on`) a name pattern from a room, or lifted the ban.
+    BanChanged {
+        /// The room.
+        room: S,
+        /// The host who did it.
+        by: S,
+        /// The pattern.
+        mask: S,
+        /// Banned now, or lifted.
+        on: bool,
     },
     /// The user was removed from a room.
     Kicked {

@@ -23,7 +23,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use frame::{
-    parse_frame, Frame, Joined, LeaveReason, Member, Membership, MessageKind, RoomInfo, RoomMessage,
+    parse_frame, Ban, Frame, Joined, LeaveReason, Member, Membership, MessageKind, RoomInfo,
+    RoomMessage,
 };
 pub use request::{parse_request, Request, RequestError, REQUEST_TYPES};
 

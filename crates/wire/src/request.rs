@@ -181,6 +181,49 @@ pub enum Request<S = String, P = S> {
         /// The room.
         room: S,
     },
+    /// Set (`on`) or clear a room's mode: `invite_only`, `moderated`,
+    /// `no_external`, `secret` or `topic_lock`.
+    SetMode {
+        /// The room.
+        room: S,
+        /// The mode's name.
+        mode: S,
+        /// Set it, or clear it.
+        on: bool,
+    },
+    /// Give (`on`) or take a member's voice.
+    Voice {
+        /// The room.
+        room: S,
+        /// The member.
+        name: S,
+        /// Give it, or take it.
+        on: bool,
+    },
+    /// Ban a name pattern (`*` and `?` wildcards) from a room.
+    Ban {
+        /// The room.
+        room: S,
+        /// The pattern.
+        mask: S,
+    },
+    /// Lift a ban.
+    Unban {
+        /// The room.
+        room: S,
+        /// The pattern, as `bans` lists it.
+        mask: S,
+    },
+    /// A room's bans (hosts only).
+    Bans {
+        /// The room.
+        room: S,
+    },
+    /// A room's modes.
+    Modes {
+        /// The room.
+        room: S,
+    },
     /// Ask for a `pong`.
     Ping,
     /// Leave: the server says `bye` and closes the connection.
@@ -210,6 +253,12 @@ pub const REQUEST_TYPES: &[&str] = &[
     "kick",
     "invite",
     "close",
+    "set_mode",
+    "voice",
+    "ban",
+    "unban",
+    "bans",
+    "modes",
     "ping",
     "quit",
 ];

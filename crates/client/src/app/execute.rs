@@ -259,6 +259,26 @@ impl App {
                 }
             }
             Command::Close => self.room_request(|room| Request::Close { room }),
+            Command::Mode(None) => self.room_request(|room| Request::Modes { room }),
+            Command::Mode(Some(changes)) => {
+                for (mode, on) in changes {
+                    let mode = mode.to_owned();
+                    self.room_request(|room| Request::SetMode { room, mode, on });
+                }
+            }
+            Command::Voice { name, on } => {
+                self.room_request(|room| Request::Voice { room, name, on });
+            }
+            Command::Ban { mask, on: true } => {
+                self.room_request(|room| Request::Ban { room, mask });
+            }
+            Command::Ban { mask, on: false } => {
+                self.room_request(|room| Request::Unban { room, mask });
+            }
+            Command::Bans(None) => self.room_request(|room| Request::Bans { room }),
+            Command::Bans(Some(room)) => {
+                self.request(Request::Bans { room: room.clone() }, Pending::Room { room });
+            }
             Command::Part(Some(room)) => {
                 self.request(
                     Request::Part {

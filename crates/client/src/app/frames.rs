@@ -86,6 +86,8 @@ impl App {
                     .map(|m| {
                         if m.host {
                             format!("@{}", m.name)
+                        } else if m.voice {
+                            format!("+{}", m.name)
                         } else {
                             m.name.clone()
                         }
@@ -143,6 +145,34 @@ impl App {
                 let index = self.about(&room);
                 self.notice(index, format!("invited {name} into {room}"));
             }
+            Body::Bans { room, bans } => {
+                let index = self.about(&room);
+                if bans.is_empty() {
+                    self.notice(index, format!("{room} bans nobody"));
+                }
+                for ban in bans {
+                    self.notice(index, format!("banned: {} (by {})", ban.mask, ban.by));
+                }
+            }
+            Body::Modes {
+                room,
+                modes,
+                locked,
+            } => {
+                let index = self.about(&room);
+                let mut shown = modes.join(", ");
+                if locked {
+                    shown.push_str(if shown.is_empty() {
+                        "locked"
+                    } else {
+                        ", locked"
+                    });
+                }
+                if shown.is_empty() {
+                    shown.push_str("none");
+                }
+                self.notice(index, format!("modes of {room}: {shown}"));
+            }
             Body::SentElsewhere { room, members } => {
                 let here = self.conversations.selected;
                 let people = if members == 1 { "person" } else { "people" };
@@ -173,6 +203,7 @@ impl App {
                     conversation.members.push(Member {
                         name: name.clone(),
                         host: false,
+                        voice: false,
                     });
                     let index = self.about(&room);
                     self.notice(index, format!("{name} joined {room}"));
@@ -248,6 +279,26 @@ impl App {
                     "removed the password"
                 };
                 self.notice(index, format!("{by} {what}"));
+            }
+            Body::ModeChanged { room, by, mode, on } => {
+                let index = self.about(&room);
+                let what = if on { "set" } else { "cleared" };
+                self.notice(index, format!("{by} {what} {mode}"));
+            }
+            Body::VoiceChanged { room, name, by, on } => {
+                if let Some(conversation) = self.conversations.room(&room) {
+                    if let Some(member) = conversation.members.iter_mut().find(|m| m.name == name) {
+                        member.voice = on;
+                    }
+                }
+                let index = self.about(&room);
+                let what = if on { "gave" } else { "took" };
+                self.notice(index, format!("{by} {what} {name} a voice"));
+            }
+            Body::BanChanged { room, by, mask, on } => {
+                let index = self.about(&room);
+                let what = if on { "banned" } else { "lifted the ban on" };
+                self.notice(index, format!("{by} {what} {mask}"));
             }
             Body::Kicked { room, by, message } => {
                 let index = self.about(&room);

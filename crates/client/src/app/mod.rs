@@ -421,10 +421,14 @@ impl App {
                 .iter_mut()
                 .find(|m| m.name.eq_ignore_ascii_case(&me))
             {
-                Some(member) => member.host = room.host,
+                Some(member) => {
+                    member.host = room.host;
+                    member.voice = room.voice;
+                }
                 None => conversation.members.push(crate::protocol::Member {
                     name: me,
                     host: room.host,
+                    voice: room.voice,
                 }),
             }
             let since = conversation.newest_id();

@@ -482,6 +482,7 @@ fn a_line_unanswered_when_the_connection_drops_goes_again_with_its_nonce_on_resu
         resumed: Some(vec![protocol::Membership {
             room: "lobby".into(),
             host: true,
+            voice: false,
         }]),
     });
     let again = sent_with_nonces(&mut app);

@@ -9,8 +9,9 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet};
+use banter_proto::refusal::HostAction;
 use banter_proto::request::{Request, SayKind};
-use banter_proto::{Event, Refusal, RoomName};
+use banter_proto::{Event, Refusal, RoomMode, RoomName};
 use futures::FutureExt;
 
 use super::{Door, UserState};
@@ -585,7 +586,8 @@ async fn who_and_whois_show_hosts_away_status_and_profiles_whatever_the_door() {
         details.rooms,
         [Membership {
             room: "games".into(),
-            host: false
+            host: false,
+            voice: false,
         }]
     );
     bob.does(away(None)).await.unwrap();
@@ -1048,4 +1050,227 @@ async fn a_nonce_is_carried_out_once_and_a_refused_one_may_be_tried_again() {
         .await;
     assert_eq!(alice.told(), first);
     assert_eq!(message_ids(&bob.told()), said_ids(&first));
+}
+
+fn ban(room: &str, mask: &str, on: bool) -> Request {
+    Request::Ban {
+        room: Some(room.into()),
+        mask: mask.into(),
+        on,
+    }
+}
+
+fn mode(room: &str, mode: RoomMode, on: bool) -> Request {
+    Request::SetMode {
+        room: Some(room.into()),
+        mode,
+        on,
+    }
+}
+
+#[tokio::test]
+async fn a_ban_kicks_matching_members_but_not_hosts_and_a_rename_into_it_silences() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    let mut troll = Person::new(&hub, "Troll", ONE_ROOM).await;
+    let mut other = Person::new(&hub, "bob", many_rooms(5)).await;
+    host.does(create("g")).await.unwrap();
+    troll.does(join("g")).await.unwrap();
+    other.does(join("g")).await.unwrap();
+    host.does(Request::HostAdd {
+        room: Some("g".into()),
+        name: "bob".into(),
+    })
+    .await
+    .unwrap();
+    // Hosts stay, even when the pattern matches them.
+    host.does(ban("g", "*o*", true)).await.unwrap();
+    troll.handle_requests();
+    other.handle_requests();
+    assert_eq!(troll.rooms(), ["lobby"]);
+    assert_eq!(other.rooms(), ["g"]);
+    assert!(troll.told().iter().any(|event| matches!(
+        event,
+        Event::YouWereKicked { reason: Some(reason), .. } if reason == "banned (*o*)"
+    )));
+    assert_eq!(
+        troll.does(join("g")).await,
+        Err(Refusal::Banned { room: "g".into() })
+    );
+    assert_eq!(
+        host.does(ban("g", "*O*", true)).await,
+        Err(Refusal::AlreadyBanned {
+            mask: "*o*".into(),
+            room: "g".into()
+        })
+    );
+    host.does(ban("g", "*O*", false)).await.unwrap();
+    host.does(ban("g", "z*", true)).await.unwrap();
+    troll.does(join("g")).await.unwrap();
+    // Renamed into the ban while inside: stays, but cannot speak.
+    troll
+        .does(Request::Nick { name: "zed".into() })
+        .await
+        .unwrap();
+    assert_eq!(troll.rooms(), ["g"]);
+    assert_eq!(
+        troll.does(say(None, "hi")).await,
+        Err(Refusal::Banned { room: "g".into() })
+    );
+    host.does(Request::Voice {
+        room: Some("g".into()),
+        name: "zed".into(),
+        on: true,
+    })
+    .await
+    .unwrap();
+    troll.does(say(None, "voiced")).await.unwrap();
+    // The list is for hosts, with who set each and when.
+    let bans = hub.room("g").unwrap().bans(host.state.id).unwrap();
+    assert_eq!(bans.len(), 1);
+    assert_eq!((bans[0].mask.as_str(), bans[0].by.as_str()), ("z*", "host"));
+    assert_eq!(
+        troll.does(Request::Bans { room: None }).await,
+        Err(Refusal::NotHost { room: "g".into() })
+    );
+}
+
+#[tokio::test]
+async fn a_room_keeps_at_most_max_bans() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    host.does(create("g")).await.unwrap();
+    for n in 0..crate::core::room::MAX_BANS {
+        host.does(ban("g", &format!("x{n}"), true)).await.unwrap();
+    }
+    assert_eq!(
+        host.does(ban("g", "y", true)).await,
+        Err(Refusal::BanListFull {
+            room: "g".into(),
+            max: crate::core::room::MAX_BANS
+        })
+    );
+    assert!(matches!(
+        host.does(ban("g", "a!b@c", true)).await,
+        Err(Refusal::BadMask(_))
+    ));
+}
+
+#[tokio::test]
+async fn moderation_invite_only_and_external_messages_follow_the_modes() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    let mut ann = Person::new(&hub, "ann", ONE_ROOM).await;
+    let mut out = Person::new(&hub, "out", ONE_ROOM).await;
+    host.does(create("g")).await.unwrap();
+    ann.does(join("g")).await.unwrap();
+    host.told();
+    // Setting what is already so is no change and no event.
+    host.does(mode("g", RoomMode::TopicLock, true))
+        .await
+        .unwrap();
+    assert!(host.told().is_empty());
+    host.does(mode("g", RoomMode::Moderated, true))
+        .await
+        .unwrap();
+    assert!(ann.told().iter().any(|event| matches!(
+        event,
+        Event::ModeChanged {
+            mode: RoomMode::Moderated,
+            on: true,
+            ..
+        }
+    )));
+    assert_eq!(
+        ann.does(say(None, "hi")).await,
+        Err(Refusal::Moderated { room: "g".into() })
+    );
+    host.does(say(Some("g"), "hosts speak")).await.unwrap();
+    // `:erm` from outside: labelled, but the room is moderated.
+    let erm = |text: &str| Request::SayElsewhere {
+        room: "g".into(),
+        from: None,
+        text: text.into(),
+    };
+    assert_eq!(
+        out.does(erm("hey")).await,
+        Err(Refusal::Moderated { room: "g".into() })
+    );
+    host.does(mode("g", RoomMode::Moderated, false))
+        .await
+        .unwrap();
+    ann.does(say(None, "free again")).await.unwrap();
+    out.does(erm("hey")).await.unwrap();
+    // An unlabelled message from outside needs -n.
+    assert_eq!(
+        out.state
+            .say_to_others("g", SayKind::Chat, "plain".into())
+            .await
+            .map(|_| ()),
+        Err(Refusal::NotMember { room: "g".into() })
+    );
+    host.does(mode("g", RoomMode::NoExternal, false))
+        .await
+        .unwrap();
+    out.state
+        .say_to_others("g", SayKind::Chat, "plain".into())
+        .await
+        .unwrap();
+    // Invite-only: an invitation is one entry, asked for before any password.
+    host.does(mode("g", RoomMode::InviteOnly, true))
+        .await
+        .unwrap();
+    assert_eq!(
+        out.does(join("g")).await,
+        Err(Refusal::InviteOnly { room: "g".into() })
+    );
+    host.does(Request::Invite {
+        room: Some("g".into()),
+        name: "out".into(),
+    })
+    .await
+    .unwrap();
+    out.handle_requests();
+    out.does(join("g")).await.unwrap();
+    out.does(join("lobby")).await.unwrap();
+    assert_eq!(
+        out.does(join("g")).await,
+        Err(Refusal::InviteOnly { room: "g".into() })
+    );
+    // Secret: gone from the listing and from `who` for outsiders only.
+    host.does(mode("g", RoomMode::Secret, true)).await.unwrap();
+    assert!(!out
+        .state
+        .rooms_listing()
+        .iter()
+        .any(|room| room.name == "g"));
+    assert!(ann
+        .state
+        .rooms_listing()
+        .iter()
+        .any(|room| room.name == "g"));
+    assert_eq!(
+        out.state.members("g"),
+        Err(Refusal::NoSuchRoom { room: "g".into() })
+    );
+    let details = out.state.user_details("ann").unwrap();
+    assert!(details.rooms.is_empty(), "{details:?}");
+    assert_eq!(ann.state.members("g").unwrap().members.len(), 2);
+    // The default room's modes are fixed.
+    assert!(matches!(
+        ann.does(mode("lobby", RoomMode::Moderated, true)).await,
+        Err(Refusal::NotMember { .. })
+    ));
+    assert!(matches!(
+        out.does(Request::SetMode {
+            room: None,
+            mode: RoomMode::Moderated,
+            on: true
+        })
+        .await,
+        Err(Refusal::DefaultRoom {
+            action: HostAction::Mode,
+            ..
+        })
+    ));
 }

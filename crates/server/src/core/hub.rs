@@ -16,7 +16,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::event::{LeaveReason, MemberInfo, Membership, RoomSummary, UserInfo, WhoEntry};
 use banter_proto::names::fold;
-use banter_proto::{Nick, Refusal, RoomName};
+use banter_proto::{Nick, Refusal, RoomModes, RoomName};
 
 use crate::core::cluster::Cluster;
 use crate::core::control::Mailbox;
@@ -76,6 +76,15 @@ impl Hub {
                 // The default room is never locked and has no topic.
                 topic: loaded.room.topic.filter(|_| !is_default),
                 password_hash: loaded.room.password_hash.filter(|_| !is_default),
+                // Nor does it change its modes or ban anyone: it has no hosts.
+                modes: match is_default {
+                    true => RoomModes::default(),
+                    false => loaded.room.modes,
+                },
+                bans: match is_default {
+                    true => Vec::new(),
+                    false => loaded.room.bans,
+                },
                 recent: loaded.recent,
             };
             let room = Arc::new(Room::new(
@@ -100,6 +109,8 @@ impl Hub {
                     created_at,
                     password_hash: None,
                     topic: None,
+                    modes: RoomModes::default(),
+                    bans: Vec::new(),
                 });
                 saved.blocking_recv()??;
                 let setup = RoomSetup {
@@ -320,14 +331,17 @@ impl Hub {
 
     /// The rooms session `id` is in, sorted by name, each with whether it is
     /// a host there.
-    pub(super) fn rooms_of(&self, id: SessionId) -> Vec<Membership> {
+    pub(super) fn rooms_of(&self, id: SessionId, asker: SessionId) -> Vec<Membership> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         let mut found: Vec<Membership> = rooms
             .iter()
+            .filter(|room| !room.hidden_from(asker))
             .filter_map(|room| {
+                let (host, voice) = room.membership(id)?;
                 Some(Membership {
                     room: room.name().to_string(),
-                    host: room.membership(id)?,
+                    host,
+                    voice,
                 })
             })
             .collect();
@@ -336,11 +350,17 @@ impl Hub {
     }
 
     /// Every room with its member count, sorted by name; `joined` marks the
-    /// listener's own rooms. Topics are cut to [`LISTED_TOPIC_CHARS`].
-    pub(super) fn room_summaries(&self, joined: &[Arc<Room>]) -> Vec<RoomSummary> {
+    /// listener's own rooms, and secret rooms (`+s`) are listed only to
+    /// their members (`asker`). Topics are cut to [`LISTED_TOPIC_CHARS`].
+    pub(super) fn room_summaries(
+        &self,
+        joined: &[Arc<Room>],
+        asker: SessionId,
+    ) -> Vec<RoomSummary> {
         let rooms: Vec<Arc<Room>> = lock(&self.rooms).values().cloned().collect();
         let mut summaries: Vec<RoomSummary> = rooms
             .iter()
+            .filter(|room| !room.hidden_from(asker))
             .map(|room| RoomSummary {
                 name: room.name().to_string(),
                 members: room.member_count(),
@@ -395,6 +415,6 @@ mod tests {
             handles.into_iter().map(|h| h.join().unwrap()).collect()
         });
         assert_eq!(results.iter().filter(|r| r.is_ok()).count(), 1);
-        assert_eq!(hub.room_summaries(&[]).len(), 2);
+        assert_eq!(hub.room_summaries(&[], hub.new_session_id()).len(), 2);
     }
 }

@@ -39,7 +39,7 @@ pub(crate) use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
 pub(crate) use hub::Hub;
 pub(crate) use outbox::{Batch, Missed, Outbox};
 pub(crate) use resume::valid_nonce;
-pub(crate) use room::now_millis;
+pub(crate) use room::{now_millis, MAX_BANS};
 pub(crate) use seams::Seams;
 pub(crate) use services::Services;
 pub(crate) use user::{Departure, Door, UserState};

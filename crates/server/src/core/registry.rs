@@ -225,6 +225,7 @@ impl Registry for LocalRegistry {
                 MemberInfo {
                     user,
                     host: member.host,
+                    voice: member.voice,
                 }
             })
             .collect()

@@ -243,9 +243,13 @@ impl UserState {
         let rooms = self
             .rooms
             .iter()
-            .map(|room| Membership {
-                room: room.name().to_string(),
-                host: room.membership(self.id).unwrap_or(false),
+            .map(|room| {
+                let (host, voice) = room.membership(self.id).unwrap_or_default();
+                Membership {
+                    room: room.name().to_string(),
+                    host,
+                    voice,
+                }
             })
             .collect();
         self.replied = true;

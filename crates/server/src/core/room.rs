@@ -1,4 +1,5 @@
-//! One chat room's rules: its members, hosts, topic and password.
+//! One chat room's rules: its members, hosts, voices, topic, password,
+//! modes and bans.
 //!
 //! Delivery to members goes through the room's [`Audience`] (see `fanout`),
 //! the seam a broker for scale-out plugs into; everything here is about who
@@ -14,22 +15,28 @@
 //! and the stored order are the order members saw, and the room's in-memory
 //! tail of recent messages (shown to whoever enters) never overlaps the live
 //! feed. Room changes that must be durable (password,
-//! topic, close) are serialised by an async `changes` lock held while the
-//! store commits them, then applied.
+//! topic, modes, bans, close) are serialised by an async `changes` lock held
+//! while the store commits them, then applied. Everything a room is (seats,
+//! modes, bans) lives in its [`RoomState`] and changes only through these
+//! methods, so a cluster (issue 20) can replicate one struct.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use banter_proto::event::{self, LeaveReason, RoomMessage, WhoEntry};
+use banter_proto::event::{self, BanEntry, LeaveReason, RoomMessage, WhoEntry};
 use banter_proto::names::fold;
 use banter_proto::refusal::HostAction;
-use banter_proto::{Event, Nick, Refusal, RoomName};
+use banter_proto::{BanMask, Event, Nick, Refusal, RoomMode, RoomModes, RoomName};
 use futures::FutureExt;
 
 use crate::core::fanout::{Audience, LocalAudience};
 use crate::core::outbox::Outbox;
 use crate::core::session_id::{NodeId, SessionId};
-use crate::store::{MessageKind, Millis, Store, StoreError, StoredMessage, StoredRoom};
+use crate::store::{MessageKind, Millis, Store, StoreError, StoredBan, StoredMessage, StoredRoom};
+
+/// Most bans one room keeps: a host cannot grow a room without bound, and a
+/// message's ban check stays short.
+pub(crate) const MAX_BANS: usize = 100;
 
 /// A member as the room knows it.
 #[derive(Debug, Clone)]
@@ -44,6 +51,26 @@ struct Seat {
     id: SessionId,
     nick: Nick,
     host: bool,
+    /// May speak while the room is moderated (`+v`).
+    voice: bool,
+}
+
+/// One ban: a name pattern, who set it and when.
+#[derive(Debug, Clone)]
+struct Ban {
+    mask: BanMask,
+    by: String,
+    at: Millis,
+}
+
+impl Ban {
+    fn stored(&self) -> StoredBan {
+        StoredBan {
+            mask: self.mask.to_string(),
+            by: self.by.clone(),
+            at: self.at,
+        }
+    }
 }
 
 #[derive(Debug, Default)]
@@ -67,6 +94,16 @@ struct RoomState {
     password_hash: Option<String>,
     /// Bumped by every password change, so earlier grants and invites lapse.
     password_epoch: u64,
+    /// `+i`, `+m`, `+n`, `+s`, `+t`; see [`RoomModes`].
+    modes: RoomModes,
+    /// Oldest first, at most [`MAX_BANS`], no two with one key.
+    bans: Vec<Ban>,
+}
+
+impl RoomState {
+    fn banned(&self, nick: &str) -> bool {
+        self.bans.iter().any(|ban| ban.mask.matches(nick))
+    }
 }
 
 /// What a new member learns on entering.
@@ -101,6 +138,8 @@ pub struct RoomSetup {
     pub(super) created_at: Millis,
     pub(super) topic: Option<String>,
     pub(super) password_hash: Option<String>,
+    pub(super) modes: RoomModes,
+    pub(super) bans: Vec<StoredBan>,
     pub(super) recent: Vec<StoredMessage>,
 }
 
@@ -168,6 +207,21 @@ impl Room {
         while recent.len() > recent_max {
             recent.pop_front();
         }
+        let bans = setup
+            .bans
+            .into_iter()
+            .filter_map(|ban| match BanMask::parse(&ban.mask) {
+                Ok(mask) => Some(Ban {
+                    mask,
+                    by: ban.by,
+                    at: ban.at,
+                }),
+                Err(err) => {
+                    tracing::warn!(room = %name, mask = %ban.mask, %err, "skipping a stored ban");
+                    None
+                }
+            })
+            .collect();
         Self {
             name,
             is_default: setup.is_default,
@@ -179,6 +233,8 @@ impl Room {
                 recent,
                 topic: setup.topic,
                 password_hash: setup.password_hash,
+                modes: setup.modes,
+                bans,
                 ..RoomState::default()
             }),
             changes: tokio::sync::Mutex::new(()),
@@ -193,6 +249,8 @@ impl Room {
             created_at: self.created_at,
             password_hash: state.password_hash.clone(),
             topic: state.topic.clone(),
+            modes: state.modes,
+            bans: state.bans.iter().map(Ban::stored).collect(),
         }
     }
 
@@ -226,12 +284,15 @@ impl Room {
             .publish(&self.name, &state.local, event, except)
     }
 
-    /// Says a room message (chat, emote, extra-room): gives it its id (which
-    /// stores it), offers it to every member but `except`, and remembers it.
+    /// Says a room message (chat, emote, extra-room) from session `speaker`:
+    /// checks that they may speak here (see [`Room::may_speak`]), gives it
+    /// its id (which stores it), offers it to every member but `except`, and
+    /// remembers it.
     pub fn say(
         &self,
         mut message: StoredMessage,
         except: Option<SessionId>,
+        speaker: SessionId,
     ) -> Result<Said, Refusal> {
         let state = self.lock();
         if state.closed || state.closing {
@@ -239,6 +300,8 @@ impl Room {
                 room: self.name.to_string(),
             });
         }
+        let labelled = message.kind == MessageKind::ExtraRoom;
+        self.may_speak(&state, speaker, &message.sender, labelled)?;
         message.id = self.audience.message_id(&self.name, &message);
         self.said(state, message, except)
     }
@@ -284,12 +347,54 @@ impl Room {
         Ok(said)
     }
 
+    /// Whether `speaker` (named `nick`) may say something here now. Hosts
+    /// and voiced members always may. A banned name may not (a member who
+    /// took it after entering stays, silenced, as on IRC); in a moderated
+    /// room nobody else may; from outside, only a labelled message
+    /// (`labelled`: an extra-room message, which names its room) unless the
+    /// room is `-n`.
+    fn may_speak(
+        &self,
+        state: &RoomState,
+        speaker: SessionId,
+        nick: &str,
+        labelled: bool,
+    ) -> Result<(), Refusal> {
+        let room = || self.name.to_string();
+        let seat = state.seats.iter().find(|seat| seat.id == speaker);
+        if seat.is_some_and(|seat| seat.host || seat.voice) {
+            return Ok(());
+        }
+        if state.banned(nick) {
+            return Err(Refusal::Banned { room: room() });
+        }
+        if state.modes.has(RoomMode::Moderated) {
+            return Err(Refusal::Moderated { room: room() });
+        }
+        if seat.is_none() && !labelled && state.modes.has(RoomMode::NoExternal) {
+            return Err(Refusal::NotMember { room: room() });
+        }
+        Ok(())
+    }
+
     /// Adds a member and tells the others. The first into an empty room
-    /// (other than the default room) becomes its host. The entry lists the
-    /// members only if `list_members`: a door that shows just a count need
-    /// not have a copy of every name made.
-    pub fn join(&self, member: Member, list_members: bool) -> Result<Entry, Refusal> {
-        self.seat(member.id, member.nick, Some(member.outbox), list_members)
+    /// (other than the default room) becomes its host. A banned name may not
+    /// enter, nor anyone uninvited (`invited`) while the room is
+    /// invite-only. The entry lists the members only if `list_members`: a
+    /// door that shows just a count need not have a copy of every name made.
+    pub fn join(
+        &self,
+        member: Member,
+        list_members: bool,
+        invited: bool,
+    ) -> Result<Entry, Refusal> {
+        self.seat(
+            member.id,
+            member.nick,
+            Some(member.outbox),
+            list_members,
+            invited,
+        )
     }
 
     /// [`Room::join`] for a member on any node: `outbox` is the member's if
@@ -301,6 +406,7 @@ impl Room {
         nick: Nick,
         outbox: Option<Arc<Outbox>>,
         list_members: bool,
+        invited: bool,
     ) -> Result<Entry, Refusal> {
         let member = (id, nick);
         let mut state = self.lock();
@@ -309,6 +415,7 @@ impl Room {
                 room: self.name.to_string(),
             });
         }
+        self.admits(&state, member.1.as_str(), invited)?;
         let joined = Event::Joined {
             room: self.name.to_string(),
             nick: member.1.to_string(),
@@ -322,6 +429,7 @@ impl Room {
             id: member.0,
             nick: member.1,
             host,
+            voice: false,
         });
         Ok(Entry {
             members: if list_members {
@@ -335,6 +443,27 @@ impl Room {
             topic: state.topic.clone(),
             recent: state.recent.iter().cloned().collect(),
         })
+    }
+
+    /// Whether `nick` may enter (not banned; invited, `invited`, if the room
+    /// is invite-only), asked before a password is: nobody is asked for a
+    /// password that would not let them in. [`Room::join`] asks again.
+    pub(super) fn check_entry(&self, nick: &Nick, invited: bool) -> Result<(), Refusal> {
+        self.admits(&self.lock(), nick.as_str(), invited)
+    }
+
+    fn admits(&self, state: &RoomState, nick: &str, invited: bool) -> Result<(), Refusal> {
+        if state.banned(nick) {
+            return Err(Refusal::Banned {
+                room: self.name.to_string(),
+            });
+        }
+        if state.modes.has(RoomMode::InviteOnly) && !invited {
+            return Err(Refusal::InviteOnly {
+                room: self.name.to_string(),
+            });
+        }
+        Ok(())
     }
 
     /// Removes a member and tells the others why, if there is a `reason` to
@@ -441,13 +570,24 @@ impl Room {
         self.lock().seats.len()
     }
 
-    /// Whether `id` is a host here, if a member at all.
-    pub(super) fn membership(&self, id: SessionId) -> Option<bool> {
+    /// Whether `id` is a host here and whether voiced, if a member at all.
+    pub(super) fn membership(&self, id: SessionId) -> Option<(bool, bool)> {
         self.lock()
             .seats
             .iter()
             .find(|s| s.id == id)
-            .map(|seat| seat.host)
+            .map(|seat| (seat.host, seat.voice))
+    }
+
+    /// The room's modes.
+    pub(super) fn modes(&self) -> RoomModes {
+        self.lock().modes
+    }
+
+    /// Whether the room is secret (`+s`) to `id`: secret, and `id` not in it.
+    pub(super) fn hidden_from(&self, id: SessionId) -> bool {
+        let state = self.lock();
+        state.modes.has(RoomMode::Secret) && !state.seats.iter().any(|seat| seat.id == id)
     }
 
     /// When the room was made, in Unix milliseconds.
@@ -466,6 +606,7 @@ impl Room {
             .map(|s| WhoEntry {
                 nick: s.nick.to_string(),
                 host: s.host,
+                voice: s.voice,
             })
             .collect()
     }
@@ -600,7 +741,16 @@ impl Room {
         topic: String,
     ) -> Result<(), Refusal> {
         let _change = self.changes.lock().await;
-        self.check_host(actor, HostAction::Topic)?;
+        {
+            let state = self.lock();
+            if state.modes.has(RoomMode::TopicLock) || self.is_default {
+                self.require_host(&state, actor, HostAction::Topic)?;
+            } else if state.closed {
+                return Err(Refusal::RoomGone {
+                    room: self.name.to_string(),
+                });
+            }
+        }
         let mut stored = self.snapshot();
         stored.topic = Some(topic.clone());
         self.commit(stored).await?;
@@ -647,6 +797,169 @@ impl Room {
         };
         self.publish(&state, changed, None);
         Ok(state.password_epoch)
+    }
+
+    /// Sets (`on`) or clears `mode` once the store has it, and tells every
+    /// member; a mode already so changes nothing and tells no one.
+    pub(super) async fn set_mode(
+        &self,
+        actor: SessionId,
+        by: &Nick,
+        mode: RoomMode,
+        on: bool,
+    ) -> Result<(), Refusal> {
+        let _change = self.changes.lock().await;
+        let modes = {
+            let state = self.lock();
+            self.require_host(&state, actor, HostAction::Mode)?;
+            state.modes
+        };
+        if modes.has(mode) == on {
+            return Ok(());
+        }
+        let mut stored = self.snapshot();
+        stored.modes = modes.with(mode, on);
+        self.commit(stored).await?;
+        let mut state = self.lock();
+        state.modes = state.modes.with(mode, on);
+        let changed = Event::ModeChanged {
+            room: self.name.to_string(),
+            by: by.to_string(),
+            mode,
+            on,
+        };
+        self.publish(&state, changed, None);
+        Ok(())
+    }
+
+    /// Gives (`on`) or takes member `name`'s voice and tells every member;
+    /// a voice already so changes nothing. A voice belongs to the seat, like
+    /// host rights: it ends when the member leaves.
+    pub(super) fn set_voice(
+        &self,
+        actor: SessionId,
+        by: &Nick,
+        name: &str,
+        on: bool,
+    ) -> Result<(), Refusal> {
+        let mut state = self.lock();
+        self.require_host(&state, actor, HostAction::Voice)?;
+        let seat = self.seat_named(&mut state, name)?;
+        if seat.voice == on {
+            return Ok(());
+        }
+        seat.voice = on;
+        let changed = Event::VoiceChanged {
+            room: self.name.to_string(),
+            nick: seat.nick.to_string(),
+            by: by.to_string(),
+            on,
+        };
+        self.publish(&state, changed, None);
+        Ok(())
+    }
+
+    /// Bans `mask` (`on`) or lifts its ban, once the store has it, and tells
+    /// every member. Returns the members a new ban matches, other than
+    /// hosts: the caller has them kicked (each by their own session).
+    pub(super) async fn set_ban(
+        &self,
+        actor: SessionId,
+        by: &Nick,
+        mask: BanMask,
+        on: bool,
+    ) -> Result<Vec<SessionId>, Refusal> {
+        let _change = self.changes.lock().await;
+        let mut stored = {
+            let state = self.lock();
+            self.require_host(&state, actor, HostAction::Ban)?;
+            let existing = state.bans.iter().find(|ban| ban.mask.key() == mask.key());
+            match (on, existing) {
+                (true, Some(ban)) => {
+                    return Err(Refusal::AlreadyBanned {
+                        mask: ban.mask.to_string(),
+                        room: self.name.to_string(),
+                    })
+                }
+                (true, None) if state.bans.len() >= MAX_BANS => {
+                    return Err(Refusal::BanListFull {
+                        room: self.name.to_string(),
+                        max: MAX_BANS,
+                    })
+                }
+                (false, None) => {
+                    return Err(Refusal::NotBanned {
+                        mask: mask.to_string(),
+                        room: self.name.to_string(),
+                    })
+                }
+                _ => {}
+            }
+            drop(state);
+            self.snapshot()
+        };
+        let ban = Ban {
+            mask,
+            by: by.to_string(),
+            at: now_millis(),
+        };
+        if on {
+            stored.bans.push(ban.stored());
+        } else {
+            stored
+                .bans
+                .retain(|stored| fold(&stored.mask) != ban.mask.key());
+        }
+        self.commit(stored).await?;
+        let mut state = self.lock();
+        let mask = match on {
+            true => ban.mask.to_string(),
+            false => {
+                let at = state
+                    .bans
+                    .iter()
+                    .position(|b| b.mask.key() == ban.mask.key());
+                // Lifted as it was set, in its own spelling.
+                at.map_or(ban.mask.to_string(), |at| {
+                    state.bans.remove(at).mask.to_string()
+                })
+            }
+        };
+        let victims = if on {
+            let victims = state
+                .seats
+                .iter()
+                .filter(|seat| !seat.host && ban.mask.matches(seat.nick.as_str()))
+                .map(|seat| seat.id)
+                .collect();
+            state.bans.push(ban);
+            victims
+        } else {
+            Vec::new()
+        };
+        let changed = Event::BanChanged {
+            room: self.name.to_string(),
+            by: by.to_string(),
+            mask,
+            on,
+        };
+        self.publish(&state, changed, None);
+        Ok(victims)
+    }
+
+    /// The room's bans, oldest first, for its hosts.
+    pub(super) fn bans(&self, actor: SessionId) -> Result<Vec<BanEntry>, Refusal> {
+        let state = self.lock();
+        self.require_host(&state, actor, HostAction::Ban)?;
+        Ok(state
+            .bans
+            .iter()
+            .map(|ban| BanEntry {
+                mask: ban.mask.to_string(),
+                by: ban.by.clone(),
+                at: ban.at,
+            })
+            .collect())
     }
 
     /// Closes the room for good, store first: deletes it and its history from
@@ -744,13 +1057,13 @@ mod tests {
     #[tokio::test]
     async fn entering_shows_the_last_messages_and_closing_ends_everything() {
         let games = room();
-        games.join(member(1, "ann"), true).unwrap();
+        games.join(member(1, "ann"), true, false).unwrap();
         let mut ids = Vec::new();
         for text in ["one", "two", "three", "four"] {
-            ids.push(games.say(said(text), Some(id(1))).unwrap().id);
+            ids.push(games.say(said(text), Some(id(1)), id(1)).unwrap().id);
         }
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
-        let entry = games.join(member(2, "bob"), true).unwrap();
+        let entry = games.join(member(2, "bob"), true, false).unwrap();
         let texts: Vec<_> = entry.recent.iter().map(|m| m.text.as_str()).collect();
         assert_eq!(texts, ["two", "three", "four"]);
         assert_eq!(
@@ -765,11 +1078,11 @@ mod tests {
         );
         assert_eq!(games.close(id(1)).await, Ok(vec![id(1), id(2)]));
         assert!(matches!(
-            games.say(said("late"), None),
+            games.say(said("late"), None, id(1)),
             Err(Refusal::RoomGone { .. })
         ));
         assert!(matches!(
-            games.join(member(3, "cid"), true),
+            games.join(member(3, "cid"), true, false),
             Err(Refusal::RoomGone { .. })
         ));
     }
@@ -785,15 +1098,15 @@ mod tests {
     #[test]
     fn the_first_into_an_empty_room_is_host_but_not_in_the_default_room() {
         let games = room();
-        games.join(member(1, "ann"), true).unwrap();
-        games.join(member(2, "bob"), true).unwrap();
+        games.join(member(1, "ann"), true, false).unwrap();
+        games.join(member(2, "bob"), true, false).unwrap();
         assert_eq!(hosts(&games), ["ann"]);
         let setup = RoomSetup {
             is_default: true,
             ..RoomSetup::default()
         };
         let lobby = room_on("lobby", setup, store());
-        lobby.join(member(1, "ann"), true).unwrap();
+        lobby.join(member(1, "ann"), true, false).unwrap();
         assert!(hosts(&lobby).is_empty());
         assert!(matches!(
             lobby.check_host(id(1), HostAction::Kick),
@@ -807,14 +1120,14 @@ mod tests {
     #[test]
     fn the_longest_present_member_succeeds_the_last_host() {
         let games = room();
-        games.join(member(1, "ann"), true).unwrap();
-        games.join(member(2, "bob"), true).unwrap();
-        games.join(member(3, "cid"), true).unwrap();
+        games.join(member(1, "ann"), true, false).unwrap();
+        games.join(member(2, "bob"), true, false).unwrap();
+        games.join(member(3, "cid"), true, false).unwrap();
         games.leave(id(1), Some(LeaveReason::Quit { message: None }));
         assert_eq!(hosts(&games), ["bob"]);
         games.leave(id(3), None);
         games.leave(id(2), None);
-        games.join(member(4, "dee"), true).unwrap();
+        games.join(member(4, "dee"), true, false).unwrap();
         assert_eq!(hosts(&games), ["dee"]);
     }
 
@@ -822,8 +1135,8 @@ mod tests {
     fn a_room_with_members_always_keeps_a_host() {
         let games = room();
         let ann = Nick::parse("ann").unwrap();
-        games.join(member(1, "ann"), true).unwrap();
-        games.join(member(2, "bob"), true).unwrap();
+        games.join(member(1, "ann"), true, false).unwrap();
+        games.join(member(2, "bob"), true, false).unwrap();
         assert_eq!(
             games.remove_host(id(1), &ann, "ann"),
             Err(Refusal::LastHost {
@@ -922,7 +1235,7 @@ mod tests {
             RoomSetup::default(),
             Arc::clone(&store) as Arc<dyn Store>,
         ));
-        games.join(member(1, "ann"), true).unwrap();
+        games.join(member(1, "ann"), true, false).unwrap();
         let ann = Nick::parse("ann").unwrap();
         let setting = tokio::spawn({
             let games = Arc::clone(&games);

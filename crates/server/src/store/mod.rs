@@ -23,6 +23,7 @@ pub mod sqlite;
 use std::io;
 
 use banter_proto::names::fold;
+use banter_proto::RoomModes;
 use tokio::sync::oneshot;
 
 /// Unix milliseconds, UTC.
@@ -40,6 +41,19 @@ pub struct StoredRoom {
     /// An Argon2id PHC string, opaque to the store.
     pub password_hash: Option<String>,
     pub topic: Option<String>,
+    /// Its modes (`n` and `t` for a room saved before modes existed).
+    pub modes: RoomModes,
+    /// Its bans, oldest first.
+    pub bans: Vec<StoredBan>,
+}
+
+/// One ban of a room: a name pattern, who set it and when.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredBan {
+    /// The pattern as set (`troll*`).
+    pub mask: String,
+    pub by: String,
+    pub at: Millis,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -220,6 +234,8 @@ pub(crate) mod checks {
             created_at: at,
             password_hash: None,
             topic: None,
+            modes: RoomModes::default(),
+            bans: Vec::new(),
         }
     }
 
@@ -253,7 +269,26 @@ pub(crate) mod checks {
         let mut games = room("Games", 1);
         games.password_hash = Some("$argon2id$v=19$m=19456,t=2,p=1$c2FsdA$aGFzaA".into());
         games.topic = Some("board games".into());
+        games.modes = RoomModes::from_letters("ims");
+        games.bans = vec![
+            StoredBan {
+                mask: "old*".into(),
+                by: "ann".into(),
+                at: 2,
+            },
+            StoredBan {
+                mask: "troll*".into(),
+                by: "bo".into(),
+                at: 3,
+            },
+        ];
         wait(store.save_room(games.clone()));
+        // Saved again with one ban lifted: the other stays, the lifted one goes.
+        games.bans.remove(0);
+        wait(store.save_room(games.clone()));
+        let mut music = room("Music", 2);
+        music.bans = games.bans.clone();
+        wait(store.save_room(music));
         store.append(chat("music", "ann", "la la", 3));
         wait(store.delete_room("MUSIC"));
 

@@ -174,7 +174,11 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
                     cluster.leave(&room, id, Some(LeaveReason::Disconnected));
                 }
                 let outbox = local.then(|| Arc::clone(&held));
-                room.seat(id, nick, outbox, list).map(|entry| (entry, held))
+                // Bans and invite-only were checked where the join was asked
+                // (`Room::check_entry`); a cluster's rooms keep their default
+                // modes (see `commands::modes`), so none applies here.
+                room.seat(id, nick, outbox, list, true)
+                    .map(|entry| (entry, held))
             });
             Outcome::Entered(entered)
         }

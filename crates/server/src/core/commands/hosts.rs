@@ -1,4 +1,5 @@
-//! Host requests: hosts, topic, password, kick, invite.
+//! Host requests: hosts, topic, password, kick, invite, modes, voices and
+//! bans.
 //!
 //! A kick or an invite changes another user's state, which only that user's
 //! session may touch: the host's session checks the rules and sends a
@@ -7,7 +8,7 @@
 use std::sync::Arc;
 
 use banter_proto::refusal::HostAction;
-use banter_proto::{Event, Refusal};
+use banter_proto::{BanMask, Event, Refusal, RoomMode};
 use tracing::{info, warn};
 
 use crate::core::cluster::HostChange;
@@ -182,7 +183,7 @@ impl UserState {
         let room = self.room_for(room)?;
         room.check_host(self.id, HostAction::Invite)?;
         let (hash, epoch) = room.lock_state();
-        if hash.is_none() {
+        if hash.is_none() && !room.modes().has(RoomMode::InviteOnly) {
             return Err(Refusal::InviteUnlocked {
                 room: room.name().to_string(),
             });
@@ -219,6 +220,80 @@ impl UserState {
         self.reply(Event::InviteSent {
             room: room.name().to_string(),
             nick: user.nick.to_string(),
+        });
+        Ok(())
+    }
+
+    pub(super) async fn set_mode(
+        &mut self,
+        room: Option<&str>,
+        mode: RoomMode,
+        on: bool,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        room.set_mode(self.id, self.registered_nick(), mode, on)
+            .await?;
+        info!(room = %room.name(), by = %self.registered_nick(), mode = mode.name(), on, "room mode");
+        Ok(())
+    }
+
+    pub(super) fn voice(
+        &mut self,
+        room: Option<&str>,
+        name: &str,
+        on: bool,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        room.set_voice(self.id, self.registered_nick(), name, on)
+    }
+
+    /// Bans `mask` from the room (or lifts the ban); members it matches,
+    /// other than hosts, are kicked by their own sessions, with the ban as
+    /// the reason. One whose mailbox is full stays in, but cannot speak
+    /// while banned (see `Room::may_speak`).
+    pub(super) async fn ban(
+        &mut self,
+        room: Option<&str>,
+        mask: &str,
+        on: bool,
+    ) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        let mask = BanMask::parse(mask).map_err(Refusal::BadMask)?;
+        let shown = mask.to_string();
+        let by = self.registered_nick().to_string();
+        let victims = room
+            .set_ban(self.id, self.registered_nick(), mask, on)
+            .await?;
+        info!(room = %room.name(), %by, mask = %shown, on, "room ban");
+        for victim in victims {
+            let request = Control::Kicked {
+                room: Arc::clone(&room),
+                by: by.clone(),
+                reason: Some(format!("banned ({shown})")),
+            };
+            if let Err(undelivered) = self.hub.broker().send(victim, request) {
+                warn!(room = %room.name(), ?undelivered, "a banned member was not kicked");
+            }
+        }
+        Ok(())
+    }
+
+    pub(super) fn bans(&mut self, room: Option<&str>) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        let bans = room.bans(self.id)?;
+        self.reply(Event::BanList {
+            room: room.name().to_string(),
+            bans,
+        });
+        Ok(())
+    }
+
+    pub(super) fn modes(&mut self, room: Option<&str>) -> Result<(), Refusal> {
+        let room = self.room_for(room)?;
+        self.reply(Event::RoomModes {
+            room: room.name().to_string(),
+            modes: room.modes(),
+            locked: room.is_locked(),
         });
         Ok(())
     }

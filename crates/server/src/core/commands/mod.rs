@@ -87,7 +87,7 @@ impl UserState {
                 Ok(())
             }
             Request::Rooms => {
-                let list = self.hub.room_summaries(&self.rooms);
+                let list = self.hub.room_summaries(&self.rooms, self.id);
                 self.reply(Event::RoomList(list));
                 Ok(())
             }
@@ -113,6 +113,11 @@ impl UserState {
             Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason).await,
             Request::Invite { room, name } => self.invite(room.as_deref(), &name),
             Request::Close { room } => self.close(room.as_deref()).await,
+            Request::SetMode { room, mode, on } => self.set_mode(room.as_deref(), mode, on).await,
+            Request::Voice { room, name, on } => self.voice(room.as_deref(), &name, on),
+            Request::Ban { room, mask, on } => self.ban(room.as_deref(), &mask, on).await,
+            Request::Bans { room } => self.bans(room.as_deref()),
+            Request::Modes { room } => self.modes(room.as_deref()),
         };
         result
     }
@@ -160,7 +165,10 @@ impl UserState {
         };
         self.nick = Some(nick.clone());
         let entered = match room {
-            Ok(room) => self.join_room(&room).await.map(|entry| (room, entry)),
+            Ok(room) => self
+                .join_room(&room, false)
+                .await
+                .map(|entry| (room, entry)),
             Err(refusal) => Err(refusal),
         };
         let (room, (entry, held)) = match entered {

@@ -12,6 +12,7 @@
 use std::sync::Arc;
 
 use banter_proto::event::{RoomMembers, RoomStatus, RoomSummary, TopicSet, UserDetails, UserInfo};
+use banter_proto::modes::glob;
 use banter_proto::names::fold;
 use banter_proto::Refusal;
 
@@ -19,10 +20,17 @@ use crate::core::room::Room;
 use crate::core::user::UserState;
 
 impl UserState {
-    /// Who is in `room`, in order of arrival, each with their host mark,
-    /// away status and profile. Any room may be asked about.
+    /// Who is in `room`, in order of arrival, each with their host and
+    /// voice marks, away status and profile. Any room may be asked about,
+    /// but a secret one (`+s`) is not there for outsiders.
     pub(crate) fn members(&self, room: &str) -> Result<RoomMembers, Refusal> {
-        let room = self.existing_room(room)?;
+        let room = self
+            .existing_room(room)
+            .ok()
+            .filter(|found| !found.hidden_from(self.id))
+            .ok_or_else(|| Refusal::NoSuchRoom {
+                room: room.to_owned(),
+            })?;
         Ok(RoomMembers {
             room: room.name().to_string(),
             members: self.hub.member_infos(room.who()),
@@ -39,7 +47,7 @@ impl UserState {
         let user = self.hub.user(name)?;
         Some(UserDetails {
             user: user.info(),
-            rooms: self.hub.rooms_of(user.id),
+            rooms: self.hub.rooms_of(user.id, self.id),
         })
     }
 
@@ -54,7 +62,7 @@ impl UserState {
     /// user's own rooms are marked `joined`. The same list `Request::Rooms`
     /// answers with.
     pub(crate) fn rooms_listing(&self) -> Vec<RoomSummary> {
-        self.hub.room_summaries(&self.rooms)
+        self.hub.room_summaries(&self.rooms, self.id)
     }
 
     /// The rooms this user is in, in the order they entered them.
@@ -90,6 +98,7 @@ impl UserState {
                 .map(|member| member.nick)
                 .collect(),
             default: Arc::ptr_eq(&room, self.hub.default_room()),
+            modes: room.modes(),
         })
     }
 
@@ -97,51 +106,5 @@ impl UserState {
         self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
             room: name.to_owned(),
         })
-    }
-}
-
-/// Whether `text` matches `pattern` (`*` any run, `?` any one character);
-/// both already case-folded.
-fn glob(pattern: &str, text: &str) -> bool {
-    let (pattern, text): (Vec<char>, Vec<char>) =
-        (pattern.chars().collect(), text.chars().collect());
-    // The classic two-pointer match with one backtrack point: linear in practice.
-    let (mut p, mut t) = (0, 0);
-    let mut star: Option<(usize, usize)> = None;
-    while t < text.len() {
-        match pattern.get(p) {
-            Some('*') => {
-                star = Some((p, t));
-                p += 1;
-            }
-            Some(&c) if c == '?' || c == text[t] => {
-                p += 1;
-                t += 1;
-            }
-            _ => match star {
-                Some((star_p, star_t)) => {
-                    p = star_p + 1;
-                    t = star_t + 1;
-                    star = Some((star_p, star_t + 1));
-                }
-                None => return false,
-            },
-        }
-    }
-    pattern[p..].iter().all(|&c| c == '*')
-}
-
-#[cfg(test)]
-mod tests {
-    use super::glob;
-
-    #[test]
-    fn masks_match_with_stars_and_question_marks() {
-        assert!(glob("*", "anyone"));
-        assert!(glob("b?b", "bob"));
-        assert!(glob("a*e*", "annette"));
-        assert!(!glob("a*x", "annette"));
-        assert!(!glob("b?b", "bobby"));
-        assert!(glob("**?", "x"));
     }
 }

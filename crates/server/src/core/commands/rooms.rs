@@ -30,14 +30,24 @@ impl UserState {
 
     /// Enters `room` (leaving the current one on a one-room door) and says so.
     /// Entering comes first: if the room was closed meanwhile, the user stays put.
-    /// `since`: show only recent messages with an id above it.
+    /// `since`: show only recent messages with an id above it. An invitation
+    /// to the room, whatever its password epoch, lets the user past
+    /// invite-only (`+i`), and is used up by entering.
     pub(in crate::core) async fn enter(
         &mut self,
         room: Arc<Room>,
         created: bool,
         since: Option<i64>,
     ) -> Result<(), Refusal> {
-        let (entry, held) = self.join_room(&room).await?;
+        let key = room.name().key();
+        let invited = self
+            .passes
+            .as_ref()
+            .is_some_and(|passes| passes.invites.contains_key(key));
+        let (entry, held) = self.join_room(&room, invited).await?;
+        if invited {
+            self.passes_mut().invites.remove(room.name().key());
+        }
         if self.door.one_room {
             for old in self.rooms.clone() {
                 self.leave_room(&old, Some(LeaveReason::ChangedRoom));
@@ -70,11 +80,16 @@ impl UserState {
     pub(in crate::core) async fn join_room(
         &self,
         room: &Arc<Room>,
+        invited: bool,
     ) -> Result<(Entry, Option<Arc<Outbox>>), Refusal> {
         match self.hub.cluster() {
-            None => Ok((room.join(self.member(), self.door.lists_members)?, None)),
+            None => Ok((
+                room.join(self.member(), self.door.lists_members, invited)?,
+                None,
+            )),
             Some(cluster) => {
                 let nick = self.registered_nick();
+                room.check_entry(nick, invited)?;
                 let joining = cluster.join(room, self.id, nick, self.door.lists_members);
                 let (entry, held) = Box::pin(joining).await?;
                 Ok((entry, Some(held)))
@@ -91,7 +106,7 @@ impl UserState {
         except: Option<SessionId>,
     ) -> Result<Said, Refusal> {
         match self.hub.cluster() {
-            None => room.say(message, except),
+            None => room.say(message, except, self.id),
             Some(cluster) => Box::pin(cluster.say(room, message, except, self.id)).await,
         }
     }
@@ -124,6 +139,11 @@ impl UserState {
             });
         }
         self.check_room_limit()?;
+        let invited = self
+            .passes
+            .as_ref()
+            .is_some_and(|passes| passes.invites.contains_key(room.name().key()));
+        room.check_entry(self.registered_nick(), invited)?;
         let (hash, epoch) = room.lock_state();
         let Some(hash) = hash else {
             return self.enter(room, false, since).await;
@@ -140,8 +160,8 @@ impl UserState {
         let key = room.name().key().to_owned();
         let passes = self.passes_mut();
         if passes.invites.get(&key) == Some(&epoch) {
-            // An invitation is good for one entry; it grants nothing else.
-            passes.invites.remove(&key);
+            // An invitation is good for one entry (`enter` uses it up); it
+            // grants nothing else.
             return self.enter(room, false, since).await;
         }
         if let Err(wait) = passes.lockout.check(&key, Instant::now()) {
@@ -268,14 +288,23 @@ impl UserState {
     /// Says `text` in `room` to everyone there but this user, and returns
     /// the message as said (its id and time), for a door that shows users
     /// their own messages itself, exactly as the room got them (IRC's
-    /// `echo-message`), or not at all.
+    /// `echo-message`), or not at all. A user outside the room reaches it
+    /// only if it takes messages from outside (`-n`), and a locked one only
+    /// with a grant, as with `:erm`.
     pub(crate) async fn say_to_others(
         &mut self,
         room: &str,
         kind: SayKind,
         text: String,
     ) -> Result<RoomMessage, Refusal> {
-        let room = self.room_for(Some(room))?;
+        let room = match self.room_for(Some(room)) {
+            Ok(room) => room,
+            Err(Refusal::NotMember { room: name }) => match self.hub.room(&name) {
+                Some(room) if !room.is_locked() || self.has_grant(&room) => room,
+                _ => return Err(Refusal::NotMember { room: name }),
+            },
+            Err(refusal) => return Err(refusal),
+        };
         let (kind, kind_name) = match kind {
             SayKind::Chat => (MessageKind::Chat, "chat"),
             SayKind::Emote => (MessageKind::Emote, "emote"),
@@ -330,9 +359,14 @@ impl UserState {
     pub(super) fn who(&mut self, name: Option<&str>) -> Result<(), Refusal> {
         let room = match name {
             None => self.room_for(None)?,
-            Some(name) => self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
-                room: name.to_owned(),
-            })?,
+            // A secret room is not there for outsiders.
+            Some(name) => self
+                .hub
+                .room(name)
+                .filter(|room| !room.hidden_from(self.id))
+                .ok_or_else(|| Refusal::NoSuchRoom {
+                    room: name.to_owned(),
+                })?,
         };
         self.reply(Event::Who {
             room: room.name().to_string(),

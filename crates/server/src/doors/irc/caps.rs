@@ -6,8 +6,8 @@
 //! - `echo-message`: a user's own PRIVMSG and NOTICE come back to them as
 //!   the others got them (same text, same time), which is how weechat and
 //!   The Lounge show what one said.
-//! - `multi-prefix`: NAMES and WHO list every prefix; banter has one (`@`
-//!   for hosts), so it changes nothing, but clients ask for it.
+//! - `multi-prefix`: NAMES, WHO and WHOIS list every prefix of a member
+//!   (`@+` for a voiced host) rather than the highest only.
 //! - `userhost-in-names`: NAMES lists `nick!user@host` masks.
 //! - `away-notify`: a user sharing a channel with this client who goes away
 //!   or comes back is announced with `AWAY`, once whatever rooms are shared.

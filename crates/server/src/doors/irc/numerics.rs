@@ -41,6 +41,7 @@ pub(super) const RPL_INVITING: u16 = 341;
 pub(super) const RPL_ENDOFINVITELIST: u16 = 347;
 pub(super) const RPL_ENDOFEXCEPTLIST: u16 = 349;
 pub(super) const RPL_WHOREPLY: u16 = 352;
+pub(super) const RPL_BANLIST: u16 = 367;
 pub(super) const RPL_NAMREPLY: u16 = 353;
 pub(super) const RPL_ENDOFNAMES: u16 = 366;
 pub(super) const RPL_ENDOFBANLIST: u16 = 368;
@@ -70,7 +71,10 @@ pub(super) const ERR_NOTREGISTERED: u16 = 451;
 pub(super) const ERR_NEEDMOREPARAMS: u16 = 461;
 pub(super) const ERR_ALREADYREGISTERED: u16 = 462;
 pub(super) const ERR_UNKNOWNMODE: u16 = 472;
+pub(super) const ERR_INVITEONLYCHAN: u16 = 473;
+pub(super) const ERR_BANNEDFROMCHAN: u16 = 474;
 pub(super) const ERR_BADCHANNELKEY: u16 = 475;
+pub(super) const ERR_BANLISTFULL: u16 = 478;
 pub(super) const ERR_BADCHANNAME: u16 = 479;
 pub(super) const ERR_CHANOPRIVSNEEDED: u16 = 482;
 pub(super) const ERR_UMODEUNKNOWNFLAG: u16 = 501;
@@ -149,6 +153,27 @@ impl Replies {
             | Refusal::RoomGone { .. } => {
                 self.numeric(ERR_NOSUCHCHANNEL, &[channel], "No such channel")
             }
+            Refusal::Banned { .. } if matches!(command, "PRIVMSG" | "NOTICE") => self.numeric(
+                ERR_CANNOTSENDTOCHAN,
+                &[channel],
+                "Cannot send to channel (+b)",
+            ),
+            Refusal::Banned { .. } => {
+                self.numeric(ERR_BANNEDFROMCHAN, &[channel], "Cannot join channel (+b)")
+            }
+            Refusal::Moderated { .. } => self.numeric(
+                ERR_CANNOTSENDTOCHAN,
+                &[channel],
+                "Cannot send to channel (+m)",
+            ),
+            Refusal::InviteOnly { .. } => {
+                self.numeric(ERR_INVITEONLYCHAN, &[channel], "Cannot join channel (+i)")
+            }
+            Refusal::BanListFull { .. } => self.numeric(
+                ERR_BANLISTFULL,
+                &[channel, name],
+                "Channel ban list is full",
+            ),
             Refusal::NotMember { .. } if matches!(command, "PRIVMSG" | "NOTICE") => {
                 self.numeric(ERR_CANNOTSENDTOCHAN, &[channel], "Cannot send to channel")
             }
@@ -261,7 +286,11 @@ impl Replies {
             | Refusal::UnknownType { .. }
             | Refusal::BinaryFrame
             | Refusal::ResumeFailed
-            | Refusal::AnswerDropped) => self.notice(&format!("{command}: {other}")),
+            | Refusal::AnswerDropped
+            | Refusal::BadMask(_)
+            | Refusal::BadModes(_)
+            | Refusal::AlreadyBanned { .. }
+            | Refusal::NotBanned { .. }) => self.notice(&format!("{command}: {other}")),
         }
     }
 }

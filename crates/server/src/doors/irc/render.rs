@@ -18,9 +18,11 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use super::caps::{Caps, AWAY_NOTIFY, SERVER_TIME, USERHOST_IN_NAMES};
+use super::caps::{Caps, AWAY_NOTIFY, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
-use super::numerics::{Replies, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC};
+use super::numerics::{
+    Replies, RPL_BANLIST, RPL_ENDOFBANLIST, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC,
+};
 use super::HOST;
 use crate::core::{Delivery, DoorItem, Format, Missed};
 use crate::doors::Renderer;
@@ -139,9 +141,20 @@ fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
     })
 }
 
-/// The `353` lines of a member list, split to fit, then `366`; each member
-/// as a full mask with `userhost-in-names`.
-pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, bool)], masks: bool) {
+/// A member's prefix in NAMES, WHO and WHOIS: `@` for a host, `+` for a
+/// voice; both (`@+`) with `multi-prefix`, else the higher only.
+pub(super) fn prefix(host: bool, voice: bool, multi: bool) -> &'static str {
+    match (host, voice) {
+        (true, true) if multi => "@+",
+        (true, _) => "@",
+        (false, true) => "+",
+        (false, false) => "",
+    }
+}
+
+/// The `353` lines of a member list (each nick with its prefix), split to
+/// fit, then `366`; each member as a full mask with `userhost-in-names`.
+pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, &str)], masks: bool) {
     name_lines(replies, room, members, masks);
     replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
 }
@@ -151,12 +164,12 @@ pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, bool)
 pub(super) fn name_lines(
     replies: &mut Replies,
     room: &str,
-    members: &[(String, bool)],
+    members: &[(String, &str)],
     masks: bool,
 ) {
     let channel = format!("#{room}");
     let mut listed = String::new();
-    for (nick, host) in members {
+    for (nick, prefix) in members {
         if listed.len() + 2 * nick.len() > 400 {
             replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
             listed.clear();
@@ -164,9 +177,7 @@ pub(super) fn name_lines(
         if !listed.is_empty() {
             listed.push(' ');
         }
-        if *host {
-            listed.push('@');
-        }
+        listed.push_str(prefix);
         match masks {
             true => listed.push_str(&mask(nick)),
             false => listed.push_str(nick),
@@ -205,10 +216,16 @@ impl IrcRenderer {
         if let Some(topic) = view.topic.as_deref().filter(|topic| !topic.is_empty()) {
             replies.numeric(RPL_TOPIC, &[&format!("#{}", view.room)], topic);
         }
-        let members: Vec<(String, bool)> = view
+        let multi = self.caps.has(MULTI_PREFIX);
+        let members: Vec<(String, &str)> = view
             .members
             .iter()
-            .map(|member| (member.nick.clone(), member.host))
+            .map(|member| {
+                (
+                    member.nick.clone(),
+                    prefix(member.host, member.voice, multi),
+                )
+            })
             .collect();
         names(
             &mut replies,
@@ -362,6 +379,37 @@ impl IrcRenderer {
                 // The key itself is never shown.
                 let sign = if *locked { '+' } else { '-' };
                 replies.line(format_args!(":{} MODE #{room} {sign}k *", mask(by)));
+            }
+            Event::ModeChanged { room, by, mode, on } => {
+                let sign = if *on { '+' } else { '-' };
+                let letter = mode.letter();
+                replies.line(format_args!(":{} MODE #{room} {sign}{letter}", mask(by)));
+            }
+            Event::VoiceChanged { room, nick, by, on } => {
+                let sign = if *on { '+' } else { '-' };
+                replies.line(format_args!(":{} MODE #{room} {sign}v {nick}", mask(by)));
+            }
+            Event::BanChanged {
+                room,
+                by,
+                mask: banned,
+                on,
+            } => {
+                let sign = if *on { '+' } else { '-' };
+                replies.line(format_args!(
+                    ":{} MODE #{room} {sign}b {banned}!*@*",
+                    mask(by)
+                ));
+            }
+            Event::BanList { room, bans } => {
+                let channel = format!("#{room}");
+                for ban in bans {
+                    replies.numeric_bare(
+                        RPL_BANLIST,
+                        &format!("{channel} {}!*@* {} {}", ban.mask, ban.by, ban.at / 1000),
+                    );
+                }
+                replies.numeric(RPL_ENDOFBANLIST, &[&channel], "End of channel ban list");
             }
             Event::YouWereKicked { room, by, reason } => replies.line(format_args!(
                 ":{} KICK #{room} {me} :{}",

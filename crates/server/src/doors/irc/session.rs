@@ -25,18 +25,18 @@ use std::time::Duration;
 use banter_proto::event::{Profile, UserInfo};
 use banter_proto::names::fold;
 use banter_proto::request::{Request, SayKind};
-use banter_proto::{Event, Nick, Refusal};
+use banter_proto::{Event, Nick, Refusal, RoomMode};
 use bytes::BytesMut;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::caps::{self, Caps, ECHO_MESSAGE, SERVER_TIME, USERHOST_IN_NAMES};
+use super::caps::{self, Caps, ECHO_MESSAGE, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcLines, IrcRenderer};
 use super::HOST;
 use crate::config::Config;
-use crate::core::{now_millis, Door, Payload, UserState};
+use crate::core::{now_millis, Door, Payload, UserState, MAX_BANS};
 use crate::doors::session::{Decode, DoorSession, End};
 
 /// Most targets of one PRIVMSG, NOTICE, KICK, NAMES or WHOIS (ISUPPORT
@@ -615,14 +615,14 @@ impl Session {
         );
         replies.numeric_bare(
             RPL_MYINFO,
-            &format!("{} banterd-{version} i knot ko", self.server),
+            &format!("{} banterd-{version} i bikmnostv bkov", self.server),
         );
         replies.numeric(
             RPL_ISUPPORT,
             &[
                 "CASEMAPPING=ascii",
                 &format!("CHANLIMIT=#:{}", config.max_rooms_per_user),
-                "CHANMODES=,k,,nt",
+                "CHANMODES=b,k,,imnst",
                 &format!("CHANNELLEN={CHANNEL_LEN}"),
                 "CHANTYPES=#",
                 &format!("MAXTARGETS={MAX_TARGETS}"),
@@ -633,7 +633,8 @@ impl Session {
                 ),
                 "NETWORK=banter",
                 &format!("NICKLEN={}", banter_proto::names::MAX_NICK_LEN),
-                "PREFIX=(o)@",
+                &format!("MAXLIST=b:{MAX_BANS}"),
+                "PREFIX=(ov)@+",
                 &format!("USERLEN={USER_LEN}"),
             ],
             "are supported by this server",
@@ -805,13 +806,18 @@ impl Session {
         }
     }
 
-    /// `channel`'s members as NAMES lists them, if it is a room.
-    fn channel_members(&self, channel: &str) -> Option<(String, Vec<(String, bool)>)> {
+    /// `channel`'s members as NAMES lists them (each with its prefix), if it
+    /// is a room this client may see.
+    fn channel_members(&self, channel: &str) -> Option<(String, Vec<(String, &'static str)>)> {
         let listing = self.user.members(room_of(channel)?).ok()?;
+        let multi = self.caps.has(MULTI_PREFIX);
         let members = listing
             .members
             .into_iter()
-            .map(|member| (member.user.nick, member.host))
+            .map(|member| {
+                let prefix = render::prefix(member.host, member.voice, multi);
+                (member.user.nick, prefix)
+            })
             .collect();
         Some((listing.room, members))
     }
@@ -872,9 +878,10 @@ impl Session {
 
     async fn who(&self, replies: &mut Replies, target: &str) {
         // The server field is `*`: there is one server, and naming it says nothing.
-        let who_line = |replies: &mut Replies, channel: &str, user: &UserInfo, host: bool| {
+        let multi = self.caps.has(MULTI_PREFIX);
+        let who_line = |replies: &mut Replies, channel: &str, user: &UserInfo, prefix: &str| {
             let here = if user.away.is_some() { 'G' } else { 'H' };
-            let flags = format!("{here}{}", if host { "@" } else { "" });
+            let flags = format!("{here}{prefix}");
             let (username, realname) = identity(user);
             replies.numeric(
                 RPL_WHOREPLY,
@@ -885,17 +892,18 @@ impl Session {
         if let Some(listing) = room_of(target).and_then(|room| self.user.members(room).ok()) {
             let channel = format!("#{}", listing.room);
             for (listed, member) in listing.members.iter().enumerate() {
-                who_line(replies, &channel, &member.user, member.host);
+                let prefix = render::prefix(member.host, member.voice, multi);
+                who_line(replies, &channel, &member.user, prefix);
                 if listed % LINES_PER_PACE == LINES_PER_PACE - 1 {
                     self.pace(replies).await;
                 }
             }
         } else if let Some(user) = self.user.user_info(target) {
-            who_line(replies, "*", &user, false);
+            who_line(replies, "*", &user, "");
         } else if target.contains(['*', '?']) {
             let nick_part = target.split('!').next().unwrap_or_default();
             for user in self.user.users_matching(nick_part, MAX_WHO_MATCHES) {
-                who_line(replies, "*", &user, false);
+                who_line(replies, "*", &user, "");
             }
         }
         replies.numeric(RPL_ENDOFWHO, &[&message::clean(target)], "End of /WHO list");
@@ -913,7 +921,10 @@ impl Session {
                 let rooms: Vec<String> = details
                     .rooms
                     .iter()
-                    .map(|m| format!("{}#{}", if m.host { "@" } else { "" }, m.room))
+                    .map(|m| {
+                        let prefix = render::prefix(m.host, m.voice, self.caps.has(MULTI_PREFIX));
+                        format!("{prefix}#{}", m.room)
+                    })
                     .collect();
                 if !rooms.is_empty() {
                     replies.numeric(RPL_WHOISCHANNELS, &[name], &rooms.join(" "));
@@ -927,8 +938,10 @@ impl Session {
         replies.numeric(RPL_ENDOFWHOIS, &[&nick], "End of /WHOIS list");
     }
 
-    /// `MODE #room [modes [params]]`: the query, `+k`/`-k` (the password),
-    /// `+o`/`-o` (hosts), the empty ban, exception and invite lists.
+    /// `MODE #room [modes [params]]`: the query (324 with the real modes);
+    /// `+k`/`-k` (the password), `+o`/`-o` (hosts), `+v`/`-v` (voices),
+    /// `+b`/`-b` (bans; `b` alone lists them), `i`, `m`, `n`, `s` and `t`,
+    /// each a core request; the empty exception and invite lists.
     async fn channel_mode(&mut self, replies: &mut Replies, channel: &str, args: &[&str]) {
         let channel = message::clean(channel).into_owned();
         let Some(status) = room_of(&channel).and_then(|room| self.user.room_status(room).ok())
@@ -939,8 +952,13 @@ impl Session {
         let name = status.room;
         let channel = format!("#{name}");
         let Some(modes) = args.first() else {
-            let shown = if status.locked { "+knt" } else { "+nt" };
-            replies.numeric_bare(RPL_CHANNELMODEIS, &format!("{channel} {shown}"));
+            let mut letters: Vec<char> = status.modes.letters().chars().collect();
+            if status.locked {
+                letters.push('k');
+            }
+            letters.sort_unstable();
+            let shown: String = letters.into_iter().collect();
+            replies.numeric_bare(RPL_CHANNELMODEIS, &format!("{channel} +{shown}"));
             replies.numeric_bare(
                 RPL_CREATIONTIME,
                 &format!("{channel} {}", status.created_at / 1000),
@@ -949,6 +967,7 @@ impl Session {
         };
         let mut params = args[1..].iter();
         let mut adding = true;
+        let room = || Some(name.clone());
         for mode in modes.chars() {
             let request = match mode {
                 '+' | '-' => {
@@ -956,7 +975,7 @@ impl Session {
                     continue;
                 }
                 'k' => Request::SetPassword {
-                    room: Some(name.clone()),
+                    room: room(),
                     password: match (adding, params.next()) {
                         // A key must fit JOIN's key list: one word, no comma.
                         (true, Some(key)) if key.is_empty() || key.contains([' ', ',']) => {
@@ -972,7 +991,7 @@ impl Session {
                     },
                     if_epoch: None,
                 },
-                'o' => {
+                'o' | 'v' => {
                     let Some(nick) = params.next() else {
                         replies.numeric(ERR_NEEDMOREPARAMS, &["MODE"], "Not enough parameters");
                         continue;
@@ -982,60 +1001,71 @@ impl Session {
                         replies.numeric(ERR_NOSUCHNICK, &[&nick], "No such nick/channel");
                         continue;
                     }
-                    let (room, name) = (Some(name.clone()), (*nick).to_owned());
-                    if adding {
-                        Request::HostAdd { room, name }
-                    } else {
-                        Request::HostRemove { room, name }
+                    let (room, name) = (room(), (*nick).to_owned());
+                    match (mode, adding) {
+                        ('o', true) => Request::HostAdd { room, name },
+                        ('o', false) => Request::HostRemove { room, name },
+                        (_, on) => Request::Voice { room, name, on },
                     }
                 }
-                'b' | 'e' | 'I' => {
+                'b' => match params.next() {
+                    Some(mask) => Request::Ban {
+                        room: room(),
+                        mask: (*mask).to_owned(),
+                        on: adding,
+                    },
+                    None => Request::Bans { room: room() },
+                },
+                'e' | 'I' => {
                     if params.next().is_some() {
                         replies.numeric(
                             ERR_UNKNOWNMODE,
                             &[&mode.to_string()],
-                            "is not supported: banter has no ban, exception or invite lists",
+                            "is not supported: banter has no exception or invite lists",
                         );
                         continue;
                     }
                     let (code, what) = match mode {
-                        'b' => (RPL_ENDOFBANLIST, "End of channel ban list"),
                         'e' => (RPL_ENDOFEXCEPTLIST, "End of channel exception list"),
                         _ => (RPL_ENDOFINVITELIST, "End of channel invite list"),
                     };
                     replies.numeric(code, &[&channel], what);
                     continue;
                 }
-                // Always on: only hosts set the topic, only members speak.
-                'n' | 't' if adding => continue,
-                'n' | 't' => {
-                    replies.numeric(
-                        ERR_UNKNOWNMODE,
-                        &[&mode.to_string()],
-                        "is always set on banter channels",
-                    );
-                    continue;
-                }
-                other => {
-                    replies.numeric(
-                        ERR_UNKNOWNMODE,
-                        &[&message::clean(&other.to_string())],
-                        "is unknown mode char to me",
-                    );
-                    continue;
-                }
+                letter => match RoomMode::from_letter(letter) {
+                    Some(mode) => Request::SetMode {
+                        room: room(),
+                        mode,
+                        on: adding,
+                    },
+                    None => {
+                        replies.numeric(
+                            ERR_UNKNOWNMODE,
+                            &[&message::clean(&letter.to_string())],
+                            "is unknown mode char to me",
+                        );
+                        continue;
+                    }
+                },
+            };
+            let mask = match &request {
+                Request::Ban { mask, .. } => Some(message::clean(mask).into_owned()),
+                _ => None,
             };
             match self.execute(replies, request).await {
+                // Asking for what is already so changes nothing, silently, as on IRC.
                 Ok(())
                 | Err(Refusal::AlreadyHost { .. })
                 | Err(Refusal::NotAHost { .. })
-                | Err(Refusal::NoPassword { .. }) => {}
+                | Err(Refusal::NoPassword { .. })
+                | Err(Refusal::AlreadyBanned { .. })
+                | Err(Refusal::NotBanned { .. }) => {}
                 Err(refusal) => {
                     let nick = match &refusal {
-                        Refusal::NoSuchMember { name, .. } => name.clone(),
-                        _ => String::new(),
+                        Refusal::NoSuchMember { name, .. } => message::clean(name).into_owned(),
+                        _ => mask.clone().unwrap_or_default(),
                     };
-                    replies.refusal("MODE", &channel, &message::clean(&nick), &refusal);
+                    replies.refusal("MODE", &channel, &nick, &refusal);
                 }
             }
         }

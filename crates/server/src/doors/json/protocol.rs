@@ -11,7 +11,7 @@
 use banter_proto::codec::sanitize;
 use banter_proto::event::ResumeToken;
 use banter_proto::request::{Request, SayKind};
-use banter_proto::Refusal;
+use banter_proto::{Refusal, RoomMode};
 use banter_wire::{parse_request, Request as Wire, RequestError};
 
 use crate::core::{valid_nonce, RequestTag};
@@ -208,6 +208,32 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
             name,
         },
         Wire::Close { room } => Request::Close { room: Some(room) },
+        Wire::SetMode { room, mode, on } => Request::SetMode {
+            room: Some(room),
+            mode: RoomMode::from_name(&mode).ok_or_else(|| Refusal::BadRequest {
+                detail: format!(
+                    "unknown mode {mode:?}; the modes are invite_only, moderated, no_external, secret and topic_lock"
+                ),
+            })?,
+            on,
+        },
+        Wire::Voice { room, name, on } => Request::Voice {
+            room: Some(room),
+            name,
+            on,
+        },
+        Wire::Ban { room, mask } => Request::Ban {
+            room: Some(room),
+            mask,
+            on: true,
+        },
+        Wire::Unban { room, mask } => Request::Ban {
+            room: Some(room),
+            mask,
+            on: false,
+        },
+        Wire::Bans { room } => Request::Bans { room: Some(room) },
+        Wire::Modes { room } => Request::Modes { room: Some(room) },
     };
     Ok(match nonce {
         Some(nonce) => ClientRequest::Once {

@@ -9,7 +9,7 @@
 use banter_proto::event::{
     LeaveReason, MessageKind, ResumeToken, RoomMessage, RoomSummary, RoomView, WhoEntry,
 };
-use banter_proto::Event;
+use banter_proto::{Event, RoomMode};
 use banter_wire::{self as wire, Envelope, Frame, PROTOCOL};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::value::RawValue;
@@ -103,6 +103,7 @@ fn members(members: &[WhoEntry]) -> Vec<wire::Member<&str>> {
         .map(|member| wire::Member {
             name: member.nick.as_str(),
             host: member.host,
+            voice: member.voice,
         })
         .collect()
 }
@@ -175,6 +176,7 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
                     .map(|membership| wire::Membership {
                         room: membership.room.as_str(),
                         host: membership.host,
+                        voice: membership.voice,
                     })
                     .collect()
             }),
@@ -243,6 +245,48 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
         Event::LockChanged { room, by, locked } => Frame::LockChanged {
             room,
             by,
+            locked: *locked,
+        },
+        Event::ModeChanged { room, by, mode, on } => Frame::ModeChanged {
+            room,
+            by,
+            mode: mode.name(),
+            on: *on,
+        },
+        Event::VoiceChanged { room, nick, by, on } => Frame::VoiceChanged {
+            room,
+            name: nick,
+            by,
+            on: *on,
+        },
+        Event::BanChanged { room, by, mask, on } => Frame::BanChanged {
+            room,
+            by,
+            mask,
+            on: *on,
+        },
+        Event::BanList { room, bans } => Frame::Bans {
+            room,
+            bans: bans
+                .iter()
+                .map(|ban| wire::Ban {
+                    mask: ban.mask.as_str(),
+                    by: ban.by.as_str(),
+                    at: ban.at,
+                })
+                .collect(),
+        },
+        Event::RoomModes {
+            room,
+            modes,
+            locked,
+        } => Frame::Modes {
+            room,
+            modes: RoomMode::ALL
+                .into_iter()
+                .filter(|mode| modes.has(*mode))
+                .map(RoomMode::name)
+                .collect(),
             locked: *locked,
         },
         Event::YouWereKicked { room, by, reason } => Frame::Kicked {

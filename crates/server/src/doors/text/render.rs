@@ -29,7 +29,7 @@ use banter_proto::event::{
     LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
 };
 use banter_proto::refusal::HostAction;
-use banter_proto::{CommandSpec, Event, Refusal, COMMANDS};
+use banter_proto::{CommandSpec, Event, Refusal, RoomMode, COMMANDS};
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
@@ -483,6 +483,79 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("* {by} removed the password of {room}"),
         ),
+        Event::ModeChanged { room, by, mode, on } => line(
+            &mut out,
+            format_args!(
+                "* {by} set {room} {}{} ({})",
+                if *on { '+' } else { '-' },
+                mode.letter(),
+                mode_meaning(*mode, *on)
+            ),
+        ),
+        Event::VoiceChanged {
+            room,
+            nick,
+            by,
+            on: true,
+        } => line(&mut out, format_args!("* {by} gave {nick} a voice in {room}")),
+        Event::VoiceChanged {
+            room,
+            nick,
+            by,
+            on: false,
+        } => line(&mut out, format_args!("* {by} took {nick}'s voice in {room}")),
+        Event::BanChanged {
+            room,
+            by,
+            mask,
+            on: true,
+        } => line(&mut out, format_args!("* {by} banned {mask} from {room}")),
+        Event::BanChanged {
+            room,
+            by,
+            mask,
+            on: false,
+        } => line(
+            &mut out,
+            format_args!("* {by} lifted the ban on {mask} in {room}"),
+        ),
+        Event::BanList { room, bans } if bans.is_empty() => {
+            line(&mut out, format_args!("{room} bans nobody"))
+        }
+        Event::BanList { room, bans } => {
+            line(&mut out, format_args!("bans of {room} ({}):", bans.len()));
+            for ban in bans {
+                line(
+                    &mut out,
+                    format_args!("  {} (by {}, {})", ban.mask, ban.by, stamp(ban.at)),
+                );
+            }
+        }
+        Event::RoomModes {
+            room,
+            modes,
+            locked,
+        } => {
+            let key = if *locked { "k" } else { "" };
+            let mut shown = format!("+{}{key}", modes.letters());
+            let mut letters: Vec<char> = shown.chars().skip(1).collect();
+            letters.sort_unstable();
+            shown = std::iter::once('+').chain(letters).collect();
+            let meanings: Vec<&str> = RoomMode::ALL
+                .into_iter()
+                .filter(|mode| modes.has(*mode))
+                .map(|mode| mode_meaning(mode, true))
+                .chain(locked.then_some("a password is needed"))
+                .collect();
+            if meanings.is_empty() {
+                line(&mut out, format_args!("{room} has no modes set"));
+            } else {
+                line(
+                    &mut out,
+                    format_args!("modes of {room}: {shown} ({})", meanings.join("; ")),
+                );
+            }
+        }
         Event::YouWereKicked {
             room,
             by,
@@ -568,15 +641,32 @@ impl std::fmt::Display for TextRefusal<'_> {
                     f,
                     "{room} is the default room: it has no hosts; create a room with :new to host one"
                 ),
-                HostAction::Kick | HostAction::Invite | HostAction::Close => std::fmt::Display::fmt(self.0, f),
+                HostAction::Kick
+                | HostAction::Invite
+                | HostAction::Close
+                | HostAction::Mode
+                | HostAction::Voice
+                | HostAction::Ban => std::fmt::Display::fmt(self.0, f),
             },
             Refusal::KickHost { name } => write!(
                 f,
                 "{name} is a host; take their host rights first with :hostrm {name}"
             ),
             Refusal::KickSelf => f.write_str("you cannot kick yourself; use :cr to leave"),
-            Refusal::InviteUnlocked { room } => {
-                write!(f, "{room} has no password; anyone can :cr {room} already")
+            Refusal::InviteUnlocked { room } => write!(
+                f,
+                "{room} has no password and is not invite-only (:mode +i); anyone can :cr {room} already"
+            ),
+            Refusal::Moderated { room } => write!(
+                f,
+                "{room} is moderated: only its hosts and voiced members may speak (a host can :voice you)"
+            ),
+            Refusal::InviteOnly { room } => write!(
+                f,
+                "{room} is invite-only; a host of it must :invite you first"
+            ),
+            Refusal::NotBanned { mask, room } => {
+                write!(f, "{room} has no ban {mask} (see :bans)")
             }
             Refusal::NoSuchUser { name } => {
                 write!(f, "nobody named {name} is connected (see :who *)")
@@ -634,20 +724,39 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::UnknownType { .. }
             | Refusal::BinaryFrame
             | Refusal::ResumeFailed
-            | Refusal::AnswerDropped => std::fmt::Display::fmt(self.0, f),
+            | Refusal::AnswerDropped
+            | Refusal::Banned { .. }
+            | Refusal::BadMask(_)
+            | Refusal::BadModes(_)
+            | Refusal::AlreadyBanned { .. }
+            | Refusal::BanListFull { .. } => std::fmt::Display::fmt(self.0, f),
         }
+    }
+}
+
+/// What a mode being set (`on`) or cleared means, in a few words.
+fn mode_meaning(mode: RoomMode, on: bool) -> &'static str {
+    match (mode, on) {
+        (RoomMode::Moderated, true) => "moderated: only hosts and voiced members speak",
+        (RoomMode::Moderated, false) => "everyone may speak",
+        (RoomMode::InviteOnly, true) => "invite-only: entering needs an invitation",
+        (RoomMode::InviteOnly, false) => "anyone may enter",
+        (RoomMode::Secret, true) => "secret: unlisted, members hidden from outsiders",
+        (RoomMode::Secret, false) => "listed for everyone",
+        (RoomMode::TopicLock, true) => "only hosts set the topic",
+        (RoomMode::TopicLock, false) => "any member may set the topic",
+        (RoomMode::NoExternal, true) => "no messages from outside except :erm",
+        (RoomMode::NoExternal, false) => "messages from outside reach the room",
     }
 }
 
 fn names(members: &[WhoEntry]) -> String {
     members
         .iter()
-        .map(|m| {
-            if m.host {
-                format!("{} (host)", m.nick)
-            } else {
-                m.nick.clone()
-            }
+        .map(|m| match (m.host, m.voice) {
+            (true, _) => format!("{} (host)", m.nick),
+            (false, true) => format!("{} (voice)", m.nick),
+            (false, false) => m.nick.clone(),
         })
         .collect::<Vec<_>>()
         .join(", ")

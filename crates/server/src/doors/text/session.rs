@@ -14,6 +14,7 @@ use std::sync::Arc;
 
 use banter_proto::command::{parse, Setting};
 use banter_proto::event::PromptCancel;
+use banter_proto::modes::parse_mode_changes;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Command, CommandSpec, Event, Input, Line, LineCodec, Refusal, TelnetCommand};
 use bytes::BytesMut;
@@ -299,6 +300,30 @@ impl Session {
             Command::Topic(text) => Request::Topic { room: None, text },
             Command::Invite(name) => Request::Invite { room: None, name },
             Command::Close => Request::Close { room: None },
+            Command::Mode(None) => Request::Modes { room: None },
+            Command::Mode(Some(changes)) => {
+                match parse_mode_changes(&changes) {
+                    Ok(changes) => {
+                        for (mode, on) in changes {
+                            let room = None;
+                            self.execute(Request::SetMode { room, mode, on }).await;
+                        }
+                    }
+                    Err(err) => self.refuse(Refusal::BadModes(err)),
+                }
+                return None;
+            }
+            Command::Voice { name, on } => Request::Voice {
+                room: None,
+                name,
+                on,
+            },
+            Command::Ban { mask, on } => Request::Ban {
+                room: None,
+                mask,
+                on,
+            },
+            Command::Bans(room) => Request::Bans { room },
         };
         self.execute(request).await;
         None

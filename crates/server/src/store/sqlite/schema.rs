@@ -13,7 +13,9 @@ use std::time::Duration;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction};
 
-use crate::store::{MessageKind, StoreError, StoredMessage, StoredRoom};
+use banter_proto::RoomModes;
+
+use crate::store::{MessageKind, StoreError, StoredBan, StoredMessage, StoredRoom};
 
 /// Version 1: rooms by key, and one table of messages of every kind, each
 /// filed under its history key (see `store::history_key`) so that a room's
@@ -42,8 +44,22 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_history ON messages (history, id);
 ";
 
+/// Version 2: a room's modes (its IRC letters, `nt` for rooms made before
+/// modes existed, which is how they behaved) and its bans, one row each,
+/// deleted with the room.
+const V2: &str = "
+ALTER TABLE rooms ADD COLUMN modes TEXT NOT NULL DEFAULT 'nt';
+CREATE TABLE bans (
+    room   TEXT NOT NULL,
+    mask   TEXT NOT NULL,
+    set_by TEXT NOT NULL,
+    set_at INTEGER NOT NULL,
+    PRIMARY KEY (room, mask)
+) WITHOUT ROWID;
+";
+
 /// Every migration in order; the schema version the code supports is its length.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
 
 /// How long a statement waits for a lock held by another connection (an
 /// operator's `sqlite3` shell, say) before failing. Short, because the writer
@@ -295,21 +311,31 @@ pub(super) fn insert_messages(
     Ok(())
 }
 
+/// Saves the room whole: its row, and its bans in place of those it had.
 pub(super) fn save_room(tx: &Transaction, key: &str, room: &StoredRoom) -> rusqlite::Result<()> {
     tx.prepare_cached(
-        "INSERT INTO rooms (key, name, created_at, password_hash, topic)
-         VALUES (?1, ?2, ?3, ?4, ?5)
+        "INSERT INTO rooms (key, name, created_at, password_hash, topic, modes)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
          ON CONFLICT (key) DO UPDATE SET name = excluded.name,
              created_at = excluded.created_at, password_hash = excluded.password_hash,
-             topic = excluded.topic",
+             topic = excluded.topic, modes = excluded.modes",
     )?
     .execute(params![
         key,
         room.name,
         room.created_at,
         room.password_hash,
-        room.topic
+        room.topic,
+        room.modes.letters()
     ])?;
+    tx.prepare_cached("DELETE FROM bans WHERE room = ?1")?
+        .execute([key])?;
+    let mut insert = tx.prepare_cached(
+        "INSERT OR REPLACE INTO bans (room, mask, set_by, set_at) VALUES (?1, ?2, ?3, ?4)",
+    )?;
+    for ban in &room.bans {
+        insert.execute(params![key, ban.mask, ban.by, ban.at])?;
+    }
     Ok(())
 }
 
@@ -317,26 +343,47 @@ pub(super) fn save_room(tx: &Transaction, key: &str, room: &StoredRoom) -> rusql
 pub(super) fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM rooms WHERE key = ?1")?
         .execute([key])?;
+    tx.prepare_cached("DELETE FROM bans WHERE room = ?1")?
+        .execute([key])?;
     tx.prepare_cached("DELETE FROM messages WHERE history = ?1")?
         .execute([key])?;
     Ok(())
 }
 
-/// Every saved room with its key, sorted by key.
+/// Every saved room with its key and bans, sorted by key.
 pub(super) fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRoom)>> {
+    let mut bans: HashMap<String, Vec<StoredBan>> = HashMap::new();
     let mut stmt = conn.prepare_cached(
-        "SELECT key, name, created_at, password_hash, topic FROM rooms ORDER BY key",
+        "SELECT room, mask, set_by, set_at FROM bans ORDER BY room, set_at, mask",
     )?;
     let rows = stmt.query_map([], |row| {
         Ok((
-            row.get(0)?,
-            StoredRoom {
-                name: row.get(1)?,
-                created_at: row.get(2)?,
-                password_hash: row.get(3)?,
-                topic: row.get(4)?,
+            row.get::<_, String>(0)?,
+            StoredBan {
+                mask: row.get(1)?,
+                by: row.get(2)?,
+                at: row.get(3)?,
             },
         ))
+    })?;
+    for row in rows {
+        let (room, ban) = row?;
+        bans.entry(room).or_default().push(ban);
+    }
+    let mut stmt = conn.prepare_cached(
+        "SELECT key, name, created_at, password_hash, topic, modes FROM rooms ORDER BY key",
+    )?;
+    let rows = stmt.query_map([], |row| {
+        let key: String = row.get(0)?;
+        let room = StoredRoom {
+            name: row.get(1)?,
+            created_at: row.get(2)?,
+            password_hash: row.get(3)?,
+            topic: row.get(4)?,
+            modes: RoomModes::from_letters(&row.get::<_, String>(5)?),
+            bans: bans.remove(&key).unwrap_or_default(),
+        };
+        Ok((key, room))
     })?;
     rows.collect()
 }

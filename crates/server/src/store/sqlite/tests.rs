@@ -71,7 +71,12 @@ fn eventually(what: &str, mut done: impl FnMut() -> bool) {
 #[test]
 fn rooms_are_saved_updated_and_deleted() {
     let dir = TempDir::new().unwrap();
-    checks::rooms_are_saved_updated_and_deleted(&open(dir.path()));
+    let store = open(dir.path());
+    checks::rooms_are_saved_updated_and_deleted(&store);
+    let before = store.load(0).unwrap();
+    drop(store);
+    // Modes and bans come back from the disk as they went in.
+    assert_eq!(open(dir.path()).load(0).unwrap(), before);
 }
 
 #[test]
@@ -546,7 +551,7 @@ fn a_database_newer_than_the_code_is_refused_untouched() {
                 err,
                 StoreError::TooNew {
                     found: 99,
-                    supported: 1
+                    supported: 2
                 }
             ),
             "{err:?}"
@@ -588,6 +593,9 @@ fn a_version_1_database_written_by_hand_opens_and_loads() {
     let loaded = store.load(10).unwrap();
     assert_eq!(loaded.len(), 1);
     assert_eq!(loaded[0].room.topic.as_deref(), Some("chess"));
+    // Rooms from before modes behave as they did: +nt, nobody banned.
+    assert_eq!(loaded[0].room.modes.letters(), "nt");
+    assert!(loaded[0].room.bans.is_empty());
     assert_eq!(texts(&loaded[0].recent), ["hello", "waves", "hi all"]);
     assert_eq!(loaded[0].recent[2].kind, MessageKind::ExtraRoom);
     assert_eq!(loaded[0].recent[2].from_room.as_deref(), Some("lobby"));

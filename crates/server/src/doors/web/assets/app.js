@@ -10,7 +10,7 @@
 // once, with its nonce, when the connection is back.
 
 import { Connection, Refusal, socketUrl } from "./protocol.js";
-import { COMMANDS, findCommand, parseLine } from "./commands.js";
+import { COMMANDS, findCommand, parseLine, parseModes } from "./commands.js";
 import {
   dayItem, dayKey, el, envelopeIcon, lockIcon, mentions, messageItem, noticeItem, settleItem,
   storedText, unreadLine, utf8Length,
@@ -914,6 +914,19 @@ function onEvent(frame) {
       conv.locked = frame.locked;
       notice(conv, frame.locked ? `${frame.by} locked #${conv.name} with a password` : `${frame.by} removed the password of #${conv.name}`);
       break;
+    case "mode_changed":
+      if (!conv) return;
+      notice(conv, `${frame.by} ${frame.on ? "set" : "cleared"} ${frame.mode.replace("_", " ")} in #${conv.name}`);
+      break;
+    case "voice_changed":
+      if (!conv) return;
+      for (const m of conv.members) if (m.name === frame.name) m.voice = frame.on;
+      notice(conv, frame.on ? `${frame.by} gave ${frame.name} a voice` : `${frame.by} took ${frame.name}'s voice`);
+      break;
+    case "ban_changed":
+      if (!conv) return;
+      notice(conv, frame.on ? `${frame.by} banned ${frame.mask} from #${conv.name}` : `${frame.by} lifted the ban on ${frame.mask} in #${conv.name}`);
+      break;
     case "kicked":
       if (!conv) return;
       conv.joined = false;
@@ -1231,6 +1244,35 @@ async function run(line) {
     }
     case "invite": return invite(requireRoom(), parsed.word);
     case "close": return closeRoom(requireRoom());
+    case "mode": {
+      const room = requireRoom();
+      if (!parsed.word) {
+        const reply = await connection.request({ type: "modes", room: room.name });
+        const shown = reply.modes.concat(reply.locked ? ["locked"] : []);
+        notice(room, `Modes of #${room.name}: ${shown.length ? shown.join(", ") : "none"}`);
+        return;
+      }
+      const changes = parseModes(parsed.word);
+      if (typeof changes === "string") return notice(room, changes, "error");
+      for (const [mode, on] of changes) await connection.request({ type: "set_mode", room: room.name, mode, on });
+      return;
+    }
+    case "voice":
+    case "devoice":
+      await connection.request({ type: "voice", room: requireRoom().name, name: parsed.word, on: parsed.command === "voice" });
+      return;
+    case "ban":
+    case "unban":
+      await connection.request({ type: parsed.command, room: requireRoom().name, mask: parsed.word });
+      return;
+    case "bans": {
+      const room = parsed.word ? { name: parsed.word } : requireRoom();
+      const reply = await connection.request({ type: "bans", room: room.name });
+      const target = state.conversations.get(roomKey(reply.room)) || conv;
+      if (!reply.bans.length) return notice(target, `#${reply.room} bans nobody`);
+      for (const ban of reply.bans) notice(target, `Banned from #${reply.room}: ${ban.mask} (by ${ban.by})`);
+      return;
+    }
     case "set":
       notice(conv, "The page always shows the time of each message; :set is for the text door.");
       return;

@@ -27,8 +27,33 @@ export const COMMANDS = [
   { name: "kick", aliases: [], shape: "word-optional-text", usage: "<name> [reason]", summary: "(host) remove a member" },
   { name: "invite", aliases: [], shape: "word", usage: "<name>", summary: "(host) let someone into this locked room once" },
   { name: "close", aliases: [], shape: "none", usage: "", summary: "(host) delete this room and its history" },
+  { name: "mode", aliases: ["modes"], shape: "optional-word", usage: "[+m|-m|+i|-i|+s|-s|+t|-t|+n|-n]", summary: "show this room's modes; hosts change them (:mode +m)" },
+  { name: "voice", aliases: [], shape: "word", usage: "<name>", summary: "(host) let a member speak while the room is moderated" },
+  { name: "devoice", aliases: [], shape: "word", usage: "<name>", summary: "(host) take a member's voice" },
+  { name: "ban", aliases: [], shape: "word", usage: "<mask>", summary: "(host) ban a name pattern (* and ?) from this room" },
+  { name: "unban", aliases: [], shape: "word", usage: "<mask>", summary: "(host) lift a ban" },
+  { name: "bans", aliases: [], shape: "optional-word", usage: "[room]", summary: "(host) list this room's bans" },
   { name: "set", aliases: [], shape: "switch", usage: "timestamps on|off", summary: "(text door only: the page always shows times)" },
 ];
+
+/** Each room mode's letter and its name in banter/1. */
+export const MODES = { i: "invite_only", m: "moderated", n: "no_external", s: "secret", t: "topic_lock" };
+
+/**
+ * A mode change typed as letters (`+m`, `-nt`, `+i-s`) as `[name, on]`
+ * pairs, or a sentence saying what is wrong.
+ */
+export function parseModes(text) {
+  let on = null;
+  const changes = [];
+  for (const c of text) {
+    if (c === "+" || c === "-") { on = c === "+"; continue; }
+    if (on === null) return "a mode change starts with + or - (for example +m)";
+    if (!MODES[c]) return `${JSON.stringify(c)} is not a room mode; the modes are i, m, n, s and t`;
+    changes.push([MODES[c], on]);
+  }
+  return changes.length ? changes : "no mode letter given (i, m, n, s or t)";
+}
 
 /** The command `word` names (by its name or any alias, ignoring case), if any. */
 export function findCommand(word) {

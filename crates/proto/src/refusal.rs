@@ -388,6 +388,65 @@ pub enum Refusal {
     /// A line typed for a password prompt that had been cancelled meanwhile.
     #[error("that line was not sent: it answered a cancelled password prompt")]
     AnswerDropped,
+
+    // --- server operators
+    /// An operator's request from someone who has not authenticated as one.
+    #[error("only server operators may do that")]
+    NotOperator,
+    /// The server has no operators configured, so nobody can become one.
+    #[error("this server has no operators")]
+    NoOperators,
+    /// An operator name or password that did not match (which of the two is
+    /// not said).
+    #[error("{}", wrong_operator_password(*locked_out_secs))]
+    WrongOperatorPassword {
+        /// Set when this miss started a lockout.
+        locked_out_secs: Option<u64>,
+    },
+    /// Too many wrong operator passwords lately.
+    #[error("too many wrong operator passwords; wait {secs} s before trying again")]
+    OperatorLockedOut {
+        /// Seconds until the lockout ends.
+        secs: u64,
+    },
+    /// A name or address the server bans, at registration.
+    #[error("{}", server_banned(reason, *until))]
+    ServerBanned {
+        /// Why, as the operator gave it.
+        reason: String,
+        /// When the ban ends (Unix milliseconds); `None` for never.
+        until: Option<i64>,
+    },
+    /// A server ban that is not a name pattern, an address or a duration.
+    #[error("{detail}")]
+    BadServerBan {
+        /// What is wrong with it, as a sentence.
+        detail: String,
+    },
+    /// Lifting a server ban that is not in force.
+    #[error("there is no server ban on {mask}")]
+    NoSuchServerBan {
+        /// The mask asked about.
+        mask: String,
+    },
+}
+
+fn wrong_operator_password(locked_out_secs: Option<u64>) -> String {
+    let mut text = "wrong operator name or password".to_owned();
+    if let Some(secs) = locked_out_secs {
+        text.push_str(&format!(
+            ". Too many tries: wait {secs} s before trying again"
+        ));
+    }
+    text
+}
+
+fn server_banned(reason: &str, until: Option<i64>) -> String {
+    let until = match until {
+        Some(at) => format!(" until {}", crate::event::utc_minute(at)),
+        None => String::new(),
+    };
+    format!("you are banned from this server{until}: {reason}")
 }
 
 fn wrong_password(room: &str, here: Option<&str>, locked_out_secs: Option<u64>) -> String {
@@ -499,6 +558,13 @@ impl Refusal {
             Refusal::UnknownType { .. } => "unknown_type",
             Refusal::BinaryFrame => "binary_frame",
             Refusal::AnswerDropped => "answer_dropped",
+            Refusal::NotOperator => "not_operator",
+            Refusal::NoOperators => "no_operators",
+            Refusal::WrongOperatorPassword { .. } => "wrong_password",
+            Refusal::OperatorLockedOut { .. } => "locked_out",
+            Refusal::ServerBanned { .. } => "server_banned",
+            Refusal::BadServerBan { .. } => "bad_server_ban",
+            Refusal::NoSuchServerBan { .. } => "no_such_server_ban",
         }
     }
 }
@@ -625,6 +691,22 @@ mod tests {
             },
             Refusal::BinaryFrame,
             Refusal::AnswerDropped,
+            Refusal::NotOperator,
+            Refusal::NoOperators,
+            Refusal::WrongOperatorPassword {
+                locked_out_secs: Some(30),
+            },
+            Refusal::OperatorLockedOut { secs: 30 },
+            Refusal::ServerBanned {
+                reason: "spam".into(),
+                until: Some(1_764_619_200_000),
+            },
+            Refusal::BadServerBan {
+                detail: "a duration is a number and a unit".into(),
+            },
+            Refusal::NoSuchServerBan {
+                mask: "troll*".into(),
+            },
         ];
         all.extend(
             [
@@ -730,6 +812,13 @@ mod tests {
             Refusal::UnknownType { .. } => 58,
             Refusal::BinaryFrame => 59,
             Refusal::AnswerDropped => 60,
+            Refusal::NotOperator => 61,
+            Refusal::NoOperators => 62,
+            Refusal::WrongOperatorPassword { .. } => 63,
+            Refusal::OperatorLockedOut { .. } => 64,
+            Refusal::ServerBanned { .. } => 65,
+            Refusal::BadServerBan { .. } => 66,
+            Refusal::NoSuchServerBan { .. } => 67,
         }
     }
 
@@ -738,7 +827,7 @@ mod tests {
         let mut seen: Vec<usize> = one_of_each().iter().map(kind_number).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=60).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=67).collect::<Vec<_>>());
     }
 
     #[test]

@@ -23,7 +23,7 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use frame::{
-    parse_frame, Frame, Joined, LeaveReason, Member, MessageKind, RoomInfo, RoomMessage,
+    parse_frame, Frame, Joined, LeaveReason, Member, MessageKind, RoomInfo, RoomMessage, ServerBan,
 };
 pub use request::{parse_request, Request, RequestError, REQUEST_TYPES};
 

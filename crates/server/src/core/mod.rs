@@ -26,6 +26,7 @@ mod registry;
 mod room;
 mod room_quota;
 mod seams;
+mod server_bans;
 mod services;
 mod session_id;
 mod user;

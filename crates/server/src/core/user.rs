@@ -92,6 +92,8 @@ pub(crate) struct UserState {
     pub(super) departure: Departure,
     /// What the user said about themselves before registering, if the door asks.
     pub(super) profile: Option<Arc<Profile>>,
+    /// The operator name this connection authenticated as, if it did.
+    pub(super) operator: Option<String>,
 }
 
 impl Drop for UserState {
@@ -131,6 +133,7 @@ impl UserState {
             replied: false,
             departure: Departure::Disconnected,
             profile: None,
+            operator: None,
         }
     }
 

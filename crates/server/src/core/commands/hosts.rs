@@ -15,9 +15,28 @@ use crate::core::room::Room;
 use crate::core::user::UserState;
 
 impl UserState {
+    /// Makes a member a host; a server operator may do it without being
+    /// one (to themselves, say), which is logged.
     pub(super) fn host_add(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
-        room.add_host(self.id, self.registered_nick(), name)
+        let overriding =
+            self.operator.is_some() && room.check_host(self.id, HostAction::HostAdd).is_err();
+        room.add_host(
+            self.id,
+            self.registered_nick(),
+            name,
+            self.operator.is_some(),
+        )?;
+        if overriding {
+            info!(
+                operator = self.operator.as_deref(),
+                by = %self.registered_nick(),
+                room = %room.name(),
+                host = name,
+                "operator made a host"
+            );
+        }
+        Ok(())
     }
 
     pub(super) fn host_remove(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
@@ -170,6 +189,7 @@ impl UserState {
                 })
             }
         }
+        room.invited(self.id, self.registered_nick(), &user.nick);
         self.reply(Event::InviteSent {
             room: room.name().to_string(),
             nick: user.nick.to_string(),

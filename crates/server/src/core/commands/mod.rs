@@ -7,10 +7,12 @@
 //! exactly one [`Refusal`]. Answers go to the user's outbox as events.
 
 mod hosts;
+mod operators;
 mod people;
 mod queries;
 mod rooms;
 
+pub(in crate::core) use queries::glob;
 pub(crate) use rooms::MAX_HISTORY_COUNT;
 
 use std::sync::Arc;
@@ -104,6 +106,16 @@ impl UserState {
             Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason),
             Request::Invite { room, name } => self.invite(room.as_deref(), &name),
             Request::Close { room } => self.close(room.as_deref()).await,
+            Request::Oper { name, password } => self.oper(&name, password).await,
+            Request::Kill { name, reason } => self.kill(&name, reason),
+            Request::ServerBan {
+                mask,
+                duration_secs,
+                reason,
+            } => self.server_ban(&mask, duration_secs, reason).await,
+            Request::ServerUnban { mask } => self.server_unban(&mask).await,
+            Request::ServerBans => self.server_bans(),
+            Request::Announce { text } => self.announce(text),
         };
         result
     }
@@ -115,6 +127,9 @@ impl UserState {
             return Err(Refusal::AlreadyRegistered);
         }
         let nick = Nick::parse(name)?;
+        self.hub
+            .server_bans
+            .check(nick.as_str(), self.peer.ip(), now_millis())?;
         let room_name = room.map(RoomName::parse).transpose()?;
         if let Some(locked) = room_name
             .as_ref()
@@ -130,6 +145,8 @@ impl UserState {
             nick: nick.clone(),
             profile: self.profile.clone(),
             away: None,
+            address: self.peer.ip(),
+            operator: false,
         };
         self.hub
             .register(user, Arc::clone(&self.outbox), Arc::clone(&self.control))?;
@@ -260,13 +277,23 @@ impl UserState {
         }
     }
 
-    /// Carries out another session's request on this one.
-    pub(crate) fn handle_control(&mut self, request: Control) {
+    /// Carries out another session's request on this one; `Some` (with
+    /// what its rooms are told) when it ends the session: an operator
+    /// disconnected the user.
+    pub(crate) fn handle_control(&mut self, request: Control) -> Option<String> {
         self.begin_request(None);
         match request {
+            Control::Killed { by, reason } => {
+                let message = match &reason {
+                    Some(reason) => format!("Killed by {by}: {reason}"),
+                    None => format!("Killed by {by}"),
+                };
+                self.reply(Event::Killed { by, reason });
+                return Some(message);
+            }
             Control::Kicked { room, by, reason } => {
                 if !self.is_in(&room) {
-                    return;
+                    return None;
                 }
                 let key = room.name().key().to_owned();
                 if let Some(passes) = &mut self.passes {
@@ -289,7 +316,7 @@ impl UserState {
             }
             Control::RoomClosed { room, by } => {
                 if !self.is_in(&room) {
-                    return;
+                    return None;
                 }
                 self.forget_room(&room);
                 self.reply(Event::RoomClosed {
@@ -308,6 +335,7 @@ impl UserState {
                 });
             }
         }
+        None
     }
 
     /// Leaves `room`, telling its members why, and remembers how far this

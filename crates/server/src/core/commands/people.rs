@@ -56,6 +56,11 @@ impl UserState {
                 name: old.to_string(),
             });
         }
+        self.hub.server_bans.check(
+            new.as_str(),
+            self.peer.ip(),
+            crate::core::room::now_millis(),
+        )?;
         self.hub.rename(self.id, &old, &new)?;
         self.nick = Some(new.clone());
         for room in &self.rooms {

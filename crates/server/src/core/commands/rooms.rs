@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use banter_proto::event::{LeaveReason, RoomMessage};
+use banter_proto::refusal::HostAction;
 use banter_proto::request::SayKind;
 use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
@@ -323,9 +324,20 @@ impl UserState {
     /// Deletes the room and its history; everyone in it is told (and a
     /// one-room door's users go to the default room). Store first: a close
     /// the store refuses changes nothing.
-    pub(super) async fn close(&mut self, room: Option<&str>) -> Result<(), Refusal> {
-        let room = self.room_for(room)?;
-        let members = match room.close(self.id).await {
+    /// Closes a room the user hosts; a server operator may close any room,
+    /// one they are not in too, which is logged.
+    pub(super) async fn close(&mut self, name: Option<&str>) -> Result<(), Refusal> {
+        let operator = self.operator.is_some();
+        let room = match (self.room_for(name), name) {
+            (Err(Refusal::NotMember { .. }), Some(name)) if operator => {
+                self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
+                    room: name.to_owned(),
+                })?
+            }
+            (room, _) => room?,
+        };
+        let overriding = operator && room.check_host(self.id, HostAction::Close).is_err();
+        let members = match room.close(self.id, operator).await {
             Ok(members) => members,
             Err(refusal) => {
                 warn!(room = %room.name(), %refusal, "room not closed");
@@ -334,7 +346,11 @@ impl UserState {
         };
         self.hub.remove_room(&room);
         let by = self.registered_nick().to_string();
-        info!(room = %room.name(), %by, "room closed");
+        if overriding {
+            info!(operator = self.operator.as_deref(), room = %room.name(), %by, "operator closed a room");
+        } else {
+            info!(room = %room.name(), %by, "room closed");
+        }
         for id in members.into_iter().filter(|&id| id != self.id) {
             self.hub
                 .broker()

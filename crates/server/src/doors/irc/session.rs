@@ -39,6 +39,9 @@ use crate::config::Config;
 use crate::core::{now_millis, Door, Payload, UserState};
 use crate::doors::session::{Decode, DoorSession, End};
 
+mod help;
+mod operators;
+
 /// Most targets of one PRIVMSG, NOTICE, KICK, NAMES or WHOIS (ISUPPORT
 /// `MAXTARGETS` and `TARGMAX`).
 const MAX_TARGETS: usize = 4;
@@ -204,6 +207,7 @@ impl DoorSession for Session {
             )),
             End::Silent => error("Closing link: ping timeout".into()),
             End::Flood => error("Closing link: excess flood".into()),
+            End::Killed(message) => error(format!("Closing link: {message}")),
             End::Closed | End::ReadError(_) | End::WriterGone | End::Overflow => None,
         }
     }
@@ -476,6 +480,10 @@ impl Session {
                     })
                     .collect();
                 replies.numeric(RPL_USERHOST, &[], &found.join(" "));
+            }
+            "HELP" | "HELPOP" => help::help(&mut replies, params.first().copied()),
+            "OPER" | "KILL" | "KLINE" | "UNKLINE" | "STATS" | "WALLOPS" | "SAMODE" => {
+                self.operator_command(&mut replies, command, params).await
             }
             "MOTD" => motd(&mut replies),
             "TIME" => {
@@ -756,7 +764,15 @@ impl Session {
         let me = self.user.registered_nick().to_string();
         let mut out = BytesMut::new();
         for (_, target) in targets {
-            if let Some(room) = room_of(target) {
+            if target.starts_with('$') {
+                // `$*` (or any server mask): an operator's word to everyone.
+                let request = Request::Announce { text: text.clone() };
+                if let Err(refusal) = self.execute(replies, request).await {
+                    if !notice {
+                        replies.refusal(command, "", &message::clean(target), &refusal);
+                    }
+                }
+            } else if let Some(room) = room_of(target) {
                 self.flush(replies);
                 match self.user.say_to_others(room, kind, text.clone()) {
                     Ok(said) if echo => render::message(&mut out, &said, command, timed),
@@ -872,7 +888,8 @@ impl Session {
         // The server field is `*`: there is one server, and naming it says nothing.
         let who_line = |replies: &mut Replies, channel: &str, user: &UserInfo, host: bool| {
             let here = if user.away.is_some() { 'G' } else { 'H' };
-            let flags = format!("{here}{}", if host { "@" } else { "" });
+            let operator = if user.operator { "*" } else { "" };
+            let flags = format!("{here}{operator}{}", if host { "@" } else { "" });
             let (username, realname) = identity(user);
             replies.numeric(
                 RPL_WHOREPLY,
@@ -917,6 +934,17 @@ impl Session {
                     replies.numeric(RPL_WHOISCHANNELS, &[name], &rooms.join(" "));
                 }
                 replies.numeric(RPL_WHOISSERVER, &[name, &self.server], "banter chat server");
+                if user.operator {
+                    replies.numeric(RPL_WHOISOPERATOR, &[name], "is an IRC operator");
+                }
+                if let Some(address) = &user.address {
+                    // Only operators are told it (the core leaves it out otherwise).
+                    replies.numeric(
+                        RPL_WHOISACTUALLY,
+                        &[name, &format!("{username}@{address}"), address],
+                        "actually using host",
+                    );
+                }
                 if let Some(away) = &user.away {
                     replies.numeric(RPL_AWAY, &[name], away);
                 }

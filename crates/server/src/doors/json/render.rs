@@ -6,9 +6,11 @@
 //! (`Cancelled`, `PromptCancelled`) render as nothing and are not sent;
 //! other doors' own output items never reach this door.
 
-use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomSummary, RoomView, WhoEntry};
+use banter_proto::event::{
+    LeaveReason, MessageKind, RoomMessage, RoomSummary, RoomView, ServerBanEntry, WhoEntry,
+};
 use banter_proto::Event;
-use banter_wire::{self as wire, Envelope, Frame, PROTOCOL};
+use banter_wire::{self as wire, Envelope, Frame, ServerBan, PROTOCOL};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::value::RawValue;
 
@@ -149,12 +151,25 @@ fn member_left<'a>(room: &'a str, nick: &'a str, reason: &'a LeaveReason) -> Fra
     }
 }
 
+fn server_ban(ban: &ServerBanEntry) -> ServerBan<&str> {
+    ServerBan {
+        mask: &ban.mask,
+        reason: &ban.reason,
+        by: &ban.by,
+        at: ban.at,
+        until: ban.until,
+    }
+}
+
 /// The frame for one event, or `None` for events this door does not send;
 /// `sentence` is a refusal's message.
 fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
     Some(match event {
         // Away changes are IRC's `away-notify`; banter/1 has no away status yet.
-        Event::Cancelled | Event::PromptCancelled(_) | Event::AwayChanged { .. } => return None,
+        Event::Cancelled
+        | Event::PromptCancelled(_)
+        | Event::AwayChanged { .. }
+        | Event::MemberInvited { .. } => return None,
         Event::Welcome { nick, room } => Frame::Welcome {
             name: nick,
             protocol: PROTOCOL,
@@ -237,6 +252,21 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
             room: room.as_deref(),
             count: *count,
         },
+        Event::OperatorNow { name } => Frame::Operator { name },
+        Event::Killed { by, reason } => Frame::Killed {
+            by,
+            reason: reason.as_deref(),
+        },
+        Event::UserKilled { nick } => Frame::UserKilled { name: nick },
+        Event::ServerBanSet { ban, disconnected } => Frame::ServerBanSet {
+            ban: server_ban(ban),
+            disconnected: *disconnected,
+        },
+        Event::ServerBanLifted { mask } => Frame::ServerBanLifted { mask },
+        Event::ServerBanList(bans) => Frame::ServerBans {
+            bans: bans.iter().map(server_ban).collect(),
+        },
+        Event::Announcement { from, text } => Frame::Announcement { from, text },
         Event::Refused(refusal) => Frame::Error {
             code: refusal.code(),
             message: sentence,

@@ -62,6 +62,8 @@ pub(crate) enum End {
     /// It asked for more output than `--max-output-bytes` without reading it.
     Overflow,
     Shutdown,
+    /// A server operator disconnected the user; what their rooms are told.
+    Killed(String),
 }
 
 impl End {
@@ -77,6 +79,7 @@ impl End {
             End::Flood => "flooding",
             End::Overflow => "asked for more output than it read",
             End::Shutdown => "server shutdown",
+            End::Killed(_) => "disconnected by an operator",
         }
     }
 
@@ -87,6 +90,9 @@ impl End {
                 message: message.clone(),
             },
             End::Shutdown => Departure::Silent,
+            End::Killed(message) => Departure::Quit {
+                message: Some(message.clone()),
+            },
             _ => Departure::Disconnected,
         }
     }
@@ -154,9 +160,13 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
                 Event::Refused(Refusal::RegistrationTimeout { secs: *secs })
             }
             End::Flood => Event::Refused(Refusal::Flooding),
-            End::Closed | End::ReadError(_) | End::WriterGone | End::Silent | End::Overflow => {
-                return None
-            }
+            // The user was told by `Event::Killed`.
+            End::Closed
+            | End::ReadError(_)
+            | End::WriterGone
+            | End::Silent
+            | End::Overflow
+            | End::Killed(_) => return None,
         };
         Some(event.into())
     }
@@ -289,7 +299,9 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>>(
             control = &mut request => {
                 request.set(requests.recv());
                 session.before_control(&control);
-                session.user().handle_control(control);
+                if let Some(message) = session.user().handle_control(control) {
+                    return End::Killed(message);
+                }
                 continue;
             }
             arrival = input.next() => arrival,

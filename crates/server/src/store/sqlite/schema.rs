@@ -13,7 +13,7 @@ use std::time::Duration;
 use rusqlite::types::{FromSql, FromSqlError, FromSqlResult, ToSqlOutput, ValueRef};
 use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction};
 
-use crate::store::{MessageKind, StoreError, StoredMessage, StoredRoom};
+use crate::store::{MessageKind, StoreError, StoredMessage, StoredRoom, StoredServerBan};
 
 /// Version 1: rooms by key, and one table of messages of every kind, each
 /// filed under its history key (see `store::history_key`) so that a room's
@@ -42,8 +42,23 @@ CREATE TABLE messages (
 CREATE INDEX messages_by_history ON messages (history, id);
 ";
 
+/// Version 2 is the room engineer's (room bans and modes, issue 22); the
+/// number is settled when both are merged.
+///
+/// Version 3: server-wide bans by operators, by the mask lowercased.
+const V3: &str = "
+CREATE TABLE server_bans (
+    key    TEXT PRIMARY KEY NOT NULL,
+    mask   TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    by     TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    until  INTEGER
+);
+";
+
 /// Every migration in order; the schema version the code supports is its length.
-pub(super) const MIGRATIONS: &[&str] = &[V1];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V3];
 
 /// How long a statement waits for a lock held by another connection (an
 /// operator's `sqlite3` shell, say) before failing. Short, because the writer
@@ -320,6 +335,48 @@ pub(super) fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM messages WHERE history = ?1")?
         .execute([key])?;
     Ok(())
+}
+
+/// Creates or replaces a server ban, by its mask lowercased.
+pub(super) fn save_server_ban(tx: &Transaction, ban: &StoredServerBan) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO server_bans (key, mask, reason, by, at, until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (key) DO UPDATE SET mask = excluded.mask, reason = excluded.reason,
+             by = excluded.by, at = excluded.at, until = excluded.until",
+    )?
+    .execute(params![
+        ban.mask.to_ascii_lowercase(),
+        ban.mask,
+        ban.reason,
+        ban.by,
+        ban.at,
+        ban.until
+    ])?;
+    Ok(())
+}
+
+/// Deletes the server ban whose key (mask lowercased) is `key`.
+pub(super) fn delete_server_ban(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM server_bans WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// Every saved server ban, sorted by key.
+pub(super) fn server_bans(conn: &Connection) -> rusqlite::Result<Vec<StoredServerBan>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT mask, reason, by, at, until FROM server_bans ORDER BY key")?;
+    let rows = stmt.query_map([], |row| {
+        Ok(StoredServerBan {
+            mask: row.get(0)?,
+            reason: row.get(1)?,
+            by: row.get(2)?,
+            at: row.get(3)?,
+            until: row.get(4)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// Every saved room with its key, sorted by key.

@@ -141,6 +141,12 @@ fn paging_by_id_returns_every_message_once() {
 }
 
 #[test]
+fn server_bans_are_saved_replaced_and_deleted_by_mask() {
+    let dir = TempDir::new().unwrap();
+    checks::server_bans_are_saved_replaced_and_deleted_by_mask(&open(dir.path()));
+}
+
+#[test]
 fn a_healthy_store_has_no_problem() {
     let dir = TempDir::new().unwrap();
     checks::a_healthy_store_has_no_problem(&open(dir.path()));

@@ -868,6 +868,15 @@ mod tests {
         fn dropped(&self) -> u64 {
             0
         }
+        fn load_server_bans(&self) -> Result<Vec<crate::store::StoredServerBan>, StoreError> {
+            self.inner.load_server_bans()
+        }
+        fn save_server_ban(&self, ban: crate::store::StoredServerBan) -> crate::store::Ack {
+            self.inner.save_server_ban(ban)
+        }
+        fn delete_server_ban(&self, mask: &str) -> crate::store::Ack {
+            self.inner.delete_server_ban(mask)
+        }
     }
 
     #[tokio::test]

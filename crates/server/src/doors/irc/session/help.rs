@@ -76,7 +76,7 @@ mod tests {
 
     #[test]
     fn help_starts_goes_on_and_ends_with_its_subject() {
-        let mut replies = Replies::new("srv", "ann");
+        let mut replies = Replies::new(&std::sync::Arc::from("srv"), "ann");
         help(&mut replies, Some("privmsg"));
         help(&mut replies, Some("dance"));
         let lines: Vec<&str> = replies.out.lines().collect();

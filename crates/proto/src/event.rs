@@ -76,6 +76,8 @@ pub enum MessageKind {
     Emote,
     /// Sent from `from_room` with `:erm`.
     FromRoom(String),
+    /// A notice (IRC's NOTICE to a channel), shown as one.
+    Notice,
 }
 
 /// A message said in a room, live or from history.

@@ -15,6 +15,9 @@ pub enum SayKind {
     Chat,
     /// An action, shown as "* nick text".
     Emote,
+    /// A notice (IRC's NOTICE): shown as one, and never answered
+    /// automatically by bots.
+    Notice,
 }
 
 /// One request; see the module docs.

@@ -538,3 +538,36 @@ fn a_bad_operator_table_is_one_clear_error() {
         .to_string();
     assert!(err.contains("[[operator]] needs \"hash\""), "{err}");
 }
+
+#[tokio::test]
+async fn a_notice_stays_a_notice_on_every_door_and_is_never_answered() {
+    let server = server().await;
+    let irc = server.irc.unwrap();
+    let mut ann = IrcClient::register_with(irc, "ann", "echo-message").await;
+    ann.send("JOIN #lobby").await;
+    ann.lines_to(" 366 ").await;
+    let mut bob = IrcClient::register(irc, "bob").await;
+    bob.send("JOIN #lobby").await;
+    bob.lines_to(" 366 ").await;
+    let mut text = server.login("texty").await;
+    let mut ws = WsClient::login(server.http.unwrap(), "webby").await;
+    ws.ask(json!({"type":"join","room":"lobby"}), 1).await;
+    ann.skip_to("JOIN #lobby").await;
+    ann.send("NOTICE #lobby :the bot is back").await;
+    ann.skip_to(":ann!ann@banter NOTICE #lobby :the bot is back")
+        .await;
+    bob.skip_to(":ann!ann@banter NOTICE #lobby :the bot is back")
+        .await;
+    text.expect_containing("[lobby] -ann- the bot is back")
+        .await;
+    let said = ws.until("message").await;
+    assert_eq!(said["kind"], "notice", "{said}");
+    assert_eq!(said["text"], "the bot is back");
+    // Never an error for a NOTICE, not even to nowhere.
+    ann.send("NOTICE #nowhere :hello").await;
+    ann.send("NOTICE nobody :hello").await;
+    ann.send("PING :after").await;
+    let lines = ann.lines_to("PONG").await;
+    assert_eq!(lines.len(), 1, "{lines:?}");
+    server.stop().await;
+}

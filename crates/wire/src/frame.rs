@@ -22,6 +22,8 @@ pub enum MessageKind {
     /// Sent into the room from another (`say_elsewhere`, `:erm`); the
     /// message's `from_room` names that room.
     FromRoom,
+    /// A notice (IRC's NOTICE to a channel).
+    Notice,
 }
 
 /// A stored room message: the `message` event, and each entry of a

@@ -141,6 +141,7 @@ pub(super) fn room_message(message: &StoredMessage) -> RoomMessage {
         text: message.text.clone(),
         kind: match (message.kind, &message.from_room) {
             (MessageKind::Emote, _) => event::MessageKind::Emote,
+            (MessageKind::Notice, _) => event::MessageKind::Notice,
             (MessageKind::ExtraRoom, Some(from)) => event::MessageKind::FromRoom(from.clone()),
             _ => event::MessageKind::Chat,
         },

@@ -50,6 +50,8 @@ pub enum MessageKind {
     ExtraRoom,
     /// To one user; stored only when the server is configured to.
     Private,
+    /// A notice to a room (IRC's NOTICE).
+    Notice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]

@@ -187,6 +187,7 @@ impl UserState {
             // Text-door users see their own emote, as the room does.
             SayKind::Emote if !self.door.answers_every_request => (MessageKind::Emote, None),
             SayKind::Emote => (MessageKind::Emote, Some(self.id)),
+            SayKind::Notice => (MessageKind::Notice, Some(self.id)),
         };
         let message = self.message(&room, kind, text);
         let said = room.say(message, except)?;
@@ -222,6 +223,8 @@ impl UserState {
         let (kind, kind_name) = match kind {
             SayKind::Chat => (MessageKind::Chat, "chat"),
             SayKind::Emote => (MessageKind::Emote, "emote"),
+            // Counted with chat: the metric's kinds are chat and emote.
+            SayKind::Notice => (MessageKind::Notice, "chat"),
         };
         let mut message = self.message(&room, kind, text);
         let said = room.say(message.clone(), Some(self.id))?;

@@ -101,13 +101,18 @@ pub(super) fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, 
     } else {
         String::new()
     };
+    // A notice is one whoever renders it.
+    let command = match message.kind {
+        MessageKind::Notice => "NOTICE",
+        _ => command,
+    };
     let head = format!(
         "{tags}:{} {command} #{} :",
         mask(&message.from),
         message.room
     );
     match &message.kind {
-        MessageKind::Chat => fit(out, &head, &message.text, ""),
+        MessageKind::Chat | MessageKind::Notice => fit(out, &head, &message.text, ""),
         MessageKind::Emote => fit(out, &format!("{head}\x01ACTION "), &message.text, "\x01"),
         MessageKind::FromRoom(from) => {
             fit(out, &format!("{head}(from #{from}) "), &message.text, "")

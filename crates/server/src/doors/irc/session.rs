@@ -743,7 +743,11 @@ impl Session {
         let Some((kind, text)) = said(text) else {
             return;
         };
-        if text.is_empty() && kind == SayKind::Chat {
+        let kind = match kind {
+            SayKind::Chat if notice => SayKind::Notice,
+            other => other,
+        };
+        if text.is_empty() && kind != SayKind::Emote {
             if !notice {
                 replies.numeric(ERR_NOTEXTTOSEND, &[], "No text to send");
             }
@@ -1148,7 +1152,7 @@ fn identity(user: &UserInfo) -> (&str, &str) {
 /// an ACTION reads as `* text`.
 fn private_text(kind: SayKind, text: &str) -> String {
     match kind {
-        SayKind::Chat => text.to_owned(),
+        SayKind::Chat | SayKind::Notice => text.to_owned(),
         SayKind::Emote => format!("* {text}"),
     }
 }

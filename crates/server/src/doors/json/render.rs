@@ -84,6 +84,7 @@ fn message(message: &RoomMessage) -> wire::RoomMessage<&str> {
     let (kind, from_room) = match &message.kind {
         MessageKind::Chat => (wire::MessageKind::Chat, None),
         MessageKind::Emote => (wire::MessageKind::Emote, None),
+        MessageKind::Notice => (wire::MessageKind::Notice, None),
         MessageKind::FromRoom(room) => (wire::MessageKind::FromRoom, Some(room.as_str())),
     };
     wire::RoomMessage {

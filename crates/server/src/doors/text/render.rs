@@ -744,6 +744,7 @@ fn live(out: &mut String, message: &RoomMessage) {
         MessageKind::FromRoom(from_room) => {
             line(out, format_args!("[{room}] {from}@{from_room}: {text}"))
         }
+        MessageKind::Notice => line(out, format_args!("[{room}] -{from}- {text}")),
     }
 }
 

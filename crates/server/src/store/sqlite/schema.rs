@@ -45,8 +45,34 @@ CREATE INDEX messages_by_history ON messages (history, id);
 /// Version 2 is the room engineer's (room bans and modes, issue 22); the
 /// number is settled when both are merged.
 ///
-/// Version 3: server-wide bans by operators, by the mask lowercased.
+/// Version 3: server-wide bans by operators, by the mask lowercased; and
+/// notices among the kinds of messages. SQLite cannot change a CHECK, so
+/// `messages` is copied into a new table with the new one; the highest id
+/// handed out (`sqlite_sequence`, which may be above every stored id) is
+/// carried over, so no id comes again.
 const V3: &str = "
+CREATE TABLE messages_v3 (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    history   TEXT NOT NULL,
+    room      TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    kind      TEXT NOT NULL
+              CHECK (kind IN ('chat', 'emote', 'extra_room', 'private', 'notice')),
+    at        INTEGER NOT NULL,
+    from_room TEXT,
+    recipient TEXT
+);
+INSERT INTO messages_v3 (id, history, room, sender, text, kind, at, from_room, recipient)
+    SELECT id, history, room, sender, text, kind, at, from_room, recipient FROM messages;
+CREATE TEMP TABLE kept_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'messages';
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+DELETE FROM sqlite_sequence WHERE name IN ('messages', 'messages_v3');
+INSERT INTO sqlite_sequence (name, seq) SELECT 'messages', seq FROM kept_sequence;
+DROP TABLE kept_sequence;
+CREATE INDEX messages_by_history ON messages (history, id);
+
 CREATE TABLE server_bans (
     key    TEXT PRIMARY KEY NOT NULL,
     mask   TEXT NOT NULL,
@@ -110,13 +136,13 @@ pub(super) fn supported_version() -> i64 {
 /// [`CACHE_SIZE_KIB`] page cache, and migrates it; then stops the
 /// connection checking CHECK constraints.
 ///
-/// The one CHECK, that `messages.kind` is one of four names, costs SQLite an
+/// The one CHECK, that `messages.kind` is one of five names, costs SQLite an
 /// ephemeral table built, filled and dropped for every row inserted (the
 /// `IN` list of a CHECK is not kept between rows, not even within one
 /// statement): measured with callgrind, about 60% of the instructions the
 /// writer spent storing a message.
 /// This connection writes a kind only through [`MessageKind`]'s `ToSql`,
-/// which can produce nothing but those four names, and reading refuses any
+/// which can produce nothing but those five names, and reading refuses any
 /// other name, so the check can never fail here. Migrations run before, and
 /// are checked; any other connection (an operator's `sqlite3`) still
 /// enforces it: the schema is unchanged.
@@ -204,11 +230,12 @@ pub(super) fn probe_write(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Each kind's name in the database; part of the schema, so never renamed.
-const KIND_NAMES: [(MessageKind, &str); 4] = [
+const KIND_NAMES: [(MessageKind, &str); 5] = [
     (MessageKind::Chat, "chat"),
     (MessageKind::Emote, "emote"),
     (MessageKind::ExtraRoom, "extra_room"),
     (MessageKind::Private, "private"),
+    (MessageKind::Notice, "notice"),
 ];
 
 impl ToSql for MessageKind {

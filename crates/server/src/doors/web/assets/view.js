@@ -118,6 +118,9 @@ export function messageItem(message, me) {
     if (message.kind === "from_room") {
       body.append(" ", el("span", { class: "via" }, `from #${message.from_room}`));
     }
+    if (message.kind === "notice") {
+      body.append(" ", el("span", { class: "via" }, "(notice)"));
+    }
     body.append(el("span", { class: "sep", "aria-hidden": "true" }, ": "), el("span", { class: "text" }, linkified(message.text)));
     item.append(body);
   }

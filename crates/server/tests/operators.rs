@@ -408,11 +408,23 @@ async fn a_server_ban_outlives_a_restart_and_the_password_is_in_no_log_or_screen
         "--log-level",
         "trace",
         "--http-listen",
-        "off",
+        "127.0.0.1:0",
         "--irc-listen",
-        "off",
+        "127.0.0.1:0",
     ];
     let mut server = Banterd::start(&args, &[]);
+    // The password on every door, right and wrong, at the most verbose log level.
+    let mut irc = IrcClient::register(server.listener("irc"), "ircop").await;
+    irc.send(&format!("OPER root {PASSWORD}x")).await;
+    irc.expect_prefix(":banter 464 ircop").await;
+    irc.send(&format!("OPER root {PASSWORD}")).await;
+    irc.expect(":banter 381 ircop :You are now an IRC operator")
+        .await;
+    let mut ws = WsClient::login(server.listener("http"), "wsop").await;
+    let (reply, _) = ws
+        .ask(json!({"type":"oper","name":"root","password":PASSWORD}), 1)
+        .await;
+    assert_eq!(reply["type"], "operator");
     let mut opal = server.login("opal").await;
     // Concealed while typed (nc) and never sent back: the next line is the answer.
     text_oper(&mut opal, PASSWORD).await;

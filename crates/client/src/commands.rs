@@ -107,8 +107,17 @@ const CLIENT_SHAPES: &[(&str, Shape)] =
     &[("msg", Shape::WordThenOptionalText), ("help", Shape::None)];
 
 /// Text-door commands the client does not offer: `:set timestamps` is a
-/// setting of the text door's screen (the client always shows times).
-const NOT_OFFERED: &[&str] = &["set"];
+/// setting of the text door's screen (the client always shows times); the
+/// server operators' commands are for the text door, IRC and the web page.
+const NOT_OFFERED: &[&str] = &[
+    "set",
+    "oper",
+    "kill",
+    "serverban",
+    "serverunban",
+    "serverbans",
+    "announce",
+];
 
 /// What `table` says of the command `name`, if anything.
 fn client_entry<T: Copy>(table: &[(&str, T)], name: &str) -> Option<T> {

@@ -192,6 +192,7 @@ impl Conversation {
                 room: message.from_room.clone().unwrap_or_default(),
                 text: message.text.clone(),
             },
+            MessageKind::Notice => What::Notice(format!("-{}- {}", message.from, message.text)),
         };
         // Before the first newer message; among the client's own lines
         // before that, by time.

@@ -91,6 +91,32 @@ pub enum Command {
     Bans(Option<String>),
     /// `:set <setting> <value>`: a setting of this connection only.
     Set(Setting),
+    /// `:oper <name>`: become a server operator (the password is then asked
+    /// for, hidden).
+    Oper(String),
+    /// `:kill <name> [reason]`: (operator) disconnect a user.
+    Kill {
+        /// The user to disconnect.
+        name: String,
+        /// Why, if anything.
+        reason: Option<String>,
+    },
+    /// `:serverban <mask> [duration] [reason]`: (operator) ban a name pattern
+    /// or an address from the server.
+    ServerBan {
+        /// The name pattern or address.
+        mask: String,
+        /// How long, in seconds (`None`: for good).
+        duration_secs: Option<u64>,
+        /// Why, if anything.
+        reason: Option<String>,
+    },
+    /// `:serverunban <mask>`: (operator) lift a server ban.
+    ServerUnban(String),
+    /// `:serverbans`: (operator) the server bans in force.
+    ServerBans,
+    /// `:announce <text>`: (operator) a notice to everyone connected.
+    Announce(String),
 }
 
 /// A per-connection setting, changed with `:set`.
@@ -192,6 +218,12 @@ enum Kind {
     Unban,
     Bans,
     Set,
+    Oper,
+    Kill,
+    ServerBan,
+    ServerUnban,
+    ServerBans,
+    Announce,
 }
 
 /// One row of the command table.
@@ -502,7 +534,91 @@ pub static COMMANDS: &[CommandSpec] = &[
         shape: Shape::Switch,
         kind: Kind::Set,
     },
+    CommandSpec {
+        name: "oper",
+        aliases: &[],
+        args: "<name>",
+        summary: "become a server operator (the password is asked for, hidden)",
+        detail: "Operators are named in the server's config file. The password is asked for on the next line and never shown; wrong ones count toward a lockout.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Oper,
+    },
+    CommandSpec {
+        name: "kill",
+        aliases: &[],
+        args: "<name> [reason]",
+        summary: "(operator) disconnect a user",
+        detail: "The user is told who disconnected them and why; their rooms see them quit with the reason.",
+        before_name: false,
+        shape: Shape::WordThenOptionalText,
+        kind: Kind::Kill,
+    },
+    CommandSpec {
+        name: "serverban",
+        aliases: &["sban"],
+        args: "<mask> [duration] [reason]",
+        summary: "(operator) ban a name pattern or an address from the server",
+        detail: "The mask is a name pattern (troll*, case-insensitive, * and ? as wildcards) or an address (203.0.113.7, 203.0.113.*). The duration is a number and a unit (30m, 12h, 7d; s, m, h, d, w); without one the ban lasts until lifted. Users it matches are disconnected, and it refuses them at login with the reason.",
+        before_name: false,
+        shape: Shape::WordThenOptionalText,
+        kind: Kind::ServerBan,
+    },
+    CommandSpec {
+        name: "serverunban",
+        aliases: &["sunban"],
+        args: "<mask>",
+        summary: "(operator) lift a server ban",
+        detail: "The mask is written as it was when the ban was set (:serverbans lists them).",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::ServerUnban,
+    },
+    CommandSpec {
+        name: "serverbans",
+        aliases: &["sbans"],
+        args: "",
+        summary: "(operator) list the server bans in force",
+        detail: "Each ban with who set it, why, and when it ends.",
+        before_name: false,
+        shape: Shape::None,
+        kind: Kind::ServerBans,
+    },
+    CommandSpec {
+        name: "announce",
+        aliases: &["wallops"],
+        args: "<text>",
+        summary: "(operator) a notice to everyone connected",
+        detail: "Everyone connected, on every door, sees it marked as a notice from you.",
+        before_name: false,
+        shape: Shape::Text,
+        kind: Kind::Announce,
+    },
 ];
+
+/// A duration as `:serverban` and the JSON door's doors take it: a number
+/// and a unit (`90s`, `30m`, `12h`, `7d`, `2w`), in seconds; `None` for
+/// anything else.
+pub fn parse_duration(text: &str) -> Option<u64> {
+    let unit = text.chars().last()?;
+    let scale: u64 = match unit.to_ascii_lowercase() {
+        's' => 1,
+        'm' => 60,
+        'h' => 3600,
+        'd' => 86_400,
+        'w' => 604_800,
+        _ => return None,
+    };
+    let number = &text[..text.len() - 1];
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    number
+        .parse::<u64>()
+        .ok()?
+        .checked_mul(scale)
+        .filter(|&secs| secs > 0)
+}
 
 /// Parses one client line (already stripped of its line ending).
 pub fn parse(line: &str) -> Result<Line<'_>, ParseError> {
@@ -677,6 +793,31 @@ fn build(kind: Kind, args: Args) -> Command {
         Kind::Bans => Command::Bans(optional(word)),
         // `timestamps` is the only setting (checked by `Shape::Switch`).
         Kind::Set => Command::Set(Setting::Timestamps(text == "on")),
+        Kind::Oper => Command::Oper(word),
+        Kind::Kill => Command::Kill {
+            name: word,
+            reason: optional_text,
+        },
+        Kind::ServerBan => {
+            // A first word that reads as a duration is one; the rest is the reason.
+            let rest = optional_text.unwrap_or_default();
+            let (first, after) = match rest.find(char::is_whitespace) {
+                Some(at) => (&rest[..at], rest[at..].trim_start()),
+                None => (rest.as_str(), ""),
+            };
+            let (duration_secs, reason) = match parse_duration(first) {
+                Some(secs) => (Some(secs), after),
+                None => (None, rest.as_str()),
+            };
+            Command::ServerBan {
+                mask: word,
+                duration_secs,
+                reason: (!reason.trim().is_empty()).then(|| reason.to_owned()),
+            }
+        }
+        Kind::ServerUnban => Command::ServerUnban(word),
+        Kind::ServerBans => Command::ServerBans,
+        Kind::Announce => Command::Announce(text),
     }
 }
 
@@ -689,6 +830,45 @@ mod tests {
             Ok(Line::Command(c)) => c,
             other => panic!("{line:?} parsed as {other:?}"),
         }
+    }
+
+    #[test]
+    fn operator_commands_parse_and_a_ban_reads_its_duration() {
+        assert_eq!(cmd(":oper root"), Command::Oper("root".into()));
+        assert_eq!(
+            cmd(":kill bob flooding the lobby"),
+            Command::Kill {
+                name: "bob".into(),
+                reason: Some("flooding the lobby".into())
+            }
+        );
+        assert_eq!(
+            cmd(":sban troll* 2h go away"),
+            Command::ServerBan {
+                mask: "troll*".into(),
+                duration_secs: Some(7200),
+                reason: Some("go away".into())
+            }
+        );
+        assert_eq!(
+            cmd(":serverban 203.0.113.7 2 trolls"),
+            Command::ServerBan {
+                mask: "203.0.113.7".into(),
+                duration_secs: None,
+                reason: Some("2 trolls".into())
+            }
+        );
+        assert_eq!(cmd(":sunban troll*"), Command::ServerUnban("troll*".into()));
+        assert_eq!(cmd(":serverbans"), Command::ServerBans);
+        assert_eq!(cmd(":wallops hi all"), Command::Announce("hi all".into()));
+        assert_eq!(parse_duration("30m"), Some(1800));
+        assert_eq!(parse_duration("1W"), Some(604_800));
+        assert_eq!(parse_duration("0h"), None);
+        assert_eq!(parse_duration("h"), None);
+        assert_eq!(parse_duration("-1h"), None);
+        assert_eq!(parse_duration("99999999999999999999d"), None);
+        // The password is never typed on the command line.
+        assert!(parse(":oper root secret").is_err());
     }
 
     #[test]

@@ -79,6 +79,8 @@ pub enum MessageKind {
     Emote,
     /// Sent from `from_room` with `:erm`.
     FromRoom(String),
+    /// A notice (IRC's NOTICE to a channel), shown as one.
+    Notice,
 }
 
 /// A message said in a room, live or from history.
@@ -146,6 +148,10 @@ pub struct UserInfo {
     pub profile: Option<Arc<Profile>>,
     /// Set while the user says they are away, with what they said.
     pub away: Option<Arc<str>>,
+    /// They authenticated as a server operator.
+    pub operator: bool,
+    /// Their network address; only answers to server operators carry it.
+    pub address: Option<String>,
 }
 
 /// One member of a room, as a query shows them.
@@ -231,6 +237,21 @@ pub struct BanEntry {
     pub by: String,
     /// When, in Unix milliseconds.
     pub at: i64,
+}
+
+/// One server ban in force (the answer to "which server bans are there").
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServerBanEntry {
+    /// The name pattern or address, as set.
+    pub mask: String,
+    /// Why, as told to those it refuses.
+    pub reason: String,
+    /// The operator who set it.
+    pub by: String,
+    /// When it was set, in Unix milliseconds.
+    pub at: i64,
+    /// When it ends, in Unix milliseconds; `None` for never.
+    pub until: Option<i64>,
 }
 
 /// Why a hidden prompt ended before its answer arrived.
@@ -513,6 +534,15 @@ pub enum Event {
         /// The host who invited them.
         by: String,
     },
+    /// A host of a room the user is in invited `nick` into it.
+    MemberInvited {
+        /// The room.
+        room: String,
+        /// The host who invited.
+        by: String,
+        /// Who was invited.
+        nick: String,
+    },
     /// Confirmation to the host who invited.
     InviteSent {
         /// The room.
@@ -527,6 +557,44 @@ pub enum Event {
         room: Option<String>,
         /// How many were dropped.
         count: u64,
+    },
+    /// The user is now a server operator, authenticated as `name`.
+    OperatorNow {
+        /// The operator name from the config file.
+        name: String,
+    },
+    /// To a user an operator disconnected; the connection closes next.
+    Killed {
+        /// The operator's screen name.
+        by: String,
+        /// Why, if they said.
+        reason: Option<String>,
+    },
+    /// Confirmation to the operator who disconnected `nick`.
+    UserKilled {
+        /// The user disconnected.
+        nick: String,
+    },
+    /// Confirmation to the operator who set a server ban.
+    ServerBanSet {
+        /// The ban as it now stands.
+        ban: ServerBanEntry,
+        /// How many connected users it disconnected.
+        disconnected: usize,
+    },
+    /// Confirmation to the operator who lifted a server ban.
+    ServerBanLifted {
+        /// The mask of the ban lifted.
+        mask: String,
+    },
+    /// The server bans in force, when an operator asks.
+    ServerBanList(Vec<ServerBanEntry>),
+    /// A server-wide notice from an operator, to everyone connected.
+    Announcement {
+        /// The operator's screen name.
+        from: String,
+        /// What they said.
+        text: String,
     },
     /// A request failed and nothing changed.
     Refused(Refusal),
@@ -573,6 +641,11 @@ impl Event {
             }
             Event::Topic { topic, .. } => topic.as_ref().map_or(0, String::len),
             Event::TopicChanged { topic, .. } => topic.len(),
+            Event::Announcement { from, text } => from.len() + text.len(),
+            Event::ServerBanList(bans) => bans
+                .iter()
+                .map(|ban| ban.mask.len() + ban.reason.len() + ban.by.len() + 24)
+                .sum(),
             Event::AwayChanged { nick, message, .. } => {
                 nick.len() + message.as_ref().map_or(0, String::len)
             }
@@ -589,6 +662,7 @@ impl Event {
             | Event::Left { room, .. }
             | Event::NickChanged { room, .. }
             | Event::AwayChanged { room, .. }
+            | Event::MemberInvited { room, .. }
             | Event::TopicChanged { room, .. }
             | Event::HostAdded { room, .. }
             | Event::HostRemoved { room, .. }
@@ -607,4 +681,38 @@ fn message_weight(message: &RoomMessage) -> usize {
         _ => 0,
     };
     message.room.len() + message.from.len() + message.text.len() + from_room + 24
+}
+
+/// `at` (Unix milliseconds) as `2026-12-06 17:05 UTC`, for sentences that
+/// name a time (when a server ban ends).
+pub fn utc_minute(at: i64) -> String {
+    let minutes = at.div_euclid(60_000);
+    let (days, minute_of_day) = (minutes.div_euclid(1440), minutes.rem_euclid(1440));
+    // Howard Hinnant's civil_from_days.
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z.rem_euclid(146_097);
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let day = doy - (153 * mp + 2) / 5 + 1;
+    let month = if mp < 10 { mp + 3 } else { mp - 9 };
+    let year = yoe + era * 400 + i64::from(month <= 2);
+    format!(
+        "{year:04}-{month:02}-{day:02} {:02}:{:02} UTC",
+        minute_of_day / 60,
+        minute_of_day % 60
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::utc_minute;
+
+    #[test]
+    fn times_read_as_utc_dates() {
+        assert_eq!(utc_minute(0), "1970-01-01 00:00 UTC");
+        assert_eq!(utc_minute(1_764_619_200_000), "2025-12-01 20:00 UTC");
+        assert_eq!(utc_minute(951_782_400_000 + 61_000), "2000-02-29 00:01 UTC");
+    }
 }

@@ -449,6 +449,69 @@ pub enum Refusal {
     /// A line typed for a password prompt that had been cancelled meanwhile.
     #[error("that line was not sent: it answered a cancelled password prompt")]
     AnswerDropped,
+    /// On a node of a cluster: room modes, voices and bans are kept per node
+    /// and not shared with the other nodes yet, so none may be changed.
+    #[error("room modes, voices and bans cannot be changed on a cluster yet")]
+    NotOnCluster,
+
+    // --- server operators
+    /// An operator's request from someone who has not authenticated as one.
+    #[error("only server operators may do that")]
+    NotOperator,
+    /// The server has no operators configured, so nobody can become one.
+    #[error("this server has no operators")]
+    NoOperators,
+    /// An operator name or password that did not match (which of the two is
+    /// not said).
+    #[error("{}", wrong_operator_password(*locked_out_secs))]
+    WrongOperatorPassword {
+        /// Set when this miss started a lockout.
+        locked_out_secs: Option<u64>,
+    },
+    /// Too many wrong operator passwords lately.
+    #[error("too many wrong operator passwords; wait {secs} s before trying again")]
+    OperatorLockedOut {
+        /// Seconds until the lockout ends.
+        secs: u64,
+    },
+    /// A name or address the server bans, at registration.
+    #[error("{}", server_banned(reason, *until))]
+    ServerBanned {
+        /// Why, as the operator gave it.
+        reason: String,
+        /// When the ban ends (Unix milliseconds); `None` for never.
+        until: Option<i64>,
+    },
+    /// A server ban that is not a name pattern, an address or a duration.
+    #[error("{detail}")]
+    BadServerBan {
+        /// What is wrong with it, as a sentence.
+        detail: String,
+    },
+    /// Lifting a server ban that is not in force.
+    #[error("there is no server ban on {mask}")]
+    NoSuchServerBan {
+        /// The mask asked about.
+        mask: String,
+    },
+}
+
+fn wrong_operator_password(locked_out_secs: Option<u64>) -> String {
+    let mut text = "wrong operator name or password".to_owned();
+    if let Some(secs) = locked_out_secs {
+        text.push_str(&format!(
+            ". Too many tries: wait {secs} s before trying again"
+        ));
+    }
+    text
+}
+
+fn server_banned(reason: &str, until: Option<i64>) -> String {
+    let until = match until {
+        Some(at) => format!(" until {}", crate::event::utc_minute(at)),
+        None => String::new(),
+    };
+    format!("you are banned from this server{until}: {reason}")
 }
 
 fn wrong_password(room: &str, here: Option<&str>, locked_out_secs: Option<u64>) -> String {
@@ -572,6 +635,14 @@ impl Refusal {
             Refusal::UnknownType { .. } => "unknown_type",
             Refusal::BinaryFrame => "binary_frame",
             Refusal::AnswerDropped => "answer_dropped",
+            Refusal::NotOnCluster => "not_on_cluster",
+            Refusal::NotOperator => "not_operator",
+            Refusal::NoOperators => "no_operators",
+            Refusal::WrongOperatorPassword { .. } => "wrong_password",
+            Refusal::OperatorLockedOut { .. } => "locked_out",
+            Refusal::ServerBanned { .. } => "server_banned",
+            Refusal::BadServerBan { .. } => "bad_server_ban",
+            Refusal::NoSuchServerBan { .. } => "no_such_server_ban",
         }
     }
 }
@@ -699,6 +770,7 @@ mod tests {
             },
             Refusal::BinaryFrame,
             Refusal::AnswerDropped,
+            Refusal::NotOnCluster,
             Refusal::Banned { room: room() },
             Refusal::Moderated { room: room() },
             Refusal::InviteOnly { room: room() },
@@ -715,6 +787,22 @@ mod tests {
             Refusal::BanListFull {
                 room: room(),
                 max: 100,
+            },
+            Refusal::NotOperator,
+            Refusal::NoOperators,
+            Refusal::WrongOperatorPassword {
+                locked_out_secs: Some(30),
+            },
+            Refusal::OperatorLockedOut { secs: 30 },
+            Refusal::ServerBanned {
+                reason: "spam".into(),
+                until: Some(1_764_619_200_000),
+            },
+            Refusal::BadServerBan {
+                detail: "a duration is a number and a unit".into(),
+            },
+            Refusal::NoSuchServerBan {
+                mask: "troll*".into(),
             },
         ];
         all.extend(
@@ -833,6 +921,14 @@ mod tests {
             Refusal::AlreadyBanned { .. } => 67,
             Refusal::NotBanned { .. } => 68,
             Refusal::BanListFull { .. } => 69,
+            Refusal::NotOperator => 70,
+            Refusal::NoOperators => 71,
+            Refusal::WrongOperatorPassword { .. } => 72,
+            Refusal::OperatorLockedOut { .. } => 73,
+            Refusal::ServerBanned { .. } => 74,
+            Refusal::BadServerBan { .. } => 75,
+            Refusal::NoSuchServerBan { .. } => 76,
+            Refusal::NotOnCluster => 77,
         }
     }
 
@@ -841,7 +937,7 @@ mod tests {
         let mut seen: Vec<usize> = one_of_each().iter().map(kind_number).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=69).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=77).collect::<Vec<_>>());
     }
 
     #[test]

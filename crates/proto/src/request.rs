@@ -17,6 +17,9 @@ pub enum SayKind {
     Chat,
     /// An action, shown as "* nick text".
     Emote,
+    /// A notice (IRC's NOTICE): shown as one, and never answered
+    /// automatically by bots.
+    Notice,
 }
 
 /// One request; see the module docs.
@@ -197,5 +200,44 @@ pub enum Request {
     Bans {
         /// The room.
         room: Option<String>,
+    },
+    /// Authenticates as a server operator (`[[operator]]` in the config
+    /// file). Wrong passwords count toward a lockout, as room passwords do.
+    Oper {
+        /// The operator's name (not necessarily the screen name).
+        name: String,
+        /// Their password; never logged or shown.
+        password: String,
+    },
+    /// (operator) Disconnects a user, telling them and their rooms why.
+    Kill {
+        /// The screen name of the user to disconnect.
+        name: String,
+        /// Why, told to them and their rooms.
+        reason: Option<String>,
+    },
+    /// (operator) Bans a screen-name pattern (`troll*`, case-insensitive,
+    /// `*` and `?` as wildcards) or an address (`203.0.113.7`, `203.0.113.*`)
+    /// from the whole server: connected users it matches are disconnected,
+    /// and it refuses registration with `reason` until it ends.
+    ServerBan {
+        /// The name pattern or address.
+        mask: String,
+        /// How long it lasts, in seconds; `None` for good.
+        duration_secs: Option<u64>,
+        /// Why, told to those it refuses.
+        reason: Option<String>,
+    },
+    /// (operator) Lifts a server ban.
+    ServerUnban {
+        /// The mask as it was set.
+        mask: String,
+    },
+    /// (operator) The server bans in force.
+    ServerBans,
+    /// (operator) A notice to everyone connected (IRC's WALLOPS).
+    Announce {
+        /// What to tell everyone.
+        text: String,
     },
 }

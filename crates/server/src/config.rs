@@ -266,6 +266,67 @@ pub struct Config {
     /// Instead of serving, do this and exit.
     #[command(subcommand)]
     pub task: Option<Task>,
+
+    /// The server operators, from the config file's `[[operator]]` tables
+    /// (no flag: a password hash on a command line would be in `ps`).
+    #[arg(skip)]
+    pub operators: Vec<Operator>,
+}
+
+/// One `[[operator]]` of the config file: who may become a server operator.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Operator {
+    /// The name given to `:oper` / `OPER` (not a screen name).
+    pub name: String,
+    /// The Argon2id PHC string of their password (`banterd operator add`).
+    pub hash: String,
+}
+
+impl Operator {
+    /// Checks one `[[operator]]` table: a `name` of letters, digits, `_`, `-`
+    /// and `.`, and a `hash` that is an Argon2id PHC string.
+    fn from_toml(value: &toml::Value, file: &str) -> anyhow::Result<Self> {
+        let table = value
+            .as_table()
+            .with_context(|| format!("in config file {file}: each [[operator]] must be a table"))?;
+        for key in table.keys() {
+            if key != "name" && key != "hash" {
+                bail!("in config file {file}: unknown key \"{key}\" in [[operator]] (it takes name and hash)");
+            }
+        }
+        let text = |key: &str| {
+            table
+                .get(key)
+                .and_then(toml::Value::as_str)
+                .with_context(|| {
+                    format!("in config file {file}: [[operator]] needs \"{key}\", a string")
+                })
+        };
+        let name = text("name")?;
+        let fine = |c: char| c.is_ascii_alphanumeric() || "_-.".contains(c);
+        if name.is_empty() || name.len() > 32 || !name.chars().all(fine) {
+            bail!("in config file {file}: operator name {name:?} must be 1-32 letters, digits, '_', '-' and '.'");
+        }
+        let hash = text("hash")?;
+        let parsed = password_hash::PasswordHash::new(hash).map_err(|err| {
+            anyhow::anyhow!("in config file {file}: the hash of operator {name} is not a PHC string ({err}); make one with `banterd operator add {name}`")
+        })?;
+        if parsed.algorithm.as_str() != "argon2id" {
+            bail!(
+                "in config file {file}: the hash of operator {name} must be Argon2id, not {}",
+                parsed.algorithm
+            );
+        }
+        Ok(Self {
+            name: name.to_owned(),
+            hash: hash.to_owned(),
+        })
+    }
+
+    /// The `[[operator]]` lines of the config file for `name` and `hash`.
+    pub fn toml_lines(name: &str, hash: &str) -> String {
+        format!("[[operator]]\nname = \"{name}\"\nhash = \"{hash}\"\n")
+    }
 }
 
 /// One-off jobs of the `banterd` binary. `--data-dir`, `--config` and
@@ -277,6 +338,23 @@ pub enum Task {
     Backup {
         /// The new file; it must not exist yet.
         file: PathBuf,
+    },
+    /// Server operators: `banterd operator add NAME`.
+    Operator {
+        #[command(subcommand)]
+        action: OperatorTask,
+    },
+}
+
+/// What `banterd operator` does.
+#[derive(Debug, Clone, clap::Subcommand)]
+pub enum OperatorTask {
+    /// Ask for NAME's password twice without echo (from stdin, one line each, when it is
+    /// not a terminal) and print the `[[operator]]` lines to paste into the config file;
+    /// with --config, append them to that file instead.
+    Add {
+        /// The operator's name, as given to `:oper` or `OPER`.
+        name: String,
     },
 }
 
@@ -298,12 +376,14 @@ impl Config {
             return first.checked();
         };
         let mut merged = vec![args.first().cloned().unwrap_or_else(|| "banterd".into())];
-        merged.extend(file_args(path)?);
+        let (file_args, operators) = file_args(path)?;
+        merged.extend(file_args);
         merged.extend(args.into_iter().skip(1));
-        Self::try_parse_from(merged)
+        let mut config = Self::try_parse_from(merged)
             .map_err(|err| anyhow::anyhow!("{}", err.render()))
-            .with_context(|| format!("in config file {}", path.display()))?
-            .checked()
+            .with_context(|| format!("in config file {}", path.display()))?;
+        config.operators = operators;
+        config.checked()
     }
 
     /// Settings that make sense alone but not together.
@@ -375,7 +455,8 @@ fn server_name(text: &str) -> Result<String, String> {
 /// environment wins too. Every key is checked on its own first, so a mistake
 /// names the file and the key (and the nearest real key for a misspelt one)
 /// rather than a command line the user never typed.
-fn file_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
+/// The config file's settings as flags, and its `[[operator]]` tables.
+fn file_args(path: &Path) -> anyhow::Result<(Vec<OsString>, Vec<Operator>)> {
     let file = path.display();
     let text =
         std::fs::read_to_string(path).with_context(|| format!("cannot read config file {file}"))?;
@@ -383,7 +464,27 @@ fn file_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
         toml::from_str(&text).with_context(|| format!("config file {file} is not valid TOML"))?;
     let command = Config::command();
     let mut args = Vec::new();
+    let mut operators: Vec<Operator> = Vec::new();
     for (key, value) in table {
+        if key == "operator" {
+            let list = value.as_array().with_context(|| {
+                format!("in config file {file}: operators are [[operator]] tables")
+            })?;
+            for entry in list {
+                let operator = Operator::from_toml(entry, &file.to_string())?;
+                if operators
+                    .iter()
+                    .any(|o| o.name.eq_ignore_ascii_case(&operator.name))
+                {
+                    bail!(
+                        "in config file {file}: operator {} is named twice",
+                        operator.name
+                    );
+                }
+                operators.push(operator);
+            }
+            continue;
+        }
         let flag = key.replace('_', "-");
         let Some(arg) = command
             .get_arguments()
@@ -441,7 +542,7 @@ fn file_args(path: &Path) -> anyhow::Result<Vec<OsString>> {
         args.push(format!("--{flag}").into());
         args.push(value.into());
     }
-    Ok(args)
+    Ok((args, operators))
 }
 
 /// `unknown key "listn" in bad.toml; did you mean "listen"?`

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use std::time::Duration;
 
 use anyhow::Context;
-use banter_server::config::{Switch, Task};
+use banter_server::config::{OperatorTask, Switch, Task};
 use banter_server::tls::Tls;
 use banter_server::{Config, Listeners, Server};
 use tokio::net::{TcpListener, TcpSocket};
@@ -15,6 +15,8 @@ use tokio_util::sync::CancellationToken;
 use tracing::{error, info, warn};
 use tracing_subscriber::layer::SubscriberExt;
 use tracing_subscriber::util::SubscriberInitExt;
+
+mod operator_task;
 
 /// Connections the kernel may queue before they are accepted: a crowd
 /// connecting at once must not overflow it (the kernel caps it at somaxconn).
@@ -64,6 +66,12 @@ fn start() -> anyhow::Result<()> {
             file.display()
         );
         return Ok(());
+    }
+    if let Some(Task::Operator {
+        action: OperatorTask::Add { name },
+    }) = &config.task
+    {
+        return operator_task::add(name, config.config.as_deref());
     }
     let filter = banter_server::logging::filter(&config.log_level)
         .map_err(|err| anyhow::anyhow!("--log-level {err}"))?;

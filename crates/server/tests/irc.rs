@@ -82,7 +82,7 @@ async fn cap_negotiation_holds_registration_until_cap_end() {
     let mut ann = IrcClient::connect(server.irc.unwrap()).await;
     ann.send("CAP LS 302").await;
     ann.expect(
-        ":banter CAP * LS :away-notify echo-message multi-prefix server-time userhost-in-names",
+        ":banter CAP * LS :away-notify echo-message invite-notify multi-prefix server-time userhost-in-names",
     )
     .await;
     ann.send("NICK ann").await;

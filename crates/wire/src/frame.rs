@@ -22,6 +22,8 @@ pub enum MessageKind {
     /// Sent into the room from another (`say_elsewhere`, `:erm`); the
     /// message's `from_room` names that room.
     FromRoom,
+    /// A notice (IRC's NOTICE to a channel).
+    Notice,
 }
 
 /// A stored room message: the `message` event, and each entry of a
@@ -138,6 +140,21 @@ pub enum LeaveReason {
     Parted,
     /// Removed by a host.
     Kicked,
+}
+
+/// A server ban, in `server_ban_set` and `server_bans`.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ServerBan<S = String> {
+    /// The name pattern or address.
+    pub mask: S,
+    /// Why.
+    pub reason: S,
+    /// The operator who set it.
+    pub by: S,
+    /// When it was set, in Unix milliseconds.
+    pub at: i64,
+    /// When it ends, in Unix milliseconds; `null` for never.
+    pub until: Option<i64>,
 }
 
 /// One frame from the server: a reply, an event, or both (`room_closed`,
@@ -417,6 +434,48 @@ pub enum Frame<S = String> {
         room: Option<S>,
         /// How many.
         count: u64,
+    },
+    /// The user is now a server operator (the answer to `oper`).
+    Operator {
+        /// The operator name they authenticated as.
+        name: S,
+    },
+    /// A server operator disconnected the user; the connection closes next.
+    Killed {
+        /// The operator.
+        by: S,
+        /// Why, if they said.
+        reason: Option<S>,
+    },
+    /// A user was disconnected (the answer to `kill`).
+    UserKilled {
+        /// Who.
+        name: S,
+    },
+    /// A server ban is in force (the answer to `server_ban`).
+    ServerBanSet {
+        /// The ban.
+        #[serde(flatten)]
+        ban: ServerBan<S>,
+        /// How many connected users it disconnected.
+        disconnected: usize,
+    },
+    /// A server ban was lifted (the answer to `server_unban`).
+    ServerBanLifted {
+        /// Its mask.
+        mask: S,
+    },
+    /// The server bans in force (the answer to `server_bans`).
+    ServerBans {
+        /// The bans, oldest first.
+        bans: Vec<ServerBan<S>>,
+    },
+    /// A server operator's notice to everyone connected.
+    Announcement {
+        /// The operator.
+        from: S,
+        /// What they said.
+        text: S,
     },
     /// A type this version does not know (from a newer server): read, so a
     /// client can ignore it, and never written by a server.

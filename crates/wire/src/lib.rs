@@ -24,7 +24,7 @@ use serde_json::Value;
 
 pub use frame::{
     parse_frame, Ban, Frame, Joined, LeaveReason, Member, Membership, MessageKind, RoomInfo,
-    RoomMessage,
+    RoomMessage, ServerBan,
 };
 pub use request::{parse_request, Request, RequestError, REQUEST_TYPES};
 

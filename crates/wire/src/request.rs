@@ -228,6 +228,44 @@ pub enum Request<S = String, P = S> {
     Ping,
     /// Leave: the server says `bye` and closes the connection.
     Quit,
+    /// Become a server operator (named in the server's config file).
+    Oper {
+        /// The operator's name.
+        name: S,
+        /// Their password.
+        password: P,
+    },
+    /// (operator) Disconnect a user.
+    Kill {
+        /// Who.
+        name: S,
+        /// Told to them and their rooms.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<S>,
+    },
+    /// (operator) Ban a name pattern or an address from the server.
+    ServerBan {
+        /// A name pattern (`troll*`) or an address (`203.0.113.7`, `203.0.113.*`).
+        mask: S,
+        /// How long, in seconds; absent for good.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        seconds: Option<u64>,
+        /// Told to those it refuses.
+        #[serde(skip_serializing_if = "Option::is_none")]
+        reason: Option<S>,
+    },
+    /// (operator) Lift a server ban.
+    ServerUnban {
+        /// The mask as it was set.
+        mask: S,
+    },
+    /// (operator) The server bans in force.
+    ServerBans,
+    /// (operator) A notice to everyone connected.
+    Announce {
+        /// What to say.
+        text: S,
+    },
 }
 
 /// Every request `type`, to tell an unknown type from a malformed request.
@@ -261,6 +299,12 @@ pub const REQUEST_TYPES: &[&str] = &[
     "modes",
     "ping",
     "quit",
+    "oper",
+    "kill",
+    "server_ban",
+    "server_unban",
+    "server_bans",
+    "announce",
 ];
 
 /// Why a frame is not a request, with PROTOCOL.md's error code for each.

@@ -319,6 +319,22 @@ impl App {
                 );
                 self.ring = self.bell;
             }
+            Body::Announcement { from, text } => {
+                let here = self.conversations.selected;
+                self.notice(here, format!("[notice from server operator {from}] {text}"));
+                self.ring = self.bell;
+            }
+            Body::Killed { by, reason } => {
+                let here = self.conversations.selected;
+                let why = reason.map(|r| format!(": {r}")).unwrap_or_default();
+                self.error(here, format!("server operator {by} disconnected you{why}"));
+            }
+            // Answers to the operators' requests, which this client does not make.
+            Body::Operator { .. }
+            | Body::UserKilled { .. }
+            | Body::ServerBanSet { .. }
+            | Body::ServerBanLifted { .. }
+            | Body::ServerBans { .. } => {}
             Body::Missed { room, count } => {
                 let now = self.now;
                 let count = usize::try_from(count).unwrap_or(usize::MAX);

@@ -1,4 +1,5 @@
-//! Requests one session makes of another: a kick, an invitation, a closed room.
+//! Requests one session makes of another: a kick, an invitation, a closed
+//! room, an operator's kill.
 //!
 //! Only a user's own session changes that user's state; a host's session
 //! checks the rules and leaves a request in the target's [`Mailbox`]. A mailbox
@@ -50,6 +51,8 @@ pub(crate) enum Control {
     /// itself over (`core::resume`). A live session drops it, which the
     /// asker sees as a failed resume.
     TakeOver(Handoff),
+    /// A server operator disconnects us.
+    Killed { by: String, reason: Option<String> },
 }
 
 /// Carries what one session sends another, to wherever the other lives;

@@ -153,6 +153,7 @@ impl Courier for Recording {
             Control::Invited { .. } => "invite",
             Control::RoomClosed { .. } => "close",
             Control::TakeOver(_) => "take-over",
+            Control::Killed { .. } => "kill",
         };
         self.note(format!("{kind} to {}", self.name(to)));
         self.inner.send(to, request)
@@ -947,6 +948,7 @@ async fn everything_between_sessions_goes_through_the_broker() {
         [
             "publish den LockChanged",
             "invite to guest",
+            "publish den MemberInvited",
             "publish den Joined",
             "publish lobby Left",
         ]

@@ -26,6 +26,7 @@ use crate::core::registry::{Registry, User};
 use crate::core::resume::ResumeKey;
 use crate::core::room::{now_millis, Room, RoomSetup};
 use crate::core::seams::{Broker, Seams};
+use crate::core::server_bans::ServerBans;
 use crate::core::services::Services;
 use crate::core::session_id::SessionId;
 use crate::metrics::Live;
@@ -39,6 +40,8 @@ pub(crate) struct Hub {
     cluster: Option<Arc<Cluster>>,
     default_room: Arc<Room>,
     rooms: Mutex<HashMap<String, Arc<Room>>>,
+    /// The server bans in force (operators'), checked at registration.
+    pub(super) server_bans: ServerBans,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -130,6 +133,7 @@ impl Hub {
             }
         };
         tracing::info!(rooms = rooms.len(), "rooms loaded");
+        let server_bans = ServerBans::new(store.load_server_bans()?, now_millis());
         Ok(Arc::new(Self {
             services,
             broker,
@@ -137,6 +141,7 @@ impl Hub {
             cluster,
             default_room,
             rooms: Mutex::new(rooms),
+            server_bans,
         }))
     }
 
@@ -219,6 +224,16 @@ impl Hub {
     /// Marks session `id`, named `nick`, away with `message`, or back (`None`).
     pub(super) fn set_away(&self, id: SessionId, nick: &Nick, message: Option<&str>) {
         self.registry.set_away(id, nick, message);
+    }
+
+    /// Marks session `id`, named `nick`, as a server operator.
+    pub(super) fn set_operator(&self, id: SessionId, nick: &Nick) {
+        self.registry.set_operator(id, nick);
+    }
+
+    /// Every user `keep` accepts, in no order.
+    pub(super) fn users_where(&self, mut keep: impl FnMut(&User) -> bool) -> Vec<User> {
+        self.registry.users_where(&mut keep)
     }
 
     /// Releases a session's name (only if that session still holds it),

@@ -28,6 +28,7 @@ mod resume;
 mod room;
 mod room_quota;
 mod seams;
+mod server_bans;
 mod services;
 mod session_id;
 mod user;

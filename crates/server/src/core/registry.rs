@@ -9,6 +9,7 @@
 //! store, metrics) are the hub's.
 
 use std::collections::HashMap;
+use std::net::IpAddr;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -28,15 +29,22 @@ pub(super) struct User {
     pub profile: Option<Arc<Profile>>,
     /// Set while the user says they are away, with their message (IRC's AWAY).
     pub away: Option<Arc<str>>,
+    /// Where they connect from: server bans match it, and operators see it.
+    pub address: IpAddr,
+    /// They authenticated as a server operator.
+    pub operator: bool,
 }
 
 impl User {
-    /// What queries show of this user.
+    /// What queries show of this user (without their address, which only
+    /// operators are shown: see `UserState::user_details`).
     pub(super) fn info(&self) -> UserInfo {
         UserInfo {
             nick: self.nick.to_string(),
             profile: self.profile.clone(),
             away: self.away.clone(),
+            operator: self.operator,
+            address: None,
         }
     }
 }
@@ -56,8 +64,12 @@ pub(super) trait Registry: Send + Sync + 'static {
     fn release(&self, id: SessionId, nick: &Nick);
     /// Marks session `id`, named `nick`, away with `message`, or back (`None`).
     fn set_away(&self, id: SessionId, nick: &Nick, message: Option<&str>);
+    /// Marks session `id`, named `nick`, as a server operator.
+    fn set_operator(&self, id: SessionId, nick: &Nick);
     /// The user holding `name`, in any case.
     fn user(&self, name: &str) -> Option<User>;
+    /// Every user `keep` accepts, in no order.
+    fn users_where(&self, keep: &mut dyn FnMut(&User) -> bool) -> Vec<User>;
     /// Everyone's name, sorted ignoring case.
     fn nicks(&self) -> Vec<String>;
     /// The users whose names `matches` accepts (given case-folded), sorted
@@ -183,8 +195,23 @@ impl Registry for LocalRegistry {
         }
     }
 
+    fn set_operator(&self, id: SessionId, nick: &Nick) {
+        let mut users = self.users();
+        if let Some(user) = users.get_mut(nick.key()).filter(|user| user.id == id) {
+            user.operator = true;
+        }
+    }
+
     fn user(&self, name: &str) -> Option<User> {
         self.users().get(fold(name).as_str()).cloned()
+    }
+
+    fn users_where(&self, keep: &mut dyn FnMut(&User) -> bool) -> Vec<User> {
+        self.users()
+            .values()
+            .filter(|user| keep(user))
+            .cloned()
+            .collect()
     }
 
     fn nicks(&self) -> Vec<String> {
@@ -220,6 +247,8 @@ impl Registry for LocalRegistry {
                         nick: member.nick,
                         profile: None,
                         away: None,
+                        operator: false,
+                        address: None,
                     },
                 };
                 MemberInfo {
@@ -293,6 +322,8 @@ mod tests {
             nick: Nick::parse(name).unwrap(),
             profile: None,
             away: None,
+            address: IpAddr::from([127, 0, 0, 1]),
+            operator: false,
         }
     }
 

@@ -133,7 +133,15 @@ impl Parked {
                         user.hub.park(key, user.id);
                     }
                 },
-                control => user.handle_control(control).await,
+                control => {
+                    // An operator's kill ends a parked session too.
+                    if let Some(message) = user.handle_control(control).await {
+                        user.departure = Departure::Quit {
+                            message: Some(message),
+                        };
+                        return;
+                    }
+                }
             }
         }
     }

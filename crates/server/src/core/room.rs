@@ -181,6 +181,7 @@ pub(super) fn room_message(message: &StoredMessage) -> RoomMessage {
         text: message.text.clone(),
         kind: match (message.kind, &message.from_room) {
             (MessageKind::Emote, _) => event::MessageKind::Emote,
+            (MessageKind::Notice, _) => event::MessageKind::Notice,
             (MessageKind::ExtraRoom, Some(from)) => event::MessageKind::FromRoom(from.clone()),
             _ => event::MessageKind::Chat,
         },
@@ -566,6 +567,18 @@ impl Room {
         self.publish(&state, changed, Some(id));
     }
 
+    /// Tells the members but the host `by_id` that `by` invited `nick`
+    /// (IRC's `invite-notify`; other doors show nothing).
+    pub(super) fn invited(&self, by_id: SessionId, by: &Nick, nick: &Nick) {
+        let state = self.lock();
+        let invited = Event::MemberInvited {
+            room: self.name.to_string(),
+            by: by.to_string(),
+            nick: nick.to_string(),
+        };
+        self.publish(&state, invited, Some(by_id));
+    }
+
     pub(super) fn member_count(&self) -> usize {
         self.lock().seats.len()
     }
@@ -662,6 +675,21 @@ impl Room {
         }
     }
 
+    /// As [`Room::require_host`], but a server operator (`operator`) passes
+    /// without being a host.
+    fn require_host_or_operator(
+        &self,
+        state: &RoomState,
+        actor: SessionId,
+        action: HostAction,
+        operator: bool,
+    ) -> Result<(), Refusal> {
+        match self.require_host(state, actor, action) {
+            Err(Refusal::NotHost { .. }) if operator => Ok(()),
+            other => other,
+        }
+    }
+
     /// Checks that `actor` may do `action` here (a host, not the default room).
     pub(super) fn check_host(&self, actor: SessionId, action: HostAction) -> Result<(), Refusal> {
         self.require_host(&self.lock(), actor, action)
@@ -683,9 +711,17 @@ impl Room {
             })
     }
 
-    pub(super) fn add_host(&self, actor: SessionId, by: &Nick, name: &str) -> Result<(), Refusal> {
+    /// Makes member `name` a host; `actor` must be one, or a server
+    /// `operator`.
+    pub(super) fn add_host(
+        &self,
+        actor: SessionId,
+        by: &Nick,
+        name: &str,
+        operator: bool,
+    ) -> Result<(), Refusal> {
         let mut state = self.lock();
-        self.require_host(&state, actor, HostAction::HostAdd)?;
+        self.require_host_or_operator(&state, actor, HostAction::HostAdd, operator)?;
         let seat = self.seat_named(&mut state, name)?;
         if seat.host {
             return Err(Refusal::AlreadyHost {
@@ -968,11 +1004,16 @@ impl Room {
     /// store cannot delete it, the room stays exactly as it was. Holds the
     /// `changes` lock, so a topic or password change that already passed its
     /// host check cannot save the room again after the delete.
-    pub(super) async fn close(&self, actor: SessionId) -> Result<Vec<SessionId>, Refusal> {
+    /// `actor` must be a host, or a server `operator`.
+    pub(super) async fn close(
+        &self,
+        actor: SessionId,
+        operator: bool,
+    ) -> Result<Vec<SessionId>, Refusal> {
         let _change = self.changes.lock().await;
         {
             let mut state = self.lock();
-            self.require_host(&state, actor, HostAction::Close)?;
+            self.require_host_or_operator(&state, actor, HostAction::Close, operator)?;
             state.closing = true;
         }
         let deleted = match self.store.delete_room(self.name.as_str()).await {
@@ -1071,12 +1112,12 @@ mod tests {
             ids[1..]
         );
         assert_eq!(
-            games.close(id(2)).await,
+            games.close(id(2), false).await,
             Err(Refusal::NotHost {
                 room: "games".into()
             })
         );
-        assert_eq!(games.close(id(1)).await, Ok(vec![id(1), id(2)]));
+        assert_eq!(games.close(id(1), false).await, Ok(vec![id(1), id(2)]));
         assert!(matches!(
             games.say(said("late"), None, id(1)),
             Err(Refusal::RoomGone { .. })
@@ -1144,11 +1185,11 @@ mod tests {
             })
         );
         assert_eq!(hosts(&games), ["ann"]);
-        games.add_host(id(1), &ann, "BOB").unwrap();
+        games.add_host(id(1), &ann, "BOB", false).unwrap();
         games.remove_host(id(1), &ann, "ann").unwrap();
         assert_eq!(hosts(&games), ["bob"]);
         assert_eq!(
-            games.add_host(id(1), &ann, "ann"),
+            games.add_host(id(1), &ann, "ann", false),
             Err(Refusal::NotHost {
                 room: "games".into()
             })
@@ -1225,6 +1266,15 @@ mod tests {
         fn dropped(&self) -> u64 {
             0
         }
+        fn load_server_bans(&self) -> Result<Vec<crate::store::StoredServerBan>, StoreError> {
+            self.inner.load_server_bans()
+        }
+        fn save_server_ban(&self, ban: crate::store::StoredServerBan) -> crate::store::Ack {
+            self.inner.save_server_ban(ban)
+        }
+        fn delete_server_ban(&self, mask: &str) -> crate::store::Ack {
+            self.inner.delete_server_ban(mask)
+        }
     }
 
     #[tokio::test]
@@ -1248,7 +1298,7 @@ mod tests {
         // ...when the host closes the room.
         let closing = tokio::spawn({
             let games = Arc::clone(&games);
-            async move { games.close(id(1)).await }
+            async move { games.close(id(1), false).await }
         });
         for _ in 0..10 {
             tokio::task::yield_now().await;

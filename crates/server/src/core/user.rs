@@ -98,6 +98,8 @@ pub(crate) struct UserState {
     pub(super) nonces: Nonces,
     /// The reply to a nonce'd request, being listened for.
     pub(super) recording: Recording,
+    /// The operator name this connection authenticated as, if it did.
+    pub(super) operator: Option<String>,
 }
 
 impl Drop for UserState {
@@ -140,6 +142,7 @@ impl UserState {
             resume: None,
             nonces: Nonces::default(),
             recording: Recording::Off,
+            operator: None,
         }
     }
 

@@ -12,7 +12,10 @@ use std::sync::{Mutex, MutexGuard};
 use banter_proto::names::fold;
 use tokio::sync::oneshot;
 
-use super::{history_key, Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom};
+use super::{
+    history_key, Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom,
+    StoredServerBan,
+};
 
 #[derive(Debug, Default)]
 struct State {
@@ -22,6 +25,8 @@ struct State {
     /// (so in id order).
     histories: HashMap<String, VecDeque<StoredMessage>>,
     last_id: i64,
+    /// By mask, lowercased.
+    server_bans: BTreeMap<String, StoredServerBan>,
 }
 
 /// See the module docs.
@@ -149,6 +154,21 @@ impl Store for MemoryStore {
     fn dropped(&self) -> u64 {
         0
     }
+
+    fn load_server_bans(&self) -> Result<Vec<StoredServerBan>, StoreError> {
+        Ok(self.lock().server_bans.values().cloned().collect())
+    }
+
+    fn save_server_ban(&self, ban: StoredServerBan) -> Ack {
+        let key = ban.mask.to_ascii_lowercase();
+        self.lock().server_bans.insert(key, ban);
+        ready(Ok(()))
+    }
+
+    fn delete_server_ban(&self, mask: &str) -> Ack {
+        self.lock().server_bans.remove(&mask.to_ascii_lowercase());
+        ready(Ok(()))
+    }
 }
 
 #[cfg(test)]
@@ -204,5 +224,10 @@ mod tests {
     #[test]
     fn a_healthy_store_has_no_problem() {
         checks::a_healthy_store_has_no_problem(&MemoryStore::new(5));
+    }
+
+    #[test]
+    fn server_bans_are_saved_replaced_and_deleted_by_mask() {
+        checks::server_bans_are_saved_replaced_and_deleted_by_mask(&MemoryStore::new(5));
     }
 }

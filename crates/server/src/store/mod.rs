@@ -64,6 +64,8 @@ pub enum MessageKind {
     ExtraRoom,
     /// To one user; stored only when the server is configured to.
     Private,
+    /// A notice to a room (IRC's NOTICE).
+    Notice,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -92,6 +94,19 @@ pub fn history_key(message: &StoredMessage) -> String {
         MessageKind::Private => format!("@{}", fold(message.recipient.as_deref().unwrap_or(""))),
         _ => fold(&message.room),
     }
+}
+
+/// A server-wide ban as stored; its key is the mask lowercased.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct StoredServerBan {
+    /// A screen-name pattern or an address, as the operator wrote it.
+    pub mask: String,
+    pub reason: String,
+    /// The operator's screen name.
+    pub by: String,
+    pub at: Millis,
+    /// When it ends; `None` for never.
+    pub until: Option<Millis>,
 }
 
 /// A room and the tail of its history, as [`Store::load`] returns it.
@@ -220,6 +235,15 @@ pub trait Store: Send + Sync + 'static {
     fn queued(&self) -> usize;
     /// Messages dropped since open because the queue was full.
     fn dropped(&self) -> u64;
+    /// Every saved server ban, sorted by key (ended ones included: the
+    /// caller drops them). Called once at start; blocks like [`Store::load`].
+    fn load_server_bans(&self) -> Result<Vec<StoredServerBan>, StoreError>;
+    /// Creates or replaces a server ban (matched by its mask, ignoring
+    /// case); durable when the Ack resolves Ok.
+    fn save_server_ban(&self, ban: StoredServerBan) -> Ack;
+    /// Deletes a server ban (matched by its mask, ignoring case); durable
+    /// when the Ack resolves Ok.
+    fn delete_server_ban(&self, mask: &str) -> Ack;
 }
 
 /// Behavioural checks every implementation must pass, written once and run by
@@ -510,6 +534,29 @@ pub(crate) mod checks {
             assert!(wait(store.history("games", 2, Some(appended[0]))).is_empty());
             wait(store.flush());
         }
+    }
+
+    pub(crate) fn server_bans_are_saved_replaced_and_deleted_by_mask(store: &dyn Store) {
+        let ban = |mask: &str, reason: &str| StoredServerBan {
+            mask: mask.to_owned(),
+            reason: reason.to_owned(),
+            by: "root".to_owned(),
+            at: 5,
+            until: Some(99),
+        };
+        assert_eq!(store.load_server_bans().unwrap(), vec![]);
+        wait(store.save_server_ban(ban("Troll*", "spam")));
+        wait(store.save_server_ban(ban("203.0.113.7", "flood")));
+        wait(store.save_server_ban(ban("troll*", "more spam")));
+        assert_eq!(
+            store.load_server_bans().unwrap(),
+            vec![ban("203.0.113.7", "flood"), ban("troll*", "more spam")]
+        );
+        wait(store.delete_server_ban("TROLL*"));
+        assert_eq!(
+            store.load_server_bans().unwrap(),
+            vec![ban("203.0.113.7", "flood")]
+        );
     }
 
     pub(crate) fn a_healthy_store_has_no_problem(store: &dyn Store) {

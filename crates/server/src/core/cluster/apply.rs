@@ -254,7 +254,7 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             name,
         } => Outcome::Done(room_of(&room).and_then(|room| {
             let by = Nick::parse(&by)?;
-            room.add_host(session.into(), &by, &name)
+            room.add_host(session.into(), &by, &name, false)
         })),
         Op::HostRemove {
             room,
@@ -348,7 +348,7 @@ async fn close(
     actor: SessionId,
     by: String,
 ) -> Result<Vec<SessionId>, Refusal> {
-    let members = room.close(actor).await?;
+    let members = room.close(actor, false).await?;
     hub.remove_room(&room);
     for &id in members
         .iter()

@@ -130,9 +130,11 @@ impl Courier for ClusterBroker {
             }
             // Kicks and closes are ops of the log, applied on every node;
             // a session is taken over only on its own node.
-            Control::Kicked { .. } | Control::RoomClosed { .. } | Control::TakeOver(_) => {
-                Err(Undelivered::Gone)
-            }
+            // An operator's kill acts on the operator's own node.
+            Control::Kicked { .. }
+            | Control::RoomClosed { .. }
+            | Control::TakeOver(_)
+            | Control::Killed { .. } => Err(Undelivered::Gone),
         }
     }
 

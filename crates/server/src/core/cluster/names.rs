@@ -11,6 +11,7 @@
 //! session of a private message, a kick or an invitation.
 
 use std::collections::HashMap;
+use std::net::{IpAddr, Ipv4Addr};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -240,6 +241,16 @@ impl Registry for ClusterRegistry {
         self.local.set_away(id, nick, message);
     }
 
+    fn set_operator(&self, id: SessionId, nick: &Nick) {
+        self.local.set_operator(id, nick);
+    }
+
+    /// This node's users only: a server ban disconnects the users it
+    /// matches on the node where it was set (operators act per node).
+    fn users_where(&self, keep: &mut dyn FnMut(&User) -> bool) -> Vec<User> {
+        self.local.users_where(keep)
+    }
+
     fn user(&self, name: &str) -> Option<User> {
         self.local.user(name).or_else(|| {
             let remote = self.remote(name)?;
@@ -248,6 +259,9 @@ impl Registry for ClusterRegistry {
                 nick: Nick::parse(&remote.nick).ok()?,
                 profile: None,
                 away: None,
+                // Not known beyond the user's own node.
+                address: IpAddr::V4(Ipv4Addr::UNSPECIFIED),
+                operator: false,
             })
         })
     }
@@ -273,6 +287,8 @@ impl Registry for ClusterRegistry {
                     nick: remote.nick.clone(),
                     profile: None,
                     away: None,
+                    operator: false,
+                    address: None,
                 }),
         );
         found.sort_by_key(|user| fold(&user.nick));

@@ -178,6 +178,7 @@ pub(super) enum Kind {
     Chat,
     Emote,
     FromRoom,
+    Notice,
 }
 
 impl From<MessageKind> for Kind {
@@ -185,6 +186,7 @@ impl From<MessageKind> for Kind {
         match kind {
             MessageKind::Emote => Self::Emote,
             MessageKind::ExtraRoom => Self::FromRoom,
+            MessageKind::Notice => Self::Notice,
             MessageKind::Chat | MessageKind::Private => Self::Chat,
         }
     }
@@ -196,6 +198,7 @@ impl From<Kind> for MessageKind {
             Kind::Chat => Self::Chat,
             Kind::Emote => Self::Emote,
             Kind::FromRoom => Self::ExtraRoom,
+            Kind::Notice => Self::Notice,
         }
     }
 }

@@ -17,17 +17,37 @@ use crate::core::room::Room;
 use crate::core::user::UserState;
 
 impl UserState {
+    /// Makes a member a host; a server operator may do it without being
+    /// one (to themselves, say), which is logged. On a cluster node the
+    /// log's op checks the host rule where it is applied, operators included.
     pub(super) async fn host_add(&mut self, room: Option<&str>, name: &str) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
-        let Some(cluster) = self.hub.cluster() else {
-            return room.add_host(self.id, self.registered_nick(), name);
-        };
-        let change = HostChange::Add {
-            session: self.id,
-            by: self.registered_nick().to_string(),
-            name: name.to_owned(),
-        };
-        Box::pin(cluster.host_change(&room, change)).await
+        if let Some(cluster) = self.hub.cluster() {
+            let change = HostChange::Add {
+                session: self.id,
+                by: self.registered_nick().to_string(),
+                name: name.to_owned(),
+            };
+            return Box::pin(cluster.host_change(&room, change)).await;
+        }
+        let overriding =
+            self.operator.is_some() && room.check_host(self.id, HostAction::HostAdd).is_err();
+        room.add_host(
+            self.id,
+            self.registered_nick(),
+            name,
+            self.operator.is_some(),
+        )?;
+        if overriding {
+            info!(
+                operator = self.operator.as_deref(),
+                by = %self.registered_nick(),
+                room = %room.name(),
+                host = name,
+                "operator made a host"
+            );
+        }
+        Ok(())
     }
 
     pub(super) async fn host_remove(
@@ -217,11 +237,22 @@ impl UserState {
                 })
             }
         }
+        room.invited(self.id, self.registered_nick(), &user.nick);
         self.reply(Event::InviteSent {
             room: room.name().to_string(),
             nick: user.nick.to_string(),
         });
         Ok(())
+    }
+
+    /// Refuses a change of modes, voices or bans on a cluster node: they are
+    /// not ops of the cluster's log yet, so a change on one node would not
+    /// reach the others' replicas (ARCHITECTURE.md, "Running as a cluster").
+    fn not_on_cluster(&self) -> Result<(), Refusal> {
+        match self.hub.cluster() {
+            Some(_) => Err(Refusal::NotOnCluster),
+            None => Ok(()),
+        }
     }
 
     pub(super) async fn set_mode(
@@ -230,6 +261,7 @@ impl UserState {
         mode: RoomMode,
         on: bool,
     ) -> Result<(), Refusal> {
+        self.not_on_cluster()?;
         let room = self.room_for(room)?;
         room.set_mode(self.id, self.registered_nick(), mode, on)
             .await?;
@@ -243,6 +275,7 @@ impl UserState {
         name: &str,
         on: bool,
     ) -> Result<(), Refusal> {
+        self.not_on_cluster()?;
         let room = self.room_for(room)?;
         room.set_voice(self.id, self.registered_nick(), name, on)
     }
@@ -257,6 +290,7 @@ impl UserState {
         mask: &str,
         on: bool,
     ) -> Result<(), Refusal> {
+        self.not_on_cluster()?;
         let room = self.room_for(room)?;
         let mask = BanMask::parse(mask).map_err(Refusal::BadMask)?;
         let shown = mask.to_string();

@@ -7,6 +7,7 @@
 //! exactly one [`Refusal`]. Answers go to the user's outbox as events.
 
 mod hosts;
+mod operators;
 mod people;
 mod queries;
 mod rooms;
@@ -118,6 +119,16 @@ impl UserState {
             Request::Ban { room, mask, on } => self.ban(room.as_deref(), &mask, on).await,
             Request::Bans { room } => self.bans(room.as_deref()),
             Request::Modes { room } => self.modes(room.as_deref()),
+            Request::Oper { name, password } => self.oper(&name, password).await,
+            Request::Kill { name, reason } => self.kill(&name, reason),
+            Request::ServerBan {
+                mask,
+                duration_secs,
+                reason,
+            } => self.server_ban(&mask, duration_secs, reason).await,
+            Request::ServerUnban { mask } => self.server_unban(&mask).await,
+            Request::ServerBans => self.server_bans(),
+            Request::Announce { text } => self.announce(text),
         };
         result
     }
@@ -129,6 +140,9 @@ impl UserState {
             return Err(Refusal::AlreadyRegistered);
         }
         let nick = Nick::parse(name)?;
+        self.hub
+            .server_bans
+            .check(nick.as_str(), self.peer.ip(), now_millis())?;
         let room_name = room.map(RoomName::parse).transpose()?;
         if let Some(locked) = room_name
             .as_ref()
@@ -144,6 +158,8 @@ impl UserState {
             nick: nick.clone(),
             profile: self.profile.clone(),
             away: None,
+            address: self.peer.ip(),
+            operator: false,
         };
         self.hub
             .register(user, Arc::clone(&self.outbox), Arc::clone(&self.control))
@@ -296,13 +312,23 @@ impl UserState {
         }
     }
 
-    /// Carries out another session's request on this one.
-    pub(crate) async fn handle_control(&mut self, request: Control) {
+    /// Carries out another session's request on this one; `Some` (with
+    /// what its rooms are told) when it ends the session: an operator
+    /// disconnected the user.
+    pub(crate) async fn handle_control(&mut self, request: Control) -> Option<String> {
         self.begin_request(None);
         match request {
+            Control::Killed { by, reason } => {
+                let message = match &reason {
+                    Some(reason) => format!("Killed by {by}: {reason}"),
+                    None => format!("Killed by {by}"),
+                };
+                self.reply(Event::Killed { by, reason });
+                return Some(message);
+            }
             Control::Kicked { room, by, reason } => {
                 if !self.is_in(&room) {
-                    return;
+                    return None;
                 }
                 let key = room.name().key().to_owned();
                 if let Some(passes) = &mut self.passes {
@@ -325,7 +351,7 @@ impl UserState {
             }
             Control::RoomClosed { room, by } => {
                 if !self.is_in(&room) {
-                    return;
+                    return None;
                 }
                 self.forget_room(&room);
                 self.reply(Event::RoomClosed {
@@ -347,6 +373,7 @@ impl UserState {
                 });
             }
         }
+        None
     }
 
     /// Leaves `room`, telling its members why.

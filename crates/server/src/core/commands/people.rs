@@ -57,6 +57,11 @@ impl UserState {
                 name: old.to_string(),
             });
         }
+        self.hub.server_bans.check(
+            new.as_str(),
+            self.peer.ip(),
+            crate::core::room::now_millis(),
+        )?;
         self.hub.rename(self.id, &old, &new).await?;
         self.nick = Some(new.clone());
         match self.hub.cluster() {

@@ -42,11 +42,16 @@ impl UserState {
         self.hub.user(name).map(|user| user.info())
     }
 
-    /// The user named `name` in detail: who they are and the rooms they are in.
+    /// The user named `name` in detail: who they are and the rooms they are
+    /// in; their address too when the one asking is a server operator.
     pub(crate) fn user_details(&self, name: &str) -> Option<UserDetails> {
         let user = self.hub.user(name)?;
+        let mut info = user.info();
+        if self.operator.is_some() {
+            info.address = Some(user.address.to_string());
+        }
         Some(UserDetails {
-            user: user.info(),
+            user: info,
             rooms: self.hub.rooms_of(user.id, self.id),
         })
     }

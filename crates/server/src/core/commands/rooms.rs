@@ -4,6 +4,7 @@
 use std::sync::Arc;
 
 use banter_proto::event::{LeaveReason, RoomMessage};
+use banter_proto::refusal::HostAction;
 use banter_proto::request::SayKind;
 use banter_proto::{Event, Refusal, RoomName};
 use tokio::time::Instant;
@@ -264,6 +265,7 @@ impl UserState {
             // Text-door users see their own emote, as the room does.
             SayKind::Emote if !self.door.answers_every_request => (MessageKind::Emote, None),
             SayKind::Emote => (MessageKind::Emote, Some(self.id)),
+            SayKind::Notice => (MessageKind::Notice, Some(self.id)),
         };
         let message = self.message(&room, kind, text);
         let said = self.say_in(&room, message, except).await?;
@@ -308,6 +310,8 @@ impl UserState {
         let (kind, kind_name) = match kind {
             SayKind::Chat => (MessageKind::Chat, "chat"),
             SayKind::Emote => (MessageKind::Emote, "emote"),
+            // Counted with chat: the metric's kinds are chat and emote.
+            SayKind::Notice => (MessageKind::Notice, "chat"),
         };
         let mut message = self.message(&room, kind, text);
         let said = self.say_in(&room, message.clone(), Some(self.id)).await?;
@@ -415,10 +419,22 @@ impl UserState {
     /// Deletes the room and its history; everyone in it is told (and a
     /// one-room door's users go to the default room). Store first: a close
     /// the store refuses changes nothing.
-    pub(super) async fn close(&mut self, room: Option<&str>) -> Result<(), Refusal> {
-        let room = self.room_for(room)?;
+    /// Closes a room the user hosts; a server operator may close any room,
+    /// one they are not in too, which is logged (on a node alone: a
+    /// cluster's log checks the host rule where the close is applied).
+    pub(super) async fn close(&mut self, name: Option<&str>) -> Result<(), Refusal> {
+        let operator = self.operator.is_some();
+        let room = match (self.room_for(name), name) {
+            (Err(Refusal::NotMember { .. }), Some(name)) if operator => {
+                self.hub.room(name).ok_or_else(|| Refusal::NoSuchRoom {
+                    room: name.to_owned(),
+                })?
+            }
+            (room, _) => room?,
+        };
+        let overriding = operator && room.check_host(self.id, HostAction::Close).is_err();
         let closed = match self.hub.cluster() {
-            None => room.close(self.id).await,
+            None => room.close(self.id, operator).await,
             Some(cluster) => {
                 // Every node takes it out of its directory and tells its members.
                 Box::pin(cluster.close(&room, self.id, self.registered_nick())).await
@@ -432,7 +448,11 @@ impl UserState {
             }
         };
         let by = self.registered_nick().to_string();
-        info!(room = %room.name(), %by, "room closed");
+        if overriding {
+            info!(operator = self.operator.as_deref(), room = %room.name(), %by, "operator closed a room");
+        } else {
+            info!(room = %room.name(), %by, "room closed");
+        }
         if self.hub.cluster().is_none() {
             self.hub.remove_room(&room);
             for id in members.into_iter().filter(|&id| id != self.id) {

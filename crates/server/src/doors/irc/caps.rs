@@ -11,6 +11,8 @@
 //! - `userhost-in-names`: NAMES lists `nick!user@host` masks.
 //! - `away-notify`: a user sharing a channel with this client who goes away
 //!   or comes back is announced with `AWAY`, once whatever rooms are shared.
+//! - `invite-notify`: a channel operator of a channel this client is in
+//!   inviting someone into it is shown as the `INVITE` line.
 //!
 //! The set lives in an atomic shared by the session (which negotiates) and
 //! the writer's renderer (which tags what it writes).
@@ -22,11 +24,13 @@ pub(super) const ECHO_MESSAGE: u8 = 2;
 pub(super) const MULTI_PREFIX: u8 = 4;
 pub(super) const USERHOST_IN_NAMES: u8 = 8;
 pub(super) const AWAY_NOTIFY: u8 = 16;
+pub(super) const INVITE_NOTIFY: u8 = 32;
 
 /// Every capability offered, by name, as `CAP LS` lists them.
-const OFFERED: [(&str, u8); 5] = [
+const OFFERED: [(&str, u8); 6] = [
     ("away-notify", AWAY_NOTIFY),
     ("echo-message", ECHO_MESSAGE),
+    ("invite-notify", INVITE_NOTIFY),
     ("multi-prefix", MULTI_PREFIX),
     ("server-time", SERVER_TIME),
     ("userhost-in-names", USERHOST_IN_NAMES),

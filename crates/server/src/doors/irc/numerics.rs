@@ -80,6 +80,19 @@ pub(super) const ERR_CHANOPRIVSNEEDED: u16 = 482;
 pub(super) const ERR_UMODEUNKNOWNFLAG: u16 = 501;
 pub(super) const ERR_USERSDONTMATCH: u16 = 502;
 pub(super) const ERR_INVALIDKEY: u16 = 525;
+pub(super) const RPL_STATSKLINE: u16 = 216;
+pub(super) const RPL_ENDOFSTATS: u16 = 219;
+pub(super) const RPL_WHOISOPERATOR: u16 = 313;
+pub(super) const RPL_WHOISACTUALLY: u16 = 338;
+pub(super) const RPL_YOUREOPER: u16 = 381;
+pub(super) const ERR_PASSWDMISMATCH: u16 = 464;
+pub(super) const ERR_YOUREBANNEDCREEP: u16 = 465;
+pub(super) const ERR_NOPRIVILEGES: u16 = 481;
+pub(super) const ERR_NOOPERHOST: u16 = 491;
+pub(super) const ERR_HELPNOTFOUND: u16 = 524;
+pub(super) const RPL_HELPSTART: u16 = 704;
+pub(super) const RPL_HELPTXT: u16 = 705;
+pub(super) const RPL_ENDOFHELP: u16 = 706;
 
 /// Lines for one client from the server named `server`, addressed to its
 /// nick (`*` before it has one), gathered to go into its outbox together.
@@ -248,6 +261,23 @@ impl Replies {
                 "{channel} has no key: anyone can join it, no invitation is needed"
             )),
             Refusal::NoPassword { .. } => self.notice(&format!("{channel} has no key to remove")),
+            Refusal::NotOperator => self.numeric(
+                ERR_NOPRIVILEGES,
+                &[],
+                "Permission Denied- You're not an IRC operator",
+            ),
+            Refusal::NoOperators => self.numeric(ERR_NOOPERHOST, &[], "No O-lines for your host"),
+            Refusal::WrongOperatorPassword { .. } => self.numeric(
+                ERR_PASSWDMISMATCH,
+                &[],
+                &format!("Password incorrect: {refusal}"),
+            ),
+            Refusal::OperatorLockedOut { .. } => {
+                self.numeric(ERR_NOOPERHOST, &[], &refusal.to_string())
+            }
+            Refusal::ServerBanned { .. } => {
+                self.numeric(ERR_YOUREBANNEDCREEP, &[], &refusal.to_string())
+            }
             // No numeric fits: the refusal's own sentence, which names no
             // command of another door.
             other @ (Refusal::AlreadyNamed { .. }
@@ -290,7 +320,10 @@ impl Replies {
             | Refusal::BadMask(_)
             | Refusal::BadModes(_)
             | Refusal::AlreadyBanned { .. }
-            | Refusal::NotBanned { .. }) => self.notice(&format!("{command}: {other}")),
+            | Refusal::NotBanned { .. }
+            | Refusal::BadServerBan { .. }
+            | Refusal::NoSuchServerBan { .. }
+            | Refusal::NotOnCluster) => self.notice(&format!("{command}: {other}")),
         }
     }
 }

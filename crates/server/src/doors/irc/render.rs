@@ -18,10 +18,11 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use super::caps::{Caps, AWAY_NOTIFY, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES};
+use super::caps::{Caps, AWAY_NOTIFY, INVITE_NOTIFY, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES};
 use super::message::{clean, fit};
 use super::numerics::{
-    Replies, RPL_BANLIST, RPL_ENDOFBANLIST, RPL_ENDOFNAMES, RPL_INVITING, RPL_NAMREPLY, RPL_TOPIC,
+    Replies, RPL_BANLIST, RPL_ENDOFBANLIST, RPL_ENDOFNAMES, RPL_ENDOFSTATS, RPL_INVITING,
+    RPL_NAMREPLY, RPL_STATSKLINE, RPL_TOPIC, RPL_YOUREOPER,
 };
 use super::HOST;
 use crate::core::{Delivery, DoorItem, Format, Missed};
@@ -100,13 +101,18 @@ pub(super) fn message(out: &mut BytesMut, message: &RoomMessage, command: &str, 
     } else {
         String::new()
     };
+    // A notice is one whoever renders it.
+    let command = match message.kind {
+        MessageKind::Notice => "NOTICE",
+        _ => command,
+    };
     let head = format!(
         "{tags}:{} {command} #{} :",
         mask(&message.from),
         message.room
     );
     match &message.kind {
-        MessageKind::Chat => fit(out, &head, &message.text, ""),
+        MessageKind::Chat | MessageKind::Notice => fit(out, &head, &message.text, ""),
         MessageKind::Emote => fit(out, &format!("{head}\x01ACTION "), &message.text, "\x01"),
         MessageKind::FromRoom(from) => {
             fit(out, &format!("{head}(from #{from}) "), &message.text, "")
@@ -426,6 +432,46 @@ impl IrcRenderer {
             Event::InviteSent { room, nick } => {
                 replies.numeric_bare(RPL_INVITING, &format!("{nick} #{room}"));
             }
+            Event::MemberInvited { room, by, nick } if self.caps.has(INVITE_NOTIFY) => {
+                replies.line(format_args!(":{} INVITE {nick} #{room}", mask(by)));
+            }
+            Event::OperatorNow { .. } => {
+                replies.numeric(RPL_YOUREOPER, &[], "You are now an IRC operator");
+                replies.line(format_args!(":{} MODE {me} :+o", mask(&me)));
+            }
+            Event::Killed { by, reason } => replies.line(format_args!(
+                ":{} KILL {me} :{}",
+                mask(by),
+                clean(reason.as_deref().unwrap_or(by))
+            )),
+            Event::UserKilled { nick } => replies.notice(&format!("{nick} was disconnected")),
+            Event::ServerBanSet { ban, disconnected } => replies.notice(&format!(
+                "Server ban on {} set{} ({}); {disconnected} disconnected",
+                ban.mask,
+                until(ban.until),
+                ban.reason
+            )),
+            Event::ServerBanLifted { mask } => {
+                replies.notice(&format!("Server ban on {mask} lifted"))
+            }
+            Event::ServerBanList(bans) => {
+                for ban in bans {
+                    replies.numeric_bare(
+                        RPL_STATSKLINE,
+                        &format!(
+                            "K {} * {} :{}{}",
+                            ban.mask,
+                            ban.by,
+                            clean(&ban.reason),
+                            until(ban.until)
+                        ),
+                    );
+                }
+                replies.numeric(RPL_ENDOFSTATS, &["K"], "End of /STATS report");
+            }
+            Event::Announcement { from, text } => {
+                replies.line(format_args!(":{} NOTICE $* :{}", mask(from), clean(text)));
+            }
             Event::Missed { room, count } => missed_notice(&mut replies, room.as_deref(), *count),
             Event::Refused(refusal) => replies.notice(&refusal.to_string()),
             Event::Goodbye => replies.line(format_args!("ERROR :Closing link (Quit)")),
@@ -433,6 +479,14 @@ impl IrcRenderer {
             _ => {}
         }
         out.extend_from_slice(replies.out.as_bytes());
+    }
+}
+
+/// When a server ban ends, as a notice or a STATS line says it.
+fn until(at: Option<i64>) -> String {
+    match at {
+        Some(at) => format!(" until {}", banter_proto::event::utc_minute(at)),
+        None => " until lifted".to_owned(),
     }
 }
 

@@ -39,6 +39,9 @@ use crate::config::Config;
 use crate::core::{now_millis, Door, Payload, UserState, MAX_BANS};
 use crate::doors::session::{Decode, DoorSession, End};
 
+mod help;
+mod operators;
+
 /// Most targets of one PRIVMSG, NOTICE, KICK, NAMES or WHOIS (ISUPPORT
 /// `MAXTARGETS` and `TARGMAX`).
 const MAX_TARGETS: usize = 4;
@@ -205,6 +208,7 @@ impl DoorSession for Session {
             )),
             End::Silent => error("Closing link: ping timeout".into()),
             End::Flood => error("Closing link: excess flood".into()),
+            End::Killed(message) => error(format!("Closing link: {message}")),
             End::Closed | End::ReadError(_) | End::WriterGone | End::Overflow => None,
         }
     }
@@ -478,6 +482,10 @@ impl Session {
                     .collect();
                 replies.numeric(RPL_USERHOST, &[], &found.join(" "));
             }
+            "HELP" | "HELPOP" => help::help(&mut replies, params.first().copied()),
+            "OPER" | "KILL" | "KLINE" | "UNKLINE" | "STATS" | "WALLOPS" | "SAMODE" => {
+                self.operator_command(&mut replies, command, params).await
+            }
             "MOTD" => motd(&mut replies),
             "TIME" => {
                 let now = render::server_time(now_millis());
@@ -738,7 +746,11 @@ impl Session {
         let Some((kind, text)) = said(text) else {
             return;
         };
-        if text.is_empty() && kind == SayKind::Chat {
+        let kind = match kind {
+            SayKind::Chat if notice => SayKind::Notice,
+            other => other,
+        };
+        if text.is_empty() && kind != SayKind::Emote {
             if !notice {
                 replies.numeric(ERR_NOTEXTTOSEND, &[], "No text to send");
             }
@@ -759,7 +771,15 @@ impl Session {
         let me = self.user.registered_nick().to_string();
         let mut out = BytesMut::new();
         for (_, target) in targets {
-            if let Some(room) = room_of(target) {
+            if target.starts_with('$') {
+                // `$*` (or any server mask): an operator's word to everyone.
+                let request = Request::Announce { text: text.clone() };
+                if let Err(refusal) = self.execute(replies, request).await {
+                    if !notice {
+                        replies.refusal(command, "", &message::clean(target), &refusal);
+                    }
+                }
+            } else if let Some(room) = room_of(target) {
                 self.flush(replies);
                 match self.user.say_to_others(room, kind, text.clone()).await {
                     Ok(said) if echo => render::message(&mut out, &said, command, timed),
@@ -881,7 +901,8 @@ impl Session {
         let multi = self.caps.has(MULTI_PREFIX);
         let who_line = |replies: &mut Replies, channel: &str, user: &UserInfo, prefix: &str| {
             let here = if user.away.is_some() { 'G' } else { 'H' };
-            let flags = format!("{here}{prefix}");
+            let operator = if user.operator { "*" } else { "" };
+            let flags = format!("{here}{operator}{prefix}");
             let (username, realname) = identity(user);
             replies.numeric(
                 RPL_WHOREPLY,
@@ -930,6 +951,17 @@ impl Session {
                     replies.numeric(RPL_WHOISCHANNELS, &[name], &rooms.join(" "));
                 }
                 replies.numeric(RPL_WHOISSERVER, &[name, &self.server], "banter chat server");
+                if user.operator {
+                    replies.numeric(RPL_WHOISOPERATOR, &[name], "is an IRC operator");
+                }
+                if let Some(address) = &user.address {
+                    // Only operators are told it (the core leaves it out otherwise).
+                    replies.numeric(
+                        RPL_WHOISACTUALLY,
+                        &[name, &format!("{username}@{address}"), address],
+                        "actually using host",
+                    );
+                }
                 if let Some(away) = &user.away {
                     replies.numeric(RPL_AWAY, &[name], away);
                 }
@@ -1152,7 +1184,7 @@ fn identity(user: &UserInfo) -> (&str, &str) {
 /// an ACTION reads as `* text`.
 fn private_text(kind: SayKind, text: &str) -> String {
     match kind {
-        SayKind::Chat => text.to_owned(),
+        SayKind::Chat | SayKind::Notice => text.to_owned(),
         SayKind::Emote => format!("* {text}"),
     }
 }

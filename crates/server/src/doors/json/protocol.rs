@@ -234,6 +234,23 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
         },
         Wire::Bans { room } => Request::Bans { room: Some(room) },
         Wire::Modes { room } => Request::Modes { room: Some(room) },
+        Wire::Oper { name, password } => Request::Oper { name, password },
+        Wire::Kill { name, reason } => Request::Kill {
+            name,
+            reason: reason.map(&text).transpose()?,
+        },
+        Wire::ServerBan {
+            mask,
+            seconds,
+            reason,
+        } => Request::ServerBan {
+            mask,
+            duration_secs: seconds.filter(|&secs| secs > 0),
+            reason: reason.map(&text).transpose()?,
+        },
+        Wire::ServerUnban { mask } => Request::ServerUnban { mask },
+        Wire::ServerBans => Request::ServerBans,
+        Wire::Announce { text: said } => Request::Announce { text: text(said)? },
     };
     Ok(match nonce {
         Some(nonce) => ClientRequest::Once {

@@ -7,10 +7,11 @@
 //! other doors' own output items never reach this door.
 
 use banter_proto::event::{
-    LeaveReason, MessageKind, ResumeToken, RoomMessage, RoomSummary, RoomView, WhoEntry,
+    LeaveReason, MessageKind, ResumeToken, RoomMessage, RoomSummary, RoomView, ServerBanEntry,
+    WhoEntry,
 };
 use banter_proto::{Event, RoomMode};
-use banter_wire::{self as wire, Envelope, Frame, PROTOCOL};
+use banter_wire::{self as wire, Envelope, Frame, ServerBan, PROTOCOL};
 use bytes::{BufMut, Bytes, BytesMut};
 use serde_json::value::RawValue;
 
@@ -84,6 +85,7 @@ fn message(message: &RoomMessage) -> wire::RoomMessage<&str> {
     let (kind, from_room) = match &message.kind {
         MessageKind::Chat => (wire::MessageKind::Chat, None),
         MessageKind::Emote => (wire::MessageKind::Emote, None),
+        MessageKind::Notice => (wire::MessageKind::Notice, None),
         MessageKind::FromRoom(room) => (wire::MessageKind::FromRoom, Some(room.as_str())),
     };
     wire::RoomMessage {
@@ -152,12 +154,25 @@ fn member_left<'a>(room: &'a str, nick: &'a str, reason: &'a LeaveReason) -> Fra
     }
 }
 
+fn server_ban(ban: &ServerBanEntry) -> ServerBan<&str> {
+    ServerBan {
+        mask: &ban.mask,
+        reason: &ban.reason,
+        by: &ban.by,
+        at: ban.at,
+        until: ban.until,
+    }
+}
+
 /// The frame for one event, or `None` for events this door does not send;
 /// `sentence` is a refusal's message.
 fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
     Some(match event {
         // Away changes are IRC's `away-notify`; banter/1 has no away status yet.
-        Event::Cancelled | Event::PromptCancelled(_) | Event::AwayChanged { .. } => return None,
+        Event::Cancelled
+        | Event::PromptCancelled(_)
+        | Event::AwayChanged { .. }
+        | Event::MemberInvited { .. } => return None,
         Event::Welcome {
             nick,
             room,
@@ -300,6 +315,21 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
             room: room.as_deref(),
             count: *count,
         },
+        Event::OperatorNow { name } => Frame::Operator { name },
+        Event::Killed { by, reason } => Frame::Killed {
+            by,
+            reason: reason.as_deref(),
+        },
+        Event::UserKilled { nick } => Frame::UserKilled { name: nick },
+        Event::ServerBanSet { ban, disconnected } => Frame::ServerBanSet {
+            ban: server_ban(ban),
+            disconnected: *disconnected,
+        },
+        Event::ServerBanLifted { mask } => Frame::ServerBanLifted { mask },
+        Event::ServerBanList(bans) => Frame::ServerBans {
+            bans: bans.iter().map(server_ban).collect(),
+        },
+        Event::Announcement { from, text } => Frame::Announcement { from, text },
         Event::Refused(refusal) => Frame::Error {
             code: refusal.code(),
             message: sentence,

@@ -67,6 +67,8 @@ pub(crate) enum End {
     /// It asked for more output than `--max-output-bytes` without reading it.
     Overflow,
     Shutdown,
+    /// A server operator disconnected the user; what their rooms are told.
+    Killed(String),
 }
 
 impl End {
@@ -82,6 +84,7 @@ impl End {
             End::Flood => "flooding",
             End::Overflow => "asked for more output than it read",
             End::Shutdown => "server shutdown",
+            End::Killed(_) => "disconnected by an operator",
         }
     }
 
@@ -102,6 +105,9 @@ impl End {
                 message: message.clone(),
             },
             End::Shutdown => Departure::Silent,
+            End::Killed(message) => Departure::Quit {
+                message: Some(message.clone()),
+            },
             _ => Departure::Disconnected,
         }
     }
@@ -175,9 +181,13 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
                 Event::Refused(Refusal::RegistrationTimeout { secs: *secs })
             }
             End::Flood => Event::Refused(Refusal::Flooding),
-            End::Closed | End::ReadError(_) | End::WriterGone | End::Silent | End::Overflow => {
-                return None
-            }
+            // The user was told by `Event::Killed`.
+            End::Closed
+            | End::ReadError(_)
+            | End::WriterGone
+            | End::Silent
+            | End::Overflow
+            | End::Killed(_) => return None,
         };
         Some(event.into())
     }
@@ -369,7 +379,9 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
                 control = &mut request => {
                     request.set(requests.recv());
                     session.before_control(&control);
-                    session.user().handle_control(control).await;
+                    if let Some(message) = session.user().handle_control(control).await {
+                        return End::Killed(message);
+                    }
                     continue;
                 }
                 arrival = input.next() => arrival,

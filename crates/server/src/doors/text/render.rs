@@ -26,7 +26,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use banter_proto::event::{
-    LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
+    utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
 };
 use banter_proto::refusal::HostAction;
 use banter_proto::{CommandSpec, Event, Refusal, RoomMode, COMMANDS};
@@ -63,6 +63,10 @@ pub(super) enum Prompt {
     /// The new password again. Input is hidden.
     RepeatPassword {
         room: String,
+    },
+    /// The password of server operator `name` (`:oper`). Input is hidden.
+    OperatorPassword {
+        name: String,
     },
 }
 
@@ -300,6 +304,12 @@ pub(super) fn item_text(item: &TextItem) -> String {
         TextItem::Prompt(Prompt::RepeatPassword { room }) => {
             line(&mut out, format_args!("the new password for {room} again:"))
         }
+        TextItem::Prompt(Prompt::OperatorPassword { name }) => line(
+            &mut out,
+            format_args!(
+                "operator password for {name} (what you type is hidden on most terminals; an empty line cancels):"
+            ),
+        ),
         TextItem::HiddenInputEnd | TextItem::HiddenInputCut => {}
         TextItem::Timestamps(true) => line(&mut out, format_args!("timestamps on")),
         TextItem::Timestamps(false) => line(&mut out, format_args!("timestamps off")),
@@ -332,7 +342,7 @@ pub fn plain_text(event: &Event) -> String {
             format_args!("{by} closed {room}; it and its history are gone"),
         ),
         // Away changes are IRC's `away-notify`; the text door has no away status.
-        Event::AwayChanged { .. } => {}
+        Event::AwayChanged { .. } | Event::MemberInvited { .. } => {}
         Event::Cancelled => line(&mut out, format_args!("cancelled; nothing changed")),
         Event::PromptCancelled(why) => {
             let why = match why {
@@ -586,6 +596,55 @@ pub fn plain_text(event: &Event) -> String {
                 if *count == 1 { "" } else { "s" }
             ),
         ),
+        Event::OperatorNow { name } => line(
+            &mut out,
+            format_args!("you are now a server operator ({name}); :h lists what operators may do"),
+        ),
+        Event::Killed { by, reason: None } => line(
+            &mut out,
+            format_args!("you were disconnected by server operator {by}"),
+        ),
+        Event::Killed {
+            by,
+            reason: Some(reason),
+        } => line(
+            &mut out,
+            format_args!("you were disconnected by server operator {by}: {reason}"),
+        ),
+        Event::UserKilled { nick } => line(&mut out, format_args!("{nick} was disconnected")),
+        Event::ServerBanSet { ban, disconnected } => {
+            let until = ban
+                .until
+                .map_or_else(|| "until lifted".to_owned(), |at| format!("until {}", utc_minute(at)));
+            line(
+                &mut out,
+                format_args!(
+                    "server ban on {} set {until} ({}); {disconnected} disconnected",
+                    ban.mask, ban.reason
+                ),
+            )
+        }
+        Event::ServerBanLifted { mask } => {
+            line(&mut out, format_args!("server ban on {mask} lifted"))
+        }
+        Event::ServerBanList(bans) if bans.is_empty() => {
+            line(&mut out, format_args!("no server bans"))
+        }
+        Event::ServerBanList(bans) => {
+            line(&mut out, format_args!("server bans ({}):", bans.len()));
+            for ban in bans {
+                let until = ban
+                    .until
+                    .map_or_else(|| "until lifted".to_owned(), |at| format!("until {}", utc_minute(at)));
+                line(
+                    &mut out,
+                    format_args!("  {} by {} {until}: {}", ban.mask, ban.by, ban.reason),
+                );
+            }
+        }
+        Event::Announcement { from, text } => {
+            line(&mut out, format_args!("[notice from {from}] {text}"))
+        }
         Event::Refused(refusal) => line(&mut out, format_args!("error: {}", TextRefusal(refusal))),
         Event::Goodbye => line(&mut out, format_args!("bye!")),
         Event::ShuttingDown => line(&mut out, format_args!("the server is shutting down, bye!")),
@@ -677,6 +736,12 @@ impl std::fmt::Display for TextRefusal<'_> {
             }
             // The colon-command parser's own sentence, usage included.
             Refusal::BadCommand(err) => std::fmt::Display::fmt(err, f),
+            Refusal::NotOperator => {
+                f.write_str("only server operators may do that (:oper <name> to become one)")
+            }
+            Refusal::NoSuchServerBan { mask } => {
+                write!(f, "there is no server ban on {mask} (:serverbans lists them)")
+            }
             Refusal::NoSuchCommand { name } => {
                 write!(f, "there is no command :{name} (type :h to list them)")
             }
@@ -729,7 +794,13 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::BadMask(_)
             | Refusal::BadModes(_)
             | Refusal::AlreadyBanned { .. }
-            | Refusal::BanListFull { .. } => std::fmt::Display::fmt(self.0, f),
+            | Refusal::BanListFull { .. }
+            | Refusal::NoOperators
+            | Refusal::WrongOperatorPassword { .. }
+            | Refusal::OperatorLockedOut { .. }
+            | Refusal::ServerBanned { .. }
+            | Refusal::BadServerBan { .. }
+            | Refusal::NotOnCluster => std::fmt::Display::fmt(self.0, f),
         }
     }
 }
@@ -787,6 +858,7 @@ fn live(out: &mut String, message: &RoomMessage) {
         MessageKind::FromRoom(from_room) => {
             line(out, format_args!("[{room}] {from}@{from_room}: {text}"))
         }
+        MessageKind::Notice => line(out, format_args!("[{room}] -{from}- {text}")),
     }
 }
 

@@ -61,6 +61,10 @@ enum Pending {
         first: String,
         epoch: u64,
     },
+    /// The password of the server operator `name` (`:oper`).
+    Operator {
+        name: String,
+    },
     /// The prompt was cancelled (a kick, a closed room) while the user may
     /// still be typing the hidden answer: the next line is that secret, and
     /// it is dropped unread.
@@ -324,6 +328,24 @@ impl Session {
                 on,
             },
             Command::Bans(room) => Request::Bans { room },
+            Command::Oper(name) => {
+                let prompt = Prompt::OperatorPassword { name: name.clone() };
+                self.ask_hidden(Pending::Operator { name }, prompt);
+                return None;
+            }
+            Command::Kill { name, reason } => Request::Kill { name, reason },
+            Command::ServerBan {
+                mask,
+                duration_secs,
+                reason,
+            } => Request::ServerBan {
+                mask,
+                duration_secs,
+                reason,
+            },
+            Command::ServerUnban(mask) => Request::ServerUnban { mask },
+            Command::ServerBans => Request::ServerBans,
+            Command::Announce(text) => Request::Announce { text },
         };
         self.execute(request).await;
         None
@@ -454,6 +476,14 @@ impl Session {
                     epoch,
                 };
                 self.ask_hidden(pending, prompt);
+            }
+            Pending::Operator { name } => {
+                self.user.outbox.release();
+                let oper = Request::Oper {
+                    name,
+                    password: text,
+                };
+                self.execute(oper).await;
             }
             Pending::RepeatPassword { room, first, epoch } => {
                 self.user.outbox.release();

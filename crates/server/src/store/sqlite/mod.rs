@@ -41,7 +41,8 @@ use tokio::sync::oneshot;
 
 use self::writer::{Job, Limits, Shared, Writer};
 use super::{
-    Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom, DEFAULT_HISTORY_MAX,
+    Ack, LoadedRoom, Reply, Store, StoreError, StoredMessage, StoredRoom, StoredServerBan,
+    DEFAULT_HISTORY_MAX,
 };
 use crate::metrics::Metrics;
 
@@ -290,5 +291,24 @@ impl Store for SqliteStore {
 
     fn dropped(&self) -> u64 {
         self.shared.dropped()
+    }
+
+    fn load_server_bans(&self) -> Result<Vec<StoredServerBan>, StoreError> {
+        let (answer, rx) = mpsc::sync_channel(1);
+        self.shared.submit(Job::LoadServerBans(answer));
+        rx.recv().map_err(|_| StoreError::Closed)?
+    }
+
+    fn save_server_ban(&self, ban: StoredServerBan) -> Ack {
+        let (answer, rx) = oneshot::channel();
+        self.shared.submit(Job::SaveServerBan(ban, answer));
+        rx
+    }
+
+    fn delete_server_ban(&self, mask: &str) -> Ack {
+        let (answer, rx) = oneshot::channel();
+        self.shared
+            .submit(Job::DeleteServerBan(mask.to_ascii_lowercase(), answer));
+        rx
     }
 }

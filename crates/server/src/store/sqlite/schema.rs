@@ -15,7 +15,9 @@ use rusqlite::{params, Connection, OptionalExtension, ToSql, Transaction};
 
 use banter_proto::RoomModes;
 
-use crate::store::{MessageKind, StoreError, StoredBan, StoredMessage, StoredRoom};
+use crate::store::{
+    MessageKind, StoreError, StoredBan, StoredMessage, StoredRoom, StoredServerBan,
+};
 
 /// Version 1: rooms by key, and one table of messages of every kind, each
 /// filed under its history key (see `store::history_key`) so that a room's
@@ -58,8 +60,46 @@ CREATE TABLE bans (
 ) WITHOUT ROWID;
 ";
 
+/// Version 3: server-wide bans by operators, by the mask lowercased; and
+/// notices among the kinds of messages. SQLite cannot change a CHECK, so
+/// `messages` is copied into a new table with the new one; the highest id
+/// handed out (`sqlite_sequence`, which may be above every stored id) is
+/// carried over, so no id comes again.
+const V3: &str = "
+CREATE TABLE messages_v3 (
+    id        INTEGER PRIMARY KEY AUTOINCREMENT,
+    history   TEXT NOT NULL,
+    room      TEXT NOT NULL,
+    sender    TEXT NOT NULL,
+    text      TEXT NOT NULL,
+    kind      TEXT NOT NULL
+              CHECK (kind IN ('chat', 'emote', 'extra_room', 'private', 'notice')),
+    at        INTEGER NOT NULL,
+    from_room TEXT,
+    recipient TEXT
+);
+INSERT INTO messages_v3 (id, history, room, sender, text, kind, at, from_room, recipient)
+    SELECT id, history, room, sender, text, kind, at, from_room, recipient FROM messages;
+CREATE TEMP TABLE kept_sequence AS SELECT seq FROM sqlite_sequence WHERE name = 'messages';
+DROP TABLE messages;
+ALTER TABLE messages_v3 RENAME TO messages;
+DELETE FROM sqlite_sequence WHERE name IN ('messages', 'messages_v3');
+INSERT INTO sqlite_sequence (name, seq) SELECT 'messages', seq FROM kept_sequence;
+DROP TABLE kept_sequence;
+CREATE INDEX messages_by_history ON messages (history, id);
+
+CREATE TABLE server_bans (
+    key    TEXT PRIMARY KEY NOT NULL,
+    mask   TEXT NOT NULL,
+    reason TEXT NOT NULL,
+    by     TEXT NOT NULL,
+    at     INTEGER NOT NULL,
+    until  INTEGER
+);
+";
+
 /// Every migration in order; the schema version the code supports is its length.
-pub(super) const MIGRATIONS: &[&str] = &[V1, V2];
+pub(super) const MIGRATIONS: &[&str] = &[V1, V2, V3];
 
 /// How long a statement waits for a lock held by another connection (an
 /// operator's `sqlite3` shell, say) before failing. Short, because the writer
@@ -111,13 +151,13 @@ pub(super) fn supported_version() -> i64 {
 /// [`CACHE_SIZE_KIB`] page cache, and migrates it; then stops the
 /// connection checking CHECK constraints.
 ///
-/// The one CHECK, that `messages.kind` is one of four names, costs SQLite an
+/// The one CHECK, that `messages.kind` is one of five names, costs SQLite an
 /// ephemeral table built, filled and dropped for every row inserted (the
 /// `IN` list of a CHECK is not kept between rows, not even within one
 /// statement): measured with callgrind, about 60% of the instructions the
 /// writer spent storing a message.
 /// This connection writes a kind only through [`MessageKind`]'s `ToSql`,
-/// which can produce nothing but those four names, and reading refuses any
+/// which can produce nothing but those five names, and reading refuses any
 /// other name, so the check can never fail here. Migrations run before, and
 /// are checked; any other connection (an operator's `sqlite3`) still
 /// enforces it: the schema is unchanged.
@@ -205,11 +245,12 @@ pub(super) fn probe_write(conn: &Connection) -> rusqlite::Result<()> {
 }
 
 /// Each kind's name in the database; part of the schema, so never renamed.
-const KIND_NAMES: [(MessageKind, &str); 4] = [
+const KIND_NAMES: [(MessageKind, &str); 5] = [
     (MessageKind::Chat, "chat"),
     (MessageKind::Emote, "emote"),
     (MessageKind::ExtraRoom, "extra_room"),
     (MessageKind::Private, "private"),
+    (MessageKind::Notice, "notice"),
 ];
 
 impl ToSql for MessageKind {
@@ -348,6 +389,48 @@ pub(super) fn delete_room(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
     tx.prepare_cached("DELETE FROM messages WHERE history = ?1")?
         .execute([key])?;
     Ok(())
+}
+
+/// Creates or replaces a server ban, by its mask lowercased.
+pub(super) fn save_server_ban(tx: &Transaction, ban: &StoredServerBan) -> rusqlite::Result<()> {
+    tx.prepare_cached(
+        "INSERT INTO server_bans (key, mask, reason, by, at, until)
+         VALUES (?1, ?2, ?3, ?4, ?5, ?6)
+         ON CONFLICT (key) DO UPDATE SET mask = excluded.mask, reason = excluded.reason,
+             by = excluded.by, at = excluded.at, until = excluded.until",
+    )?
+    .execute(params![
+        ban.mask.to_ascii_lowercase(),
+        ban.mask,
+        ban.reason,
+        ban.by,
+        ban.at,
+        ban.until
+    ])?;
+    Ok(())
+}
+
+/// Deletes the server ban whose key (mask lowercased) is `key`.
+pub(super) fn delete_server_ban(tx: &Transaction, key: &str) -> rusqlite::Result<()> {
+    tx.prepare_cached("DELETE FROM server_bans WHERE key = ?1")?
+        .execute([key])?;
+    Ok(())
+}
+
+/// Every saved server ban, sorted by key.
+pub(super) fn server_bans(conn: &Connection) -> rusqlite::Result<Vec<StoredServerBan>> {
+    let mut stmt =
+        conn.prepare_cached("SELECT mask, reason, by, at, until FROM server_bans ORDER BY key")?;
+    let rows = stmt.query_map([], |row| {
+        Ok(StoredServerBan {
+            mask: row.get(0)?,
+            reason: row.get(1)?,
+            by: row.get(2)?,
+            at: row.get(3)?,
+            until: row.get(4)?,
+        })
+    })?;
+    rows.collect()
 }
 
 /// Every saved room with its key and bans, sorted by key.

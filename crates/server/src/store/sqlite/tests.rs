@@ -165,6 +165,12 @@ fn paging_by_id_returns_every_message_once() {
 }
 
 #[test]
+fn server_bans_are_saved_replaced_and_deleted_by_mask() {
+    let dir = TempDir::new().unwrap();
+    checks::server_bans_are_saved_replaced_and_deleted_by_mask(&open(dir.path()));
+}
+
+#[test]
 fn a_healthy_store_has_no_problem() {
     let dir = TempDir::new().unwrap();
     checks::a_healthy_store_has_no_problem(&open(dir.path()));
@@ -538,6 +544,44 @@ fn a_fresh_database_is_at_the_current_version_in_wal_mode() {
 }
 
 #[test]
+fn a_version_1_database_gains_the_server_bans_table_and_keeps_its_rooms() {
+    let dir = TempDir::new().unwrap();
+    {
+        let conn = raw(dir.path());
+        conn.execute_batch(schema::MIGRATIONS[0]).unwrap();
+        conn.execute_batch(
+            "INSERT INTO rooms (key, name, created_at) VALUES ('games', 'Games', 7);
+             INSERT INTO messages (id, history, room, sender, text, kind, at)
+                 VALUES (5, 'games', 'Games', 'ann', 'hi', 'emote', 8);
+             UPDATE sqlite_sequence SET seq = 9 WHERE name = 'messages';",
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 1).unwrap();
+    }
+    let store = open(dir.path());
+    let loaded = store.load(5).unwrap();
+    assert_eq!(loaded[0].room.name, "Games");
+    assert_eq!(loaded[0].recent[0].kind, MessageKind::Emote);
+    // Ids handed out before (up to 9) are not handed out again; notices are kept.
+    let mut notice = checks::chat("Games", "bob", "psst", 10);
+    notice.kind = MessageKind::Notice;
+    assert_eq!(store.append(notice), 10);
+    checks::wait(store.flush());
+    let history = checks::wait(store.history("games", 5, None));
+    assert_eq!(history[1].kind, MessageKind::Notice);
+    checks::server_bans_are_saved_replaced_and_deleted_by_mask(&store);
+    drop(store);
+    // And the CHECK of every other connection knows notices.
+    raw(dir.path())
+        .execute(
+            "INSERT INTO messages (history, room, sender, text, kind, at)
+             VALUES ('games', 'Games', 'cy', 'x', 'notice', 11)",
+            [],
+        )
+        .unwrap();
+}
+
+#[test]
 fn a_database_newer_than_the_code_is_refused_untouched() {
     let dir = TempDir::new().unwrap();
     raw(dir.path())
@@ -551,8 +595,8 @@ fn a_database_newer_than_the_code_is_refused_untouched() {
                 err,
                 StoreError::TooNew {
                     found: 99,
-                    supported: 2
-                }
+                    supported
+                } if supported == schema::supported_version()
             ),
             "{err:?}"
         );

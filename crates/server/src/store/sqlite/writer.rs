@@ -56,7 +56,9 @@ use tokio::sync::oneshot;
 
 use super::schema::{self, Checkpoint};
 use crate::metrics::Metrics;
-use crate::store::{history_key, Ack, LoadedRoom, StoreError, StoredMessage, StoredRoom};
+use crate::store::{
+    history_key, Ack, LoadedRoom, StoreError, StoredMessage, StoredRoom, StoredServerBan,
+};
 
 /// How long the writer waits before retrying a failed commit: long enough not
 /// to spin on a full disk, short enough that recovery is noticed quickly.
@@ -83,6 +85,11 @@ pub(super) enum Job {
     Flush(Answer<()>),
     /// Answers every probe waiting in [`Shared::probe`].
     Probe,
+    SaveServerBan(StoredServerBan, Answer<()>),
+    /// By key (the mask lowercased).
+    DeleteServerBan(String, Answer<()>),
+    /// A std channel, like `Load`.
+    LoadServerBans(mpsc::SyncSender<Result<Vec<StoredServerBan>, StoreError>>),
 }
 
 impl Job {
@@ -91,7 +98,14 @@ impl Job {
         // A caller that stopped waiting has nothing to be told.
         match self {
             Job::Append(_) => {}
-            Job::SaveRoom(_, answer) | Job::DeleteRoom(_, answer) | Job::Flush(answer) => {
+            Job::SaveRoom(_, answer)
+            | Job::DeleteRoom(_, answer)
+            | Job::Flush(answer)
+            | Job::SaveServerBan(_, answer)
+            | Job::DeleteServerBan(_, answer) => {
+                let _ = answer.send(Err(StoreError::Closed));
+            }
+            Job::LoadServerBans(answer) => {
                 let _ = answer.send(Err(StoreError::Closed));
             }
             Job::History { answer, .. } => {
@@ -318,6 +332,8 @@ enum Change<'a> {
     Nothing,
     SaveRoom(&'a StoredRoom),
     DeleteRoom(&'a str),
+    SaveServerBan(&'a StoredServerBan),
+    DeleteServerBan(&'a str),
 }
 
 impl Writer {
@@ -449,6 +465,15 @@ impl Writer {
             }
             Job::Flush(answer) => {
                 let _ = answer.send(self.commit(Change::Nothing));
+            }
+            Job::SaveServerBan(ban, answer) => {
+                let _ = answer.send(self.commit(Change::SaveServerBan(&ban)));
+            }
+            Job::DeleteServerBan(key, answer) => {
+                let _ = answer.send(self.commit(Change::DeleteServerBan(&key)));
+            }
+            Job::LoadServerBans(answer) => {
+                let _ = answer.send(schema::server_bans(&self.conn).map_err(Into::into));
             }
             Job::Probe => {
                 let result = schema::probe_write(&self.conn);
@@ -702,6 +727,8 @@ fn write(
         Change::Nothing => {}
         Change::SaveRoom(room) => schema::save_room(&tx, &fold(&room.name), room)?,
         Change::DeleteRoom(key) => schema::delete_room(&tx, key)?,
+        Change::SaveServerBan(ban) => schema::save_server_ban(&tx, ban)?,
+        Change::DeleteServerBan(key) => schema::delete_server_ban(&tx, key)?,
     }
     tx.commit()
 }

@@ -10,7 +10,7 @@
 // once, with its nonce, when the connection is back.
 
 import { Connection, Refusal, socketUrl } from "./protocol.js";
-import { COMMANDS, findCommand, parseLine, parseModes } from "./commands.js";
+import { COMMANDS, findCommand, parseDuration, parseLine, parseModes } from "./commands.js";
 import {
   dayItem, dayKey, el, envelopeIcon, lockIcon, mentions, messageItem, noticeItem, settleItem,
   storedText, unreadLine, utf8Length,
@@ -939,6 +939,12 @@ function onEvent(frame) {
     case "invited":
       notice(null, `${frame.by} invited you to #${frame.room}: type :cr ${frame.room} to enter without its password.`);
       return;
+    case "announcement":
+      notice(null, `Notice from server operator ${frame.from}: ${frame.text}`);
+      return;
+    case "killed":
+      notice(null, `Server operator ${frame.by} disconnected you${frame.reason ? `: ${frame.reason}` : ""}`, "error");
+      return;
     case "missed":
       missed(frame);
       return;
@@ -1276,9 +1282,66 @@ async function run(line) {
     case "set":
       notice(conv, "The page always shows the time of each message; :set is for the text door.");
       return;
+    case "oper": return operPassword(parsed.word);
+    case "kill": {
+      const request = { type: "kill", name: parsed.word };
+      if (parsed.text) request.reason = parsed.text;
+      const done = await connection.request(request);
+      notice(conv, `${done.name} was disconnected`);
+      return;
+    }
+    case "serverban": {
+      const request = { type: "server_ban", mask: parsed.word };
+      let reason = parsed.text || "";
+      const first = reason.split(/\s+/)[0];
+      const seconds = parseDuration(first);
+      if (seconds !== null) {
+        request.seconds = seconds;
+        reason = reason.slice(first.length).trim();
+      }
+      if (reason) request.reason = reason;
+      const set = await connection.request(request);
+      notice(conv, `Server ban on ${set.mask} set ${untilText(set.until)} (${set.reason}); ${set.disconnected} disconnected`);
+      return;
+    }
+    case "serverunban": {
+      const lifted = await connection.request({ type: "server_unban", mask: parsed.word });
+      notice(conv, `Server ban on ${lifted.mask} lifted`);
+      return;
+    }
+    case "serverbans": {
+      const list = await connection.request({ type: "server_bans" });
+      if (list.bans.length === 0) notice(conv, "No server bans");
+      for (const ban of list.bans) notice(conv, `Server ban on ${ban.mask} by ${ban.by} ${untilText(ban.until)}: ${ban.reason}`);
+      return;
+    }
+    case "announce":
+      await connection.request({ type: "announce", text: parsed.text });
+      return;
     default:
       return;
   }
+}
+
+function untilText(until) {
+  return until === null ? "until lifted" : `until ${new Date(until).toISOString().slice(0, 16).replace("T", " ")} UTC`;
+}
+
+function operPassword(name) {
+  passwordDialog({
+    title: `Become operator ${name}`,
+    text: `Type the password of server operator ${name}.`,
+    twice: false,
+    submit: async (password) => {
+      try {
+        const reply = await connection.request({ type: "oper", name, password });
+        notice(null, `You are now a server operator (${reply.name}).`);
+        return null;
+      } catch (refusal) {
+        return refusal.message;
+      }
+    },
+  });
 }
 
 function renameMe(name) {

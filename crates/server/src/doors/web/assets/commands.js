@@ -34,6 +34,12 @@ export const COMMANDS = [
   { name: "unban", aliases: [], shape: "word", usage: "<mask>", summary: "(host) lift a ban" },
   { name: "bans", aliases: [], shape: "optional-word", usage: "[room]", summary: "(host) list this room's bans" },
   { name: "set", aliases: [], shape: "switch", usage: "timestamps on|off", summary: "(text door only: the page always shows times)" },
+  { name: "oper", aliases: [], shape: "word", usage: "<name>", summary: "become a server operator (the password is asked for, hidden)" },
+  { name: "kill", aliases: [], shape: "word-optional-text", usage: "<name> [reason]", summary: "(operator) disconnect a user" },
+  { name: "serverban", aliases: ["sban"], shape: "word-optional-text", usage: "<mask> [duration] [reason]", summary: "(operator) ban a name pattern or an address from the server" },
+  { name: "serverunban", aliases: ["sunban"], shape: "word", usage: "<mask>", summary: "(operator) lift a server ban" },
+  { name: "serverbans", aliases: ["sbans"], shape: "none", usage: "", summary: "(operator) list the server bans in force" },
+  { name: "announce", aliases: ["wallops"], shape: "text", usage: "<text>", summary: "(operator) a notice to everyone connected" },
 ];
 
 /** Each room mode's letter and its name in banter/1. */
@@ -53,6 +59,15 @@ export function parseModes(text) {
     changes.push([MODES[c], on]);
   }
   return changes.length ? changes : "no mode letter given (i, m, n, s or t)";
+}
+
+/** `30m`, `12h`, `7d` (s, m, h, d, w) in seconds, as the text door reads a ban's duration; null otherwise. */
+export function parseDuration(word) {
+  const match = /^(\d+)([smhdw])$/i.exec(word || "");
+  if (!match) return null;
+  const scale = { s: 1, m: 60, h: 3600, d: 86400, w: 604800 }[match[2].toLowerCase()];
+  const seconds = Number(match[1]) * scale;
+  return seconds > 0 && Number.isSafeInteger(seconds) ? seconds : null;
 }
 
 /** The command `word` names (by its name or any alias, ignoring case), if any. */

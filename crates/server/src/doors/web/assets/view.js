@@ -155,6 +155,9 @@ export function messageItem(message, me) {
       body.append(" ", el("span", { class: "via" }, `from #${message.from_room}`));
     }
     if (message.to) body.append(" ", el("span", { class: "via" }, `to ${message.to}`));
+    if (message.kind === "notice") {
+      body.append(" ", el("span", { class: "via" }, "(notice)"));
+    }
     body.append(el("span", { class: "sep", "aria-hidden": "true" }, ": "), said(message));
     item.append(body);
   }

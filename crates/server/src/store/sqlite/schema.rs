@@ -199,7 +199,12 @@ pub(super) fn open(path: &Path) -> Result<Connection, StoreError> {
     Ok(conn)
 }
 
+/// Runs the migrations from version `from` on, then, if any ran, copies
+/// them out of the WAL and empties it: a migration that rewrites a table
+/// (V3 copies `messages`) would otherwise leave the WAL file that big until
+/// a burst of traffic cut it back.
 fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
+    let mut migrated = false;
     for (done, sql) in MIGRATIONS.iter().enumerate().skip(from as usize) {
         let version = done as i64 + 1;
         let tx = conn.transaction()?;
@@ -207,6 +212,10 @@ fn migrate(conn: &mut Connection, from: i64) -> rusqlite::Result<()> {
         tx.pragma_update(None, "user_version", version)?;
         tx.commit()?;
         tracing::info!(version, "migrated the database schema");
+        migrated = true;
+    }
+    if migrated {
+        checkpoint(conn, Checkpoint::Truncate)?;
     }
     Ok(())
 }

@@ -484,6 +484,17 @@ async fn a_host_on_one_node_rules_members_on_the_others() {
         .ask(json!({"type": "topic", "room": "den", "topic": "mine"}), 2)
         .await;
     assert_eq!(refused["code"], "not_host", "{refused}");
+    // Modes, voices and bans are not ops of the log yet: a cluster node
+    // refuses them, so every replica keeps the room's default modes.
+    let changes = [
+        json!({"type": "set_mode", "room": "den", "mode": "moderated", "on": true}),
+        json!({"type": "voice", "room": "den", "name": "cal", "on": true}),
+        json!({"type": "ban", "room": "den", "mask": "troll*"}),
+    ];
+    for (n, change) in changes.into_iter().enumerate() {
+        let (refused, _) = host.ask(change, 10 + n as u64).await;
+        assert_eq!(refused["code"], "not_on_cluster", "{refused}");
+    }
 
     // Topic, hosts: set on a, seen on b and c.
     host.ask(

@@ -484,18 +484,6 @@ async fn a_host_on_one_node_rules_members_on_the_others() {
         .ask(json!({"type": "topic", "room": "den", "topic": "mine"}), 2)
         .await;
     assert_eq!(refused["code"], "not_host", "{refused}");
-    // Modes, voices and bans are not ops of the log yet: a cluster node
-    // refuses them, so every replica keeps the room's default modes.
-    let changes = [
-        json!({"type": "set_mode", "room": "den", "mode": "moderated", "on": true}),
-        json!({"type": "voice", "room": "den", "name": "cal", "on": true}),
-        json!({"type": "ban", "room": "den", "mask": "troll*"}),
-    ];
-    for (n, change) in changes.into_iter().enumerate() {
-        let (refused, _) = host.ask(change, 10 + n as u64).await;
-        assert_eq!(refused["code"], "not_on_cluster", "{refused}");
-    }
-
     // Topic, hosts: set on a, seen on b and c.
     host.ask(
         json!({"type": "topic", "room": "den", "topic": "go at nine"}),
@@ -650,6 +638,177 @@ async fn a_host_on_one_node_rules_members_on_the_others() {
             ("fay".into(), false)
         ]
     );
+}
+
+/// The members of `room` as `ws`'s node sees them: (name, host, voice).
+async fn who_voiced(ws: &mut WsClient, room: &str) -> Vec<(String, bool, bool)> {
+    let (answer, _) = ws.ask(json!({"type": "who", "room": room}), 40).await;
+    answer["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["host"].as_bool().unwrap(),
+                m["voice"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Reads `ws`'s frames up to `member_joined` of `name` in `room`.
+async fn until_joined(ws: &mut WsClient, room: &str, name: &str) {
+    while until_in(ws, "member_joined", room).await["name"] != name {}
+}
+
+/// Reads `ws`'s frames up to `mode_changed` of `mode` in `room`.
+async fn until_mode(ws: &mut WsClient, room: &str, mode: &str) {
+    while until_in(ws, "mode_changed", room).await["mode"] != mode {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn modes_voices_bans_and_invitations_set_on_one_node_hold_on_every_node() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut hana = WsClient::login(nodes[0].http(), "hana").await;
+    let (created, _) = hana.ask(json!({"type": "create", "room": "den"}), 1).await;
+    assert_eq!(created["host"], true, "{created}");
+    let mut bea = WsClient::login(nodes[1].http(), "bea").await;
+    bea.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut cy = WsClient::login(nodes[2].http(), "cy").await;
+    cy.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut ian = IrcClient::register(nodes[2].irc(), "ian").await;
+    ian.send("JOIN #den").await;
+    ian.skip_to(" 366 ").await;
+    let mut troll = nodes[1].banterd.login("trollop").await;
+    troll.send(":cr den").await;
+    for name in ["bea", "cy", "ian", "trollop"] {
+        until_joined(&mut hana, "den", name).await;
+    }
+
+    // +m set on a: a member on b without a voice may not speak, as b has it.
+    let (ok, _) = hana
+        .ask(
+            json!({"type": "set_mode", "room": "den", "mode": "moderated", "on": true}),
+            2,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    ian.skip_to(":hana!hana@banter MODE #den +m").await;
+    until_mode(&mut bea, "den", "moderated").await;
+    let (refused, _) = bea
+        .ask(json!({"type": "say", "room": "den", "text": "hello?"}), 2)
+        .await;
+    assert_eq!(refused["code"], "moderated", "{refused}");
+
+    // A host on IRC on c voices bea on b; her line then reaches c.
+    hana.ask(json!({"type": "host_add", "room": "den", "name": "ian"}), 3)
+        .await;
+    ian.skip_to(" MODE #den +o ian").await;
+    ian.send("MODE #den +v bea").await;
+    ian.skip_to(":ian!ian@banter MODE #den +v bea").await;
+    let voiced = until_in(&mut bea, "voice_changed", "den").await;
+    assert_eq!(
+        (voiced["name"].as_str(), voiced["by"].as_str(), voiced["on"].as_bool()),
+        (Some("bea"), Some("ian"), Some(true))
+    );
+    let (said, _) = bea
+        .ask(json!({"type": "say", "room": "den", "text": "now I may"}), 3)
+        .await;
+    assert_eq!(said["type"], "said", "{said}");
+    ian.skip_to(":bea!bea@banter PRIVMSG #den :now I may").await;
+
+    // The IRC host on c bans a pattern: the text member on b it matches is
+    // removed on every node and cannot come back.
+    ian.send("MODE #den +b troll*").await;
+    ian.skip_to(":ian!ian@banter MODE #den +b troll*").await;
+    troll
+        .expect_containing("you were kicked from den by ian: banned (troll*)")
+        .await;
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        let left = until_in(ws, "member_left", "den").await;
+        assert_eq!(
+            (left["name"].as_str(), left["reason"].as_str()),
+            (Some("trollop"), Some("kicked")),
+            "{left}"
+        );
+    }
+    troll.send(":cr den").await;
+    troll.expect_containing("banned").await;
+    let expected = vec![
+        ("hana".to_owned(), true, false),
+        ("bea".to_owned(), false, true),
+        ("cy".to_owned(), false, false),
+        ("ian".to_owned(), true, false),
+    ];
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        assert_eq!(who_voiced(ws, "den").await, expected);
+    }
+
+    // +i set on a: ivy on c is refused until invited from a.
+    hana.ask(
+        json!({"type": "set_mode", "room": "den", "mode": "invite_only", "on": true}),
+        4,
+    )
+    .await;
+    until_mode(&mut cy, "den", "invite_only").await;
+    let mut ivy = WsClient::login(nodes[2].http(), "ivy").await;
+    let (refused, _) = ivy.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(refused["code"], "invite_only", "{refused}");
+    let (sent, _) = hana
+        .ask(json!({"type": "invite", "room": "den", "name": "ivy"}), 5)
+        .await;
+    assert_eq!(sent["type"], "invite_sent", "{sent}");
+    let invited = ivy.until("invited").await;
+    assert_eq!(invited["by"], "hana", "{invited}");
+    let (joined, _) = ivy.ask(json!({"type": "join", "room": "den"}), 2).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    for ws in [&mut hana, &mut bea] {
+        until_joined(ws, "den", "ivy").await;
+    }
+
+    // +s set on a: listed on b only to a member.
+    hana.ask(
+        json!({"type": "set_mode", "room": "den", "mode": "secret", "on": true}),
+        6,
+    )
+    .await;
+    until_mode(&mut bea, "den", "secret").await;
+    let listed = |rooms: &Value| {
+        rooms["rooms"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{rooms}"))
+            .iter()
+            .any(|room| room["name"] == "den")
+    };
+    let mut sam = WsClient::login(nodes[1].http(), "sam").await;
+    let (rooms, _) = sam.ask(json!({"type": "rooms"}), 1).await;
+    assert!(!listed(&rooms), "{rooms}");
+    let (rooms, _) = bea.ask(json!({"type": "rooms"}), 7).await;
+    assert!(listed(&rooms), "{rooms}");
+
+    // Every node answers the same modes, members and bans (dated alike).
+    until_mode(&mut cy, "den", "secret").await;
+    hana.ask(json!({"type": "host_add", "room": "den", "name": "cy"}), 8)
+        .await;
+    for ws in [&mut bea, &mut cy] {
+        while until_in(ws, "host_added", "den").await["name"] != "cy" {}
+    }
+    let mut answers = Vec::new();
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        let (modes, _) = ws.ask(json!({"type": "modes", "room": "den"}), 50).await;
+        answers.push((modes["modes"].clone(), who_voiced(ws, "den").await));
+    }
+    assert_eq!(
+        answers[0].0,
+        json!(["invite_only", "moderated", "no_external", "secret", "topic_lock"])
+    );
+    assert!(answers.iter().all(|answer| *answer == answers[0]), "{answers:?}");
+    let (on_a, _) = hana.ask(json!({"type": "bans", "room": "den"}), 9).await;
+    let (on_c, _) = cy.ask(json!({"type": "bans", "room": "den"}), 9).await;
+    assert_eq!(on_a["bans"][0]["mask"], "troll*", "{on_a}");
+    assert_eq!(on_a["bans"], on_c["bans"]);
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -16,7 +16,8 @@ use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::stream::Stream;
 use banter_proto::event::LeaveReason;
-use banter_proto::{Nick, Refusal, RoomName};
+use banter_proto::modes::ModeError;
+use banter_proto::{BanMask, Nick, Refusal, RoomMode, RoomName};
 use futures::StreamExt;
 
 use super::op::{Envelope, Op};
@@ -160,6 +161,7 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             session,
             nick,
             list,
+            invited,
         } => {
             let id = SessionId::from(session);
             let entered = room_of(&room).and_then(|room| {
@@ -174,10 +176,10 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
                     cluster.leave(&room, id, Some(LeaveReason::Disconnected));
                 }
                 let outbox = local.then(|| Arc::clone(&held));
-                // Bans and invite-only were checked where the join was asked
-                // (`Room::check_entry`); a cluster's rooms keep their default
-                // modes (see `commands::modes`), so none applies here.
-                room.seat(id, nick, outbox, list, true)
+                // Bans and invite-only, checked where the join was asked
+                // (`Room::check_entry`), are checked again here: a ban or
+                // `+i` applied first refuses it on every node alike.
+                room.seat(id, nick, outbox, list, invited)
                     .map(|entry| (entry, held))
             });
             Outcome::Entered(entered)
@@ -299,6 +301,41 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             Ok(room) => close(cluster, hub, room, session.into(), by).await,
             Err(refusal) => Err(refusal),
         }),
+        Op::Mode {
+            room,
+            session,
+            by,
+            mode,
+            on,
+        } => Outcome::Done(match (room_of(&room), Nick::parse(&by)) {
+            (Ok(room), Ok(by)) => match RoomMode::from_letter(mode) {
+                Some(mode) => room.set_mode(session.into(), &by, mode, on).await,
+                None => Err(Refusal::BadModes(ModeError::Unknown { found: mode })),
+            },
+            (Err(refusal), _) => Err(refusal),
+            (_, Err(err)) => Err(err.into()),
+        }),
+        Op::Voice {
+            room,
+            session,
+            by,
+            name,
+            on,
+        } => Outcome::Done(room_of(&room).and_then(|room| {
+            let by = Nick::parse(&by)?;
+            room.set_voice(session.into(), &by, &name, on)
+        })),
+        Op::Ban {
+            room,
+            session,
+            by,
+            mask,
+            on,
+            at,
+        } => Outcome::Done(match room_of(&room) {
+            Ok(room) => ban(cluster, &room, session.into(), by, &mask, on, at).await,
+            Err(refusal) => Err(refusal),
+        }),
         Op::NodeGone { node } => {
             node_gone(cluster, hub, NodeId(node));
             return None;
@@ -317,6 +354,41 @@ fn kick(
     reason: Option<String>,
 ) -> Result<(), Refusal> {
     let target = room.kick_target(actor, name)?;
+    remove(cluster, room, target, by, reason);
+    Ok(())
+}
+
+/// A host bans `mask` (`on`) or lifts its ban: the members a new ban
+/// matches (other than hosts) leave on every node, as if kicked, and their
+/// own nodes tell their sessions.
+async fn ban(
+    cluster: &Cluster,
+    room: &Arc<Room>,
+    actor: SessionId,
+    by: String,
+    mask: &str,
+    on: bool,
+    at: i64,
+) -> Result<(), Refusal> {
+    let mask = BanMask::parse(mask).map_err(Refusal::BadMask)?;
+    let shown = mask.to_string();
+    let nick = Nick::parse(&by)?;
+    let victims = room.set_ban(actor, &nick, mask, on, at).await?;
+    for victim in victims {
+        remove(cluster, room, victim, by.clone(), Some(format!("banned ({shown})")));
+    }
+    Ok(())
+}
+
+/// Takes `target` out of `room` here, as kicked by `by`; if the member is
+/// on this node, its session is told.
+fn remove(
+    cluster: &Cluster,
+    room: &Arc<Room>,
+    target: SessionId,
+    by: String,
+    reason: Option<String>,
+) {
     room.leave(
         target,
         Some(LeaveReason::Kicked {
@@ -336,7 +408,6 @@ fn kick(
             }
         }
     }
-    Ok(())
 }
 
 /// Closes a room here: out of the store and the directory, and this node's

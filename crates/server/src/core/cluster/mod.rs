@@ -44,7 +44,7 @@ use std::time::Duration;
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv, stream};
 use banter_proto::event::LeaveReason;
-use banter_proto::{Nick, Refusal, RoomName};
+use banter_proto::{Nick, Refusal, RoomMode, RoomName};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
 
@@ -429,19 +429,22 @@ impl Cluster {
         }
     }
 
-    /// Seats session `id` in `room` on every node.
+    /// Seats session `id` in `room` on every node; `invited`: it holds an
+    /// invitation to the room.
     pub(super) async fn join(
         &self,
         room: &Room,
         id: SessionId,
         nick: &Nick,
         list: bool,
+        invited: bool,
     ) -> Result<(Entry, Arc<Outbox>), Refusal> {
         let op = Op::Join {
             room: room.name().to_string(),
             session: id.into(),
             nick: nick.to_string(),
             list,
+            invited,
         };
         match self.decide(room_subject(room.name().key()), op).await {
             Ok(Outcome::Entered(entered)) => entered,
@@ -470,7 +473,9 @@ impl Cluster {
         self.tell(room_subject(room.name().key()), op);
     }
 
-    /// Says a message in `room`: its id is the op's stream sequence.
+    /// Says a message in `room`: its id is the op's stream sequence. Whether
+    /// the sender may speak (bans, `+m`, `+n`) is asked here, from this
+    /// node's replica; once acknowledged, the message is delivered as applied.
     pub(super) async fn say(
         &self,
         room: &Room,
@@ -478,6 +483,8 @@ impl Cluster {
         except: Option<SessionId>,
         sender: SessionId,
     ) -> Result<Said, Refusal> {
+        let labelled = message.kind == crate::store::MessageKind::ExtraRoom;
+        room.check_speak(sender, &message.sender, labelled)?;
         let at = message.at;
         let op = Op::Say {
             room: room.name().to_string(),
@@ -557,6 +564,43 @@ impl Cluster {
                 by,
                 name,
                 reason,
+            },
+            HostChange::Mode {
+                session,
+                by,
+                mode,
+                on,
+            } => Op::Mode {
+                room: room_name,
+                session: session.into(),
+                by,
+                mode: mode.letter(),
+                on,
+            },
+            HostChange::Voice {
+                session,
+                by,
+                name,
+                on,
+            } => Op::Voice {
+                room: room_name,
+                session: session.into(),
+                by,
+                name,
+                on,
+            },
+            HostChange::Ban {
+                session,
+                by,
+                mask,
+                on,
+            } => Op::Ban {
+                room: room_name,
+                session: session.into(),
+                by,
+                mask,
+                on,
+                at: crate::core::room::now_millis(),
             },
         };
         match self.decide(room_subject(room.name().key()), op).await? {
@@ -651,6 +695,25 @@ pub(super) enum HostChange {
         by: String,
         name: String,
         reason: Option<String>,
+    },
+    Mode {
+        session: SessionId,
+        by: String,
+        mode: RoomMode,
+        on: bool,
+    },
+    Voice {
+        session: SessionId,
+        by: String,
+        name: String,
+        on: bool,
+    },
+    /// `mask` as parsed and shown (`BanMask`'s display).
+    Ban {
+        session: SessionId,
+        by: String,
+        mask: String,
+        on: bool,
     },
 }
 

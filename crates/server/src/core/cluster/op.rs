@@ -65,6 +65,10 @@ pub(super) enum Op {
         session: Sid,
         nick: String,
         list: bool,
+        /// The session holds an invitation to the room (it lets it past
+        /// invite-only, `+i`, when the join is applied).
+        #[serde(default)]
+        invited: bool,
     },
     Leave {
         room: String,
@@ -129,6 +133,32 @@ pub(super) enum Op {
         room: String,
         session: Sid,
         by: String,
+    },
+    /// A host sets (`on`) or clears one of the room's modes, by its letter.
+    Mode {
+        room: String,
+        session: Sid,
+        by: String,
+        mode: char,
+        on: bool,
+    },
+    /// A host gives (`on`) or takes a member's voice.
+    Voice {
+        room: String,
+        session: Sid,
+        by: String,
+        name: String,
+        on: bool,
+    },
+    /// A host bans a name pattern (`on`; members it matches leave) or lifts
+    /// its ban; `at` is when, the same on every node.
+    Ban {
+        room: String,
+        session: Sid,
+        by: String,
+        mask: String,
+        on: bool,
+        at: i64,
     },
     /// A node stopped answering: its sessions leave every room.
     NodeGone {

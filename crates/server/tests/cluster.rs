@@ -710,11 +710,18 @@ async fn modes_voices_bans_and_invitations_set_on_one_node_hold_on_every_node() 
     ian.skip_to(":ian!ian@banter MODE #den +v bea").await;
     let voiced = until_in(&mut bea, "voice_changed", "den").await;
     assert_eq!(
-        (voiced["name"].as_str(), voiced["by"].as_str(), voiced["on"].as_bool()),
+        (
+            voiced["name"].as_str(),
+            voiced["by"].as_str(),
+            voiced["on"].as_bool()
+        ),
         (Some("bea"), Some("ian"), Some(true))
     );
     let (said, _) = bea
-        .ask(json!({"type": "say", "room": "den", "text": "now I may"}), 3)
+        .ask(
+            json!({"type": "say", "room": "den", "text": "now I may"}),
+            3,
+        )
         .await;
     assert_eq!(said["type"], "said", "{said}");
     ian.skip_to(":bea!bea@banter PRIVMSG #den :now I may").await;
@@ -802,13 +809,47 @@ async fn modes_voices_bans_and_invitations_set_on_one_node_hold_on_every_node() 
     }
     assert_eq!(
         answers[0].0,
-        json!(["invite_only", "moderated", "no_external", "secret", "topic_lock"])
+        json!([
+            "invite_only",
+            "moderated",
+            "no_external",
+            "secret",
+            "topic_lock"
+        ])
     );
-    assert!(answers.iter().all(|answer| *answer == answers[0]), "{answers:?}");
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
     let (on_a, _) = hana.ask(json!({"type": "bans", "room": "den"}), 9).await;
     let (on_c, _) = cy.ask(json!({"type": "bans", "room": "den"}), 9).await;
     assert_eq!(on_a["bans"][0]["mask"], "troll*", "{on_a}");
     assert_eq!(on_a["bans"], on_c["bans"]);
+
+    // Node b restarted on its own data: its replica, replayed from the log,
+    // keeps the ban and the modes.
+    let mut nodes = nodes;
+    let b = nodes.remove(1);
+    let data = b.kill();
+    let b = Node::start_in(&nats, "b", data);
+    let mut trolly = WsClient::login(b.http(), "trolly").await;
+    let (refused, _) = trolly.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(refused["code"], "banned", "{refused}");
+    let mut zed = WsClient::login(b.http(), "zed").await;
+    let seen = eventually(Duration::from_secs(5), async || {
+        // A's copy of the names learns of zed on its own time.
+        let (sent, _) = hana
+            .ask(json!({"type": "invite", "room": "den", "name": "zed"}), 10)
+            .await;
+        sent["type"] == "invite_sent"
+    })
+    .await;
+    assert!(seen, "a learns of zed on the restarted b");
+    zed.until("invited").await;
+    let (joined, _) = zed.ask(json!({"type": "join", "room": "den"}), 2).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    let (modes, _) = zed.ask(json!({"type": "modes", "room": "den"}), 3).await;
+    assert_eq!(modes["modes"], answers[0].0, "{modes}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -1003,6 +1003,15 @@ impl Room {
         Ok(victims)
     }
 
+    /// Forgets the modes and bans loaded from the store (back to a new
+    /// room's), in memory only: a cluster node replaying the log's creation
+    /// of the room does, so the ops that follow set them as on every node.
+    pub(super) fn forget_rules(&self) {
+        let mut state = self.lock();
+        state.modes = RoomModes::default();
+        state.bans.clear();
+    }
+
     /// The room's bans, oldest first, for its hosts.
     pub(super) fn bans(&self, actor: SessionId) -> Result<Vec<BanEntry>, Refusal> {
         let state = self.lock();

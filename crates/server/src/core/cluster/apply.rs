@@ -8,6 +8,7 @@
 //! node feeds its own members in log order. An op this node published is
 //! answered to the session waiting for it with what it came to here.
 
+use std::collections::HashSet;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -42,9 +43,15 @@ pub(super) async fn start(
         .await
         .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
     let stream = stream.clone();
+    let mut loaded = Loaded(
+        hub.rooms()
+            .iter()
+            .map(|room| room.name().key().to_owned())
+            .collect(),
+    );
     tokio::spawn(async move {
         loop {
-            apply_all(&cluster, &hub, &mut messages).await;
+            apply_all(&cluster, &hub, &mut messages, &mut loaded).await;
             // The consumer failed (the broker restarted, say): a new one
             // goes on after the last op applied, once the broker answers.
             loop {
@@ -80,8 +87,17 @@ async fn consume(stream: &Stream, sequence: u64) -> Result<Ordered, async_nats::
     Ok(consumer.messages().await?)
 }
 
+/// The keys of the rooms this node loaded from its store whose `Create`
+/// it has not applied yet. When it does (replaying the log as it starts),
+/// the room's modes and bans go back to a new room's, so the ops that follow
+/// set them as on every other node: a replica is the log's alone (a ban
+/// loaded from the store would otherwise find, when replayed, nobody to
+/// remove). A room the log never created (one this node had before it
+/// joined the cluster) keeps what its store says.
+struct Loaded(HashSet<String>);
+
 /// Applies what `messages` brings until it fails.
-async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered) {
+async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered, loaded: &mut Loaded) {
     // A broker that restarted has forgotten the consumer, which would take
     // its 30 s request expiry to notice: each reconnect starts a new one.
     let mut connections = cluster.connections.subscribe();
@@ -114,7 +130,7 @@ async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered) {
                 );
             }
             Ok(envelope) => {
-                let outcome = apply(cluster, hub, sequence, envelope.op).await;
+                let outcome = apply(cluster, hub, sequence, envelope.op, loaded).await;
                 if envelope.node == cluster.node.0 {
                     if let Some(outcome) = outcome {
                         cluster.decided(envelope.serial, outcome);
@@ -136,13 +152,24 @@ fn no_room(room: &str) -> Refusal {
 }
 
 /// Applies one op; what it came to, for the session that asked.
-async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Outcome> {
+async fn apply(
+    cluster: &Cluster,
+    hub: &Hub,
+    sequence: u64,
+    op: Op,
+    loaded: &mut Loaded,
+) -> Option<Outcome> {
     let room_of = |name: &str| hub.room(name).ok_or_else(|| no_room(name));
     Some(match op {
         Op::Create { room, at: _ } => {
             let Ok(name) = RoomName::parse(&room) else {
                 return Some(Outcome::Done(Err(no_room(&room))));
             };
+            if loaded.0.remove(name.key()) {
+                if let Some(room) = hub.room(name.as_str()) {
+                    room.forget_rules();
+                }
+            }
             let created = match hub.create_room(name) {
                 Ok(room) => match room.persist().await {
                     Ok(()) => Ok(()),
@@ -375,7 +402,13 @@ async fn ban(
     let nick = Nick::parse(&by)?;
     let victims = room.set_ban(actor, &nick, mask, on, at).await?;
     for victim in victims {
-        remove(cluster, room, victim, by.clone(), Some(format!("banned ({shown})")));
+        remove(
+            cluster,
+            room,
+            victim,
+            by.clone(),
+            Some(format!("banned ({shown})")),
+        );
     }
     Ok(())
 }

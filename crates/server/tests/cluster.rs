@@ -6,7 +6,7 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
@@ -1058,6 +1058,247 @@ async fn while_the_broker_is_down_messages_are_refused_and_none_acknowledged_is_
         .await;
         assert!(complete, "node {}", node.name);
         assert_eq!(history, by_id, "node {}", node.name);
+    }
+}
+
+/// All of `room`'s history as the JSON door of `ws`'s node keeps it, paged
+/// back 200 at a time, oldest first.
+async fn full_history(ws: &mut WsClient, room: &str) -> Vec<(i64, String)> {
+    let mut all: Vec<(i64, String)> = Vec::new();
+    loop {
+        let mut request = json!({"type": "history", "room": room, "limit": 200});
+        if let Some((oldest, _)) = all.first() {
+            request["before"] = json!(oldest);
+        }
+        let (page, _) = ws.ask(request, 9).await;
+        assert_eq!(page["type"], "history", "{page}");
+        let page: Vec<(i64, String)> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_i64().unwrap(),
+                    m["text"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let short = page.len() < 200;
+        all.splice(0..0, page);
+        if short {
+            return all;
+        }
+    }
+}
+
+/// What a sender under load reports as it goes.
+enum Sent {
+    Acked { id: i64, text: String, at: Instant },
+    Refused(String),
+}
+
+/// How often each sender under load says something (well inside the test
+/// nodes' flood allowance over the test's few seconds).
+const LOAD_PACE: Duration = Duration::from_millis(50);
+
+/// Says a line every [`LOAD_PACE`] (each awaiting its answer) until `stop`.
+async fn send_continuously(
+    mut ws: WsClient,
+    s: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+    sent: tokio::sync::mpsc::UnboundedSender<Sent>,
+) {
+    let mut n = 0;
+    while !*stop.borrow() {
+        n += 1;
+        let text = format!("m-s{s}-{n}");
+        let asked = Instant::now();
+        match say(&mut ws, "lobby", &text, n).await {
+            Ok(id) => {
+                let at = Instant::now();
+                let _ = sent.send(Sent::Acked { id, text, at });
+            }
+            Err((code, message)) => {
+                // Refused within about 3 s, saying why; never left hanging.
+                assert!(asked.elapsed() < Duration::from_millis(3500));
+                assert_eq!(code, "not_saved", "{message}");
+                assert!(message.contains("unreachable"), "{message}");
+                let _ = sent.send(Sent::Refused(text));
+            }
+        }
+        tokio::time::sleep(LOAD_PACE).await;
+    }
+}
+
+/// Reads room messages (id, text, arrival) until `total` tells how many to
+/// expect and that many arrived.
+async fn listen_continuously(
+    mut ws: WsClient,
+    mut total: tokio::sync::watch::Receiver<Option<usize>>,
+) -> Vec<(i64, String, Instant)> {
+    let mut got = Vec::new();
+    loop {
+        if total.borrow().is_some_and(|total| got.len() >= total) {
+            return got;
+        }
+        tokio::select! {
+            frame = ws.try_recv(Duration::from_secs(20)) => {
+                let frame = frame.expect("the listener stays connected");
+                if frame["type"] == "message" {
+                    let text = frame["text"].as_str().unwrap().to_owned();
+                    got.push((frame["id"].as_i64().unwrap(), text, Instant::now()));
+                }
+            }
+            _ = total.changed() => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_broker_restarted_under_continuous_load_loses_and_repeats_nothing() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let nodes = three_nodes(&nats);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (total_tx, total) = tokio::sync::watch::channel(None);
+    let (sent_tx, mut sent) = tokio::sync::mpsc::unbounded_channel();
+    let mut listeners = Vec::new();
+    for node in &nodes {
+        let Member::Ws(ws) = Member::ws(node, &format!("l{}", node.name), "lobby").await else {
+            unreachable!()
+        };
+        listeners.push(tokio::spawn(listen_continuously(*ws, total.clone())));
+    }
+    let mut senders = Vec::new();
+    for (s, node) in nodes.iter().enumerate() {
+        let Member::Ws(ws) = Member::ws(node, &format!("s{}", node.name), "lobby").await else {
+            unreachable!()
+        };
+        let task = send_continuously(*ws, s, stop.clone(), sent_tx.clone());
+        senders.push(tokio::spawn(task));
+    }
+    drop(sent_tx);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    nats.kill();
+    // Down long enough for every sender to be refused at least once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    nats.restart();
+    let back = Instant::now();
+    let mut acked: Vec<(i64, String, Instant)> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    let mut record = |report: Sent| match report {
+        Sent::Acked { id, text, at } => acked.push((id, text, at)),
+        Sent::Refused(text) => refused.push(text),
+    };
+    // Until every sender has been acknowledged again, then a second more.
+    let recovered = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut again = HashSet::new();
+        while again.len() < nodes.len() {
+            let report = sent.recv().await.expect("the senders go on");
+            if let Sent::Acked { text, at, .. } = &report {
+                if *at > back {
+                    again.insert(text.split('-').nth(1).unwrap().to_owned());
+                }
+            }
+            record(report);
+        }
+    })
+    .await;
+    assert!(recovered.is_ok(), "every sender is acknowledged again");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop_tx.send_replace(true);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    while let Some(report) = sent.recv().await {
+        record(report);
+    }
+    assert!(
+        refused.len() >= nodes.len(),
+        "each sender was refused: {refused:?}"
+    );
+
+    // Ids increase for each sender, across the restart.
+    for s in 0..nodes.len() {
+        let prefix = format!("m-s{s}-");
+        let ids: Vec<i64> = acked
+            .iter()
+            .filter(|(_, text, _)| text.starts_with(&prefix))
+            .map(|(id, _, _)| *id)
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "sender {s}: {ids:?}"
+        );
+    }
+    let mut by_id: Vec<(i64, String)> = acked
+        .iter()
+        .map(|(id, text, _)| (*id, text.clone()))
+        .collect();
+    by_id.sort();
+
+    // Every acknowledged message reached every node's listener exactly once,
+    // in id order; no refused one did.
+    total_tx.send_replace(Some(by_id.len()));
+    let acked_at: HashMap<i64, Instant> = acked.iter().map(|(id, _, at)| (*id, *at)).collect();
+    let first_back = acked
+        .iter()
+        .filter(|(_, _, at)| *at > back)
+        .map(|(_, _, at)| *at - back)
+        .min()
+        .unwrap();
+    let mut fills = Vec::new();
+    for (node, listener) in nodes.iter().zip(listeners) {
+        let got = tokio::time::timeout(Duration::from_secs(20), listener)
+            .await
+            .unwrap_or_else(|_| panic!("node {}: not every message arrived", node.name))
+            .unwrap();
+        let texts: Vec<(i64, String)> = got
+            .iter()
+            .map(|(id, text, _)| (*id, text.clone()))
+            .collect();
+        assert_eq!(texts, by_id, "node {}", node.name);
+        // The gap: how long the messages acknowledged after the broker came
+        // back waited to reach this node (its consumer starts again).
+        let longest = got
+            .iter()
+            .filter(|(id, _, _)| acked_at[id] > back)
+            .map(|(id, _, arrived)| arrived.saturating_duration_since(acked_at[id]))
+            .max()
+            .unwrap();
+        let caught_up = got
+            .iter()
+            .filter(|(id, _, _)| acked_at[id] > back)
+            .map(|(_, _, arrived)| *arrived - back)
+            .min()
+            .unwrap();
+        fills.push(format!(
+            "node {}: first message after the restart delivered {} ms after it, longest wait from acknowledgement to delivery {} ms",
+            node.name,
+            caught_up.as_millis(),
+            longest.as_millis()
+        ));
+    }
+    println!(
+        "broker restart under load: {} acknowledged, {} refused; first acknowledgement {} ms after the broker was restarted; {}",
+        by_id.len(),
+        refused.len(),
+        first_back.as_millis(),
+        fills.join("; ")
+    );
+
+    // And every node's history has them all, and nothing refused.
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("h{}", node.name)).await;
+        ws.ask(json!({"type": "join", "room": "lobby"}), 1).await;
+        assert_eq!(
+            full_history(&mut ws, "lobby").await,
+            by_id,
+            "node {}",
+            node.name
+        );
     }
 }
 

@@ -53,9 +53,10 @@ pub(super) async fn start(
         loop {
             apply_all(&cluster, &hub, &mut messages, &mut loaded).await;
             // The consumer failed (the broker restarted, say): a new one
-            // goes on after the last op applied, once the broker answers.
+            // goes on after the last op applied, at once (what was said
+            // meanwhile on other nodes is the gap it fills), then every
+            // RECONSUME until the broker answers.
             loop {
-                tokio::time::sleep(RECONSUME).await;
                 let next = *cluster.applied.borrow() + 1;
                 match consume(&stream, next).await {
                     Ok(more) => {
@@ -65,6 +66,7 @@ pub(super) async fn start(
                     }
                     Err(err) => tracing::debug!(%err, "cluster: the log cannot be read yet"),
                 }
+                tokio::time::sleep(RECONSUME).await;
             }
         }
     });

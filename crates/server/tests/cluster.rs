@@ -11,6 +11,7 @@ use std::time::{Duration, Instant};
 use serde_json::{json, Value};
 
 use support::cluster::{eventually, three_nodes, Nats, Node};
+use support::http::get;
 use support::irc::IrcClient;
 use support::ws::WsClient;
 use support::Client;
@@ -1299,6 +1300,61 @@ async fn the_broker_restarted_under_continuous_load_loses_and_repeats_nothing() 
             "node {}",
             node.name
         );
+    }
+}
+
+/// Polls `node`'s `/readyz` until its status is `status` (at most `limit`);
+/// its last answer.
+async fn readyz_until(node: &Node, status: u16, limit: Duration) -> (u16, String) {
+    let mut last = (0, String::new());
+    eventually(limit, async || {
+        last = get(node.http(), "/readyz").await;
+        last.0 == status
+    })
+    .await;
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readyz_says_not_ready_while_a_node_cannot_reach_the_broker() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let proxy = support::cluster::Proxy::start(nats.port).await;
+    let a = Node::start(&nats, "a");
+    let b = Node::start_via(&proxy.url(), "b", tempfile::tempdir().unwrap());
+    let ready = (200, "ready\n".to_owned());
+    for node in [&a, &b] {
+        assert_eq!(
+            get(node.http(), "/readyz").await,
+            ready,
+            "node {}",
+            node.name
+        );
+    }
+
+    // B cut off: not ready, within the heartbeat silence; a still is.
+    proxy.cut();
+    let (status, body) = readyz_until(&b, 503, Duration::from_secs(4)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("not ready: "), "{body}");
+    assert!(body.contains("broker"), "{body}");
+    assert_eq!(get(a.http(), "/readyz").await, ready);
+    // Healed (b had no users, so nobody declared it gone): ready again.
+    proxy.heal();
+    assert_eq!(readyz_until(&b, 200, Duration::from_secs(10)).await, ready);
+
+    // The broker down: neither node is ready; back: both are.
+    nats.kill();
+    for node in [&a, &b] {
+        let (status, body) = readyz_until(node, 503, Duration::from_secs(4)).await;
+        assert_eq!(status, 503, "node {}: {body}", node.name);
+        assert!(body.contains("broker"), "{body}");
+    }
+    nats.restart();
+    for node in [&a, &b] {
+        let answer = readyz_until(node, 200, Duration::from_secs(10)).await;
+        assert_eq!(answer, ready, "node {}", node.name);
     }
 }
 

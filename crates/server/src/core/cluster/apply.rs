@@ -9,6 +9,7 @@
 //! answered to the session waiting for it with what it came to here.
 
 use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -42,6 +43,7 @@ pub(super) async fn start(
     let mut messages = consume(stream, 1)
         .await
         .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
+    cluster.reading.store(true, Ordering::Relaxed);
     let stream = stream.clone();
     let mut loaded = Loaded(
         hub.rooms()
@@ -52,6 +54,7 @@ pub(super) async fn start(
     tokio::spawn(async move {
         loop {
             apply_all(&cluster, &hub, &mut messages, &mut loaded).await;
+            cluster.reading.store(false, Ordering::Relaxed);
             // The consumer failed (the broker restarted, say): a new one
             // goes on after the last op applied, at once (what was said
             // meanwhile on other nodes is the gap it fills), then every
@@ -61,6 +64,7 @@ pub(super) async fn start(
                 match consume(&stream, next).await {
                     Ok(more) => {
                         tracing::info!(from = next, "cluster: reading the log again");
+                        cluster.reading.store(true, Ordering::Relaxed);
                         messages = more;
                         break;
                     }

@@ -37,7 +37,7 @@ mod op;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
@@ -47,6 +47,7 @@ use banter_proto::event::LeaveReason;
 use banter_proto::{Nick, Refusal, RoomMode, RoomName};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
@@ -131,6 +132,11 @@ pub(crate) struct Cluster {
     applied: watch::Sender<u64>,
     /// Counts the client's connections to the broker (each reconnect).
     connections: watch::Sender<u64>,
+    /// When this node last heard its own heartbeat back from the broker.
+    heard_self: Mutex<Instant>,
+    /// The log's consumer is running (false from its failure until a new
+    /// one is made).
+    reading: AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -216,6 +222,8 @@ impl Cluster {
             publisher: Mutex::new(Some(publisher)),
             applied: watch::Sender::new(0),
             connections,
+            heard_self: Mutex::new(Instant::now()),
+            reading: AtomicBool::new(false),
         }))
     }
 
@@ -264,6 +272,27 @@ impl Cluster {
             self.node.0
         );
         Ok(())
+    }
+
+    /// Why this node cannot do its part now, if so: it is not connected to
+    /// the broker, has not heard its own heartbeat come back for
+    /// [`liveness::SILENCE`] (a link that is silently gone, or a stalled
+    /// broker), or is not reading the log (JetStream not answering yet).
+    pub(super) fn problem(&self) -> Option<String> {
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            return Some(format!("cannot reach the cluster's broker at {}", self.url));
+        }
+        let silent = lock(&self.heard_self).elapsed();
+        if silent > liveness::SILENCE {
+            return Some(format!(
+                "has not heard from the cluster's broker for {} s",
+                silent.as_secs()
+            ));
+        }
+        if !self.reading.load(Ordering::Relaxed) {
+            return Some("not reading the cluster's log yet".into());
+        }
+        None
     }
 
     /// Sends what the sessions asked for, in the order they asked.

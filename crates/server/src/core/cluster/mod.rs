@@ -69,6 +69,22 @@ const NODES_SUBJECT: &str = "banter.nodes";
 /// How long a publish (or a name claim) may take before the user is told
 /// the chat is unreachable.
 const PUBLISH_TIMEOUT: Duration = Duration::from_millis(2500);
+/// The longest wait between two tries to reach the broker again: the client
+/// library's own backoff grows to 4 s, so a node would be back up to 4 s
+/// after the broker (over a second after a 3 s outage). A few nodes trying
+/// four times a second is nothing to a NATS server.
+const RECONNECT_DELAY_MAX: Duration = Duration::from_millis(250);
+
+/// The wait before the `attempts`th try to reconnect: none for the first,
+/// then doubling from 2 ms up to [`RECONNECT_DELAY_MAX`].
+fn reconnect_delay(attempts: usize) -> Duration {
+    let doubled = 1u64 << attempts.saturating_sub(1).min(16);
+    match attempts {
+        0 | 1 => Duration::ZERO,
+        _ => Duration::from_millis(doubled).min(RECONNECT_DELAY_MAX),
+    }
+}
+
 /// How long a session waits for its op to come back applied.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -167,6 +183,7 @@ impl Cluster {
                 }
                 std::future::ready(())
             })
+            .reconnect_delay_callback(reconnect_delay)
             .connection_timeout(PUBLISH_TIMEOUT)
             .request_timeout(Some(PUBLISH_TIMEOUT))
             .connect(url)
@@ -767,4 +784,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnecting_tries_at_once_then_backs_off_to_a_quarter_second() {
+        let delays: Vec<u64> = (1..=12)
+            .map(|attempts| reconnect_delay(attempts).as_millis() as u64)
+            .collect();
+        assert_eq!(delays, [0, 2, 4, 8, 16, 32, 64, 128, 250, 250, 250, 250]);
+        assert_eq!(reconnect_delay(usize::MAX), RECONNECT_DELAY_MAX);
+    }
 }

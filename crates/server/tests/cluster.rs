@@ -1358,6 +1358,93 @@ async fn readyz_says_not_ready_while_a_node_cannot_reach_the_broker() {
     }
 }
 
+/// What a node answers a `hello` as `name` on a new WebSocket.
+async fn hello(node: std::net::SocketAddr, name: &str) -> Value {
+    let mut ws = WsClient::connect(node).await;
+    ws.send(json!({"type": "hello", "name": name, "id": 0}))
+        .await;
+    ws.recv().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_on_one_node_kills_and_server_bans_users_on_another() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let Some(nats) = Nats::start() else { return };
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("banter.toml");
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let hash = argon2::Argon2::default()
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+    let lines = banter_server::config::Operator::toml_lines("root", &hash);
+    std::fs::write(&config, lines).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let a = Node::start_with(
+        &nats.url(),
+        "a",
+        data,
+        &["--config", config.to_str().unwrap()],
+    );
+    let b = Node::start(&nats, "b");
+    let mut boss = WsClient::login(a.http(), "boss").await;
+    let (oper, _) = boss
+        .ask(
+            json!({"type": "oper", "name": "root", "password": "correct horse"}),
+            1,
+        )
+        .await;
+    assert_eq!(oper["type"], "operator", "{oper}");
+
+    // A kill from a of a user on b.
+    let mut vic = WsClient::login(b.http(), "vic").await;
+    let killed = eventually(Duration::from_secs(5), async || {
+        // A's copy of the names learns of vic on its own time.
+        let (answer, _) = boss
+            .ask(json!({"type": "kill", "name": "vic", "reason": "spam"}), 2)
+            .await;
+        answer["type"] == "user_killed"
+    })
+    .await;
+    assert!(killed, "a finds vic on b");
+    let told = vic.until("killed").await;
+    assert_eq!(
+        (told["by"].as_str(), told["reason"].as_str()),
+        (Some("boss"), Some("spam")),
+        "{told}"
+    );
+    assert!(
+        vic.try_recv(Duration::from_secs(5)).await.is_none(),
+        "vic is disconnected"
+    );
+
+    // A server ban set on a: b disconnects its user it matches and refuses
+    // the pattern from then on; lifted on a, b lets it in again.
+    let mut spammer = WsClient::login(b.http(), "spammer").await;
+    let (set, _) = boss
+        .ask(
+            json!({"type": "server_ban", "mask": "spam*", "reason": "adverts"}),
+            3,
+        )
+        .await;
+    assert_eq!(set["type"], "server_ban_set", "{set}");
+    let told = spammer.until("killed").await;
+    assert_eq!(told["reason"], "banned: adverts", "{told}");
+    let refused = hello(b.http(), "spam2").await;
+    assert_eq!(refused["code"], "server_banned", "{refused}");
+    let (lifted, _) = boss
+        .ask(json!({"type": "server_unban", "mask": "spam*"}), 4)
+        .await;
+    assert_eq!(lifted["type"], "server_ban_lifted", "{lifted}");
+    let mut answer = Value::Null;
+    let welcome = eventually(Duration::from_secs(5), async || {
+        answer = hello(b.http(), "spam3").await;
+        answer["type"] == "welcome"
+    })
+    .await;
+    assert!(welcome, "{answer}");
+}
+
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn a_node_cut_off_from_the_broker_refuses_is_removed_and_never_comes_back_stale() {
     let Some(nats) = Nats::start() else { return };

@@ -17,7 +17,7 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::stream::Stream;
-use banter_proto::event::LeaveReason;
+use banter_proto::event::{LeaveReason, ServerBanEntry};
 use banter_proto::modes::ModeError;
 use banter_proto::{BanMask, Nick, Refusal, RoomMode, RoomName};
 use futures::StreamExt;
@@ -27,7 +27,8 @@ use super::{Cluster, Outcome};
 use crate::core::control::Control;
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
-use crate::core::room::Room;
+use crate::core::room::{now_millis, Room};
+use crate::core::server_bans::{BanTarget, ServerBan};
 use crate::core::session_id::{NodeId, SessionId};
 use crate::store::{MessageKind, StoredMessage};
 
@@ -136,7 +137,8 @@ async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered, loaded:
                 );
             }
             Ok(envelope) => {
-                let outcome = apply(cluster, hub, sequence, envelope.op, loaded).await;
+                let own = envelope.node == cluster.node.0;
+                let outcome = apply(cluster, hub, sequence, envelope.op, own, loaded).await;
                 if envelope.node == cluster.node.0 {
                     if let Some(outcome) = outcome {
                         cluster.decided(envelope.serial, outcome);
@@ -163,6 +165,7 @@ async fn apply(
     hub: &Hub,
     sequence: u64,
     op: Op,
+    own: bool,
     loaded: &mut Loaded,
 ) -> Option<Outcome> {
     let room_of = |name: &str| hub.room(name).ok_or_else(|| no_room(name));
@@ -373,6 +376,33 @@ async fn apply(
             node_gone(cluster, hub, NodeId(node));
             return None;
         }
+        // The node that published it has already done it.
+        Op::ServerBan { .. } | Op::ServerUnban { .. } if own => return None,
+        Op::ServerBan {
+            mask,
+            reason,
+            by,
+            at,
+            until,
+        } => {
+            let entry = ServerBanEntry {
+                mask,
+                reason,
+                by,
+                at,
+                until,
+            };
+            server_ban(hub, entry).await;
+            return None;
+        }
+        Op::ServerUnban { mask } => {
+            let deleted = hub.services.store.delete_server_ban(&mask).await;
+            if !matches!(deleted, Ok(Ok(_))) {
+                tracing::warn!(%mask, "cluster: a lifted server ban was not deleted here");
+            }
+            hub.server_bans.remove(&mask, now_millis());
+            return None;
+        }
     })
 }
 
@@ -445,6 +475,34 @@ fn remove(
             if mailbox.try_send(request).is_err() {
                 tracing::warn!(room = %room.name(), "cluster: a kicked member's mailbox is full");
             }
+        }
+    }
+}
+
+/// Keeps a server ban set on another node (in this node's store too, as
+/// there) and disconnects this node's users it matches.
+async fn server_ban(hub: &Hub, entry: ServerBanEntry) {
+    let target = match BanTarget::parse(&entry.mask) {
+        Ok(target) => target,
+        Err(refusal) => {
+            tracing::warn!(mask = %entry.mask, %refusal, "cluster: skipping a server ban");
+            return;
+        }
+    };
+    let ban = ServerBan { entry, target };
+    let saved = hub.services.store.save_server_ban(ban.stored()).await;
+    if !matches!(saved, Ok(Ok(_))) {
+        tracing::warn!(mask = %ban.entry.mask, "cluster: a server ban was not saved here");
+    }
+    hub.server_bans.insert(ban.clone(), now_millis());
+    let matched = hub.users_where(|user| ban.matches(user.nick.as_str(), user.address));
+    for user in matched {
+        let request = Control::Killed {
+            by: ban.entry.by.clone(),
+            reason: Some(format!("banned: {}", ban.entry.reason)),
+        };
+        if hub.broker().send(user.id, request).is_err() {
+            tracing::warn!(mask = %ban.entry.mask, "cluster: a server-banned user was not disconnected");
         }
     }
 }

@@ -43,7 +43,7 @@ use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv, stream};
-use banter_proto::event::LeaveReason;
+use banter_proto::event::{LeaveReason, ServerBanEntry};
 use banter_proto::{Nick, Refusal, RoomMode, RoomName};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
@@ -694,6 +694,28 @@ impl Cluster {
             Outcome::Closed(closed) => closed,
             _ => Err(unreachable()),
         }
+    }
+
+    /// Tells every other node of a server ban this node has just set (and
+    /// saved): each keeps it and disconnects its own users it matches.
+    /// Through the log without waiting, so a node that starts later has it too.
+    pub(super) fn server_ban(&self, ban: &ServerBanEntry) {
+        let op = Op::ServerBan {
+            mask: ban.mask.clone(),
+            reason: ban.reason.clone(),
+            by: ban.by.clone(),
+            at: ban.at,
+            until: ban.until,
+        };
+        self.tell(NODES_SUBJECT.into(), op);
+    }
+
+    /// Tells every other node that the server ban on `mask` was lifted here.
+    pub(super) fn server_unban(&self, mask: &str) {
+        let op = Op::ServerUnban {
+            mask: mask.to_owned(),
+        };
+        self.tell(NODES_SUBJECT.into(), op);
     }
 
     /// Claims `nick` for session `id` across the cluster.

@@ -164,6 +164,19 @@ pub(super) enum Op {
     NodeGone {
         node: u32,
     },
+    /// A server operator's ban, set on the node that publishes it; every
+    /// other node keeps it too and disconnects its own users it matches.
+    ServerBan {
+        mask: String,
+        reason: String,
+        by: String,
+        at: i64,
+        until: Option<i64>,
+    },
+    /// A server operator lifted the ban on `mask`.
+    ServerUnban {
+        mask: String,
+    },
 }
 
 /// [`LeaveReason`] as it travels.
@@ -248,6 +261,12 @@ pub(super) enum Mail {
         room: String,
         by: String,
         epoch: u64,
+    },
+    /// A server operator disconnects the session.
+    Killed {
+        to: u64,
+        by: String,
+        reason: Option<String>,
     },
 }
 

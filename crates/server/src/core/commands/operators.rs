@@ -153,6 +153,9 @@ impl UserState {
                 detail: format!("the server ban on {mask} was not saved: {err}; nothing changed"),
             })?;
         self.hub.server_bans.insert(ban.clone(), now);
+        if let Some(cluster) = self.hub.cluster() {
+            cluster.server_ban(&ban.entry);
+        }
         // Those it matches who are here now go too (the operator stays).
         let me = self.id;
         let matched = self
@@ -203,6 +206,9 @@ impl UserState {
                 ),
             })?;
         self.hub.server_bans.remove(&ban.mask, now);
+        if let Some(cluster) = self.hub.cluster() {
+            cluster.server_unban(&ban.mask);
+        }
         let by = self.registered_nick().to_string();
         info!(%operator, %by, mask = %ban.mask, "operator lifted a server ban");
         self.reply(Event::ServerBanLifted { mask: ban.mask });

@@ -2,9 +2,9 @@
 //!
 //! Replicated room state by a deterministic log: every change to a room
 //! (create, join, leave, say, rename, away, hosts, topic, password, kick,
-//! close) is an [`Op`] published to the stream `BANTER`, on the room's
-//! subject `banter.room.<hex of its key>` (a node declared gone on
-//! `banter.nodes`). JetStream gives the one total order; every node runs one
+//! close, modes, voices, bans) is an [`Op`] published to the stream
+//! `BANTER`, on the room's subject `banter.room.<hex of its key>` (a node
+//! declared gone, and server bans, on `banter.nodes`). JetStream gives the one total order; every node runs one
 //! consumer ([`apply`]) over the whole stream that applies each op in that
 //! order with today's `Room` methods, whose audience delivers to the node's
 //! own members only. So every member on every node sees one order, and a
@@ -15,9 +15,10 @@
 //! serials to oneshots, registered before publishing). A `say` needs only
 //! the publish acknowledgement (its sequence is the id).
 //!
-//! Names live in the KV bucket `banter_names` ([`names`]), private messages
-//! and invitations for another node's session go to that node's subject
-//! `banter.node.<node id>` over core NATS ([`broker`]), and every node
+//! Names live in the KV bucket `banter_names` ([`names`]), private messages,
+//! invitations and operators' kills for another node's session go to that
+//! node's subject `banter.node.<node id>` over core NATS ([`broker`]), and
+//! every node
 //! publishes a heartbeat each second on `banter.heartbeat` ([`liveness`]): a
 //! node silent for 3 s is declared gone by the others, which removes its
 //! sessions from every room and frees its names. A node that sees itself

@@ -697,10 +697,12 @@ impl Cluster {
         }
     }
 
-    /// Tells every other node of a server ban this node has just set (and
-    /// saved): each keeps it and disconnects its own users it matches.
-    /// Through the log without waiting, so a node that starts later has it too.
-    pub(super) fn server_ban(&self, ban: &ServerBanEntry) {
+    /// Tells every other node of a server ban this node is setting: each
+    /// keeps it and disconnects its own users it matches (a node that starts
+    /// later replays it). Once the stream has it; refused (and never applied)
+    /// if it does not within [`PUBLISH_TIMEOUT`], so the caller sets it here
+    /// only after this.
+    pub(super) async fn server_ban(&self, ban: &ServerBanEntry) -> Result<(), Refusal> {
         let op = Op::ServerBan {
             mask: ban.mask.clone(),
             reason: ban.reason.clone(),
@@ -708,15 +710,16 @@ impl Cluster {
             at: ban.at,
             until: ban.until,
         };
-        self.tell(NODES_SUBJECT.into(), op);
+        self.append(NODES_SUBJECT.into(), op).await.map(drop)
     }
 
-    /// Tells every other node that the server ban on `mask` was lifted here.
-    pub(super) fn server_unban(&self, mask: &str) {
+    /// Tells every other node that the server ban on `mask` is being lifted
+    /// here; as [`Cluster::server_ban`].
+    pub(super) async fn server_unban(&self, mask: &str) -> Result<(), Refusal> {
         let op = Op::ServerUnban {
             mask: mask.to_owned(),
         };
-        self.tell(NODES_SUBJECT.into(), op);
+        self.append(NODES_SUBJECT.into(), op).await.map(drop)
     }
 
     /// Claims `nick` for session `id` across the cluster.

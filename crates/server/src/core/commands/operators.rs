@@ -145,6 +145,10 @@ impl UserState {
             until,
         };
         let ban = ServerBan { entry, target };
+        if let Some(cluster) = self.hub.cluster() {
+            // The other nodes first: if the broker does not take it, nothing changed anywhere.
+            Box::pin(cluster.server_ban(&ban.entry)).await?;
+        }
         let saved = self.hub.services.store.save_server_ban(ban.stored());
         saved
             .await
@@ -153,9 +157,6 @@ impl UserState {
                 detail: format!("the server ban on {mask} was not saved: {err}; nothing changed"),
             })?;
         self.hub.server_bans.insert(ban.clone(), now);
-        if let Some(cluster) = self.hub.cluster() {
-            cluster.server_ban(&ban.entry);
-        }
         // Those it matches who are here now go too (the operator stays).
         let me = self.id;
         let matched = self
@@ -195,6 +196,9 @@ impl UserState {
                 mask: mask.to_owned(),
             });
         };
+        if let Some(cluster) = self.hub.cluster() {
+            Box::pin(cluster.server_unban(&ban.mask)).await?;
+        }
         let deleted = self.hub.services.store.delete_server_ban(&ban.mask);
         deleted
             .await
@@ -206,9 +210,6 @@ impl UserState {
                 ),
             })?;
         self.hub.server_bans.remove(&ban.mask, now);
-        if let Some(cluster) = self.hub.cluster() {
-            cluster.server_unban(&ban.mask);
-        }
         let by = self.registered_nick().to_string();
         info!(%operator, %by, mask = %ban.mask, "operator lifted a server ban");
         self.reply(Event::ServerBanLifted { mask: ban.mask });

@@ -1366,7 +1366,9 @@ async fn hello(node: std::net::SocketAddr, name: &str) -> Value {
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
 async fn an_operator_on_one_node_kills_and_server_bans_users_on_another() {
     use argon2::password_hash::{PasswordHasher, SaltString};
-    let Some(nats) = Nats::start() else { return };
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
     let config_dir = tempfile::tempdir().unwrap();
     let config = config_dir.path().join("banter.toml");
     let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
@@ -1440,6 +1442,15 @@ async fn an_operator_on_one_node_kills_and_server_bans_users_on_another() {
     })
     .await;
     assert!(welcome, "{answer}");
+
+    // With the broker down, a server ban is refused and set nowhere.
+    nats.kill();
+    let (refused, _) = boss
+        .ask(json!({"type": "server_ban", "mask": "flood*"}), 5)
+        .await;
+    assert_eq!(refused["code"], "not_saved", "{refused}");
+    let (bans, _) = boss.ask(json!({"type": "server_bans"}), 6).await;
+    assert_eq!(bans["bans"], json!([]), "{bans}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

@@ -348,6 +348,24 @@ impl Room {
         Ok(said)
     }
 
+    /// Whether `speaker` (named `nick`) may say something here now (see
+    /// [`Room::may_speak`]): asked by a cluster node before it publishes a
+    /// message, from its replica (the message is then delivered as applied).
+    pub(super) fn check_speak(
+        &self,
+        speaker: SessionId,
+        nick: &str,
+        labelled: bool,
+    ) -> Result<(), Refusal> {
+        let state = self.lock();
+        if state.closed || state.closing {
+            return Err(Refusal::RoomGone {
+                room: self.name.to_string(),
+            });
+        }
+        self.may_speak(&state, speaker, nick, labelled)
+    }
+
     /// Whether `speaker` (named `nick`) may say something here now. Hosts
     /// and voiced members always may. A banned name may not (a member who
     /// took it after entering stays, silenced, as on IRC); in a moderated
@@ -896,14 +914,16 @@ impl Room {
     }
 
     /// Bans `mask` (`on`) or lifts its ban, once the store has it, and tells
-    /// every member. Returns the members a new ban matches, other than
-    /// hosts: the caller has them kicked (each by their own session).
+    /// every member; a new ban is dated `at`. Returns the members a new ban
+    /// matches, other than hosts: the caller has them kicked (each by their
+    /// own session).
     pub(super) async fn set_ban(
         &self,
         actor: SessionId,
         by: &Nick,
         mask: BanMask,
         on: bool,
+        at: Millis,
     ) -> Result<Vec<SessionId>, Refusal> {
         let _change = self.changes.lock().await;
         let mut stored = {
@@ -937,7 +957,7 @@ impl Room {
         let ban = Ban {
             mask,
             by: by.to_string(),
-            at: now_millis(),
+            at,
         };
         if on {
             stored.bans.push(ban.stored());
@@ -981,6 +1001,15 @@ impl Room {
         };
         self.publish(&state, changed, None);
         Ok(victims)
+    }
+
+    /// Forgets the modes and bans loaded from the store (back to a new
+    /// room's), in memory only: a cluster node replaying the log's creation
+    /// of the room does, so the ops that follow set them as on every node.
+    pub(super) fn forget_rules(&self) {
+        let mut state = self.lock();
+        state.modes = RoomModes::default();
+        state.bans.clear();
     }
 
     /// The room's bans, oldest first, for its hosts.

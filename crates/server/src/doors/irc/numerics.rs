@@ -322,8 +322,7 @@ impl Replies {
             | Refusal::AlreadyBanned { .. }
             | Refusal::NotBanned { .. }
             | Refusal::BadServerBan { .. }
-            | Refusal::NoSuchServerBan { .. }
-            | Refusal::NotOnCluster) => self.notice(&format!("{command}: {other}")),
+            | Refusal::NoSuchServerBan { .. }) => self.notice(&format!("{command}: {other}")),
         }
     }
 }

@@ -799,8 +799,7 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::WrongOperatorPassword { .. }
             | Refusal::OperatorLockedOut { .. }
             | Refusal::ServerBanned { .. }
-            | Refusal::BadServerBan { .. }
-            | Refusal::NotOnCluster => std::fmt::Display::fmt(self.0, f),
+            | Refusal::BadServerBan { .. } => std::fmt::Display::fmt(self.0, f),
         }
     }
 }

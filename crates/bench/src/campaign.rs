@@ -23,16 +23,17 @@ pub enum Source {
     Spawn(Launch),
 }
 
-/// Refuses a scenario the kind of server cannot serve: the baseline has only
-/// the text door, no WebSocket door.
+/// Refuses a scenario the kind of server cannot serve: the baseline and the
+/// relay have only the text door, no WebSocket door.
 pub fn check_door(params: &Params, kind: Kind) -> anyhow::Result<()> {
-    if kind == Kind::Baseline && params.door == Door::WebSocket {
+    if kind != Kind::Banterd && params.door == Door::WebSocket {
         bail!(
-            "{} runs over banterd's WebSocket door (banter/1), which the naive_chat baseline \
-             does not have, so it cannot run against the baseline or be compared with it; \
+            "{} runs over banterd's WebSocket door (banter/1), which the {} \
+             does not have, so it cannot run against it or be compared with it; \
              run it against banterd alone (`banter-bench run {} --spawn target/release/banterd`) \
              and set it beside `run big-room`, its text-door twin",
             params.scenario,
+            kind.label(),
             params.scenario
         );
     }
@@ -131,7 +132,7 @@ pub async fn compare(
             }
             match launch.kind {
                 Kind::Banterd => ours.push(report),
-                Kind::Baseline => theirs.push(report),
+                Kind::Baseline | Kind::Relay => theirs.push(report),
             }
         }
     }

@@ -23,20 +23,21 @@ pub enum Source {
     Spawn(Launch),
 }
 
-/// Refuses a scenario the kind of server cannot serve: the baseline has only
-/// the text door, no WebSocket or IRC door.
+/// Refuses a scenario the kind of server cannot serve: the baseline and the
+/// relay have only the text door, no WebSocket or IRC door.
 pub fn check_door(params: &Params, kind: Kind) -> anyhow::Result<()> {
-    if kind == Kind::Baseline && params.door != Door::Text {
+    if kind != Kind::Banterd && params.door != Door::Text {
         bail!(
-            "{} runs over banterd's {} door, which the naive_chat baseline does not have, \
-             so it cannot run against the baseline or be compared with it; run it against \
-             banterd alone (`banter-bench run {} --spawn target/release/banterd`) and set it \
-             beside the same scenario on the text door",
+            "{} runs over banterd's {} door, which the {} does not have, so it cannot run \
+             against it or be compared with it; run it against banterd alone \
+             (`banter-bench run {} --spawn target/release/banterd`) and set it beside the \
+             same scenario on the text door",
             params.scenario,
             match params.door {
                 Door::WebSocket => "WebSocket (banter/1)",
                 _ => "IRC",
             },
+            kind.label(),
             params.scenario
         );
     }
@@ -135,7 +136,7 @@ pub async fn compare(
             }
             match launch.kind {
                 Kind::Banterd => ours.push(report),
-                Kind::Baseline => theirs.push(report),
+                Kind::Baseline | Kind::Relay => theirs.push(report),
             }
         }
     }

@@ -48,6 +48,10 @@ enum Action {
         /// The program given to --spawn is the naive_chat baseline.
         #[arg(long, requires = "spawn")]
         baseline: bool,
+        /// The program given to --spawn is the minimal relay (`relay`), the floor
+        /// for small rooms.
+        #[arg(long, requires = "spawn", conflicts_with = "baseline")]
+        relay: bool,
         #[command(flatten)]
         common: Common,
     },
@@ -129,6 +133,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
             server_pid,
             spawn,
             baseline,
+            relay,
             common,
         } => {
             let params = Params::new(scenario, &common.overrides)?;
@@ -144,10 +149,10 @@ async fn execute(action: Action) -> anyhow::Result<()> {
                     pids: server_pid,
                 }),
                 (true, Some(program)) => {
-                    let kind = if baseline {
-                        Kind::Baseline
-                    } else {
-                        Kind::Banterd
+                    let kind = match (baseline, relay) {
+                        (true, _) => Kind::Baseline,
+                        (_, true) => Kind::Relay,
+                        _ => Kind::Banterd,
                     };
                     campaign::check_door(&params, kind)?;
                     Source::Spawn(launch(program, kind, &common))

@@ -1,4 +1,4 @@
-//! Starting and stopping the server under test (banterd or the baseline).
+//! Starting and stopping the server under test (banterd, the baseline or the relay).
 //!
 //! The program is started with a port of 0, optionally pinned with `taskset`;
 //! its address comes from the `listening on ADDR` line it logs to stderr (and
@@ -31,6 +31,8 @@ pub enum Kind {
     Banterd,
     /// The textbook baseline (`naive_chat`), which only takes `--listen`.
     Baseline,
+    /// The minimal relay (`relay`), the floor for small rooms; only `--listen`.
+    Relay,
 }
 
 impl Kind {
@@ -38,6 +40,7 @@ impl Kind {
         match self {
             Kind::Banterd => "banterd",
             Kind::Baseline => "baseline",
+            Kind::Relay => "relay",
         }
     }
 }
@@ -107,7 +110,7 @@ impl Launch {
                 // Keep "listening on" but no per-connection log lines.
                 command.env("RUST_LOG", "warn,banterd=info");
             }
-            Kind::Baseline => {
+            Kind::Baseline | Kind::Relay => {
                 command.args(["--listen", "127.0.0.1:0"]);
             }
         }

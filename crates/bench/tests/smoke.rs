@@ -1,6 +1,6 @@
 //! End-to-end smoke tests: tiny scenarios against an in-process banterd (on
 //! its text door and on its WebSocket door) and against the naive_chat
-//! baseline binary, checking every delivery.
+//! baseline and relay binaries, checking every delivery.
 
 use banter_bench::campaign::check_door;
 use banter_bench::report::Report;
@@ -175,4 +175,30 @@ async fn the_baseline_speaks_the_same_format() {
     server.stop().unwrap();
     assert_clean(&report);
     assert!(report.server.unwrap().cpu_seconds >= 0.0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_relay_speaks_the_same_format() {
+    let launch = Launch {
+        program: env!("CARGO_BIN_EXE_relay").into(),
+        kind: Kind::Relay,
+        cpus: None,
+        extra_args: Vec::new(),
+    };
+    let server = launch.start().unwrap();
+    assert_eq!(server.target.label, "relay");
+    // Small rooms, as the relay is the floor for them, and a room of several.
+    let report = run(&tiny(Scenario::Rooms, 24, 12, 24, 50.0), &server.target)
+        .await
+        .unwrap();
+    assert_clean(&report);
+    let report = run(&tiny(Scenario::BigRoom, 10, 1, 4, 50.0), &server.target)
+        .await
+        .unwrap();
+    server.stop().unwrap();
+    assert_clean(&report);
+    let err = check_door(&tiny(Scenario::WsBigRoom, 4, 1, 2, 50.0), Kind::Relay)
+        .unwrap_err()
+        .to_string();
+    assert!(err.contains("relay"), "{err}");
 }

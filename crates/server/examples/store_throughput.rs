@@ -4,7 +4,8 @@
 //! Appends N messages of about 64 bytes across ROOMS rooms (default 100) as
 //! fast as one thread can, then flushes, in a fresh temporary directory with
 //! the default batch settings; HISTORY_MAX (default 10,000) sets how many
-//! messages a room keeps, so that a small one shows the cost of pruning.
+//! messages a room keeps, so that a small one shows the cost of pruning, and
+//! BATCH_MAX (default the store's) how many messages one commit may take.
 //! For each of RUNS runs (default 3) it prints:
 //!
 //! - messages per second, first append to flush done;
@@ -19,14 +20,14 @@
 //! The queue cap is raised to N so that nothing is dropped and the figures
 //! count every message.
 //!
-//! `cargo run --release -p banter-server --example store_throughput [N [ROOMS [HISTORY_MAX [RUNS]]]]`
+//! `cargo run --release -p banter-server --example store_throughput [N [ROOMS [HISTORY_MAX [RUNS [BATCH_MAX]]]]]`
 //!
 //! The `rooms` benchmark's store load (1,000 rooms, a fresh database, a few
 //! seconds at 40,000 messages/s) is about `200000 1000`.
 
 use std::time::{Duration, Instant, SystemTime, UNIX_EPOCH};
 
-use banter_server::store::sqlite::{SqliteConfig, SqliteStore};
+use banter_server::store::sqlite::{SqliteConfig, SqliteStore, DEFAULT_BATCH_MAX};
 use banter_server::store::{MessageKind, Store, StoredMessage, DEFAULT_HISTORY_MAX};
 
 /// `USER_HZ`, the unit of the CPU times in `/proc/<pid>/task/<tid>/stat`:
@@ -119,11 +120,12 @@ struct Run {
     writer: Option<Usage>,
 }
 
-fn run(count: usize, rooms: usize, history_max: usize) -> Run {
+fn run(count: usize, rooms: usize, history_max: usize, batch_max: usize) -> Run {
     let dir = tempfile::TempDir::new().expect("a temporary directory");
     let store = SqliteStore::open(SqliteConfig {
         queue_max: count,
         history_max,
+        batch_max,
         ..SqliteConfig::new(dir.path())
     })
     .expect("the store opens");
@@ -191,8 +193,11 @@ fn main() {
     let rooms = arg(2, 100, "ROOMS").max(1);
     let history_max = arg(3, DEFAULT_HISTORY_MAX, "HISTORY_MAX");
     let runs = arg(4, 3, "RUNS").max(1);
-    println!("{count} messages in {rooms} rooms, history_max {history_max}");
-    let runs: Vec<Run> = (0..runs).map(|_| run(count, rooms, history_max)).collect();
+    let batch_max = arg(5, DEFAULT_BATCH_MAX, "BATCH_MAX").max(1);
+    println!("{count} messages in {rooms} rooms, history_max {history_max}, batch_max {batch_max}");
+    let runs: Vec<Run> = (0..runs)
+        .map(|_| run(count, rooms, history_max, batch_max))
+        .collect();
     let rate = median(runs.iter().map(|run| run.rate).collect());
     let writer: Option<Vec<Usage>> = runs.iter().map(|run| run.writer).collect();
     let writer = writer.map(|usages| {

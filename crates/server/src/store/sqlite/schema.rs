@@ -329,12 +329,23 @@ pub(super) fn history_sizes(conn: &Connection) -> rusqlite::Result<HashMap<Strin
 }
 
 /// Inserts messages, each with its history key, in the transaction: one
-/// statement, prepared (or taken from the cache) once for all of them.
+/// statement, prepared (or taken from the cache) once for all of them, in id
+/// order, so that each row is appended to the table's last page.
+///
+/// Taking them room by room instead (so that a room's index entries go in
+/// one after another while its leaf page is hot) was measured and is worse in
+/// a running server: 0.4 us less of the writer's CPU per message in
+/// `store_throughput` at 1,000 rooms, but in `rooms --rate 20` the writer
+/// took 3.2-4.4 us and wrote 440-640 B per message instead of 1.8 us and
+/// 200-280 B: rows out of id order split the table's pages in the middle.
 ///
 /// A multi-row INSERT (32 or 64 rows a statement) was measured and is not
 /// faster: a statement that writes several rows and sets the rowid itself
 /// needs a statement journal, which copies every page it touches, and that
-/// costs more than the per-statement work it saves.
+/// costs more than the per-statement work it saves (measured again with 16
+/// rows a statement, taken room by room, 10,000 a batch, 1,000 rooms: 2.55 us
+/// of user CPU per message instead of 2.90, but 5.8 KB written per message
+/// instead of 0.5 KB, the journal; 4.35 us in all against 3.40).
 pub(super) fn insert_messages(
     tx: &Transaction,
     messages: &[(String, StoredMessage)],

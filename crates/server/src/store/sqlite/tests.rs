@@ -782,3 +782,35 @@ fn the_wal_is_emptied_when_writing_recovers() {
     assert_eq!(wal_size(dir.path()), 0);
     assert_eq!(committed(dir.path(), "lobby"), 2);
 }
+
+#[test]
+fn a_batch_of_interleaved_rooms_comes_back_per_room_in_id_order() {
+    // One batch of rooms taking turns: each room's history and ids are as
+    // appended, and a reopened store continues above them all.
+    let dir = TempDir::new().unwrap();
+    let store = slow_batches(dir.path(), 1_000);
+    let mut ids = Vec::new();
+    for i in 0..30 {
+        let room = ["zeta", "alpha", "mid"][i % 3];
+        ids.push((
+            room,
+            store.append(chat(room, "ann", &format!("m{i}"), i as i64)),
+        ));
+    }
+    wait(store.flush());
+    for room in ["zeta", "alpha", "mid"] {
+        let history = wait(store.history(room, 100, None));
+        let expected: Vec<i64> = ids
+            .iter()
+            .filter(|(r, _)| *r == room)
+            .map(|(_, id)| *id)
+            .collect();
+        let got: Vec<i64> = history.iter().map(|message| message.id).collect();
+        assert_eq!(got, expected, "{room}");
+        assert_eq!(committed(dir.path(), room), 10);
+    }
+    let highest = ids.iter().map(|(_, id)| *id).max().unwrap();
+    drop(store);
+    let store = open(dir.path());
+    assert!(store.append(chat("alpha", "ann", "after", 99)) > highest);
+}

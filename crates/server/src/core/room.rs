@@ -647,6 +647,14 @@ impl Room {
         Self::who_of(&self.lock())
     }
 
+    /// The hosts' names, in order of arrival: without copying everyone
+    /// else's (a status asked on every IRC join of a big room).
+    pub fn host_nicks(&self) -> Vec<String> {
+        let state = self.lock();
+        let hosts = state.seats.iter().filter(|seat| seat.host);
+        hosts.map(|seat| seat.nick.to_string()).collect()
+    }
+
     pub fn topic(&self) -> Option<String> {
         self.lock().topic.clone()
     }

@@ -96,12 +96,7 @@ impl UserState {
             created_at: room.created_at(),
             topic: room.topic(),
             topic_set: room.topic_set().map(|(by, at)| TopicSet { by, at }),
-            hosts: room
-                .who()
-                .into_iter()
-                .filter(|member| member.host)
-                .map(|member| member.nick)
-                .collect(),
+            hosts: room.host_nicks(),
             default: Arc::ptr_eq(&room, self.hub.default_room()),
             modes: room.modes(),
         })

@@ -147,6 +147,14 @@ fn shared_message(delivery: &Delivery, timed: bool) -> &Bytes {
     })
 }
 
+/// The shared `JOIN` line of a member who joined: one for every IRC
+/// member of the room, rendered by the first (it is the same for all).
+fn shared_join<'a>(delivery: &'a Delivery, room: &str, nick: &str) -> &'a Bytes {
+    delivery.rendered(Format::Irc, |_| {
+        Bytes::from(format!(":{} JOIN #{room}\r\n", mask(nick)))
+    })
+}
+
 /// A member's prefix in NAMES, WHO and WHOIS: `@` for a host, `+` for a
 /// voice; both (`@+`) with `multi-prefix`, else the higher only.
 pub(super) fn prefix(host: bool, voice: bool, multi: bool) -> &'static str {
@@ -160,17 +168,22 @@ pub(super) fn prefix(host: bool, voice: bool, multi: bool) -> &'static str {
 
 /// The `353` lines of a member list (each nick with its prefix), split to
 /// fit, then `366`; each member as a full mask with `userhost-in-names`.
-pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, &str)], masks: bool) {
+pub(super) fn names<'a>(
+    replies: &mut Replies,
+    room: &str,
+    members: impl IntoIterator<Item = (&'a str, &'static str)>,
+    masks: bool,
+) {
     name_lines(replies, room, members, masks);
     replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
 }
 
 /// The `353` lines of `room`'s members, without the `366` that ends them
 /// (a NAMES of several channels ends them all with one).
-pub(super) fn name_lines(
+pub(super) fn name_lines<'a>(
     replies: &mut Replies,
     room: &str,
-    members: &[(String, &str)],
+    members: impl IntoIterator<Item = (&'a str, &'static str)>,
     masks: bool,
 ) {
     let channel = format!("#{room}");
@@ -184,9 +197,12 @@ pub(super) fn name_lines(
             listed.push(' ');
         }
         listed.push_str(prefix);
-        match masks {
-            true => listed.push_str(&mask(nick)),
-            false => listed.push_str(nick),
+        listed.push_str(nick);
+        if masks {
+            // The mask, written in place: `nick!nick@host`.
+            for part in ["!", nick, "@", HOST] {
+                listed.push_str(part);
+            }
         }
     }
     if !listed.is_empty() {
@@ -215,28 +231,24 @@ impl IrcRenderer {
     fn entered(&mut self, view: &RoomView, out: &mut BytesMut) {
         // Someone listed here is present, whatever quit under that nick before:
         // their next QUIT must be shown.
-        self.quits
-            .retain(|quit| !view.members.iter().any(|member| &member.nick == quit));
+        if !self.quits.is_empty() {
+            self.quits
+                .retain(|quit| !view.members.iter().any(|member| &member.nick == quit));
+        }
         let mut replies = Replies::new(&self.server, &self.nick);
         replies.line(format_args!(":{} JOIN #{}", mask(&self.nick), view.room));
         if let Some(topic) = view.topic.as_deref().filter(|topic| !topic.is_empty()) {
             replies.numeric(RPL_TOPIC, &[&format!("#{}", view.room)], topic);
         }
         let multi = self.caps.has(MULTI_PREFIX);
-        let members: Vec<(String, &str)> = view
+        let members = view
             .members
             .iter()
-            .map(|member| {
-                (
-                    member.nick.clone(),
-                    prefix(member.host, member.voice, multi),
-                )
-            })
-            .collect();
+            .map(|member| (&*member.nick, prefix(member.host, member.voice, multi)));
         names(
             &mut replies,
             &view.room,
-            &members,
+            members,
             self.caps.has(USERHOST_IN_NAMES),
         );
         out.extend_from_slice(replies.out.as_bytes());
@@ -244,6 +256,13 @@ impl IrcRenderer {
             for said in &view.recent {
                 message(out, said, "PRIVMSG", true);
             }
+        }
+    }
+
+    /// `nick` is back: a later QUIT of theirs is news again.
+    fn forget_quit(&mut self, nick: &str) {
+        if !self.quits.is_empty() {
+            self.quits.retain(|quit| quit != nick);
         }
     }
 
@@ -311,10 +330,6 @@ impl IrcRenderer {
             Event::Private { from, text, at } => {
                 let at = self.timed().then_some(*at);
                 private(out, from, &me, "PRIVMSG", text, at);
-            }
-            Event::Joined { room, nick } => {
-                self.quits.retain(|quit| quit != nick);
-                replies.line(format_args!(":{} JOIN #{room}", mask(nick)));
             }
             Event::Left { room, nick, reason } => match reason {
                 LeaveReason::Quit { message } if self.first_quit(nick) => match message {
@@ -517,6 +532,12 @@ impl Renderer for IrcRenderer {
         match delivery.event() {
             Some(Event::Message(_)) => {
                 out.extend_from_slice(shared_message(delivery, self.timed()))
+            }
+            // A join storm sends one of these to every member for every
+            // join: rendered once, and no work per member beyond the copy.
+            Some(Event::Joined { room, nick }) => {
+                self.forget_quit(nick);
+                out.extend_from_slice(shared_join(delivery, room, nick));
             }
             Some(event) => self.lines(event, out),
             None => {

@@ -844,7 +844,10 @@ impl Session {
     fn name_lines(&self, replies: &mut Replies, channel: &str) {
         if let Some((room, members)) = self.channel_members(channel) {
             let masks = self.caps.has(USERHOST_IN_NAMES);
-            render::name_lines(replies, &room, &members, masks);
+            let members = members
+                .iter()
+                .map(|(nick, prefix)| (nick.as_str(), *prefix));
+            render::name_lines(replies, &room, members, masks);
         }
     }
 
@@ -852,7 +855,10 @@ impl Session {
         match self.channel_members(channel) {
             Some((room, members)) => {
                 let masks = self.caps.has(USERHOST_IN_NAMES);
-                render::names(replies, &room, &members, masks);
+                let members = members
+                    .iter()
+                    .map(|(nick, prefix)| (nick.as_str(), *prefix));
+                render::names(replies, &room, members, masks);
             }
             None => replies.numeric(
                 RPL_ENDOFNAMES,

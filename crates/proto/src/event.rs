@@ -368,6 +368,9 @@ pub enum Event {
         text: String,
         /// When it was sent, in Unix milliseconds.
         at: i64,
+        /// Sent as a notice (IRC `NOTICE`): shown as one, never answered
+        /// automatically.
+        notice: bool,
     },
     /// Confirmation to the sender of a private message.
     PrivateSent {

@@ -1208,3 +1208,41 @@ async fn a_kick_carries_its_reason_on_every_door() {
     assert_eq!(kicked["message"], "see you tomorrow", "{kicked}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_private_notice_stays_a_notice_on_every_door_and_is_never_answered() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut bot = IrcClient::register(server.irc.unwrap(), "bot").await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    let mut nc = server.login("nc").await;
+    let mut web = WsClient::login(server.http.unwrap(), "web").await;
+    // An away user: a PRIVMSG is answered with 301, a NOTICE is not.
+    ann.send("AWAY :lunch").await;
+    ann.skip_to(" 306 ").await;
+    bot.send("NOTICE ann :build passed").await;
+    ann.expect(":bot!bot@banter NOTICE ann :build passed").await;
+    bot.send("PRIVMSG ann :and you?").await;
+    bot.expect(":banter 301 bot ann :lunch").await;
+    ann.expect(":bot!bot@banter PRIVMSG ann :and you?").await;
+    bot.send("NOTICE ann :deployed").await;
+    ann.expect(":bot!bot@banter NOTICE ann :deployed").await;
+    bot.expect_silence(QUIET).await;
+    // The text door shows it as a notice, the JSON door marks it.
+    bot.send("NOTICE nc :deployed").await;
+    let shown = nc.expect_past_notices("[private] ").await;
+    assert_eq!(shown, "[private] -bot- deployed");
+    bot.send("NOTICE web :deployed").await;
+    let notice = web.until("private").await;
+    assert_eq!(notice["from"], "bot", "{notice}");
+    assert_eq!(notice["text"], "deployed", "{notice}");
+    assert_eq!(notice["notice"], true, "{notice}");
+    // A plain private message carries no mark.
+    bot.send("PRIVMSG web :hi").await;
+    let message = web.until("private").await;
+    assert_eq!(message["text"], "hi", "{message}");
+    assert!(message.get("notice").is_none(), "{message}");
+    server.stop().await;
+}

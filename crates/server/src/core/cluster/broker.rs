@@ -100,7 +100,13 @@ impl Courier for ClusterBroker {
         if to.node == self.node {
             return self.local.private(to, event);
         }
-        let Event::Private { from, text, at } = event else {
+        let Event::Private {
+            from,
+            text,
+            at,
+            notice,
+        } = event
+        else {
             return false;
         };
         let mail = Mail::Private {
@@ -108,6 +114,7 @@ impl Courier for ClusterBroker {
             from,
             text,
             at,
+            notice,
         };
         self.mail(to.node, &mail);
         true
@@ -165,9 +172,21 @@ pub(super) async fn start_mail(cluster: Arc<Cluster>, hub: Arc<Hub>) -> anyhow::
             };
             let local = &cluster.broker.local;
             match mail {
-                Mail::Private { to, from, text, at } => {
+                Mail::Private {
+                    to,
+                    from,
+                    text,
+                    at,
+                    notice,
+                } => {
                     let to = SessionId::new(cluster.node, to);
-                    local.private(to, Event::Private { from, text, at });
+                    let private = Event::Private {
+                        from,
+                        text,
+                        at,
+                        notice,
+                    };
+                    local.private(to, private);
                 }
                 Mail::Invited {
                     to,

@@ -308,9 +308,15 @@ impl IrcRenderer {
                     message(out, said, "PRIVMSG", true);
                 }
             }
-            Event::Private { from, text, at } => {
+            Event::Private {
+                from,
+                text,
+                at,
+                notice,
+            } => {
                 let at = self.timed().then_some(*at);
-                private(out, from, &me, "PRIVMSG", text, at);
+                let command = if *notice { "NOTICE" } else { "PRIVMSG" };
+                private(out, from, &me, command, text, at);
             }
             Event::Joined { room, nick } => {
                 self.quits.retain(|quit| quit != nick);

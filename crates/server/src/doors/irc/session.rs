@@ -796,6 +796,7 @@ impl Session {
                 let request = Request::Private {
                     to: target.to_owned(),
                     text: text.clone(),
+                    notice,
                 };
                 match self.execute(replies, request).await {
                     Ok(()) => {

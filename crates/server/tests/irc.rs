@@ -1035,7 +1035,7 @@ async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
     ann.send("MODE #games +b *!*@10.0.0.1").await;
     let notice = ann.expect_prefix(":banter NOTICE ann :MODE: ").await;
     assert!(
-        notice.contains("bans by address are for server operators"),
+        notice.contains("only server operators may ban by address"),
         "{notice}"
     );
     // Banning it again changes nothing, silently.

@@ -21,6 +21,7 @@
 //! methods, so a cluster (issue 20) can replicate one struct.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::event::{self, BanEntry, LeaveReason, RoomMessage, WhoEntry};
@@ -44,12 +45,16 @@ pub struct Member {
     pub id: SessionId,
     pub nick: Nick,
     pub outbox: Arc<Outbox>,
+    /// Where they connect from, for address bans.
+    pub address: IpAddr,
 }
 
 #[derive(Debug)]
 struct Seat {
     id: SessionId,
     nick: Nick,
+    /// Where they connect from; `None` for a member on another node.
+    address: Option<IpAddr>,
     host: bool,
     /// May speak while the room is moderated (`+v`).
     voice: bool,
@@ -101,8 +106,8 @@ struct RoomState {
 }
 
 impl RoomState {
-    fn banned(&self, nick: &str) -> bool {
-        self.bans.iter().any(|ban| ban.mask.matches(nick))
+    fn banned(&self, nick: &str, address: Option<IpAddr>) -> bool {
+        self.bans.iter().any(|ban| ban.mask.matches(nick, address))
     }
 }
 
@@ -366,7 +371,7 @@ impl Room {
         if seat.is_some_and(|seat| seat.host || seat.voice) {
             return Ok(());
         }
-        if state.banned(nick) {
+        if state.banned(nick, seat.and_then(|seat| seat.address)) {
             return Err(Refusal::Banned { room: room() });
         }
         if state.modes.has(RoomMode::Moderated) {
@@ -389,13 +394,9 @@ impl Room {
         list_members: bool,
         invited: bool,
     ) -> Result<Entry, Refusal> {
-        self.seat(
-            member.id,
-            member.nick,
-            Some(member.outbox),
-            list_members,
-            invited,
-        )
+        let (id, nick, list) = (member.id, member.nick, list_members);
+        let address = Some(member.address);
+        self.seat_at(id, nick, address, Some(member.outbox), list, invited)
     }
 
     /// [`Room::join`] for a member on any node: `outbox` is the member's if
@@ -409,6 +410,19 @@ impl Room {
         list_members: bool,
         invited: bool,
     ) -> Result<Entry, Refusal> {
+        self.seat_at(id, nick, None, outbox, list_members, invited)
+    }
+
+    /// [`Room::seat`] for a member whose address is known (`address`).
+    fn seat_at(
+        &self,
+        id: SessionId,
+        nick: Nick,
+        address: Option<IpAddr>,
+        outbox: Option<Arc<Outbox>>,
+        list_members: bool,
+        invited: bool,
+    ) -> Result<Entry, Refusal> {
         let member = (id, nick);
         let mut state = self.lock();
         if state.closed {
@@ -416,7 +430,7 @@ impl Room {
                 room: self.name.to_string(),
             });
         }
-        self.admits(&state, member.1.as_str(), invited)?;
+        self.admits(&state, member.1.as_str(), address, invited)?;
         let joined = Event::Joined {
             room: self.name.to_string(),
             nick: member.1.to_string(),
@@ -429,6 +443,7 @@ impl Room {
         state.seats.push(Seat {
             id: member.0,
             nick: member.1,
+            address,
             host,
             voice: false,
         });
@@ -446,15 +461,27 @@ impl Room {
         })
     }
 
-    /// Whether `nick` may enter (not banned; invited, `invited`, if the room
-    /// is invite-only), asked before a password is: nobody is asked for a
-    /// password that would not let them in. [`Room::join`] asks again.
-    pub(super) fn check_entry(&self, nick: &Nick, invited: bool) -> Result<(), Refusal> {
-        self.admits(&self.lock(), nick.as_str(), invited)
+    /// Whether `nick`, connected from `address`, may enter (not banned;
+    /// invited, `invited`, if the room is invite-only), asked before a
+    /// password is: nobody is asked for a password that would not let them
+    /// in. [`Room::join`] asks again.
+    pub(super) fn check_entry(
+        &self,
+        nick: &Nick,
+        address: IpAddr,
+        invited: bool,
+    ) -> Result<(), Refusal> {
+        self.admits(&self.lock(), nick.as_str(), Some(address), invited)
     }
 
-    fn admits(&self, state: &RoomState, nick: &str, invited: bool) -> Result<(), Refusal> {
-        if state.banned(nick) {
+    fn admits(
+        &self,
+        state: &RoomState,
+        nick: &str,
+        address: Option<IpAddr>,
+        invited: bool,
+    ) -> Result<(), Refusal> {
+        if state.banned(nick, address) {
             return Err(Refusal::Banned {
                 room: self.name.to_string(),
             });
@@ -965,7 +992,7 @@ impl Room {
             let victims = state
                 .seats
                 .iter()
-                .filter(|seat| !seat.host && ban.mask.matches(seat.nick.as_str()))
+                .filter(|seat| !seat.host && ban.mask.matches(seat.nick.as_str(), seat.address))
                 .map(|seat| seat.id)
                 .collect();
             state.bans.push(ban);
@@ -1066,6 +1093,7 @@ mod tests {
             id: id(serial),
             nick: Nick::parse(name).unwrap(),
             outbox: Arc::new(Outbox::new(64 * 1024)),
+            address: [127, 0, 0, 1].into(),
         }
     }
 

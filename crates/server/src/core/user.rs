@@ -206,6 +206,7 @@ impl UserState {
             id: self.id,
             nick: self.registered_nick().clone(),
             outbox: Arc::clone(&self.outbox),
+            address: self.peer.ip(),
         }
     }
 

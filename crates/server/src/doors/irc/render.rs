@@ -11,6 +11,7 @@
 //! several rooms with this client is reported by each room; IRC says it once,
 //! so the renderer remembers the last few and skips the repeats.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomView};
@@ -408,17 +409,20 @@ impl IrcRenderer {
                 on,
             } => {
                 let sign = if *on { '+' } else { '-' };
-                replies.line(format_args!(
-                    ":{} MODE #{room} {sign}b {banned}!*@*",
-                    mask(by)
-                ));
+                let banned = ban_mask(banned);
+                replies.line(format_args!(":{} MODE #{room} {sign}b {banned}", mask(by)));
             }
             Event::BanList { room, bans } => {
                 let channel = format!("#{room}");
                 for ban in bans {
                     replies.numeric_bare(
                         RPL_BANLIST,
-                        &format!("{channel} {}!*@* {} {}", ban.mask, ban.by, ban.at / 1000),
+                        &format!(
+                            "{channel} {} {} {}",
+                            ban_mask(&ban.mask),
+                            ban.by,
+                            ban.at / 1000
+                        ),
                     );
                 }
                 replies.numeric(RPL_ENDOFBANLIST, &[&channel], "End of channel ban list");
@@ -541,3 +545,13 @@ impl Renderer for IrcRenderer {
         out.extend_from_slice(replies.out.as_bytes());
     }
 }
+/// A room ban as IRC spells it: a name ban `troll*` is `troll*!*@*`; an
+/// address ban (`*!*@203.0.113.7`) is already in that form.
+fn ban_mask(ban: &str) -> Cow<'_, str> {
+    if ban.contains('@') {
+        Cow::Borrowed(ban)
+    } else {
+        Cow::Owned(format!("{ban}!*@*"))
+    }
+}
+

@@ -394,12 +394,24 @@ impl Session {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
             "KICK" => {
-                let channel = params[0];
                 let reason = params
                     .get(2)
                     .map(|reason| message::plain(reason))
                     .filter(|reason| !reason.is_empty());
-                for (_, name) in self.targets(&mut replies, params[1], MAX_TARGETS) {
+                // One channel for every user, or one channel per user (RFC 2812 3.2.8).
+                let channels: Vec<&str> = params[0].split(',').collect();
+                let names = self.targets(&mut replies, params[1], MAX_TARGETS);
+                if channels.len() != 1 && channels.len() != params[1].split(',').count() {
+                    replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters");
+                    self.flush(&mut replies);
+                    return None;
+                }
+                for (at, name) in names {
+                    let channel = if channels.len() == 1 {
+                        channels[0]
+                    } else {
+                        channels[at]
+                    };
                     let request = Request::Kick {
                         room: Some(room_of(channel).unwrap_or(channel).to_owned()),
                         name: name.to_owned(),

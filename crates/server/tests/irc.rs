@@ -1246,3 +1246,37 @@ async fn a_private_notice_stays_a_notice_on_every_door_and_is_never_answered() {
     assert!(message.get("notice").is_none(), "{message}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn kick_pairs_a_list_of_channels_with_its_list_of_users() {
+    let server = server().await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    let mut cy = IrcClient::register(server.irc.unwrap(), "cy").await;
+    join(&mut ann, "#a,#b").await;
+    ann.skip_to(" 366 ann #b ").await;
+    join(&mut bob, "#a,#b").await;
+    bob.skip_to(" 366 bob #b ").await;
+    join(&mut cy, "#b").await;
+    ann.skip_to(":cy!cy@banter JOIN #b").await;
+    // One channel per user (RFC 2812 3.2.8): bob leaves #a, cy leaves #b.
+    ann.send("KICK #a,#b bob,cy :bye").await;
+    // Each is kicked by their own session: the two may come in either order.
+    let mut kicks = vec![ann.line().await, ann.line().await];
+    kicks.sort();
+    assert_eq!(
+        kicks,
+        [
+            ":ann!ann@banter KICK #a bob :bye",
+            ":ann!ann@banter KICK #b cy :bye"
+        ]
+    );
+    cy.skip_to(":ann!ann@banter KICK #b cy :bye").await;
+    // Lists of different lengths are refused whole.
+    ann.send("KICK #a,#b bob").await;
+    ann.expect(":banter 461 ann KICK :Not enough parameters").await;
+    // One channel for several users still works.
+    ann.send("KICK #b bob :later").await;
+    ann.expect(":ann!ann@banter KICK #b bob :later").await;
+    server.stop().await;
+}

@@ -635,3 +635,38 @@ async fn an_operator_bans_an_address_from_a_room_on_every_door_and_others_may_no
     nc.expect_past_notices("you are now in r").await;
     server.stop().await;
 }
+
+#[tokio::test]
+async fn a_room_address_ban_survives_a_restart() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let config = config_file(dir.path());
+    let data = dir.path().join("data");
+    let args = [
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let mut server = Banterd::start(&args, &[]);
+    let mut op = Client::connect(server.addr).await;
+    op.skip_greeting().await;
+    op.send("op").await;
+    op.expect_prefix("hello ").await;
+    text_oper(&mut op, PASSWORD).await;
+    op.expect_prefix("you are now a server operator").await;
+    op.send(":n r").await;
+    op.expect("created room r; you are in it").await;
+    op.send(":ban *!*@127.0.0.1").await;
+    op.expect("* op banned *!*@127.0.0.1 from r").await;
+    server.signal("TERM");
+    op.expect_closed().await;
+    assert!(server.wait_exit(Duration::from_secs(5)).success());
+
+    let server = Banterd::start(&args, &[]);
+    let mut nc = Client::connect(server.addr).await;
+    nc.skip_greeting().await;
+    nc.send("nc").await;
+    nc.expect_prefix("hello ").await;
+    nc.send(":cr r").await;
+    nc.expect_past_notices("error: you are banned from r").await;
+}

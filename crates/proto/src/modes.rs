@@ -252,8 +252,7 @@ impl BanMask {
                 });
             }
             if host != "*" {
-                if host.is_empty() || host.len() > MAX_MASK_LEN || !host.chars().all(address_char)
-                {
+                if host.is_empty() || host.len() > MAX_MASK_LEN || !host.chars().all(address_char) {
                     return Err(MaskError::Address {
                         mask: text.to_owned(),
                         part: host.to_owned(),

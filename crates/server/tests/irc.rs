@@ -1274,7 +1274,8 @@ async fn kick_pairs_a_list_of_channels_with_its_list_of_users() {
     cy.skip_to(":ann!ann@banter KICK #b cy :bye").await;
     // Lists of different lengths are refused whole.
     ann.send("KICK #a,#b bob").await;
-    ann.expect(":banter 461 ann KICK :Not enough parameters").await;
+    ann.expect(":banter 461 ann KICK :Not enough parameters")
+        .await;
     // One channel for several users still works.
     ann.send("KICK #b bob :later").await;
     ann.expect(":ann!ann@banter KICK #b bob :later").await;

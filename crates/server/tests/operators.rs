@@ -622,15 +622,18 @@ async fn an_operator_bans_an_address_from_a_room_on_every_door_and_others_may_no
     assert_eq!(refused["code"], "banned", "{refused}");
     let mut cy = IrcClient::register(server.irc.unwrap(), "cy").await;
     cy.send("JOIN #r").await;
-    cy.expect(":banter 474 cy #r :Cannot join channel (+b)").await;
+    cy.expect(":banter 474 cy #r :Cannot join channel (+b)")
+        .await;
     // The list shows it; the JSON door too.
     ann.skip_to(" KICK #r ").await;
     ann.send("MODE #r b").await;
     ann.skip_to(":banter 367 ann #r *!*@127.0.0.* ann ").await;
-    ann.expect(":banter 368 ann #r :End of channel ban list").await;
+    ann.expect(":banter 368 ann #r :End of channel ban list")
+        .await;
     // Lifted, they may come back.
     ann.send("MODE #r -b *!*@127.0.0.*").await;
-    ann.skip_to(":ann!ann@banter MODE #r -b *!*@127.0.0.*").await;
+    ann.skip_to(":ann!ann@banter MODE #r -b *!*@127.0.0.*")
+        .await;
     nc.send(":cr r").await;
     nc.expect_past_notices("you are now in r").await;
     server.stop().await;

@@ -7,8 +7,8 @@
 
 use std::sync::Arc;
 
-use banter_proto::refusal::HostAction;
 use banter_proto::modes::MaskError;
+use banter_proto::refusal::HostAction;
 use banter_proto::{BanMask, Event, Refusal, RoomMode};
 use tracing::{info, warn};
 

@@ -7,12 +7,7 @@ use crate::core::user::UserState;
 use crate::store::{MessageKind, StoredMessage};
 
 impl UserState {
-    pub(super) fn private(
-        &mut self,
-        to: &str,
-        text: String,
-        notice: bool,
-    ) -> Result<(), Refusal> {
+    pub(super) fn private(&mut self, to: &str, text: String, notice: bool) -> Result<(), Refusal> {
         let Some(user) = self.hub.user(to) else {
             return Err(Refusal::NoSuchUser {
                 name: to.to_owned(),

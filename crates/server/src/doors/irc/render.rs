@@ -554,4 +554,3 @@ fn ban_mask(ban: &str) -> Cow<'_, str> {
         Cow::Owned(format!("{ban}!*@*"))
     }
 }
-

@@ -111,6 +111,8 @@ pub struct RoomView {
     pub host: bool,
     /// A password is needed to enter it.
     pub locked: bool,
+    /// It is secret (`+s`): room lists leave it out for outsiders.
+    pub secret: bool,
     /// Its topic, if a host set one.
     pub topic: Option<String>,
     /// Everyone in it, the user included, in order of arrival; empty for

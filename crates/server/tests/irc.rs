@@ -1137,6 +1137,18 @@ async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders()
     bob.send("NAMES #games").await;
     bob.expect(":banter 366 bob #games :End of /NAMES list")
         .await;
+    // Members see its names marked secret, `@` (RFC 2812 3.2.5), on NAMES
+    // and on entering.
+    ann.send("NAMES #games").await;
+    ann.expect(":banter 353 ann @ #games :@ann").await;
+    ann.expect(":banter 366 ann #games :End of /NAMES list")
+        .await;
+    let mut cy = IrcClient::register(server.irc.unwrap(), "cy").await;
+    let lines = join(&mut cy, "#games").await;
+    assert_eq!(lines[1], ":banter 353 cy @ #games :@ann cy", "{lines:?}");
+    cy.send("PART #games").await;
+    ann.expect(":cy!cy@banter JOIN #games").await;
+    ann.expect(":cy!cy@banter PART #games").await;
     bob.send("WHOIS ann").await;
     let whois = bob.lines_to(" 318 ").await;
     assert!(

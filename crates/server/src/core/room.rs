@@ -121,6 +121,8 @@ pub struct Entry {
     /// The new member became its host (first into it while empty).
     pub(super) host: bool,
     pub(super) locked: bool,
+    /// The room is secret (`+s`).
+    pub(super) secret: bool,
     pub(super) topic: Option<String>,
     /// The room's recent messages, oldest first.
     pub(super) recent: Vec<StoredMessage>,
@@ -456,6 +458,7 @@ impl Room {
             count: state.seats.len(),
             host,
             locked: state.password_hash.is_some(),
+            secret: state.modes.has(RoomMode::Secret),
             topic: state.topic.clone(),
             recent: state.recent.iter().cloned().collect(),
         })

@@ -253,6 +253,7 @@ impl UserState {
             created,
             host: entry.host,
             locked: entry.locked,
+            secret: entry.secret,
             topic: entry.topic,
             members: entry.members,
             count: entry.count,

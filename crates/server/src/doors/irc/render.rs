@@ -161,8 +161,15 @@ pub(super) fn prefix(host: bool, voice: bool, multi: bool) -> &'static str {
 
 /// The `353` lines of a member list (each nick with its prefix), split to
 /// fit, then `366`; each member as a full mask with `userhost-in-names`.
-pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, &str)], masks: bool) {
-    name_lines(replies, room, members, masks);
+/// A secret room's lines are marked `@`, others `=` (RFC 2812 3.2.5).
+pub(super) fn names(
+    replies: &mut Replies,
+    room: &str,
+    secret: bool,
+    members: &[(String, &str)],
+    masks: bool,
+) {
+    name_lines(replies, room, secret, members, masks);
     replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
 }
 
@@ -171,14 +178,16 @@ pub(super) fn names(replies: &mut Replies, room: &str, members: &[(String, &str)
 pub(super) fn name_lines(
     replies: &mut Replies,
     room: &str,
+    secret: bool,
     members: &[(String, &str)],
     masks: bool,
 ) {
     let channel = format!("#{room}");
+    let symbol = if secret { "@" } else { "=" };
     let mut listed = String::new();
     for (nick, prefix) in members {
         if listed.len() + 2 * nick.len() > 400 {
-            replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
+            replies.numeric(RPL_NAMREPLY, &[symbol, &channel], &listed);
             listed.clear();
         }
         if !listed.is_empty() {
@@ -191,7 +200,7 @@ pub(super) fn name_lines(
         }
     }
     if !listed.is_empty() {
-        replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
+        replies.numeric(RPL_NAMREPLY, &[symbol, &channel], &listed);
     }
 }
 
@@ -237,6 +246,7 @@ impl IrcRenderer {
         names(
             &mut replies,
             &view.room,
+            view.secret,
             &members,
             self.caps.has(USERHOST_IN_NAMES),
         );

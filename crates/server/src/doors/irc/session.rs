@@ -840,9 +840,16 @@ impl Session {
     }
 
     /// `channel`'s members as NAMES lists them (each with its prefix), if it
-    /// is a room this client may see.
-    fn channel_members(&self, channel: &str) -> Option<(String, Vec<(String, &'static str)>)> {
+    /// is a room this client may see: its name, whether it is secret, them.
+    fn channel_members(
+        &self,
+        channel: &str,
+    ) -> Option<(String, bool, Vec<(String, &'static str)>)> {
         let listing = self.user.members(room_of(channel)?).ok()?;
+        let secret = self
+            .user
+            .room_status(&listing.room)
+            .is_ok_and(|status| status.modes.has(RoomMode::Secret));
         let multi = self.caps.has(MULTI_PREFIX);
         let members = listing
             .members
@@ -852,22 +859,22 @@ impl Session {
                 (member.user.nick, prefix)
             })
             .collect();
-        Some((listing.room, members))
+        Some((listing.room, secret, members))
     }
 
     /// `353`s of `channel`'s members, if it is a room, without a `366`.
     fn name_lines(&self, replies: &mut Replies, channel: &str) {
-        if let Some((room, members)) = self.channel_members(channel) {
+        if let Some((room, secret, members)) = self.channel_members(channel) {
             let masks = self.caps.has(USERHOST_IN_NAMES);
-            render::name_lines(replies, &room, &members, masks);
+            render::name_lines(replies, &room, secret, &members, masks);
         }
     }
 
     fn names(&self, replies: &mut Replies, channel: &str) {
         match self.channel_members(channel) {
-            Some((room, members)) => {
+            Some((room, secret, members)) => {
                 let masks = self.caps.has(USERHOST_IN_NAMES);
-                render::names(replies, &room, &members, masks);
+                render::names(replies, &room, secret, &members, masks);
             }
             None => replies.numeric(
                 RPL_ENDOFNAMES,

@@ -841,10 +841,7 @@ impl Session {
 
     /// `channel`'s members as NAMES lists them (each with its prefix), if it
     /// is a room this client may see: its name, whether it is secret, them.
-    fn channel_members(
-        &self,
-        channel: &str,
-    ) -> Option<(String, bool, Vec<(String, &'static str)>)> {
+    fn channel_members(&self, channel: &str) -> Option<(String, bool, Vec<Named>)> {
         let listing = self.user.members(room_of(channel)?).ok()?;
         let secret = self
             .user
@@ -1162,6 +1159,9 @@ impl Session {
         }
     }
 }
+
+/// A member as NAMES lists them: their nick and its prefix (`@`, `+`, ...).
+type Named = (String, &'static str);
 
 /// Most bytes of a username (ISUPPORT `USERLEN`) and of a real name.
 const USER_LEN: usize = 10;

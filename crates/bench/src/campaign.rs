@@ -24,15 +24,19 @@ pub enum Source {
 }
 
 /// Refuses a scenario the kind of server cannot serve: the baseline has only
-/// the text door, no WebSocket door.
+/// the text door, no WebSocket or IRC door.
 pub fn check_door(params: &Params, kind: Kind) -> anyhow::Result<()> {
-    if kind == Kind::Baseline && params.door == Door::WebSocket {
+    if kind == Kind::Baseline && params.door != Door::Text {
         bail!(
-            "{} runs over banterd's WebSocket door (banter/1), which the naive_chat baseline \
-             does not have, so it cannot run against the baseline or be compared with it; \
-             run it against banterd alone (`banter-bench run {} --spawn target/release/banterd`) \
-             and set it beside `run big-room`, its text-door twin",
+            "{} runs over banterd's {} door, which the naive_chat baseline does not have, \
+             so it cannot run against the baseline or be compared with it; run it against \
+             banterd alone (`banter-bench run {} --spawn target/release/banterd`) and set it \
+             beside the same scenario on the text door",
             params.scenario,
+            match params.door {
+                Door::WebSocket => "WebSocket (banter/1)",
+                _ => "IRC",
+            },
             params.scenario
         );
     }

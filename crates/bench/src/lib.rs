@@ -1,5 +1,5 @@
 //! banter-bench as a library: drive a running banter server with load clients
-//! (on the text door or, banter/1 over WebSocket, on the JSON door) and
+//! (on the text door, the IRC door or, banter/1 over WebSocket, on the JSON door) and
 //! measure deliveries, losses, order, latency and CPU.
 //!
 //! The `banter-bench` binary is a thin command line over [`campaign`]; the
@@ -7,6 +7,7 @@
 
 pub mod campaign;
 pub mod client;
+pub mod irc_client;
 pub mod order;
 pub mod payload;
 pub mod procfs;

@@ -33,6 +33,10 @@ enum Action {
         /// for scenarios on the WebSocket door (ws-big-room); repeat it per node.
         #[arg(long, requires = "addr")]
         http_addr: Vec<SocketAddr>,
+        /// Address of that server's IRC door (banterd's "irc listening on"),
+        /// for `--door irc`; repeat it per node.
+        #[arg(long, requires = "addr")]
+        irc_addr: Vec<SocketAddr>,
         /// PID of that server, to report its CPU time and memory; repeat it for
         /// each node and the cluster's nats-server to report their sum.
         #[arg(long, requires = "addr")]
@@ -121,6 +125,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
             scenario,
             addr,
             http_addr,
+            irc_addr,
             server_pid,
             spawn,
             baseline,
@@ -135,6 +140,7 @@ async fn execute(action: Action) -> anyhow::Result<()> {
                     },
                     addrs: addr,
                     http: http_addr,
+                    irc: irc_addr,
                     pids: server_pid,
                 }),
                 (true, Some(program)) => {

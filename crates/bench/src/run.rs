@@ -19,6 +19,7 @@ use tokio::time::Instant;
 use tokio_util::sync::CancellationToken;
 
 use crate::client::{self, Outcome};
+use crate::irc_client;
 use crate::order;
 use crate::procfs;
 use crate::report::{Latency, Report, ServerUse};
@@ -33,6 +34,8 @@ pub struct Target {
     pub addrs: Vec<SocketAddr>,
     /// The HTTP listener of each node's WebSocket door (banter/1 at `/ws`), if known.
     pub http: Vec<SocketAddr>,
+    /// The IRC door of each node, if known.
+    pub irc: Vec<SocketAddr>,
     /// Its processes (each node's, and a cluster's broker), whose CPU time
     /// and memory are read from `/proc` and summed.
     pub pids: Vec<u32>,
@@ -53,6 +56,12 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
              (banterd logs \"http listening on ADDR\": give that as --http-addr; \
              the naive_chat baseline has none)",
             params.scenario,
+            target.label,
+        ),
+        Door::Irc if !target.irc.is_empty() => target.irc.clone(),
+        Door::Irc => bail!(
+            "--door irc needs the IRC door of {} (banterd logs \"irc listening on ADDR\": \
+             give that as --irc-addr; the naive_chat baseline has none)",
             target.label,
         ),
     };
@@ -103,6 +112,7 @@ pub async fn run(params: &Params, target: &Target) -> anyhow::Result<Report> {
         match params.door {
             Door::Text => clients.spawn(client::run(shared, index)),
             Door::WebSocket => clients.spawn(ws_client::run(shared, index)),
+            Door::Irc => clients.spawn(irc_client::run(shared, index)),
         };
     }
     let logins_end = wait_for_logins(&shared).await;

@@ -47,14 +47,17 @@ pub enum Activity {
 }
 
 /// The door the load clients connect through.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum, Serialize)]
 #[serde(rename_all = "lowercase")]
 pub enum Door {
     /// The line-based text door (`--listen`), as `nc` uses it.
     Text,
     /// The JSON door, banter/1 over WebSocket at `/ws` of the HTTP listener
     /// (`--http-listen`).
+    #[value(name = "websocket")]
     WebSocket,
+    /// The IRC door (`--irc-listen`), as IRC clients use it.
+    Irc,
 }
 
 /// Everything one run needs to know.
@@ -100,6 +103,10 @@ fn seconds<S: serde::Serializer>(value: &Duration, serializer: S) -> Result<S::O
 /// Flags that override a scenario's preset; each is optional.
 #[derive(Debug, Clone, Default, Args)]
 pub struct Overrides {
+    /// The door the clients use instead of the scenario's own (e.g. `idle
+    /// --door irc` for what an idle IRC connection costs).
+    #[arg(long, value_enum)]
+    pub door: Option<Door>,
     /// Clients whose deliveries are checked.
     #[arg(long)]
     pub clients: Option<usize>,
@@ -220,6 +227,7 @@ impl Params {
         let mut params = Self::preset(scenario);
         let o = overrides;
         let secs = Duration::from_secs_f64;
+        params.door = o.door.unwrap_or(params.door);
         params.clients = o.clients.unwrap_or(params.clients);
         params.rooms = o.rooms.unwrap_or(params.rooms);
         params.senders = o.senders.unwrap_or(params.senders);

@@ -65,7 +65,7 @@ pub const BANTERD_ARGS: [&str; 16] = [
     "--http-listen",
     "127.0.0.1:0",
     "--irc-listen",
-    "off",
+    "127.0.0.1:0",
     "--rate-limit",
     "0",
     "--input-byte-rate",
@@ -122,9 +122,11 @@ impl Launch {
         std::thread::spawn(move || watch_log(BufReader::new(stderr), found));
         let mut addr = None;
         let mut http = None;
+        let mut irc = None;
         let deadline = Instant::now() + START_TIMEOUT;
-        // banterd logs its text door, then its HTTP listener; the baseline only the first.
-        while addr.is_none() || (self.kind == Kind::Banterd && http.is_none()) {
+        // banterd logs its text door, its HTTP listener and its IRC door; the
+        // baseline only the first.
+        while addr.is_none() || (self.kind == Kind::Banterd && (http.is_none() || irc.is_none())) {
             let wait = match addr {
                 None => deadline.saturating_duration_since(Instant::now()),
                 Some(_) => HTTP_START_TIMEOUT,
@@ -132,8 +134,9 @@ impl Launch {
             match listening.recv_timeout(wait) {
                 Ok(Listening::Text(found)) => addr = addr.or(Some(found)),
                 Ok(Listening::Http(found)) => http = http.or(Some(found)),
-                // Told no WebSocket door (e.g. --server-arg=--http-listen=off):
-                // the text door is all there is.
+                Ok(Listening::Irc(found)) => irc = irc.or(Some(found)),
+                // Told no WebSocket or IRC door (e.g. --server-arg=--http-listen=off):
+                // what was logged is all there is.
                 Err(_) if addr.is_some() => break,
                 Err(_) => {
                     let _ = child.kill();
@@ -153,6 +156,7 @@ impl Launch {
             target: Target {
                 addrs: vec![addr],
                 http: http.into_iter().collect(),
+                irc: irc.into_iter().collect(),
                 pids: vec![pid],
                 label: self.kind.label().to_owned(),
             },
@@ -167,6 +171,8 @@ enum Listening {
     Text(SocketAddr),
     /// `http listening on ADDR`: banterd's HTTP listener, the WebSocket door.
     Http(SocketAddr),
+    /// `irc listening on ADDR`: banterd's IRC door.
+    Irc(SocketAddr),
 }
 
 /// Sends each `listening on` address as it is logged, then reads the rest to the end.
@@ -185,6 +191,9 @@ fn listening(line: &str) -> Option<Listening> {
     let address = |rest: &str| rest.split_whitespace().next()?.parse().ok();
     if let Some((_, rest)) = line.split_once("http listening on ") {
         return address(rest).map(Listening::Http);
+    }
+    if let Some((_, rest)) = line.split_once("irc listening on ") {
+        return address(rest).map(Listening::Irc);
     }
     let (_, rest) = line.split_once("listening on ")?;
     address(rest).map(Listening::Text)
@@ -246,6 +255,11 @@ mod tests {
         assert_eq!(
             listening(line),
             Some(Listening::Http("127.0.0.1:43211".parse().unwrap()))
+        );
+        let line = "2026-01-01T00:00:00Z  INFO banterd: irc listening on 127.0.0.1:43212";
+        assert_eq!(
+            listening(line),
+            Some(Listening::Irc("127.0.0.1:43212".parse().unwrap()))
         );
         assert_eq!(listening("listening on nowhere"), None);
         assert_eq!(listening("http listening on nowhere"), None);

@@ -53,6 +53,7 @@ async fn banterd() -> (Target, CancellationToken) {
     let target = Target {
         addrs: vec![addr],
         http: vec![http_addr],
+        irc: Vec::new(),
         pids: vec![std::process::id()],
         label: "in-process banterd".into(),
     };
@@ -147,6 +148,7 @@ async fn websocket_scenarios_need_a_websocket_door() {
     let no_door = Target {
         addrs: vec!["127.0.0.1:9".parse().unwrap()],
         http: Vec::new(),
+        irc: Vec::new(),
         pids: Vec::new(),
         label: "baseline".into(),
     };

@@ -1,6 +1,6 @@
 //! The operator's endpoints: `/metrics` (Prometheus), `/healthz` (the process
-//! serves) and `/readyz` (it can do its job: every listener accepting and the
-//! store writable). Served on the HTTP listener, or alone on
+//! serves) and `/readyz` (it can do its job: every listener accepting, the
+//! store writable and, on a cluster node, the broker reachable). Served on the HTTP listener, or alone on
 //! `--metrics-listen` to keep them off a public address.
 //!
 //! Readiness asks the store to start a write transaction each time, so a
@@ -104,7 +104,10 @@ impl Health {
             Ok(Ok(Err(err))) => return Err(format!("the database is not writable: {err}")),
             Ok(Ok(Ok(()))) => {}
         }
-        match store.problem() {
+        if let Some(problem) = store.problem() {
+            return Err(problem);
+        }
+        match self.hub.cluster_problem() {
             Some(problem) => Err(problem),
             None => Ok(()),
         }

@@ -6,11 +6,12 @@
 mod support;
 
 use std::collections::{HashMap, HashSet};
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use serde_json::{json, Value};
 
 use support::cluster::{eventually, three_nodes, Nats, Node};
+use support::http::get;
 use support::irc::IrcClient;
 use support::ws::WsClient;
 use support::Client;
@@ -484,18 +485,6 @@ async fn a_host_on_one_node_rules_members_on_the_others() {
         .ask(json!({"type": "topic", "room": "den", "topic": "mine"}), 2)
         .await;
     assert_eq!(refused["code"], "not_host", "{refused}");
-    // Modes, voices and bans are not ops of the log yet: a cluster node
-    // refuses them, so every replica keeps the room's default modes.
-    let changes = [
-        json!({"type": "set_mode", "room": "den", "mode": "moderated", "on": true}),
-        json!({"type": "voice", "room": "den", "name": "cal", "on": true}),
-        json!({"type": "ban", "room": "den", "mask": "troll*"}),
-    ];
-    for (n, change) in changes.into_iter().enumerate() {
-        let (refused, _) = host.ask(change, 10 + n as u64).await;
-        assert_eq!(refused["code"], "not_on_cluster", "{refused}");
-    }
-
     // Topic, hosts: set on a, seen on b and c.
     host.ask(
         json!({"type": "topic", "room": "den", "topic": "go at nine"}),
@@ -650,6 +639,218 @@ async fn a_host_on_one_node_rules_members_on_the_others() {
             ("fay".into(), false)
         ]
     );
+}
+
+/// The members of `room` as `ws`'s node sees them: (name, host, voice).
+async fn who_voiced(ws: &mut WsClient, room: &str) -> Vec<(String, bool, bool)> {
+    let (answer, _) = ws.ask(json!({"type": "who", "room": room}), 40).await;
+    answer["members"]
+        .as_array()
+        .unwrap_or_else(|| panic!("{answer}"))
+        .iter()
+        .map(|m| {
+            (
+                m["name"].as_str().unwrap().to_owned(),
+                m["host"].as_bool().unwrap(),
+                m["voice"].as_bool().unwrap_or(false),
+            )
+        })
+        .collect()
+}
+
+/// Reads `ws`'s frames up to `member_joined` of `name` in `room`.
+async fn until_joined(ws: &mut WsClient, room: &str, name: &str) {
+    while until_in(ws, "member_joined", room).await["name"] != name {}
+}
+
+/// Reads `ws`'s frames up to `mode_changed` of `mode` in `room`.
+async fn until_mode(ws: &mut WsClient, room: &str, mode: &str) {
+    while until_in(ws, "mode_changed", room).await["mode"] != mode {}
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn modes_voices_bans_and_invitations_set_on_one_node_hold_on_every_node() {
+    let Some(nats) = Nats::start() else { return };
+    let nodes = three_nodes(&nats);
+    let mut hana = WsClient::login(nodes[0].http(), "hana").await;
+    let (created, _) = hana.ask(json!({"type": "create", "room": "den"}), 1).await;
+    assert_eq!(created["host"], true, "{created}");
+    let mut bea = WsClient::login(nodes[1].http(), "bea").await;
+    bea.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut cy = WsClient::login(nodes[2].http(), "cy").await;
+    cy.ask(json!({"type": "join", "room": "den"}), 1).await;
+    let mut ian = IrcClient::register(nodes[2].irc(), "ian").await;
+    ian.send("JOIN #den").await;
+    ian.skip_to(" 366 ").await;
+    let mut troll = nodes[1].banterd.login("trollop").await;
+    troll.send(":cr den").await;
+    for name in ["bea", "cy", "ian", "trollop"] {
+        until_joined(&mut hana, "den", name).await;
+    }
+
+    // +m set on a: a member on b without a voice may not speak, as b has it.
+    let (ok, _) = hana
+        .ask(
+            json!({"type": "set_mode", "room": "den", "mode": "moderated", "on": true}),
+            2,
+        )
+        .await;
+    assert_eq!(ok["type"], "ok", "{ok}");
+    ian.skip_to(":hana!hana@banter MODE #den +m").await;
+    until_mode(&mut bea, "den", "moderated").await;
+    let (refused, _) = bea
+        .ask(json!({"type": "say", "room": "den", "text": "hello?"}), 2)
+        .await;
+    assert_eq!(refused["code"], "moderated", "{refused}");
+
+    // A host on IRC on c voices bea on b; her line then reaches c.
+    hana.ask(json!({"type": "host_add", "room": "den", "name": "ian"}), 3)
+        .await;
+    ian.skip_to(" MODE #den +o ian").await;
+    ian.send("MODE #den +v bea").await;
+    ian.skip_to(":ian!ian@banter MODE #den +v bea").await;
+    let voiced = until_in(&mut bea, "voice_changed", "den").await;
+    assert_eq!(
+        (
+            voiced["name"].as_str(),
+            voiced["by"].as_str(),
+            voiced["on"].as_bool()
+        ),
+        (Some("bea"), Some("ian"), Some(true))
+    );
+    let (said, _) = bea
+        .ask(
+            json!({"type": "say", "room": "den", "text": "now I may"}),
+            3,
+        )
+        .await;
+    assert_eq!(said["type"], "said", "{said}");
+    ian.skip_to(":bea!bea@banter PRIVMSG #den :now I may").await;
+
+    // The IRC host on c bans a pattern: the text member on b it matches is
+    // removed on every node and cannot come back.
+    ian.send("MODE #den +b troll*").await;
+    ian.skip_to(":ian!ian@banter MODE #den +b troll*").await;
+    troll
+        .expect_containing("you were kicked from den by ian: banned (troll*)")
+        .await;
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        let left = until_in(ws, "member_left", "den").await;
+        assert_eq!(
+            (left["name"].as_str(), left["reason"].as_str()),
+            (Some("trollop"), Some("kicked")),
+            "{left}"
+        );
+    }
+    troll.send(":cr den").await;
+    troll.expect_containing("banned").await;
+    let expected = vec![
+        ("hana".to_owned(), true, false),
+        ("bea".to_owned(), false, true),
+        ("cy".to_owned(), false, false),
+        ("ian".to_owned(), true, false),
+    ];
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        assert_eq!(who_voiced(ws, "den").await, expected);
+    }
+
+    // +i set on a: ivy on c is refused until invited from a.
+    hana.ask(
+        json!({"type": "set_mode", "room": "den", "mode": "invite_only", "on": true}),
+        4,
+    )
+    .await;
+    until_mode(&mut cy, "den", "invite_only").await;
+    let mut ivy = WsClient::login(nodes[2].http(), "ivy").await;
+    let (refused, _) = ivy.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(refused["code"], "invite_only", "{refused}");
+    let (sent, _) = hana
+        .ask(json!({"type": "invite", "room": "den", "name": "ivy"}), 5)
+        .await;
+    assert_eq!(sent["type"], "invite_sent", "{sent}");
+    let invited = ivy.until("invited").await;
+    assert_eq!(invited["by"], "hana", "{invited}");
+    let (joined, _) = ivy.ask(json!({"type": "join", "room": "den"}), 2).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    for ws in [&mut hana, &mut bea] {
+        until_joined(ws, "den", "ivy").await;
+    }
+
+    // +s set on a: listed on b only to a member.
+    hana.ask(
+        json!({"type": "set_mode", "room": "den", "mode": "secret", "on": true}),
+        6,
+    )
+    .await;
+    until_mode(&mut bea, "den", "secret").await;
+    let listed = |rooms: &Value| {
+        rooms["rooms"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{rooms}"))
+            .iter()
+            .any(|room| room["name"] == "den")
+    };
+    let mut sam = WsClient::login(nodes[1].http(), "sam").await;
+    let (rooms, _) = sam.ask(json!({"type": "rooms"}), 1).await;
+    assert!(!listed(&rooms), "{rooms}");
+    let (rooms, _) = bea.ask(json!({"type": "rooms"}), 7).await;
+    assert!(listed(&rooms), "{rooms}");
+
+    // Every node answers the same modes, members and bans (dated alike).
+    until_mode(&mut cy, "den", "secret").await;
+    hana.ask(json!({"type": "host_add", "room": "den", "name": "cy"}), 8)
+        .await;
+    for ws in [&mut bea, &mut cy] {
+        while until_in(ws, "host_added", "den").await["name"] != "cy" {}
+    }
+    let mut answers = Vec::new();
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        let (modes, _) = ws.ask(json!({"type": "modes", "room": "den"}), 50).await;
+        answers.push((modes["modes"].clone(), who_voiced(ws, "den").await));
+    }
+    assert_eq!(
+        answers[0].0,
+        json!([
+            "invite_only",
+            "moderated",
+            "no_external",
+            "secret",
+            "topic_lock"
+        ])
+    );
+    assert!(
+        answers.iter().all(|answer| *answer == answers[0]),
+        "{answers:?}"
+    );
+    let (on_a, _) = hana.ask(json!({"type": "bans", "room": "den"}), 9).await;
+    let (on_c, _) = cy.ask(json!({"type": "bans", "room": "den"}), 9).await;
+    assert_eq!(on_a["bans"][0]["mask"], "troll*", "{on_a}");
+    assert_eq!(on_a["bans"], on_c["bans"]);
+
+    // Node b restarted on its own data: its replica, replayed from the log,
+    // keeps the ban and the modes.
+    let mut nodes = nodes;
+    let b = nodes.remove(1);
+    let data = b.kill();
+    let b = Node::start_in(&nats, "b", data);
+    let mut trolly = WsClient::login(b.http(), "trolly").await;
+    let (refused, _) = trolly.ask(json!({"type": "join", "room": "den"}), 1).await;
+    assert_eq!(refused["code"], "banned", "{refused}");
+    let mut zed = WsClient::login(b.http(), "zed").await;
+    let seen = eventually(Duration::from_secs(5), async || {
+        // A's copy of the names learns of zed on its own time.
+        let (sent, _) = hana
+            .ask(json!({"type": "invite", "room": "den", "name": "zed"}), 10)
+            .await;
+        sent["type"] == "invite_sent"
+    })
+    .await;
+    assert!(seen, "a learns of zed on the restarted b");
+    zed.until("invited").await;
+    let (joined, _) = zed.ask(json!({"type": "join", "room": "den"}), 2).await;
+    assert_eq!(joined["type"], "joined", "{joined}");
+    let (modes, _) = zed.ask(json!({"type": "modes", "room": "den"}), 3).await;
+    assert_eq!(modes["modes"], answers[0].0, "{modes}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -859,6 +1060,397 @@ async fn while_the_broker_is_down_messages_are_refused_and_none_acknowledged_is_
         assert!(complete, "node {}", node.name);
         assert_eq!(history, by_id, "node {}", node.name);
     }
+}
+
+/// All of `room`'s history as the JSON door of `ws`'s node keeps it, paged
+/// back 200 at a time, oldest first.
+async fn full_history(ws: &mut WsClient, room: &str) -> Vec<(i64, String)> {
+    let mut all: Vec<(i64, String)> = Vec::new();
+    loop {
+        let mut request = json!({"type": "history", "room": room, "limit": 200});
+        if let Some((oldest, _)) = all.first() {
+            request["before"] = json!(oldest);
+        }
+        let (page, _) = ws.ask(request, 9).await;
+        assert_eq!(page["type"], "history", "{page}");
+        let page: Vec<(i64, String)> = page["messages"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| {
+                (
+                    m["id"].as_i64().unwrap(),
+                    m["text"].as_str().unwrap().to_owned(),
+                )
+            })
+            .collect();
+        let short = page.len() < 200;
+        all.splice(0..0, page);
+        if short {
+            return all;
+        }
+    }
+}
+
+/// What a sender under load reports as it goes.
+enum Sent {
+    Acked { id: i64, text: String, at: Instant },
+    Refused(String),
+}
+
+/// How often each sender under load says something (well inside the test
+/// nodes' flood allowance over the test's few seconds).
+const LOAD_PACE: Duration = Duration::from_millis(50);
+
+/// Says a line every [`LOAD_PACE`] (each awaiting its answer) until `stop`.
+async fn send_continuously(
+    mut ws: WsClient,
+    s: usize,
+    stop: tokio::sync::watch::Receiver<bool>,
+    sent: tokio::sync::mpsc::UnboundedSender<Sent>,
+) {
+    let mut n = 0;
+    while !*stop.borrow() {
+        n += 1;
+        let text = format!("m-s{s}-{n}");
+        let asked = Instant::now();
+        match say(&mut ws, "lobby", &text, n).await {
+            Ok(id) => {
+                let at = Instant::now();
+                let _ = sent.send(Sent::Acked { id, text, at });
+            }
+            Err((code, message)) => {
+                // Refused within about 3 s, saying why; never left hanging.
+                assert!(asked.elapsed() < Duration::from_millis(3500));
+                assert_eq!(code, "not_saved", "{message}");
+                assert!(message.contains("unreachable"), "{message}");
+                let _ = sent.send(Sent::Refused(text));
+            }
+        }
+        tokio::time::sleep(LOAD_PACE).await;
+    }
+}
+
+/// Reads room messages (id, text, arrival) until `total` tells how many to
+/// expect and that many arrived.
+async fn listen_continuously(
+    mut ws: WsClient,
+    mut total: tokio::sync::watch::Receiver<Option<usize>>,
+) -> Vec<(i64, String, Instant)> {
+    let mut got = Vec::new();
+    loop {
+        if total.borrow().is_some_and(|total| got.len() >= total) {
+            return got;
+        }
+        tokio::select! {
+            frame = ws.try_recv(Duration::from_secs(20)) => {
+                let frame = frame.expect("the listener stays connected");
+                if frame["type"] == "message" {
+                    let text = frame["text"].as_str().unwrap().to_owned();
+                    got.push((frame["id"].as_i64().unwrap(), text, Instant::now()));
+                }
+            }
+            _ = total.changed() => {}
+        }
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn the_broker_restarted_under_continuous_load_loses_and_repeats_nothing() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let nodes = three_nodes(&nats);
+    let (stop_tx, stop) = tokio::sync::watch::channel(false);
+    let (total_tx, total) = tokio::sync::watch::channel(None);
+    let (sent_tx, mut sent) = tokio::sync::mpsc::unbounded_channel();
+    let mut listeners = Vec::new();
+    for node in &nodes {
+        let Member::Ws(ws) = Member::ws(node, &format!("l{}", node.name), "lobby").await else {
+            unreachable!()
+        };
+        listeners.push(tokio::spawn(listen_continuously(*ws, total.clone())));
+    }
+    let mut senders = Vec::new();
+    for (s, node) in nodes.iter().enumerate() {
+        let Member::Ws(ws) = Member::ws(node, &format!("s{}", node.name), "lobby").await else {
+            unreachable!()
+        };
+        let task = send_continuously(*ws, s, stop.clone(), sent_tx.clone());
+        senders.push(tokio::spawn(task));
+    }
+    drop(sent_tx);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    nats.kill();
+    // Down long enough for every sender to be refused at least once.
+    tokio::time::sleep(Duration::from_secs(3)).await;
+    nats.restart();
+    let back = Instant::now();
+    let mut acked: Vec<(i64, String, Instant)> = Vec::new();
+    let mut refused: Vec<String> = Vec::new();
+    let mut record = |report: Sent| match report {
+        Sent::Acked { id, text, at } => acked.push((id, text, at)),
+        Sent::Refused(text) => refused.push(text),
+    };
+    // Until every sender has been acknowledged again, then a second more.
+    let recovered = tokio::time::timeout(Duration::from_secs(20), async {
+        let mut again = HashSet::new();
+        while again.len() < nodes.len() {
+            let report = sent.recv().await.expect("the senders go on");
+            if let Sent::Acked { text, at, .. } = &report {
+                if *at > back {
+                    again.insert(text.split('-').nth(1).unwrap().to_owned());
+                }
+            }
+            record(report);
+        }
+    })
+    .await;
+    assert!(recovered.is_ok(), "every sender is acknowledged again");
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    stop_tx.send_replace(true);
+    for sender in senders {
+        sender.await.unwrap();
+    }
+    while let Some(report) = sent.recv().await {
+        record(report);
+    }
+    assert!(
+        refused.len() >= nodes.len(),
+        "each sender was refused: {refused:?}"
+    );
+
+    // Ids increase for each sender, across the restart.
+    for s in 0..nodes.len() {
+        let prefix = format!("m-s{s}-");
+        let ids: Vec<i64> = acked
+            .iter()
+            .filter(|(_, text, _)| text.starts_with(&prefix))
+            .map(|(id, _, _)| *id)
+            .collect();
+        assert!(
+            ids.windows(2).all(|pair| pair[0] < pair[1]),
+            "sender {s}: {ids:?}"
+        );
+    }
+    let mut by_id: Vec<(i64, String)> = acked
+        .iter()
+        .map(|(id, text, _)| (*id, text.clone()))
+        .collect();
+    by_id.sort();
+
+    // Every acknowledged message reached every node's listener exactly once,
+    // in id order; no refused one did.
+    total_tx.send_replace(Some(by_id.len()));
+    let acked_at: HashMap<i64, Instant> = acked.iter().map(|(id, _, at)| (*id, *at)).collect();
+    let first_back = acked
+        .iter()
+        .filter(|(_, _, at)| *at > back)
+        .map(|(_, _, at)| *at - back)
+        .min()
+        .unwrap();
+    let mut fills = Vec::new();
+    for (node, listener) in nodes.iter().zip(listeners) {
+        let got = tokio::time::timeout(Duration::from_secs(20), listener)
+            .await
+            .unwrap_or_else(|_| panic!("node {}: not every message arrived", node.name))
+            .unwrap();
+        let texts: Vec<(i64, String)> = got
+            .iter()
+            .map(|(id, text, _)| (*id, text.clone()))
+            .collect();
+        assert_eq!(texts, by_id, "node {}", node.name);
+        // The gap: how long the messages acknowledged after the broker came
+        // back waited to reach this node (its consumer starts again).
+        let longest = got
+            .iter()
+            .filter(|(id, _, _)| acked_at[id] > back)
+            .map(|(id, _, arrived)| arrived.saturating_duration_since(acked_at[id]))
+            .max()
+            .unwrap();
+        let caught_up = got
+            .iter()
+            .filter(|(id, _, _)| acked_at[id] > back)
+            .map(|(_, _, arrived)| *arrived - back)
+            .min()
+            .unwrap();
+        fills.push(format!(
+            "node {}: first message after the restart delivered {} ms after it, longest wait from acknowledgement to delivery {} ms",
+            node.name,
+            caught_up.as_millis(),
+            longest.as_millis()
+        ));
+    }
+    println!(
+        "broker restart under load: {} acknowledged, {} refused; first acknowledgement {} ms after the broker was restarted; {}",
+        by_id.len(),
+        refused.len(),
+        first_back.as_millis(),
+        fills.join("; ")
+    );
+
+    // And every node's history has them all, and nothing refused.
+    for node in &nodes {
+        let mut ws = WsClient::login(node.http(), &format!("h{}", node.name)).await;
+        ws.ask(json!({"type": "join", "room": "lobby"}), 1).await;
+        assert_eq!(
+            full_history(&mut ws, "lobby").await,
+            by_id,
+            "node {}",
+            node.name
+        );
+    }
+}
+
+/// Polls `node`'s `/readyz` until its status is `status` (at most `limit`);
+/// its last answer.
+async fn readyz_until(node: &Node, status: u16, limit: Duration) -> (u16, String) {
+    let mut last = (0, String::new());
+    eventually(limit, async || {
+        last = get(node.http(), "/readyz").await;
+        last.0 == status
+    })
+    .await;
+    last
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn readyz_says_not_ready_while_a_node_cannot_reach_the_broker() {
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let proxy = support::cluster::Proxy::start(nats.port).await;
+    let a = Node::start(&nats, "a");
+    let b = Node::start_via(&proxy.url(), "b", tempfile::tempdir().unwrap());
+    let ready = (200, "ready\n".to_owned());
+    for node in [&a, &b] {
+        // Ready once every listener accepts (the HTTP one may be first).
+        let answer = readyz_until(node, 200, Duration::from_secs(10)).await;
+        assert_eq!(answer, ready, "node {}", node.name);
+    }
+
+    // B cut off: not ready, within the heartbeat silence; a still is.
+    proxy.cut();
+    let (status, body) = readyz_until(&b, 503, Duration::from_secs(4)).await;
+    assert_eq!(status, 503, "{body}");
+    assert!(body.starts_with("not ready: "), "{body}");
+    assert!(body.contains("broker"), "{body}");
+    assert_eq!(get(a.http(), "/readyz").await, ready);
+    // Healed (b had no users, so nobody declared it gone): ready again.
+    proxy.heal();
+    assert_eq!(readyz_until(&b, 200, Duration::from_secs(10)).await, ready);
+
+    // The broker down: neither node is ready; back: both are.
+    nats.kill();
+    for node in [&a, &b] {
+        let (status, body) = readyz_until(node, 503, Duration::from_secs(4)).await;
+        assert_eq!(status, 503, "node {}: {body}", node.name);
+        assert!(body.contains("broker"), "{body}");
+    }
+    nats.restart();
+    for node in [&a, &b] {
+        let answer = readyz_until(node, 200, Duration::from_secs(10)).await;
+        assert_eq!(answer, ready, "node {}", node.name);
+    }
+}
+
+/// What a node answers a `hello` as `name` on a new WebSocket.
+async fn hello(node: std::net::SocketAddr, name: &str) -> Value {
+    let mut ws = WsClient::connect(node).await;
+    ws.send(json!({"type": "hello", "name": name, "id": 0}))
+        .await;
+    ws.recv().await
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 4)]
+async fn an_operator_on_one_node_kills_and_server_bans_users_on_another() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    let Some(mut nats) = Nats::start() else {
+        return;
+    };
+    let config_dir = tempfile::tempdir().unwrap();
+    let config = config_dir.path().join("banter.toml");
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let hash = argon2::Argon2::default()
+        .hash_password(b"correct horse", &salt)
+        .unwrap()
+        .to_string();
+    let lines = banter_server::config::Operator::toml_lines("root", &hash);
+    std::fs::write(&config, lines).unwrap();
+    let data = tempfile::tempdir().unwrap();
+    let a = Node::start_with(
+        &nats.url(),
+        "a",
+        data,
+        &["--config", config.to_str().unwrap()],
+    );
+    let b = Node::start(&nats, "b");
+    let mut boss = WsClient::login(a.http(), "boss").await;
+    let (oper, _) = boss
+        .ask(
+            json!({"type": "oper", "name": "root", "password": "correct horse"}),
+            1,
+        )
+        .await;
+    assert_eq!(oper["type"], "operator", "{oper}");
+
+    // A kill from a of a user on b.
+    let mut vic = WsClient::login(b.http(), "vic").await;
+    let killed = eventually(Duration::from_secs(5), async || {
+        // A's copy of the names learns of vic on its own time.
+        let (answer, _) = boss
+            .ask(json!({"type": "kill", "name": "vic", "reason": "spam"}), 2)
+            .await;
+        answer["type"] == "user_killed"
+    })
+    .await;
+    assert!(killed, "a finds vic on b");
+    let told = vic.until("killed").await;
+    assert_eq!(
+        (told["by"].as_str(), told["reason"].as_str()),
+        (Some("boss"), Some("spam")),
+        "{told}"
+    );
+    assert!(
+        vic.try_recv(Duration::from_secs(5)).await.is_none(),
+        "vic is disconnected"
+    );
+
+    // A server ban set on a: b disconnects its user it matches and refuses
+    // the pattern from then on; lifted on a, b lets it in again.
+    let mut spammer = WsClient::login(b.http(), "spammer").await;
+    let (set, _) = boss
+        .ask(
+            json!({"type": "server_ban", "mask": "spam*", "reason": "adverts"}),
+            3,
+        )
+        .await;
+    assert_eq!(set["type"], "server_ban_set", "{set}");
+    let told = spammer.until("killed").await;
+    assert_eq!(told["reason"], "banned: adverts", "{told}");
+    let refused = hello(b.http(), "spam2").await;
+    assert_eq!(refused["code"], "server_banned", "{refused}");
+    let (lifted, _) = boss
+        .ask(json!({"type": "server_unban", "mask": "spam*"}), 4)
+        .await;
+    assert_eq!(lifted["type"], "server_ban_lifted", "{lifted}");
+    let mut answer = Value::Null;
+    let welcome = eventually(Duration::from_secs(5), async || {
+        answer = hello(b.http(), "spam3").await;
+        answer["type"] == "welcome"
+    })
+    .await;
+    assert!(welcome, "{answer}");
+
+    // With the broker down, a server ban is refused and set nowhere.
+    nats.kill();
+    let (refused, _) = boss
+        .ask(json!({"type": "server_ban", "mask": "flood*"}), 5)
+        .await;
+    assert_eq!(refused["code"], "not_saved", "{refused}");
+    let (bans, _) = boss.ask(json!({"type": "server_bans"}), 6).await;
+    assert_eq!(bans["bans"], json!([]), "{bans}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]

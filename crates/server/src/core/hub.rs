@@ -166,6 +166,12 @@ impl Hub {
         self.cluster.as_ref()
     }
 
+    /// Why this node cannot do its part of its cluster now (it cannot reach
+    /// the broker), for `/readyz`; `None` when it can, or on a node alone.
+    pub(crate) fn cluster_problem(&self) -> Option<String> {
+        self.cluster.as_ref()?.problem()
+    }
+
     /// Every room in the directory.
     pub(super) fn rooms(&self) -> Vec<Arc<Room>> {
         lock(&self.rooms).values().cloned().collect()

@@ -104,7 +104,7 @@ impl Parked {
     /// user leaves as disconnected) or the server shuts down (silently).
     pub(crate) async fn wait(self, shutdown: &CancellationToken) {
         let mut user = self.user;
-        let Some(key) = user.resume else {
+        let Some(key) = user.resume.as_deref().copied() else {
             return;
         };
         let deadline = tokio::time::sleep(user.hub.services.config.resume_grace());
@@ -153,7 +153,8 @@ pub(super) enum Recording {
     #[default]
     Off,
     Listening,
-    Heard(Event),
+    /// Boxed: an event is large, and every session holds a `Recording`.
+    Heard(Box<Event>),
 }
 
 /// The nonces a session used, each with the reply it got; see the module
@@ -204,7 +205,7 @@ impl UserState {
         let (token, key) = ResumeKey::issue();
         if !self.hub.services.config.resume_grace().is_zero() {
             self.hub.open_session(key, self.id);
-            self.resume = Some(key);
+            self.resume = Some(Box::new(key));
         }
         Some(token)
     }
@@ -218,8 +219,8 @@ impl UserState {
     /// over. Called before the connection is let go, so a client that sees
     /// its connection closed can resume at once. See [`Parked::wait`].
     pub(crate) fn park(self) -> Parked {
-        if let Some(key) = self.resume {
-            self.hub.park(key, self.id);
+        if let Some(key) = self.resume.as_deref() {
+            self.hub.park(*key, self.id);
             debug!(peer = %self.peer, nick = ?self.nick, "session parked");
         }
         Parked { user: self }
@@ -288,7 +289,7 @@ impl UserState {
         let heard = std::mem::take(&mut self.recording);
         if result.is_ok() {
             let reply = match heard {
-                Recording::Heard(reply) => reply,
+                Recording::Heard(reply) => *reply,
                 Recording::Off | Recording::Listening => Event::Done,
             };
             let keep_for = self.hub.services.config.resume_grace();

@@ -355,6 +355,24 @@ impl Room {
         Ok(said)
     }
 
+    /// Whether `speaker` (named `nick`) may say something here now (see
+    /// [`Room::may_speak`]): asked by a cluster node before it publishes a
+    /// message, from its replica (the message is then delivered as applied).
+    pub(super) fn check_speak(
+        &self,
+        speaker: SessionId,
+        nick: &str,
+        labelled: bool,
+    ) -> Result<(), Refusal> {
+        let state = self.lock();
+        if state.closed || state.closing {
+            return Err(Refusal::RoomGone {
+                room: self.name.to_string(),
+            });
+        }
+        self.may_speak(&state, speaker, nick, labelled)
+    }
+
     /// Whether `speaker` (named `nick`) may say something here now. Hosts
     /// and voiced members always may. A banned name may not (a member who
     /// took it after entering stays, silenced, as on IRC); in a moderated
@@ -398,25 +416,14 @@ impl Room {
     ) -> Result<Entry, Refusal> {
         let (id, nick, list) = (member.id, member.nick, list_members);
         let address = Some(member.address);
-        self.seat_at(id, nick, address, Some(member.outbox), list, invited)
+        self.seat(id, nick, address, Some(member.outbox), list, invited)
     }
 
     /// [`Room::join`] for a member on any node: `outbox` is the member's if
     /// it is on this node, `None` for a member elsewhere in a cluster (who
-    /// holds a seat, but this node delivers nothing to it).
+    /// holds a seat, but this node delivers nothing to it); `address` where
+    /// they connect from, when known (address bans match it).
     pub(super) fn seat(
-        &self,
-        id: SessionId,
-        nick: Nick,
-        outbox: Option<Arc<Outbox>>,
-        list_members: bool,
-        invited: bool,
-    ) -> Result<Entry, Refusal> {
-        self.seat_at(id, nick, None, outbox, list_members, invited)
-    }
-
-    /// [`Room::seat`] for a member whose address is known (`address`).
-    fn seat_at(
         &self,
         id: SessionId,
         nick: Nick,
@@ -926,14 +933,16 @@ impl Room {
     }
 
     /// Bans `mask` (`on`) or lifts its ban, once the store has it, and tells
-    /// every member. Returns the members a new ban matches, other than
-    /// hosts: the caller has them kicked (each by their own session).
+    /// every member; a new ban is dated `at`. Returns the members a new ban
+    /// matches, other than hosts: the caller has them kicked (each by their
+    /// own session).
     pub(super) async fn set_ban(
         &self,
         actor: SessionId,
         by: &Nick,
         mask: BanMask,
         on: bool,
+        at: Millis,
     ) -> Result<Vec<SessionId>, Refusal> {
         let _change = self.changes.lock().await;
         let mut stored = {
@@ -967,7 +976,7 @@ impl Room {
         let ban = Ban {
             mask,
             by: by.to_string(),
-            at: now_millis(),
+            at,
         };
         if on {
             stored.bans.push(ban.stored());
@@ -1011,6 +1020,15 @@ impl Room {
         };
         self.publish(&state, changed, None);
         Ok(victims)
+    }
+
+    /// Forgets the modes and bans loaded from the store (back to a new
+    /// room's), in memory only: a cluster node replaying the log's creation
+    /// of the room does, so the ops that follow set them as on every node.
+    pub(super) fn forget_rules(&self) {
+        let mut state = self.lock();
+        state.modes = RoomModes::default();
+        state.bans.clear();
     }
 
     /// The room's bans, oldest first, for its hosts.

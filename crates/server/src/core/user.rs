@@ -92,8 +92,9 @@ pub(crate) struct UserState {
     pub(super) departure: Departure,
     /// What the user said about themselves before registering, if the door asks.
     pub(super) profile: Option<Arc<Profile>>,
-    /// The key of this session's resume token, while it can be resumed.
-    pub(super) resume: Option<ResumeKey>,
+    /// The key of this session's resume token, while it can be resumed
+    /// (boxed: most sessions have none).
+    pub(super) resume: Option<Box<ResumeKey>>,
     /// The nonces of requests carried out, with their replies.
     pub(super) nonces: Nonces,
     /// The reply to a nonce'd request, being listened for.
@@ -169,7 +170,7 @@ impl UserState {
     pub(crate) fn reply(&mut self, event: Event) {
         self.replied = true;
         if let Recording::Listening = self.recording {
-            self.recording = Recording::Heard(event.clone());
+            self.recording = Recording::Heard(Box::new(event.clone()));
         }
         self.outbox.reply_to(event.into(), self.request.clone());
     }

@@ -130,8 +130,9 @@ async fn pump<S: Sink, R: Renderer>(
         metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
         let (closed, handed_over) = (batch.closed, batch.handed_over);
         let output = S::prepare(renderer, batch);
-        sink.send(output, closed && !handed_over, timing.stall_timeout)
-            .await?;
+        // Boxed while it runs: a write's future (with its stall timer) is
+        // the writer's largest, and an idle connection should not carry it.
+        Box::pin(sink.send(output, closed && !handed_over, timing.stall_timeout)).await?;
         if handed_over {
             return Ok(Pumped::HandedOver);
         }

@@ -135,24 +135,28 @@ impl Node {
 
     /// Starts node `name` joined through `url` (a proxy, say).
     pub fn start_via(url: &str, name: &str, data: tempfile::TempDir) -> Self {
+        Self::start_with(url, name, data, &[])
+    }
+
+    /// Starts node `name` joined through `url`, with `extra` flags.
+    pub fn start_with(url: &str, name: &str, data: tempfile::TempDir, extra: &[&str]) -> Self {
         let dir = data.path().to_str().unwrap().to_owned();
-        let banterd = Banterd::start(
-            &[
-                "--http-listen",
-                "127.0.0.1:0",
-                "--irc-listen",
-                "127.0.0.1:0",
-                "--data-dir",
-                &dir,
-                "--cluster",
-                url,
-                "--node-name",
-                name,
-                "--rate-burst",
-                "200",
-            ],
-            &[],
-        );
+        let mut args = vec![
+            "--http-listen",
+            "127.0.0.1:0",
+            "--irc-listen",
+            "127.0.0.1:0",
+            "--data-dir",
+            &dir,
+            "--cluster",
+            url,
+            "--node-name",
+            name,
+            "--rate-burst",
+            "200",
+        ];
+        args.extend_from_slice(extra);
+        let banterd = Banterd::start(&args, &[]);
         Self {
             name: name.to_owned(),
             banterd,

@@ -8,6 +8,8 @@
 //! node feeds its own members in log order. An op this node published is
 //! answered to the session waiting for it with what it came to here.
 
+use std::collections::HashSet;
+use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
 use std::time::Duration;
@@ -15,8 +17,9 @@ use std::time::Duration;
 use async_nats::jetstream::consumer::pull::{Ordered, OrderedConfig};
 use async_nats::jetstream::consumer::DeliverPolicy;
 use async_nats::jetstream::stream::Stream;
-use banter_proto::event::LeaveReason;
-use banter_proto::{Nick, Refusal, RoomName};
+use banter_proto::event::{LeaveReason, ServerBanEntry};
+use banter_proto::modes::ModeError;
+use banter_proto::{BanMask, Nick, Refusal, RoomMode, RoomName};
 use futures::StreamExt;
 
 use super::op::{Envelope, Op};
@@ -24,7 +27,8 @@ use super::{Cluster, Outcome};
 use crate::core::control::Control;
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
-use crate::core::room::Room;
+use crate::core::room::{now_millis, Room};
+use crate::core::server_bans::{BanTarget, ServerBan};
 use crate::core::session_id::{NodeId, SessionId};
 use crate::store::{MessageKind, StoredMessage};
 
@@ -40,23 +44,34 @@ pub(super) async fn start(
     let mut messages = consume(stream, 1)
         .await
         .map_err(|err| anyhow::anyhow!("cannot read the cluster's log: {err}"))?;
+    cluster.reading.store(true, Ordering::Relaxed);
     let stream = stream.clone();
+    let mut loaded = Loaded(
+        hub.rooms()
+            .iter()
+            .map(|room| room.name().key().to_owned())
+            .collect(),
+    );
     tokio::spawn(async move {
         loop {
-            apply_all(&cluster, &hub, &mut messages).await;
+            apply_all(&cluster, &hub, &mut messages, &mut loaded).await;
+            cluster.reading.store(false, Ordering::Relaxed);
             // The consumer failed (the broker restarted, say): a new one
-            // goes on after the last op applied, once the broker answers.
+            // goes on after the last op applied, at once (what was said
+            // meanwhile on other nodes is the gap it fills), then every
+            // RECONSUME until the broker answers.
             loop {
-                tokio::time::sleep(RECONSUME).await;
                 let next = *cluster.applied.borrow() + 1;
                 match consume(&stream, next).await {
                     Ok(more) => {
                         tracing::info!(from = next, "cluster: reading the log again");
+                        cluster.reading.store(true, Ordering::Relaxed);
                         messages = more;
                         break;
                     }
                     Err(err) => tracing::debug!(%err, "cluster: the log cannot be read yet"),
                 }
+                tokio::time::sleep(RECONSUME).await;
             }
         }
     });
@@ -79,8 +94,17 @@ async fn consume(stream: &Stream, sequence: u64) -> Result<Ordered, async_nats::
     Ok(consumer.messages().await?)
 }
 
+/// The keys of the rooms this node loaded from its store whose `Create`
+/// it has not applied yet. When it does (replaying the log as it starts),
+/// the room's modes and bans go back to a new room's, so the ops that follow
+/// set them as on every other node: a replica is the log's alone (a ban
+/// loaded from the store would otherwise find, when replayed, nobody to
+/// remove). A room the log never created (one this node had before it
+/// joined the cluster) keeps what its store says.
+struct Loaded(HashSet<String>);
+
 /// Applies what `messages` brings until it fails.
-async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered) {
+async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered, loaded: &mut Loaded) {
     // A broker that restarted has forgotten the consumer, which would take
     // its 30 s request expiry to notice: each reconnect starts a new one.
     let mut connections = cluster.connections.subscribe();
@@ -113,7 +137,8 @@ async fn apply_all(cluster: &Cluster, hub: &Hub, messages: &mut Ordered) {
                 );
             }
             Ok(envelope) => {
-                let outcome = apply(cluster, hub, sequence, envelope.op).await;
+                let own = envelope.node == cluster.node.0;
+                let outcome = apply(cluster, hub, sequence, envelope.op, own, loaded).await;
                 if envelope.node == cluster.node.0 {
                     if let Some(outcome) = outcome {
                         cluster.decided(envelope.serial, outcome);
@@ -135,13 +160,25 @@ fn no_room(room: &str) -> Refusal {
 }
 
 /// Applies one op; what it came to, for the session that asked.
-async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Outcome> {
+async fn apply(
+    cluster: &Cluster,
+    hub: &Hub,
+    sequence: u64,
+    op: Op,
+    own: bool,
+    loaded: &mut Loaded,
+) -> Option<Outcome> {
     let room_of = |name: &str| hub.room(name).ok_or_else(|| no_room(name));
     Some(match op {
         Op::Create { room, at: _ } => {
             let Ok(name) = RoomName::parse(&room) else {
                 return Some(Outcome::Done(Err(no_room(&room))));
             };
+            if loaded.0.remove(name.key()) {
+                if let Some(room) = hub.room(name.as_str()) {
+                    room.forget_rules();
+                }
+            }
             let created = match hub.create_room(name) {
                 Ok(room) => match room.persist().await {
                     Ok(()) => Ok(()),
@@ -160,6 +197,7 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             session,
             nick,
             list,
+            invited,
         } => {
             let id = SessionId::from(session);
             let entered = room_of(&room).and_then(|room| {
@@ -174,10 +212,12 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
                     cluster.leave(&room, id, Some(LeaveReason::Disconnected));
                 }
                 let outbox = local.then(|| Arc::clone(&held));
-                // Bans and invite-only were checked where the join was asked
-                // (`Room::check_entry`); a cluster's rooms keep their default
-                // modes (see `commands::modes`), so none applies here.
-                room.seat(id, nick, outbox, list, true)
+                // Bans and invite-only, checked where the join was asked
+                // (`Room::check_entry`), are checked again here: a ban or
+                // `+i` applied first refuses it on every node alike. No
+                // address is given, so every node decides the same: address
+                // bans are not set on a cluster (`UserState::ban`).
+                room.seat(id, nick, None, outbox, list, invited)
                     .map(|entry| (entry, held))
             });
             Outcome::Entered(entered)
@@ -299,8 +339,70 @@ async fn apply(cluster: &Cluster, hub: &Hub, sequence: u64, op: Op) -> Option<Ou
             Ok(room) => close(cluster, hub, room, session.into(), by).await,
             Err(refusal) => Err(refusal),
         }),
+        Op::Mode {
+            room,
+            session,
+            by,
+            mode,
+            on,
+        } => Outcome::Done(match (room_of(&room), Nick::parse(&by)) {
+            (Ok(room), Ok(by)) => match RoomMode::from_letter(mode) {
+                Some(mode) => room.set_mode(session.into(), &by, mode, on).await,
+                None => Err(Refusal::BadModes(ModeError::Unknown { found: mode })),
+            },
+            (Err(refusal), _) => Err(refusal),
+            (_, Err(err)) => Err(err.into()),
+        }),
+        Op::Voice {
+            room,
+            session,
+            by,
+            name,
+            on,
+        } => Outcome::Done(room_of(&room).and_then(|room| {
+            let by = Nick::parse(&by)?;
+            room.set_voice(session.into(), &by, &name, on)
+        })),
+        Op::Ban {
+            room,
+            session,
+            by,
+            mask,
+            on,
+            at,
+        } => Outcome::Done(match room_of(&room) {
+            Ok(room) => ban(cluster, &room, session.into(), by, &mask, on, at).await,
+            Err(refusal) => Err(refusal),
+        }),
         Op::NodeGone { node } => {
             node_gone(cluster, hub, NodeId(node));
+            return None;
+        }
+        // The node that published it has already done it.
+        Op::ServerBan { .. } | Op::ServerUnban { .. } if own => return None,
+        Op::ServerBan {
+            mask,
+            reason,
+            by,
+            at,
+            until,
+        } => {
+            let entry = ServerBanEntry {
+                mask,
+                reason,
+                by,
+                at,
+                until,
+            };
+            server_ban(hub, entry).await;
+            return None;
+        }
+        Op::ServerUnban { mask } => {
+            let deleted = hub.services.store.delete_server_ban(&mask).await;
+            if !matches!(deleted, Ok(Ok(_))) {
+                tracing::warn!(%mask, "cluster: a lifted server ban was not deleted here");
+            }
+            hub.server_bans.remove(&mask, now_millis());
             return None;
         }
     })
@@ -317,6 +419,47 @@ fn kick(
     reason: Option<String>,
 ) -> Result<(), Refusal> {
     let target = room.kick_target(actor, name)?;
+    remove(cluster, room, target, by, reason);
+    Ok(())
+}
+
+/// A host bans `mask` (`on`) or lifts its ban: the members a new ban
+/// matches (other than hosts) leave on every node, as if kicked, and their
+/// own nodes tell their sessions.
+async fn ban(
+    cluster: &Cluster,
+    room: &Arc<Room>,
+    actor: SessionId,
+    by: String,
+    mask: &str,
+    on: bool,
+    at: i64,
+) -> Result<(), Refusal> {
+    let mask = BanMask::parse(mask).map_err(Refusal::BadMask)?;
+    let shown = mask.to_string();
+    let nick = Nick::parse(&by)?;
+    let victims = room.set_ban(actor, &nick, mask, on, at).await?;
+    for victim in victims {
+        remove(
+            cluster,
+            room,
+            victim,
+            by.clone(),
+            Some(format!("banned ({shown})")),
+        );
+    }
+    Ok(())
+}
+
+/// Takes `target` out of `room` here, as kicked by `by`; if the member is
+/// on this node, its session is told.
+fn remove(
+    cluster: &Cluster,
+    room: &Arc<Room>,
+    target: SessionId,
+    by: String,
+    reason: Option<String>,
+) {
     room.leave(
         target,
         Some(LeaveReason::Kicked {
@@ -336,7 +479,34 @@ fn kick(
             }
         }
     }
-    Ok(())
+}
+
+/// Keeps a server ban set on another node (in this node's store too, as
+/// there) and disconnects this node's users it matches.
+async fn server_ban(hub: &Hub, entry: ServerBanEntry) {
+    let target = match BanTarget::parse(&entry.mask) {
+        Ok(target) => target,
+        Err(refusal) => {
+            tracing::warn!(mask = %entry.mask, %refusal, "cluster: skipping a server ban");
+            return;
+        }
+    };
+    let ban = ServerBan { entry, target };
+    let saved = hub.services.store.save_server_ban(ban.stored()).await;
+    if !matches!(saved, Ok(Ok(_))) {
+        tracing::warn!(mask = %ban.entry.mask, "cluster: a server ban was not saved here");
+    }
+    hub.server_bans.insert(ban.clone(), now_millis());
+    let matched = hub.users_where(|user| ban.matches(user.nick.as_str(), user.address));
+    for user in matched {
+        let request = Control::Killed {
+            by: ban.entry.by.clone(),
+            reason: Some(format!("banned: {}", ban.entry.reason)),
+        };
+        if hub.broker().send(user.id, request).is_err() {
+            tracing::warn!(mask = %ban.entry.mask, "cluster: a server-banned user was not disconnected");
+        }
+    }
 }
 
 /// Closes a room here: out of the store and the directory, and this node's

@@ -2,7 +2,8 @@
 //! rooms are fed in log order by `apply`), and what one session sends
 //! another: straight to a session here, over core NATS to the subject of
 //! the node of a session elsewhere (`banter.node.<node id>`), where
-//! [`start_mail`] hands it on.
+//! [`start_mail`] hands it on (private messages, invitations, operators'
+//! kills).
 
 use std::sync::Arc;
 
@@ -135,13 +136,20 @@ impl Courier for ClusterBroker {
                 self.mail(to.node, &mail);
                 Ok(())
             }
+            Control::Killed { by, reason } => {
+                let mail = Mail::Killed {
+                    to: to.serial,
+                    by,
+                    reason,
+                };
+                self.mail(to.node, &mail);
+                Ok(())
+            }
             // Kicks and closes are ops of the log, applied on every node;
             // a session is taken over only on its own node.
-            // An operator's kill acts on the operator's own node.
-            Control::Kicked { .. }
-            | Control::RoomClosed { .. }
-            | Control::TakeOver(_)
-            | Control::Killed { .. } => Err(Undelivered::Gone),
+            Control::Kicked { .. } | Control::RoomClosed { .. } | Control::TakeOver(_) => {
+                Err(Undelivered::Gone)
+            }
         }
     }
 
@@ -199,6 +207,12 @@ pub(super) async fn start_mail(cluster: Arc<Cluster>, hub: Arc<Hub>) -> anyhow::
                     };
                     let to = SessionId::new(cluster.node, to);
                     let _ = local.send(to, Control::Invited { room, by, epoch });
+                }
+                Mail::Killed { to, by, reason } => {
+                    let to = SessionId::new(cluster.node, to);
+                    if local.send(to, Control::Killed { by, reason }).is_err() {
+                        tracing::debug!("cluster: a killed session had gone or was busy");
+                    }
                 }
             }
         }

@@ -21,8 +21,9 @@ use crate::core::session_id::NodeId;
 const HEARTBEAT_SUBJECT: &str = "banter.heartbeat";
 /// How often a node says it is alive.
 const BEAT: Duration = Duration::from_secs(1);
-/// A node not heard for this long is gone.
-const SILENCE: Duration = Duration::from_secs(3);
+/// A node not heard for this long is gone (and a node that has not heard
+/// itself for this long is not ready, `Cluster::problem`).
+pub(super) const SILENCE: Duration = Duration::from_secs(3);
 /// How often silent nodes are looked for.
 const CHECK: Duration = Duration::from_millis(250);
 
@@ -36,9 +37,13 @@ pub(super) async fn start(cluster: Arc<Cluster>, hub: Arc<Hub>) -> anyhow::Resul
     let heard: Arc<std::sync::Mutex<HashMap<NodeId, Instant>>> = Arc::default();
     tokio::spawn({
         let heard = Arc::clone(&heard);
+        let cluster = Arc::clone(&cluster);
         async move {
             while let Some(message) = beats.next().await {
                 if let Ok(beat) = serde_json::from_slice::<Heartbeat>(&message.payload) {
+                    if beat.node == cluster.node.0 {
+                        *lock(&cluster.heard_self) = Instant::now();
+                    }
                     lock(&heard).insert(NodeId(beat.node), Instant::now());
                 }
             }

@@ -2,9 +2,9 @@
 //!
 //! Replicated room state by a deterministic log: every change to a room
 //! (create, join, leave, say, rename, away, hosts, topic, password, kick,
-//! close) is an [`Op`] published to the stream `BANTER`, on the room's
-//! subject `banter.room.<hex of its key>` (a node declared gone on
-//! `banter.nodes`). JetStream gives the one total order; every node runs one
+//! close, modes, voices, bans) is an [`Op`] published to the stream
+//! `BANTER`, on the room's subject `banter.room.<hex of its key>` (a node
+//! declared gone, and server bans, on `banter.nodes`). JetStream gives the one total order; every node runs one
 //! consumer ([`apply`]) over the whole stream that applies each op in that
 //! order with today's `Room` methods, whose audience delivers to the node's
 //! own members only. So every member on every node sees one order, and a
@@ -15,9 +15,10 @@
 //! serials to oneshots, registered before publishing). A `say` needs only
 //! the publish acknowledgement (its sequence is the id).
 //!
-//! Names live in the KV bucket `banter_names` ([`names`]), private messages
-//! and invitations for another node's session go to that node's subject
-//! `banter.node.<node id>` over core NATS ([`broker`]), and every node
+//! Names live in the KV bucket `banter_names` ([`names`]), private messages,
+//! invitations and operators' kills for another node's session go to that
+//! node's subject `banter.node.<node id>` over core NATS ([`broker`]), and
+//! every node
 //! publishes a heartbeat each second on `banter.heartbeat` ([`liveness`]): a
 //! node silent for 3 s is declared gone by the others, which removes its
 //! sessions from every room and frees its names. A node that sees itself
@@ -37,16 +38,17 @@ mod op;
 use std::collections::hash_map::RandomState;
 use std::collections::HashMap;
 use std::hash::{BuildHasher, Hasher};
-use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::atomic::{AtomicBool, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
 use anyhow::Context as _;
 use async_nats::jetstream::{self, kv, stream};
-use banter_proto::event::LeaveReason;
-use banter_proto::{Nick, Refusal, RoomName};
+use banter_proto::event::{LeaveReason, ServerBanEntry};
+use banter_proto::{Nick, Refusal, RoomMode, RoomName};
 use bytes::Bytes;
 use tokio::sync::{mpsc, oneshot, watch};
+use tokio::time::Instant;
 
 use crate::core::hub::Hub;
 use crate::core::outbox::Outbox;
@@ -68,6 +70,22 @@ const NODES_SUBJECT: &str = "banter.nodes";
 /// How long a publish (or a name claim) may take before the user is told
 /// the chat is unreachable.
 const PUBLISH_TIMEOUT: Duration = Duration::from_millis(2500);
+/// The longest wait between two tries to reach the broker again: the client
+/// library's own backoff grows to 4 s, so a node would be back up to 4 s
+/// after the broker (over a second after a 3 s outage). A few nodes trying
+/// four times a second is nothing to a NATS server.
+const RECONNECT_DELAY_MAX: Duration = Duration::from_millis(250);
+
+/// The wait before the `attempts`th try to reconnect: none for the first,
+/// then doubling from 2 ms up to [`RECONNECT_DELAY_MAX`].
+fn reconnect_delay(attempts: usize) -> Duration {
+    let doubled = 1u64 << attempts.saturating_sub(1).min(16);
+    match attempts {
+        0 | 1 => Duration::ZERO,
+        _ => Duration::from_millis(doubled).min(RECONNECT_DELAY_MAX),
+    }
+}
+
 /// How long a session waits for its op to come back applied.
 const APPLY_TIMEOUT: Duration = Duration::from_secs(10);
 
@@ -131,6 +149,11 @@ pub(crate) struct Cluster {
     applied: watch::Sender<u64>,
     /// Counts the client's connections to the broker (each reconnect).
     connections: watch::Sender<u64>,
+    /// When this node last heard its own heartbeat back from the broker.
+    heard_self: Mutex<Instant>,
+    /// The log's consumer is running (false from its failure until a new
+    /// one is made).
+    reading: AtomicBool,
 }
 
 impl std::fmt::Debug for Cluster {
@@ -161,6 +184,7 @@ impl Cluster {
                 }
                 std::future::ready(())
             })
+            .reconnect_delay_callback(reconnect_delay)
             .connection_timeout(PUBLISH_TIMEOUT)
             .request_timeout(Some(PUBLISH_TIMEOUT))
             .connect(url)
@@ -216,6 +240,8 @@ impl Cluster {
             publisher: Mutex::new(Some(publisher)),
             applied: watch::Sender::new(0),
             connections,
+            heard_self: Mutex::new(Instant::now()),
+            reading: AtomicBool::new(false),
         }))
     }
 
@@ -264,6 +290,27 @@ impl Cluster {
             self.node.0
         );
         Ok(())
+    }
+
+    /// Why this node cannot do its part now, if so: it is not connected to
+    /// the broker, has not heard its own heartbeat come back for
+    /// [`liveness::SILENCE`] (a link that is silently gone, or a stalled
+    /// broker), or is not reading the log (JetStream not answering yet).
+    pub(super) fn problem(&self) -> Option<String> {
+        if self.client.connection_state() != async_nats::connection::State::Connected {
+            return Some(format!("cannot reach the cluster's broker at {}", self.url));
+        }
+        let silent = lock(&self.heard_self).elapsed();
+        if silent > liveness::SILENCE {
+            return Some(format!(
+                "has not heard from the cluster's broker for {} s",
+                silent.as_secs()
+            ));
+        }
+        if !self.reading.load(Ordering::Relaxed) {
+            return Some("not reading the cluster's log yet".into());
+        }
+        None
     }
 
     /// Sends what the sessions asked for, in the order they asked.
@@ -429,19 +476,22 @@ impl Cluster {
         }
     }
 
-    /// Seats session `id` in `room` on every node.
+    /// Seats session `id` in `room` on every node; `invited`: it holds an
+    /// invitation to the room.
     pub(super) async fn join(
         &self,
         room: &Room,
         id: SessionId,
         nick: &Nick,
         list: bool,
+        invited: bool,
     ) -> Result<(Entry, Arc<Outbox>), Refusal> {
         let op = Op::Join {
             room: room.name().to_string(),
             session: id.into(),
             nick: nick.to_string(),
             list,
+            invited,
         };
         match self.decide(room_subject(room.name().key()), op).await {
             Ok(Outcome::Entered(entered)) => entered,
@@ -470,7 +520,9 @@ impl Cluster {
         self.tell(room_subject(room.name().key()), op);
     }
 
-    /// Says a message in `room`: its id is the op's stream sequence.
+    /// Says a message in `room`: its id is the op's stream sequence. Whether
+    /// the sender may speak (bans, `+m`, `+n`) is asked here, from this
+    /// node's replica; once acknowledged, the message is delivered as applied.
     pub(super) async fn say(
         &self,
         room: &Room,
@@ -478,6 +530,8 @@ impl Cluster {
         except: Option<SessionId>,
         sender: SessionId,
     ) -> Result<Said, Refusal> {
+        let labelled = message.kind == crate::store::MessageKind::ExtraRoom;
+        room.check_speak(sender, &message.sender, labelled)?;
         let at = message.at;
         let op = Op::Say {
             room: room.name().to_string(),
@@ -558,6 +612,43 @@ impl Cluster {
                 name,
                 reason,
             },
+            HostChange::Mode {
+                session,
+                by,
+                mode,
+                on,
+            } => Op::Mode {
+                room: room_name,
+                session: session.into(),
+                by,
+                mode: mode.letter(),
+                on,
+            },
+            HostChange::Voice {
+                session,
+                by,
+                name,
+                on,
+            } => Op::Voice {
+                room: room_name,
+                session: session.into(),
+                by,
+                name,
+                on,
+            },
+            HostChange::Ban {
+                session,
+                by,
+                mask,
+                on,
+            } => Op::Ban {
+                room: room_name,
+                session: session.into(),
+                by,
+                mask,
+                on,
+                at: crate::core::room::now_millis(),
+            },
         };
         match self.decide(room_subject(room.name().key()), op).await? {
             Outcome::Done(done) => done,
@@ -606,6 +697,31 @@ impl Cluster {
         }
     }
 
+    /// Tells every other node of a server ban this node is setting: each
+    /// keeps it and disconnects its own users it matches (a node that starts
+    /// later replays it). Once the stream has it; refused (and never applied)
+    /// if it does not within [`PUBLISH_TIMEOUT`], so the caller sets it here
+    /// only after this.
+    pub(super) async fn server_ban(&self, ban: &ServerBanEntry) -> Result<(), Refusal> {
+        let op = Op::ServerBan {
+            mask: ban.mask.clone(),
+            reason: ban.reason.clone(),
+            by: ban.by.clone(),
+            at: ban.at,
+            until: ban.until,
+        };
+        self.append(NODES_SUBJECT.into(), op).await.map(drop)
+    }
+
+    /// Tells every other node that the server ban on `mask` is being lifted
+    /// here; as [`Cluster::server_ban`].
+    pub(super) async fn server_unban(&self, mask: &str) -> Result<(), Refusal> {
+        let op = Op::ServerUnban {
+            mask: mask.to_owned(),
+        };
+        self.append(NODES_SUBJECT.into(), op).await.map(drop)
+    }
+
     /// Claims `nick` for session `id` across the cluster.
     pub(super) async fn claim(&self, nick: &Nick, id: SessionId) -> Result<(), Refusal> {
         names::claim(&self.names, nick, id).await
@@ -652,6 +768,25 @@ pub(super) enum HostChange {
         name: String,
         reason: Option<String>,
     },
+    Mode {
+        session: SessionId,
+        by: String,
+        mode: RoomMode,
+        on: bool,
+    },
+    Voice {
+        session: SessionId,
+        by: String,
+        name: String,
+        on: bool,
+    },
+    /// `mask` as parsed and shown (`BanMask`'s display).
+    Ban {
+        session: SessionId,
+        by: String,
+        mask: String,
+        on: bool,
+    },
 }
 
 /// A random, non-zero incarnation: a node's id for this run only.
@@ -675,4 +810,18 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn reconnecting_tries_at_once_then_backs_off_to_a_quarter_second() {
+        let delays: Vec<u64> = (1..=12)
+            .map(|attempts| reconnect_delay(attempts).as_millis() as u64)
+            .collect();
+        assert_eq!(delays, [0, 2, 4, 8, 16, 32, 64, 128, 250, 250, 250, 250]);
+        assert_eq!(reconnect_delay(usize::MAX), RECONNECT_DELAY_MAX);
+    }
 }

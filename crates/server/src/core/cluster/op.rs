@@ -65,6 +65,10 @@ pub(super) enum Op {
         session: Sid,
         nick: String,
         list: bool,
+        /// The session holds an invitation to the room (it lets it past
+        /// invite-only, `+i`, when the join is applied).
+        #[serde(default)]
+        invited: bool,
     },
     Leave {
         room: String,
@@ -130,9 +134,48 @@ pub(super) enum Op {
         session: Sid,
         by: String,
     },
+    /// A host sets (`on`) or clears one of the room's modes, by its letter.
+    Mode {
+        room: String,
+        session: Sid,
+        by: String,
+        mode: char,
+        on: bool,
+    },
+    /// A host gives (`on`) or takes a member's voice.
+    Voice {
+        room: String,
+        session: Sid,
+        by: String,
+        name: String,
+        on: bool,
+    },
+    /// A host bans a name pattern (`on`; members it matches leave) or lifts
+    /// its ban; `at` is when, the same on every node.
+    Ban {
+        room: String,
+        session: Sid,
+        by: String,
+        mask: String,
+        on: bool,
+        at: i64,
+    },
     /// A node stopped answering: its sessions leave every room.
     NodeGone {
         node: u32,
+    },
+    /// A server operator's ban, set on the node that publishes it; every
+    /// other node keeps it too and disconnects its own users it matches.
+    ServerBan {
+        mask: String,
+        reason: String,
+        by: String,
+        at: i64,
+        until: Option<i64>,
+    },
+    /// A server operator lifted the ban on `mask`.
+    ServerUnban {
+        mask: String,
     },
 }
 
@@ -221,6 +264,12 @@ pub(super) enum Mail {
         room: String,
         by: String,
         epoch: u64,
+    },
+    /// A server operator disconnects the session.
+    Killed {
+        to: u64,
+        by: String,
+        reason: Option<String>,
     },
 }
 

@@ -14,7 +14,7 @@ use tracing::{info, warn};
 
 use crate::core::cluster::HostChange;
 use crate::core::control::{Control, Undelivered};
-use crate::core::room::Room;
+use crate::core::room::{now_millis, Room};
 use crate::core::user::UserState;
 
 impl UserState {
@@ -246,52 +246,64 @@ impl UserState {
         Ok(())
     }
 
-    /// Refuses a change of modes, voices or bans on a cluster node: they are
-    /// not ops of the cluster's log yet, so a change on one node would not
-    /// reach the others' replicas (ARCHITECTURE.md, "Running as a cluster").
-    fn not_on_cluster(&self) -> Result<(), Refusal> {
-        match self.hub.cluster() {
-            Some(_) => Err(Refusal::NotOnCluster),
-            None => Ok(()),
-        }
-    }
-
+    /// Sets or clears one of the room's modes; on a cluster node, through
+    /// the log (the host rule checked where it is applied, on every node).
     pub(super) async fn set_mode(
         &mut self,
         room: Option<&str>,
         mode: RoomMode,
         on: bool,
     ) -> Result<(), Refusal> {
-        self.not_on_cluster()?;
         let room = self.room_for(room)?;
-        room.set_mode(self.id, self.registered_nick(), mode, on)
-            .await?;
+        match self.hub.cluster() {
+            None => {
+                room.set_mode(self.id, self.registered_nick(), mode, on)
+                    .await?
+            }
+            Some(cluster) => {
+                let change = HostChange::Mode {
+                    session: self.id,
+                    by: self.registered_nick().to_string(),
+                    mode,
+                    on,
+                };
+                Box::pin(cluster.host_change(&room, change)).await?
+            }
+        }
         info!(room = %room.name(), by = %self.registered_nick(), mode = mode.name(), on, "room mode");
         Ok(())
     }
 
-    pub(super) fn voice(
+    pub(super) async fn voice(
         &mut self,
         room: Option<&str>,
         name: &str,
         on: bool,
     ) -> Result<(), Refusal> {
-        self.not_on_cluster()?;
         let room = self.room_for(room)?;
-        room.set_voice(self.id, self.registered_nick(), name, on)
+        let Some(cluster) = self.hub.cluster() else {
+            return room.set_voice(self.id, self.registered_nick(), name, on);
+        };
+        let change = HostChange::Voice {
+            session: self.id,
+            by: self.registered_nick().to_string(),
+            name: name.to_owned(),
+            on,
+        };
+        Box::pin(cluster.host_change(&room, change)).await
     }
 
     /// Bans `mask` from the room (or lifts the ban); members it matches,
     /// other than hosts, are kicked by their own sessions, with the ban as
     /// the reason. One whose mailbox is full stays in, but cannot speak
-    /// while banned (see `Room::may_speak`).
+    /// while banned (see `Room::may_speak`). On a cluster node the ban is an
+    /// op of the log, and every node removes the members it matches.
     pub(super) async fn ban(
         &mut self,
         room: Option<&str>,
         mask: &str,
         on: bool,
     ) -> Result<(), Refusal> {
-        self.not_on_cluster()?;
         let room = self.room_for(room)?;
         let parsed = BanMask::parse(mask).map_err(Refusal::BadMask)?;
         // Setting or lifting a ban by address is for server operators only.
@@ -305,8 +317,24 @@ impl UserState {
         let mask = parsed;
         let shown = mask.to_string();
         let by = self.registered_nick().to_string();
+        if let Some(cluster) = self.hub.cluster() {
+            // Only a member's own node knows their address: the nodes would
+            // not agree on whom an address ban removes.
+            if mask.is_address() {
+                return Err(Refusal::AddressBanOnCluster);
+            }
+            let change = HostChange::Ban {
+                session: self.id,
+                by: by.clone(),
+                mask: shown.clone(),
+                on,
+            };
+            Box::pin(cluster.host_change(&room, change)).await?;
+            info!(room = %room.name(), %by, mask = %shown, on, "room ban");
+            return Ok(());
+        }
         let victims = room
-            .set_ban(self.id, self.registered_nick(), mask, on)
+            .set_ban(self.id, self.registered_nick(), mask, on, now_millis())
             .await?;
         info!(room = %room.name(), %by, mask = %shown, on, "room ban");
         for victim in victims {

@@ -115,7 +115,7 @@ impl UserState {
             Request::Invite { room, name } => self.invite(room.as_deref(), &name),
             Request::Close { room } => self.close(room.as_deref()).await,
             Request::SetMode { room, mode, on } => self.set_mode(room.as_deref(), mode, on).await,
-            Request::Voice { room, name, on } => self.voice(room.as_deref(), &name, on),
+            Request::Voice { room, name, on } => self.voice(room.as_deref(), &name, on).await,
             Request::Ban { room, mask, on } => self.ban(room.as_deref(), &mask, on).await,
             Request::Bans { room } => self.bans(room.as_deref()),
             Request::Modes { room } => self.modes(room.as_deref()),

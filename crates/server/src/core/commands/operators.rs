@@ -145,6 +145,10 @@ impl UserState {
             until,
         };
         let ban = ServerBan { entry, target };
+        if let Some(cluster) = self.hub.cluster() {
+            // The other nodes first: if the broker does not take it, nothing changed anywhere.
+            Box::pin(cluster.server_ban(&ban.entry)).await?;
+        }
         let saved = self.hub.services.store.save_server_ban(ban.stored());
         saved
             .await
@@ -192,6 +196,9 @@ impl UserState {
                 mask: mask.to_owned(),
             });
         };
+        if let Some(cluster) = self.hub.cluster() {
+            Box::pin(cluster.server_unban(&ban.mask)).await?;
+        }
         let deleted = self.hub.services.store.delete_server_ban(&ban.mask);
         deleted
             .await

@@ -91,7 +91,7 @@ impl UserState {
             Some(cluster) => {
                 let nick = self.registered_nick();
                 room.check_entry(nick, self.peer.ip(), invited)?;
-                let joining = cluster.join(room, self.id, nick, self.door.lists_members);
+                let joining = cluster.join(room, self.id, nick, self.door.lists_members, invited);
                 let (entry, held) = Box::pin(joining).await?;
                 Ok((entry, Some(held)))
             }

@@ -27,12 +27,15 @@ use super::{Connection, Shared};
 use crate::doors::json::session;
 use crate::log_limit::truncated;
 
-/// Bytes a WebSocket reads from its socket at a time: small, since frames
-/// are small and thousands of connections each hold one.
-const READ_BUFFER_BYTES: usize = 4 * 1024;
-/// Bytes of frames gathered before they are written; a batch is flushed
-/// whole anyway.
-const WRITE_BUFFER_BYTES: usize = 16 * 1024;
+/// Bytes a WebSocket reads from its socket at a time: small, since client
+/// frames are small and thousands of connections each hold one (a longer
+/// frame gets room for itself when its header arrives).
+const READ_BUFFER_BYTES: usize = 1024;
+/// Frames are handed to the connection's stream as they are made (which
+/// gathers them until the batch is flushed, in a buffer it lets go of
+/// afterwards): the library's own buffer would keep the largest batch's
+/// size for as long as the connection lives.
+const WRITE_BUFFER_BYTES: usize = 0;
 /// Most bytes of a refused `Origin` shown in the log.
 const LOGGED_ORIGIN_BYTES: usize = 100;
 
@@ -106,13 +109,14 @@ pub(super) async fn upgrade(
         let stream = parts.io.into_inner();
         stream.meter().count_frames(&parts.read_buf);
         let meter = Arc::clone(stream.meter());
-        let socket = WebSocketStream::from_partially_read(
-            stream,
-            parts.read_buf.to_vec(),
-            Role::Server,
-            Some(websocket),
-        )
-        .await;
+        // Copied out and dropped at once: the bytes are a view of hyper's
+        // whole 8 KiB read buffer, which would otherwise live as long as
+        // the connection.
+        let read_ahead = parts.read_buf.to_vec();
+        drop(parts.read_buf);
+        let socket =
+            WebSocketStream::from_partially_read(stream, read_ahead, Role::Server, Some(websocket))
+                .await;
         debug!(%peer, door = "json", "connected");
         let _open = tracked.hub.services.metrics.connection_opened("json");
         session::serve(

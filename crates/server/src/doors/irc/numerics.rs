@@ -323,7 +323,7 @@ impl Replies {
             | Refusal::NotBanned { .. }
             | Refusal::BadServerBan { .. }
             | Refusal::NoSuchServerBan { .. }
-            | Refusal::NotOnCluster) => self.notice(&format!("{command}: {other}")),
+            | Refusal::AddressBanOnCluster) => self.notice(&format!("{command}: {other}")),
         }
     }
 }

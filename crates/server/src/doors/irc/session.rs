@@ -178,9 +178,7 @@ impl DoorSession for Session {
             }
         };
         self.user.begin_request(None);
-        // Boxed: request futures (hashing, store round trips) are large
-        // and live only while one is handled.
-        Box::pin(self.handle(&line)).await.map(End::Quit)
+        self.handle(&line).await.map(End::Quit)
     }
 
     fn surcharge(&mut self) -> usize {

@@ -98,9 +98,7 @@ impl DoorSession for Session {
         };
         let frame = protocol::parse(text.as_str(), user.hub.services.config.max_line_bytes);
         user.begin_request(frame.id);
-        // Boxed: request futures (hashing, store round trips) are large and
-        // live only while one is handled.
-        if Box::pin(handle(user, frame.request)).await {
+        if handle(user, frame.request).await {
             return Some(End::Quit(None));
         }
         None

@@ -141,8 +141,8 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
     fn greet(&mut self) {}
 
     /// Handles one item of input, after the flood bucket let it through;
-    /// returns how the session ends, if it does. Boxes what is large (core
-    /// requests, hashing) so an idle connection does not carry it.
+    /// returns how the session ends, if it does. The engine boxes this
+    /// future while it runs, so it may be as large as a request needs.
     fn handle_input(&mut self, item: Self::Item) -> impl Future<Output = Option<End>> + Send;
 
     /// Flood items the last handled item cost beyond itself (IRC's extra
@@ -247,15 +247,12 @@ pub(crate) fn serve<D: DoorSession, S: Sink>(
                 debug!(%peer, end = end.describe(), door, "connection ended before a name was chosen")
             }
         }
+        // What follows the session is boxed: inline, its futures would
+        // make every connection's task as large as the largest of them.
         if end.parks() && user.can_park() {
             if let Some(user) = session.into_user() {
-                // Parked before the connection is let go. What the writer
-                // had taken is lost with the connection.
-                let parked = user.park();
-                output.writer.abort();
-                let _ = (&mut output.writer).await;
                 drop(input);
-                parked.wait(&shutdown).await;
+                Box::pin(park(user, output, shutdown)).await;
             }
             return;
         }
@@ -264,8 +261,23 @@ pub(crate) fn serve<D: DoorSession, S: Sink>(
         if let Some(event) = unfinished {
             output.outbox.reply(event);
         }
-        close_output(&output.outbox, D::farewell(&end), &mut output.writer).await;
+        let farewell = D::farewell(&end);
+        Box::pin(close_output(&output.outbox, farewell, &mut output.writer)).await;
     }
+}
+
+/// Parks a resumable session whose connection ended, for the resume grace.
+/// Parked before the connection is let go: what the writer had taken is
+/// lost with the connection.
+async fn park<S: Sink, R: Renderer>(
+    user: UserState,
+    mut output: Output<S, R>,
+    shutdown: CancellationToken,
+) {
+    let parked = user.park();
+    output.writer.abort();
+    let _ = (&mut output.writer).await;
+    parked.wait(&shutdown).await;
 }
 
 /// A connection's output: the outbox its writer drains, and the writer.
@@ -379,7 +391,10 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
                 control = &mut request => {
                     request.set(requests.recv());
                     session.before_control(&control);
-                    if let Some(message) = session.user().handle_control(control).await {
+                    // Boxed, as rare and large (it may take the user to
+                    // another room): inline, every idle session would carry it.
+                    let handled = Box::pin(session.user().handle_control(control));
+                    if let Some(message) = handled.await {
                         return End::Killed(message);
                     }
                     continue;
@@ -404,10 +419,11 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
                             if warn {
                                 slow_down(session.user(), config);
                             }
+                            let pause = Box::pin(tokio::time::sleep(delay));
                             tokio::select! {
                                 biased;
                                 _ = &mut stopped => return stop(),
-                                _ = tokio::time::sleep(delay) => {}
+                                _ = pause => {}
                             }
                         }
                         Verdict::Disconnect => return flooding(session.user()),
@@ -415,7 +431,9 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
                     item
                 }
             };
-            let end = session.handle_input(item).await;
+            // Boxed for as long as it runs, so an idle session does not
+            // carry the largest request's future.
+            let end = Box::pin(session.handle_input(item)).await;
             let extra = session.surcharge();
             if extra > 0 {
                 input.surcharge(extra);
@@ -425,7 +443,7 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
             }
             let taken_over = Arc::clone(&session.user().outbox);
             if !Arc::ptr_eq(&taken_over, &output.outbox) {
-                if !output.follow(taken_over).await {
+                if !Box::pin(output.follow(taken_over)).await {
                     return End::WriterGone;
                 }
                 break;

@@ -797,6 +797,7 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::ResumeFailed
             | Refusal::AnswerDropped
             | Refusal::Banned { .. }
+            | Refusal::AddressBanOnCluster
             | Refusal::BadMask(_)
             | Refusal::BadModes(_)
             | Refusal::AlreadyBanned { .. }
@@ -805,8 +806,7 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::WrongOperatorPassword { .. }
             | Refusal::OperatorLockedOut { .. }
             | Refusal::ServerBanned { .. }
-            | Refusal::BadServerBan { .. }
-            | Refusal::NotOnCluster => std::fmt::Display::fmt(self.0, f),
+            | Refusal::BadServerBan { .. } => std::fmt::Display::fmt(self.0, f),
         }
     }
 }

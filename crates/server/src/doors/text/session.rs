@@ -126,18 +126,14 @@ impl DoorSession for Session {
             Input::Line(text) => text,
         };
         if self.pending.is_some() || self.user.nick().is_none() {
-            // Boxed: prompt answers, registration and commands (hashing,
-            // store round trips) make large futures that live only while a
-            // line is handled, not in every idle connection.
-            Box::pin(self.answer_or_register(text)).await
+            self.answer_or_register(text).await
         } else {
             match parse(&text) {
-                // Chat, the line nearly every line is, needs no future at all.
                 Ok(Line::Chat(chat)) => {
                     self.chat(chat).await;
                     None
                 }
-                Ok(Line::Command(command)) => Box::pin(self.command(command)).await,
+                Ok(Line::Command(command)) => self.command(command).await,
                 Err(err) => {
                     self.refuse(err.into());
                     None

@@ -499,7 +499,7 @@ pub static COMMANDS: &[CommandSpec] = &[
         aliases: &[],
         args: "<mask>",
         summary: "(host) ban a name pattern (* and ? wildcards) from this room",
-        detail: "Members it matches (other than hosts) are kicked, and nobody it matches can enter or send in. :ban troll* bans every name starting with troll, any case.",
+        detail: "Members it matches (other than hosts) are kicked, and nobody it matches can enter or send in. :ban troll* bans every name starting with troll, any case. A server operator may ban an address: :ban *!*@203.0.113.7 (or 203.0.113.*).",
         before_name: false,
         shape: Shape::Word,
         kind: Kind::Ban,

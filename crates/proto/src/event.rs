@@ -111,6 +111,8 @@ pub struct RoomView {
     pub host: bool,
     /// A password is needed to enter it.
     pub locked: bool,
+    /// It is secret (`+s`): room lists leave it out for outsiders.
+    pub secret: bool,
     /// Its topic, if a host set one.
     pub topic: Option<String>,
     /// Everyone in it, the user included, in order of arrival; empty for
@@ -368,6 +370,9 @@ pub enum Event {
         text: String,
         /// When it was sent, in Unix milliseconds.
         at: i64,
+        /// Sent as a notice (IRC `NOTICE`): shown as one, never answered
+        /// automatically.
+        notice: bool,
     },
     /// Confirmation to the sender of a private message.
     PrivateSent {

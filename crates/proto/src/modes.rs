@@ -8,6 +8,7 @@
 //! this module so they agree.
 
 use std::fmt;
+use std::net::IpAddr;
 
 /// One switch of a room; see [`RoomModes`] for what each means.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -199,8 +200,10 @@ pub enum MaskError {
         /// The first character not allowed.
         found: char,
     },
-    /// An IRC mask whose user or host part is not `*`.
-    #[error("room bans match screen names only, so a mask's user and host parts must be * ({mask} has {part:?}); bans by address are for server operators")]
+    /// An IRC mask whose user part is not `*`, whose host part is neither
+    /// `*` nor an IP address pattern, or (refused by the core) an address
+    /// ban asked for by someone who is not a server operator.
+    #[error("a ban's user part must be * and its host part * or an IP address pattern, and only server operators may ban by address ({mask} has {part:?})")]
     Address {
         /// The mask as given.
         mask: String,
@@ -210,12 +213,23 @@ pub enum MaskError {
 }
 
 /// A room ban: a pattern over screen names, `*` any run of characters and
-/// `?` any one, compared ignoring case as names are. IRC's
-/// `nick!user@host` form is read too, when user and host are `*`.
+/// `?` any one, compared ignoring case as names are, and optionally over
+/// network addresses. IRC's `nick!user@host` form is read too: its user
+/// part must be `*`, and a host part other than `*` makes an address ban
+/// (`*!*@203.0.113.7`, `*!*@203.0.113.*`), which only server operators may
+/// set (the core checks that; any door may list it).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct BanMask {
     pattern: String,
+    /// The address pattern, lower-cased; `None` for a name ban.
+    address: Option<String>,
     key: String,
+}
+
+/// Whether `c` may appear in an address pattern: IPv4 and IPv6 digits and
+/// separators, and the wildcards.
+fn address_char(c: char) -> bool {
+    c.is_ascii_hexdigit() || matches!(c, '.' | ':' | '*' | '?')
 }
 
 impl BanMask {
@@ -228,12 +242,23 @@ impl BanMask {
                 None => (text, None),
             },
         };
+        let mut address = None;
         if let Some((user, host)) = parts {
-            if let Some(part) = [user, host].into_iter().find(|part| *part != "*") {
+            // Every user's IRC user part is their nick: it says nothing more.
+            if user != "*" {
                 return Err(MaskError::Address {
                     mask: text.to_owned(),
-                    part: part.to_owned(),
+                    part: user.to_owned(),
                 });
+            }
+            if host != "*" {
+                if host.is_empty() || host.len() > MAX_MASK_LEN || !host.chars().all(address_char) {
+                    return Err(MaskError::Address {
+                        mask: text.to_owned(),
+                        part: host.to_owned(),
+                    });
+                }
+                address = Some(host.to_ascii_lowercase());
             }
         }
         // `!*@*` alone, as some clients send for "everyone".
@@ -254,13 +279,19 @@ impl BanMask {
         {
             return Err(MaskError::BadChar { found });
         }
+        let pattern = match &address {
+            None => nick.to_owned(),
+            Some(address) => format!("{nick}!*@{address}"),
+        };
         Ok(Self {
-            pattern: nick.to_owned(),
-            key: crate::names::fold(nick),
+            key: crate::names::fold(&pattern),
+            pattern,
+            address,
         })
     }
 
-    /// The pattern as given (without `!*@*`).
+    /// The pattern as given (without `!*@*` for a name ban; with its
+    /// address for an address ban: `*!*@203.0.113.7`).
     pub fn as_str(&self) -> &str {
         &self.pattern
     }
@@ -270,9 +301,22 @@ impl BanMask {
         &self.key
     }
 
-    /// Whether the screen name `nick` matches.
-    pub fn matches(&self, nick: &str) -> bool {
-        glob(&self.key, &crate::names::fold(nick))
+    /// Whether it bans by address too (only server operators set those).
+    pub fn is_address(&self) -> bool {
+        self.address.is_some()
+    }
+
+    /// Whether a user with the screen name `nick`, connected from
+    /// `address` (unknown: `None`, which no address ban matches), matches.
+    pub fn matches(&self, nick: &str, address: Option<IpAddr>) -> bool {
+        let nick_part = self.key.split('!').next().unwrap_or(&self.key);
+        glob(nick_part, &crate::names::fold(nick))
+            && match &self.address {
+                None => true,
+                Some(pattern) => address.is_some_and(|address| {
+                    glob(pattern, &address.to_string().to_ascii_lowercase())
+                }),
+            }
     }
 }
 
@@ -366,17 +410,24 @@ mod tests {
     #[test]
     fn ban_masks_are_name_patterns_and_irc_masks_on_the_nick() {
         let mask = BanMask::parse("Troll*").unwrap();
-        assert!(mask.matches("trollface"));
-        assert!(mask.matches("TROLL"));
-        assert!(!mask.matches("atroll"));
+        assert!(mask.matches("trollface", None));
+        assert!(mask.matches("TROLL", Some([10, 0, 0, 7].into())));
+        assert!(!mask.matches("atroll", None));
         let irc = BanMask::parse("b?b!*@*").unwrap();
         assert_eq!(irc.as_str(), "b?b");
-        assert!(irc.matches("Bob"));
+        assert!(irc.matches("Bob", None));
         assert_eq!(BanMask::parse("*!*@*").unwrap().as_str(), "*");
         assert_eq!(BanMask::parse("bob@*").unwrap().as_str(), "bob");
+        let address = BanMask::parse("*!*@10.0.0.*").unwrap();
+        assert!(address.is_address());
+        assert_eq!(address.as_str(), "*!*@10.0.0.*");
+        assert!(address.matches("anyone", Some([10, 0, 0, 7].into())));
+        assert!(!address.matches("anyone", Some([10, 0, 1, 7].into())));
+        assert!(!address.matches("anyone", None));
+        assert_eq!(BanMask::parse("bob@::1").unwrap().as_str(), "bob!*@::1");
         assert!(matches!(
-            BanMask::parse("*!*@10.0.0.1"),
-            Err(MaskError::Address { part, .. }) if part == "10.0.0.1"
+            BanMask::parse("*!*@example.org"),
+            Err(MaskError::Address { part, .. }) if part == "example.org"
         ));
         assert!(matches!(
             BanMask::parse("bob!~bob@*"),

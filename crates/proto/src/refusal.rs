@@ -490,6 +490,10 @@ pub enum Refusal {
         /// The mask asked about.
         mask: String,
     },
+    /// A room ban by address asked of a cluster node: only a member's own
+    /// node knows their address, so the nodes would not agree on it.
+    #[error("room bans by address are not available on a cluster; ban the name, or the address server-wide")]
+    AddressBanOnCluster,
 }
 
 fn wrong_operator_password(locked_out_secs: Option<u64>) -> String {
@@ -641,6 +645,7 @@ impl Refusal {
             Refusal::ServerBanned { .. } => "server_banned",
             Refusal::BadServerBan { .. } => "bad_server_ban",
             Refusal::NoSuchServerBan { .. } => "no_such_server_ban",
+            Refusal::AddressBanOnCluster => "address_ban_on_cluster",
         }
     }
 }
@@ -801,6 +806,7 @@ mod tests {
             Refusal::NoSuchServerBan {
                 mask: "troll*".into(),
             },
+            Refusal::AddressBanOnCluster,
         ];
         all.extend(
             [
@@ -925,6 +931,7 @@ mod tests {
             Refusal::ServerBanned { .. } => 74,
             Refusal::BadServerBan { .. } => 75,
             Refusal::NoSuchServerBan { .. } => 76,
+            Refusal::AddressBanOnCluster => 77,
         }
     }
 
@@ -933,7 +940,7 @@ mod tests {
         let mut seen: Vec<usize> = one_of_each().iter().map(kind_number).collect();
         seen.sort_unstable();
         seen.dedup();
-        assert_eq!(seen, (0..=76).collect::<Vec<_>>());
+        assert_eq!(seen, (0..=77).collect::<Vec<_>>());
     }
 
     #[test]

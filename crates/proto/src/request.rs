@@ -78,6 +78,9 @@ pub enum Request {
         to: String,
         /// What to send.
         text: String,
+        /// A notice (IRC `NOTICE`) rather than a message: the recipient's
+        /// door shows it as one, and nothing answers it automatically.
+        notice: bool,
     },
     /// Change the user's screen name.
     Nick {

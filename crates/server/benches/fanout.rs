@@ -83,6 +83,7 @@ fn fan_out(c: &mut Criterion) {
                 id: SessionId::new(NodeId::SINGLE, id as u64),
                 nick: Nick::parse(&format!("member{id}")).expect("valid name"),
                 outbox: Arc::clone(outbox),
+                address: [127, 0, 0, 1].into(),
             },
             false,
             false,

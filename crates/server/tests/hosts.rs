@@ -499,7 +499,7 @@ async fn a_ban_kicks_the_matching_members_keeps_them_out_and_is_listed() {
         .await;
     alice.send(":ban *!*@192.0.2.1").await;
     alice
-        .expect_prefix("error: room bans match screen names only")
+        .expect_prefix("error: a ban's user part must be * and its host part * or an IP address pattern, and only server operators may ban by address")
         .await;
     alice.send(":unban bo*").await;
     alice.expect("* alice lifted the ban on BO* in games").await;

@@ -1035,7 +1035,7 @@ async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
     ann.send("MODE #games +b *!*@10.0.0.1").await;
     let notice = ann.expect_prefix(":banter NOTICE ann :MODE: ").await;
     assert!(
-        notice.contains("bans by address are for server operators"),
+        notice.contains("only server operators may ban by address"),
         "{notice}"
     );
     // Banning it again changes nothing, silently.
@@ -1137,6 +1137,18 @@ async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders()
     bob.send("NAMES #games").await;
     bob.expect(":banter 366 bob #games :End of /NAMES list")
         .await;
+    // Members see its names marked secret, `@` (RFC 2812 3.2.5), on NAMES
+    // and on entering.
+    ann.send("NAMES #games").await;
+    ann.expect(":banter 353 ann @ #games :@ann").await;
+    ann.expect(":banter 366 ann #games :End of /NAMES list")
+        .await;
+    let mut cy = IrcClient::register(server.irc.unwrap(), "cy").await;
+    let lines = join(&mut cy, "#games").await;
+    assert_eq!(lines[1], ":banter 353 cy @ #games :@ann cy", "{lines:?}");
+    cy.send("PART #games").await;
+    ann.expect(":cy!cy@banter JOIN #games").await;
+    ann.expect(":cy!cy@banter PART #games").await;
     bob.send("WHOIS ann").await;
     let whois = bob.lines_to(" 318 ").await;
     assert!(
@@ -1206,5 +1218,78 @@ async fn a_kick_carries_its_reason_on_every_door() {
     irc.send("KICK #r web :see you tomorrow").await;
     let kicked = web.until("kicked").await;
     assert_eq!(kicked["message"], "see you tomorrow", "{kicked}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_private_notice_stays_a_notice_on_every_door_and_is_never_answered() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut bot = IrcClient::register(server.irc.unwrap(), "bot").await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    let mut nc = server.login("nc").await;
+    let mut web = WsClient::login(server.http.unwrap(), "web").await;
+    // An away user: a PRIVMSG is answered with 301, a NOTICE is not.
+    ann.send("AWAY :lunch").await;
+    ann.skip_to(" 306 ").await;
+    bot.send("NOTICE ann :build passed").await;
+    ann.expect(":bot!bot@banter NOTICE ann :build passed").await;
+    bot.send("PRIVMSG ann :and you?").await;
+    bot.expect(":banter 301 bot ann :lunch").await;
+    ann.expect(":bot!bot@banter PRIVMSG ann :and you?").await;
+    bot.send("NOTICE ann :deployed").await;
+    ann.expect(":bot!bot@banter NOTICE ann :deployed").await;
+    bot.expect_silence(QUIET).await;
+    // The text door shows it as a notice, the JSON door marks it.
+    bot.send("NOTICE nc :deployed").await;
+    let shown = nc.expect_past_notices("[private] ").await;
+    assert_eq!(shown, "[private] -bot- deployed");
+    bot.send("NOTICE web :deployed").await;
+    let notice = web.until("private").await;
+    assert_eq!(notice["from"], "bot", "{notice}");
+    assert_eq!(notice["text"], "deployed", "{notice}");
+    assert_eq!(notice["notice"], true, "{notice}");
+    // A plain private message carries no mark.
+    bot.send("PRIVMSG web :hi").await;
+    let message = web.until("private").await;
+    assert_eq!(message["text"], "hi", "{message}");
+    assert!(message.get("notice").is_none(), "{message}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn kick_pairs_a_list_of_channels_with_its_list_of_users() {
+    let server = server().await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    let mut cy = IrcClient::register(server.irc.unwrap(), "cy").await;
+    join(&mut ann, "#a,#b").await;
+    ann.skip_to(" 366 ann #b ").await;
+    join(&mut bob, "#a,#b").await;
+    bob.skip_to(" 366 bob #b ").await;
+    join(&mut cy, "#b").await;
+    ann.skip_to(":cy!cy@banter JOIN #b").await;
+    // One channel per user (RFC 2812 3.2.8): bob leaves #a, cy leaves #b.
+    ann.send("KICK #a,#b bob,cy :bye").await;
+    // Each is kicked by their own session: the two may come in either order.
+    let mut kicks = vec![ann.line().await, ann.line().await];
+    kicks.sort();
+    assert_eq!(
+        kicks,
+        [
+            ":ann!ann@banter KICK #a bob :bye",
+            ":ann!ann@banter KICK #b cy :bye"
+        ]
+    );
+    cy.skip_to(":ann!ann@banter KICK #b cy :bye").await;
+    // Lists of different lengths are refused whole.
+    ann.send("KICK #a,#b bob").await;
+    ann.expect(":banter 461 ann KICK :Not enough parameters")
+        .await;
+    // One channel for several users still works.
+    ann.send("KICK #b bob :later").await;
+    ann.expect(":ann!ann@banter KICK #b bob :later").await;
     server.stop().await;
 }

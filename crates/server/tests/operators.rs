@@ -583,3 +583,93 @@ async fn a_notice_stays_a_notice_on_every_door_and_is_never_answered() {
     assert_eq!(lines.len(), 1, "{lines:?}");
     server.stop().await;
 }
+
+#[tokio::test]
+async fn an_operator_bans_an_address_from_a_room_on_every_door_and_others_may_not() {
+    let server = server().await;
+    // Every test client connects from 127.0.0.1.
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    ann.send("JOIN #r").await;
+    ann.skip_to(" 366 ").await;
+    let mut nc = server.login("nc").await;
+    nc.send(":cr r").await;
+    nc.expect_prefix("you are now in r").await;
+    let mut web = WsClient::login(server.http.unwrap(), "web").await;
+    web.ask(json!({"type": "join", "room": "r"}), 1).await;
+    ann.skip_to(":web!web@banter JOIN #r").await;
+    // A host who is no operator gets the clear refusal.
+    ann.send("MODE #r +b *!*@127.0.0.1").await;
+    let notice = ann.expect_prefix(":banter NOTICE ann :MODE: ").await;
+    assert!(
+        notice.contains("only server operators may ban by address"),
+        "{notice}"
+    );
+    ann.send(&format!("OPER root {PASSWORD}")).await;
+    ann.skip_to(" MODE ann :+o").await;
+    ann.send("MODE #r +b *!*@127.0.0.*").await;
+    ann.expect(":ann!ann@banter MODE #r +b *!*@127.0.0.*").await;
+    // Members from that address are removed, whatever their door (the
+    // host who set it stays: bans spare hosts).
+    nc.expect_containing("you were kicked from r by ann: banned (*!*@127.0.0.*)")
+        .await;
+    nc.expect_prefix("you are now in lobby").await;
+    let kicked = web.until("kicked").await;
+    assert_eq!(kicked["message"], "banned (*!*@127.0.0.*)", "{kicked}");
+    // And kept out, under any name.
+    nc.send(":cr r").await;
+    nc.expect_past_notices("error: you are banned from r").await;
+    let (refused, _) = web.ask(json!({"type": "join", "room": "r"}), 2).await;
+    assert_eq!(refused["code"], "banned", "{refused}");
+    let mut cy = IrcClient::register(server.irc.unwrap(), "cy").await;
+    cy.send("JOIN #r").await;
+    cy.expect(":banter 474 cy #r :Cannot join channel (+b)")
+        .await;
+    // The list shows it; the JSON door too.
+    ann.skip_to(" KICK #r ").await;
+    ann.send("MODE #r b").await;
+    ann.skip_to(":banter 367 ann #r *!*@127.0.0.* ann ").await;
+    ann.expect(":banter 368 ann #r :End of channel ban list")
+        .await;
+    // Lifted, they may come back.
+    ann.send("MODE #r -b *!*@127.0.0.*").await;
+    ann.skip_to(":ann!ann@banter MODE #r -b *!*@127.0.0.*")
+        .await;
+    nc.send(":cr r").await;
+    nc.expect_past_notices("you are now in r").await;
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn a_room_address_ban_survives_a_restart() {
+    let dir = tempfile::TempDir::new().unwrap();
+    let config = config_file(dir.path());
+    let data = dir.path().join("data");
+    let args = [
+        "--data-dir",
+        data.to_str().unwrap(),
+        "--config",
+        config.to_str().unwrap(),
+    ];
+    let mut server = Banterd::start(&args, &[]);
+    let mut op = Client::connect(server.addr).await;
+    op.skip_greeting().await;
+    op.send("op").await;
+    op.expect_prefix("hello ").await;
+    text_oper(&mut op, PASSWORD).await;
+    op.expect_prefix("you are now a server operator").await;
+    op.send(":n r").await;
+    op.expect("created room r; you are in it").await;
+    op.send(":ban *!*@127.0.0.1").await;
+    op.expect("* op banned *!*@127.0.0.1 from r").await;
+    server.signal("TERM");
+    op.expect_closed().await;
+    assert!(server.wait_exit(Duration::from_secs(5)).success());
+
+    let server = Banterd::start(&args, &[]);
+    let mut nc = Client::connect(server.addr).await;
+    nc.skip_greeting().await;
+    nc.send("nc").await;
+    nc.expect_prefix("hello ").await;
+    nc.send(":cr r").await;
+    nc.expect_past_notices("error: you are banned from r").await;
+}

@@ -303,6 +303,10 @@ pub enum Frame<S = String> {
         text: S,
         /// When, in Unix milliseconds.
         at: i64,
+        /// Sent as a notice (an IRC `NOTICE`): show it as one, never answer
+        /// it automatically. Left out when false.
+        #[serde(default, skip_serializing_if = "is_false")]
+        notice: bool,
     },
     /// Someone entered a room the user is in.
     MemberJoined {

@@ -188,7 +188,7 @@ impl App {
             }
             Body::Error { code, message } => self.refused(pending, &code, message),
             Body::Message(message) => self.message(&message),
-            Body::Private { from, text, at } => {
+            Body::Private { from, text, at, .. } => {
                 self.conversations.open(Kind::Private, &from);
                 let index = self
                     .conversations

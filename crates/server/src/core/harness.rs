@@ -550,6 +550,7 @@ fn private(to: &str, text: &str) -> Request {
     Request::Private {
         to: to.into(),
         text: text.into(),
+        notice: false,
     }
 }
 

@@ -21,6 +21,7 @@
 //! methods, so a cluster (issue 20) can replicate one struct.
 
 use std::collections::VecDeque;
+use std::net::IpAddr;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::event::{self, BanEntry, LeaveReason, RoomMessage, WhoEntry};
@@ -44,12 +45,16 @@ pub struct Member {
     pub id: SessionId,
     pub nick: Nick,
     pub outbox: Arc<Outbox>,
+    /// Where they connect from, for address bans.
+    pub address: IpAddr,
 }
 
 #[derive(Debug)]
 struct Seat {
     id: SessionId,
     nick: Nick,
+    /// Where they connect from; `None` for a member on another node.
+    address: Option<IpAddr>,
     host: bool,
     /// May speak while the room is moderated (`+v`).
     voice: bool,
@@ -101,8 +106,8 @@ struct RoomState {
 }
 
 impl RoomState {
-    fn banned(&self, nick: &str) -> bool {
-        self.bans.iter().any(|ban| ban.mask.matches(nick))
+    fn banned(&self, nick: &str, address: Option<IpAddr>) -> bool {
+        self.bans.iter().any(|ban| ban.mask.matches(nick, address))
     }
 }
 
@@ -116,6 +121,8 @@ pub struct Entry {
     /// The new member became its host (first into it while empty).
     pub(super) host: bool,
     pub(super) locked: bool,
+    /// The room is secret (`+s`).
+    pub(super) secret: bool,
     pub(super) topic: Option<String>,
     /// The room's recent messages, oldest first.
     pub(super) recent: Vec<StoredMessage>,
@@ -384,7 +391,7 @@ impl Room {
         if seat.is_some_and(|seat| seat.host || seat.voice) {
             return Ok(());
         }
-        if state.banned(nick) {
+        if state.banned(nick, seat.and_then(|seat| seat.address)) {
             return Err(Refusal::Banned { room: room() });
         }
         if state.modes.has(RoomMode::Moderated) {
@@ -407,22 +414,20 @@ impl Room {
         list_members: bool,
         invited: bool,
     ) -> Result<Entry, Refusal> {
-        self.seat(
-            member.id,
-            member.nick,
-            Some(member.outbox),
-            list_members,
-            invited,
-        )
+        let (id, nick, list) = (member.id, member.nick, list_members);
+        let address = Some(member.address);
+        self.seat(id, nick, address, Some(member.outbox), list, invited)
     }
 
     /// [`Room::join`] for a member on any node: `outbox` is the member's if
     /// it is on this node, `None` for a member elsewhere in a cluster (who
-    /// holds a seat, but this node delivers nothing to it).
+    /// holds a seat, but this node delivers nothing to it); `address` where
+    /// they connect from, when known (address bans match it).
     pub(super) fn seat(
         &self,
         id: SessionId,
         nick: Nick,
+        address: Option<IpAddr>,
         outbox: Option<Arc<Outbox>>,
         list_members: bool,
         invited: bool,
@@ -434,7 +439,7 @@ impl Room {
                 room: self.name.to_string(),
             });
         }
-        self.admits(&state, member.1.as_str(), invited)?;
+        self.admits(&state, member.1.as_str(), address, invited)?;
         let joined = Event::Joined {
             room: self.name.to_string(),
             nick: member.1.to_string(),
@@ -447,6 +452,7 @@ impl Room {
         state.seats.push(Seat {
             id: member.0,
             nick: member.1,
+            address,
             host,
             voice: false,
         });
@@ -459,20 +465,33 @@ impl Room {
             count: state.seats.len(),
             host,
             locked: state.password_hash.is_some(),
+            secret: state.modes.has(RoomMode::Secret),
             topic: state.topic.clone(),
             recent: state.recent.iter().cloned().collect(),
         })
     }
 
-    /// Whether `nick` may enter (not banned; invited, `invited`, if the room
-    /// is invite-only), asked before a password is: nobody is asked for a
-    /// password that would not let them in. [`Room::join`] asks again.
-    pub(super) fn check_entry(&self, nick: &Nick, invited: bool) -> Result<(), Refusal> {
-        self.admits(&self.lock(), nick.as_str(), invited)
+    /// Whether `nick`, connected from `address`, may enter (not banned;
+    /// invited, `invited`, if the room is invite-only), asked before a
+    /// password is: nobody is asked for a password that would not let them
+    /// in. [`Room::join`] asks again.
+    pub(super) fn check_entry(
+        &self,
+        nick: &Nick,
+        address: IpAddr,
+        invited: bool,
+    ) -> Result<(), Refusal> {
+        self.admits(&self.lock(), nick.as_str(), Some(address), invited)
     }
 
-    fn admits(&self, state: &RoomState, nick: &str, invited: bool) -> Result<(), Refusal> {
-        if state.banned(nick) {
+    fn admits(
+        &self,
+        state: &RoomState,
+        nick: &str,
+        address: Option<IpAddr>,
+        invited: bool,
+    ) -> Result<(), Refusal> {
+        if state.banned(nick, address) {
             return Err(Refusal::Banned {
                 room: self.name.to_string(),
             });
@@ -993,7 +1012,7 @@ impl Room {
             let victims = state
                 .seats
                 .iter()
-                .filter(|seat| !seat.host && ban.mask.matches(seat.nick.as_str()))
+                .filter(|seat| !seat.host && ban.mask.matches(seat.nick.as_str(), seat.address))
                 .map(|seat| seat.id)
                 .collect();
             state.bans.push(ban);
@@ -1103,6 +1122,7 @@ mod tests {
             id: id(serial),
             nick: Nick::parse(name).unwrap(),
             outbox: Arc::new(Outbox::new(64 * 1024)),
+            address: [127, 0, 0, 1].into(),
         }
     }
 

@@ -207,6 +207,7 @@ impl UserState {
             id: self.id,
             nick: self.registered_nick().clone(),
             outbox: Arc::clone(&self.outbox),
+            address: self.peer.ip(),
         }
     }
 
@@ -253,6 +254,7 @@ impl UserState {
             created,
             host: entry.host,
             locked: entry.locked,
+            secret: entry.secret,
             topic: entry.topic,
             members: entry.members,
             count: entry.count,

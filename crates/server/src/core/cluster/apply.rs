@@ -214,8 +214,10 @@ async fn apply(
                 let outbox = local.then(|| Arc::clone(&held));
                 // Bans and invite-only, checked where the join was asked
                 // (`Room::check_entry`), are checked again here: a ban or
-                // `+i` applied first refuses it on every node alike.
-                room.seat(id, nick, outbox, list, invited)
+                // `+i` applied first refuses it on every node alike. No
+                // address is given, so every node decides the same: address
+                // bans are not set on a cluster (`UserState::ban`).
+                room.seat(id, nick, None, outbox, list, invited)
                     .map(|entry| (entry, held))
             });
             Outcome::Entered(entered)

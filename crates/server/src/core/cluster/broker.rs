@@ -101,7 +101,13 @@ impl Courier for ClusterBroker {
         if to.node == self.node {
             return self.local.private(to, event);
         }
-        let Event::Private { from, text, at } = event else {
+        let Event::Private {
+            from,
+            text,
+            at,
+            notice,
+        } = event
+        else {
             return false;
         };
         let mail = Mail::Private {
@@ -109,6 +115,7 @@ impl Courier for ClusterBroker {
             from,
             text,
             at,
+            notice,
         };
         self.mail(to.node, &mail);
         true
@@ -173,9 +180,21 @@ pub(super) async fn start_mail(cluster: Arc<Cluster>, hub: Arc<Hub>) -> anyhow::
             };
             let local = &cluster.broker.local;
             match mail {
-                Mail::Private { to, from, text, at } => {
+                Mail::Private {
+                    to,
+                    from,
+                    text,
+                    at,
+                    notice,
+                } => {
                     let to = SessionId::new(cluster.node, to);
-                    local.private(to, Event::Private { from, text, at });
+                    let private = Event::Private {
+                        from,
+                        text,
+                        at,
+                        notice,
+                    };
+                    local.private(to, private);
                 }
                 Mail::Invited {
                     to,

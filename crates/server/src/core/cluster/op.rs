@@ -255,6 +255,9 @@ pub(super) enum Mail {
         from: String,
         text: String,
         at: i64,
+        /// An IRC `NOTICE` (absent from older nodes' mail: a message).
+        #[serde(default)]
+        notice: bool,
     },
     Invited {
         to: u64,

@@ -7,6 +7,7 @@
 
 use std::sync::Arc;
 
+use banter_proto::modes::MaskError;
 use banter_proto::refusal::HostAction;
 use banter_proto::{BanMask, Event, Refusal, RoomMode};
 use tracing::{info, warn};
@@ -304,10 +305,24 @@ impl UserState {
         on: bool,
     ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
-        let mask = BanMask::parse(mask).map_err(Refusal::BadMask)?;
+        let parsed = BanMask::parse(mask).map_err(Refusal::BadMask)?;
+        // Setting or lifting a ban by address is for server operators only.
+        if parsed.is_address() && self.operator.is_none() {
+            let part = mask.rsplit_once('@').map_or(mask, |(_, host)| host);
+            return Err(Refusal::BadMask(MaskError::Address {
+                mask: mask.to_owned(),
+                part: part.to_owned(),
+            }));
+        }
+        let mask = parsed;
         let shown = mask.to_string();
         let by = self.registered_nick().to_string();
         if let Some(cluster) = self.hub.cluster() {
+            // Only a member's own node knows their address: the nodes would
+            // not agree on whom an address ban removes.
+            if mask.is_address() {
+                return Err(Refusal::AddressBanOnCluster);
+            }
             let change = HostChange::Ban {
                 session: self.id,
                 by: by.clone(),

@@ -69,7 +69,7 @@ impl UserState {
             Request::SayElsewhere { room, from, text } => {
                 self.say_elsewhere(&room, from.as_deref(), text).await
             }
-            Request::Private { to, text } => self.private(&to, text),
+            Request::Private { to, text, notice } => self.private(&to, text, notice),
             Request::Nick { name } => self.change_nick(&name).await,
             Request::Away { message } => {
                 let nick = self.registered_nick().clone();

@@ -7,7 +7,7 @@ use crate::core::user::UserState;
 use crate::store::{MessageKind, StoredMessage};
 
 impl UserState {
-    pub(super) fn private(&mut self, to: &str, text: String) -> Result<(), Refusal> {
+    pub(super) fn private(&mut self, to: &str, text: String, notice: bool) -> Result<(), Refusal> {
         let Some(user) = self.hub.user(to) else {
             return Err(Refusal::NoSuchUser {
                 name: to.to_owned(),
@@ -21,6 +21,7 @@ impl UserState {
             from: self.registered_nick().to_string(),
             text: text.clone(),
             at,
+            notice,
         };
         if !self.hub.broker().private(user.id, private) {
             return Err(Refusal::NoSuchUser {

@@ -90,7 +90,7 @@ impl UserState {
             )),
             Some(cluster) => {
                 let nick = self.registered_nick();
-                room.check_entry(nick, invited)?;
+                room.check_entry(nick, self.peer.ip(), invited)?;
                 let joining = cluster.join(room, self.id, nick, self.door.lists_members, invited);
                 let (entry, held) = Box::pin(joining).await?;
                 Ok((entry, Some(held)))
@@ -144,7 +144,7 @@ impl UserState {
             .passes
             .as_ref()
             .is_some_and(|passes| passes.invites.contains_key(room.name().key()));
-        room.check_entry(self.registered_nick(), invited)?;
+        room.check_entry(self.registered_nick(), self.peer.ip(), invited)?;
         let (hash, epoch) = room.lock_state();
         let Some(hash) = hash else {
             return self.enter(room, false, since).await;

@@ -322,7 +322,8 @@ impl Replies {
             | Refusal::AlreadyBanned { .. }
             | Refusal::NotBanned { .. }
             | Refusal::BadServerBan { .. }
-            | Refusal::NoSuchServerBan { .. }) => self.notice(&format!("{command}: {other}")),
+            | Refusal::NoSuchServerBan { .. }
+            | Refusal::AddressBanOnCluster) => self.notice(&format!("{command}: {other}")),
         }
     }
 }

@@ -11,6 +11,7 @@
 //! several rooms with this client is reported by each room; IRC says it once,
 //! so the renderer remembers the last few and skips the repeats.
 
+use std::borrow::Cow;
 use std::sync::Arc;
 
 use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomView};
@@ -168,13 +169,15 @@ pub(super) fn prefix(host: bool, voice: bool, multi: bool) -> &'static str {
 
 /// The `353` lines of a member list (each nick with its prefix), split to
 /// fit, then `366`; each member as a full mask with `userhost-in-names`.
+/// A secret room's lines are marked `@`, others `=` (RFC 2812 3.2.5).
 pub(super) fn names<'a>(
     replies: &mut Replies,
     room: &str,
+    secret: bool,
     members: impl IntoIterator<Item = (&'a str, &'static str)>,
     masks: bool,
 ) {
-    name_lines(replies, room, members, masks);
+    name_lines(replies, room, secret, members, masks);
     replies.numeric(RPL_ENDOFNAMES, &[&format!("#{room}")], "End of /NAMES list");
 }
 
@@ -183,14 +186,16 @@ pub(super) fn names<'a>(
 pub(super) fn name_lines<'a>(
     replies: &mut Replies,
     room: &str,
+    secret: bool,
     members: impl IntoIterator<Item = (&'a str, &'static str)>,
     masks: bool,
 ) {
     let channel = format!("#{room}");
+    let symbol = if secret { "@" } else { "=" };
     let mut listed = String::new();
     for (nick, prefix) in members {
         if listed.len() + 2 * nick.len() > 400 {
-            replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
+            replies.numeric(RPL_NAMREPLY, &[symbol, &channel], &listed);
             listed.clear();
         }
         if !listed.is_empty() {
@@ -206,7 +211,7 @@ pub(super) fn name_lines<'a>(
         }
     }
     if !listed.is_empty() {
-        replies.numeric(RPL_NAMREPLY, &["=", &channel], &listed);
+        replies.numeric(RPL_NAMREPLY, &[symbol, &channel], &listed);
     }
 }
 
@@ -248,6 +253,7 @@ impl IrcRenderer {
         names(
             &mut replies,
             &view.room,
+            view.secret,
             members,
             self.caps.has(USERHOST_IN_NAMES),
         );
@@ -327,9 +333,15 @@ impl IrcRenderer {
                     message(out, said, "PRIVMSG", true);
                 }
             }
-            Event::Private { from, text, at } => {
+            Event::Private {
+                from,
+                text,
+                at,
+                notice,
+            } => {
                 let at = self.timed().then_some(*at);
-                private(out, from, &me, "PRIVMSG", text, at);
+                let command = if *notice { "NOTICE" } else { "PRIVMSG" };
+                private(out, from, &me, command, text, at);
             }
             Event::Left { room, nick, reason } => match reason {
                 LeaveReason::Quit { message } if self.first_quit(nick) => match message {
@@ -417,17 +429,20 @@ impl IrcRenderer {
                 on,
             } => {
                 let sign = if *on { '+' } else { '-' };
-                replies.line(format_args!(
-                    ":{} MODE #{room} {sign}b {banned}!*@*",
-                    mask(by)
-                ));
+                let banned = ban_mask(banned);
+                replies.line(format_args!(":{} MODE #{room} {sign}b {banned}", mask(by)));
             }
             Event::BanList { room, bans } => {
                 let channel = format!("#{room}");
                 for ban in bans {
                     replies.numeric_bare(
                         RPL_BANLIST,
-                        &format!("{channel} {}!*@* {} {}", ban.mask, ban.by, ban.at / 1000),
+                        &format!(
+                            "{channel} {} {} {}",
+                            ban_mask(&ban.mask),
+                            ban.by,
+                            ban.at / 1000
+                        ),
                     );
                 }
                 replies.numeric(RPL_ENDOFBANLIST, &[&channel], "End of channel ban list");
@@ -554,5 +569,14 @@ impl Renderer for IrcRenderer {
             missed_notice(&mut replies, missed.room.as_deref(), missed.count);
         }
         out.extend_from_slice(replies.out.as_bytes());
+    }
+}
+/// A room ban as IRC spells it: a name ban `troll*` is `troll*!*@*`; an
+/// address ban (`*!*@203.0.113.7`) is already in that form.
+fn ban_mask(ban: &str) -> Cow<'_, str> {
+    if ban.contains('@') {
+        Cow::Borrowed(ban)
+    } else {
+        Cow::Owned(format!("{ban}!*@*"))
     }
 }

@@ -392,12 +392,24 @@ impl Session {
                 replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters")
             }
             "KICK" => {
-                let channel = params[0];
                 let reason = params
                     .get(2)
                     .map(|reason| message::plain(reason))
                     .filter(|reason| !reason.is_empty());
-                for (_, name) in self.targets(&mut replies, params[1], MAX_TARGETS) {
+                // One channel for every user, or one channel per user (RFC 2812 3.2.8).
+                let channels: Vec<&str> = params[0].split(',').collect();
+                let names = self.targets(&mut replies, params[1], MAX_TARGETS);
+                if channels.len() != 1 && channels.len() != params[1].split(',').count() {
+                    replies.numeric(ERR_NEEDMOREPARAMS, &[command], "Not enough parameters");
+                    self.flush(&mut replies);
+                    return None;
+                }
+                for (at, name) in names {
+                    let channel = if channels.len() == 1 {
+                        channels[0]
+                    } else {
+                        channels[at]
+                    };
                     let request = Request::Kick {
                         room: Some(room_of(channel).unwrap_or(channel).to_owned()),
                         name: name.to_owned(),
@@ -794,6 +806,7 @@ impl Session {
                 let request = Request::Private {
                     to: target.to_owned(),
                     text: text.clone(),
+                    notice,
                 };
                 match self.execute(replies, request).await {
                     Ok(()) => {
@@ -825,9 +838,13 @@ impl Session {
     }
 
     /// `channel`'s members as NAMES lists them (each with its prefix), if it
-    /// is a room this client may see.
-    fn channel_members(&self, channel: &str) -> Option<(String, Vec<(String, &'static str)>)> {
+    /// is a room this client may see: its name, whether it is secret, them.
+    fn channel_members(&self, channel: &str) -> Option<(String, bool, Vec<Named>)> {
         let listing = self.user.members(room_of(channel)?).ok()?;
+        let secret = self
+            .user
+            .room_status(&listing.room)
+            .is_ok_and(|status| status.modes.has(RoomMode::Secret));
         let multi = self.caps.has(MULTI_PREFIX);
         let members = listing
             .members
@@ -837,28 +854,28 @@ impl Session {
                 (member.user.nick, prefix)
             })
             .collect();
-        Some((listing.room, members))
+        Some((listing.room, secret, members))
     }
 
     /// `353`s of `channel`'s members, if it is a room, without a `366`.
     fn name_lines(&self, replies: &mut Replies, channel: &str) {
-        if let Some((room, members)) = self.channel_members(channel) {
+        if let Some((room, secret, members)) = self.channel_members(channel) {
             let masks = self.caps.has(USERHOST_IN_NAMES);
             let members = members
                 .iter()
                 .map(|(nick, prefix)| (nick.as_str(), *prefix));
-            render::name_lines(replies, &room, members, masks);
+            render::name_lines(replies, &room, secret, members, masks);
         }
     }
 
     fn names(&self, replies: &mut Replies, channel: &str) {
         match self.channel_members(channel) {
-            Some((room, members)) => {
+            Some((room, secret, members)) => {
                 let masks = self.caps.has(USERHOST_IN_NAMES);
                 let members = members
                     .iter()
                     .map(|(nick, prefix)| (nick.as_str(), *prefix));
-                render::names(replies, &room, members, masks);
+                render::names(replies, &room, secret, members, masks);
             }
             None => replies.numeric(
                 RPL_ENDOFNAMES,
@@ -1146,6 +1163,9 @@ impl Session {
         }
     }
 }
+
+/// A member as NAMES lists them: their nick and its prefix (`@`, `+`, ...).
+type Named = (String, &'static str);
 
 /// Most bytes of a username (ISUPPORT `USERLEN`) and of a real name.
 const USER_LEN: usize = 10;

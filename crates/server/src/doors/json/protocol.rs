@@ -161,6 +161,7 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
             Request::Private {
                 to,
                 text: text(said)?,
+                notice: false,
             }
         }
         Wire::Nick { name } => Request::Nick { name },

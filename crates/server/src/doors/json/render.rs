@@ -219,10 +219,16 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
             room: to_room,
             members: *members,
         },
-        Event::Private { from, text, at } => Frame::Private {
+        Event::Private {
+            from,
+            text,
+            at,
+            notice,
+        } => Frame::Private {
             from,
             text,
             at: *at,
+            notice: *notice,
         },
         Event::PrivateSent { to, text } => Frame::PrivateSent { to, text },
         Event::Joined { room, nick } => Frame::MemberJoined { room, name: nick },

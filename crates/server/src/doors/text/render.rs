@@ -394,8 +394,14 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("sent to {to_room} ({members} there)"),
         ),
+        Event::Private {
+            from,
+            text,
+            notice: false,
+            ..
+        } => line(&mut out, format_args!("[private] {from}: {text}")),
         Event::Private { from, text, .. } => {
-            line(&mut out, format_args!("[private] {from}: {text}"))
+            line(&mut out, format_args!("[private] -{from}- {text}"))
         }
         Event::PrivateSent { to, text } => {
             line(&mut out, format_args!("[private to {to}] {text}"))
@@ -791,6 +797,7 @@ impl std::fmt::Display for TextRefusal<'_> {
             | Refusal::ResumeFailed
             | Refusal::AnswerDropped
             | Refusal::Banned { .. }
+            | Refusal::AddressBanOnCluster
             | Refusal::BadMask(_)
             | Refusal::BadModes(_)
             | Refusal::AlreadyBanned { .. }
@@ -1092,10 +1099,21 @@ mod tests {
             from: "bob".into(),
             text: "psst".into(),
             at,
+            notice: false,
         });
         out.clear();
         stamped.render(&private, &mut out);
         assert_eq!(&out[..], b"[2001-09-09 01:46] [private] bob: psst\r\n");
+        // A private notice reads as a notice does in a room.
+        let notice = Delivery::new(Event::Private {
+            from: "bot".into(),
+            text: "deployed".into(),
+            at,
+            notice: true,
+        });
+        out.clear();
+        plain_renderer.render(&notice, &mut out);
+        assert_eq!(&out[..], b"[private] -bot- deployed\r\n");
         // Other lines carry no time.
         let joined = Delivery::new(Event::Joined {
             room: "lobby".into(),

@@ -278,7 +278,11 @@ impl Session {
             Command::Rooms => Request::Rooms,
             Command::Who(Some(room)) if room == "*" => Request::Users,
             Command::Who(room) => Request::Who { room },
-            Command::Msg { to, text } => Request::Private { to, text },
+            Command::Msg { to, text } => Request::Private {
+                to,
+                text,
+                notice: false,
+            },
             Command::Nick(name) => Request::Nick { name },
             Command::Me(text) => Request::Say {
                 room: None,

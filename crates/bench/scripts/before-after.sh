@@ -34,6 +34,11 @@ cases=(
     "rooms-20|rooms --rate 20|banterd|"
     "rooms-20-in-memory|rooms --rate 20|banterd|--in-memory"
     "idle|idle|banterd|"
+    "idle-irc|idle --door irc|banterd|"
+    "idle-ws|idle --door websocket|banterd|"
+    "ws-after-hello|idle --door websocket --clients 5000 --rooms 5000|banterd|"
+    "join-storm|idle --clients 5000 --rooms 1|banterd|"
+    "join-storm-irc|idle --door irc --clients 5000 --rooms 1|banterd|"
     "slow-reader|slow-reader|banterd|"
     "connect-storm|connect-storm|banterd|"
 )
@@ -100,7 +105,8 @@ def figures(reports):
     return f"{us:.3f} us, {rate:,.0f}/s, p99 {p99:.1f} ms, lost {lost}"
 
 names = ["big-room", "ws-big-room", "throughput", "rooms-100", "rooms-20",
-         "rooms-20-in-memory", "idle", "slow-reader", "connect-storm"]
+         "rooms-20-in-memory", "idle", "idle-irc", "idle-ws", "ws-after-hello",
+         "join-storm", "join-storm-irc", "slow-reader", "connect-storm"]
 print(f"\nmedians of {rounds} rounds (server CPU per delivery, deliveries/s, p99, lost)")
 print(f"| scenario | before | after |")
 print(f"|---|---|---|")

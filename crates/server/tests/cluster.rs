@@ -507,7 +507,11 @@ async fn a_host_on_one_node_rules_members_on_the_others() {
         (added["name"].as_str(), added["by"].as_str()),
         (Some("bea"), Some("hana"))
     );
-    // Now a host on b, bea may set the topic.
+    // Now a host on b, bea may set the topic, once b has applied it (it told
+    // bea): b applies the log on its own time, and a's answer or c's event
+    // says nothing of b.
+    let added = until_in(&mut bea, "host_added", "den").await;
+    assert_eq!(added["name"], "bea");
     let (ok, _) = bea
         .ask(json!({"type": "topic", "room": "den", "topic": "chess"}), 4)
         .await;

@@ -150,19 +150,11 @@ impl Meter {
     }
 }
 
-/// Bytes of writes gathered before they go to the socket: the WebSocket
-/// library hands over each frame as it is made, and a batch of frames
-/// should still leave in few writes.
-const GATHER_BYTES: usize = 16 * 1024;
-
-/// A transport whose reads are charged to a [`Meter`], and whose writes are
-/// gathered until a flush (or [`GATHER_BYTES`]) in a buffer that exists
-/// only while there is something in it: an idle connection holds none.
+/// A transport whose reads are charged to a [`Meter`].
 pub(crate) struct Metered {
     inner: Box<dyn Transport>,
     meter: Arc<Meter>,
     pause: Option<Pin<Box<Sleep>>>,
-    gathered: Vec<u8>,
 }
 
 impl Metered {
@@ -171,30 +163,7 @@ impl Metered {
             inner: Box::new(inner),
             meter,
             pause: None,
-            gathered: Vec::new(),
         }
-    }
-
-    /// Writes out what is gathered; the buffer is let go once empty.
-    fn poll_write_gathered(&mut self, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        let mut written = 0;
-        let result = loop {
-            if written == self.gathered.len() {
-                break Poll::Ready(Ok(()));
-            }
-            match Pin::new(&mut self.inner).poll_write(cx, &self.gathered[written..]) {
-                Poll::Ready(Ok(0)) => break Poll::Ready(Err(io::ErrorKind::WriteZero.into())),
-                Poll::Ready(Ok(n)) => written += n,
-                Poll::Ready(Err(err)) => break Poll::Ready(Err(err)),
-                Poll::Pending => break Poll::Pending,
-            }
-        };
-        if written == self.gathered.len() {
-            self.gathered = Vec::new();
-        } else {
-            self.gathered.drain(..written);
-        }
-        result
     }
 
     pub(crate) fn meter(&self) -> &Arc<Meter> {
@@ -237,25 +206,27 @@ impl AsyncWrite for Metered {
         cx: &mut Context<'_>,
         data: &[u8],
     ) -> Poll<io::Result<usize>> {
-        let this = &mut *self;
-        if this.gathered.len() + data.len() > GATHER_BYTES {
-            ready!(this.poll_write_gathered(cx))?;
-            if data.len() >= GATHER_BYTES {
-                return Pin::new(&mut this.inner).poll_write(cx, data);
-            }
-        }
-        this.gathered.extend_from_slice(data);
-        Poll::Ready(Ok(data.len()))
+        Pin::new(&mut self.inner).poll_write(cx, data)
     }
 
     fn poll_flush(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_write_gathered(cx))?;
         Pin::new(&mut self.inner).poll_flush(cx)
     }
 
     fn poll_shutdown(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
-        ready!(self.poll_write_gathered(cx))?;
         Pin::new(&mut self.inner).poll_shutdown(cx)
+    }
+
+    fn poll_write_vectored(
+        mut self: Pin<&mut Self>,
+        cx: &mut Context<'_>,
+        bufs: &[io::IoSlice<'_>],
+    ) -> Poll<io::Result<usize>> {
+        Pin::new(&mut self.inner).poll_write_vectored(cx, bufs)
+    }
+
+    fn is_write_vectored(&self) -> bool {
+        self.inner.is_write_vectored()
     }
 }
 

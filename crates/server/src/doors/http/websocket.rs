@@ -31,11 +31,9 @@ use crate::log_limit::truncated;
 /// frames are small and thousands of connections each hold one (a longer
 /// frame gets room for itself when its header arrives).
 const READ_BUFFER_BYTES: usize = 1024;
-/// Frames are handed to the connection's stream as they are made (which
-/// gathers them until the batch is flushed, in a buffer it lets go of
-/// afterwards): the library's own buffer would keep the largest batch's
-/// size for as long as the connection lives.
-const WRITE_BUFFER_BYTES: usize = 0;
+/// Bytes of frames gathered before they are written; a batch is flushed
+/// whole anyway.
+const WRITE_BUFFER_BYTES: usize = 16 * 1024;
 /// Most bytes of a refused `Origin` shown in the log.
 const LOGGED_ORIGIN_BYTES: usize = 100;
 

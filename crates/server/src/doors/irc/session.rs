@@ -178,7 +178,9 @@ impl DoorSession for Session {
             }
         };
         self.user.begin_request(None);
-        self.handle(&line).await.map(End::Quit)
+        // Boxed: request futures (hashing, store round trips) are large;
+        // the engine's box for this one stays small.
+        Box::pin(self.handle(&line)).await.map(End::Quit)
     }
 
     fn surcharge(&mut self) -> usize {

@@ -98,7 +98,9 @@ impl DoorSession for Session {
         };
         let frame = protocol::parse(text.as_str(), user.hub.services.config.max_line_bytes);
         user.begin_request(frame.id);
-        if handle(user, frame.request).await {
+        // Boxed: request futures (hashing, store round trips) are large;
+        // the engine's box for this one stays small.
+        if Box::pin(handle(user, frame.request)).await {
             return Some(End::Quit(None));
         }
         None

@@ -142,7 +142,8 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
 
     /// Handles one item of input, after the flood bucket let it through;
     /// returns how the session ends, if it does. The engine boxes this
-    /// future while it runs, so it may be as large as a request needs.
+    /// future while it runs (one allocation per item), so a door keeps it
+    /// small for the common item and boxes what is large and rare itself.
     fn handle_input(&mut self, item: Self::Item) -> impl Future<Output = Option<End>> + Send;
 
     /// Flood items the last handled item cost beyond itself (IRC's extra

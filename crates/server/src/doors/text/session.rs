@@ -126,14 +126,17 @@ impl DoorSession for Session {
             Input::Line(text) => text,
         };
         if self.pending.is_some() || self.user.nick().is_none() {
-            self.answer_or_register(text).await
+            // Boxed: prompt answers, registration and commands (hashing,
+            // store round trips) make large futures; the engine's box for
+            // this one stays the size of the chat line's, nearly every line.
+            Box::pin(self.answer_or_register(text)).await
         } else {
             match parse(&text) {
                 Ok(Line::Chat(chat)) => {
                     self.chat(chat).await;
                     None
                 }
-                Ok(Line::Command(command)) => self.command(command).await,
+                Ok(Line::Command(command)) => Box::pin(self.command(command)).await,
                 Err(err) => {
                     self.refuse(err.into());
                     None

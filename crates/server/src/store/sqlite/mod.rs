@@ -55,13 +55,11 @@ pub const LOCK_FILE: &str = "banterd.lock";
 /// a crash can lose, and few enough commits (20 a second) that each can afford an fsync.
 pub const DEFAULT_BATCH_INTERVAL: Duration = Duration::from_millis(50);
 /// Most messages in one batch: bounds a transaction's size and time under load.
-/// Large, so that a burst's batch holds several messages of each busy room:
-/// each room's newest index page is then written once for several of them
-/// (`store_throughput` at 1,000 rooms: 1,000 a batch wrote 2.8 KB and took
-/// 6.6-7.0 us of the writer's CPU per message, 10,000 a batch 0.5 KB and
-/// 2.7-2.9 us; see BENCHMARKS.md). Below 200,000 messages a second
-/// `DEFAULT_BATCH_INTERVAL` ends a batch first.
-pub const DEFAULT_BATCH_MAX: usize = 10_000;
+/// 10,000 made `store_throughput` at 1,000 rooms cheaper (2.7-2.9 us of the
+/// writer's CPU per message against 6.6-7.0), but the server in `rooms` at
+/// 200,000 messages a second delivered less and lost messages with it
+/// (BENCHMARKS.md, "Memory per connection and IRC joins"), so it stays 1,000.
+pub const DEFAULT_BATCH_MAX: usize = 1_000;
 /// Longest time between two checkpoints of the WAL into the database file while
 /// messages are being committed; see `writer`.
 pub const DEFAULT_CHECKPOINT_INTERVAL: Duration = Duration::from_secs(1);

@@ -126,15 +126,15 @@ impl Arrival {
     }
 }
 
-/// Buffered input, split into lines.
-struct Reader {
+/// Buffered input, split into lines (the text and IRC load clients').
+pub(crate) struct Reader {
     buffer: Vec<u8>,
     /// Start of the first unprocessed byte.
     start: usize,
 }
 
 impl Reader {
-    fn new() -> Self {
+    pub(crate) fn new() -> Self {
         Self {
             buffer: Vec::with_capacity(READ_CHUNK_BYTES),
             start: 0,
@@ -142,7 +142,7 @@ impl Reader {
     }
 
     /// Reads more input; `false` at EOF.
-    async fn fill(&mut self, socket: &mut ReadHalf<'_>) -> io::Result<bool> {
+    pub(crate) async fn fill(&mut self, socket: &mut ReadHalf<'_>) -> io::Result<bool> {
         if self.start > 0 {
             self.buffer.drain(..self.start);
             self.start = 0;
@@ -152,7 +152,7 @@ impl Reader {
     }
 
     /// The next complete line without its ending, if one is buffered.
-    fn line(&mut self) -> Option<&[u8]> {
+    pub(crate) fn line(&mut self) -> Option<&[u8]> {
         let rest = &self.buffer[self.start..];
         let end = memchr::memchr(b'\n', rest)?;
         self.start += end + 1;

@@ -13,12 +13,12 @@ use std::io;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 
-use tokio::io::{AsyncReadExt, AsyncWriteExt};
+use tokio::io::AsyncWriteExt;
 use tokio::net::tcp::{ReadHalf, WriteHalf};
 use tokio::net::TcpStream;
 use tokio::time::Instant;
 
-use crate::client::{send_loop, Arrival, Outcome, Outlet, READ_CHUNK_BYTES};
+use crate::client::{send_loop, Arrival, Outcome, Outlet, Reader};
 use crate::payload::{self, Stamp};
 use crate::shared::{Latencies, Shared};
 use crate::tracker::Tracker;
@@ -47,7 +47,7 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
         Err(_) => return outcome.login_failed(&shared, "connect timed out".into()),
     };
     let (mut read_half, mut write_half) = stream.split();
-    let mut lines = Lines::new();
+    let mut lines = Reader::new();
     let name = shared.name(index);
     let logged_in = tokio::time::timeout_at(
         shared.login_deadline,
@@ -105,46 +105,11 @@ pub async fn run(shared: Arc<Shared>, index: usize) -> Outcome {
     outcome
 }
 
-/// Buffered input, split into lines.
-struct Lines {
-    buffer: Vec<u8>,
-    /// Start of the first unprocessed byte.
-    start: usize,
-}
-
-impl Lines {
-    fn new() -> Self {
-        Self {
-            buffer: Vec::with_capacity(READ_CHUNK_BYTES),
-            start: 0,
-        }
-    }
-
-    /// Reads more input; `false` at EOF.
-    async fn fill(&mut self, socket: &mut ReadHalf<'_>) -> io::Result<bool> {
-        if self.start > 0 {
-            self.buffer.drain(..self.start);
-            self.start = 0;
-        }
-        self.buffer.reserve(READ_CHUNK_BYTES);
-        Ok(socket.read_buf(&mut self.buffer).await? > 0)
-    }
-
-    /// The next complete line without its ending, if one is buffered.
-    fn next(&mut self) -> Option<&[u8]> {
-        let rest = &self.buffer[self.start..];
-        let end = memchr::memchr(b'\n', rest)?;
-        self.start += end + 1;
-        let line = &rest[..end];
-        Some(line.strip_suffix(b"\r").unwrap_or(line))
-    }
-}
-
 /// Registers as `name` and joins `channel`, answering PINGs on the way.
 async fn log_in(
     read_half: &mut ReadHalf<'_>,
     write_half: &mut WriteHalf<'_>,
-    lines: &mut Lines,
+    lines: &mut Reader,
     name: &str,
     channel: &str,
 ) -> Result<(), String> {
@@ -155,7 +120,7 @@ async fn log_in(
         .map_err(|err| format!("sending the registration: {err}"))?;
     loop {
         let mut pong = None;
-        while let Some(line) = lines.next() {
+        while let Some(line) = lines.line() {
             let (command, params) = command_of(line);
             match command {
                 b"PING" => pong = Some([b"PONG ", params, b"\r\n"].concat()),
@@ -210,7 +175,7 @@ fn command_of(line: &[u8]) -> (&[u8], &[u8]) {
 async fn read_loop(
     shared: &Shared,
     read_half: &mut ReadHalf<'_>,
-    lines: &mut Lines,
+    lines: &mut Reader,
     tracker: &mut Tracker,
     outcome: &mut Outcome,
     pongs: tokio::sync::mpsc::UnboundedSender<Vec<u8>>,
@@ -220,7 +185,7 @@ async fn read_loop(
     loop {
         let now_ns = shared.now_ns();
         let in_window = shared.window.get().is_some_and(|w| w.contains(now_ns));
-        while let Some(line) = lines.next() {
+        while let Some(line) = lines.line() {
             let (command, params) = command_of(line);
             match command {
                 b"PRIVMSG" => {

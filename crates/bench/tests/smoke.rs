@@ -1,11 +1,11 @@
 //! End-to-end smoke tests: tiny scenarios against an in-process banterd (on
-//! its text door and on its WebSocket door) and against the naive_chat
+//! its text, WebSocket and IRC doors) and against the naive_chat
 //! baseline and relay binaries, checking every delivery.
 
 use banter_bench::campaign::check_door;
 use banter_bench::report::Report;
 use banter_bench::run::{run, Target};
-use banter_bench::scenario::{Overrides, Params, Scenario};
+use banter_bench::scenario::{Door, Overrides, Params, Scenario};
 use banter_bench::server::{Kind, Launch, BANTERD_ARGS};
 use banter_server::Config;
 use tokio::net::TcpListener;
@@ -28,12 +28,14 @@ fn tiny(scenario: Scenario, clients: usize, rooms: usize, senders: usize, rate: 
     .unwrap()
 }
 
-/// Starts banterd in this process with the benchmark settings, both doors on.
+/// Starts banterd in this process with the benchmark settings, every door on.
 async fn banterd() -> (Target, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let http_addr = http.local_addr().unwrap();
+    let irc = TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let irc_addr = irc.local_addr().unwrap();
     // The flags a spawned benchmark server gets, and no data directory:
     // parallel tests must not share (and lock) one.
     let args = std::iter::once("banterd")
@@ -46,14 +48,14 @@ async fn banterd() -> (Target, CancellationToken) {
         http: Some(http),
         tls_text: None,
         metrics: None,
-        irc: None,
+        irc: Some(irc),
         irc_tls: None,
     };
     tokio::spawn(banter_server::run(listeners, config, shutdown.clone()));
     let target = Target {
         addrs: vec![addr],
         http: vec![http_addr],
-        irc: Vec::new(),
+        irc: vec![irc_addr],
         pids: vec![std::process::id()],
         label: "in-process banterd".into(),
     };
@@ -112,6 +114,21 @@ async fn websocket_clients_speaking_banter1_lose_nothing() {
     assert!(report.first_error.is_none(), "{report:#?}");
     // The clients went to the WebSocket door, not the text door.
     assert_eq!(report.addr, target.http[0].to_string());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn irc_clients_lose_nothing() {
+    let (target, shutdown) = banterd().await;
+    // Two channels: the first join of each creates it, as IRC users expect.
+    let mut params = tiny(Scenario::BigRoom, 12, 2, 6, 50.0);
+    params.door = Door::Irc;
+    let report = run(&params, &target).await.unwrap();
+    shutdown.cancel();
+    assert_clean(&report);
+    assert_eq!(report.logged_in, 12);
+    assert_eq!(report.server_dropped, 0, "{report:#?}");
+    // The clients went to the IRC door, not the text door.
+    assert_eq!(report.addr, target.irc[0].to_string());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

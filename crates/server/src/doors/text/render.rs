@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use banter_proto::event::{
-    utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
+    utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, UserDetails,
+    WhoEntry,
 };
 use banter_proto::refusal::HostAction;
 use banter_proto::{CommandSpec, Event, Refusal, RoomMode, COMMANDS};
@@ -458,6 +459,7 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("connected ({}): {}", nicks.len(), nicks.join(", ")),
         ),
+        Event::Whois(details) => line(&mut out, format_args!("{}", whois(details))),
         Event::Topic {
             room,
             topic: Some(topic),
@@ -837,6 +839,37 @@ fn names(members: &[WhoEntry]) -> String {
         })
         .collect::<Vec<_>>()
         .join(", ")
+}
+
+/// One user in detail, on one line: `bob: in games (host), lobby; away:
+/// lunch; server operator; address 127.0.0.1`, each part after the rooms
+/// only when it applies.
+fn whois(details: &UserDetails) -> String {
+    let user = &details.user;
+    let mut shown = if details.rooms.is_empty() {
+        format!("{}: in no rooms", user.nick)
+    } else {
+        let rooms: Vec<String> = details
+            .rooms
+            .iter()
+            .map(|m| match (m.host, m.voice) {
+                (true, _) => format!("{} (host)", m.room),
+                (false, true) => format!("{} (voice)", m.room),
+                (false, false) => m.room.clone(),
+            })
+            .collect();
+        format!("{}: in {}", user.nick, rooms.join(", "))
+    };
+    if let Some(away) = &user.away {
+        let _ = write!(shown, "; away: {away}");
+    }
+    if user.operator {
+        shown.push_str("; server operator");
+    }
+    if let Some(address) = &user.address {
+        let _ = write!(shown, "; address {address}");
+    }
+    shown
 }
 
 /// What follows the line about entering a room: whether you are its host,

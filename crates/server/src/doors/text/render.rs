@@ -1023,6 +1023,40 @@ mod tests {
     }
 
     #[test]
+    fn whois_is_one_line_with_rooms_first_and_the_rest_only_when_it_applies() {
+        use banter_proto::event::{Membership, UserInfo};
+        let user = |away: Option<&str>, operator: bool, address: Option<&str>| UserInfo {
+            nick: "bob".into(),
+            profile: None,
+            away: away.map(Into::into),
+            operator,
+            address: address.map(Into::into),
+        };
+        let room = |room: &str, host: bool, voice: bool| Membership {
+            room: room.into(),
+            host,
+            voice,
+        };
+        let all = Event::Whois(UserDetails {
+            user: user(Some("lunch"), true, Some("127.0.0.1")),
+            rooms: vec![
+                room("games", true, false),
+                room("lobby", false, false),
+                room("quiet", false, true),
+            ],
+        });
+        assert_eq!(
+            plain_text(&all),
+            "bob: in games (host), lobby, quiet (voice); away: lunch; server operator; address 127.0.0.1\r\n"
+        );
+        let bare = Event::Whois(UserDetails {
+            user: user(None, false, None),
+            rooms: Vec::new(),
+        });
+        assert_eq!(plain_text(&bare), "bob: in no rooms\r\n");
+    }
+
+    #[test]
     fn an_empty_room_has_no_dangling_member_list() {
         let event = Event::Who {
             room: "games".into(),

@@ -686,6 +686,19 @@ async fn whois_on_the_text_door_shows_an_address_only_after_oper_and_refuses_unk
     cat.send("AWAY :at lunch").await;
     cat.expect_prefix(":banter 306 cat ").await;
 
+    // :h lists it, and :h whois explains it.
+    ann.send(":h").await;
+    let help = ann.expect_containing("  :whois <name>").await;
+    assert!(
+        help.ends_with("who a user is: their rooms, away or not, server operator or not"),
+        "{help}"
+    );
+    ann.expect_containing("anything else you type goes to your room")
+        .await;
+    ann.send(":h whois").await;
+    ann.expect(":whois <name> - who a user is: their rooms, away or not, server operator or not")
+        .await;
+    ann.expect_prefix("  Shows the rooms <name> is in").await;
     ann.send(":whois BOB").await;
     ann.expect("bob: in games (host), lobby").await;
     ann.send(":whois cat").await;

@@ -1,5 +1,7 @@
 //! The `banterd` binary: configuration, logging, limits, signals.
 
+mod allocator;
+
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::process::ExitCode;
@@ -24,6 +26,10 @@ const LISTEN_BACKLOG: u32 = 4096;
 
 /// After a signal, the longest the server waits for sessions to say goodbye.
 const SHUTDOWN_DEADLINE: Duration = Duration::from_secs(5);
+
+/// jemalloc, which gives memory back after a burst (see `allocator`).
+#[global_allocator]
+static ALLOCATOR: tikv_jemallocator::Jemalloc = tikv_jemallocator::Jemalloc;
 
 fn main() -> ExitCode {
     // Errors here are the operator's to fix (a bad flag value, an address in
@@ -83,6 +89,7 @@ fn start() -> anyhow::Result<()> {
                 .with_ansi(std::io::stderr().is_terminal()),
         )
         .init();
+    allocator::tune();
     let file_limit = rlimit::increase_nofile_limit(u64::MAX);
     tokio::runtime::Runtime::new()?.block_on(serve(config, file_limit))
 }

@@ -1102,9 +1102,11 @@ async fn several_mode_changes_are_one_event_of_those_that_took_effect() {
     };
     assert_eq!(ann.told(), vec![want.clone()]);
     assert_eq!(host.told(), vec![want]);
-    host.does(Request::Modes { room: Some("g".into()) })
-        .await
-        .unwrap();
+    host.does(Request::Modes {
+        room: Some("g".into()),
+    })
+    .await
+    .unwrap();
     assert!(matches!(
         &host.told()[..],
         [Event::RoomModes { modes, .. }] if modes.letters() == "imt"

@@ -1185,8 +1185,7 @@ async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders()
     bob.expect(":banter 404 bob #games :Cannot send to channel")
         .await;
     ann.send("MODE #games -n+s").await;
-    ann.expect(":ann!ann@banter MODE #games -n").await;
-    ann.expect(":ann!ann@banter MODE #games +s").await;
+    ann.expect(":ann!ann@banter MODE #games -n+s").await;
     bob.send("PRIVMSG #games :from outside").await;
     ann.expect(":bob!bob@banter PRIVMSG #games :from outside")
         .await;

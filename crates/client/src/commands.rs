@@ -33,6 +33,8 @@ pub enum Command {
     Nick(String),
     Topic(Option<String>),
     Who(Option<String>),
+    /// `:whois <name>`: one user in detail.
+    Whois(String),
     Rooms,
     HostAdd(String),
     HostRemove(String),
@@ -267,6 +269,7 @@ pub fn parse(line: &str) -> Result<Command, String> {
         "nick" => Command::Nick(word()),
         "topic" => Command::Topic(text_arg),
         "who" => Command::Who(word_arg.map(room_name)),
+        "whois" => Command::Whois(word()),
         "rooms" => Command::Rooms,
         "history" => match word_arg {
             None => Command::History(None),
@@ -379,6 +382,7 @@ mod tests {
                 Command::Topic(Some("chess at 8".into())),
             ),
             (":who *", Command::Who(Some("*".into()))),
+            (":whois bob", Command::Whois("bob".into())),
             (":ls", Command::Rooms),
             (":history 30", Command::History(Some(30))),
             (":passwd", Command::Password { off: false }),
@@ -433,6 +437,8 @@ mod tests {
             assert_eq!(parse(line).as_ref(), Ok(command), "{line}");
         }
         assert_eq!(parse("/cr").unwrap_err(), "usage: :cr <room>");
+        assert_eq!(parse("/whois bob"), Ok(Command::Whois("bob".into())));
+        assert_eq!(parse("/whois").unwrap_err(), "usage: :whois <name>");
     }
 
     #[test]

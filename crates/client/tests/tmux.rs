@@ -517,6 +517,9 @@ async fn messages_flow_both_ways_rooms_switch_with_unread_counts_and_resizing_is
     tmux.wait_for("nc", "[den] alice@lobby: come back").await;
     tmux.wait_for("banter", "sent to den (1 person there)")
         .await;
+    // /whois (the IRC habit): the answer on one line.
+    tmux.type_line("banter", "/whois bob");
+    tmux.wait_for("banter", "bob: in den (host)").await;
 
     // :quit ends the client and gives the terminal back.
     tmux.type_line("banter", ":quit");

@@ -36,6 +36,8 @@ pub enum Command {
     Rooms,
     /// `:who [room|*]`: the members of a room, or (`*`) everyone connected.
     Who(Option<String>),
+    /// `:whois <name>`: one user in detail.
+    Whois(String),
     /// `:msg <name> <message>`: a private message.
     Msg {
         /// The recipient's screen name.
@@ -199,6 +201,7 @@ enum Kind {
     ExtraRoom,
     Rooms,
     Who,
+    Whois,
     Msg,
     Nick,
     Me,
@@ -343,6 +346,16 @@ pub static COMMANDS: &[CommandSpec] = &[
         before_name: false,
         shape: Shape::OptionalWord,
         kind: Kind::Who,
+    },
+    CommandSpec {
+        name: "whois",
+        aliases: &[],
+        args: "<name>",
+        summary: "who a user is: their rooms, away or not, server operator or not",
+        detail: "Shows the rooms <name> is in (with host and voice; a secret room only if you are in it too), their away message and whether they are a server operator. Server operators also see their address.",
+        before_name: false,
+        shape: Shape::Word,
+        kind: Kind::Whois,
     },
     CommandSpec {
         name: "msg",
@@ -756,6 +769,7 @@ fn build(kind: Kind, args: Args) -> Command {
         Kind::ExtraRoom => Command::ExtraRoom { room: word, text },
         Kind::Rooms => Command::Rooms,
         Kind::Who => Command::Who(optional(word)),
+        Kind::Whois => Command::Whois(word),
         Kind::Msg => Command::Msg { to: word, text },
         Kind::Nick => Command::Nick(word),
         Kind::Me => Command::Me(text),
@@ -907,6 +921,7 @@ mod tests {
             (":who", Command::Who(None)),
             (":users", Command::Who(None)),
             (":who r", Command::Who(Some("r".into()))),
+            (":whois Bob", Command::Whois("Bob".into())),
             (":nick bob", Command::Nick("bob".into())),
             (":me waves", Command::Me("waves".into())),
             (":mode", Command::Mode(None)),
@@ -1058,6 +1073,14 @@ mod tests {
         assert!(matches!(
             parse(":nick"),
             Err(ParseError::MissingArgument { .. })
+        ));
+        assert_eq!(
+            parse(":whois").unwrap_err().to_string(),
+            ":whois is missing <name>; usage: :whois <name>"
+        );
+        assert!(matches!(
+            parse(":whois bob carol"),
+            Err(ParseError::TooManyArguments { .. })
         ));
     }
 

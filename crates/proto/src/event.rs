@@ -431,6 +431,8 @@ pub enum Event {
     },
     /// Everyone connected.
     Users(Vec<String>),
+    /// One user in detail, when asked (`Request::Whois`).
+    Whois(UserDetails),
     /// A room's topic, when asked.
     Topic {
         /// The room asked about.
@@ -640,6 +642,17 @@ impl Event {
                 .sum(),
             Event::Who { members, .. } => members.iter().map(|m| m.nick.len() + 8).sum(),
             Event::Users(names) => names.iter().map(|n| n.len() + 2).sum(),
+            Event::Whois(details) => {
+                let user = &details.user;
+                user.nick.len()
+                    + user.away.as_ref().map_or(0, |away| away.len())
+                    + user.address.as_ref().map_or(0, String::len)
+                    + details
+                        .rooms
+                        .iter()
+                        .map(|m| m.room.len() + 8)
+                        .sum::<usize>()
+            }
             Event::BanList { bans, .. } => {
                 bans.iter().map(|b| b.mask.len() + b.by.len() + 16).sum()
             }

@@ -102,6 +102,13 @@ pub enum Request {
     },
     /// Everyone connected.
     Users,
+    /// One connected user in detail: the rooms they are in (a secret room
+    /// only if the asker is in it too), whether they are away or a server
+    /// operator, and, for an asker who is a server operator, their address.
+    Whois {
+        /// Their screen name, in any case.
+        name: String,
+    },
     /// Show a room's topic (`text: None`) or set it (a host only).
     Topic {
         /// The room.

@@ -673,3 +673,114 @@ async fn a_room_address_ban_survives_a_restart() {
     nc.send(":cr r").await;
     nc.expect_past_notices("error: you are banned from r").await;
 }
+
+#[tokio::test]
+async fn whois_on_the_text_door_shows_an_address_only_after_oper_and_refuses_unknown_names() {
+    let server = server().await;
+    let mut ann = server.login("ann").await;
+    let mut bob = WsClient::login(server.http.unwrap(), "bob").await;
+    bob.ask(json!({"type":"create","room":"games"}), 1).await;
+    bob.ask(json!({"type":"join","room":"lobby"}), 2).await;
+    ann.expect("* bob joined lobby").await;
+    let mut cat = IrcClient::register(server.irc.unwrap(), "cat").await;
+    cat.send("AWAY :at lunch").await;
+    cat.expect_prefix(":banter 306 cat ").await;
+
+    // :h lists it, and :h whois explains it.
+    ann.send(":h").await;
+    let help = ann.expect_containing("  :whois <name>").await;
+    assert!(
+        help.ends_with("who a user is: their rooms, away or not, server operator or not"),
+        "{help}"
+    );
+    ann.expect_containing("anything else you type goes to your room")
+        .await;
+    ann.send(":h whois").await;
+    ann.expect(":whois <name> - who a user is: their rooms, away or not, server operator or not")
+        .await;
+    ann.expect_prefix("  Shows the rooms <name> is in").await;
+    ann.send(":whois BOB").await;
+    ann.expect("bob: in games (host), lobby").await;
+    ann.send(":whois cat").await;
+    ann.expect("cat: in no rooms; away: at lunch").await;
+    ann.send(":whois").await;
+    ann.expect("error: :whois is missing <name>; usage: :whois <name>")
+        .await;
+    ann.send(":whois nobody").await;
+    ann.expect("error: nobody named nobody is connected (see :who *)")
+        .await;
+
+    text_oper(&mut ann, PASSWORD).await;
+    ann.expect("you are now a server operator (root); :h lists what operators may do")
+        .await;
+    ann.send(":whois bob").await;
+    ann.expect("bob: in games (host), lobby; address 127.0.0.1")
+        .await;
+    // Others see that ann is an operator, never her address.
+    let (seen, _) = bob.ask(json!({"type":"whois","name":"ann"}), 3).await;
+    assert_eq!(
+        seen,
+        json!({"type":"whois","name":"ann","rooms":[{"room":"lobby","host":false}],
+            "away":null,"operator":true,"address":null,"id":3})
+    );
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn whois_on_the_json_door_shows_an_address_only_to_an_operator() {
+    let server = server().await;
+    let mut ann = WsClient::login(server.http.unwrap(), "ann").await;
+    let _carol = server.login("carol").await;
+    let (seen, _) = ann.ask(json!({"type":"whois","name":"Carol"}), 1).await;
+    assert_eq!(
+        seen,
+        json!({"type":"whois","name":"carol","rooms":[{"room":"lobby","host":false}],
+            "away":null,"operator":false,"address":null,"id":1})
+    );
+    let (refused, _) = ann.ask(json!({"type":"whois","name":"nobody"}), 2).await;
+    assert_eq!(refused["code"], "no_such_user", "{refused}");
+    assert_eq!(refused["message"], "nobody named nobody is connected");
+    let (bad, _) = ann.ask(json!({"type":"whois"}), 3).await;
+    assert_eq!(bad["code"], "bad_request", "{bad}");
+
+    let mut root = ws_operator(&server, "rooty").await;
+    let (seen, _) = root.ask(json!({"type":"whois","name":"carol"}), 2).await;
+    assert_eq!(seen["address"], "127.0.0.1", "{seen}");
+    assert_eq!(seen["operator"], false, "{seen}");
+    let (seen, _) = root.ask(json!({"type":"whois","name":"rooty"}), 3).await;
+    assert_eq!(seen["operator"], true, "{seen}");
+    assert_eq!(seen["rooms"], json!([]), "{seen}");
+    server.stop().await;
+}
+
+#[tokio::test]
+async fn whois_hides_a_secret_room_from_outsiders_and_shows_it_to_members() {
+    let server = server().await;
+    let mut host = WsClient::login(server.http.unwrap(), "host").await;
+    host.ask(json!({"type":"create","room":"den"}), 1).await;
+    host.ask(
+        json!({"type":"set_mode","room":"den","mode":"secret","on":true}),
+        2,
+    )
+    .await;
+    host.ask(json!({"type":"create","room":"attic"}), 3).await;
+    let mut member = server.login("member").await;
+    member.send(":cr den").await;
+    member
+        .expect_prefix("you are now in den with 1 other")
+        .await;
+    let mut outsider = server.login("outsider").await;
+
+    member.send(":whois host").await;
+    member.expect("host: in attic (host), den (host)").await;
+    outsider.send(":whois host").await;
+    outsider.expect("host: in attic (host)").await;
+    outsider.send(":whois member").await;
+    outsider.expect("member: in no rooms").await;
+    // Even an operator sees only what an outsider does of the room.
+    let mut root = ws_operator(&server, "rooty").await;
+    let (seen, _) = root.ask(json!({"type":"whois","name":"member"}), 2).await;
+    assert_eq!(seen["rooms"], json!([]), "{seen}");
+    assert_eq!(seen["address"], "127.0.0.1", "{seen}");
+    server.stop().await;
+}

@@ -1430,3 +1430,46 @@ async fn a_line_whose_answer_was_lost_is_sent_again_after_the_reconnect_and_deli
     assert_eq!(bob.line().await, "[lobby] alice: and the next");
     page.close().await;
 }
+
+#[tokio::test]
+async fn whois_in_the_input_shows_the_answer_in_the_log_and_an_operator_sees_the_address() {
+    use argon2::password_hash::{PasswordHasher, SaltString};
+    const PASSWORD: &str = "correct-horse-battery";
+    let salt = SaltString::generate(&mut argon2::password_hash::rand_core::OsRng);
+    let hash = argon2::Argon2::default()
+        .hash_password(PASSWORD.as_bytes(), &salt)
+        .unwrap()
+        .to_string();
+    let dir = tempfile::TempDir::new().unwrap();
+    let config = dir.path().join("banter.toml");
+    std::fs::write(
+        &config,
+        banter_server::config::Operator::toml_lines("root", &hash),
+    )
+    .unwrap();
+    let server = banterd(&["--config", config.to_str().unwrap()]);
+    let http = server.listener("http");
+    let driver = Driver::start();
+    let page = driver.browser(1280, 800).await;
+    page.login(http, "alice").await;
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby'",
+        &[],
+    )
+    .await;
+    let _bob = server.login("bob").await;
+    page.wait_for_notice("bob joined").await;
+    page.say(":whois bob").await;
+    page.wait_for_notice("bob: in #lobby").await;
+    page.say(":whois nobody").await;
+    page.wait_for_notice("nobody named nobody is connected")
+        .await;
+    page.say(":oper root").await;
+    page.fill("#password-input", PASSWORD).await;
+    page.press_enter("#password-input").await;
+    page.wait_for_notice("You are now a server operator (root).")
+        .await;
+    page.say(":whois bob").await;
+    page.wait_for_notice("bob: in #lobby; address 127.0.0.1")
+        .await;
+}

@@ -85,14 +85,15 @@ pub struct Ban<S = String> {
     pub at: i64,
 }
 
-/// One room of a resumed session, as `welcome` lists them.
+/// One room of a resumed session, as `welcome` lists them, or of a user
+/// `whois` answers about.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Membership<S = String> {
     /// The room.
     pub room: S,
-    /// Whether the session is a host of it.
+    /// Whether the session (or user) is a host of it.
     pub host: bool,
-    /// Whether the session has a voice there; written only when true.
+    /// Whether the session (or user) has a voice there; written only when true.
     #[serde(default, skip_serializing_if = "is_false")]
     pub voice: bool,
 }
@@ -240,6 +241,22 @@ pub enum Frame<S = String> {
     Users {
         /// Their names.
         names: Vec<S>,
+    },
+    /// One user in detail (the answer to `whois`).
+    Whois {
+        /// Their name.
+        name: S,
+        /// The rooms they are in, sorted by name ignoring case; a secret
+        /// room only when the asker is in it too.
+        rooms: Vec<Membership<S>>,
+        /// What they said on going away; `null` while they are not away.
+        away: Option<S>,
+        /// Whether they are a server operator.
+        operator: bool,
+        /// Their network address, for an asker who is a server operator
+        /// (and not always then: a cluster's nodes know only their own
+        /// users'); `null` otherwise.
+        address: Option<S>,
     },
     /// A room's topic, as asked.
     Topic {

@@ -114,6 +114,12 @@ pub enum Request<S = String, P = S> {
     },
     /// List everyone connected.
     Users,
+    /// One user in detail: their rooms, away message, whether they are a
+    /// server operator, and (to operators) their address.
+    Whois {
+        /// Their name.
+        name: S,
+    },
     /// Read a room's topic, or (with `topic`) set it.
     Topic {
         /// The room.
@@ -282,6 +288,7 @@ pub const REQUEST_TYPES: &[&str] = &[
     "rooms",
     "who",
     "users",
+    "whois",
     "topic",
     "history",
     "host_add",

@@ -220,6 +220,7 @@ impl App {
             Command::Who(Some(room)) => {
                 self.request(Request::Who { room: room.clone() }, Pending::Room { room });
             }
+            Command::Whois(name) => self.request(Request::Whois { name }, Pending::General),
             Command::Rooms => self.request(Request::Rooms, Pending::General),
             Command::HostAdd(name) => self.room_request(|room| Request::HostAdd { room, name }),
             Command::HostRemove(name) => {

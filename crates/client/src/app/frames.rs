@@ -111,6 +111,38 @@ impl App {
                     format!("connected ({}): {}", names.len(), names.join(" ")),
                 );
             }
+            Body::Whois {
+                name,
+                rooms,
+                away,
+                operator,
+                address,
+            } => {
+                let mut line = if rooms.is_empty() {
+                    format!("{name}: in no rooms")
+                } else {
+                    let rooms: Vec<String> = rooms
+                        .iter()
+                        .map(|m| match (m.host, m.voice) {
+                            (true, _) => format!("{} (host)", m.room),
+                            (false, true) => format!("{} (voice)", m.room),
+                            (false, false) => m.room.clone(),
+                        })
+                        .collect();
+                    format!("{name}: in {}", rooms.join(", "))
+                };
+                if let Some(away) = away {
+                    line.push_str(&format!("; away: {away}"));
+                }
+                if operator {
+                    line.push_str("; server operator");
+                }
+                if let Some(address) = address {
+                    line.push_str(&format!("; address {address}"));
+                }
+                let here = self.conversations.selected;
+                self.notice(here, line);
+            }
             Body::Topic { room, topic } => {
                 let index = self.about(&room);
                 match &topic {

@@ -931,3 +931,35 @@ fn erm_speaks_into_another_room_from_the_one_on_screen() {
     type_line(&mut app, ":erm lobby hello");
     assert_eq!(sent(&mut app)[0]["type"], "say");
 }
+
+#[test]
+fn whois_asks_about_a_user_and_shows_the_answer_on_one_line() {
+    let mut app = app();
+    sent(&mut app);
+    frame(&mut app, joined("lobby", &json!(1), vec![]));
+    type_line(&mut app, "/whois bob");
+    let requests = sent(&mut app);
+    assert_eq!(requests, [json!({"type":"whois","name":"bob","id":2})]);
+    frame(
+        &mut app,
+        json!({"type":"whois","name":"bob","rooms":[{"room":"games","host":true},{"room":"lobby","host":false,"voice":true}],
+            "away":"lunch","operator":true,"address":"192.0.2.7","id":2}),
+    );
+    assert_eq!(
+        app.conversations.current().entries.last().unwrap().what,
+        What::Notice(
+            "bob: in games (host), lobby (voice); away: lunch; server operator; address 192.0.2.7"
+                .into()
+        )
+    );
+    type_line(&mut app, ":whois carol");
+    sent(&mut app);
+    frame(
+        &mut app,
+        json!({"type":"whois","name":"carol","rooms":[],"away":null,"operator":false,"address":null,"id":3}),
+    );
+    assert_eq!(
+        app.conversations.current().entries.last().unwrap().what,
+        What::Notice("carol: in no rooms".into())
+    );
+}

@@ -8,7 +8,7 @@ use std::net::SocketAddr;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
-use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet};
+use banter_proto::event::{LeaveReason, Membership, Profile, RoomView, TopicSet, UserDetails};
 use banter_proto::refusal::HostAction;
 use banter_proto::request::{Request, SayKind};
 use banter_proto::{Event, Refusal, RoomMode, RoomName};
@@ -1324,4 +1324,73 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
             ..
         })
     ));
+}
+
+/// What `person` is told about `name` by a whois.
+async fn whois(person: &mut Person, name: &str) -> Result<UserDetails, Refusal> {
+    person.does(Request::Whois { name: name.into() }).await?;
+    let told = person.told();
+    match told.as_slice() {
+        [Event::Whois(details)] => Ok(details.clone()),
+        other => panic!("a whois answered {other:?}"),
+    }
+}
+
+#[tokio::test]
+async fn whois_shows_rooms_away_and_operators_and_an_address_and_secret_rooms_only_to_some() {
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    let mut bob = Person::new(&hub, "bob", many_rooms(5)).await;
+    let mut out = Person::new(&hub, "out", ONE_ROOM).await;
+    host.does(create("den")).await.unwrap();
+    host.does(create("Attic")).await.unwrap();
+    host.does(mode("den", RoomMode::Secret, true))
+        .await
+        .unwrap();
+    host.does(Request::Voice {
+        room: Some("Attic".into()),
+        name: "host".into(),
+        on: true,
+    })
+    .await
+    .unwrap();
+    host.does(away(Some("at lunch"))).await.unwrap();
+    bob.does(join("den")).await.unwrap();
+    host.told();
+    bob.told();
+
+    // A member of the secret room sees it, in name order, with host marks.
+    let seen = whois(&mut bob, "HOST").await.unwrap();
+    assert_eq!(seen.user.nick, "host");
+    assert_eq!(seen.user.away.as_deref(), Some("at lunch"));
+    assert!(!seen.user.operator);
+    assert_eq!(seen.user.address, None);
+    let rooms: Vec<_> = seen
+        .rooms
+        .iter()
+        .map(|m| (m.room.as_str(), m.host, m.voice))
+        .collect();
+    assert_eq!(rooms, [("Attic", true, true), ("den", true, false)]);
+    // An outsider does not.
+    let seen = whois(&mut out, "host").await.unwrap();
+    let rooms: Vec<_> = seen.rooms.iter().map(|m| m.room.as_str()).collect();
+    assert_eq!(rooms, ["Attic"]);
+    assert_eq!(whois(&mut out, "bob").await.unwrap().rooms, []);
+
+    // An operator is marked as one, and sees addresses; others never do.
+    out.state.operator = Some("root".into());
+    hub.set_operator(out.state.id, out.state.registered_nick());
+    let seen = whois(&mut out, "bob").await.unwrap();
+    assert_eq!(seen.user.address.as_deref(), Some("127.0.0.1"));
+    let seen = whois(&mut bob, "out").await.unwrap();
+    assert!(seen.user.operator);
+    assert_eq!(seen.user.address, None);
+    // Nobody by that name: a refusal, and nothing else said.
+    assert_eq!(
+        whois(&mut bob, "carol").await,
+        Err(Refusal::NoSuchUser {
+            name: "carol".into()
+        })
+    );
+    assert!(bob.told().is_empty());
 }

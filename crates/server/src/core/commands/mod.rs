@@ -98,6 +98,7 @@ impl UserState {
                 self.reply(Event::Users(nicks));
                 Ok(())
             }
+            Request::Whois { name } => self.whois(&name),
             Request::Topic { room, text } => self.topic(room.as_deref(), text).await,
             Request::History {
                 room,

@@ -1,4 +1,5 @@
-//! Requests about people: private messages and name changes.
+//! Requests about people: private messages, name changes, and who someone
+//! is (`whois`).
 
 use banter_proto::{Event, Nick, Refusal};
 
@@ -47,6 +48,16 @@ impl UserState {
             to: user.nick.to_string(),
             text,
         });
+        Ok(())
+    }
+
+    /// Answers with `name`'s details (see [`UserState::user_details`]: a
+    /// secret room only to its members, the address only to operators).
+    pub(super) fn whois(&mut self, name: &str) -> Result<(), Refusal> {
+        let details = self.user_details(name).ok_or_else(|| Refusal::NoSuchUser {
+            name: name.to_owned(),
+        })?;
+        self.reply(Event::Whois(details));
         Ok(())
     }
 

@@ -43,11 +43,13 @@ impl UserState {
     }
 
     /// The user named `name` in detail: who they are and the rooms they are
-    /// in; their address too when the one asking is a server operator.
+    /// in (a secret room only when the asker is in it too); their address
+    /// too when the one asking is a server operator and the user is on this
+    /// node (a cluster's other nodes do not tell each other addresses).
     pub(crate) fn user_details(&self, name: &str) -> Option<UserDetails> {
         let user = self.hub.user(name)?;
         let mut info = user.info();
-        if self.operator.is_some() {
+        if self.operator.is_some() && user.id.node == self.id.node {
             info.address = Some(user.address.to_string());
         }
         Some(UserDetails {

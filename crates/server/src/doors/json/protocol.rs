@@ -168,6 +168,7 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
         Wire::Rooms => Request::Rooms,
         Wire::Who { room } => Request::Who { room: Some(room) },
         Wire::Users => Request::Users,
+        Wire::Whois { name } => Request::Whois { name },
         Wire::Topic { room, topic } => Request::Topic {
             room: Some(room),
             text: topic.map(text).transpose()?,

@@ -7,8 +7,8 @@
 //! other doors' own output items never reach this door.
 
 use banter_proto::event::{
-    LeaveReason, MessageKind, ResumeToken, RoomMessage, RoomSummary, RoomView, ServerBanEntry,
-    WhoEntry,
+    LeaveReason, Membership, MessageKind, ResumeToken, RoomMessage, RoomSummary, RoomView,
+    ServerBanEntry, UserDetails, WhoEntry,
 };
 use banter_proto::{Event, RoomMode};
 use banter_wire::{self as wire, Envelope, Frame, ServerBan, PROTOCOL};
@@ -110,6 +110,17 @@ fn members(members: &[WhoEntry]) -> Vec<wire::Member<&str>> {
         .collect()
 }
 
+fn memberships(rooms: &[Membership]) -> Vec<wire::Membership<&str>> {
+    rooms
+        .iter()
+        .map(|membership| wire::Membership {
+            room: membership.room.as_str(),
+            host: membership.host,
+            voice: membership.voice,
+        })
+        .collect()
+}
+
 fn joined(view: &RoomView) -> wire::Joined<&str> {
     wire::Joined {
         room: &view.room,
@@ -185,16 +196,7 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
             // The one place the token is written: to its owner.
             resume: resume.as_ref().map(ResumeToken::expose),
             resumed: resumed.is_some(),
-            rooms: resumed.as_ref().map(|rooms| {
-                rooms
-                    .iter()
-                    .map(|membership| wire::Membership {
-                        room: membership.room.as_str(),
-                        host: membership.host,
-                        voice: membership.voice,
-                    })
-                    .collect()
-            }),
+            rooms: resumed.as_deref().map(memberships),
         },
         Event::Entered(view) => Frame::Joined(joined(view)),
         Event::Parted { room, .. } => Frame::Parted { room },
@@ -247,6 +249,13 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
         },
         Event::Users(names) => Frame::Users {
             names: names.iter().map(String::as_str).collect(),
+        },
+        Event::Whois(UserDetails { user, rooms }) => Frame::Whois {
+            name: &user.nick,
+            rooms: memberships(rooms),
+            away: user.away.as_deref(),
+            operator: user.operator,
+            address: user.address.as_deref(),
         },
         Event::Topic { room, topic } => Frame::Topic {
             room,

@@ -26,7 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use banter_proto::event::{
-    utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, WhoEntry,
+    utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, UserDetails,
+    WhoEntry,
 };
 use banter_proto::modes::mode_changes_letters;
 use banter_proto::refusal::HostAction;
@@ -459,6 +460,7 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("connected ({}): {}", nicks.len(), nicks.join(", ")),
         ),
+        Event::Whois(details) => line(&mut out, format_args!("{}", whois(details))),
         Event::Topic {
             room,
             topic: Some(topic),
@@ -845,6 +847,37 @@ fn names(members: &[WhoEntry]) -> String {
         .join(", ")
 }
 
+/// One user in detail, on one line: `bob: in games (host), lobby; away:
+/// lunch; server operator; address 127.0.0.1`, each part after the rooms
+/// only when it applies.
+fn whois(details: &UserDetails) -> String {
+    let user = &details.user;
+    let mut shown = if details.rooms.is_empty() {
+        format!("{}: in no rooms", user.nick)
+    } else {
+        let rooms: Vec<String> = details
+            .rooms
+            .iter()
+            .map(|m| match (m.host, m.voice) {
+                (true, _) => format!("{} (host)", m.room),
+                (false, true) => format!("{} (voice)", m.room),
+                (false, false) => m.room.clone(),
+            })
+            .collect();
+        format!("{}: in {}", user.nick, rooms.join(", "))
+    };
+    if let Some(away) = &user.away {
+        let _ = write!(shown, "; away: {away}");
+    }
+    if user.operator {
+        shown.push_str("; server operator");
+    }
+    if let Some(address) = &user.address {
+        let _ = write!(shown, "; address {address}");
+    }
+    shown
+}
+
 /// What follows the line about entering a room: whether you are its host,
 /// its topic, and what was said there that you have not seen.
 fn entry(out: &mut String, view: &RoomView) {
@@ -993,6 +1026,40 @@ mod tests {
             kind: MessageKind::Chat,
         });
         assert_eq!(plain_text(&event), "[lobby] alice: hi all\r\n");
+    }
+
+    #[test]
+    fn whois_is_one_line_with_rooms_first_and_the_rest_only_when_it_applies() {
+        use banter_proto::event::{Membership, UserInfo};
+        let user = |away: Option<&str>, operator: bool, address: Option<&str>| UserInfo {
+            nick: "bob".into(),
+            profile: None,
+            away: away.map(Into::into),
+            operator,
+            address: address.map(Into::into),
+        };
+        let room = |room: &str, host: bool, voice: bool| Membership {
+            room: room.into(),
+            host,
+            voice,
+        };
+        let all = Event::Whois(UserDetails {
+            user: user(Some("lunch"), true, Some("127.0.0.1")),
+            rooms: vec![
+                room("games", true, false),
+                room("lobby", false, false),
+                room("quiet", false, true),
+            ],
+        });
+        assert_eq!(
+            plain_text(&all),
+            "bob: in games (host), lobby, quiet (voice); away: lunch; server operator; address 127.0.0.1\r\n"
+        );
+        let bare = Event::Whois(UserDetails {
+            user: user(None, false, None),
+            rooms: Vec::new(),
+        });
+        assert_eq!(plain_text(&bare), "bob: in no rooms\r\n");
     }
 
     #[test]

@@ -281,6 +281,7 @@ impl Session {
             Command::Rooms => Request::Rooms,
             Command::Who(Some(room)) if room == "*" => Request::Users,
             Command::Who(room) => Request::Who { room },
+            Command::Whois(name) => Request::Whois { name },
             Command::Msg { to, text } => Request::Private {
                 to,
                 text,

@@ -1210,6 +1210,11 @@ async function run(line) {
       notice(conv, `In #${who.room} (${names.length}): ${names.join(", ")}`);
       return;
     }
+    case "whois": {
+      const user = await connection.request({ type: "whois", name: parsed.word });
+      notice(conv, whoisText(user));
+      return;
+    }
     case "msg": return privateMessage(parsed.word, parsed.text, line);
     case "nick": {
       const set = await connection.request({ type: "nick", name: parsed.word });
@@ -1321,6 +1326,16 @@ async function run(line) {
     default:
       return;
   }
+}
+
+/** A `whois` answer on one line, in the text door's words (rooms with their #). */
+function whoisText(user) {
+  const rooms = user.rooms.map((m) => `#${m.room}${m.host ? " (host)" : m.voice ? " (voice)" : ""}`);
+  let text = rooms.length ? `${user.name}: in ${rooms.join(", ")}` : `${user.name}: in no rooms`;
+  if (user.away !== null) text += `; away: ${user.away}`;
+  if (user.operator) text += "; server operator";
+  if (user.address !== null) text += `; address ${user.address}`;
+  return text;
 }
 
 function untilText(until) {

@@ -15,6 +15,7 @@ export const COMMANDS = [
   { name: "erm", aliases: ["era"], shape: "word-text", usage: "<room> <message>", summary: "send a message into another room from this one" },
   { name: "rooms", aliases: ["ls", "list"], shape: "none", usage: "", summary: "browse every room" },
   { name: "who", aliases: ["users"], shape: "optional-word", usage: "[room|*]", summary: "who is in this room, another, or everywhere (*)" },
+  { name: "whois", aliases: [], shape: "word", usage: "<name>", summary: "who a user is: their rooms, away or not, operator or not (operators see their address)" },
   { name: "msg", aliases: ["dm", "w"], shape: "word-text", usage: "<name> <message>", summary: "a private message" },
   { name: "nick", aliases: [], shape: "word", usage: "<name>", summary: "change your screen name" },
   { name: "me", aliases: [], shape: "text", usage: "<action>", summary: "act something out" },

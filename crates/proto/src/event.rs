@@ -476,16 +476,15 @@ pub enum Event {
         /// A password is now needed to enter.
         locked: bool,
     },
-    /// A host set or cleared a room's mode.
-    ModeChanged {
+    /// A host set or cleared some of a room's modes, in one change.
+    ModesChanged {
         /// The room.
         room: String,
         /// The host who did it.
         by: String,
-        /// The mode.
-        mode: RoomMode,
-        /// Set now, or cleared.
-        on: bool,
+        /// Each mode that changed, in the order asked, with set (`true`)
+        /// now or cleared; never empty.
+        changes: Vec<(RoomMode, bool)>,
     },
     /// A host gave or took a member's voice.
     VoiceChanged {
@@ -685,7 +684,7 @@ impl Event {
             | Event::HostAdded { room, .. }
             | Event::HostRemoved { room, .. }
             | Event::LockChanged { room, .. }
-            | Event::ModeChanged { room, .. }
+            | Event::ModesChanged { room, .. }
             | Event::VoiceChanged { room, .. }
             | Event::BanChanged { room, .. } => Some(room),
             _ => None,

@@ -179,6 +179,21 @@ pub fn parse_mode_changes(text: &str) -> Result<Vec<(RoomMode, bool)>, ModeError
     Ok(changes)
 }
 
+/// Mode changes as IRC letters, a sign before each run of one sign:
+/// `[(Moderated, true), (NoExternal, true), (TopicLock, false)]` is `+mn-t`.
+pub fn mode_changes_letters(changes: &[(RoomMode, bool)]) -> String {
+    let mut letters = String::with_capacity(changes.len() * 2);
+    let mut sign = None;
+    for &(mode, on) in changes {
+        if sign != Some(on) {
+            letters.push(if on { '+' } else { '-' });
+            sign = Some(on);
+        }
+        letters.push(mode.letter());
+    }
+    letters
+}
+
 /// Longest ban pattern, in characters.
 pub const MAX_MASK_LEN: usize = 48;
 
@@ -399,6 +414,17 @@ mod tests {
             ])
         );
         assert_eq!(parse_mode_changes("+m-m"), Ok(vec![(Moderated, false)]));
+        assert_eq!(
+            mode_changes_letters(&[
+                (Moderated, true),
+                (NoExternal, true),
+                (TopicLock, false),
+                (Secret, true)
+            ]),
+            "+mn-t+s"
+        );
+        let changes = parse_mode_changes("-nt+i").unwrap();
+        assert_eq!(mode_changes_letters(&changes), "-nt+i");
         assert_eq!(parse_mode_changes("m"), Err(ModeError::NoSign));
         assert_eq!(parse_mode_changes("+-"), Err(ModeError::Empty));
         assert_eq!(

@@ -171,15 +171,14 @@ pub enum Request {
         /// The room.
         room: Option<String>,
     },
-    /// Set (`on`) or clear a room's mode (a host only); setting a mode that
-    /// is already so changes nothing and tells no one.
-    SetMode {
+    /// Set (`true`) or clear room modes, in order, as one change (a host
+    /// only): members are told once, of the modes that changed; a mode
+    /// already so changes nothing, and if none changed no one is told.
+    SetModes {
         /// The room.
         room: Option<String>,
-        /// The mode.
-        mode: RoomMode,
-        /// Set it, or clear it.
-        on: bool,
+        /// Each mode, with set (`true`) or clear.
+        changes: Vec<(RoomMode, bool)>,
     },
     /// Give (`on`) or take a member's voice: in a moderated room only hosts
     /// and voiced members speak (a host only).

@@ -667,9 +667,15 @@ async fn until_joined(ws: &mut WsClient, room: &str, name: &str) {
     while until_in(ws, "member_joined", room).await["name"] != name {}
 }
 
-/// Reads `ws`'s frames up to `mode_changed` of `mode` in `room`.
+/// Reads `ws`'s frames up to a `modes_changed` in `room` that changes `mode`.
 async fn until_mode(ws: &mut WsClient, room: &str, mode: &str) {
-    while until_in(ws, "mode_changed", room).await["mode"] != mode {}
+    loop {
+        let changed = until_in(ws, "modes_changed", room).await;
+        let changes = changed["changes"].as_array().expect("a list of changes");
+        if changes.iter().any(|change| change["mode"] == mode) {
+            return;
+        }
+    }
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 4)]
@@ -826,6 +832,28 @@ async fn modes_voices_bans_and_invitations_set_on_one_node_hold_on_every_node() 
         answers.iter().all(|answer| *answer == answers[0]),
         "{answers:?}"
     );
+    // One IRC MODE of several modes, by the host on c, is one op: every
+    // node applies it and tells its members once, of both changes.
+    ian.send("MODE #den -st").await;
+    ian.skip_to(":ian!ian@banter MODE #den -st").await;
+    ian.send("MODE #den +st").await;
+    ian.skip_to(":ian!ian@banter MODE #den +st").await;
+    for ws in [&mut hana, &mut bea, &mut cy] {
+        for on in [false, true] {
+            let changed = loop {
+                let changed = until_in(ws, "modes_changed", "den").await;
+                if changed["by"] == "ian" {
+                    break changed;
+                }
+            };
+            assert_eq!(
+                changed["changes"],
+                json!([{"mode": "secret", "on": on}, {"mode": "topic_lock", "on": on}])
+            );
+        }
+    }
+    let (modes, _) = bea.ask(json!({"type": "modes", "room": "den"}), 51).await;
+    assert_eq!(modes["modes"], answers[0].0, "{modes}");
     let (on_a, _) = hana.ask(json!({"type": "bans", "room": "den"}), 9).await;
     let (on_c, _) = cy.ask(json!({"type": "bans", "room": "den"}), 9).await;
     assert_eq!(on_a["bans"][0]["mask"], "troll*", "{on_a}");

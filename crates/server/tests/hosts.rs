@@ -534,14 +534,12 @@ async fn modes_are_shown_set_by_hosts_and_change_who_may_enter_speak_and_see() {
         .expect("error: 'w' is not a room mode; the modes are i, m, n, s and t")
         .await;
     alice.send(":mode -t+is").await;
-    for line in [
-        "* alice set games -t (any member may set the topic)",
-        "* alice set games +i (invite-only: entering needs an invitation)",
-        "* alice set games +s (secret: unlisted, members hidden from outsiders)",
-    ] {
-        alice.expect(line).await;
-        bob.expect(line).await;
-    }
+    // Several modes in one command are one change, told in one line.
+    let line = "* alice set games -t+is (any member may set the topic; \
+                invite-only: entering needs an invitation; \
+                secret: unlisted, members hidden from outsiders)";
+    alice.expect(line).await;
+    bob.expect(line).await;
     bob.send(":topic mine").await;
     bob.expect("* bob set the topic of games: mine").await;
     alice.expect("* bob set the topic of games: mine").await;

@@ -1049,6 +1049,68 @@ async fn an_irc_host_bans_a_web_user_who_is_kicked_kept_out_and_listed() {
 }
 
 #[tokio::test]
+async fn one_mode_command_is_one_change_every_door_shows_once() {
+    let server = server_with(|config| {
+        config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
+    })
+    .await;
+    let mut ann = IrcClient::register(server.irc.unwrap(), "ann").await;
+    join(&mut ann, "#games").await;
+    let mut bob = IrcClient::register(server.irc.unwrap(), "bob").await;
+    join(&mut bob, "#games").await;
+    ann.skip_to(" JOIN #games").await;
+    let mut cy = server.login("cy").await;
+    cy.send(":cr games").await;
+    cy.expect_prefix("you are now in games").await;
+    let mut web = WsClient::login(server.http.unwrap(), "dee").await;
+    web.ask(json!({"type": "join", "room": "games"}), 1).await;
+
+    ann.send("MODE #games +mi-t").await;
+    ann.skip_to(" MODE #games ").await;
+    // Past the joins: the mode line is the one line of the command.
+    let line = bob.skip_to(" MODE #games ").await;
+    assert_eq!(line, ":ann!ann@banter MODE #games +mi-t");
+    cy.expect_containing(
+        "* ann set games +mi-t (moderated: only hosts and voiced members speak; \
+         invite-only: entering needs an invitation; any member may set the topic)",
+    )
+    .await;
+    let changed = web.until("modes_changed").await;
+    assert_eq!(
+        changed["changes"],
+        json!([
+            {"mode": "moderated", "on": true},
+            {"mode": "invite_only", "on": true},
+            {"mode": "topic_lock", "on": false}
+        ])
+    );
+
+    // What is already so is left out; a flag run is cut by +o, in order.
+    ann.send("MODE #games +m-i+t").await;
+    bob.expect(":ann!ann@banter MODE #games -i+t").await;
+    ann.send("MODE #games -s+o-m bob").await;
+    bob.expect(":ann!ann@banter MODE #games +o bob").await;
+    bob.expect(":ann!ann@banter MODE #games -m").await;
+    cy.expect_containing("* ann made bob a host of games").await;
+    cy.expect("* ann set games -m (everyone may speak)").await;
+    // Set and cleared again is no change at all.
+    ann.send("MODE #games +s-s").await;
+    ann.send("MODE #games").await;
+    assert_eq!(ann.skip_to(" 324 ").await, ":banter 324 ann #games +nt");
+    bob.expect_silence(QUIET).await;
+
+    // The text door's several changes are one line for IRC users as well.
+    cy.send(":mode +s").await;
+    cy.expect_prefix("error: ").await;
+    ann.send("MODE #games +o cy").await;
+    cy.expect_containing("* ann made cy a host of games").await;
+    cy.send(":mode +sm-n").await;
+    bob.skip_to(" MODE #games +o cy").await;
+    bob.expect(":cy!cy@banter MODE #games +sm-n").await;
+    server.stop().await;
+}
+
+#[tokio::test]
 async fn a_text_host_moderates_and_an_irc_user_is_refused_until_voiced() {
     let server = server_with(|config| {
         config.http_listen = OptionalAddr(Some("127.0.0.1:0".parse().unwrap()));
@@ -1069,10 +1131,10 @@ async fn a_text_host_moderates_and_an_irc_user_is_refused_until_voiced() {
         .expect("* alice set games +m (moderated: only hosts and voiced members speak)")
         .await;
     bob.skip_to(":alice!alice@banter MODE #games +m").await;
-    let changed = web.until("mode_changed").await;
+    let changed = web.until("modes_changed").await;
     assert_eq!(
-        (&changed["mode"], &changed["on"]),
-        (&json!("moderated"), &json!(true))
+        changed["changes"],
+        json!([{"mode": "moderated", "on": true}])
     );
     bob.send("PRIVMSG #games :hello?").await;
     bob.expect(":banter 404 bob #games :Cannot send to channel (+m)")
@@ -1123,8 +1185,7 @@ async fn outside_messages_need_minus_n_and_secret_channels_hide_from_outsiders()
     bob.expect(":banter 404 bob #games :Cannot send to channel")
         .await;
     ann.send("MODE #games -n+s").await;
-    ann.expect(":ann!ann@banter MODE #games -n").await;
-    ann.expect(":ann!ann@banter MODE #games +s").await;
+    ann.expect(":ann!ann@banter MODE #games -n+s").await;
     bob.send("PRIVMSG #games :from outside").await;
     ann.expect(":bob!bob@banter PRIVMSG #games :from outside")
         .await;

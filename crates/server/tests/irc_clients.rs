@@ -1,8 +1,9 @@
 //! Real IRC clients in tmux: irssi and weechat connect to the IRC door, join
 //! a room an nc user is in, and chat with them; the screens are read back
 //! with `tmux capture-pane`, in plain text and over TLS with the commands
-//! banterd's start-up hints and the README give. `./scripts/test` installs
-//! both when missing.
+//! banterd's start-up hints and the README give; each shows a room's ban
+//! list and a moderated room's refusal. `./scripts/test` installs both when
+//! missing.
 
 mod support;
 
@@ -265,5 +266,56 @@ async fn irssi_shows_a_ban_list_and_a_moderated_rooms_refusal() {
     alice.expect_containing("[games] ann: voiced now").await;
     screen.type_line("/quit");
     alice.expect("* ann left the chat (leaving)").await;
+    server.stop().await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn weechat_shows_a_ban_list_and_a_moderated_rooms_refusal() {
+    let server = server().await;
+    let mut alice = alice_in_games(&server).await;
+    alice.send(":ban troll*").await;
+    alice.expect("* alice banned troll* from games").await;
+    let home = tempfile::tempdir().unwrap();
+    let port = server.irc.unwrap().port();
+    // No plugin loads but IRC (-p, then /plugin load irc), so nothing but the
+    // loopback server below is ever reached; no flood guard either.
+    let screen = Screen::start(
+        "weechat-moderation",
+        &format!(
+            "weechat --dir {} -p -r '/plugin load irc;\
+             /server add banter 127.0.0.1/{port} -notls -nicks=bob -autojoin=#games \
+             -anti_flood_prio_high=0 -anti_flood_prio_low=0;/connect banter'",
+            home.path().display()
+        ),
+    );
+    screen.wait_for("bob (bob@banter) has joined #games").await;
+    alice.expect("* bob joined games").await;
+    // A chanop's list, as weechat asks for it: bob is none, so alice lets him.
+    alice.send(":hostadd bob").await;
+    screen.wait_for("Mode #games [+o bob] by alice").await;
+    screen.type_line("/ban");
+    screen
+        .wait_for("[#games] [1] troll*!*@* banned by alice on ")
+        .await;
+    screen.wait_for("[#games] End of channel ban list").await;
+    alice.send(":hostrm bob").await;
+    screen.wait_for("Mode #games [-o bob] by alice").await;
+    alice.send(":mode +m").await;
+    screen.wait_for("Mode #games [+m] by alice").await;
+    screen.type_line("hello from weechat");
+    screen.wait_for("#games: Cannot send to channel (+m)").await;
+    alice.send(":voice bob").await;
+    screen.wait_for("Mode #games [+v bob] by alice").await;
+    screen.type_line("voiced now");
+    // Past alice's own lines about what she did to bob; the refused line never came.
+    loop {
+        let line = alice.line().await;
+        assert!(!line.contains("hello from weechat"), "{line}");
+        if line == "[games] bob: voiced now" {
+            break;
+        }
+    }
+    screen.type_line("/quit");
+    alice.expect_prefix("* bob left the chat").await;
     server.stop().await;
 }

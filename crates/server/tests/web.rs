@@ -1198,6 +1198,13 @@ async fn own_lines_show_as_stored_and_a_line_over_4096_bytes_is_kept_and_not_sen
     let driver = Driver::start();
     let page = driver.browser(1280, 800).await;
     page.login(http, "alice").await;
+    // In the lobby before bob comes (the page joins it after the welcome
+    // shows the chat), or he is already there and joins nothing she sees.
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby'",
+        &[],
+    )
+    .await;
     let mut bob = server.login("bob").await;
     page.wait_for_notice("bob joined").await;
     let type_and_send = |text: String| {
@@ -1402,6 +1409,12 @@ async fn a_line_whose_answer_was_lost_is_sent_again_after_the_reconnect_and_deli
     let page = driver.browser(1280, 800).await;
     page.login_at(&format!("http://{}/", relay.addr), "alice")
         .await;
+    // In the lobby before bob comes, to see him join.
+    page.wait_until(
+        "document.getElementById('title').textContent === '#lobby'",
+        &[],
+    )
+    .await;
     let mut bob = server.login("bob").await;
     page.wait_for_notice("bob joined").await;
 

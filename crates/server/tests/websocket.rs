@@ -515,7 +515,7 @@ async fn modes_voices_and_bans_over_banter_1() {
     assert_eq!(
         events,
         [
-            json!({"type": "mode_changed", "room": "cafe", "by": "host", "mode": "moderated", "on": true})
+            json!({"type": "modes_changed", "room": "cafe", "by": "host", "changes": [{"mode": "moderated", "on": true}]})
         ]
     );
     nc.expect("* host set cafe +m (moderated: only hosts and voiced members speak)")

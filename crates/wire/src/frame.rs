@@ -65,6 +65,15 @@ fn is_false(value: &bool) -> bool {
     !*value
 }
 
+/// One mode a host set or cleared, as `modes_changed` lists them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ModeSwitch<S = String> {
+    /// The mode's name (as `set_mode` takes it).
+    pub mode: S,
+    /// Set now, or cleared.
+    pub on: bool,
+}
+
 /// One ban of a room, as the `bans` reply lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Ban<S = String> {
@@ -392,16 +401,14 @@ pub enum Frame<S = String> {
         /// Whether the room now has a password.
         locked: bool,
     },
-    /// A host set (`on`) or cleared a room's mode.
-    ModeChanged {
+    /// A host set or cleared some of a room's modes, in one change.
+    ModesChanged {
         /// The room.
         room: S,
         /// The host who did it.
         by: S,
-        /// The mode's name (as `set_mode` takes it).
-        mode: S,
-        /// Set now, or cleared.
-        on: bool,
+        /// Each mode that changed, in the order asked; never empty.
+        changes: Vec<ModeSwitch<S>>,
     },
     /// A host gave (`on`) or took a member's voice.
     VoiceChanged {

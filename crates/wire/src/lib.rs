@@ -23,8 +23,8 @@ use serde::Serialize;
 use serde_json::Value;
 
 pub use frame::{
-    parse_frame, Ban, Frame, Joined, LeaveReason, Member, Membership, MessageKind, RoomInfo,
-    RoomMessage, ServerBan,
+    parse_frame, Ban, Frame, Joined, LeaveReason, Member, Membership, MessageKind, ModeSwitch,
+    RoomInfo, RoomMessage, ServerBan,
 };
 pub use request::{parse_request, Request, RequestError, REQUEST_TYPES};
 

@@ -312,10 +312,16 @@ impl App {
                 };
                 self.notice(index, format!("{by} {what}"));
             }
-            Body::ModeChanged { room, by, mode, on } => {
+            Body::ModesChanged { room, by, changes } => {
                 let index = self.about(&room);
-                let what = if on { "set" } else { "cleared" };
-                self.notice(index, format!("{by} {what} {mode}"));
+                let what: Vec<String> = changes
+                    .iter()
+                    .map(|change| {
+                        let what = if change.on { "set" } else { "cleared" };
+                        format!("{what} {}", change.mode)
+                    })
+                    .collect();
+                self.notice(index, format!("{by} {}", what.join(", ")));
             }
             Body::VoiceChanged { room, name, by, on } => {
                 if let Some(conversation) = self.conversations.room(&room) {

@@ -1064,11 +1064,64 @@ fn ban(room: &str, mask: &str, on: bool) -> Request {
 }
 
 fn mode(room: &str, mode: RoomMode, on: bool) -> Request {
-    Request::SetMode {
+    Request::SetModes {
         room: Some(room.into()),
-        mode,
-        on,
+        changes: vec![(mode, on)],
     }
+}
+
+#[tokio::test]
+async fn several_mode_changes_are_one_event_of_those_that_took_effect() {
+    use RoomMode::*;
+    let hub = hub();
+    let mut host = Person::new(&hub, "host", many_rooms(5)).await;
+    let mut ann = Person::new(&hub, "ann", ONE_ROOM).await;
+    host.does(create("g")).await.unwrap();
+    ann.does(join("g")).await.unwrap();
+    host.told();
+    ann.told();
+    let modes = |changes: &[(RoomMode, bool)]| Request::SetModes {
+        room: Some("g".into()),
+        changes: changes.to_vec(),
+    };
+    // `t` is already set, and `s` is set and cleared again: neither is a change.
+    host.does(modes(&[
+        (Moderated, true),
+        (TopicLock, true),
+        (Secret, true),
+        (InviteOnly, true),
+        (Secret, false),
+        (NoExternal, false),
+    ]))
+    .await
+    .unwrap();
+    let want = Event::ModesChanged {
+        room: "g".into(),
+        by: "host".into(),
+        changes: vec![(Moderated, true), (InviteOnly, true), (NoExternal, false)],
+    };
+    assert_eq!(ann.told(), vec![want.clone()]);
+    assert_eq!(host.told(), vec![want]);
+    host.does(Request::Modes {
+        room: Some("g".into()),
+    })
+    .await
+    .unwrap();
+    assert!(matches!(
+        &host.told()[..],
+        [Event::RoomModes { modes, .. }] if modes.letters() == "imt"
+    ));
+    // Nothing that changes anything tells no one.
+    host.does(modes(&[(Moderated, true), (NoExternal, false)]))
+        .await
+        .unwrap();
+    assert!(host.told().is_empty() && ann.told().is_empty());
+    // Each change needs a host: none of a member's is made.
+    assert!(matches!(
+        ann.does(modes(&[(Moderated, false), (Secret, true)])).await,
+        Err(Refusal::NotHost { .. })
+    ));
+    assert!(host.told().is_empty() && ann.told().is_empty());
 }
 
 #[tokio::test]
@@ -1178,11 +1231,7 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
         .unwrap();
     assert!(ann.told().iter().any(|event| matches!(
         event,
-        Event::ModeChanged {
-            mode: RoomMode::Moderated,
-            on: true,
-            ..
-        }
+        Event::ModesChanged { changes, .. } if changes == &[(RoomMode::Moderated, true)]
     )));
     assert_eq!(
         ann.does(say(None, "hi")).await,
@@ -1265,10 +1314,9 @@ async fn moderation_invite_only_and_external_messages_follow_the_modes() {
         Err(Refusal::NotMember { .. })
     ));
     assert!(matches!(
-        out.does(Request::SetMode {
+        out.does(Request::SetModes {
             room: None,
-            mode: RoomMode::Moderated,
-            on: true
+            changes: vec![(RoomMode::Moderated, true)],
         })
         .await,
         Err(Refusal::DefaultRoom {

@@ -880,34 +880,51 @@ impl Room {
         Ok(state.password_epoch)
     }
 
-    /// Sets (`on`) or clears `mode` once the store has it, and tells every
-    /// member; a mode already so changes nothing and tells no one.
-    pub(super) async fn set_mode(
+    /// Sets (`true`) or clears each mode of `changes`, in order, once the
+    /// store has them, and tells every member once, of the modes that
+    /// changed; a mode already so changes nothing, and if none changed no
+    /// one is told.
+    pub(super) async fn set_modes(
         &self,
         actor: SessionId,
         by: &Nick,
-        mode: RoomMode,
-        on: bool,
+        changes: &[(RoomMode, bool)],
     ) -> Result<(), Refusal> {
         let _change = self.changes.lock().await;
-        let modes = {
+        let before = {
             let state = self.lock();
             self.require_host(&state, actor, HostAction::Mode)?;
             state.modes
         };
-        if modes.has(mode) == on {
+        let mut modes = before;
+        let mut changed: Vec<(RoomMode, bool)> = Vec::with_capacity(changes.len());
+        for &(mode, on) in changes {
+            if modes.has(mode) == on {
+                continue;
+            }
+            modes = modes.with(mode, on);
+            // `+m-m` comes back to where it was: neither is a change.
+            match changed.iter().position(|(m, _)| *m == mode) {
+                Some(at) => {
+                    changed.remove(at);
+                }
+                None => changed.push((mode, on)),
+            }
+        }
+        if changed.is_empty() {
             return Ok(());
         }
         let mut stored = self.snapshot();
-        stored.modes = modes.with(mode, on);
+        stored.modes = modes;
         self.commit(stored).await?;
         let mut state = self.lock();
-        state.modes = state.modes.with(mode, on);
-        let changed = Event::ModeChanged {
+        state.modes = changed
+            .iter()
+            .fold(state.modes, |modes, &(mode, on)| modes.with(mode, on));
+        let changed = Event::ModesChanged {
             room: self.name.to_string(),
             by: by.to_string(),
-            mode,
-            on,
+            changes: changed,
         };
         self.publish(&state, changed, None);
         Ok(())

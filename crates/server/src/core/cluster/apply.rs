@@ -22,7 +22,7 @@ use banter_proto::modes::ModeError;
 use banter_proto::{BanMask, Nick, Refusal, RoomMode, RoomName};
 use futures::StreamExt;
 
-use super::op::{Envelope, Op};
+use super::op::{Envelope, Op, Sid};
 use super::{Cluster, Outcome};
 use crate::core::control::Control;
 use crate::core::hub::Hub;
@@ -345,14 +345,13 @@ async fn apply(
             by,
             mode,
             on,
-        } => Outcome::Done(match (room_of(&room), Nick::parse(&by)) {
-            (Ok(room), Ok(by)) => match RoomMode::from_letter(mode) {
-                Some(mode) => room.set_mode(session.into(), &by, mode, on).await,
-                None => Err(Refusal::BadModes(ModeError::Unknown { found: mode })),
-            },
-            (Err(refusal), _) => Err(refusal),
-            (_, Err(err)) => Err(err.into()),
-        }),
+        } => Outcome::Done(set_modes(room_of(&room), session, &by, &[(mode, on)]).await),
+        Op::Modes {
+            room,
+            session,
+            by,
+            changes,
+        } => Outcome::Done(set_modes(room_of(&room), session, &by, &changes).await),
         Op::Voice {
             room,
             session,
@@ -410,6 +409,25 @@ async fn apply(
 
 /// A host removes a member: the seat goes on every node, and the member's
 /// own node tells its session.
+/// Applies a host's mode changes, by their letters, as one change.
+async fn set_modes(
+    room: Result<Arc<Room>, Refusal>,
+    session: Sid,
+    by: &str,
+    changes: &[(char, bool)],
+) -> Result<(), Refusal> {
+    let room = room?;
+    let by = Nick::parse(by)?;
+    let changes = changes
+        .iter()
+        .map(|&(letter, on)| match RoomMode::from_letter(letter) {
+            Some(mode) => Ok((mode, on)),
+            None => Err(Refusal::BadModes(ModeError::Unknown { found: letter })),
+        })
+        .collect::<Result<Vec<_>, _>>()?;
+    room.set_modes(session.into(), &by, &changes).await
+}
+
 fn kick(
     cluster: &Cluster,
     room: &Arc<Room>,

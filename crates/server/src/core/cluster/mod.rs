@@ -612,17 +612,18 @@ impl Cluster {
                 name,
                 reason,
             },
-            HostChange::Mode {
+            HostChange::Modes {
                 session,
                 by,
-                mode,
-                on,
-            } => Op::Mode {
+                changes,
+            } => Op::Modes {
                 room: room_name,
                 session: session.into(),
                 by,
-                mode: mode.letter(),
-                on,
+                changes: changes
+                    .into_iter()
+                    .map(|(mode, on)| (mode.letter(), on))
+                    .collect(),
             },
             HostChange::Voice {
                 session,
@@ -768,11 +769,10 @@ pub(super) enum HostChange {
         name: String,
         reason: Option<String>,
     },
-    Mode {
+    Modes {
         session: SessionId,
         by: String,
-        mode: RoomMode,
-        on: bool,
+        changes: Vec<(RoomMode, bool)>,
     },
     Voice {
         session: SessionId,

@@ -134,13 +134,23 @@ pub(super) enum Op {
         session: Sid,
         by: String,
     },
-    /// A host sets (`on`) or clears one of the room's modes, by its letter.
+    /// A host sets (`on`) or clears one of the room's modes, by its letter:
+    /// what nodes wrote before [`Op::Modes`], applied still so that an
+    /// older log replays.
     Mode {
         room: String,
         session: Sid,
         by: String,
         mode: char,
         on: bool,
+    },
+    /// A host sets (`true`) or clears room modes, by their letters, in
+    /// order, as one change (members are told once).
+    Modes {
+        room: String,
+        session: Sid,
+        by: String,
+        changes: Vec<(char, bool)>,
     },
     /// A host gives (`on`) or takes a member's voice.
     Voice {

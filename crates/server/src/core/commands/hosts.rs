@@ -7,7 +7,7 @@
 
 use std::sync::Arc;
 
-use banter_proto::modes::MaskError;
+use banter_proto::modes::{mode_changes_letters, MaskError};
 use banter_proto::refusal::HostAction;
 use banter_proto::{BanMask, Event, Refusal, RoomMode};
 use tracing::{info, warn};
@@ -246,31 +246,31 @@ impl UserState {
         Ok(())
     }
 
-    /// Sets or clears one of the room's modes; on a cluster node, through
-    /// the log (the host rule checked where it is applied, on every node).
-    pub(super) async fn set_mode(
+    /// Sets or clears room modes, in order, as one change; on a cluster
+    /// node, through the log as one op (the host rule checked where it is
+    /// applied, on every node).
+    pub(super) async fn set_modes(
         &mut self,
         room: Option<&str>,
-        mode: RoomMode,
-        on: bool,
+        changes: Vec<(RoomMode, bool)>,
     ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
+        let shown = mode_changes_letters(&changes);
         match self.hub.cluster() {
             None => {
-                room.set_mode(self.id, self.registered_nick(), mode, on)
+                room.set_modes(self.id, self.registered_nick(), &changes)
                     .await?
             }
             Some(cluster) => {
-                let change = HostChange::Mode {
+                let change = HostChange::Modes {
                     session: self.id,
                     by: self.registered_nick().to_string(),
-                    mode,
-                    on,
+                    changes,
                 };
                 Box::pin(cluster.host_change(&room, change)).await?
             }
         }
-        info!(room = %room.name(), by = %self.registered_nick(), mode = mode.name(), on, "room mode");
+        info!(room = %room.name(), by = %self.registered_nick(), modes = %shown, "room modes");
         Ok(())
     }
 

@@ -115,7 +115,7 @@ impl UserState {
             Request::Kick { room, name, reason } => self.kick(room.as_deref(), &name, reason).await,
             Request::Invite { room, name } => self.invite(room.as_deref(), &name),
             Request::Close { room } => self.close(room.as_deref()).await,
-            Request::SetMode { room, mode, on } => self.set_mode(room.as_deref(), mode, on).await,
+            Request::SetModes { room, changes } => self.set_modes(room.as_deref(), changes).await,
             Request::Voice { room, name, on } => self.voice(room.as_deref(), &name, on).await,
             Request::Ban { room, mask, on } => self.ban(room.as_deref(), &mask, on).await,
             Request::Bans { room } => self.bans(room.as_deref()),

@@ -15,6 +15,7 @@ use std::borrow::Cow;
 use std::sync::Arc;
 
 use banter_proto::event::{LeaveReason, MessageKind, RoomMessage, RoomView};
+use banter_proto::modes::mode_changes_letters;
 use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
@@ -413,10 +414,9 @@ impl IrcRenderer {
                 let sign = if *locked { '+' } else { '-' };
                 replies.line(format_args!(":{} MODE #{room} {sign}k *", mask(by)));
             }
-            Event::ModeChanged { room, by, mode, on } => {
-                let sign = if *on { '+' } else { '-' };
-                let letter = mode.letter();
-                replies.line(format_args!(":{} MODE #{room} {sign}{letter}", mask(by)));
+            Event::ModesChanged { room, by, changes } => {
+                let letters = mode_changes_letters(changes);
+                replies.line(format_args!(":{} MODE #{room} {letters}", mask(by)));
             }
             Event::VoiceChanged { room, nick, by, on } => {
                 let sign = if *on { '+' } else { '-' };

@@ -995,8 +995,10 @@ impl Session {
 
     /// `MODE #room [modes [params]]`: the query (324 with the real modes);
     /// `+k`/`-k` (the password), `+o`/`-o` (hosts), `+v`/`-v` (voices),
-    /// `+b`/`-b` (bans; `b` alone lists them), `i`, `m`, `n`, `s` and `t`,
-    /// each a core request; the empty exception and invite lists.
+    /// `+b`/`-b` (bans; `b` alone lists them), each a core request; a run of
+    /// `i`, `m`, `n`, `s` and `t` (`+mn-t`, broken only by the others) one
+    /// request, so members see one MODE line for it; the empty exception
+    /// and invite lists.
     async fn channel_mode(&mut self, replies: &mut Replies, channel: &str, args: &[&str]) {
         let channel = message::clean(channel).into_owned();
         let Some(status) = room_of(&channel).and_then(|room| self.user.room_status(room).ok())
@@ -1023,7 +1025,20 @@ impl Session {
         let mut params = args[1..].iter();
         let mut adding = true;
         let room = || Some(name.clone());
+        let mut flags: Vec<(RoomMode, bool)> = Vec::new();
         for mode in modes.chars() {
+            if let Some(flag) = RoomMode::from_letter(mode) {
+                flags.push((flag, adding));
+                continue;
+            }
+            if !matches!(mode, '+' | '-') && !flags.is_empty() {
+                let changes = std::mem::take(&mut flags);
+                let request = Request::SetModes {
+                    room: room(),
+                    changes,
+                };
+                self.mode_request(replies, &channel, request).await;
+            }
             let request = match mode {
                 '+' | '-' => {
                     adding = mode == '+';
@@ -1087,41 +1102,46 @@ impl Session {
                     replies.numeric(code, &[&channel], what);
                     continue;
                 }
-                letter => match RoomMode::from_letter(letter) {
-                    Some(mode) => Request::SetMode {
-                        room: room(),
-                        mode,
-                        on: adding,
-                    },
-                    None => {
-                        replies.numeric(
-                            ERR_UNKNOWNMODE,
-                            &[&message::clean(&letter.to_string())],
-                            "is unknown mode char to me",
-                        );
-                        continue;
-                    }
-                },
-            };
-            let mask = match &request {
-                Request::Ban { mask, .. } => Some(message::clean(mask).into_owned()),
-                _ => None,
-            };
-            match self.execute(replies, request).await {
-                // Asking for what is already so changes nothing, silently, as on IRC.
-                Ok(())
-                | Err(Refusal::AlreadyHost { .. })
-                | Err(Refusal::NotAHost { .. })
-                | Err(Refusal::NoPassword { .. })
-                | Err(Refusal::AlreadyBanned { .. })
-                | Err(Refusal::NotBanned { .. }) => {}
-                Err(refusal) => {
-                    let nick = match &refusal {
-                        Refusal::NoSuchMember { name, .. } => message::clean(name).into_owned(),
-                        _ => mask.clone().unwrap_or_default(),
-                    };
-                    replies.refusal("MODE", &channel, &nick, &refusal);
+                letter => {
+                    replies.numeric(
+                        ERR_UNKNOWNMODE,
+                        &[&message::clean(&letter.to_string())],
+                        "is unknown mode char to me",
+                    );
+                    continue;
                 }
+            };
+            self.mode_request(replies, &channel, request).await;
+        }
+        if !flags.is_empty() {
+            let request = Request::SetModes {
+                room: room(),
+                changes: flags,
+            };
+            self.mode_request(replies, &channel, request).await;
+        }
+    }
+
+    /// Runs one request of a `MODE` command; a refusal is told as IRC does.
+    async fn mode_request(&mut self, replies: &mut Replies, channel: &str, request: Request) {
+        let mask = match &request {
+            Request::Ban { mask, .. } => Some(message::clean(mask).into_owned()),
+            _ => None,
+        };
+        match self.execute(replies, request).await {
+            // Asking for what is already so changes nothing, silently, as on IRC.
+            Ok(())
+            | Err(Refusal::AlreadyHost { .. })
+            | Err(Refusal::NotAHost { .. })
+            | Err(Refusal::NoPassword { .. })
+            | Err(Refusal::AlreadyBanned { .. })
+            | Err(Refusal::NotBanned { .. }) => {}
+            Err(refusal) => {
+                let nick = match &refusal {
+                    Refusal::NoSuchMember { name, .. } => message::clean(name).into_owned(),
+                    _ => mask.unwrap_or_default(),
+                };
+                replies.refusal("MODE", channel, &nick, &refusal);
             }
         }
     }

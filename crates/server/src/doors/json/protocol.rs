@@ -210,14 +210,16 @@ fn request(wire: Wire, max_text: usize) -> Result<ClientRequest, Refusal> {
             name,
         },
         Wire::Close { room } => Request::Close { room: Some(room) },
-        Wire::SetMode { room, mode, on } => Request::SetMode {
+        Wire::SetMode { room, mode, on } => Request::SetModes {
             room: Some(room),
-            mode: RoomMode::from_name(&mode).ok_or_else(|| Refusal::BadRequest {
-                detail: format!(
-                    "unknown mode {mode:?}; the modes are invite_only, moderated, no_external, secret and topic_lock"
-                ),
-            })?,
-            on,
+            changes: vec![(
+                RoomMode::from_name(&mode).ok_or_else(|| Refusal::BadRequest {
+                    detail: format!(
+                        "unknown mode {mode:?}; the modes are invite_only, moderated, no_external, secret and topic_lock"
+                    ),
+                })?,
+                on,
+            )],
         },
         Wire::Voice { room, name, on } => Request::Voice {
             room: Some(room),

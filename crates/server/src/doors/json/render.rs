@@ -277,11 +277,16 @@ fn frame<'a>(event: &'a Event, sentence: &'a str) -> Option<Frame<&'a str>> {
             by,
             locked: *locked,
         },
-        Event::ModeChanged { room, by, mode, on } => Frame::ModeChanged {
+        Event::ModesChanged { room, by, changes } => Frame::ModesChanged {
             room,
             by,
-            mode: mode.name(),
-            on: *on,
+            changes: changes
+                .iter()
+                .map(|&(mode, on)| wire::ModeSwitch {
+                    mode: mode.name(),
+                    on,
+                })
+                .collect(),
         },
         Event::VoiceChanged { room, nick, by, on } => Frame::VoiceChanged {
             room,

@@ -29,6 +29,7 @@ use banter_proto::event::{
     utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, UserDetails,
     WhoEntry,
 };
+use banter_proto::modes::mode_changes_letters;
 use banter_proto::refusal::HostAction;
 use banter_proto::{CommandSpec, Event, Refusal, RoomMode, COMMANDS};
 use bytes::{Bytes, BytesMut};
@@ -501,15 +502,20 @@ pub fn plain_text(event: &Event) -> String {
             &mut out,
             format_args!("* {by} removed the password of {room}"),
         ),
-        Event::ModeChanged { room, by, mode, on } => line(
-            &mut out,
-            format_args!(
-                "* {by} set {room} {}{} ({})",
-                if *on { '+' } else { '-' },
-                mode.letter(),
-                mode_meaning(*mode, *on)
-            ),
-        ),
+        Event::ModesChanged { room, by, changes } => {
+            let meanings: Vec<&str> = changes
+                .iter()
+                .map(|&(mode, on)| mode_meaning(mode, on))
+                .collect();
+            line(
+                &mut out,
+                format_args!(
+                    "* {by} set {room} {} ({})",
+                    mode_changes_letters(changes),
+                    meanings.join("; ")
+                ),
+            )
+        }
         Event::VoiceChanged {
             room,
             nick,

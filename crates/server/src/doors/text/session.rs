@@ -309,18 +309,16 @@ impl Session {
             Command::Invite(name) => Request::Invite { room: None, name },
             Command::Close => Request::Close { room: None },
             Command::Mode(None) => Request::Modes { room: None },
-            Command::Mode(Some(changes)) => {
-                match parse_mode_changes(&changes) {
-                    Ok(changes) => {
-                        for (mode, on) in changes {
-                            let room = None;
-                            self.execute(Request::SetMode { room, mode, on }).await;
-                        }
-                    }
-                    Err(err) => self.refuse(Refusal::BadModes(err)),
+            Command::Mode(Some(changes)) => match parse_mode_changes(&changes) {
+                Ok(changes) => Request::SetModes {
+                    room: None,
+                    changes,
+                },
+                Err(err) => {
+                    self.refuse(Refusal::BadModes(err));
+                    return None;
                 }
-                return None;
-            }
+            },
             Command::Voice { name, on } => Request::Voice {
                 room: None,
                 name,

@@ -914,9 +914,9 @@ function onEvent(frame) {
       conv.locked = frame.locked;
       notice(conv, frame.locked ? `${frame.by} locked #${conv.name} with a password` : `${frame.by} removed the password of #${conv.name}`);
       break;
-    case "mode_changed":
+    case "modes_changed":
       if (!conv) return;
-      notice(conv, `${frame.by} ${frame.on ? "set" : "cleared"} ${frame.mode.replace("_", " ")} in #${conv.name}`);
+      notice(conv, `${frame.by} ${frame.changes.map((c) => `${c.on ? "set" : "cleared"} ${c.mode.replace("_", " ")}`).join(", ")} in #${conv.name}`);
       break;
     case "voice_changed":
       if (!conv) return;

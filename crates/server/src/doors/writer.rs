@@ -73,25 +73,32 @@ pub(crate) trait Sink: Send + 'static {
 /// over](Outbox::hand_over) (a session taken over by this connection) ends
 /// it with the connection still open: the sink and renderer come back, for a
 /// writer on the session's own outbox, and `gone` is left alone.
-pub(crate) async fn run<S: Sink, R: Renderer>(
+///
+/// A plain function returning an `async move` block, not an `async fn`: an
+/// `async fn` keeps its arguments twice in its state (as captured and as
+/// moved into its body), which every idle connection's writer paid for (the
+/// IRC renderer is 120 B).
+pub(crate) fn run<S: Sink, R: Renderer>(
     mut sink: S,
     outbox: Arc<Outbox>,
     metrics: Arc<Metrics>,
     mut renderer: R,
     timing: WriteTiming,
     gone: CancellationToken,
-) -> Option<(S, R)> {
-    let gone = gone.drop_guard();
-    match pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await {
-        Ok(Pumped::HandedOver) => {
-            gone.disarm();
-            return Some((sink, renderer));
+) -> impl Future<Output = Option<(S, R)>> + Send {
+    async move {
+        let gone = gone.drop_guard();
+        match pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await {
+            Ok(Pumped::HandedOver) => {
+                gone.disarm();
+                return Some((sink, renderer));
+            }
+            Ok(Pumped::Closed) | Err(WriteError::Failed) => {}
+            Err(WriteError::Stalled) => metrics.disconnected("write_stall"),
         }
-        Ok(Pumped::Closed) | Err(WriteError::Failed) => {}
-        Err(WriteError::Stalled) => metrics.disconnected("write_stall"),
+        outbox.close();
+        None
     }
-    outbox.close();
-    None
 }
 
 /// How a writer's outbox ended.

@@ -66,15 +66,18 @@ impl Framer {
                 self.line = Vec::new();
                 return Some(Frame::TooLong);
             }
-            self.line.extend_from_slice(&chunk[..end]);
-            if self.line.last() == Some(&b'\r') {
-                self.line.pop();
-            }
-            let text = String::from_utf8_lossy(&self.line).into_owned();
-            self.line.clear();
-            if self.line.capacity() > 1024 {
-                self.line = Vec::new();
-            }
+            // A line that came whole is read where it lies; only one split
+            // across reads is gathered, and its buffer is not kept: an idle
+            // connection holds none.
+            let line = if self.line.is_empty() {
+                &chunk[..end]
+            } else {
+                self.line.extend_from_slice(&chunk[..end]);
+                &self.line[..]
+            };
+            let line = line.strip_suffix(b"\r").unwrap_or(line);
+            let text = String::from_utf8_lossy(line).into_owned();
+            self.line = Vec::new();
             return Some(Frame::Line(text));
         }
     }
@@ -257,6 +260,15 @@ mod tests {
             frames(&mut framer, b"NG x\r\n"),
             [Frame::Line("PING x".into())]
         );
+        // Between lines nothing is held: an idle connection keeps no buffer.
+        assert_eq!(framer.line.capacity(), 0);
+        assert_eq!(
+            frames(&mut framer, b"PING \r"),
+            Vec::<Frame>::new(),
+            "a carriage return alone does not end a line"
+        );
+        assert_eq!(frames(&mut framer, b"\n"), [Frame::Line("PING ".into())]);
+        assert_eq!(framer.line.capacity(), 0);
     }
 
     #[test]

@@ -53,6 +53,16 @@ pub(crate) struct IrcRenderer {
     server: Arc<str>,
     nick: String,
     caps: Arc<Caps>,
+    /// What was written, to skip repeats; made on the first quit, rename
+    /// or away written, so a connection that never saw one holds nothing.
+    seen: Option<Box<Seen>>,
+}
+
+/// Quits, renames and away changes written to one client, remembered (at
+/// most [`REMEMBERED`] of each) so that a user sharing several rooms with
+/// the client is shown once, not once per room.
+#[derive(Debug, Default)]
+struct Seen {
     /// Nicks whose QUIT was written, until they are seen again.
     quits: Vec<String>,
     /// Renames written (old, new), until they are stale.
@@ -222,9 +232,7 @@ impl IrcRenderer {
             server,
             nick: "*".into(),
             caps,
-            quits: Vec::new(),
-            renames: Vec::new(),
-            aways: Vec::new(),
+            seen: None,
         }
     }
 
@@ -237,8 +245,8 @@ impl IrcRenderer {
     fn entered(&mut self, view: &RoomView, out: &mut BytesMut) {
         // Someone listed here is present, whatever quit under that nick before:
         // their next QUIT must be shown.
-        if !self.quits.is_empty() {
-            self.quits
+        if let Some(seen) = &mut self.seen {
+            seen.quits
                 .retain(|quit| !view.members.iter().any(|member| &member.nick == quit));
         }
         let mut replies = Replies::new(&self.server, &self.nick);
@@ -268,38 +276,44 @@ impl IrcRenderer {
 
     /// `nick` is back: a later QUIT of theirs is news again.
     fn forget_quit(&mut self, nick: &str) {
-        if !self.quits.is_empty() {
-            self.quits.retain(|quit| quit != nick);
+        if let Some(seen) = &mut self.seen {
+            seen.quits.retain(|quit| quit != nick);
         }
+    }
+
+    /// What was written, made now if nothing was yet.
+    fn seen(&mut self) -> &mut Seen {
+        self.seen.get_or_insert_with(Box::default)
     }
 
     /// Whether a QUIT of `nick` is new; remembers it.
     fn first_quit(&mut self, nick: &str) -> bool {
-        if self.quits.iter().any(|quit| quit == nick) {
+        let quits = &mut self.seen().quits;
+        if quits.iter().any(|quit| quit == nick) {
             return false;
         }
-        if self.quits.len() == REMEMBERED {
-            self.quits.remove(0);
+        if quits.len() == REMEMBERED {
+            quits.remove(0);
         }
-        self.quits.push(nick.to_owned());
+        quits.push(nick.to_owned());
         true
     }
 
     /// Whether `nick` going away with `message` (or coming back) is news to
     /// this client; remembers it.
     fn first_away(&mut self, nick: &str, message: Option<&str>) -> bool {
-        match self.aways.iter_mut().find(|(known, _)| known == nick) {
+        let aways = &mut self.seen().aways;
+        match aways.iter_mut().find(|(known, _)| known == nick) {
             Some((_, said)) if said.as_deref() == message => false,
             Some((_, said)) => {
                 *said = message.map(str::to_owned);
                 true
             }
             None => {
-                if self.aways.len() == REMEMBERED {
-                    self.aways.remove(0);
+                if aways.len() == REMEMBERED {
+                    aways.remove(0);
                 }
-                self.aways
-                    .push((nick.to_owned(), message.map(str::to_owned)));
+                aways.push((nick.to_owned(), message.map(str::to_owned)));
                 true
             }
         }
@@ -308,15 +322,16 @@ impl IrcRenderer {
     /// Whether the rename `old` → `new` is new; remembers it and forgets
     /// renames it makes stale.
     fn first_rename(&mut self, old: &str, new: &str) -> bool {
-        if self.renames.iter().any(|(o, n)| o == old && n == new) {
+        let seen = self.seen();
+        if seen.renames.iter().any(|(o, n)| o == old && n == new) {
             return false;
         }
-        self.renames.retain(|(o, n)| o != new && n != old);
-        if self.renames.len() == REMEMBERED {
-            self.renames.remove(0);
+        seen.renames.retain(|(o, n)| o != new && n != old);
+        if seen.renames.len() == REMEMBERED {
+            seen.renames.remove(0);
         }
-        self.renames.push((old.to_owned(), new.to_owned()));
-        self.quits.retain(|quit| quit != new);
+        seen.renames.push((old.to_owned(), new.to_owned()));
+        seen.quits.retain(|quit| quit != new);
         true
     }
 

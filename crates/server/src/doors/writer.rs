@@ -78,6 +78,7 @@ pub(crate) trait Sink: Send + 'static {
 /// `async fn` keeps its arguments twice in its state (as captured and as
 /// moved into its body), which every idle connection's writer paid for (the
 /// IRC renderer is 120 B).
+#[allow(clippy::manual_async_fn)]
 pub(crate) fn run<S: Sink, R: Renderer>(
     mut sink: S,
     outbox: Arc<Outbox>,

@@ -122,6 +122,17 @@ impl Replies {
         &self.nick
     }
 
+    /// `:banter <code> <nick> <params...> :`: a numeric whose text the
+    /// caller writes into `out` itself, known safe, then ends with CRLF.
+    pub(super) fn numeric_open(&mut self, code: u16, params: &[&str]) {
+        let _ = write!(self.out, ":{} {code:03} {}", self.server, self.nick);
+        for param in params {
+            self.out.push(' ');
+            self.out.push_str(param);
+        }
+        self.out.push_str(" :");
+    }
+
     /// `:banter <code> <nick> <params...> :<text>`; `text` is made safe.
     pub(super) fn numeric(&mut self, code: u16, params: &[&str], text: &str) {
         let _ = write!(self.out, ":{} {code:03} {}", self.server, self.nick);

@@ -194,6 +194,11 @@ pub(super) fn names<'a>(
 
 /// The `353` lines of `room`'s members, without the `366` that ends them
 /// (a NAMES of several channels ends them all with one).
+///
+/// Written straight into the replies: a joiner of a big channel gets every
+/// member's name, so this is most of what an IRC join costs. Nicks are
+/// checked when taken (no spaces, no control characters), so they need no
+/// cleaning.
 pub(super) fn name_lines<'a>(
     replies: &mut Replies,
     room: &str,
@@ -203,26 +208,35 @@ pub(super) fn name_lines<'a>(
 ) {
     let channel = format!("#{room}");
     let symbol = if secret { "@" } else { "=" };
-    let mut listed = String::new();
+    let members = members.into_iter();
+    let per_name = if masks { 32 } else { 12 };
+    replies.out.reserve(members.size_hint().0 * per_name);
+    // Where the open line's names start, if a line is open.
+    let mut names_at: Option<usize> = None;
     for (nick, prefix) in members {
-        if listed.len() + 2 * nick.len() > 400 {
-            replies.numeric(RPL_NAMREPLY, &[symbol, &channel], &listed);
-            listed.clear();
+        if let Some(at) = names_at {
+            if replies.out.len() - at + 2 * nick.len() > 400 {
+                replies.out.push_str("\r\n");
+                names_at = None;
+            } else {
+                replies.out.push(' ');
+            }
         }
-        if !listed.is_empty() {
-            listed.push(' ');
+        if names_at.is_none() {
+            replies.numeric_open(RPL_NAMREPLY, &[symbol, &channel]);
+            names_at = Some(replies.out.len());
         }
-        listed.push_str(prefix);
-        listed.push_str(nick);
+        replies.out.push_str(prefix);
+        replies.out.push_str(nick);
         if masks {
             // The mask, written in place: `nick!nick@host`.
             for part in ["!", nick, "@", HOST] {
-                listed.push_str(part);
+                replies.out.push_str(part);
             }
         }
     }
-    if !listed.is_empty() {
-        replies.numeric(RPL_NAMREPLY, &[symbol, &channel], &listed);
+    if names_at.is_some() {
+        replies.out.push_str("\r\n");
     }
 }
 
@@ -593,5 +607,60 @@ fn ban_mask(ban: &str) -> Cow<'_, str> {
         Cow::Borrowed(ban)
     } else {
         Cow::Owned(format!("{ban}!*@*"))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The `353` lines for `members` as a client with (or without)
+    /// `userhost-in-names` gets them.
+    fn lines_for(members: &[(String, &'static str)], masks: bool) -> Vec<String> {
+        let mut replies = Replies::new(&"irc.example".into(), "ann");
+        let members = members
+            .iter()
+            .map(|(nick, prefix)| (nick.as_str(), *prefix));
+        name_lines(&mut replies, "big", false, members, masks);
+        assert!(replies.out.ends_with("\r\n"));
+        replies
+            .out
+            .split_terminator("\r\n")
+            .map(str::to_owned)
+            .collect()
+    }
+
+    #[test]
+    fn a_long_member_list_is_split_into_lines_under_irc_s_limit_naming_everyone_once() {
+        let members: Vec<(String, &'static str)> = (0..300)
+            .map(|i| (format!("member{i:04}"), if i % 7 == 0 { "@" } else { "" }))
+            .collect();
+        for masks in [false, true] {
+            let lines = lines_for(&members, masks);
+            assert!(lines.len() > 1, "300 names do not fit one line");
+            let mut named = Vec::new();
+            for line in &lines {
+                assert!(line.len() + 2 <= 512, "{} bytes: {line}", line.len());
+                let names = line
+                    .strip_prefix(":irc.example 353 ann = #big :")
+                    .unwrap_or_else(|| panic!("not a 353 line: {line}"));
+                named.extend(names.split(' ').map(str::to_owned));
+            }
+            let expected: Vec<String> = members
+                .iter()
+                .map(|(nick, prefix)| match masks {
+                    true => format!("{prefix}{nick}!{nick}@{HOST}"),
+                    false => format!("{prefix}{nick}"),
+                })
+                .collect();
+            assert_eq!(named, expected);
+        }
+    }
+
+    #[test]
+    fn nobody_to_name_is_no_line() {
+        let mut replies = Replies::new(&"irc.example".into(), "ann");
+        name_lines(&mut replies, "empty", true, std::iter::empty(), false);
+        assert_eq!(replies.out, "");
     }
 }

@@ -4,6 +4,7 @@
 //! simulated person.
 
 use std::io::{BufRead, BufReader};
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
 
@@ -24,7 +25,9 @@ const MIN_WINDOW_WIDTH: u32 = 500;
 /// How often a test tries to start a browser session.
 const SESSION_TRIES: u32 = 3;
 
-/// A running chromedriver on a free port; killed on drop.
+/// A running chromedriver on a free port; killed on drop with the browsers
+/// it started (a test that fails, or never closes its window, would leave
+/// a Chromium running after the suite).
 pub struct Driver {
     child: Child,
     url: String,
@@ -34,6 +37,9 @@ impl Driver {
     pub fn start() -> Self {
         let mut child = Command::new("chromedriver")
             .arg("--port=0")
+            // A process group of its own, which its browsers join: dropping
+            // the driver kills the group.
+            .process_group(0)
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .stderr(Stdio::null())
@@ -117,6 +123,11 @@ impl Driver {
 
 impl Drop for Driver {
     fn drop(&mut self) {
+        let group = format!("-{}", self.child.id());
+        let _ = Command::new("kill")
+            .args(["-KILL", "--", &group])
+            .stderr(Stdio::null())
+            .status();
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

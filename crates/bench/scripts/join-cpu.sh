@@ -18,6 +18,8 @@ RUST_LOG=warn taskset -c 0 "$banterd" --listen 127.0.0.1:${ports[0]} \
     --input-byte-rate 0 --max-connections-per-ip 0 --max-new-rooms-per-minute 0 \
     --max-connections 20000 --data-dir "$data" >"$data/log" 2>&1 &
 pid=$!
+# The server goes with the script, however it ends (an early-closed pipe too).
+trap 'kill "$pid" 2>/dev/null; rm -rf "$data"' EXIT
 sleep 1.5
 cpu_ticks() { awk '{print $14 + $15}' "/proc/$pid/stat"; }
 before=$(cpu_ticks)

@@ -196,6 +196,43 @@ pub struct UserDetails {
     pub rooms: Vec<Membership>,
 }
 
+/// A whois answer on one line, as the text door and the terminal client
+/// show it: `bob: in games (host), lobby, quiet (voice); away: lunch; server
+/// operator; address 127.0.0.1`, each part after the rooms only when it
+/// applies. `rooms` are (room, host, voice).
+pub fn whois_line<'a>(
+    nick: &str,
+    rooms: impl IntoIterator<Item = (&'a str, bool, bool)>,
+    away: Option<&str>,
+    operator: bool,
+    address: Option<&str>,
+) -> String {
+    let rooms: Vec<String> = rooms
+        .into_iter()
+        .map(|(room, host, voice)| match (host, voice) {
+            (true, _) => format!("{room} (host)"),
+            (false, true) => format!("{room} (voice)"),
+            (false, false) => room.to_owned(),
+        })
+        .collect();
+    let mut line = match rooms.is_empty() {
+        true => format!("{nick}: in no rooms"),
+        false => format!("{nick}: in {}", rooms.join(", ")),
+    };
+    if let Some(away) = away {
+        line.push_str("; away: ");
+        line.push_str(away);
+    }
+    if operator {
+        line.push_str("; server operator");
+    }
+    if let Some(address) = address {
+        line.push_str("; address ");
+        line.push_str(address);
+    }
+    line
+}
+
 /// Who last set a room's topic, and when (Unix milliseconds).
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TopicSet {

@@ -2,6 +2,7 @@
 //! each landing in the conversation it concerns.
 
 use super::{Answer, App, Effect, Fetch, Pending, Prompt, GAP_PAGE};
+use banter_proto::event::whois_line;
 use banter_wire::{Joined, LeaveReason};
 
 use crate::protocol::{Body, Frame, Member, MessageKind, Request, RoomMessage};
@@ -118,28 +119,8 @@ impl App {
                 operator,
                 address,
             } => {
-                let mut line = if rooms.is_empty() {
-                    format!("{name}: in no rooms")
-                } else {
-                    let rooms: Vec<String> = rooms
-                        .iter()
-                        .map(|m| match (m.host, m.voice) {
-                            (true, _) => format!("{} (host)", m.room),
-                            (false, true) => format!("{} (voice)", m.room),
-                            (false, false) => m.room.clone(),
-                        })
-                        .collect();
-                    format!("{name}: in {}", rooms.join(", "))
-                };
-                if let Some(away) = away {
-                    line.push_str(&format!("; away: {away}"));
-                }
-                if operator {
-                    line.push_str("; server operator");
-                }
-                if let Some(address) = address {
-                    line.push_str(&format!("; address {address}"));
-                }
+                let rooms = rooms.iter().map(|m| (m.room.as_str(), m.host, m.voice));
+                let line = whois_line(&name, rooms, away.as_deref(), operator, address.as_deref());
                 let here = self.conversations.selected;
                 self.notice(here, line);
             }

@@ -26,8 +26,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 
 use banter_proto::event::{
-    utc_minute, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView, UserDetails,
-    WhoEntry,
+    utc_minute, whois_line, LeaveReason, MessageKind, PromptCancel, RoomMessage, RoomView,
+    UserDetails, WhoEntry,
 };
 use banter_proto::modes::mode_changes_letters;
 use banter_proto::refusal::HostAction;
@@ -847,35 +847,20 @@ fn names(members: &[WhoEntry]) -> String {
         .join(", ")
 }
 
-/// One user in detail, on one line: `bob: in games (host), lobby; away:
-/// lunch; server operator; address 127.0.0.1`, each part after the rooms
-/// only when it applies.
+/// One user in detail, on one line (`banter_proto::event::whois_line`).
 fn whois(details: &UserDetails) -> String {
     let user = &details.user;
-    let mut shown = if details.rooms.is_empty() {
-        format!("{}: in no rooms", user.nick)
-    } else {
-        let rooms: Vec<String> = details
-            .rooms
-            .iter()
-            .map(|m| match (m.host, m.voice) {
-                (true, _) => format!("{} (host)", m.room),
-                (false, true) => format!("{} (voice)", m.room),
-                (false, false) => m.room.clone(),
-            })
-            .collect();
-        format!("{}: in {}", user.nick, rooms.join(", "))
-    };
-    if let Some(away) = &user.away {
-        let _ = write!(shown, "; away: {away}");
-    }
-    if user.operator {
-        shown.push_str("; server operator");
-    }
-    if let Some(address) = &user.address {
-        let _ = write!(shown, "; address {address}");
-    }
-    shown
+    let rooms = details
+        .rooms
+        .iter()
+        .map(|m| (m.room.as_str(), m.host, m.voice));
+    whois_line(
+        &user.nick,
+        rooms,
+        user.away.as_deref(),
+        user.operator,
+        user.address.as_deref(),
+    )
 }
 
 /// What follows the line about entering a room: whether you are its host,

@@ -22,6 +22,9 @@ pub const PAGE_TIMEOUT: Duration = Duration::from_secs(10);
 /// The narrowest window headless Chromium makes, in CSS pixels.
 const MIN_WINDOW_WIDTH: u32 = 500;
 
+/// How often a test starts chromedriver before giving up on a free port.
+const DRIVER_TRIES: u32 = 5;
+
 /// How often a test tries to start a browser session.
 const SESSION_TRIES: u32 = 3;
 
@@ -34,7 +37,22 @@ pub struct Driver {
 }
 
 impl Driver {
+    /// Starts chromedriver on a port of its choosing. With `--port=0` it
+    /// takes a free port on `::1` and then binds the same number on
+    /// `127.0.0.1`, where the suite's other tests hold thousands of
+    /// sockets; when one of them has it, chromedriver says `IPv4 port not
+    /// available` and exits. That is a lost draw, not a failure: draw
+    /// again.
     pub fn start() -> Self {
+        for _ in 0..DRIVER_TRIES {
+            if let Some(driver) = Self::try_start() {
+                return driver;
+            }
+        }
+        panic!("chromedriver found no free port in {DRIVER_TRIES} tries");
+    }
+
+    fn try_start() -> Option<Self> {
         let mut child = Command::new("chromedriver")
             .arg("--port=0")
             // A process group of its own, which its browsers join: dropping
@@ -46,23 +64,28 @@ impl Driver {
             .spawn()
             .expect("chromedriver runs (./scripts/test installs chromium-driver)");
         let mut stdout = BufReader::new(child.stdout.take().unwrap());
-        let mut line = String::new();
+        let mut said = String::new();
         let port = loop {
-            line.clear();
-            assert!(
-                stdout.read_line(&mut line).unwrap() > 0,
-                "chromedriver exited before saying its port"
-            );
+            let mut line = String::new();
+            if stdout.read_line(&mut line).unwrap() == 0 {
+                let _ = child.wait();
+                assert!(
+                    said.contains("port not available"),
+                    "chromedriver exited before saying its port:\n{said}"
+                );
+                return None;
+            }
             if let Some((_, port)) = line.trim_end().split_once("successfully on port ") {
                 break port.trim_end_matches('.').parse::<u16>().unwrap();
             }
+            said.push_str(&line);
         };
         // Keep the pipe drained so chromedriver never blocks on it.
         std::thread::spawn(move || for _ in stdout.lines() {});
-        Self {
+        Some(Self {
             child,
             url: format!("http://127.0.0.1:{port}"),
-        }
+        })
     }
 
     /// A new browser window, `width` x `height` CSS pixels.

@@ -8,6 +8,7 @@ use std::time::Duration;
 use serde_json::json;
 use support::banterd::Banterd;
 use support::browser::Driver;
+use support::port_no_one_else_gets;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
 /// A banterd with both doors on free ports.
@@ -339,17 +340,6 @@ async fn after_a_restart_the_page_reconnects_and_shows_what_was_said_meanwhile_o
         "{seen:?}"
     );
     page.close().await;
-}
-
-/// A free port below the kernel's ephemeral range, which port-0 binds (every
-/// other test's listeners) never take: it stays free while the server that
-/// had it restarts.
-fn port_no_one_else_gets() -> u16 {
-    let start = 20_000 + (std::process::id() % 10_000) as u16;
-    (start..32_000)
-        .chain(20_000..start)
-        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
-        .expect("a free port between 20000 and 32000")
 }
 
 /// A banterd whose HTTP listener is on `http` (for a restart on the same port).

@@ -3,7 +3,7 @@
 //! with its own data directory and every door on a free port.
 
 use std::io::{BufRead, BufReader};
-use std::net::{SocketAddr, TcpListener};
+use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -34,14 +34,6 @@ pub fn nats_server_program() -> Option<PathBuf> {
     found
 }
 
-fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
-}
-
 /// A running `nats-server -js`, killed on drop.
 pub struct Nats {
     program: PathBuf,
@@ -55,7 +47,9 @@ impl Nats {
     pub fn start() -> Option<Self> {
         let program = nats_server_program()?;
         let dir = tempfile::tempdir().unwrap();
-        let port = free_port();
+        // Below the ephemeral range: no other test's socket takes it while the
+        // broker restarts.
+        let port = super::port_no_one_else_gets();
         let child = Self::spawn(&program, port, &dir);
         Some(Self {
             program,

@@ -318,3 +318,14 @@ impl Client {
         lines
     }
 }
+
+/// A free port below the kernel's ephemeral range, which port-0 binds (every
+/// other test's listeners) never take: it stays free while the server that
+/// had it restarts.
+pub fn port_no_one_else_gets() -> u16 {
+    let start = 20_000 + (std::process::id() % 10_000) as u16;
+    (start..32_000)
+        .chain(20_000..start)
+        .find(|port| std::net::TcpListener::bind(("127.0.0.1", *port)).is_ok())
+        .expect("a free port between 20000 and 32000")
+}

@@ -7,6 +7,7 @@
 use std::ffi::OsString;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
+use std::sync::Arc;
 use std::time::Duration;
 
 use anyhow::{bail, Context};
@@ -94,7 +95,7 @@ pub struct Config {
     /// The IRC door's server name, in the prefix of its own lines and in its numerics
     /// (e.g. irc.example.org): letters, digits, '.' and '-'.
     #[arg(long, env = "BANTER_IRC_SERVER_NAME", default_value = "banter", value_parser = server_name)]
-    pub irc_server_name: String,
+    pub irc_server_name: Arc<str>,
 
     /// Seconds an IRC client may be silent before it is sent a PING; one that still
     /// sends nothing for as long again is dropped.
@@ -442,12 +443,13 @@ impl Config {
 
 /// An IRC server name: it goes into every line's prefix, so only a host name's
 /// characters.
-fn server_name(text: &str) -> Result<String, String> {
+/// Shared (`Arc<str>`): every IRC connection signs its lines with it.
+fn server_name(text: &str) -> Result<Arc<str>, String> {
     let fine = |c: char| c.is_ascii_alphanumeric() || c == '.' || c == '-';
     if text.is_empty() || text.len() > 63 || !text.chars().all(fine) {
         return Err("1-63 letters, digits, '.' and '-'".into());
     }
-    Ok(text.to_owned())
+    Ok(text.into())
 }
 
 /// Turns a TOML file into flags that go before the command line's own, so the

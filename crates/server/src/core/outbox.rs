@@ -52,6 +52,9 @@ struct State {
     overflowed: bool,
     /// Closed for a take-over: the writer keeps the connection open.
     handed_over: bool,
+    /// The writer draining this outbox ended (its connection failed or
+    /// stalled, or it was stopped) and no other has taken its place.
+    writer_ended: bool,
 }
 
 /// One session's outgoing queue; see the module docs.
@@ -234,6 +237,24 @@ impl Outbox {
 
     pub async fn drained(&self) {
         self.drained.notified().await;
+    }
+
+    /// Called as the writer ends, however it ends (not for a hand-over):
+    /// a session waiting in [`Outbox::drained`] wakes and finds
+    /// [`Outbox::writer_ended`] true.
+    pub fn end_writer(&self) {
+        self.lock().writer_ended = true;
+        self.drained.notify_one();
+    }
+
+    /// A new writer drains this outbox (a session taken over).
+    pub fn attach_writer(&self) {
+        self.lock().writer_ended = false;
+    }
+
+    /// Whether the writer ended: nothing queued here will be drained.
+    pub fn writer_ended(&self) -> bool {
+        self.lock().writer_ended
     }
 
     /// Stops taking new deliveries; the writer sends what is queued, then stops.

@@ -19,7 +19,8 @@ use std::time::Duration;
 use bytes::{Bytes, BytesMut};
 use futures::SinkExt;
 use tokio::io::{AsyncWrite, AsyncWriteExt};
-use tokio::time::{Instant, Interval};
+use tokio::sync::watch;
+use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
@@ -68,11 +69,13 @@ pub(crate) trait Sink: Send + 'static {
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
 }
 
-/// Runs until the outbox closes or the sink fails; cancels `gone` on exit so
-/// the session notices a dead writer. An outbox [handed
-/// over](Outbox::hand_over) (a session taken over by this connection) ends
-/// it with the connection still open: the sink and renderer come back, for a
-/// writer on the session's own outbox, and `gone` is left alone.
+/// Runs until the outbox closes or the sink fails; then, however it ends
+/// (aborted or panicking too), it marks the outbox's writer ended
+/// ([`Outbox::end_writer`]), so a session waiting for the client to read
+/// stops waiting. An outbox [handed over](Outbox::hand_over) (a session
+/// taken over by this connection) ends it with the connection still open:
+/// the sink and renderer come back, for a writer on the session's own
+/// outbox.
 ///
 /// A plain function returning an `async move` block, not an `async fn`: an
 /// `async fn` keeps its arguments twice in its state (as captured and as
@@ -85,13 +88,12 @@ pub(crate) fn run<S: Sink, R: Renderer>(
     metrics: Arc<Metrics>,
     mut renderer: R,
     timing: WriteTiming,
-    gone: CancellationToken,
 ) -> impl Future<Output = Option<(S, R)>> + Send {
     async move {
-        let gone = gone.drop_guard();
+        let mut ended = EndGuard(Some(&outbox));
         match pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await {
             Ok(Pumped::HandedOver) => {
-                gone.disarm();
+                ended.0 = None;
                 return Some((sink, renderer));
             }
             Ok(Pumped::Closed) | Err(WriteError::Failed) => {}
@@ -99,6 +101,17 @@ pub(crate) fn run<S: Sink, R: Renderer>(
         }
         outbox.close();
         None
+    }
+}
+
+/// Marks the outbox's writer ended when dropped, unless taken out.
+struct EndGuard<'a>(Option<&'a Outbox>);
+
+impl Drop for EndGuard<'_> {
+    fn drop(&mut self) {
+        if let Some(outbox) = self.0 {
+            outbox.end_writer();
+        }
     }
 }
 
@@ -250,20 +263,51 @@ async fn write_all<W: AsyncWrite + Unpin>(
     Ok(())
 }
 
+/// The WebSockets' shared ping clock: it ticks every [`PING_INTERVAL`]
+/// until `shutdown`, and every WebSocket's writer pings on the tick. One
+/// timer for all: a timer per connection cost each an allocation of its
+/// own (about 130 B, with its interval).
+pub(crate) fn ping_clock(shutdown: CancellationToken) -> PingClock {
+    let (tick, clock) = watch::channel(());
+    tokio::spawn(async move {
+        let mut every = tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL);
+        loop {
+            tokio::select! {
+                _ = shutdown.cancelled() => return,
+                _ = every.tick() => tick.send_replace(()),
+            }
+        }
+    });
+    PingClock(clock)
+}
+
+/// See [`ping_clock`].
+#[derive(Clone)]
+pub(crate) struct PingClock(watch::Receiver<()>);
+
+impl PingClock {
+    /// A clock for one more connection: its first tick is the next one.
+    fn follow(&self) -> watch::Receiver<()> {
+        let mut tick = self.0.clone();
+        tick.mark_unchanged();
+        tick
+    }
+}
+
 /// A WebSocket's sending half: one text frame per event, flushed once per
-/// batch, and a ping every [`PING_INTERVAL`]. A batch that is not taken
-/// within the stall timeout, or frames and pongs past the WebSocket's write
-/// bound (set at the upgrade), end the session.
+/// batch, and a ping on every tick of the [`PingClock`]. A batch that is
+/// not taken within the stall timeout, or frames and pongs past the
+/// WebSocket's write bound (set at the upgrade), end the session.
 pub(crate) struct FrameSink<S> {
     frames: S,
-    ping: Interval,
+    ping: watch::Receiver<()>,
 }
 
 impl<S> FrameSink<S> {
-    pub(crate) fn new(frames: S) -> Self {
+    pub(crate) fn new(frames: S, clock: &PingClock) -> Self {
         Self {
             frames,
-            ping: tokio::time::interval_at(Instant::now() + PING_INTERVAL, PING_INTERVAL),
+            ping: clock.follow(),
         }
     }
 }
@@ -322,7 +366,10 @@ where
     }
 
     async fn keepalive_due(&mut self) {
-        self.ping.tick().await;
+        if self.ping.changed().await.is_err() {
+            // The clock stopped (shutdown): no more pings.
+            std::future::pending().await
+        }
     }
 
     async fn keepalive(&mut self, stall_timeout: Duration) -> Result<(), WriteError> {
@@ -338,5 +385,32 @@ fn ws_result<T>(sent: Result<Result<(), WsError>, T>) -> Result<(), WriteError> 
         Ok(Ok(())) => Ok(()),
         Ok(Err(WsError::WriteBufferFull(_))) | Err(_) => Err(WriteError::Stalled),
         Ok(Err(_)) => Err(WriteError::Failed),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use futures::FutureExt;
+
+    #[tokio::test(start_paused = true)]
+    async fn the_ping_clock_ticks_for_every_connection_and_a_newcomer_waits_for_the_next_tick() {
+        let shutdown = CancellationToken::new();
+        let clock = ping_clock(shutdown.clone());
+        let mut early = clock.follow();
+        tokio::time::sleep(PING_INTERVAL / 2).await;
+        assert!(early.changed().now_or_never().is_none(), "no tick yet");
+        tokio::time::sleep(PING_INTERVAL / 2 + Duration::from_millis(1)).await;
+        assert!(matches!(early.changed().now_or_never(), Some(Ok(()))));
+        // A connection made after a tick waits a whole interval for its first.
+        let mut late = clock.follow();
+        assert!(late.changed().now_or_never().is_none());
+        tokio::time::sleep(PING_INTERVAL).await;
+        assert!(matches!(late.changed().now_or_never(), Some(Ok(()))));
+        assert!(matches!(early.changed().now_or_never(), Some(Ok(()))));
+        // At shutdown the clock stops: its followers hear no more ticks.
+        shutdown.cancel();
+        tokio::task::yield_now().await;
+        assert!(matches!(early.changed().now_or_never(), Some(Err(_))));
     }
 }

@@ -9,19 +9,19 @@
 //! itself, and continuation fragments it gathers without showing anyone,
 //! are counted like any message. Past the budget the socket is not read
 //! until it is earned back (TCP pushes back on that client alone); a client
-//! that keeps flooding is cut off through [`Meter::flooded`], and its
+//! that keeps flooding is cut off through [`Meter::alarm`], and its
 //! session says why.
 
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 
 use tokio::io::{AsyncRead, AsyncWrite, ReadBuf};
 use tokio::sync::Notify;
 use tokio::time::{Instant, Sleep};
-use tokio_util::sync::CancellationToken;
 
 use crate::config::Config;
 use crate::flood::{ByteBudget, Flood, Verdict};
@@ -35,11 +35,22 @@ impl<T: AsyncRead + AsyncWrite + Send + Unpin + 'static> Transport for T {}
 pub(crate) struct Meter {
     state: Mutex<MeterState>,
     metrics: Arc<Metrics>,
-    /// The first frame over the rate since the bucket was full: the session
-    /// tells the client to slow down.
-    warned: Notify,
+    /// Wakes the session for an [`Alarm`]; a flag and a `Notify` rather
+    /// than a cancellation token, which would cost every connection an
+    /// allocation of its own.
+    alarm: Notify,
     /// The client kept flooding: the stream reads no more, the session ends.
-    flooded: CancellationToken,
+    flooded: AtomicBool,
+}
+
+/// What the session is to act on at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Alarm {
+    /// The first frame over the rate since the bucket was full: the client
+    /// is told to slow down.
+    Warning,
+    /// The client kept flooding: it is cut off.
+    Flood,
 }
 
 struct MeterState {
@@ -49,6 +60,8 @@ struct MeterState {
     frames: Option<FrameScanner>,
     /// No reading before this.
     resume_at: Option<Instant>,
+    /// A warning not yet taken by the session.
+    warning: bool,
 }
 
 impl MeterState {
@@ -66,10 +79,11 @@ impl Meter {
                 flood: Flood::new(config),
                 frames: None,
                 resume_at: None,
+                warning: false,
             }),
             metrics,
-            warned: Notify::new(),
-            flooded: CancellationToken::new(),
+            alarm: Notify::new(),
+            flooded: AtomicBool::new(false),
         })
     }
 
@@ -89,14 +103,19 @@ impl Meter {
         self.charge_frames(&mut state, frames, Instant::now());
     }
 
-    /// Resolves when the client went over its rate (once per flood).
-    pub(crate) async fn warned(&self) {
-        self.warned.notified().await;
-    }
-
-    /// Cancelled when the client is cut off for flooding.
-    pub(crate) fn flooded(&self) -> &CancellationToken {
-        &self.flooded
+    /// The next alarm: a warning (once per flood) or, for good, the
+    /// cut-off. Cancel-safe.
+    pub(crate) async fn alarm(&self) -> Alarm {
+        loop {
+            if self.flooded.load(Ordering::Relaxed) {
+                return Alarm::Flood;
+            }
+            if std::mem::take(&mut self.lock().warning) {
+                return Alarm::Warning;
+            }
+            // A permit is kept when no one waits: no alarm is missed.
+            self.alarm.notified().await;
+        }
     }
 
     /// Charges `data`, just read: its bytes, and each frame that begins in it.
@@ -125,12 +144,14 @@ impl Meter {
                 Verdict::Wait { delay, warn } => {
                     self.metrics.flood_delayed();
                     if warn {
-                        self.warned.notify_one();
+                        state.warning = true;
+                        self.alarm.notify_one();
                     }
                     state.pause_until(now + delay);
                 }
                 Verdict::Disconnect => {
-                    self.flooded.cancel();
+                    self.flooded.store(true, Ordering::Relaxed);
+                    self.alarm.notify_one();
                     return;
                 }
             }
@@ -178,7 +199,7 @@ impl AsyncRead for Metered {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.meter.flooded.is_cancelled() {
+        if this.meter.flooded.load(Ordering::Relaxed) {
             // Cut off: read nothing more; the session is ending.
             return Poll::Pending;
         }

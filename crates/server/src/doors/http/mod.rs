@@ -41,6 +41,7 @@ use tracing::{debug, warn};
 use self::metered::{Meter, Metered, Transport};
 use super::limits::{ConnectionLimits, Permit};
 use super::stream::{accept, REFUSALS_LOGGED_PER_SECOND};
+use super::writer::{self, PingClock};
 use crate::core::Hub;
 use crate::log_limit::LogLimit;
 use crate::ops::{self, Health, ListenerUp};
@@ -69,6 +70,8 @@ struct Shared {
     hub: Arc<Hub>,
     tracker: TaskTracker,
     shutdown: CancellationToken,
+    /// The WebSockets' ping clock.
+    pings: PingClock,
     /// Refused `Origin`s are logged at most a few times a second.
     origin_refusals: LogLimit,
 }
@@ -105,6 +108,7 @@ pub(crate) async fn serve(listener: TcpListener, setup: Setup) -> std::io::Resul
         hub: Arc::clone(&hub),
         tracker: tracker.clone(),
         shutdown: shutdown.clone(),
+        pings: writer::ping_clock(shutdown.clone()),
         origin_refusals: LogLimit::per_second(5),
     });
     let mut router = Router::new()

@@ -121,6 +121,7 @@ pub(super) async fn upgrade(
         session::serve(
             socket,
             meter,
+            &tracked.pings,
             peer,
             Arc::clone(&tracked.hub),
             tracked.shutdown.clone(),

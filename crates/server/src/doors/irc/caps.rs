@@ -14,10 +14,12 @@
 //! - `invite-notify`: a channel operator of a channel this client is in
 //!   inviting someone into it is shown as the `INVITE` line.
 //!
-//! The set lives in an atomic shared by the session (which negotiates) and
-//! the writer's renderer (which tags what it writes).
+//! The session negotiates the set; the writer's renderer (which tags what
+//! it writes) gets each new set through the outbox ([`CapsTaken`]), so
+//! what was queued before a `CAP REQ` is written as it was meant, and the
+//! connection holds no shared allocation for eight bits.
 
-use std::sync::atomic::{AtomicU8, Ordering};
+use crate::core::DoorItem;
 
 pub(super) const SERVER_TIME: u8 = 1;
 pub(super) const ECHO_MESSAGE: u8 = 2;
@@ -42,12 +44,22 @@ pub(super) fn offered() -> String {
 }
 
 /// One connection's capabilities; see the module docs.
-#[derive(Debug, Default)]
-pub(crate) struct Caps(AtomicU8);
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Caps(u8);
+
+/// The capabilities from here on, for the renderer.
+#[derive(Debug)]
+pub(super) struct CapsTaken(pub Caps);
+
+impl DoorItem for CapsTaken {
+    fn weight(&self) -> usize {
+        32
+    }
+}
 
 impl Caps {
     pub(crate) fn has(&self, cap: u8) -> bool {
-        self.0.load(Ordering::Relaxed) & cap != 0
+        self.0 & cap != 0
     }
 
     /// The names of the capabilities taken, for `CAP LIST`.
@@ -62,7 +74,7 @@ impl Caps {
 
     /// Applies a `CAP REQ` list (`a -b c`): all of it, or nothing if any
     /// name is not offered. Returns whether it was applied.
-    pub(crate) fn request(&self, list: &str) -> bool {
+    pub(crate) fn request(&mut self, list: &str) -> bool {
         let mut add = 0;
         let mut remove = 0;
         for word in list.split_whitespace() {
@@ -79,8 +91,7 @@ impl Caps {
                 add |= bit;
             }
         }
-        let now = self.0.load(Ordering::Relaxed);
-        self.0.store((now | add) & !remove, Ordering::Relaxed);
+        self.0 = (self.0 | add) & !remove;
         true
     }
 }
@@ -91,7 +102,7 @@ mod tests {
 
     #[test]
     fn a_request_is_taken_whole_or_not_at_all() {
-        let caps = Caps::default();
+        let mut caps = Caps::default();
         assert!(caps.request("server-time echo-message"));
         assert!(caps.has(SERVER_TIME) && caps.has(ECHO_MESSAGE));
         assert!(!caps.request("multi-prefix sasl"));

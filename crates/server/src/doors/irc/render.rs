@@ -20,7 +20,9 @@ use banter_proto::Event;
 use bytes::{Bytes, BytesMut};
 use time::OffsetDateTime;
 
-use super::caps::{Caps, AWAY_NOTIFY, INVITE_NOTIFY, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES};
+use super::caps::{
+    Caps, CapsTaken, AWAY_NOTIFY, INVITE_NOTIFY, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES,
+};
 use super::message::{clean, fit};
 use super::numerics::{
     Replies, RPL_BANLIST, RPL_ENDOFBANLIST, RPL_ENDOFNAMES, RPL_ENDOFSTATS, RPL_INVITING,
@@ -52,7 +54,9 @@ pub(crate) struct IrcRenderer {
     /// The server's name, as it signs its own lines.
     server: Arc<str>,
     nick: String,
-    caps: Arc<Caps>,
+    /// As negotiated so far: what the session queued before a `CAP REQ`
+    /// is written under the capabilities of its time.
+    caps: Caps,
     /// What was written, to skip repeats; made on the first quit, rename
     /// or away written, so a connection that never saw one holds nothing.
     seen: Option<Box<Seen>>,
@@ -241,11 +245,11 @@ pub(super) fn name_lines<'a>(
 }
 
 impl IrcRenderer {
-    pub(crate) fn new(server: Arc<str>, caps: Arc<Caps>) -> Self {
+    pub(crate) fn new(server: Arc<str>) -> Self {
         Self {
             server,
             nick: "*".into(),
-            caps,
+            caps: Caps::default(),
             seen: None,
         }
     }
@@ -587,6 +591,8 @@ impl Renderer for IrcRenderer {
             None => {
                 if let Some(IrcLines(lines)) = delivery.door_item() {
                     out.extend_from_slice(lines.as_bytes());
+                } else if let Some(CapsTaken(caps)) = delivery.door_item() {
+                    self.caps = *caps;
                 }
             }
         }
@@ -628,6 +634,34 @@ mod tests {
             .split_terminator("\r\n")
             .map(str::to_owned)
             .collect()
+    }
+
+    #[test]
+    fn capabilities_apply_from_the_point_the_outbox_says_they_were_taken() {
+        use crate::core::{Delivery, Payload};
+        let said = || {
+            Delivery::new(Event::Message(banter_proto::event::RoomMessage {
+                id: 1,
+                at: 0,
+                room: "games".into(),
+                from: "bob".into(),
+                text: "hi".into(),
+                kind: banter_proto::event::MessageKind::Chat,
+            }))
+        };
+        let mut renderer = IrcRenderer::new("irc.example".into());
+        let mut before = BytesMut::new();
+        renderer.render(&said(), &mut before);
+        assert!(before.starts_with(b":bob!"), "{before:?}");
+        let mut caps = Caps::default();
+        assert!(caps.request("server-time"));
+        let taken = Delivery::carrying(Payload::door(CapsTaken(caps)), None);
+        let mut nothing = BytesMut::new();
+        renderer.render(&taken, &mut nothing);
+        assert!(nothing.is_empty(), "{nothing:?}");
+        let mut after = BytesMut::new();
+        renderer.render(&said(), &mut after);
+        assert!(after.starts_with(b"@time="), "{after:?}");
     }
 
     #[test]

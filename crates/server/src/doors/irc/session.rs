@@ -30,7 +30,9 @@ use bytes::BytesMut;
 use tokio_util::sync::CancellationToken;
 use tracing::debug;
 
-use super::caps::{self, Caps, ECHO_MESSAGE, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES};
+use super::caps::{
+    self, Caps, CapsTaken, ECHO_MESSAGE, MULTI_PREFIX, SERVER_TIME, USERHOST_IN_NAMES,
+};
 use super::message::{self, parse, Frame, Framer, ParseError};
 use super::numerics::*;
 use super::render::{self, mask, IrcLines, IrcRenderer};
@@ -60,7 +62,7 @@ pub(crate) struct Session {
     user: UserState,
     /// The server's name (`--irc-server-name`), as it signs its own lines.
     server: Arc<str>,
-    caps: Arc<Caps>,
+    caps: Caps,
     /// The nick asked for before registration.
     nick: Option<String>,
     /// USER was sent.
@@ -72,9 +74,9 @@ pub(crate) struct Session {
     /// Flood items the line being handled costs beyond itself: every target
     /// past a line's first costs one more.
     surcharge: usize,
-    /// Cancelled when the writer stops (or the server shuts down): a long
-    /// answer waiting for the client to read stops waiting.
-    writer_gone: CancellationToken,
+    /// The server's: a long answer waiting for the client to read stops
+    /// waiting at shutdown (and when the writer ends).
+    shutdown: CancellationToken,
 }
 
 /// A QUIT or PART message as other doors may show it: IRC formatting and
@@ -145,20 +147,19 @@ impl DoorSession for Session {
         }
     }
 
-    fn open(user: UserState, writer_gone: &CancellationToken) -> (Self, IrcRenderer) {
-        let caps = Arc::new(Caps::default());
-        let server: Arc<str> = user.hub.services.config.irc_server_name.as_str().into();
-        let renderer = IrcRenderer::new(Arc::clone(&server), Arc::clone(&caps));
+    fn open(user: UserState, shutdown: &CancellationToken) -> (Self, IrcRenderer) {
+        let server = Arc::clone(&user.hub.services.config.irc_server_name);
+        let renderer = IrcRenderer::new(Arc::clone(&server));
         let session = Session {
             user,
             server,
-            caps,
+            caps: Caps::default(),
             nick: None,
             user_sent: false,
             negotiating: false,
             invisible: false,
             surcharge: 0,
-            writer_gone: writer_gone.clone(),
+            shutdown: shutdown.clone(),
         };
         (session, renderer)
     }
@@ -540,11 +541,12 @@ impl Session {
     /// than the outbox bound, however much was asked for.
     async fn pace(&self, replies: &mut Replies) {
         self.flush(replies);
-        while self.user.outbox.is_full() && !self.user.outbox.overflowed() {
+        let outbox = &self.user.outbox;
+        while outbox.is_full() && !outbox.overflowed() && !outbox.writer_ended() {
             tokio::select! {
                 biased;
-                _ = self.writer_gone.cancelled() => return,
-                _ = self.user.outbox.drained() => {}
+                _ = self.shutdown.cancelled() => return,
+                _ = outbox.drained() => {}
             }
         }
     }
@@ -574,6 +576,7 @@ impl Session {
                 self.negotiating |= !registered;
                 let list = message::clean(params.get(1).copied().unwrap_or(""));
                 let answer = if self.caps.request(&list) {
+                    self.user.outbox.reply_door(CapsTaken(self.caps));
                     "ACK"
                 } else {
                     "NAK"

@@ -28,7 +28,7 @@ use crate::config::Config;
 use crate::core::{Door, Hub, UserState};
 use crate::doors::http::metered::{Meter, Metered};
 use crate::doors::session::{self, DoorSession, End, FrameInput};
-use crate::doors::writer::FrameSink;
+use crate::doors::writer::{FrameSink, PingClock};
 
 /// A client silent this long (no frame, no pong) is gone.
 const SILENCE_LIMIT: Duration = Duration::from_secs(75);
@@ -40,13 +40,14 @@ pub(crate) type WebSocket = WebSocketStream<Metered>;
 pub(crate) fn serve(
     socket: WebSocket,
     meter: Arc<Meter>,
+    pings: &PingClock,
     peer: SocketAddr,
     hub: Arc<Hub>,
     shutdown: CancellationToken,
 ) -> impl Future<Output = ()> + Send {
     let (frames, messages) = socket.split();
     let input = FrameInput::new(messages, meter);
-    session::serve::<Session, _>(input, FrameSink::new(frames), peer, hub, shutdown)
+    session::serve::<Session, _>(input, FrameSink::new(frames, pings), peer, hub, shutdown)
 }
 
 /// A WebSocket connection's state, owned by its task: the user alone.
@@ -69,7 +70,7 @@ impl DoorSession for Session {
         }
     }
 
-    fn open(user: UserState, _writer_gone: &CancellationToken) -> (Self, JsonRenderer) {
+    fn open(user: UserState, _shutdown: &CancellationToken) -> (Self, JsonRenderer) {
         (Session { user }, JsonRenderer)
     }
 

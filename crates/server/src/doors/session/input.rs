@@ -18,7 +18,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message};
 
 use crate::config::Config;
-use crate::doors::http::metered::Meter;
+use crate::doors::http::metered::{Alarm, Meter};
 use crate::doors::transport::ReadChunk;
 use crate::flood::{ByteBudget, Flood, Verdict};
 
@@ -152,8 +152,10 @@ where
     async fn next(&mut self) -> io::Result<Option<Arrival<Message>>> {
         tokio::select! {
             biased;
-            _ = self.meter.warned() => Ok(Some(Arrival::Warning)),
-            _ = self.meter.flooded().cancelled() => Ok(Some(Arrival::Flood)),
+            alarm = self.meter.alarm() => Ok(Some(match alarm {
+                Alarm::Warning => Arrival::Warning,
+                Alarm::Flood => Arrival::Flood,
+            })),
             message = self.messages.next() => Ok(match message {
                 None | Some(Err(_)) | Some(Ok(Message::Close(_))) => None,
                 Some(Ok(message)) => Some(Arrival::Item(message, Verdict::Go)),

@@ -125,9 +125,9 @@ pub(crate) trait DoorSession: Sized + Send + 'static {
     fn door(config: &Config) -> Door;
 
     /// The door's state for a new connection's user, and its renderer.
-    /// `writer_gone` is cancelled when the writer stops or the server shuts
-    /// down, for a door that waits on its client's reading mid-answer.
-    fn open(user: UserState, writer_gone: &CancellationToken) -> (Self, Self::Renderer);
+    /// `shutdown` is the server's, for a door that waits on its client's
+    /// reading mid-answer (with [`Outbox::writer_ended`]).
+    fn open(user: UserState, shutdown: &CancellationToken) -> (Self, Self::Renderer);
 
     fn user(&mut self) -> &mut UserState;
 
@@ -209,12 +209,9 @@ pub(crate) fn serve<D: DoorSession, S: Sink>(
     let config = Arc::clone(&hub.services.config);
     let outbox =
         Arc::new(Outbox::new(config.outbox_bytes).with_max_output(config.max_output_bytes));
-    // Cancelled when the writer stops, and with the server's shutdown too:
-    // the session needs to wait for one token only.
-    let writer_gone = shutdown.child_token();
     let metrics = Arc::clone(&hub.services.metrics);
     let user = UserState::new(hub, peer, Arc::clone(&outbox), D::door(&config));
-    let (mut session, renderer) = D::open(user, &writer_gone);
+    let (mut session, renderer) = D::open(user, &shutdown);
     let timing = WriteTiming {
         coalesce: config.write_coalesce(),
         stall_timeout: config.write_stall_timeout(),
@@ -225,14 +222,13 @@ pub(crate) fn serve<D: DoorSession, S: Sink>(
         Arc::clone(&metrics),
         renderer,
         timing,
-        writer_gone.clone(),
     ));
     let mut output = Output {
         outbox,
         writer,
+        writer_ended: false,
         metrics,
         timing,
-        gone: writer_gone.clone(),
     };
     async move {
         let end = run(&mut session, &mut input, &config, &mut output, &shutdown).await;
@@ -263,7 +259,7 @@ pub(crate) fn serve<D: DoorSession, S: Sink>(
             output.outbox.reply(event);
         }
         let farewell = D::farewell(&end);
-        Box::pin(close_output(&output.outbox, farewell, &mut output.writer)).await;
+        Box::pin(close_output(&mut output, farewell)).await;
     }
 }
 
@@ -277,17 +273,22 @@ async fn park<S: Sink, R: Renderer>(
 ) {
     let parked = user.park();
     output.writer.abort();
-    let _ = (&mut output.writer).await;
+    if !output.writer_ended {
+        let _ = (&mut output.writer).await;
+    }
     parked.wait(&shutdown).await;
 }
 
 /// A connection's output: the outbox its writer drains, and the writer.
+/// The session learns that the writer ended by joining its task, which
+/// costs a connection nothing more.
 struct Output<S: Sink, R: Renderer> {
     outbox: Arc<Outbox>,
     writer: JoinHandle<Option<(S, R)>>,
+    /// `writer` was joined: it must not be polled again.
+    writer_ended: bool,
     metrics: Arc<Metrics>,
     timing: WriteTiming,
-    gone: CancellationToken,
 }
 
 impl<S: Sink, R: Renderer> Output<S, R> {
@@ -302,13 +303,13 @@ impl<S: Sink, R: Renderer> Output<S, R> {
             return false;
         };
         self.outbox = outbox;
+        self.outbox.attach_writer();
         self.writer = tokio::spawn(writer::run(
             sink,
             Arc::clone(&self.outbox),
             Arc::clone(&self.metrics),
             renderer,
             self.timing,
-            self.gone.clone(),
         ));
         true
     }
@@ -331,19 +332,10 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
     let mut silence = silence_limit.map(|limit| Box::pin(tokio::time::sleep(limit)));
     let mut heard = Instant::now();
     let mut probed = false;
-    // Made once and polled on every turn, so that waiting for them costs no
+    // Made once and polled on every turn, so that waiting for it costs no
     // new registration per item.
-    let writer_gone = output.gone.clone();
-    let stopped = writer_gone.cancelled();
+    let stopped = shutdown.cancelled();
     tokio::pin!(stopped);
-    // Why `stopped` fired.
-    let stop = || {
-        if shutdown.is_cancelled() {
-            End::Shutdown
-        } else {
-            End::WriterGone
-        }
-    };
     // Once per mailbox: a session taken over brings its own.
     loop {
         let requests = session.user().mailbox();
@@ -359,7 +351,8 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
             while user.outbox.is_full() {
                 tokio::select! {
                     biased;
-                    _ = &mut stopped => return stop(),
+                    _ = &mut stopped => return End::Shutdown,
+                    _ = &mut output.writer => return writer_ended(output),
                     _ = user.outbox.drained() => {}
                 }
             }
@@ -368,7 +361,8 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
             }
             let arrival = tokio::select! {
                 biased;
-                _ = &mut stopped => return stop(),
+                _ = &mut stopped => return End::Shutdown,
+                _ = &mut output.writer => return writer_ended(output),
                 _ = wait(&mut registration_deadline), if registration_deadline.is_some() => {
                     return End::RegistrationTimeout(config.registration_timeout);
                 }
@@ -423,7 +417,8 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
                             let pause = Box::pin(tokio::time::sleep(delay));
                             tokio::select! {
                                 biased;
-                                _ = &mut stopped => return stop(),
+                                _ = &mut stopped => return End::Shutdown,
+                                _ = &mut output.writer => return writer_ended(output),
                                 _ = pause => {}
                             }
                         }
@@ -453,6 +448,12 @@ async fn run<D: DoorSession, I: Input<Item = D::Item>, S: Sink>(
     }
 }
 
+/// The writer's task was joined: it ended on its own.
+fn writer_ended<S: Sink, R: Renderer>(output: &mut Output<S, R>) -> End {
+    output.writer_ended = true;
+    End::WriterGone
+}
+
 /// Waits for a timer that is there (the branch is off when it is not).
 async fn wait(timer: &mut Option<Pin<Box<Sleep>>>) {
     if let Some(timer) = timer {
@@ -478,15 +479,18 @@ fn flooding(user: &mut UserState) -> End {
 /// Ends a session's output: queues `farewell` last, closes the outbox, and
 /// gives the writer [`FINAL_FLUSH_TIMEOUT`] to send what is queued before
 /// stopping it, so a client that reads nothing cannot hold the session open.
-async fn close_output<T>(outbox: &Outbox, farewell: Option<Payload>, writer: &mut JoinHandle<T>) {
+async fn close_output<S: Sink, R: Renderer>(output: &mut Output<S, R>, farewell: Option<Payload>) {
     if let Some(farewell) = farewell {
-        outbox.reply(farewell);
+        output.outbox.reply(farewell);
     }
-    outbox.close();
-    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut *writer)
+    output.outbox.close();
+    if output.writer_ended {
+        return;
+    }
+    if tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut output.writer)
         .await
         .is_err()
     {
-        writer.abort();
+        output.writer.abort();
     }
 }

@@ -88,7 +88,7 @@ impl DoorSession for Session {
         TEXT_DOOR
     }
 
-    fn open(user: UserState, _writer_gone: &CancellationToken) -> (Self, TextRenderer) {
+    fn open(user: UserState, _shutdown: &CancellationToken) -> (Self, TextRenderer) {
         let terminal = Arc::new(Terminal::default());
         let renderer = TextRenderer::new(
             !user.hub.services.config.no_telnet_probe,

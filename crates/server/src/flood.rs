@@ -31,12 +31,15 @@ pub(crate) enum Verdict {
     Disconnect,
 }
 
+/// Every connection holds two of these buckets (in its session, or an
+/// HTTP connection's meter), so the settings are kept as the config's
+/// `u32`s: the connection's state is a size class smaller for it.
 #[derive(Debug)]
 pub(crate) struct Flood {
-    per_second: f64,
-    burst: f64,
     tokens: f64,
     last: Instant,
+    per_second: u32,
+    burst: u32,
     /// Lines over the limit since the bucket was last full.
     strikes: u32,
     disconnect_after: u32,
@@ -44,11 +47,11 @@ pub(crate) struct Flood {
 
 impl Flood {
     pub(crate) fn new(config: &Config) -> Self {
-        let burst = f64::from(config.rate_burst.max(1));
+        let burst = config.rate_burst.max(1);
         Self {
-            per_second: f64::from(config.rate_limit),
+            per_second: config.rate_limit,
             burst,
-            tokens: burst,
+            tokens: f64::from(burst),
             last: Instant::now(),
             strikes: 0,
             disconnect_after: config.flood_disconnect,
@@ -57,13 +60,14 @@ impl Flood {
 
     /// Called for every line the client sends.
     pub(crate) fn check(&mut self, now: Instant) -> Verdict {
-        if self.per_second == 0.0 {
+        if self.per_second == 0 {
             return Verdict::Go;
         }
+        let (per_second, burst) = (f64::from(self.per_second), f64::from(self.burst));
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst);
-        if self.tokens >= self.burst {
+        self.tokens = (self.tokens + elapsed * per_second).min(burst);
+        if self.tokens >= burst {
             self.strikes = 0;
         }
         if self.tokens >= 1.0 {
@@ -74,7 +78,7 @@ impl Flood {
         if self.disconnect_after > 0 && self.strikes > self.disconnect_after {
             return Verdict::Disconnect;
         }
-        let delay = Duration::from_secs_f64((1.0 - self.tokens) / self.per_second);
+        let delay = Duration::from_secs_f64((1.0 - self.tokens) / per_second);
         // Spend the token now; it is earned back during the delay.
         self.tokens -= 1.0;
         Verdict::Wait {
@@ -101,10 +105,10 @@ impl Flood {
 /// with bursts of twice that. Off when that is 0.
 #[derive(Debug)]
 pub(crate) struct ByteBudget {
-    per_second: f64,
-    burst: f64,
     tokens: f64,
     last: Instant,
+    /// The config's rate; the burst is twice that.
+    per_second: u32,
 }
 
 impl ByteBudget {
@@ -113,22 +117,21 @@ impl ByteBudget {
         if config.input_byte_rate == 0 {
             return None;
         }
-        let per_second = f64::from(config.input_byte_rate);
         Some(Self {
-            per_second,
-            burst: 2.0 * per_second,
-            tokens: 2.0 * per_second,
+            tokens: 2.0 * f64::from(config.input_byte_rate),
             last: Instant::now(),
+            per_second: config.input_byte_rate,
         })
     }
 
     /// Charges `bytes` just read; returns when reading may go on, if the
     /// budget is overspent.
     pub(crate) fn spend(&mut self, bytes: usize, now: Instant) -> Option<Instant> {
+        let per_second = f64::from(self.per_second);
         let elapsed = now.saturating_duration_since(self.last).as_secs_f64();
         self.last = now;
-        self.tokens = (self.tokens + elapsed * self.per_second).min(self.burst) - bytes as f64;
-        (self.tokens < 0.0).then(|| now + Duration::from_secs_f64(-self.tokens / self.per_second))
+        self.tokens = (self.tokens + elapsed * per_second).min(2.0 * per_second) - bytes as f64;
+        (self.tokens < 0.0).then(|| now + Duration::from_secs_f64(-self.tokens / per_second))
     }
 }
 

@@ -17,6 +17,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use banter_proto::Refusal;
+use futures::FutureExt;
 use socket2::{SockRef, TcpKeepalive};
 use tokio::io::AsyncWriteExt;
 use tokio::net::{TcpListener, TcpStream};
@@ -117,12 +118,13 @@ impl Acceptor {
             let shutdown = self.shutdown.clone();
             let open = hub.services.metrics.connection_opened(door);
             // Two tasks of their own, so a plain connection's task is not
-            // sized for a TLS session's state.
+            // sized for a TLS session's state. The session's future is
+            // made here and spawned as it is (`map`): an `async` block
+            // calling it would keep its arguments a second time.
             match &self.tls {
-                None => self.tracker.spawn(async move {
-                    serve::<D, _>(stream, peer, hub, shutdown).await;
-                    drop((permit, open));
-                }),
+                None => self.tracker.spawn(
+                    serve::<D, _>(stream, peer, hub, shutdown).map(move |()| drop((permit, open))),
+                ),
                 Some(tls) => {
                     let tls = Arc::clone(tls);
                     self.tracker.spawn(async move {

@@ -15,7 +15,6 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
-use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::task::{ready, Context, Poll};
 
@@ -39,8 +38,6 @@ pub(crate) struct Meter {
     /// than a cancellation token, which would cost every connection an
     /// allocation of its own.
     alarm: Notify,
-    /// The client kept flooding: the stream reads no more, the session ends.
-    flooded: AtomicBool,
 }
 
 /// What the session is to act on at once.
@@ -62,6 +59,8 @@ struct MeterState {
     resume_at: Option<Instant>,
     /// A warning not yet taken by the session.
     warning: bool,
+    /// The client kept flooding: the stream reads no more, the session ends.
+    flooded: bool,
 }
 
 impl MeterState {
@@ -80,10 +79,10 @@ impl Meter {
                 frames: None,
                 resume_at: None,
                 warning: false,
+                flooded: false,
             }),
             metrics,
             alarm: Notify::new(),
-            flooded: AtomicBool::new(false),
         })
     }
 
@@ -107,11 +106,14 @@ impl Meter {
     /// cut-off. Cancel-safe.
     pub(crate) async fn alarm(&self) -> Alarm {
         loop {
-            if self.flooded.load(Ordering::Relaxed) {
-                return Alarm::Flood;
-            }
-            if std::mem::take(&mut self.lock().warning) {
-                return Alarm::Warning;
+            {
+                let mut state = self.lock();
+                if state.flooded {
+                    return Alarm::Flood;
+                }
+                if std::mem::take(&mut state.warning) {
+                    return Alarm::Warning;
+                }
             }
             // A permit is kept when no one waits: no alarm is missed.
             self.alarm.notified().await;
@@ -150,7 +152,7 @@ impl Meter {
                     state.pause_until(now + delay);
                 }
                 Verdict::Disconnect => {
-                    self.flooded.store(true, Ordering::Relaxed);
+                    state.flooded = true;
                     self.alarm.notify_one();
                     return;
                 }
@@ -158,16 +160,20 @@ impl Meter {
         }
     }
 
-    /// When reading may go on, if not now.
-    fn paused_until(&self, now: Instant) -> Option<Instant> {
+    /// When reading may go on, if not now; `None` when it never may (the
+    /// client was cut off for flooding).
+    fn paused_until(&self, now: Instant) -> Option<Option<Instant>> {
         let mut state = self.lock();
-        match state.resume_at {
+        if state.flooded {
+            return None;
+        }
+        Some(match state.resume_at {
             Some(at) if at > now => Some(at),
             _ => {
                 state.resume_at = None;
                 None
             }
-        }
+        })
     }
 }
 
@@ -199,11 +205,11 @@ impl AsyncRead for Metered {
         buf: &mut ReadBuf<'_>,
     ) -> Poll<io::Result<()>> {
         let this = &mut *self;
-        if this.meter.flooded.load(Ordering::Relaxed) {
+        let Some(paused) = this.meter.paused_until(Instant::now()) else {
             // Cut off: read nothing more; the session is ending.
             return Poll::Pending;
-        }
-        if let Some(until) = this.meter.paused_until(Instant::now()) {
+        };
+        if let Some(until) = paused {
             let pause = this
                 .pause
                 .get_or_insert_with(|| Box::pin(tokio::time::sleep_until(until)));
@@ -259,7 +265,7 @@ impl AsyncWrite for Metered {
 struct FrameScanner {
     /// Header bytes seen of the frame being read (at most 14).
     header: [u8; 14],
-    have: usize,
+    have: u8,
     /// Payload bytes still to skip.
     payload_left: u64,
 }
@@ -275,14 +281,14 @@ impl FrameScanner {
                 data = &data[skip as usize..];
                 continue;
             }
-            self.header[self.have] = data[0];
+            self.header[usize::from(self.have)] = data[0];
             self.have += 1;
             data = &data[1..];
             if self.have == 1 {
                 frames += 1;
                 continue;
             }
-            if self.have < self.header_len() {
+            if usize::from(self.have) < self.header_len() {
                 continue;
             }
             self.payload_left = self.payload_len();

@@ -16,6 +16,8 @@ use axum::body::Body;
 use axum::extract::{ConnectInfo, Request, State};
 use axum::http::{header, HeaderMap, HeaderValue, StatusCode};
 use axum::response::{IntoResponse, Response};
+use futures::future::Either;
+use futures::FutureExt;
 use hyper_util::rt::TokioIo;
 use tokio_tungstenite::tungstenite::handshake::derive_accept_key;
 use tokio_tungstenite::tungstenite::protocol::{Role, WebSocketConfig};
@@ -93,18 +95,15 @@ pub(super) async fn upgrade(
         // Our frames and the library's own pongs together: past this the
         // client is not reading, and is dropped like any stalled writer.
         .max_write_buffer_size(WRITE_BUFFER_BYTES + config.max_output_bytes);
-    let tracked = Arc::clone(&shared);
-    shared.tracker.spawn(async move {
+    let upgraded = async move {
         let upgraded = match on_upgrade.await {
             Ok(upgraded) => upgraded,
             Err(err) => {
                 debug!(%peer, %err, "websocket upgrade failed");
-                return;
+                return None;
             }
         };
-        let Ok(parts) = upgraded.downcast::<TokioIo<Metered>>() else {
-            return;
-        };
+        let parts = upgraded.downcast::<TokioIo<Metered>>().ok()?;
         let stream = parts.io.into_inner();
         stream.meter().count_frames(&parts.read_buf);
         let meter = Arc::clone(stream.meter());
@@ -116,19 +115,29 @@ pub(super) async fn upgrade(
         let socket =
             WebSocketStream::from_partially_read(stream, read_ahead, Role::Server, Some(websocket))
                 .await;
+        Some((socket, meter))
+    };
+    // The upgrade's state, then the session's, in one place (`then`): an
+    // `async` block awaiting both would keep the upgrade's variables beside
+    // the session for the connection's life.
+    let tracked = Arc::clone(&shared);
+    let connection = upgraded.then(move |upgraded| {
+        let Some((socket, meter)) = upgraded else {
+            return Either::Left(std::future::ready(()));
+        };
         debug!(%peer, door = "json", "connected");
-        let _open = tracked.hub.services.metrics.connection_opened("json");
-        session::serve(
+        let open = tracked.hub.services.metrics.connection_opened("json");
+        let session = session::serve(
             socket,
             meter,
             &tracked.pings,
             peer,
             Arc::clone(&tracked.hub),
             tracked.shutdown.clone(),
-        )
-        .await;
-        drop(permit);
+        );
+        Either::Right(session.map(move |()| drop(open)))
     });
+    shared.tracker.spawn(connection.map(move |()| drop(permit)));
     let mut response = Response::new(Body::empty());
     *response.status_mut() = StatusCode::SWITCHING_PROTOCOLS;
     let headers = response.headers_mut();

@@ -40,10 +40,12 @@ pub(super) enum Offer {
 struct State {
     queue: VecDeque<Arc<Delivery>>,
     /// Room traffic set aside while held.
-    deferred: VecDeque<Arc<Delivery>>,
-    /// Bytes in `queue` and `deferred` together.
-    bytes: usize,
-    deferred_bytes: usize,
+    deferred: Vec<Arc<Delivery>>,
+    /// Bytes in `queue` and `deferred` together. Counts and bounds are
+    /// `u32`s (saturating): with them an outbox is one allocation size
+    /// class smaller, for every connection.
+    bytes: u32,
+    deferred_bytes: u32,
     /// Messages dropped since the last batch, by room (`None`: private ones).
     missed: Vec<Missed>,
     held: bool,
@@ -60,9 +62,9 @@ struct State {
 /// One session's outgoing queue; see the module docs.
 #[derive(Debug)]
 pub struct Outbox {
-    limit: usize,
+    limit: u32,
     /// Most bytes queued, replies included.
-    max_output: usize,
+    max_output: u32,
     state: Mutex<State>,
     /// Wakes the writer when something is queued or the outbox closes.
     ready: Notify,
@@ -91,8 +93,8 @@ pub struct Batch {
 impl Outbox {
     pub fn new(limit: usize) -> Self {
         Self {
-            limit,
-            max_output: usize::MAX,
+            limit: bytes(limit),
+            max_output: u32::MAX,
             state: Mutex::default(),
             ready: Notify::new(),
             drained: Notify::new(),
@@ -101,7 +103,7 @@ impl Outbox {
 
     /// With a hard bound on everything queued, replies included.
     pub fn with_max_output(mut self, max_output: usize) -> Self {
-        self.max_output = max_output.max(self.limit);
+        self.max_output = bytes(max_output).max(self.limit);
         self
     }
 
@@ -114,12 +116,12 @@ impl Outbox {
 
     /// Queues room traffic unless the queue is over its byte limit.
     pub(super) fn offer(&self, delivery: Arc<Delivery>) -> Offer {
-        let cost = delivery.cost();
+        let cost = bytes(delivery.cost());
         let mut state = self.lock();
         if state.closed {
             return Offer::Closed;
         }
-        if state.bytes + cost > self.limit && state.bytes > 0 {
+        if state.bytes.saturating_add(cost) > self.limit && state.bytes > 0 {
             let room = delivery.event().and_then(Event::room);
             // A client is in few rooms, so this list stays short.
             match state.missed.iter_mut().find(|m| m.room.as_deref() == room) {
@@ -131,10 +133,10 @@ impl Outbox {
             }
             return Offer::Dropped;
         }
-        state.bytes += cost;
+        state.bytes = state.bytes.saturating_add(cost);
         if state.held {
-            state.deferred_bytes += cost;
-            state.deferred.push_back(delivery);
+            state.deferred_bytes = state.deferred_bytes.saturating_add(cost);
+            state.deferred.push(delivery);
             return Offer::Queued;
         }
         let was_empty = state.queue.is_empty();
@@ -163,16 +165,16 @@ impl Outbox {
     /// [overflowed](Outbox::overflowed).
     pub(super) fn reply_to(&self, payload: Payload, request: Option<RequestTag>) {
         let delivery = Delivery::carrying(payload, request);
-        let cost = delivery.cost();
+        let cost = bytes(delivery.cost());
         let mut state = self.lock();
         if state.closed || state.overflowed {
             return;
         }
-        if state.bytes > 0 && state.bytes + cost > self.max_output {
+        if state.bytes > 0 && state.bytes.saturating_add(cost) > self.max_output {
             state.overflowed = true;
             return;
         }
-        state.bytes += cost;
+        state.bytes = state.bytes.saturating_add(cost);
         state.queue.push_back(delivery);
         drop(state);
         self.ready.notify_one();
@@ -186,7 +188,7 @@ impl Outbox {
         if state.closed {
             return;
         }
-        state.bytes += delivery.cost();
+        state.bytes = state.bytes.saturating_add(bytes(delivery.cost()));
         state.queue.push_front(delivery);
         drop(state);
         self.ready.notify_one();
@@ -229,8 +231,8 @@ impl Outbox {
         }
         state.held = false;
         state.deferred_bytes = 0;
-        let mut deferred = std::mem::take(&mut state.deferred);
-        state.queue.append(&mut deferred);
+        let deferred = std::mem::take(&mut state.deferred);
+        state.queue.extend(deferred);
         drop(state);
         self.ready.notify_one();
     }
@@ -305,6 +307,11 @@ impl Outbox {
             self.ready.notified().await;
         }
     }
+}
+
+/// A byte count or bound as the outbox keeps it.
+fn bytes(count: usize) -> u32 {
+    u32::try_from(count).unwrap_or(u32::MAX)
 }
 
 #[cfg(test)]

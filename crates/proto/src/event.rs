@@ -62,8 +62,9 @@ pub struct RoomSummary {
 /// One member in a listing.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct WhoEntry {
-    /// Their screen name.
-    pub nick: String,
+    /// Their screen name, shared with the room's own record: a listing of
+    /// a big room copies no names.
+    pub nick: Arc<str>,
     /// They are a host of the room listed.
     pub host: bool,
     /// They have a voice there (may speak while it is moderated).

@@ -102,6 +102,12 @@ macro_rules! folded_name {
                 &self.key
             }
 
+            /// The name as typed, shared rather than copied (for listings
+            /// of many members, made on every join of a big room).
+            pub fn shared(&self) -> Arc<str> {
+                Arc::clone(&self.display)
+            }
+
             /// The key, shared rather than copied (for map keys).
             pub fn shared_key(&self) -> Arc<str> {
                 Arc::clone(&self.key)

@@ -244,7 +244,7 @@ impl Registry for LocalRegistry {
                 let user = match users.get(fold(&member.nick).as_str()) {
                     Some(user) => user.info(),
                     None => UserInfo {
-                        nick: member.nick,
+                        nick: member.nick.to_string(),
                         profile: None,
                         away: None,
                         operator: false,

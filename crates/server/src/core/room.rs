@@ -655,7 +655,7 @@ impl Room {
             .seats
             .iter()
             .map(|s| WhoEntry {
-                nick: s.nick.to_string(),
+                nick: s.nick.shared(),
                 host: s.host,
                 voice: s.voice,
             })
@@ -1210,8 +1210,22 @@ mod tests {
         room.who()
             .into_iter()
             .filter(|w| w.host)
-            .map(|w| w.nick)
+            .map(|w| w.nick.to_string())
             .collect()
+    }
+
+    #[test]
+    fn a_joiner_s_member_list_shares_the_members_names_instead_of_copying_them() {
+        let games = room();
+        let ann = member(1, "ann");
+        let name = ann.nick.shared();
+        games.join(ann, true, false).unwrap();
+        // Every IRC or JSON join of a big room lists everyone: copies of
+        // thousands of names per join left the allocator fragmented.
+        let entry = games.join(member(2, "bob"), true, false).unwrap();
+        assert_eq!(entry.members.len(), 2);
+        assert!(Arc::ptr_eq(&entry.members[0].nick, &name));
+        assert!(Arc::ptr_eq(&games.who()[0].nick, &name));
     }
 
     #[test]

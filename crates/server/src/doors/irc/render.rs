@@ -265,7 +265,7 @@ impl IrcRenderer {
         // their next QUIT must be shown.
         if let Some(seen) = &mut self.seen {
             seen.quits
-                .retain(|quit| !view.members.iter().any(|member| &member.nick == quit));
+                .retain(|quit| !view.members.iter().any(|member| *member.nick == **quit));
         }
         let mut replies = Replies::new(&self.server, &self.nick);
         replies.line(format_args!(":{} JOIN #{}", mask(&self.nick), view.room));

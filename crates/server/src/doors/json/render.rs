@@ -103,7 +103,7 @@ fn members(members: &[WhoEntry]) -> Vec<wire::Member<&str>> {
     members
         .iter()
         .map(|member| wire::Member {
-            name: member.nick.as_str(),
+            name: &*member.nick,
             host: member.host,
             voice: member.voice,
         })

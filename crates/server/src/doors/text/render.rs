@@ -841,7 +841,7 @@ fn names(members: &[WhoEntry]) -> String {
         .map(|m| match (m.host, m.voice) {
             (true, _) => format!("{} (host)", m.nick),
             (false, true) => format!("{} (voice)", m.nick),
-            (false, false) => m.nick.clone(),
+            (false, false) => m.nick.to_string(),
         })
         .collect::<Vec<_>>()
         .join(", ")

@@ -353,6 +353,32 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_session_waiting_for_its_client_to_read_wakes_when_the_writer_ends() {
+        let outbox = Arc::new(Outbox::new(100));
+        outbox.reply(Event::Users(vec!["x".repeat(200)]));
+        assert!(outbox.is_full() && !outbox.writer_ended());
+        // A door waiting mid-answer for the client to read (IRC's paced WHO).
+        let waiting = {
+            let outbox = Arc::clone(&outbox);
+            tokio::spawn(async move {
+                while outbox.is_full() && !outbox.writer_ended() {
+                    outbox.drained().await;
+                }
+            })
+        };
+        tokio::task::yield_now().await;
+        assert!(!waiting.is_finished());
+        outbox.end_writer();
+        tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+            .await
+            .expect("the waiting session woke")
+            .unwrap();
+        // A writer of a session taken over drains it again.
+        outbox.attach_writer();
+        assert!(!outbox.writer_ended());
+    }
+
+    #[tokio::test]
     async fn replies_are_kept_up_to_the_hard_bound_and_then_overflow() {
         let outbox = Outbox::new(10).with_max_output(10_000);
         for _ in 0..20 {

@@ -297,9 +297,14 @@ impl<S: Sink, R: Renderer> Output<S, R> {
     /// new outbox's. False when the writer could not finish the old one.
     async fn follow(&mut self, outbox: Arc<Outbox>) -> bool {
         self.outbox.hand_over();
-        let parts = tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut self.writer).await;
-        let Ok(Ok(Some((sink, renderer)))) = parts else {
+        let Ok(joined) = tokio::time::timeout(FINAL_FLUSH_TIMEOUT, &mut self.writer).await else {
             self.writer.abort();
+            return false;
+        };
+        let Ok(Some((sink, renderer))) = joined else {
+            // Joined all the same: the session's end must not poll the
+            // handle again (tokio panics on a second poll after completion).
+            self.writer_ended = true;
             return false;
         };
         self.outbox = outbox;

@@ -82,6 +82,9 @@ pub struct Missed {
 /// What the writer takes out in one go.
 pub struct Batch {
     pub deliveries: VecDeque<Arc<Delivery>>,
+    /// What the deliveries are charged (about their size on the wire), so a
+    /// writer can size its buffer once.
+    pub bytes: usize,
     /// Messages dropped since the last batch, by room.
     pub missed: Vec<Missed>,
     /// The outbox is closed: after this batch the writer stops.
@@ -287,6 +290,7 @@ impl Outbox {
                 let mut state = self.lock();
                 if Self::has_work(&state) {
                     let deliveries = std::mem::take(&mut state.queue);
+                    let bytes = state.bytes.saturating_sub(state.deferred_bytes);
                     state.bytes = state.deferred_bytes;
                     let missed = if state.held {
                         Vec::new()
@@ -295,6 +299,7 @@ impl Outbox {
                     };
                     let batch = Batch {
                         deliveries,
+                        bytes: bytes as usize,
                         missed,
                         closed: state.closed,
                         handed_over: state.handed_over,
@@ -405,6 +410,9 @@ mod tests {
         outbox.offer(chat("during"));
         outbox.reply(Event::Cancelled);
         let batch = outbox.next_batch().await;
+        // What was set aside is not in the batch, nor in what it is charged.
+        let charged: usize = batch.deliveries.iter().map(|d| d.cost()).sum();
+        assert_eq!(batch.bytes, charged);
         let events: Vec<_> = batch
             .deliveries
             .iter()

@@ -210,7 +210,9 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
                 return shared.clone();
             }
         }
-        let mut buffer = BytesMut::new();
+        // Sized once: growing it line by line cost reallocations on every
+        // busy connection's every write.
+        let mut buffer = BytesMut::with_capacity(batch.bytes);
         for piece in in_order(&batch) {
             match piece {
                 Piece::Delivery(delivery) => renderer.render(delivery, &mut buffer),

@@ -683,21 +683,32 @@ impl Writer {
     /// deletes, each when a history has grown a tenth past it, instead of one
     /// per message. Readers never see the slack, since they are capped at
     /// `history_max`.
+    ///
+    /// All in one transaction: one fsync, and a table page that holds old
+    /// messages of several of these histories is written once.
     fn prune(&mut self, over: Vec<String>) {
         let max = self.limits.history_max;
-        for key in over {
-            let Some(history) = self.histories.get_mut(&key) else {
-                continue;
-            };
-            let Some(newest) = history.newest_stored else {
-                continue;
-            };
-            match schema::prune(&self.conn, newest, max) {
-                Ok(deleted) => history.stored = history.stored.saturating_sub(deleted),
-                // The size stays over the limit, so the next batch of this
-                // history tries again.
-                Err(err) => tracing::error!(%err, history = key, "pruning history failed"),
+        let cuts: Vec<Cut> = over
+            .into_iter()
+            .filter_map(|key| {
+                let history = self.histories.get(&key)?;
+                Cut::of(key, history, max)
+            })
+            .collect();
+        if cuts.is_empty() {
+            return;
+        }
+        match prune(&mut self.conn, &cuts) {
+            Ok(deleted) => {
+                for (cut, deleted) in cuts.iter().zip(deleted) {
+                    if let Some(history) = self.histories.get_mut(&cut.key) {
+                        history.stored = history.stored.saturating_sub(deleted);
+                    }
+                }
             }
+            // The sizes stay over the limit, so the next batches of these
+            // histories try again.
+            Err(err) => tracing::error!(%err, histories = cuts.len(), "pruning histories failed"),
         }
     }
 
@@ -809,6 +820,37 @@ impl Writer {
             })
             .collect()
     }
+}
+
+/// Where pruning cuts a history: the newest message it deletes is `back`
+/// along the chain from `from`.
+struct Cut {
+    key: String,
+    from: i64,
+    back: usize,
+}
+
+impl Cut {
+    /// Where to cut the history `key` to keep `keep`: `keep` back from the
+    /// newest. `None` when it has nothing stored.
+    fn of(key: String, history: &History, keep: usize) -> Option<Cut> {
+        Some(Cut {
+            key,
+            from: history.newest_stored?,
+            back: keep,
+        })
+    }
+}
+
+/// Makes each cut in one transaction; returns how many messages each deleted.
+fn prune(conn: &mut Connection, cuts: &[Cut]) -> rusqlite::Result<Vec<usize>> {
+    let tx = conn.transaction()?;
+    let deleted = cuts
+        .iter()
+        .map(|cut| schema::prune(&tx, cut.from, cut.back))
+        .collect::<rusqlite::Result<_>>()?;
+    tx.commit()?;
+    Ok(deleted)
 }
 
 fn write(

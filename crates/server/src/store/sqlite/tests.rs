@@ -422,6 +422,68 @@ fn a_history_over_a_lowered_history_max_is_pruned_when_next_written() {
 }
 
 #[test]
+fn pruning_from_its_marks_and_after_a_restart_keeps_exactly_the_newest() {
+    let dir = TempDir::new().unwrap();
+    let store = |history_max| {
+        SqliteStore::open(SqliteConfig {
+            history_max,
+            batch_max: 7,
+            ..config(dir.path())
+        })
+        .unwrap()
+    };
+    let newest = |store: &SqliteStore, count: usize| -> Vec<String> {
+        let history = wait(store.history("games", 1_000, None));
+        assert_eq!(history.len(), count);
+        texts(&history).into_iter().map(str::to_owned).collect()
+    };
+    let expected = |end: usize, count: usize| -> Vec<String> {
+        (end - count..end).map(|i| i.to_string()).collect()
+    };
+    // Marks every second message (history_max / PRUNE_MARKS), so most
+    // prunes walk from a mark, not from the newest.
+    let games = store(250);
+    for i in 0..1_000 {
+        games.append(chat("Games", "bo", &i.to_string(), i as i64));
+        if i % 3 == 0 {
+            games.append(chat("lobby", "bo", "noise", i as i64));
+        }
+    }
+    wait(games.flush());
+    let on_disk = committed(dir.path(), "games");
+    assert!((250..=275).contains(&on_disk), "{on_disk} on disk");
+    assert_eq!(newest(&games, 250), expected(1_000, 250));
+    // Every stored message is on the chain from the newest: nothing pruned
+    // is left behind.
+    let chain = prevs(dir.path(), "games");
+    assert!(chain[1..]
+        .iter()
+        .zip(&chain)
+        .all(|((_, prev), (id, _))| *prev == Some(*id)));
+    drop(games);
+
+    // Reopened with no marks (the messages before are numbered 0 and below),
+    // and a lower history_max.
+    let games = store(100);
+    for i in 1_000..1_200 {
+        games.append(chat("Games", "bo", &i.to_string(), i as i64));
+    }
+    wait(games.flush());
+    let on_disk = committed(dir.path(), "games");
+    assert!((100..=110).contains(&on_disk), "{on_disk} on disk");
+    assert_eq!(newest(&games, 100), expected(1_200, 100));
+    let chain = prevs(dir.path(), "games");
+    assert!(chain[1..]
+        .iter()
+        .zip(&chain)
+        .all(|((_, prev), (id, _))| *prev == Some(*id)));
+    // The other history, not written since, is pruned when it next is; it
+    // reads as history_max meanwhile.
+    assert!(committed(dir.path(), "lobby") > 100);
+    assert_eq!(wait(games.history("lobby", 1_000, None)).len(), 100);
+}
+
+#[test]
 fn a_deleted_room_made_again_starts_a_new_history() {
     let dir = TempDir::new().unwrap();
     let store = slow_batches(dir.path(), 4);

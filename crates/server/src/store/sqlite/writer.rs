@@ -319,6 +319,28 @@ struct History {
     newest_stored: Option<i64>,
     /// Its newest message, stored or pending: the `prev` of the next one.
     newest: Option<i64>,
+    /// Its messages committed since the store opened: the newest one's
+    /// number in the history (those stored before are numbered 0 and below).
+    committed: i64,
+    /// The number and id of every [`marks_every`]-th message committed,
+    /// oldest first, from the oldest still stored: where pruning starts its
+    /// walk to the first message it deletes, instead of `history_max` back
+    /// from the newest.
+    marks: VecDeque<(i64, i64)>,
+}
+
+/// How many marks a full history holds (see [`History::marks`]): pruning
+/// walks at most `history_max / PRUNE_MARKS` messages to where it cuts, and
+/// deletes at least ten times as many. In `store_throughput 200000 100 500`
+/// the writer took 5.75 us of CPU per message walking from the newest, 2.45
+/// with ten marks and 2.33 with a hundred; a hundred keep the walk short
+/// also where the pages it reads are not in the cache (a full history of
+/// 10,000), for 16 bytes per hundred stored messages.
+const PRUNE_MARKS: usize = 100;
+
+/// Every how many committed messages of a history one is marked.
+fn marks_every(history_max: usize) -> i64 {
+    (history_max / PRUNE_MARKS).max(1) as i64
 }
 
 /// The writer thread's state; it alone touches the connection.
@@ -375,6 +397,7 @@ impl Writer {
                     stored,
                     newest_stored: Some(newest),
                     newest: Some(newest),
+                    ..History::default()
                 };
                 (key, history)
             })
@@ -656,6 +679,7 @@ impl Writer {
     fn count_committed(&mut self) -> Vec<String> {
         let max = self.limits.history_max;
         let limit = max + max / 10;
+        let every = marks_every(max);
         let mut over = Vec::new();
         for NewMessage {
             history: key,
@@ -669,6 +693,10 @@ impl Writer {
             };
             history.stored += 1;
             history.newest_stored = Some(message.id);
+            history.committed += 1;
+            if history.committed % every == 0 {
+                history.marks.push_back((history.committed, message.id));
+            }
             // Pushed once per message while over: a few, unless pruning fails.
             if history.stored > limit {
                 over.push(key);
@@ -703,6 +731,7 @@ impl Writer {
                 for (cut, deleted) in cuts.iter().zip(deleted) {
                     if let Some(history) = self.histories.get_mut(&cut.key) {
                         history.stored = history.stored.saturating_sub(deleted);
+                        history.marks.retain(|&(number, _)| number > cut.number);
                     }
                 }
             }
@@ -822,22 +851,38 @@ impl Writer {
     }
 }
 
-/// Where pruning cuts a history: the newest message it deletes is `back`
-/// along the chain from `from`.
+/// Where pruning cuts a history: the newest message it deletes, and where
+/// the walk to it starts.
 struct Cut {
     key: String,
+    /// The message's number in its history (see [`History::committed`]).
+    number: i64,
+    /// It is `back` along the chain from `from`.
     from: i64,
     back: usize,
 }
 
 impl Cut {
-    /// Where to cut the history `key` to keep `keep`: `keep` back from the
-    /// newest. `None` when it has nothing stored.
+    /// Where to cut the history `key` to keep `keep`: the message numbered
+    /// `committed - keep`, reached from the first mark at or above it, or
+    /// from the newest. `None` when it has nothing stored.
     fn of(key: String, history: &History, keep: usize) -> Option<Cut> {
+        let newest = history.newest_stored?;
+        let number = history.committed - keep as i64;
+        let first_mark_kept = history
+            .marks
+            .partition_point(|&(marked, _)| marked < number);
+        let (from, back) = history
+            .marks
+            .get(first_mark_kept)
+            .map_or((newest, keep), |&(marked, id)| {
+                (id, (marked - number) as usize)
+            });
         Some(Cut {
             key,
-            from: history.newest_stored?,
-            back: keep,
+            number,
+            from,
+            back,
         })
     }
 }

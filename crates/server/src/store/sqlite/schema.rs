@@ -339,17 +339,29 @@ pub(super) fn remember_last_id(tx: &Transaction, id: i64) -> rusqlite::Result<()
     Ok(())
 }
 
-/// Each history's size (messages on disk) and newest message's id.
+/// Each history's size (messages on disk) and newest message's id: one scan
+/// of the whole table, at open, in id order (so the newest is the last seen).
+/// Counted here rather than by SQL's `GROUP BY history`, which without an
+/// index sorts the table first: 0.29 s against 0.69 s for 2 million messages
+/// in 1,000 histories.
 pub(super) fn histories(conn: &Connection) -> rusqlite::Result<HashMap<String, (usize, i64)>> {
-    let mut stmt =
-        conn.prepare("SELECT history, COUNT(*), MAX(id) FROM messages GROUP BY history")?;
-    let rows = stmt.query_map([], |row| {
-        Ok((
-            row.get::<_, String>(0)?,
-            (row.get::<_, i64>(1)? as usize, row.get::<_, i64>(2)?),
-        ))
-    })?;
-    rows.collect()
+    let mut histories: HashMap<String, (usize, i64)> = HashMap::new();
+    let mut stmt = conn.prepare("SELECT history, id FROM messages ORDER BY id")?;
+    let mut rows = stmt.query([])?;
+    while let Some(row) = rows.next()? {
+        let key = row.get_ref(0)?.as_str()?;
+        let id: i64 = row.get(1)?;
+        match histories.get_mut(key) {
+            Some((size, newest)) => {
+                *size += 1;
+                *newest = id;
+            }
+            None => {
+                histories.insert(key.to_owned(), (1, id));
+            }
+        }
+    }
+    Ok(histories)
 }
 
 /// A message on its way into the table: its history key, and the id of that

@@ -348,29 +348,20 @@ pub(super) fn remember_last_id(tx: &Transaction, id: i64) -> rusqlite::Result<()
     Ok(())
 }
 
-/// Each history's size (messages on disk) and newest message's id: one scan
-/// of the whole table, at open, in id order (so the newest is the last seen).
-/// Counted here rather than by SQL's `GROUP BY history`, which without an
-/// index sorts the table first: 0.29 s against 0.69 s for 2 million messages
-/// in 1,000 histories.
-pub(super) fn histories(conn: &Connection) -> rusqlite::Result<HashMap<String, (usize, i64)>> {
-    let mut histories: HashMap<String, (usize, i64)> = HashMap::new();
+/// Calls `each` with every stored message's history key and id, in id
+/// order: one scan of the whole table, at open. Cheaper than SQL's
+/// `GROUP BY history`, which without an index sorts the table first: for 2
+/// million messages in 1,000 histories, 0.29 s against 0.69 s to count them.
+pub(super) fn scan_messages(
+    conn: &Connection,
+    mut each: impl FnMut(&str, i64),
+) -> rusqlite::Result<()> {
     let mut stmt = conn.prepare("SELECT history, id FROM messages ORDER BY id")?;
     let mut rows = stmt.query([])?;
     while let Some(row) = rows.next()? {
-        let key = row.get_ref(0)?.as_str()?;
-        let id: i64 = row.get(1)?;
-        match histories.get_mut(key) {
-            Some((size, newest)) => {
-                *size += 1;
-                *newest = id;
-            }
-            None => {
-                histories.insert(key.to_owned(), (1, id));
-            }
-        }
+        each(row.get_ref(0)?.as_str()?, row.get(1)?);
     }
-    Ok(histories)
+    Ok(())
 }
 
 /// A message on its way into the table: its history key, and the id of that

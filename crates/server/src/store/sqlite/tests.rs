@@ -422,7 +422,7 @@ fn a_history_over_a_lowered_history_max_is_pruned_when_next_written() {
 }
 
 #[test]
-fn pruning_from_its_marks_and_after_a_restart_keeps_exactly_the_newest() {
+fn pruning_from_marks_keeps_exactly_the_newest_also_after_a_restart() {
     let dir = TempDir::new().unwrap();
     let store = |history_max| {
         SqliteStore::open(SqliteConfig {
@@ -462,8 +462,8 @@ fn pruning_from_its_marks_and_after_a_restart_keeps_exactly_the_newest() {
         .all(|((_, prev), (id, _))| *prev == Some(*id)));
     drop(games);
 
-    // Reopened with no marks (the messages before are numbered 0 and below),
-    // and a lower history_max.
+    // Reopened with a lower history_max: the marks are made again from the
+    // stored messages, at the new spacing.
     let games = store(100);
     for i in 1_000..1_200 {
         games.append(chat("Games", "bo", &i.to_string(), i as i64));
@@ -481,6 +481,46 @@ fn pruning_from_its_marks_and_after_a_restart_keeps_exactly_the_newest() {
     // reads as history_max meanwhile.
     assert!(committed(dir.path(), "lobby") > 100);
     assert_eq!(wait(games.history("lobby", 1_000, None)).len(), 100);
+}
+
+/// A `before` that is no message of the history (another history's id) is
+/// found by walking its chain from the oldest mark above it, or from the
+/// newest, also after a restart (marks made again at open), and pages never
+/// reach past history_max.
+#[test]
+fn a_before_from_another_history_pages_from_its_place() {
+    for history_max in [1_000, 100] {
+        let dir = TempDir::new().unwrap();
+        let config = || SqliteConfig {
+            history_max,
+            batch_max: 64,
+            ..config(dir.path())
+        };
+        let store = SqliteStore::open(config()).unwrap();
+        let mut games = Vec::new();
+        let mut lobby = Vec::new();
+        for i in 0..600 {
+            games.push(store.append(chat("Games", "bo", &i.to_string(), i)));
+            if i % 3 == 0 {
+                lobby.push(store.append(chat("lobby", "bo", "noise", i)));
+            }
+        }
+        wait(store.flush());
+        let readable = &games[games.len().saturating_sub(history_max)..];
+        let check = |store: &SqliteStore, reopened: bool| {
+            for &before in lobby.iter().step_by(7) {
+                let below: Vec<i64> = readable.iter().copied().filter(|&id| id < before).collect();
+                assert_eq!(
+                    ids(&wait(store.history("games", 5, Some(before)))),
+                    below[below.len().saturating_sub(5)..],
+                    "history_max {history_max}, before {before}, reopened {reopened}"
+                );
+            }
+        };
+        check(&store, false);
+        drop(store);
+        check(&SqliteStore::open(config()).unwrap(), true);
+    }
 }
 
 #[test]

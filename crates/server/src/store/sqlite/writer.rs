@@ -319,14 +319,27 @@ struct History {
     newest_stored: Option<i64>,
     /// Its newest message, stored or pending: the `prev` of the next one.
     newest: Option<i64>,
-    /// Its messages committed since the store opened: the newest one's
-    /// number in the history (those stored before are numbered 0 and below).
-    committed: i64,
-    /// The number and id of every [`marks_every`]-th message committed,
-    /// oldest first, from the oldest still stored: where pruning starts its
-    /// walk to the first message it deletes, instead of `history_max` back
-    /// from the newest.
+    /// Its newest stored message's number: its messages are numbered in
+    /// order, from 1 for the oldest stored when the store opened.
+    last_number: i64,
+    /// The number and id of every [`marks_every`]-th message, oldest first,
+    /// from the oldest still stored: a sparse index of the chain, where
+    /// pruning starts its walk to the first message it deletes (instead of
+    /// `history_max` back from the newest), and a read whose `before` is not
+    /// in the history its search for the first message below it.
     marks: VecDeque<(i64, i64)>,
+}
+
+impl History {
+    /// Counts in a stored message, newer than any before it.
+    fn count_stored(&mut self, id: i64, marks_every: i64) {
+        self.stored += 1;
+        self.newest_stored = Some(id);
+        self.last_number += 1;
+        if self.last_number % marks_every == 0 {
+            self.marks.push_back((self.last_number, id));
+        }
+    }
 }
 
 /// How many marks a full history holds (see [`History::marks`]): pruning
@@ -338,7 +351,7 @@ struct History {
 /// 10,000), for 16 bytes per hundred stored messages.
 const PRUNE_MARKS: usize = 100;
 
-/// Every how many committed messages of a history one is marked.
+/// Every how many messages of a history one is marked.
 fn marks_every(history_max: usize) -> i64 {
     (history_max / PRUNE_MARKS).max(1) as i64
 }
@@ -390,18 +403,16 @@ impl Writer {
         limits: Limits,
         metrics: Arc<Metrics>,
     ) -> Result<Self, StoreError> {
-        let histories = schema::histories(&conn)?
-            .into_iter()
-            .map(|(key, (stored, newest))| {
-                let history = History {
-                    stored,
-                    newest_stored: Some(newest),
-                    newest: Some(newest),
-                    ..History::default()
-                };
-                (key, history)
-            })
-            .collect();
+        let every = marks_every(limits.history_max);
+        let mut histories: HashMap<String, History> = HashMap::new();
+        schema::scan_messages(&conn, |key, id| {
+            let history = match histories.get_mut(key) {
+                Some(history) => history,
+                None => histories.entry(key.to_owned()).or_default(),
+            };
+            history.count_stored(id, every);
+            history.newest = Some(id);
+        })?;
         Ok(Self {
             metrics,
             remembered_id: shared.last_id(),
@@ -691,12 +702,7 @@ impl Writer {
                 // `queue` made it, and only a room's deletion, after this, removes one.
                 continue;
             };
-            history.stored += 1;
-            history.newest_stored = Some(message.id);
-            history.committed += 1;
-            if history.committed % every == 0 {
-                history.marks.push_back((history.committed, message.id));
-            }
+            history.count_stored(message.id, every);
             // Pushed once per message while over: a few, unless pruning fails.
             if history.stored > limit {
                 over.push(key);
@@ -762,10 +768,8 @@ impl Writer {
             .filter(|pending| pending.history == key)
             .map(|pending| &pending.message)
             .collect();
-        let (stored, newest_stored) = self
-            .histories
-            .get(key)
-            .map_or((0, None), |history| (history.stored, history.newest_stored));
+        let history = self.histories.get(key);
+        let stored = history.map_or(0, |history| history.stored);
         let excess = (stored + pending.len()).saturating_sub(self.limits.history_max);
         let stored_excess = excess.min(stored);
         let below = before.map_or(pending.len(), |before| {
@@ -776,10 +780,10 @@ impl Writer {
         // rest, the newest `limit` are read.
         let pending = &pending[(excess - stored_excess).min(below)..below];
         let pending = &pending[pending.len().saturating_sub(limit)..];
-        let mut messages = match newest_stored {
-            Some(newest) => self.stored_page(
+        let mut messages = match history {
+            Some(history) => self.stored_page(
                 key,
-                newest,
+                history,
                 stored - stored_excess,
                 stored_excess,
                 before,
@@ -791,33 +795,37 @@ impl Writer {
         Ok(messages)
     }
 
-    /// The newest `limit` stored messages of a history with ids below
-    /// `before`, chronological. The history's chain starts at `newest`; its
-    /// newest `readable` messages may be returned, and the `excess` older
-    /// than them (still on disk, past `history_max`) may not.
+    /// The newest `limit` stored messages of `history` (keyed `key`) with
+    /// ids below `before`, chronological. Its newest `readable` stored
+    /// messages may be returned, and the `excess` older than them (still on
+    /// disk, past `history_max`) may not.
     ///
     /// A page's `before` is usually the oldest message of the page before it,
     /// in this history: its chain goes on from there, so a page costs its
     /// own messages and not the walk from the newest. What is not known from
     /// there is how far back the page lies, so while the history has an
     /// excess, the chain is counted `excess` further to leave that out. Any
-    /// other `before` (another history's message, a pruned one) is found by
-    /// walking back from the newest, through at most `readable` messages.
+    /// other `before` (another history's message, a pruned one) is searched
+    /// for from the oldest mark at or above it (see [`History::marks`]), or
+    /// from the newest, through at most `readable` messages.
     fn stored_page(
         &self,
         key: &str,
-        newest: i64,
+        history: &History,
         readable: usize,
         excess: usize,
         before: Option<i64>,
         limit: usize,
     ) -> rusqlite::Result<Vec<StoredMessage>> {
+        let Some(newest) = history.newest_stored else {
+            return Ok(Vec::new());
+        };
         let before = match before {
             Some(before) if before <= newest && limit > 0 => before,
             _ => return schema::chain(&self.conn, newest, limit.min(readable)),
         };
         match schema::link(&self.conn, before)? {
-            Some((history, prev)) if history == key => {
+            Some((linked, prev)) if linked == key => {
                 let Some(prev) = prev else {
                     return Ok(Vec::new());
                 };
@@ -829,12 +837,25 @@ impl Writer {
                 };
                 schema::chain(&self.conn, prev, limit)
             }
-            _ => match schema::first_below(&self.conn, newest, before, readable)? {
-                Some((first, newer)) => {
-                    schema::chain(&self.conn, first, limit.min(readable - newer))
+            _ => {
+                // Marks are in id order; a mark's number says how far back it is.
+                let marked = history.marks.partition_point(|&(_, id)| id < before);
+                let (from, newer) = history
+                    .marks
+                    .get(marked)
+                    .map_or((newest, 0), |&(number, id)| {
+                        (id, (history.last_number - number) as usize)
+                    });
+                let Some(cap) = readable.checked_sub(newer) else {
+                    return Ok(Vec::new());
+                };
+                match schema::first_below(&self.conn, from, before, cap)? {
+                    Some((first, further)) => {
+                        schema::chain(&self.conn, first, limit.min(cap - further))
+                    }
+                    None => Ok(Vec::new()),
                 }
-                None => Ok(Vec::new()),
-            },
+            }
         }
     }
 
@@ -855,7 +876,7 @@ impl Writer {
 /// the walk to it starts.
 struct Cut {
     key: String,
-    /// The message's number in its history (see [`History::committed`]).
+    /// The message's number in its history (see [`History::last_number`]).
     number: i64,
     /// It is `back` along the chain from `from`.
     from: i64,
@@ -864,11 +885,11 @@ struct Cut {
 
 impl Cut {
     /// Where to cut the history `key` to keep `keep`: the message numbered
-    /// `committed - keep`, reached from the first mark at or above it, or
+    /// `last_number - keep`, reached from the first mark at or above it, or
     /// from the newest. `None` when it has nothing stored.
     fn of(key: String, history: &History, keep: usize) -> Option<Cut> {
         let newest = history.newest_stored?;
-        let number = history.committed - keep as i64;
+        let number = history.last_number - keep as i64;
         let first_mark_kept = history
             .marks
             .partition_point(|&(marked, _)| marked < number);

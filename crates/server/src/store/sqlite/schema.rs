@@ -590,25 +590,6 @@ pub(super) fn chain(
     Ok(messages)
 }
 
-/// How many stored messages the chain from `from` holds (itself included),
-/// counting no further than `cap`.
-pub(super) fn chain_length(conn: &Connection, from: i64, cap: usize) -> rusqlite::Result<usize> {
-    if cap == 0 {
-        return Ok(0);
-    }
-    let count: i64 = conn
-        .prepare_cached(
-            "WITH RECURSIVE chain (prev, taken)
-             AS (SELECT prev, 1 FROM messages WHERE id = ?1
-                 UNION ALL
-                 SELECT m.prev, chain.taken + 1 FROM chain JOIN messages AS m ON m.id = chain.prev
-                     WHERE chain.taken < ?2)
-             SELECT COUNT(*) FROM chain",
-        )?
-        .query_row(params![from, sql_limit(cap)], |row| row.get(0))?;
-    Ok(count as usize)
-}
-
 /// The first message below `before` along the chain from `from`, looking at
 /// no more than the first `cap`: its id and how many came before it.
 pub(super) fn first_below(

@@ -801,13 +801,13 @@ impl Writer {
     /// disk, past `history_max`) may not.
     ///
     /// A page's `before` is usually the oldest message of the page before it,
-    /// in this history: its chain goes on from there, so a page costs its
-    /// own messages and not the walk from the newest. What is not known from
-    /// there is how far back the page lies, so while the history has an
-    /// excess, the chain is counted `excess` further to leave that out. Any
-    /// other `before` (another history's message, a pruned one) is searched
-    /// for from the oldest mark at or above it (see [`History::marks`]), or
-    /// from the newest, through at most `readable` messages.
+    /// in this history: while the history has no excess, its chain goes on
+    /// from there, so a page costs its own messages and not the walk from the
+    /// newest. While there is an excess (which a page must not reach into),
+    /// and for any other `before` (another history's message, a pruned one),
+    /// the page is placed by walking from the oldest mark at or above
+    /// `before` (see [`History::marks`]), or from the newest, through at most
+    /// `readable` messages: how far back it starts is then known.
     fn stored_page(
         &self,
         key: &str,
@@ -824,38 +824,29 @@ impl Writer {
             Some(before) if before <= newest && limit > 0 => before,
             _ => return schema::chain(&self.conn, newest, limit.min(readable)),
         };
-        match schema::link(&self.conn, before)? {
-            Some((linked, prev)) if linked == key => {
-                let Some(prev) = prev else {
-                    return Ok(Vec::new());
-                };
-                let limit = if excess == 0 {
-                    limit
-                } else {
-                    let older = schema::chain_length(&self.conn, prev, limit + excess)?;
-                    limit.min(older.saturating_sub(excess))
-                };
-                schema::chain(&self.conn, prev, limit)
-            }
-            _ => {
-                // Marks are in id order; a mark's number says how far back it is.
-                let marked = history.marks.partition_point(|&(_, id)| id < before);
-                let (from, newer) = history
-                    .marks
-                    .get(marked)
-                    .map_or((newest, 0), |&(number, id)| {
-                        (id, (history.last_number - number) as usize)
+        if excess == 0 {
+            if let Some((linked, prev)) = schema::link(&self.conn, before)? {
+                if linked == key {
+                    return prev.map_or(Ok(Vec::new()), |prev| {
+                        schema::chain(&self.conn, prev, limit)
                     });
-                let Some(cap) = readable.checked_sub(newer) else {
-                    return Ok(Vec::new());
-                };
-                match schema::first_below(&self.conn, from, before, cap)? {
-                    Some((first, further)) => {
-                        schema::chain(&self.conn, first, limit.min(cap - further))
-                    }
-                    None => Ok(Vec::new()),
                 }
             }
+        }
+        // Marks are in id order; a mark's number says how far back it is.
+        let marked = history.marks.partition_point(|&(_, id)| id < before);
+        let (from, newer) = history
+            .marks
+            .get(marked)
+            .map_or((newest, 0), |&(number, id)| {
+                (id, (history.last_number - number) as usize)
+            });
+        let Some(cap) = readable.checked_sub(newer) else {
+            return Ok(Vec::new());
+        };
+        match schema::first_below(&self.conn, from, before, cap)? {
+            Some((first, further)) => schema::chain(&self.conn, first, limit.min(cap - further)),
+            None => Ok(Vec::new()),
         }
     }
 

@@ -553,7 +553,8 @@ pub(super) fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRo
 // NULL) or at a message that was pruned (its row gone).
 
 /// Up to `count` stored messages along the chain from `from` (itself first),
-/// chronological.
+/// chronological. One recursive statement: a statement a message, stepped
+/// from here, made reading 50 messages 95 us instead of 70.
 pub(super) fn chain(
     conn: &Connection,
     from: i64,

@@ -14,6 +14,13 @@
 //! - what that thread read and wrote per message through system calls
 //!   (bytes and calls; the WAL, checkpoints, reads of evicted pages).
 //!
+//! - what reading history costs once the messages are in, as a client of
+//!   the store sees it (the job's round trip through the writer): the
+//!   newest [`PAGE`] messages of every room, and pages of [`PAGE`] with a
+//!   `before`, paging back through the whole history of up to
+//!   [`PAGED_ROOMS`] rooms (with HISTORY_MAX at most N / ROOMS, every
+//!   history is full, and paging reaches its start);
+//!
 //! then the medians. CPU time moves with whatever else the machine runs (on
 //! a shared core, by a third or more); the I/O figures do not, so they show
 //! changes to the disk side exactly. Both come from `/proc` (Linux only).
@@ -114,10 +121,62 @@ impl Usage {
     }
 }
 
+/// Messages a history read asks for, as a client joining a room or paging back would.
+const PAGE: usize = 50;
+
+/// Rooms whose whole history is paged through after the writes (spread over
+/// all rooms); enough pages to time, few enough to keep a run short.
+const PAGED_ROOMS: usize = 100;
+
 struct Run {
     rate: f64,
     /// The writer thread's, per message.
     writer: Option<Usage>,
+    reads: Reads,
+}
+
+/// Microseconds per history read, mean of a run.
+#[derive(Clone, Copy)]
+struct Reads {
+    /// The newest [`PAGE`] of a room.
+    newest: f64,
+    /// A page of [`PAGE`] with a `before`.
+    before: f64,
+}
+
+/// Times history reads of a store holding `rooms` rooms' messages.
+fn time_reads(store: &SqliteStore, rooms: usize) -> Reads {
+    let history = |room: &str, before: Option<i64>| {
+        store
+            .history(room, PAGE, before)
+            .blocking_recv()
+            .expect("the store answers")
+            .expect("the read succeeds")
+    };
+    let start = Instant::now();
+    for room in 0..rooms {
+        history(&room_name(room), None);
+    }
+    let newest = start.elapsed().as_secs_f64() * 1e6 / rooms as f64;
+
+    let mut pages = 0;
+    let start = Instant::now();
+    for room in (0..rooms).step_by(rooms.div_ceil(PAGED_ROOMS)) {
+        let room = room_name(room);
+        let mut before = history(&room, None).first().map(|message| message.id);
+        while let Some(oldest) = before {
+            before = history(&room, Some(oldest))
+                .first()
+                .map(|message| message.id);
+            pages += 1;
+        }
+    }
+    let before = start.elapsed().as_secs_f64() * 1e6 / pages.max(1) as f64;
+    Reads { newest, before }
+}
+
+fn room_name(room: usize) -> String {
+    format!("room{room:03}")
 }
 
 fn run(count: usize, rooms: usize, history_max: usize, batch_max: usize) -> Run {
@@ -136,7 +195,7 @@ fn run(count: usize, rooms: usize, history_max: usize, batch_max: usize) -> Run 
     let messages: Vec<StoredMessage> = (0..count)
         .map(|i| StoredMessage {
             id: 0,
-            room: format!("room{:03}", i % rooms),
+            room: room_name(i % rooms),
             sender: format!("user{:04}", i % 1_000),
             text: format!("message {i:>10} of the throughput run, padded to 64 bytes.."),
             kind: MessageKind::Chat,
@@ -160,6 +219,7 @@ fn run(count: usize, rooms: usize, history_max: usize, batch_max: usize) -> Run 
     let elapsed = start.elapsed();
     let after = Usage::of_thread("banter-store");
     assert_eq!(store.dropped(), 0, "no message may be dropped");
+    let reads = time_reads(&store, rooms);
     store.close().expect("the store closes");
 
     let rate = count as f64 / elapsed.as_secs_f64();
@@ -173,7 +233,15 @@ fn run(count: usize, rooms: usize, history_max: usize, batch_max: usize) -> Run 
         writer.map_or("writer thread usage unknown".into(), |usage| usage
             .describe()),
     );
-    Run { rate, writer }
+    println!(
+        "  reads: newest {PAGE} of a room {:.1} us, a page of {PAGE} with a before {:.1} us",
+        reads.newest, reads.before
+    );
+    Run {
+        rate,
+        writer,
+        reads,
+    }
 }
 
 fn median(mut values: Vec<f64>) -> f64 {
@@ -211,8 +279,11 @@ fn main() {
             write_calls: of(|u| u.write_calls),
         }
     });
+    let newest = median(runs.iter().map(|run| run.reads.newest).collect());
+    let before = median(runs.iter().map(|run| run.reads.before).collect());
     println!(
-        "median of {}: {rate:.0} msgs/s{}",
+        "median of {}: {rate:.0} msgs/s{}; reads: newest {PAGE} {newest:.1} us, \
+         a page with a before {before:.1} us",
         runs.len(),
         writer.map_or(String::new(), |usage| format!(", {}", usage.describe())),
     );

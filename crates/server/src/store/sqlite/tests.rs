@@ -421,6 +421,147 @@ fn a_history_over_a_lowered_history_max_is_pruned_when_next_written() {
     );
 }
 
+#[test]
+fn pruning_from_marks_keeps_exactly_the_newest_also_after_a_restart() {
+    let dir = TempDir::new().unwrap();
+    let store = |history_max| {
+        SqliteStore::open(SqliteConfig {
+            history_max,
+            batch_max: 7,
+            ..config(dir.path())
+        })
+        .unwrap()
+    };
+    let newest = |store: &SqliteStore, count: usize| -> Vec<String> {
+        let history = wait(store.history("games", 1_000, None));
+        assert_eq!(history.len(), count);
+        texts(&history).into_iter().map(str::to_owned).collect()
+    };
+    let expected = |end: usize, count: usize| -> Vec<String> {
+        (end - count..end).map(|i| i.to_string()).collect()
+    };
+    // Marks every second message (history_max / PRUNE_MARKS), so most
+    // prunes walk from a mark, not from the newest.
+    let games = store(250);
+    for i in 0..1_000 {
+        games.append(chat("Games", "bo", &i.to_string(), i as i64));
+        if i % 3 == 0 {
+            games.append(chat("lobby", "bo", "noise", i as i64));
+        }
+    }
+    wait(games.flush());
+    let on_disk = committed(dir.path(), "games");
+    assert!((250..=275).contains(&on_disk), "{on_disk} on disk");
+    assert_eq!(newest(&games, 250), expected(1_000, 250));
+    // Every stored message is on the chain from the newest: nothing pruned
+    // is left behind.
+    let chain = prevs(dir.path(), "games");
+    assert!(chain[1..]
+        .iter()
+        .zip(&chain)
+        .all(|((_, prev), (id, _))| *prev == Some(*id)));
+    drop(games);
+
+    // Reopened with a lower history_max: the marks are made again from the
+    // stored messages, at the new spacing.
+    let games = store(100);
+    for i in 1_000..1_200 {
+        games.append(chat("Games", "bo", &i.to_string(), i as i64));
+    }
+    wait(games.flush());
+    let on_disk = committed(dir.path(), "games");
+    assert!((100..=110).contains(&on_disk), "{on_disk} on disk");
+    assert_eq!(newest(&games, 100), expected(1_200, 100));
+    let chain = prevs(dir.path(), "games");
+    assert!(chain[1..]
+        .iter()
+        .zip(&chain)
+        .all(|((_, prev), (id, _))| *prev == Some(*id)));
+    // The other history, not written since, is pruned when it next is; it
+    // reads as history_max meanwhile.
+    assert!(committed(dir.path(), "lobby") > 100);
+    assert_eq!(wait(games.history("lobby", 1_000, None)).len(), 100);
+}
+
+/// A `before` that is no message of the history (another history's id) is
+/// found by walking its chain from the oldest mark above it, or from the
+/// newest, also after a restart (marks made again at open), and pages never
+/// reach past history_max.
+#[test]
+fn a_before_from_another_history_pages_from_its_place() {
+    for history_max in [1_000, 100] {
+        let dir = TempDir::new().unwrap();
+        let config = || SqliteConfig {
+            history_max,
+            batch_max: 64,
+            ..config(dir.path())
+        };
+        let store = SqliteStore::open(config()).unwrap();
+        let mut games = Vec::new();
+        let mut lobby = Vec::new();
+        for i in 0..600 {
+            games.push(store.append(chat("Games", "bo", &i.to_string(), i)));
+            if i % 3 == 0 {
+                lobby.push(store.append(chat("lobby", "bo", "noise", i)));
+            }
+        }
+        wait(store.flush());
+        let readable = &games[games.len().saturating_sub(history_max)..];
+        let check = |store: &SqliteStore, reopened: bool| {
+            for &before in lobby.iter().step_by(7) {
+                let below: Vec<i64> = readable.iter().copied().filter(|&id| id < before).collect();
+                assert_eq!(
+                    ids(&wait(store.history("games", 5, Some(before)))),
+                    below[below.len().saturating_sub(5)..],
+                    "history_max {history_max}, before {before}, reopened {reopened}"
+                );
+            }
+        };
+        check(&store, false);
+        drop(store);
+        check(&SqliteStore::open(config()).unwrap(), true);
+    }
+}
+
+#[test]
+fn a_deleted_room_made_again_starts_a_new_history() {
+    let dir = TempDir::new().unwrap();
+    let store = slow_batches(dir.path(), 4);
+    wait(store.save_room(room("Games", 1)));
+    for i in 0..10 {
+        store.append(chat("Games", "bo", &format!("old {i}"), i));
+        store.append(chat("lobby", "bo", &i.to_string(), i));
+    }
+    eventually("full batches of 4", || committed(dir.path(), "games") == 10);
+    // And two pending, which the deletion's commit inserts and deletes.
+    store.append(chat("Games", "bo", "old 10", 10));
+    store.append(chat("Games", "bo", "old 11", 11));
+    wait(store.delete_room("GAMES"));
+    assert_eq!(committed(dir.path(), "games"), 0);
+    assert_eq!(committed(dir.path(), "lobby"), 10);
+    assert!(wait(store.history("games", 100, None)).is_empty());
+
+    wait(store.save_room(room("games", 2)));
+    let first = store.append(chat("games", "ann", "new 0", 20));
+    store.append(chat("games", "ann", "new 1", 21));
+    assert_eq!(
+        texts(&wait(store.history("games", 100, None))),
+        ["new 0", "new 1"]
+    );
+    wait(store.flush());
+    assert_eq!(
+        prevs(dir.path(), "games"),
+        [(first, None), (first + 1, Some(first))]
+    );
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(
+        texts(&wait(store.history("games", 100, None))),
+        ["new 0", "new 1"]
+    );
+    assert_eq!(wait(store.history("lobby", 100, None)).len(), 10);
+}
+
 /// The store's connection does not check CHECK constraints (see
 /// `schema::open`); the schema still has them for every other connection.
 #[test]
@@ -647,6 +788,132 @@ fn a_version_1_database_written_by_hand_opens_and_loads() {
     assert_eq!(private[0].recipient.as_deref(), Some("Ann"));
     assert_eq!(store.append(chat("games", "ann", "new", 14)), 44);
     assert_eq!(wait(store.history("games", 1, None))[0].id, 44);
+}
+
+/// Every stored message of `history`, oldest first, and its `prev`, read
+/// with SQL (so also from a database no store has opened).
+fn rows(dir: &Path, history: &str) -> Vec<(StoredMessage, Option<i64>)> {
+    let conn = raw(dir);
+    let has_prev: bool = conn
+        .query_row(
+            "SELECT COUNT(*) FROM pragma_table_info('messages') WHERE name = 'prev'",
+            [],
+            |row| row.get(0),
+        )
+        .unwrap();
+    let prev = if has_prev { "prev" } else { "NULL" };
+    let mut stmt = conn
+        .prepare(&format!(
+            "SELECT id, room, sender, text, kind, at, from_room, recipient, {prev}
+             FROM messages WHERE history = ?1 ORDER BY id"
+        ))
+        .unwrap();
+    let rows = stmt
+        .query_map([history], |row| {
+            let message = StoredMessage {
+                id: row.get(0)?,
+                room: row.get(1)?,
+                sender: row.get(2)?,
+                text: row.get(3)?,
+                kind: row.get(4)?,
+                at: row.get(5)?,
+                from_room: row.get(6)?,
+                recipient: row.get(7)?,
+            };
+            Ok((message, row.get(8)?))
+        })
+        .unwrap();
+    rows.map(Result::unwrap).collect()
+}
+
+fn prevs(dir: &Path, history: &str) -> Vec<(i64, Option<i64>)> {
+    rows(dir, history)
+        .into_iter()
+        .map(|(message, prev)| (message.id, prev))
+        .collect()
+}
+
+/// Version 4 chains each history through `prev` and drops the
+/// `(history, id)` index: a database at version 3 (ids with gaps, histories
+/// interleaved, a private history, the sequence above every stored id) reads
+/// the same history afterwards, pages the same, and goes on from there.
+#[test]
+fn a_version_3_database_is_chained_and_reads_the_same_history() {
+    let dir = TempDir::new().unwrap();
+    {
+        let conn = raw(dir.path());
+        for migration in &schema::MIGRATIONS[..3] {
+            conn.execute_batch(migration).unwrap();
+        }
+        conn.execute_batch(
+            "INSERT INTO rooms (key, name, created_at) VALUES
+                 ('games', 'Games', 1), ('lobby', 'lobby', 1);
+             INSERT INTO messages (id, history, room, sender, text, kind, at, from_room, recipient)
+             VALUES
+                 (3, 'games', 'Games', 'ann', 'first', 'chat', 10, NULL, NULL),
+                 (4, 'lobby', 'lobby', 'bo', 'hello', 'chat', 11, NULL, NULL),
+                 (5, 'games', 'Games', 'bo', 'waves', 'emote', 12, NULL, NULL),
+                 (6, 'lobby', 'lobby', 'cy', 'hi', 'notice', 13, NULL, NULL),
+                 (7, '@ann', '', 'bo', 'psst', 'private', 14, NULL, 'Ann'),
+                 (9, 'games', 'Games', 'cy', 'from the lobby', 'extra_room', 15, 'lobby', NULL),
+                 (10, 'lobby', 'lobby', 'ann', 'bye', 'chat', 16, NULL, NULL),
+                 (12, '@ann', '', 'cy', 'again', 'private', 17, NULL, 'Ann'),
+                 (13, 'games', 'Games', 'ann', 'last', 'chat', 18, NULL, NULL);
+             UPDATE sqlite_sequence SET seq = 20 WHERE name = 'messages';",
+        )
+        .unwrap();
+        conn.pragma_update(None, "user_version", 3).unwrap();
+    }
+    let keys = ["games", "lobby", "@ann"];
+    let before: Vec<Vec<StoredMessage>> = keys
+        .iter()
+        .map(|key| rows(dir.path(), key).into_iter().map(|(m, _)| m).collect())
+        .collect();
+
+    let store = open(dir.path());
+    for (key, messages) in keys.iter().zip(&before) {
+        assert_eq!(&wait(store.history(key, 100, None)), messages, "{key}");
+    }
+    assert_eq!(
+        prevs(dir.path(), "games"),
+        [(3, None), (5, Some(3)), (9, Some(5)), (13, Some(9))]
+    );
+    assert_eq!(
+        prevs(dir.path(), "lobby"),
+        [(4, None), (6, Some(4)), (10, Some(6))]
+    );
+    assert_eq!(prevs(dir.path(), "@ann"), [(7, None), (12, Some(7))]);
+    let conn = raw(dir.path());
+    let (version, index): (i64, i64) = conn
+        .query_row(
+            "SELECT (SELECT user_version FROM pragma_user_version),
+                    (SELECT COUNT(*) FROM sqlite_master WHERE name = 'messages_by_history')",
+            [],
+            |row| Ok((row.get(0)?, row.get(1)?)),
+        )
+        .unwrap();
+    assert_eq!((version, index), (4, 0));
+    assert_eq!(schema::last_id(&conn).unwrap(), 20);
+
+    // Pages: from a message of the history, from another history's, from a gap.
+    let page = |before| ids(&wait(store.history("games", 2, Some(before))));
+    assert_eq!(page(13), [5, 9]);
+    assert_eq!(page(5), [3]);
+    assert_eq!(page(10), [5, 9]);
+    assert_eq!(page(8), [3, 5]);
+    assert!(page(3).is_empty());
+    assert_eq!(texts(&store.load(1).unwrap()[1].recent), ["bye"]);
+
+    // New messages chain onto the migrated ones; ids go on above the sequence.
+    assert_eq!(store.append(chat("Games", "bo", "new", 19)), 21);
+    wait(store.flush());
+    assert_eq!(prevs(dir.path(), "games").last(), Some(&(21, Some(13))));
+    drop(store);
+    let store = open(dir.path());
+    assert_eq!(
+        ids(&wait(store.history("games", 100, None))),
+        [3, 5, 9, 13, 21]
+    );
 }
 
 #[test]

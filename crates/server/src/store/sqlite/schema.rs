@@ -552,6 +552,21 @@ pub(super) fn rooms(conn: &Connection) -> rusqlite::Result<Vec<(String, StoredRo
 // and stops early where the chain does: at a history's first message (`prev`
 // NULL) or at a message that was pruned (its row gone).
 
+/// The message in a row whose first columns are `id, room, sender, text,
+/// kind, at, from_room, recipient`, in that order.
+pub(super) fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMessage> {
+    Ok(StoredMessage {
+        id: row.get(0)?,
+        room: row.get(1)?,
+        sender: row.get(2)?,
+        text: row.get(3)?,
+        kind: row.get(4)?,
+        at: row.get(5)?,
+        from_room: row.get(6)?,
+        recipient: row.get(7)?,
+    })
+}
+
 /// Up to `count` stored messages along the chain from `from` (itself first),
 /// chronological. One recursive statement: a statement a message, stepped
 /// from here, made reading 50 messages 95 us instead of 70.
@@ -574,18 +589,7 @@ pub(super) fn chain(
                  WHERE chain.taken < ?2)
          SELECT id, room, sender, text, kind, at, from_room, recipient FROM chain",
     )?;
-    let rows = stmt.query_map(params![from, sql_limit(count)], |row| {
-        Ok(StoredMessage {
-            id: row.get(0)?,
-            room: row.get(1)?,
-            sender: row.get(2)?,
-            text: row.get(3)?,
-            kind: row.get(4)?,
-            at: row.get(5)?,
-            from_room: row.get(6)?,
-            recipient: row.get(7)?,
-        })
-    })?;
+    let rows = stmt.query_map(params![from, sql_limit(count)], message_from)?;
     let mut messages = rows.collect::<rusqlite::Result<Vec<_>>>()?;
     messages.reverse();
     Ok(messages)

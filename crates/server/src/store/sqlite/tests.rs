@@ -810,17 +810,7 @@ fn rows(dir: &Path, history: &str) -> Vec<(StoredMessage, Option<i64>)> {
         .unwrap();
     let rows = stmt
         .query_map([history], |row| {
-            let message = StoredMessage {
-                id: row.get(0)?,
-                room: row.get(1)?,
-                sender: row.get(2)?,
-                text: row.get(3)?,
-                kind: row.get(4)?,
-                at: row.get(5)?,
-                from_room: row.get(6)?,
-                recipient: row.get(7)?,
-            };
-            Ok((message, row.get(8)?))
+            Ok((schema::message_from(row)?, row.get(8)?))
         })
         .unwrap();
     rows.map(Result::unwrap).collect()

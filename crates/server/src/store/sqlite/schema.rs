@@ -568,8 +568,8 @@ pub(super) fn message_from(row: &rusqlite::Row<'_>) -> rusqlite::Result<StoredMe
 }
 
 /// Up to `count` stored messages along the chain from `from` (itself first),
-/// chronological. One recursive statement: a statement a message, stepped
-/// from here, made reading 50 messages 95 us instead of 70.
+/// chronological. One recursive statement for the whole walk: stepping
+/// from here with one lookup a message read 50 messages in 95 us, this in 70.
 pub(super) fn chain(
     conn: &Connection,
     from: i64,

@@ -228,9 +228,17 @@ impl Decoder for LineCodec {
 /// Removes control characters (C0 but tab, DEL, C1): every terminal escape
 /// sequence loses its ESC/CSI and shows as harmless text.
 pub fn sanitize(text: &str) -> String {
-    text.chars()
-        .filter(|&c| c == '\t' || !(c.is_control() || is_bidi_control(c)))
-        .collect()
+    // Nearly every line has nothing to remove: copy it whole then, rather
+    // than growing a string a character at a time.
+    if text.chars().all(keeps) {
+        return text.to_owned();
+    }
+    text.chars().filter(|&c| keeps(c)).collect()
+}
+
+/// Whether [`sanitize`] keeps `c`.
+fn keeps(c: char) -> bool {
+    c == '\t' || !(c.is_control() || is_bidi_control(c))
 }
 
 /// Bidi embeddings, overrides and isolates: they can make the rest of a line

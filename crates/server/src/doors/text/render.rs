@@ -323,7 +323,9 @@ pub(super) fn item_text(item: &TextItem) -> String {
 
 /// Renders one event as the plain-text lines an nc or telnet user reads.
 pub fn plain_text(event: &Event) -> String {
-    let mut out = String::with_capacity(64);
+    // An event's weight is about its size on the wire: a room message's
+    // line fits in it without growing.
+    let mut out = String::with_capacity(event.weight().max(64));
     match event {
         Event::History {
             room,

@@ -92,11 +92,11 @@ pub struct RoomMessage {
     /// Unix milliseconds, UTC.
     pub at: i64,
     /// The room it was said in.
-    pub room: String,
+    pub room: Arc<str>,
     /// The sender's screen name when they said it.
-    pub from: String,
+    pub from: Arc<str>,
     /// What they said, one line.
-    pub text: String,
+    pub text: Arc<str>,
     /// Chat, emote, or sent in from another room.
     pub kind: MessageKind,
 }
@@ -712,8 +712,8 @@ impl Event {
     /// The room this event is about, if one.
     pub fn room(&self) -> Option<&str> {
         match self {
-            Event::Message(RoomMessage { room, .. })
-            | Event::Joined { room, .. }
+            Event::Message(RoomMessage { room, .. }) => Some(room),
+            Event::Joined { room, .. }
             | Event::Left { room, .. }
             | Event::NickChanged { room, .. }
             | Event::AwayChanged { room, .. }

@@ -195,9 +195,9 @@ fn run(count: usize, rooms: usize, history_max: usize, batch_max: usize) -> Run 
     let messages: Vec<StoredMessage> = (0..count)
         .map(|i| StoredMessage {
             id: 0,
-            room: room_name(i % rooms),
-            sender: format!("user{:04}", i % 1_000),
-            text: format!("message {i:>10} of the throughput run, padded to 64 bytes.."),
+            room: room_name(i % rooms).into(),
+            sender: format!("user{:04}", i % 1_000).into(),
+            text: format!("message {i:>10} of the throughput run, padded to 64 bytes..").into(),
             kind: MessageKind::Chat,
             at: now + i as i64,
             from_room: None,

@@ -425,7 +425,7 @@ mod tests {
         let batch = outbox.next_batch().await;
         assert_eq!(batch.deliveries.len(), 1);
         assert!(
-            matches!(batch.deliveries[0].event(), Some(Event::Message(m)) if m.text == "during")
+            matches!(batch.deliveries[0].event(), Some(Event::Message(m)) if &*m.text == "during")
         );
     }
 

@@ -1183,7 +1183,7 @@ mod tests {
         }
         assert!(ids.windows(2).all(|pair| pair[0] < pair[1]), "{ids:?}");
         let entry = games.join(member(2, "bob"), true, false).unwrap();
-        let texts: Vec<_> = entry.recent.iter().map(|m| m.text.as_str()).collect();
+        let texts: Vec<_> = entry.recent.iter().map(|m| &*m.text).collect();
         assert_eq!(texts, ["two", "three", "four"]);
         assert_eq!(
             entry.recent.iter().map(|m| m.id).collect::<Vec<_>>(),

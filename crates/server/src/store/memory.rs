@@ -6,6 +6,7 @@
 //! is ready at once and there is never a problem to report. One std `Mutex`
 //! guards the state; each critical section is a map lookup and a push.
 
+use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
@@ -34,6 +35,17 @@ struct State {
 pub struct MemoryStore {
     history_max: usize,
     state: Mutex<State>,
+}
+
+/// The history under `key`, made if new: the key is copied only then.
+fn history_of<'a>(
+    histories: &'a mut HashMap<String, VecDeque<StoredMessage>>,
+    key: Cow<'_, str>,
+) -> &'a mut VecDeque<StoredMessage> {
+    if !histories.contains_key(&*key) {
+        return histories.entry(key.into_owned()).or_default();
+    }
+    histories.get_mut(&*key).expect("just found")
 }
 
 /// A reply that is already known.
@@ -104,12 +116,11 @@ impl Store for MemoryStore {
     }
 
     fn append(&self, mut message: StoredMessage) -> i64 {
-        let key = history_key(&message);
         let mut state = self.lock();
         state.last_id += 1;
         let id = state.last_id;
         message.id = id;
-        let history = state.histories.entry(key).or_default();
+        let history = history_of(&mut state.histories, history_key(&message));
         history.push_back(message);
         while history.len() > self.history_max {
             history.pop_front();
@@ -118,13 +129,12 @@ impl Store for MemoryStore {
     }
 
     fn append_with_id(&self, message: StoredMessage) {
-        let key = history_key(&message);
         let mut state = self.lock();
         if message.id <= state.last_id {
             return;
         }
         state.last_id = message.id;
-        let history = state.histories.entry(key).or_default();
+        let history = history_of(&mut state.histories, history_key(&message));
         history.push_back(message);
         while history.len() > self.history_max {
             history.pop_front();

@@ -20,7 +20,9 @@
 pub mod memory;
 pub mod sqlite;
 
+use std::borrow::Cow;
 use std::io;
+use std::sync::Arc;
 
 use banter_proto::names::fold;
 use banter_proto::RoomModes;
@@ -75,9 +77,9 @@ pub struct StoredMessage {
     pub id: i64,
     /// Display name of the room it was said in: for `ExtraRoom` the target room,
     /// for `Private` empty.
-    pub room: String,
-    pub sender: String,
-    pub text: String,
+    pub room: Arc<str>,
+    pub sender: Arc<str>,
+    pub text: Arc<str>,
     pub kind: MessageKind,
     pub at: Millis,
     /// `ExtraRoom`: the room the sender was in.
@@ -89,10 +91,14 @@ pub struct StoredMessage {
 /// The history a message belongs to: its room's key, or for a private message
 /// `@` and the recipient's key. Room names cannot contain `@`, so the two
 /// never collide; `history("@bob", n, None)` reads what was said privately to bob.
-pub fn history_key(message: &StoredMessage) -> String {
+/// A room already in folded form (the usual case) is its own key, not copied.
+pub fn history_key(message: &StoredMessage) -> Cow<'_, str> {
     match message.kind {
-        MessageKind::Private => format!("@{}", fold(message.recipient.as_deref().unwrap_or(""))),
-        _ => fold(&message.room),
+        MessageKind::Private => {
+            format!("@{}", fold(message.recipient.as_deref().unwrap_or(""))).into()
+        }
+        _ if message.room.bytes().any(|b| b.is_ascii_uppercase()) => fold(&message.room).into(),
+        _ => Cow::Borrowed(&message.room),
     }
 }
 
@@ -266,9 +272,9 @@ pub(crate) mod checks {
     pub(crate) fn chat(room: &str, sender: &str, text: &str, at: Millis) -> StoredMessage {
         StoredMessage {
             id: 0,
-            room: room.to_owned(),
-            sender: sender.to_owned(),
-            text: text.to_owned(),
+            room: room.into(),
+            sender: sender.into(),
+            text: text.into(),
             kind: MessageKind::Chat,
             at,
             from_room: None,
@@ -284,7 +290,7 @@ pub(crate) mod checks {
     }
 
     pub(crate) fn texts(messages: &[StoredMessage]) -> Vec<&str> {
-        messages.iter().map(|m| m.text.as_str()).collect()
+        messages.iter().map(|m| &*m.text).collect()
     }
 
     pub(crate) fn rooms_are_saved_updated_and_deleted(store: &dyn Store) {
@@ -371,10 +377,7 @@ pub(crate) mod checks {
         }
         let games = wait(store.history("games", 10, None));
         assert_eq!(games.len(), 2);
-        assert_eq!(
-            (games[0].kind, games[0].text.as_str()),
-            (emote.kind, "waves")
-        );
+        assert_eq!((games[0].kind, &*games[0].text), (emote.kind, "waves"));
         assert_eq!(
             StoredMessage {
                 id: 0,

@@ -250,9 +250,9 @@ async fn apply(
             }
             let message = StoredMessage {
                 id: sequence as i64,
-                room: room.name().to_string(),
-                sender,
-                text,
+                room: room.name().shared(),
+                sender: sender.into(),
+                text: text.into(),
                 kind,
                 at,
                 from_room,

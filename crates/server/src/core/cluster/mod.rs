@@ -538,8 +538,8 @@ impl Cluster {
             session: sender.into(),
             skip_sender: except.is_some(),
             kind: message.kind.into(),
-            sender: message.sender,
-            text: message.text,
+            sender: message.sender.to_string(),
+            text: message.text.to_string(),
             at,
             from_room: message.from_room,
         };

@@ -65,7 +65,7 @@ impl UserState {
             } => self.join(&room, password, if_epoch, since).await,
             Request::Create { room } => self.create(&room).await,
             Request::Part { room, message } => self.part(&room, message),
-            Request::Say { room, kind, text } => self.say(room.as_deref(), kind, text).await,
+            Request::Say { room, kind, text } => self.say(room.as_deref(), kind, &text).await,
             Request::SayElsewhere { room, from, text } => {
                 self.say_elsewhere(&room, from.as_deref(), text).await
             }
@@ -240,8 +240,12 @@ impl UserState {
     pub(in crate::core) fn room_for(&self, name: Option<&str>) -> Result<Arc<Room>, Refusal> {
         match name {
             Some(name) => {
-                let key = banter_proto::names::fold(name);
-                if let Some(room) = self.rooms.iter().find(|r| r.name().key() == key) {
+                // A key is the folded (lowercased) name: no copy needed to match it.
+                if let Some(room) = self
+                    .rooms
+                    .iter()
+                    .find(|r| r.name().key().eq_ignore_ascii_case(name))
+                {
                     return Ok(Arc::clone(room));
                 }
                 match self.hub.room(name) {
@@ -266,13 +270,13 @@ impl UserState {
         &self,
         room: &Room,
         kind: MessageKind,
-        text: String,
+        text: &str,
     ) -> StoredMessage {
         StoredMessage {
             id: 0,
-            room: room.name().to_string(),
-            sender: self.registered_nick().to_string(),
-            text,
+            room: room.name().shared(),
+            sender: self.registered_nick().shared(),
+            text: text.into(),
             kind,
             at: now_millis(),
             from_room: None,

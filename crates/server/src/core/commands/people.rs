@@ -35,9 +35,9 @@ impl UserState {
         if services.config.store_private_messages && self.hub.cluster().is_none() {
             services.store.append(StoredMessage {
                 id: 0,
-                room: String::new(),
-                sender: self.registered_nick().to_string(),
-                text: text.clone(),
+                room: "".into(),
+                sender: self.registered_nick().shared(),
+                text: text.as_str().into(),
                 kind: MessageKind::Private,
                 at,
                 from_room: None,

@@ -257,7 +257,7 @@ impl UserState {
         &mut self,
         room: Option<&str>,
         kind: SayKind,
-        text: String,
+        text: &str,
     ) -> Result<(), Refusal> {
         let room = self.room_for(room)?;
         let (kind, except) = match kind {
@@ -297,7 +297,7 @@ impl UserState {
         &mut self,
         room: &str,
         kind: SayKind,
-        text: String,
+        text: &str,
     ) -> Result<RoomMessage, Refusal> {
         let room = match self.room_for(Some(room)) {
             Ok(room) => room,
@@ -346,7 +346,7 @@ impl UserState {
                 room: target.name().to_string(),
             });
         }
-        let mut message = self.message(&target, MessageKind::ExtraRoom, text);
+        let mut message = self.message(&target, MessageKind::ExtraRoom, &text);
         message.from_room = Some(here.name().to_string());
         let said = self.say_in(&target, message, None).await?;
         self.hub

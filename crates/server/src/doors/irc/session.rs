@@ -796,7 +796,7 @@ impl Session {
                 }
             } else if let Some(room) = room_of(target) {
                 self.flush(replies);
-                match self.user.say_to_others(room, kind, text.clone()).await {
+                match self.user.say_to_others(room, kind, &text).await {
                     Ok(said) if echo => render::message(&mut out, &said, command, timed),
                     Ok(_) => {}
                     Err(refusal) if !notice => replies.refusal(command, target, "", &refusal),

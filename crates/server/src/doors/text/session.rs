@@ -201,7 +201,7 @@ impl Session {
     /// A chat line for the user's room (blank lines say nothing).
     async fn chat(&mut self, text: &str) {
         if !text.trim().is_empty() {
-            let said = self.user.say(None, SayKind::Chat, text.to_owned()).await;
+            let said = self.user.say(None, SayKind::Chat, text).await;
             self.user.answer(said);
         }
     }

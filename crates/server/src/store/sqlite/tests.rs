@@ -360,7 +360,7 @@ fn pruning_keeps_the_disk_near_history_max_per_room() {
     assert_eq!(committed(dir.path(), "lobby"), 1);
     let games = wait(store.history("games", 1_000, None));
     assert_eq!(games.len(), 20);
-    assert_eq!(games[0].text, "180");
+    assert_eq!(&*games[0].text, "180");
 }
 
 #[test]
@@ -415,10 +415,7 @@ fn a_history_over_a_lowered_history_max_is_pruned_when_next_written() {
     assert_eq!(committed(dir.path(), "lobby"), 1);
     let games = wait(store.history("games", 1_000, None));
     assert_eq!(games.len(), 20);
-    assert_eq!(
-        (games[0].text.as_str(), games[19].text.as_str()),
-        ("81", "100")
-    );
+    assert_eq!((&*games[0].text, &*games[19].text), ("81", "100"));
 }
 
 #[test]
@@ -968,7 +965,7 @@ fn failing_writes_are_retried_reported_and_bounded() {
         .contains("20 messages could not be saved"));
     let queued = wait(store.history("lobby", 100, None));
     assert_eq!(queued.len(), 50);
-    assert_eq!(queued[49].text, "49");
+    assert_eq!(&*queued[49].text, "49");
 
     blocker.execute_batch("COMMIT").unwrap();
     eventually("the retry", || store.problem().is_none());

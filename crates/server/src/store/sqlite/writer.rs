@@ -565,7 +565,7 @@ impl Writer {
                     .unwrap_or_else(|| Instant::now() + self.limits.batch_interval),
             );
         }
-        let key = history_key(&message);
+        let key = history_key(&message).into_owned();
         let prev = match self.histories.get_mut(&key) {
             Some(history) => history.newest.replace(message.id),
             None => {

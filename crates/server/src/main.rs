@@ -91,7 +91,27 @@ fn start() -> anyhow::Result<()> {
         .init();
     allocator::tune();
     let file_limit = rlimit::increase_nofile_limit(u64::MAX);
-    tokio::runtime::Runtime::new()?.block_on(serve(config, file_limit))
+    let (runtime, threads) = runtime()?;
+    runtime.block_on(serve(config, file_limit, threads))
+}
+
+/// The async runtime, and how many threads run its tasks. With one CPU
+/// (a small VM, a container's CPU quota, `taskset`) everything runs on this
+/// thread: the multi-threaded scheduler's one worker cost 15-20% more CPU
+/// per message in small rooms (BENCHMARKS.md, "Issue 23, round 6"), for
+/// nothing a single core could use. Blocking work (password hashing,
+/// opening the store) goes to tokio's blocking threads either way, and the
+/// SQLite writer has its own.
+fn runtime() -> std::io::Result<(tokio::runtime::Runtime, usize)> {
+    let cpus = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let runtime = if cpus == 1 {
+        tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()?
+    } else {
+        tokio::runtime::Runtime::new()?
+    };
+    Ok((runtime, cpus))
 }
 
 /// SIGHUP: new TLS handshakes use the certificate and key as they are on disk
@@ -137,7 +157,11 @@ fn bind_optional(addr: Option<SocketAddr>, flag: &str) -> anyhow::Result<Option<
     addr.map(|addr| bind_flag(addr, flag)).transpose()
 }
 
-async fn serve(config: Config, file_limit: std::io::Result<u64>) -> anyhow::Result<()> {
+async fn serve(
+    config: Config,
+    file_limit: std::io::Result<u64>,
+    threads: usize,
+) -> anyhow::Result<()> {
     let https = config.has_certificate() && config.http_tls == Switch::On;
     // Every listener first, before anything is logged or written: a busy port
     // is one error line, and leaves no new data directory behind.
@@ -150,6 +174,10 @@ async fn serve(config: Config, file_limit: std::io::Result<u64>) -> anyhow::Resu
         irc_tls: bind_optional(config.irc_tls_listen.0, "--irc-tls-listen")?,
     };
     log_file_limit(file_limit);
+    match threads {
+        1 => info!("runtime: one thread (one CPU available)"),
+        n => info!("runtime: {n} worker threads (one per CPU)"),
+    }
     match config.in_memory {
         true => info!("store: in memory (--in-memory); nothing survives a restart"),
         false => info!(data_dir = %config.data_dir.display(), "store: SQLite on disk"),

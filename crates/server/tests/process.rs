@@ -116,6 +116,71 @@ async fn an_idle_server_uses_no_cpu() {
     assert!(used <= 3, "idle server used {used} ticks in 2 s");
 }
 
+/// banterd pinned to CPU 0 with `taskset`, as on a machine with one CPU.
+fn start_on_one_cpu(args: &[&str]) -> Banterd {
+    let mut taskset = Command::new("taskset");
+    taskset.args(["--cpu-list", "0", env!("CARGO_BIN_EXE_banterd")]);
+    Banterd::start_via(taskset, args, &[])
+}
+
+/// With one CPU every task runs on the main thread: chat, a password hashed
+/// on a blocking thread, the SQLite writer's history across a restart, and
+/// no CPU while idle all work there as with one worker per CPU.
+#[tokio::test]
+async fn on_one_cpu_the_server_runs_on_one_thread_and_does_everything() {
+    let dir = tempfile::tempdir().unwrap();
+    let data = dir.path().to_str().unwrap();
+    let mut server = start_on_one_cpu(&["--data-dir", data]);
+    assert!(server
+        .log
+        .lock()
+        .unwrap()
+        .contains("runtime: one thread (one CPU available)"));
+    let mut alice = server.login("alice").await;
+    alice.send(":n vault").await;
+    alice.expect("created room vault; you are in it").await;
+    alice.lock_room("alice", "vault", "open sesame").await;
+    let mut bob = server.login("bob").await;
+    bob.send(":cr vault").await;
+    bob.answer_hidden("password for vault", "open sesame").await;
+    bob.expect("you are now in vault with 1 other").await;
+    alice.expect("* bob joined vault").await;
+    alice.send("the gold is under the floor").await;
+    bob.expect("[vault] alice: the gold is under the floor")
+        .await;
+    bob.send("which floor?").await;
+    alice.expect("[vault] bob: which floor?").await;
+
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let before = server.cpu_ticks();
+    tokio::time::sleep(Duration::from_secs(2)).await;
+    let used = server.cpu_ticks() - before;
+    assert!(used <= 3, "idle server used {used} ticks in 2 s");
+
+    server.signal("TERM");
+    for client in [&mut alice, &mut bob] {
+        client.expect_closed().await;
+    }
+    assert!(server.wait_exit(Duration::from_secs(5)).success());
+
+    let server = start_on_one_cpu(&["--data-dir", data]);
+    let mut carol = server.login("carol").await;
+    carol.send(":cr vault").await;
+    carol
+        .answer_hidden("password for vault", "open sesame")
+        .await;
+    carol.expect("you are now in vault with nobody else").await;
+    carol.expect("you are the host of vault").await;
+    carol.expect("-- last 2 messages in vault (UTC) --").await;
+    for want in ["alice: the gold is under the floor", "bob: which floor?"] {
+        let line = carol.line().await;
+        assert!(line.ends_with(&format!("] [vault] {want}")), "{line:?}");
+    }
+    carol
+        .expect("-- end of history; new messages follow --")
+        .await;
+}
+
 #[tokio::test]
 async fn running_out_of_file_descriptors_is_survived() {
     let mut shell = Command::new("sh");

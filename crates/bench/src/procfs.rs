@@ -12,6 +12,8 @@ use anyhow::{bail, Context};
 pub struct Sample {
     /// User plus system CPU time of all its threads so far.
     pub cpu: Duration,
+    /// The system (kernel) part of `cpu`.
+    pub system: Duration,
     /// Resident memory now, in KiB.
     pub rss_kib: u64,
     /// Highest resident memory so far, in KiB.
@@ -28,8 +30,10 @@ pub fn sample(pid: Option<u32>) -> anyhow::Result<Sample> {
         .with_context(|| format!("cannot read {dir}/stat"))?;
     let status = std::fs::read_to_string(format!("{dir}/status"))
         .with_context(|| format!("cannot read {dir}/status"))?;
+    let (cpu, system) = cpu_time(&stat, rustix::param::clock_ticks_per_second())?;
     Ok(Sample {
-        cpu: cpu_time(&stat, rustix::param::clock_ticks_per_second())?,
+        cpu,
+        system,
         rss_kib: status_kib(&status, "VmRSS:").unwrap_or(0),
         peak_kib: status_kib(&status, "VmHWM:").unwrap_or(0),
     })
@@ -43,19 +47,21 @@ pub fn sample_all(pids: &[u32]) -> anyhow::Result<Option<Sample>> {
         let one = sample(Some(pid))?;
         let sum = total.get_or_insert(Sample {
             cpu: Duration::ZERO,
+            system: Duration::ZERO,
             rss_kib: 0,
             peak_kib: 0,
         });
         sum.cpu += one.cpu;
+        sum.system += one.system;
         sum.rss_kib += one.rss_kib;
         sum.peak_kib += one.peak_kib;
     }
     Ok(total)
 }
 
-/// utime + stime from a stat line; fields are counted after the `)` that ends
-/// the command name, which may itself hold spaces.
-fn cpu_time(stat: &str, ticks_per_second: u64) -> anyhow::Result<Duration> {
+/// utime + stime, and stime, from a stat line; fields are counted after the
+/// `)` that ends the command name, which may itself hold spaces.
+fn cpu_time(stat: &str, ticks_per_second: u64) -> anyhow::Result<(Duration, Duration)> {
     let Some((_, after_name)) = stat.rsplit_once(')') else {
         bail!("unexpected /proc stat line");
     };
@@ -68,10 +74,10 @@ fn cpu_time(stat: &str, ticks_per_second: u64) -> anyhow::Result<Duration> {
             .parse()
             .context("bad /proc stat field")
     };
-    let ticks = next()? + next()?;
-    Ok(Duration::from_secs_f64(
-        ticks as f64 / ticks_per_second.max(1) as f64,
-    ))
+    let (user, system) = (next()?, next()?);
+    let seconds =
+        |ticks: u64| Duration::from_secs_f64(ticks as f64 / ticks_per_second.max(1) as f64);
+    Ok((seconds(user + system), seconds(system)))
 }
 
 fn status_kib(status: &str, key: &str) -> Option<u64> {
@@ -91,7 +97,10 @@ mod tests {
     #[test]
     fn stat_fields_are_found_after_a_name_with_spaces() {
         let stat = "42 (my prog) S 1 42 42 0 -1 4194560 100 0 0 0 250 50 0 0 20 0 3 0";
-        assert_eq!(cpu_time(stat, 100).unwrap(), Duration::from_secs(3));
+        assert_eq!(
+            cpu_time(stat, 100).unwrap(),
+            (Duration::from_secs(3), Duration::from_millis(500))
+        );
     }
 
     #[test]

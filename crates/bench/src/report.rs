@@ -43,6 +43,10 @@ impl Latency {
 pub struct ServerUse {
     /// CPU time (user + system, all threads) during the window.
     pub cpu_seconds: f64,
+    /// The system (kernel) part of `cpu_seconds`: on loopback the receiver's
+    /// TCP input runs in the sender's `sendto`, so this is the part a
+    /// server's own code cannot cut.
+    pub system_seconds: f64,
     /// That as a share of one core.
     pub cpu_percent: f64,
     /// CPU time per delivery in the window, in microseconds.
@@ -258,12 +262,17 @@ fn rows(report: &Report) -> Vec<(&'static str, String)> {
         rows.push((
             "server cpu",
             format!(
-                "{:.1}% of a core ({:.3} s){}",
+                "{:.1}% of a core ({:.3} s, {:.3} s of it system){}",
                 server.cpu_percent,
                 server.cpu_seconds,
+                server.system_seconds,
                 server
                     .cpu_us_per_delivery
-                    .map(|us| format!(", {us:.3} us per delivery"))
+                    .map(|us| {
+                        let system =
+                            us * server.system_seconds / server.cpu_seconds.max(f64::EPSILON);
+                        format!(", {us:.3} us per delivery ({system:.3} us system)")
+                    })
                     .unwrap_or_default()
             ),
         ));

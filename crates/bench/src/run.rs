@@ -315,9 +315,11 @@ fn summarize(s: Summary<'_>) -> Report {
     report.generator_cpu_percent = 100.0 * s.generator_cpu.as_secs_f64() / s.window_seconds;
     if let Some((before, start, end)) = s.server {
         let cpu = end.cpu.saturating_sub(start.cpu).as_secs_f64();
+        let system = end.system.saturating_sub(start.system).as_secs_f64();
         let grown_kib = end.rss_kib.saturating_sub(before.rss_kib);
         report.server = Some(ServerUse {
             cpu_seconds: cpu,
+            system_seconds: system,
             cpu_percent: 100.0 * cpu / s.window_seconds,
             cpu_us_per_delivery: (report.delivered_in_window > 0)
                 .then(|| cpu * 1e6 / report.delivered_in_window as f64),

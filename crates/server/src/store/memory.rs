@@ -48,6 +48,24 @@ fn history_of<'a>(
     histories.get_mut(&*key).expect("just found")
 }
 
+/// Adds `message` to `history`, which keeps the newest `max`. The history
+/// grows by doubling, but never past `max`, and not at all while full (the
+/// oldest goes first): left to double, a full history of the default
+/// 10,000 would hold 16,384 slots, 60% more than it uses.
+fn keep_newest(history: &mut VecDeque<StoredMessage>, message: StoredMessage, max: usize) {
+    if max == 0 {
+        return;
+    }
+    if history.len() >= max {
+        history.pop_front();
+    }
+    if history.len() == history.capacity() {
+        let grown = (history.capacity() * 2).max(4).min(max);
+        history.reserve_exact(grown - history.len());
+    }
+    history.push_back(message);
+}
+
 /// A reply that is already known.
 fn ready<T>(result: Result<T, StoreError>) -> Reply<T> {
     let (tx, rx) = oneshot::channel();
@@ -121,10 +139,7 @@ impl Store for MemoryStore {
         let id = state.last_id;
         message.id = id;
         let history = history_of(&mut state.histories, history_key(&message));
-        history.push_back(message);
-        while history.len() > self.history_max {
-            history.pop_front();
-        }
+        keep_newest(history, message, self.history_max);
         id
     }
 
@@ -135,10 +150,7 @@ impl Store for MemoryStore {
         }
         state.last_id = message.id;
         let history = history_of(&mut state.histories, history_key(&message));
-        history.push_back(message);
-        while history.len() > self.history_max {
-            history.pop_front();
-        }
+        keep_newest(history, message, self.history_max);
     }
 
     fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {
@@ -185,6 +197,27 @@ impl Store for MemoryStore {
 mod tests {
     use super::super::checks;
     use super::*;
+
+    #[test]
+    fn a_full_history_keeps_the_newest_in_exactly_its_slots() {
+        let store = MemoryStore::new(100);
+        for i in 0..1_000 {
+            store.append(checks::chat("Lobby", "ann", &i.to_string(), 0));
+        }
+        let state = store.lock();
+        let history = &state.histories["lobby"];
+        assert_eq!(history.len(), 100);
+        assert_eq!(history.capacity(), 100);
+        assert_eq!(&*history[0].text, "900");
+        assert_eq!(&*history[99].text, "999");
+    }
+
+    #[test]
+    fn a_store_that_keeps_no_history_keeps_none() {
+        let store = MemoryStore::new(0);
+        store.append(checks::chat("lobby", "ann", "gone", 0));
+        assert!(checks::wait(store.history("lobby", 10, None)).is_empty());
+    }
 
     #[test]
     fn rooms_are_saved_updated_and_deleted() {

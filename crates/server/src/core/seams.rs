@@ -128,7 +128,7 @@ impl Courier for InProcessBroker {
         else {
             return false;
         };
-        outbox.offer(Delivery::new(event));
+        outbox.offer_now(Delivery::new(event));
         true
     }
 

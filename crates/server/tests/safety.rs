@@ -205,64 +205,6 @@ async fn a_socket_that_accepts_nothing_is_dropped_after_the_stall_timeout() {
     server.stop().await;
 }
 
-/// Lines that come slower than the writer's coalescing window are written
-/// from the sender's task (the express lane) while the receiver's writer
-/// has nothing to do. When a client stops reading, one such write finds
-/// its socket nearly full and goes out in part: the rest must follow,
-/// whole and first, and nothing may be torn, doubled or reordered.
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn lines_written_at_once_to_a_client_that_stopped_reading_arrive_whole_and_in_order() {
-    let server = TestServer::start_with(|c| {
-        c.rate_limit = 0;
-        c.input_byte_rate = 0;
-        c.outbox_bytes = 16 * 1024;
-        c.max_line_bytes = 64 * 1024;
-    })
-    .await;
-    let mut alice = server.login("alice").await;
-    let stuck = non_reader(&server, "stuck").await;
-    alice.expect("* stuck joined lobby").await;
-    // 8 MB: more than the stuck client's socket buffers hold.
-    const SENT: usize = 400;
-    let body = |seq: usize| format!("{seq} {}", "q".repeat(20_000 + seq % 300));
-    for seq in 0..SENT {
-        alice.send(&body(seq)).await;
-        // Past the coalescing window (4 ms), so the writer is idle again.
-        tokio::time::sleep(Duration::from_millis(6)).await;
-    }
-    let mut stuck = {
-        let (read, write) = stuck.into_split();
-        Client::from_halves(read, write)
-    };
-    stuck.skip_greeting().await;
-    stuck.expect_prefix("hello stuck").await;
-    let (mut received, mut missed, mut next) = (0, 0, 0);
-    while received + missed < SENT {
-        let line = stuck.line().await;
-        if let Some(text) = line.strip_prefix("[lobby] alice: ") {
-            let seq: usize = text.split(' ').next().unwrap().parse().unwrap();
-            assert!(seq >= next, "line {seq} came after line {next}");
-            let whole = body(seq);
-            assert!(
-                text == whole,
-                "line {seq} arrived torn: {} bytes of {}",
-                text.len(),
-                whole.len()
-            );
-            next = seq + 1;
-            received += 1;
-        } else if let Some(rest) = line.strip_prefix("you missed ") {
-            missed += rest.split(' ').next().unwrap().parse::<usize>().unwrap();
-        } else {
-            panic!("unexpected {line:?}");
-        }
-    }
-    eprintln!("the stuck client got {received} lines and was told it missed {missed}");
-    assert!(missed > 0, "the client's buffers never filled");
-    assert_eq!(received + missed, SENT);
-    server.stop().await;
-}
-
 #[tokio::test]
 async fn a_flooding_client_is_slowed_down_without_losing_lines() {
     let server = TestServer::start_with(|c| {

@@ -52,12 +52,6 @@ pub trait Audience: Send + Sync + 'static {
     ) -> usize;
 }
 
-/// An event is sent at once (`Outbox::offer_now`) to at most this many
-/// members: past them the writes are left to the members' writers, which
-/// coalesce and which a multi-threaded runtime spreads over its threads,
-/// and the room's lock is never held across more system calls than this.
-const SENT_AT_ONCE: usize = 4;
-
 /// The outboxes of a room's members on this node, in order of arrival.
 #[derive(Debug, Default)]
 pub struct LocalAudience {
@@ -83,11 +77,7 @@ impl LocalAudience {
         let delivery = Delivery::new(event);
         let mut offered = 0;
         for (_, outbox) in self.members.iter().filter(|(id, _)| Some(*id) != except) {
-            if offered < SENT_AT_ONCE {
-                outbox.offer_now(Arc::clone(&delivery));
-            } else {
-                outbox.offer(Arc::clone(&delivery));
-            }
+            outbox.offer(Arc::clone(&delivery));
             offered += 1;
         }
         offered

@@ -15,16 +15,8 @@
 //! room traffic is set aside (still bounded by the same limit) and only
 //! replies go out, so nothing can end the terminal's concealed input early.
 //!
-//! A connection whose door can write without waiting (plain TCP) gives its
-//! outbox an [`Express`] lane: a delivery offered with
-//! [`Outbox::offer_now`] while nothing is queued, no write is in flight and
-//! nothing is held or missed goes to the socket from the offering task at
-//! once, so the writer's task is not woken for it (in small rooms that
-//! wake-up was a good part of a message's cost). What the socket does not
-//! take at once is queued, first, for the writer.
-//!
 //! The lock is a std `Mutex`: every critical section is a few pointer moves,
-//! or one express write that does not wait, never held across an `.await`.
+//! never held across an `.await`.
 
 use std::collections::VecDeque;
 use std::sync::{Arc, Mutex, MutexGuard};
@@ -38,33 +30,13 @@ use crate::core::delivery::{Delivery, DoorItem, Payload, RequestTag};
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(super) enum Offer {
     Queued,
-    /// Sent at once, on the express lane.
-    Sent,
     /// The queue was full; the client will be told it missed messages.
     Dropped,
     /// The session is gone.
     Closed,
 }
 
-/// A connection's way to send a delivery from the task that offers it;
-/// see the module docs. Implemented by the doors that can.
-pub trait Express: Send + Sync + 'static {
-    /// Sends `delivery` now, as far as the connection takes it without
-    /// waiting. Called under the outbox's lock, only while nothing is queued
-    /// and no write is in flight: it must not wait.
-    fn send_now(&self, delivery: &Delivery) -> SentNow;
-}
-
-/// How much of a delivery an [`Express`] lane sent.
-pub enum SentNow {
-    All,
-    /// Nothing: it is queued for the writer as usual.
-    Nothing,
-    /// Part of it: the rest, which the writer sends before anything else.
-    Part(Payload),
-}
-
-#[derive(Default)]
+#[derive(Debug, Default)]
 struct State {
     queue: VecDeque<Arc<Delivery>>,
     /// Room traffic set aside while held.
@@ -85,13 +57,10 @@ struct State {
     /// The writer draining this outbox ended (its connection failed or
     /// stalled, or it was stopped) and no other has taken its place.
     writer_ended: bool,
-    /// The writer took a batch and has not finished writing it.
-    writing: bool,
-    /// The connection's express lane, while its writer runs.
-    express: Option<Arc<dyn Express>>,
 }
 
 /// One session's outgoing queue; see the module docs.
+#[derive(Debug)]
 pub struct Outbox {
     limit: u32,
     /// Most bytes queued, replies included.
@@ -150,42 +119,11 @@ impl Outbox {
 
     /// Queues room traffic unless the queue is over its byte limit.
     pub(super) fn offer(&self, delivery: Arc<Delivery>) -> Offer {
-        self.offer_or_send(delivery, false)
-    }
-
-    /// Like [`Outbox::offer`], but sends `delivery` at once on the express
-    /// lane if the connection has one and is idle (see the module docs).
-    pub(super) fn offer_now(&self, delivery: Arc<Delivery>) -> Offer {
-        self.offer_or_send(delivery, true)
-    }
-
-    fn offer_or_send(&self, delivery: Arc<Delivery>, now: bool) -> Offer {
+        let cost = bytes(delivery.cost());
         let mut state = self.lock();
         if state.closed {
             return Offer::Closed;
         }
-        let idle = now
-            && !state.held
-            && !state.writing
-            && state.queue.is_empty()
-            && state.missed.is_empty();
-        if let Some(express) = state.express.as_ref().filter(|_| idle) {
-            match express.send_now(&delivery) {
-                SentNow::All => return Offer::Sent,
-                SentNow::Nothing => {}
-                // The rest is queued, whatever the limit: it is part of a
-                // line already on its way.
-                SentNow::Part(rest) => {
-                    let rest = Delivery::carrying(rest, None);
-                    state.bytes = state.bytes.saturating_add(bytes(rest.cost()));
-                    state.queue.push_back(rest);
-                    drop(state);
-                    self.ready.notify_one();
-                    return Offer::Sent;
-                }
-            }
-        }
-        let cost = bytes(delivery.cost());
         if state.bytes.saturating_add(cost) > self.limit && state.bytes > 0 {
             let room = delivery.event().and_then(Event::room);
             // A client is in few rooms, so this list stays short.
@@ -266,7 +204,6 @@ impl Outbox {
         let mut state = self.lock();
         state.closed = true;
         state.handed_over = true;
-        state.express = None;
         drop(state);
         self.ready.notify_one();
     }
@@ -311,25 +248,13 @@ impl Outbox {
     /// a session waiting in [`Outbox::drained`] wakes and finds
     /// [`Outbox::writer_ended`] true.
     pub fn end_writer(&self) {
-        let mut state = self.lock();
-        state.writer_ended = true;
-        state.express = None;
-        drop(state);
+        self.lock().writer_ended = true;
         self.drained.notify_one();
     }
 
-    /// A writer drains this outbox (a new session's, or a session taken
-    /// over), with its connection's express lane if it has one.
-    pub fn attach_writer(&self, express: Option<Arc<dyn Express>>) {
-        let mut state = self.lock();
-        state.writer_ended = false;
-        state.writing = false;
-        state.express = express;
-    }
-
-    /// The writer finished writing the batch it took.
-    pub fn written(&self) {
-        self.lock().writing = false;
+    /// A new writer drains this outbox (a session taken over).
+    pub fn attach_writer(&self) {
+        self.lock().writer_ended = false;
     }
 
     /// Whether the writer ended: nothing queued here will be drained.
@@ -379,7 +304,6 @@ impl Outbox {
                         closed: state.closed,
                         handed_over: state.handed_over,
                     };
-                    state.writing = true;
                     drop(state);
                     self.drained.notify_one();
                     return batch;
@@ -387,15 +311,6 @@ impl Outbox {
             }
             self.ready.notified().await;
         }
-    }
-}
-
-impl std::fmt::Debug for Outbox {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Outbox")
-            .field("limit", &self.limit)
-            .field("max_output", &self.max_output)
-            .finish_non_exhaustive()
     }
 }
 
@@ -464,7 +379,7 @@ mod tests {
             .expect("the waiting session woke")
             .unwrap();
         // A writer of a session taken over drains it again.
-        outbox.attach_writer(None);
+        outbox.attach_writer();
         assert!(!outbox.writer_ended());
     }
 
@@ -512,127 +427,6 @@ mod tests {
         assert!(
             matches!(batch.deliveries[0].event(), Some(Event::Message(m)) if &*m.text == "during")
         );
-    }
-
-    /// An express lane that takes `room` bytes, then nothing, and keeps
-    /// what it sent; a delivery it sends part of leaves the rest as text.
-    struct Socket {
-        sent: Mutex<Vec<String>>,
-        room: Mutex<usize>,
-    }
-
-    impl Socket {
-        fn taking(room: usize) -> Arc<Self> {
-            Arc::new(Self {
-                sent: Mutex::default(),
-                room: Mutex::new(room),
-            })
-        }
-
-        fn sent(&self) -> Vec<String> {
-            self.sent.lock().unwrap().clone()
-        }
-    }
-
-    #[derive(Debug)]
-    struct Rest(String);
-
-    impl DoorItem for Rest {
-        fn weight(&self) -> usize {
-            self.0.len()
-        }
-    }
-
-    impl Express for Socket {
-        fn send_now(&self, delivery: &Delivery) -> SentNow {
-            let Some(Event::Message(message)) = delivery.event() else {
-                return SentNow::Nothing;
-            };
-            let mut room = self.room.lock().unwrap();
-            let taken = message.text.len().min(*room);
-            *room -= taken;
-            if taken == 0 {
-                return SentNow::Nothing;
-            }
-            let (sent, rest) = message.text.split_at(taken);
-            self.sent.lock().unwrap().push(sent.to_owned());
-            match rest {
-                "" => SentNow::All,
-                rest => SentNow::Part(Payload::door(Rest(rest.to_owned()))),
-            }
-        }
-    }
-
-    /// What a batch carries, as text: events' texts and the rests of lines.
-    fn texts(batch: &Batch) -> Vec<String> {
-        batch
-            .deliveries
-            .iter()
-            .map(|delivery| match delivery.event() {
-                Some(Event::Message(message)) => message.text.to_string(),
-                _ => delivery.door_item::<Rest>().expect("a rest").0.clone(),
-            })
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn an_idle_connection_is_sent_to_at_once_and_a_busy_one_queues_in_order() {
-        let socket = Socket::taking(1000);
-        let outbox = Outbox::new(1024);
-        outbox.attach_writer(Some(Arc::clone(&socket) as Arc<dyn Express>));
-        // Idle: straight to the socket, nothing for the writer.
-        assert_eq!(outbox.offer_now(chat("one")), Offer::Sent);
-        // Offered without `now`, a delivery always queues...
-        assert_eq!(outbox.offer(chat("two")), Offer::Queued);
-        // ...and nothing overtakes what is queued.
-        assert_eq!(outbox.offer_now(chat("three")), Offer::Queued);
-        let batch = outbox.next_batch().await;
-        assert_eq!(texts(&batch), ["two", "three"]);
-        // Nor what the writer is writing.
-        assert_eq!(outbox.offer_now(chat("four")), Offer::Queued);
-        outbox.written();
-        assert_eq!(texts(&outbox.next_batch().await), ["four"]);
-        outbox.written();
-        assert_eq!(outbox.offer_now(chat("five")), Offer::Sent);
-        // While held (a hidden answer being typed) room traffic waits.
-        outbox.hold();
-        assert_eq!(outbox.offer_now(chat("six")), Offer::Queued);
-        outbox.release();
-        assert_eq!(texts(&outbox.next_batch().await), ["six"]);
-        outbox.written();
-        assert_eq!(socket.sent(), ["one", "five"]);
-        // A writer that ended takes its lane with it.
-        outbox.end_writer();
-        assert_eq!(outbox.offer_now(chat("seven")), Offer::Queued);
-        assert_eq!(socket.sent(), ["one", "five"]);
-    }
-
-    #[tokio::test]
-    async fn what_the_socket_did_not_take_goes_first_and_a_socket_that_takes_nothing_queues() {
-        let socket = Socket::taking(5);
-        let outbox = Outbox::new(100);
-        outbox.attach_writer(Some(Arc::clone(&socket) as Arc<dyn Express>));
-        assert_eq!(outbox.offer_now(chat("hello world")), Offer::Sent);
-        assert_eq!(outbox.offer_now(chat("next")), Offer::Queued);
-        // The rest is queued past the limit: it is half a line on its way.
-        assert_eq!(outbox.offer(chat("dropped")), Offer::Dropped);
-        let batch = outbox.next_batch().await;
-        assert_eq!(texts(&batch), [" world", "next"]);
-        assert_eq!(batch.missed.len(), 1);
-        outbox.written();
-        assert_eq!(socket.sent(), ["hello"]);
-        // A socket that takes nothing leaves the delivery to the writer.
-        assert_eq!(outbox.offer_now(chat("later")), Offer::Queued);
-        assert_eq!(texts(&outbox.next_batch().await), ["later"]);
-        outbox.written();
-        // Once the writer has told what was missed, the lane is used again.
-        *socket.room.lock().unwrap() = 100;
-        assert_eq!(outbox.offer(chat("0123456789ab")), Offer::Queued);
-        assert_eq!(outbox.offer(chat("over")), Offer::Dropped);
-        let batch = outbox.next_batch().await;
-        assert_eq!(batch.missed.len(), 1);
-        outbox.written();
-        assert_eq!(outbox.offer_now(chat("after")), Offer::Sent);
     }
 
     #[tokio::test]

@@ -128,7 +128,7 @@ impl Courier for InProcessBroker {
         else {
             return false;
         };
-        outbox.offer_now(Delivery::new(event));
+        outbox.offer(Delivery::new(event));
         true
     }
 

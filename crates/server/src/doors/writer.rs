@@ -10,16 +10,10 @@
 //! client that stopped reading cannot hold memory or a task forever. What
 //! was missed goes after the batch's deliveries, except in the last batch,
 //! which ends with the session's farewell: there it goes first.
-//!
-//! The renderer and the pacing live in the connection's [`Lane`], which a
-//! connection that can write without waiting (plain TCP) also lends its
-//! outbox as the express lane (see `core::outbox`): a line offered while
-//! the writer has nothing to do goes out from the offering task, and the
-//! writer's task is not woken for it.
 
 use std::future::Future;
 use std::io;
-use std::sync::{Arc, Mutex, MutexGuard};
+use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::{Bytes, BytesMut};
@@ -30,8 +24,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
-use crate::core::{Batch, Delivery, DoorItem, Express, Missed, Outbox, Payload, SentNow};
-use crate::doors::transport::ByteWrite;
+use crate::core::{Batch, Delivery, Missed, Outbox};
 use crate::doors::{Renderer, WriteTiming};
 use crate::metrics::Metrics;
 
@@ -74,118 +67,6 @@ pub(crate) trait Sink: Send + 'static {
         &mut self,
         stall_timeout: Duration,
     ) -> impl Future<Output = Result<(), WriteError>> + Send;
-
-    /// A handle that writes to the connection without waiting, for its
-    /// express lane, if it has one.
-    fn write_now(&self) -> Option<Arc<dyn WriteNow>> {
-        None
-    }
-}
-
-/// Writes to a connection without waiting (plain TCP can).
-pub(crate) trait WriteNow: Send + Sync + 'static {
-    /// Writes as much of `bytes` as the socket takes now; `WouldBlock` if none.
-    fn write_now(&self, bytes: &[u8]) -> io::Result<usize>;
-}
-
-/// What a connection's writer shares with its express lane: the renderer,
-/// and when the next write may go.
-pub(crate) struct Lane<R> {
-    state: Mutex<LaneState<R>>,
-    /// Set for a connection with an express lane.
-    instant: Option<Arc<dyn WriteNow>>,
-    metrics: Arc<Metrics>,
-    coalesce: Duration,
-}
-
-struct LaneState<R> {
-    renderer: R,
-    /// Coalescing: no write before then (see the module docs).
-    quiet_until: Option<Instant>,
-}
-
-impl<R: Renderer> Lane<R> {
-    pub(crate) fn new<S: Sink>(
-        renderer: R,
-        sink: &S,
-        metrics: Arc<Metrics>,
-        coalesce: Duration,
-    ) -> Arc<Self> {
-        Arc::new(Self {
-            state: Mutex::new(LaneState {
-                renderer,
-                quiet_until: None,
-            }),
-            instant: sink.write_now(),
-            metrics,
-            coalesce,
-        })
-    }
-
-    /// This lane as the outbox's express lane, if the connection can have one.
-    pub(crate) fn express(self: &Arc<Self>) -> Option<Arc<dyn Express>> {
-        (self.instant.is_some()).then(|| Arc::clone(self) as Arc<dyn Express>)
-    }
-
-    fn lock(&self) -> MutexGuard<'_, LaneState<R>> {
-        // Nothing in it is left half-changed by a panic.
-        self.state
-            .lock()
-            .unwrap_or_else(|poisoned| poisoned.into_inner())
-    }
-
-    /// Marks a write done: the next waits out the coalescing window.
-    fn wrote(&self, state: &mut LaneState<R>, at: Instant) {
-        if !self.coalesce.is_zero() {
-            state.quiet_until = Some(at + self.coalesce);
-        }
-    }
-}
-
-impl<R: Renderer> Express for Lane<R> {
-    /// Only a delivery that renders alike for every client of the door, and
-    /// only outside the coalescing window; the writer's renderer is busy
-    /// (locked) only while it renders a batch, and then nothing is sent here.
-    fn send_now(&self, delivery: &Delivery) -> SentNow {
-        let Some(instant) = &self.instant else {
-            return SentNow::Nothing;
-        };
-        let Ok(mut state) = self.state.try_lock() else {
-            return SentNow::Nothing;
-        };
-        let now = Instant::now();
-        if state.quiet_until.is_some_and(|until| now < until) {
-            return SentNow::Nothing;
-        }
-        let Some(bytes) = state.renderer.shared(delivery) else {
-            return SentNow::Nothing;
-        };
-        if bytes.is_empty() {
-            self.metrics.delivered(1);
-            return SentNow::All;
-        }
-        let written = match instant.write_now(bytes) {
-            Ok(0) | Err(_) => return SentNow::Nothing,
-            Ok(written) => written,
-        };
-        self.wrote(&mut state, now);
-        if written < bytes.len() {
-            // Counted as delivered when the writer sends the rest.
-            return SentNow::Part(Payload::door(Unsent(bytes.slice(written..))));
-        }
-        self.metrics.delivered(1);
-        SentNow::All
-    }
-}
-
-/// What an express write left unsent: the writer sends it first.
-#[derive(Debug)]
-struct Unsent(Bytes);
-
-impl DoorItem for Unsent {
-    fn weight(&self) -> usize {
-        self.0.len()
-    }
 }
 
 /// Runs until the outbox closes or the sink fails; then, however it ends
@@ -193,7 +74,8 @@ impl DoorItem for Unsent {
 /// ([`Outbox::end_writer`]), so a session waiting for the client to read
 /// stops waiting. An outbox [handed over](Outbox::hand_over) (a session
 /// taken over by this connection) ends it with the connection still open:
-/// the sink and lane come back, for a writer on the session's own outbox.
+/// the sink and renderer come back, for a writer on the session's own
+/// outbox.
 ///
 /// A plain function returning an `async move` block, not an `async fn`: an
 /// `async fn` keeps its arguments twice in its state (as captured and as
@@ -203,18 +85,19 @@ impl DoorItem for Unsent {
 pub(crate) fn run<S: Sink, R: Renderer>(
     mut sink: S,
     outbox: Arc<Outbox>,
-    lane: Arc<Lane<R>>,
+    metrics: Arc<Metrics>,
+    mut renderer: R,
     timing: WriteTiming,
-) -> impl Future<Output = Option<(S, Arc<Lane<R>>)>> + Send {
+) -> impl Future<Output = Option<(S, R)>> + Send {
     async move {
         let mut ended = EndGuard(Some(&outbox));
-        match pump(&mut sink, &outbox, &lane, timing).await {
+        match pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await {
             Ok(Pumped::HandedOver) => {
                 ended.0 = None;
-                return Some((sink, lane));
+                return Some((sink, renderer));
             }
             Ok(Pumped::Closed) | Err(WriteError::Failed) => {}
-            Err(WriteError::Stalled) => lane.metrics.disconnected("write_stall"),
+            Err(WriteError::Stalled) => metrics.disconnected("write_stall"),
         }
         outbox.close();
         None
@@ -241,9 +124,11 @@ enum Pumped {
 async fn pump<S: Sink, R: Renderer>(
     sink: &mut S,
     outbox: &Outbox,
-    lane: &Lane<R>,
+    metrics: &Metrics,
+    renderer: &mut R,
     timing: WriteTiming,
 ) -> Result<Pumped, WriteError> {
+    let mut last_write: Option<Instant> = None;
     loop {
         // Nothing is kept between batches: an idle connection holds no buffer.
         tokio::select! {
@@ -256,18 +141,16 @@ async fn pump<S: Sink, R: Renderer>(
         // Coalescing: within `coalesce` of the last write, wait out the rest of
         // it so what arrives meanwhile shares the next write. A line after a
         // quieter spell goes out at once, with no timer at all.
-        let quiet_until = lane.lock().quiet_until;
-        if let Some(until) = quiet_until {
+        if let Some(until) = last_write.map(|at| at + timing.coalesce) {
             if Instant::now() < until {
                 tokio::time::sleep_until(until).await;
             }
         }
         let batch = outbox.next_batch().await;
-        let metrics = &lane.metrics;
         metrics.delivered(batch.deliveries.len() as u64);
         metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
         let (closed, handed_over) = (batch.closed, batch.handed_over);
-        let output = S::prepare(&mut lane.lock().renderer, batch);
+        let output = S::prepare(renderer, batch);
         // Boxed while it runs: a write's future (with its stall timer) is
         // the writer's largest, and an idle connection should not carry it.
         Box::pin(sink.send(output, closed && !handed_over, timing.stall_timeout)).await?;
@@ -277,8 +160,9 @@ async fn pump<S: Sink, R: Renderer>(
         if closed {
             return Ok(Pumped::Closed);
         }
-        lane.wrote(&mut lane.lock(), Instant::now());
-        outbox.written();
+        if !timing.coalesce.is_zero() {
+            last_write = Some(Instant::now());
+        }
     }
 }
 
@@ -315,20 +199,15 @@ fn missed_piece(missed: &[Missed]) -> Option<Piece<'_>> {
 /// in one call.
 pub(crate) struct ByteSink<W>(pub(crate) W);
 
-impl<W: ByteWrite> Sink for ByteSink<W> {
+impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
     type Output = Bytes;
 
     /// A batch of one delivery that renders alike for everyone is sent as
     /// rendered once for all; anything else is rendered into one buffer.
     fn prepare<R: Renderer>(renderer: &mut R, batch: Batch) -> Bytes {
-        if let (Some(only), 1, true) = (
-            batch.deliveries.front(),
-            batch.deliveries.len(),
-            batch.missed.is_empty(),
-        ) {
-            let unsent = only.door_item::<Unsent>().map(|unsent| &unsent.0);
-            if let Some(bytes) = unsent.or_else(|| renderer.shared(only)) {
-                return bytes.clone();
+        if let (Some(only), 1) = (batch.deliveries.front(), batch.deliveries.len()) {
+            if let Some(shared) = renderer.shared(only).filter(|_| batch.missed.is_empty()) {
+                return shared.clone();
             }
         }
         // Sized once: growing it line by line cost reallocations on every
@@ -336,10 +215,7 @@ impl<W: ByteWrite> Sink for ByteSink<W> {
         let mut buffer = BytesMut::with_capacity(batch.bytes);
         for piece in in_order(&batch) {
             match piece {
-                Piece::Delivery(delivery) => match delivery.door_item::<Unsent>() {
-                    Some(unsent) => buffer.extend_from_slice(&unsent.0),
-                    None => renderer.render(delivery, &mut buffer),
-                },
+                Piece::Delivery(delivery) => renderer.render(delivery, &mut buffer),
                 Piece::Missed(missed) => renderer.missed(missed, &mut buffer),
             }
         }
@@ -368,10 +244,6 @@ impl<W: ByteWrite> Sink for ByteSink<W> {
 
     async fn keepalive(&mut self, _stall_timeout: Duration) -> Result<(), WriteError> {
         Ok(())
-    }
-
-    fn write_now(&self) -> Option<Arc<dyn WriteNow>> {
-        self.0.write_now()
     }
 }
 

@@ -39,9 +39,10 @@ pub(crate) use input::{ByteInput, Decode, FrameInput, Input};
 
 use crate::config::Config;
 use crate::core::{Control, Departure, Door, Hub, Outbox, Payload, UserState};
-use crate::doors::writer::{self, Lane, Sink};
+use crate::doors::writer::{self, Sink};
 use crate::doors::{Renderer, WriteTiming};
 use crate::flood::Verdict;
+use crate::metrics::Metrics;
 use input::Arrival;
 
 /// How long the last lines of a session (goodbye, shutdown notice, error) may
@@ -215,13 +216,18 @@ pub(crate) fn serve<D: DoorSession, S: Sink>(
         coalesce: config.write_coalesce(),
         stall_timeout: config.write_stall_timeout(),
     };
-    let lane = Lane::new(renderer, &sink, metrics, timing.coalesce);
-    outbox.attach_writer(lane.express());
-    let writer = tokio::spawn(writer::run(sink, Arc::clone(&outbox), lane, timing));
+    let writer = tokio::spawn(writer::run(
+        sink,
+        Arc::clone(&outbox),
+        Arc::clone(&metrics),
+        renderer,
+        timing,
+    ));
     let mut output = Output {
         outbox,
         writer,
         writer_ended: false,
+        metrics,
         timing,
     };
     async move {
@@ -278,9 +284,10 @@ async fn park<S: Sink, R: Renderer>(
 /// costs a connection nothing more.
 struct Output<S: Sink, R: Renderer> {
     outbox: Arc<Outbox>,
-    writer: JoinHandle<Option<(S, Arc<Lane<R>>)>>,
+    writer: JoinHandle<Option<(S, R)>>,
     /// `writer` was joined: it must not be polled again.
     writer_ended: bool,
+    metrics: Arc<Metrics>,
     timing: WriteTiming,
 }
 
@@ -294,18 +301,19 @@ impl<S: Sink, R: Renderer> Output<S, R> {
             self.writer.abort();
             return false;
         };
-        let Ok(Some((sink, lane))) = joined else {
+        let Ok(Some((sink, renderer))) = joined else {
             // Joined all the same: the session's end must not poll the
             // handle again (tokio panics on a second poll after completion).
             self.writer_ended = true;
             return false;
         };
         self.outbox = outbox;
-        self.outbox.attach_writer(lane.express());
+        self.outbox.attach_writer();
         self.writer = tokio::spawn(writer::run(
             sink,
             Arc::clone(&self.outbox),
-            lane,
+            Arc::clone(&self.metrics),
+            renderer,
             self.timing,
         ));
         true

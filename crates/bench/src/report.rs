@@ -47,6 +47,9 @@ pub struct ServerUse {
     /// TCP input runs in the sender's `sendto`, so this is the part a
     /// server's own code cannot cut.
     pub system_seconds: f64,
+    /// The part of `cpu_seconds` taken by banterd's store writer thread, when
+    /// the server has one (SQLite on): it shares the server's core.
+    pub store_writer_seconds: Option<f64>,
     /// That as a share of one core.
     pub cpu_percent: f64,
     /// CPU time per delivery in the window, in microseconds.
@@ -259,19 +262,27 @@ fn rows(report: &Report) -> Vec<(&'static str, String)> {
         ));
     }
     if let Some(server) = &report.server {
+        let share = |seconds: f64| seconds / server.cpu_seconds.max(f64::EPSILON);
         rows.push((
             "server cpu",
             format!(
-                "{:.1}% of a core ({:.3} s, {:.3} s of it system){}",
+                "{:.1}% of a core ({:.3} s, {:.3} s of it system{}){}",
                 server.cpu_percent,
                 server.cpu_seconds,
                 server.system_seconds,
                 server
+                    .store_writer_seconds
+                    .map(|writer| format!(", {writer:.3} s the store's writer"))
+                    .unwrap_or_default(),
+                server
                     .cpu_us_per_delivery
                     .map(|us| {
-                        let system =
-                            us * server.system_seconds / server.cpu_seconds.max(f64::EPSILON);
-                        format!(", {us:.3} us per delivery ({system:.3} us system)")
+                        let system = us * share(server.system_seconds);
+                        let writer = server
+                            .store_writer_seconds
+                            .map(|writer| format!(", {:.3} us store writer", us * share(writer)))
+                            .unwrap_or_default();
+                        format!(", {us:.3} us per delivery ({system:.3} us system{writer})")
                     })
                     .unwrap_or_default()
             ),

@@ -320,6 +320,10 @@ fn summarize(s: Summary<'_>) -> Report {
         report.server = Some(ServerUse {
             cpu_seconds: cpu,
             system_seconds: system,
+            store_writer_seconds: end
+                .store_writer
+                .map(|writer| writer.saturating_sub(start.store_writer.unwrap_or_default()))
+                .map(|writer| writer.as_secs_f64()),
             cpu_percent: 100.0 * cpu / s.window_seconds,
             cpu_us_per_delivery: (report.delivered_in_window > 0)
                 .then(|| cpu * 1e6 / report.delivered_in_window as f64),

@@ -28,8 +28,14 @@ fn tiny(scenario: Scenario, clients: usize, rooms: usize, senders: usize, rate: 
     .unwrap()
 }
 
-/// Starts banterd in this process with the benchmark settings, every door on.
+/// Starts banterd in this process with the benchmark settings, every door on,
+/// in memory.
 async fn banterd() -> (Target, CancellationToken) {
+    banterd_storing(&["--in-memory"]).await
+}
+
+/// [`banterd`] with `store` for where it keeps messages.
+async fn banterd_storing(store: &[&str]) -> (Target, CancellationToken) {
     let listener = TcpListener::bind("127.0.0.1:0").await.unwrap();
     let addr = listener.local_addr().unwrap();
     let http = TcpListener::bind("127.0.0.1:0").await.unwrap();
@@ -40,7 +46,7 @@ async fn banterd() -> (Target, CancellationToken) {
     // parallel tests must not share (and lock) one.
     let args = std::iter::once("banterd")
         .chain(BANTERD_ARGS)
-        .chain(["--in-memory"]);
+        .chain(store.iter().copied());
     let config = Config::load(args).unwrap();
     let shutdown = CancellationToken::new();
     let listeners = banter_server::Listeners {
@@ -157,6 +163,22 @@ async fn clients_spread_over_addresses_and_rooms_keep_one_order() {
         .expect("two addresses split latency");
     assert!(same.count > 0 && cross.count > 0, "{report:#?}");
     assert_eq!(same.count + cross.count, report.latency.count);
+}
+
+/// The bench finds banterd's store writer by the thread's name: a server
+/// storing in SQLite has one, and its CPU is reported.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_store_writers_cpu_is_found_by_its_thread_name() {
+    let data = tempfile::TempDir::new().unwrap();
+    let dir = data.path().to_str().unwrap();
+    let (target, shutdown) = banterd_storing(&["--data-dir", dir]).await;
+    let report = run(&tiny(Scenario::Rooms, 4, 2, 4, 20.0), &target)
+        .await
+        .unwrap();
+    assert_clean(&report);
+    let server = report.server.expect("this process was sampled");
+    assert!(server.store_writer_seconds.is_some(), "{server:?}");
+    shutdown.cancel();
 }
 
 #[tokio::test]

@@ -386,17 +386,20 @@ pub(super) struct NewMessage {
 /// took 3.2-4.4 us and wrote 440-640 B per message instead of 1.8 us and
 /// 200-280 B: rows out of id order split the table's pages in the middle.
 ///
-/// A multi-row INSERT (32 or 64 rows a statement) was measured and is not
-/// faster: a statement that writes several rows and sets the rowid itself
-/// needs a statement journal, which copies every page it touches, and that
-/// costs more than the per-statement work it saves (measured again with 16
-/// rows a statement, taken room by room, 10,000 a batch, 1,000 rooms: 2.55 us
-/// of user CPU per message instead of 2.90, but 5.8 KB written per message
-/// instead of 0.5 KB, the journal; 4.35 us in all against 3.40).
+/// Rows go in 32 to a statement (the rest of a batch one by one). With V3's
+/// index this was slower: a statement that writes several rows needs a
+/// statement journal, which copied every index page it touched (16 rows a
+/// statement, 1,000 rooms: 5.8 KB written per message instead of 0.5 KB,
+/// 4.35 us in all against 3.40). Since V4 a batch touches only the table's
+/// last pages, so the journal is small: in `store_throughput 400000 1000`
+/// the writer took 2.05 us per message instead of 2.45 and wrote 236 B per
+/// message instead of 223 (issue 23, round 7; 8, 32 and 128 rows a statement
+/// measured the same).
 pub(super) fn insert_messages(tx: &Transaction, messages: &[NewMessage]) -> rusqlite::Result<()> {
     // Many rows per statement: SQLite's work per statement run (binding,
     // starting the VM, finding the table's last page) is shared by them.
     static MANY: LazyLock<String> = LazyLock::new(|| insert_sql(ROWS_PER_INSERT));
+    static ONE: LazyLock<String> = LazyLock::new(|| insert_sql(1));
     let mut chunks = messages.chunks_exact(ROWS_PER_INSERT);
     if chunks.len() > 0 {
         let mut many = tx.prepare_cached(&MANY)?;
@@ -405,7 +408,7 @@ pub(super) fn insert_messages(tx: &Transaction, messages: &[NewMessage]) -> rusq
         }
     }
     if !chunks.remainder().is_empty() {
-        let mut one = tx.prepare_cached(&insert_sql(1))?;
+        let mut one = tx.prepare_cached(&ONE)?;
         for row in chunks.remainder() {
             insert_rows(&mut one, std::slice::from_ref(row))?;
         }

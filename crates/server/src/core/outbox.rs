@@ -273,6 +273,11 @@ impl Outbox {
         !state.queue.is_empty() || (!state.missed.is_empty() && !state.held) || state.closed
     }
 
+    /// Whether there is work now, without waiting or taking it.
+    pub fn is_ready(&self) -> bool {
+        Self::has_work(&self.lock())
+    }
+
     /// Waits until there is work, without taking it. Cancel-safe.
     pub async fn ready(&self) {
         loop {

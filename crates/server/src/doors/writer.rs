@@ -5,7 +5,9 @@
 //! Everything queued when the writer wakes goes out in one batch, and no two
 //! batches are closer than `--write-coalesce-ms`: under load many lines share
 //! one system call (the kernel's cost per write dominates a busy server),
-//! while a line after a quiet spell goes out at once, costing no timer. A
+//! while a line after a quiet spell goes out at once, costing no timer. While
+//! lines keep coming within the window, the writer sleeps out each window and
+//! takes what came, without being woken by the first line. A
 //! client that takes nothing for `--write-stall-timeout` ends the session: a
 //! client that stopped reading cannot hold memory or a task forever. What
 //! was missed goes after the batch's deliveries, except in the last batch,
@@ -129,21 +131,39 @@ async fn pump<S: Sink, R: Renderer>(
     timing: WriteTiming,
 ) -> Result<Pumped, WriteError> {
     let mut last_write: Option<Instant> = None;
+    // Lines came within the window of the last write: they are likely to
+    // again, so the next wait is the window's rest, not the first line.
+    let mut steady = false;
     loop {
-        // Nothing is kept between batches: an idle connection holds no buffer.
-        tokio::select! {
-            _ = outbox.ready() => {}
-            _ = sink.keepalive_due() => {
-                sink.keepalive(timing.stall_timeout).await?;
-                continue;
+        let window_end = last_write.map(|at| at + timing.coalesce);
+        if let Some(until) = window_end.filter(|_| steady) {
+            // Steady traffic: wait out the window, then take what came, so
+            // a batch costs the writer one wake-up (the timer's) instead of
+            // two (the first line's, then the timer's).
+            tokio::select! {
+                _ = tokio::time::sleep_until(until) => {}
+                _ = sink.keepalive_due() => {
+                    sink.keepalive(timing.stall_timeout).await?;
+                    continue;
+                }
             }
+            steady = outbox.is_ready();
         }
-        // Coalescing: within `coalesce` of the last write, wait out the rest of
-        // it so what arrives meanwhile shares the next write. A line after a
-        // quieter spell goes out at once, with no timer at all.
-        if let Some(until) = last_write.map(|at| at + timing.coalesce) {
-            if Instant::now() < until {
+        if !steady {
+            // Nothing is kept between batches: an idle connection holds no buffer.
+            tokio::select! {
+                _ = outbox.ready() => {}
+                _ = sink.keepalive_due() => {
+                    sink.keepalive(timing.stall_timeout).await?;
+                    continue;
+                }
+            }
+            // Coalescing: within `coalesce` of the last write, wait out the
+            // rest of it so what arrives meanwhile shares the next write. A
+            // line after a quieter spell goes out at once, with no timer.
+            if let Some(until) = window_end.filter(|until| Instant::now() < *until) {
                 tokio::time::sleep_until(until).await;
+                steady = true;
             }
         }
         let batch = outbox.next_batch().await;
@@ -393,7 +413,123 @@ fn ws_result<T>(sent: Result<Result<(), WsError>, T>) -> Result<(), WriteError> 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use banter_proto::Event;
     use futures::FutureExt;
+    use std::pin::Pin;
+    use std::sync::Mutex;
+    use std::task::{Context, Poll};
+
+    /// A socket that takes everything and notes when each write came.
+    #[derive(Clone, Default)]
+    struct Recorder(Arc<Mutex<Vec<(Instant, usize)>>>);
+
+    impl Recorder {
+        /// Each write's time since `start`, in ms, and its line count.
+        fn writes(&self, start: Instant) -> Vec<(u128, usize)> {
+            let writes = self.0.lock().unwrap();
+            writes
+                .iter()
+                .map(|(at, bytes)| ((*at - start).as_millis(), bytes / LINE.len()))
+                .collect()
+        }
+    }
+
+    impl AsyncWrite for Recorder {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().push((Instant::now(), buf.len()));
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    const LINE: &[u8] = b"line\n";
+
+    /// Renders every delivery as one [`LINE`].
+    struct Lines;
+
+    impl Renderer for Lines {
+        fn shared<'a>(&self, _: &'a Delivery) -> Option<&'a Bytes> {
+            None
+        }
+        fn render(&mut self, _: &Delivery, out: &mut BytesMut) {
+            out.extend_from_slice(LINE);
+        }
+        fn missed(&mut self, _: &[Missed], _: &mut BytesMut) {}
+    }
+
+    fn line() -> Event {
+        Event::Parted {
+            room: "r".into(),
+            message: None,
+        }
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn lines_within_the_window_share_a_write_and_a_line_after_a_quiet_spell_goes_at_once() {
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let recorder = Recorder::default();
+        let timing = WriteTiming {
+            coalesce: Duration::from_millis(4),
+            stall_timeout: Duration::from_secs(10),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let writer = tokio::spawn(run(
+            ByteSink(recorder.clone()),
+            Arc::clone(&outbox),
+            metrics,
+            Lines,
+            timing,
+        ));
+        let start = Instant::now();
+        let at = |ms| tokio::time::sleep_until(start + Duration::from_millis(ms));
+        // Steady traffic: a line every millisecond for 20 ms. The first goes
+        // at once, the rest one write per window.
+        for ms in 0..20 {
+            at(ms).await;
+            outbox.reply(line());
+        }
+        // The last steady lines go at 20 ms; a line at 22 waits for 24.
+        at(22).await;
+        outbox.reply(line());
+        // After a quiet window, a line goes at once (30), and one 2 ms
+        // after that write waits out the window (34).
+        at(30).await;
+        outbox.reply(line());
+        at(32).await;
+        outbox.reply(line());
+        // Quiet again: a line goes at once.
+        at(80).await;
+        outbox.reply(line());
+        at(81).await;
+        outbox.close();
+        writer.await.unwrap();
+
+        assert_eq!(
+            recorder.writes(start),
+            [
+                (0, 1),
+                (4, 4),
+                (8, 4),
+                (12, 4),
+                (16, 4),
+                (20, 3),
+                (24, 1),
+                (30, 1),
+                (34, 1),
+                (80, 1)
+            ],
+            "(ms, lines) of every write",
+        );
+    }
 
     #[tokio::test(start_paused = true)]
     async fn the_ping_clock_ticks_for_every_connection_and_a_newcomer_waits_for_the_next_tick() {

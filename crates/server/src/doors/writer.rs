@@ -141,22 +141,26 @@ async fn pump<S: Sink, R: Renderer>(
             // a batch costs the writer one wake-up (the timer's) instead of
             // two (the first line's, then the timer's).
             tokio::select! {
-                _ = tokio::time::sleep_until(until) => {}
+                biased;
                 _ = sink.keepalive_due() => {
                     sink.keepalive(timing.stall_timeout).await?;
                     continue;
                 }
+                _ = tokio::time::sleep_until(until) => {}
             }
             steady = outbox.is_ready();
         }
         if !steady {
             // Nothing is kept between batches: an idle connection holds no buffer.
+            // Biased, keepalive first: no random draw per wake-up, and a
+            // busy outbox cannot starve the pings.
             tokio::select! {
-                _ = outbox.ready() => {}
+                biased;
                 _ = sink.keepalive_due() => {
                     sink.keepalive(timing.stall_timeout).await?;
                     continue;
                 }
+                _ = outbox.ready() => {}
             }
             // Coalescing: within `coalesce` of the last write, wait out the
             // rest of it so what arrives meanwhile shares the next write. A

@@ -90,7 +90,12 @@ impl LineCodec {
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
-        let text = sanitize(&String::from_utf8_lossy(&self.line));
+        let text = match std::str::from_utf8(&self.line) {
+            // Nearly every line is printable ASCII: valid, with nothing to
+            // remove, so the character-by-character pass is skipped.
+            Ok(plain) if is_printable_ascii(&self.line) => plain.to_owned(),
+            _ => sanitize(&String::from_utf8_lossy(&self.line)),
+        };
         self.line.clear();
         if self.line.capacity() > 2 * 1024 {
             // Don't keep one long line's buffer for the connection's life.
@@ -187,10 +192,7 @@ impl Decoder for LineCodec {
             // Fast path: copy a run of plain data up to the next newline or IAC.
             if self.telnet == TelnetState::Data {
                 let run = &src[consumed..];
-                let plain = run
-                    .iter()
-                    .position(|&b| b == b'\n' || b == IAC)
-                    .unwrap_or(run.len());
+                let plain = memchr::memchr2(b'\n', IAC, run).unwrap_or(run.len());
                 let room = self.max_line_bytes.saturating_sub(self.line.len());
                 if !self.discarding && plain <= room {
                     self.line.extend_from_slice(&run[..plain]);
@@ -234,6 +236,14 @@ pub fn sanitize(text: &str) -> String {
         return text.to_owned();
     }
     text.chars().filter(|&c| keeps(c)).collect()
+}
+
+/// Whether every byte is printable ASCII or a tab: text [`sanitize`] keeps
+/// whole. Checked without stopping early, so the loop is vectorised.
+fn is_printable_ascii(bytes: &[u8]) -> bool {
+    bytes.iter().fold(true, |plain, &b| {
+        plain & ((b' '..=b'~').contains(&b) | (b == b'\t'))
+    })
 }
 
 /// Whether [`sanitize`] keeps `c`.
@@ -402,6 +412,19 @@ mod tests {
                 prop_assert!(codec.line.len() <= limit + 1);
             }
             let _ = codec.decode_eof(&mut buf).unwrap();
+        }
+
+        #[test]
+        fn a_line_is_its_bytes_made_text_and_sanitized(
+            bytes in proptest::collection::vec(prop_oneof![3 => 0x20u8..0x7f, 1 => any::<u8>()], 0..100),
+        ) {
+            // Printable ASCII takes the fast path; anything else, the full one.
+            let line: Vec<u8> = bytes.into_iter().filter(|&b| !matches!(b, b'\n' | b'\r' | IAC)).collect();
+            let mut codec = LineCodec::new(1000);
+            let mut buf = BytesMut::from(&line[..]);
+            buf.extend_from_slice(b"\n");
+            let expected = sanitize(&String::from_utf8_lossy(&line));
+            prop_assert_eq!(codec.decode(&mut buf).unwrap(), Some(Input::Line(expected)));
         }
 
         #[test]

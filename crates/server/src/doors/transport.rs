@@ -8,10 +8,7 @@
 use std::future::Future;
 use std::io;
 
-use std::io::Read;
-
 use bytes::BytesMut;
-use socket2::{SockRef, Socket};
 use tokio::io::{AsyncRead, AsyncReadExt, AsyncWrite, Interest, ReadHalf, WriteHalf};
 use tokio::net::tcp::{OwnedReadHalf, OwnedWriteHalf};
 use tokio::net::TcpStream;
@@ -49,26 +46,25 @@ impl ByteStream for TcpStream {
 
 impl ReadChunk for OwnedReadHalf {
     /// One `recv` per arrival: a read that leaves the socket drained (less
-    /// than a chunk came) clears the readiness at once, rather than finding
-    /// out with a second `recv` that fails with `EAGAIN`. tokio clears it only
-    /// if no new data arrived meanwhile, so nothing is missed.
+    /// than the buffer had room for) clears the readiness at once, rather than
+    /// finding out with a second `recv` that fails with `EAGAIN`. tokio clears
+    /// it only if no new data arrived meanwhile, so nothing is missed. The
+    /// bytes go into the buffer's spare room, which is never zeroed first.
     async fn read_chunk(&mut self, buffer: &mut BytesMut) -> io::Result<usize> {
         let stream: &TcpStream = self.as_ref();
         loop {
             stream.readable().await?;
-            let start = buffer.len();
-            buffer.resize(start + READ_CHUNK_BYTES, 0);
+            buffer.reserve(READ_CHUNK_BYTES);
+            let room = buffer.capacity() - buffer.len();
             let mut read = 0;
             let result = stream.try_io(Interest::READABLE, || {
-                let mut socket: &Socket = &SockRef::from(stream);
-                read = socket.read(&mut buffer[start..])?;
-                if read > 0 && read < READ_CHUNK_BYTES {
+                read = stream.try_read_buf(buffer)?;
+                if read > 0 && read < room {
                     // Drained: have the readiness cleared now.
                     return Err(io::ErrorKind::WouldBlock.into());
                 }
                 Ok(())
             });
-            buffer.truncate(start + read);
             match result {
                 Ok(()) => return Ok(read),
                 Err(err) if err.kind() == io::ErrorKind::WouldBlock && read > 0 => return Ok(read),

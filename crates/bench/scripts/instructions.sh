@@ -32,7 +32,7 @@ count() { # rate server-flags... -> "instructions messages"
         "${flags[@]}" >"$work/server.log" 2>&1 &
     local pid=$! port=""
     for _ in $(seq 100); do
-        port=$(grep -ao "listening on 127.0.0.1:[0-9]*" "$work/server.log" | head -1 | sed 's/.*://')
+        port=$(grep -ao "listening on 127.0.0.1:[0-9]*" "$work/server.log" | head -1 | sed 's/.*://' || true)
         [ -n "$port" ] && break
         sleep 0.3
     done

@@ -90,11 +90,13 @@ impl LineCodec {
         if self.line.last() == Some(&b'\r') {
             self.line.pop();
         }
-        let text = match std::str::from_utf8(&self.line) {
-            // Nearly every line is printable ASCII: valid, with nothing to
-            // remove, so the character-by-character pass is skipped.
-            Ok(plain) if is_printable_ascii(&self.line) => plain.to_owned(),
-            _ => sanitize(&String::from_utf8_lossy(&self.line)),
+        let text = String::from_utf8_lossy(&self.line);
+        // Nearly every line is printable ASCII: valid, with nothing to
+        // remove, so the character-by-character pass is skipped.
+        let text = if is_printable_ascii(&self.line) {
+            text.into_owned()
+        } else {
+            sanitize(&text)
         };
         self.line.clear();
         if self.line.capacity() > 2 * 1024 {

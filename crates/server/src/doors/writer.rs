@@ -536,6 +536,44 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
+    async fn a_websocket_kept_busy_is_still_pinged() {
+        let shutdown = CancellationToken::new();
+        let clock = ping_clock(shutdown.clone());
+        let (frames, mut sent) = futures::channel::mpsc::unbounded::<Message>();
+        let frames = frames.sink_map_err(|_| WsError::ConnectionClosed);
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let timing = WriteTiming {
+            coalesce: Duration::from_millis(4),
+            stall_timeout: Duration::from_secs(10),
+        };
+        let metrics = Arc::new(Metrics::default());
+        let sink = FrameSink::new(frames, &clock);
+        let writer = tokio::spawn(run(sink, Arc::clone(&outbox), metrics, Lines, timing));
+        // A line every millisecond, past the first ping's tick (30 s).
+        let start = Instant::now();
+        while start.elapsed() < PING_INTERVAL + Duration::from_secs(1) {
+            outbox.reply(line());
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        outbox.close();
+        writer.await.unwrap();
+        let (mut lines, mut pings) = (0, 0);
+        while let Ok(Some(message)) = sent.try_next() {
+            match message {
+                Message::Ping(_) => pings += 1,
+                Message::Text(_) => lines += 1,
+                _ => {}
+            }
+        }
+        assert!(lines > 30_000, "{lines} lines");
+        assert_eq!(
+            pings, 1,
+            "pinged on the tick although the outbox was never idle"
+        );
+        shutdown.cancel();
+    }
+
+    #[tokio::test(start_paused = true)]
     async fn the_ping_clock_ticks_for_every_connection_and_a_newcomer_waits_for_the_next_tick() {
         let shutdown = CancellationToken::new();
         let clock = ping_clock(shutdown.clone());

@@ -558,7 +558,7 @@ mod tests {
         outbox.close();
         writer.await.unwrap();
         let (mut lines, mut pings) = (0, 0);
-        while let Ok(Some(message)) = sent.try_next() {
+        while let Ok(message) = sent.try_recv() {
             match message {
                 Message::Ping(_) => pings += 1,
                 Message::Text(_) => lines += 1,

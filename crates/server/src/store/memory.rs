@@ -6,7 +6,6 @@
 //! is ready at once and there is never a problem to report. One std `Mutex`
 //! guards the state; each critical section is a map lookup and a push.
 
-use std::borrow::Cow;
 use std::collections::{BTreeMap, HashMap, VecDeque};
 use std::sync::{Mutex, MutexGuard};
 
@@ -37,15 +36,22 @@ pub struct MemoryStore {
     state: Mutex<State>,
 }
 
-/// The history under `key`, made if new: the key is copied only then.
-fn history_of<'a>(
-    histories: &'a mut HashMap<String, VecDeque<StoredMessage>>,
-    key: Cow<'_, str>,
-) -> &'a mut VecDeque<StoredMessage> {
-    if !histories.contains_key(&*key) {
-        return histories.entry(key.into_owned()).or_default();
+/// Files `message` in its history (made if new), which keeps the newest
+/// `max`. One lookup for a history that exists, the usual case (the key is
+/// hashed once); its key is copied only when it is new.
+fn file(
+    histories: &mut HashMap<String, VecDeque<StoredMessage>>,
+    message: StoredMessage,
+    max: usize,
+) {
+    let key = history_key(&message);
+    if let Some(history) = histories.get_mut(&*key) {
+        drop(key);
+        keep_newest(history, message, max);
+        return;
     }
-    histories.get_mut(&*key).expect("just found")
+    let history = histories.entry(key.into_owned()).or_default();
+    keep_newest(history, message, max);
 }
 
 /// Adds `message` to `history`, which keeps the newest `max`. The history
@@ -138,8 +144,7 @@ impl Store for MemoryStore {
         state.last_id += 1;
         let id = state.last_id;
         message.id = id;
-        let history = history_of(&mut state.histories, history_key(&message));
-        keep_newest(history, message, self.history_max);
+        file(&mut state.histories, message, self.history_max);
         id
     }
 
@@ -149,8 +154,7 @@ impl Store for MemoryStore {
             return;
         }
         state.last_id = message.id;
-        let history = history_of(&mut state.histories, history_key(&message));
-        keep_newest(history, message, self.history_max);
+        file(&mut state.histories, message, self.history_max);
     }
 
     fn history(&self, room: &str, limit: usize, before: Option<i64>) -> Reply<Vec<StoredMessage>> {

@@ -33,6 +33,7 @@ cases=(
     "rooms-100|rooms|banterd|"
     "rooms-20|rooms --rate 20|banterd|"
     "rooms-20-in-memory|rooms --rate 20|banterd|--in-memory"
+    "rooms-10-in-memory|rooms --rate 10|banterd|--in-memory"
     "idle|idle|banterd|"
     "idle-irc|idle --door irc|banterd|"
     "idle-ws|idle --door websocket|banterd|"
@@ -66,6 +67,10 @@ for round in $(seq "$rounds"); do
             run "$name.$which.$round" "$program" "$kind" "$scenario" "$arg"
         done
     done
+    if [ -z "${ONLY:-}" ] || [[ " $ONLY " == *" rooms-10-in-memory "* ]]; then
+        echo "round $round: rooms-10 relay" >&2
+        run "rooms-10.relay.$round" "$tools/relay" relay "rooms --rate 10" ""
+    fi
     if [ -n "${ONLY:-}" ] && [[ " $ONLY " != *" rooms-20 "* ]]; then continue; fi
     echo "round $round: rooms-20 relay, naive" >&2
     run "rooms-20.relay.$round" "$tools/relay" relay "rooms --rate 20" ""
@@ -102,16 +107,22 @@ def figures(reports):
         return f"{rss:,.0f} B/conn"
     if reports[0]["scenario"] == "connect-storm":
         return f"all in {login:.2f} s, {rss:,.0f} B/conn"
-    return f"{us:.3f} us, {rate:,.0f}/s, p99 {p99:.1f} ms, lost {lost}"
+    figures = f"{us:.3f} us, {rate:,.0f}/s, p99 {p99:.1f} ms, lost {lost}"
+    if reports[0]["scenario"] == "rooms":
+        # Small rooms' gap to the relay is user time (BENCHMARKS.md, round 8).
+        user = med([s["cpu_us_per_delivery"] * (1 - s["system_seconds"] / s["cpu_seconds"])
+                    for s in servers if s.get("cpu_us_per_delivery") and s.get("cpu_seconds")])
+        figures += f", user {user:.2f} us"
+    return figures
 
 names = ["big-room", "ws-big-room", "throughput", "rooms-100", "rooms-20",
-         "rooms-20-in-memory", "idle", "idle-irc", "idle-ws", "ws-after-hello",
+         "rooms-20-in-memory", "rooms-10-in-memory", "idle", "idle-irc", "idle-ws", "ws-after-hello",
          "join-storm", "join-storm-irc", "slow-reader", "connect-storm"]
 print(f"\nmedians of {rounds} rounds (server CPU per delivery, deliveries/s, p99, lost)")
 print(f"| scenario | before | after |")
 print(f"|---|---|---|")
 for name in names:
     print(f"| {name} | {figures(load(name + '.before'))} | {figures(load(name + '.after'))} |")
-for other in ["relay", "naive"]:
-    print(f"| rooms-20 {other} | {figures(load('rooms-20.' + other))} | |")
+for other in ["rooms-20.relay", "rooms-20.naive", "rooms-10.relay"]:
+    print(f"| {other} | {figures(load(other))} | |")
 EOF

@@ -268,7 +268,12 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
         match Pin::new(&mut self.0).poll_write(&mut nobody, bytes) {
             Poll::Ready(Ok(written)) => {
                 bytes.advance(written);
+                // TLS may have taken the text and kept some of its records.
                 bytes.is_empty()
+                    && matches!(
+                        Pin::new(&mut self.0).poll_flush(&mut nobody),
+                        Poll::Ready(Ok(()))
+                    )
             }
             Poll::Ready(Err(_)) | Poll::Pending => false,
         }
@@ -282,6 +287,9 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
     ) -> Result<(), WriteError> {
         let written = match write_all(&mut self.0, &bytes, stall_timeout).await {
             Ok(()) if closing => self.0.shutdown().await,
+            // A TLS stream that found the socket full has taken the text but
+            // may still hold records of it: they must not wait for the next batch.
+            Ok(()) => timed(stall_timeout, self.0.flush()).await,
             written => written,
         };
         written.map_err(|err| match err.kind() {
@@ -306,15 +314,23 @@ async fn write_all<W: AsyncWrite + Unpin>(
     stall_timeout: Duration,
 ) -> io::Result<()> {
     while !bytes.is_empty() {
-        let written = tokio::time::timeout(stall_timeout, socket.write(bytes))
-            .await
-            .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))??;
+        let written = timed(stall_timeout, socket.write(bytes)).await?;
         if written == 0 {
             return Err(io::ErrorKind::WriteZero.into());
         }
         bytes = &bytes[written..];
     }
     Ok(())
+}
+
+/// `io` unless the client takes nothing for `stall_timeout`.
+async fn timed<T>(
+    stall_timeout: Duration,
+    io: impl Future<Output = io::Result<T>>,
+) -> io::Result<T> {
+    tokio::time::timeout(stall_timeout, io)
+        .await
+        .map_err(|_| io::Error::new(io::ErrorKind::TimedOut, "client stopped reading"))?
 }
 
 /// The WebSockets' shared ping clock: it ticks every [`PING_INTERVAL`]
@@ -509,6 +525,81 @@ mod tests {
         fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
             Poll::Ready(Ok(()))
         }
+    }
+
+    /// A stream that keeps what it is given until it is flushed, as TLS
+    /// keeps records when the socket under it is full; every third flush has
+    /// to wait.
+    #[derive(Clone, Default)]
+    struct Holding(Arc<Mutex<Held>>);
+
+    #[derive(Default)]
+    struct Held {
+        kept: Vec<u8>,
+        sent: Vec<u8>,
+        flushes: usize,
+    }
+
+    impl AsyncWrite for Holding {
+        fn poll_write(
+            self: Pin<&mut Self>,
+            _: &mut Context<'_>,
+            buf: &[u8],
+        ) -> Poll<io::Result<usize>> {
+            self.0.lock().unwrap().kept.extend_from_slice(buf);
+            Poll::Ready(Ok(buf.len()))
+        }
+        fn poll_flush(self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<io::Result<()>> {
+            let mut state = self.0.lock().unwrap();
+            state.flushes += 1;
+            if state.flushes.is_multiple_of(3) {
+                cx.waker().wake_by_ref();
+                return Poll::Pending;
+            }
+            let kept = std::mem::take(&mut state.kept);
+            state.sent.extend(kept);
+            Poll::Ready(Ok(()))
+        }
+        fn poll_shutdown(self: Pin<&mut Self>, _: &mut Context<'_>) -> Poll<io::Result<()>> {
+            Poll::Ready(Ok(()))
+        }
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_flushed_and_does_not_wait_in_the_stream_for_the_next() {
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let stream = Holding::default();
+        let timing = WriteTiming {
+            coalesce: Duration::from_millis(4),
+            stall_timeout: Duration::from_secs(10),
+        };
+        let writer = tokio::spawn(run(
+            ByteSink(stream.clone()),
+            Arc::clone(&outbox),
+            Arc::new(Metrics::default()),
+            Names,
+            timing,
+        ));
+        // The third flush waits: that batch is flushed by the send future.
+        for room in ["first", "second", "third", "fourth"] {
+            outbox.reply(Event::Parted {
+                room: room.into(),
+                message: None,
+            });
+            let delivered = tokio::time::timeout(Duration::from_secs(5), async {
+                loop {
+                    let sent = stream.0.lock().unwrap().sent.clone();
+                    if sent.ends_with(format!("{room}\n").as_bytes()) {
+                        return sent;
+                    }
+                    tokio::time::sleep(Duration::from_millis(1)).await;
+                }
+            })
+            .await;
+            assert!(delivered.is_ok(), "{room} still held in the stream");
+        }
+        outbox.close();
+        writer.await.unwrap();
     }
 
     /// Renders every delivery as its text (`Parted`'s room name).

@@ -18,7 +18,7 @@ use std::sync::Arc;
 use banter_proto::{Event, RoomName};
 
 use crate::core::delivery::Delivery;
-use crate::core::outbox::{Outbox, Route};
+use crate::core::outbox::Outbox;
 use crate::core::session_id::SessionId;
 use crate::store::StoredMessage;
 
@@ -52,12 +52,6 @@ pub trait Audience: Send + Sync + 'static {
     ) -> usize;
 }
 
-/// The most members on this node a room's delivery is written to at once by
-/// the publisher (see `outbox`, [`Route::Express`]): that many non-blocking
-/// writes at most are made under the room lock. A bigger room's members'
-/// writers write for themselves, in parallel, and the lock is let go sooner.
-const EXPRESS_AUDIENCE: usize = 8;
-
 /// The outboxes of a room's members on this node, in order of arrival.
 #[derive(Debug, Default)]
 pub struct LocalAudience {
@@ -81,14 +75,9 @@ impl LocalAudience {
     /// by all of them; returns how many.
     pub(super) fn offer(&self, event: Event, except: Option<SessionId>) -> usize {
         let delivery = Delivery::new(event);
-        let route = if self.members.len() <= EXPRESS_AUDIENCE {
-            Route::Express
-        } else {
-            Route::Queue
-        };
         let mut offered = 0;
         for (_, outbox) in self.members.iter().filter(|(id, _)| Some(*id) != except) {
-            outbox.offer(Arc::clone(&delivery), route);
+            outbox.offer(Arc::clone(&delivery));
             offered += 1;
         }
         offered

@@ -38,7 +38,7 @@ pub(crate) use commands::MAX_HISTORY_COUNT;
 pub(crate) use control::Control;
 pub(crate) use delivery::{Delivery, DoorItem, Format, Payload, RequestTag};
 pub(crate) use hub::Hub;
-pub(crate) use outbox::{Batch, Express, Missed, Outbox, Taken};
+pub(crate) use outbox::{Batch, Missed, Outbox};
 pub(crate) use resume::valid_nonce;
 pub(crate) use room::{now_millis, MAX_BANS};
 pub(crate) use seams::Seams;

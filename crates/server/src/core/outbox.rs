@@ -15,22 +15,10 @@
 //! room traffic is set aside (still bounded by the same limit) and only
 //! replies go out, so nothing can end the terminal's concealed input early.
 //!
-//! A writer with nothing to do lends itself to its outbox ([`Outbox::lend`],
-//! an [`Express`] lane): a delivery offered to an empty outbox then is
-//! written by whoever offers it, with one non-blocking write, instead of
-//! waking the writer's task for it, as a minimal relay writes to the other
-//! member's socket from the reading task. Only a delivery offered
-//! [`Route::Express`] is written so (a small room's or a private one, so a
-//! room lock is held for a few writes at most); what the socket does not
-//! take at once, and what comes within the writer's coalescing window, is
-//! left to the writer as before.
-//!
-//! The lock is a std `Mutex`: every critical section is a few pointer moves
-//! or one non-blocking write, never held across an `.await`.
+//! The lock is a std `Mutex`: every critical section is a few pointer moves,
+//! never held across an `.await`.
 
-use std::any::Any;
 use std::collections::VecDeque;
-use std::fmt;
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use banter_proto::Event;
@@ -46,47 +34,6 @@ pub(super) enum Offer {
     Dropped,
     /// The session is gone.
     Closed,
-}
-
-/// How an offered delivery may reach the client.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(super) enum Route {
-    /// Through the writer's task only (a big room's: its members' writers
-    /// write in parallel, and the room lock is not held for their writes).
-    Queue,
-    /// Written at once by whoever offers it when the writer is idle.
-    Express,
-}
-
-/// A connection's idle writer, lent to its outbox (see the module docs).
-pub trait Express: Send {
-    /// Takes `delivery` now, if the writer may write (it is not within its
-    /// coalescing window), and writes what the connection takes of it
-    /// without waiting.
-    fn take(&mut self, delivery: &Delivery) -> Taken;
-
-    /// The writer back, for it to find its own type again.
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send>;
-}
-
-/// What an [`Express`] lane did with a delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Taken {
-    /// Not taken: it is queued for the writer.
-    No,
-    /// Written whole.
-    Written,
-    /// Taken but not all written: the writer must wake and finish it.
-    Started,
-}
-
-/// The lane lent to the outbox.
-struct Lent(Box<dyn Express>);
-
-impl fmt::Debug for Lent {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        f.write_str("Lent")
-    }
 }
 
 #[derive(Debug, Default)]
@@ -110,10 +57,6 @@ struct State {
     /// The writer draining this outbox ended (its connection failed or
     /// stalled, or it was stopped) and no other has taken its place.
     writer_ended: bool,
-    /// The idle writer, while it is lent.
-    lent: Option<Lent>,
-    /// The lent writer took a delivery it must finish itself.
-    lent_started: bool,
 }
 
 /// One session's outgoing queue; see the module docs.
@@ -174,27 +117,12 @@ impl Outbox {
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
 
-    /// Queues room traffic unless the queue is over its byte limit; by
-    /// `route`, written at once instead when the writer is idle.
-    pub(super) fn offer(&self, delivery: Arc<Delivery>, route: Route) -> Offer {
+    /// Queues room traffic unless the queue is over its byte limit.
+    pub(super) fn offer(&self, delivery: Arc<Delivery>) -> Offer {
         let cost = bytes(delivery.cost());
         let mut state = self.lock();
         if state.closed {
             return Offer::Closed;
-        }
-        if route == Route::Express && Self::can_express(&state) {
-            if let Some(Lent(lane)) = state.lent.as_mut() {
-                match lane.take(&delivery) {
-                    Taken::Written => return Offer::Queued,
-                    Taken::Started => {
-                        state.lent_started = true;
-                        drop(state);
-                        self.ready.notify_one();
-                        return Offer::Queued;
-                    }
-                    Taken::No => {}
-                }
-            }
         }
         if state.bytes.saturating_add(cost) > self.limit && state.bytes > 0 {
             let room = delivery.event().and_then(Event::room);
@@ -320,12 +248,7 @@ impl Outbox {
     /// a session waiting in [`Outbox::drained`] wakes and finds
     /// [`Outbox::writer_ended`] true.
     pub fn end_writer(&self) {
-        let mut state = self.lock();
-        state.writer_ended = true;
-        // A writer stopped while lent: its connection goes with it.
-        let lent = state.lent.take();
-        drop(state);
-        drop(lent);
+        self.lock().writer_ended = true;
         self.drained.notify_one();
     }
 
@@ -347,35 +270,7 @@ impl Outbox {
 
     /// Whether the writer has something to do.
     fn has_work(state: &State) -> bool {
-        !state.queue.is_empty()
-            || (!state.missed.is_empty() && !state.held)
-            || state.closed
-            || state.lent_started
-    }
-
-    /// Whether a delivery may go out through the lent writer now: nothing
-    /// may go before it, and it must not end a hidden answer's prompt.
-    fn can_express(state: &State) -> bool {
-        state.queue.is_empty() && state.missed.is_empty() && !state.held && !state.lent_started
-    }
-
-    /// Lends the idle writer's `lane` to the outbox until [`Outbox::reclaim`];
-    /// given back at once when the writer has work.
-    pub fn lend(&self, lane: Box<dyn Express>) -> Option<Box<dyn Express>> {
-        let mut state = self.lock();
-        if Self::has_work(&state) {
-            return Some(lane);
-        }
-        state.lent = Some(Lent(lane));
-        None
-    }
-
-    /// The writer lent by [`Outbox::lend`], when it wakes; it finishes what
-    /// it took first.
-    pub fn reclaim(&self) -> Option<Box<dyn Express>> {
-        let mut state = self.lock();
-        state.lent_started = false;
-        state.lent.take().map(|Lent(lane)| lane)
+        !state.queue.is_empty() || (!state.missed.is_empty() && !state.held) || state.closed
     }
 
     /// Whether there is work now, without waiting or taking it.
@@ -444,141 +339,12 @@ mod tests {
         }))
     }
 
-    /// A lent writer that notes what it was offered and answers `answer`.
-    struct Lane {
-        offered: Arc<Mutex<Vec<String>>>,
-        answer: Taken,
-    }
-
-    impl Express for Lane {
-        fn take(&mut self, delivery: &Delivery) -> Taken {
-            let text = match delivery.event() {
-                Some(Event::Message(message)) => message.text.to_string(),
-                other => format!("{other:?}"),
-            };
-            self.offered.lock().unwrap().push(text);
-            self.answer
-        }
-
-        fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-            self
-        }
-    }
-
-    /// An outbox with a lane lent to it; what the lane was offered.
-    fn lent(answer: Taken) -> (Outbox, Arc<Mutex<Vec<String>>>) {
-        let outbox = Outbox::new(1024);
-        let offered = Arc::new(Mutex::new(Vec::new()));
-        let lane = Lane {
-            offered: Arc::clone(&offered),
-            answer,
-        };
-        assert!(
-            outbox.lend(Box::new(lane)).is_none(),
-            "an idle outbox takes the lane"
-        );
-        (outbox, offered)
-    }
-
-    fn texts(batch: &Batch) -> Vec<String> {
-        batch
-            .deliveries
-            .iter()
-            .filter_map(|d| match d.event() {
-                Some(Event::Message(message)) => Some(message.text.to_string()),
-                _ => None,
-            })
-            .collect()
-    }
-
-    #[tokio::test]
-    async fn an_express_offer_is_written_by_the_lent_writer_and_wakes_nobody() {
-        let (outbox, offered) = lent(Taken::Written);
-        assert_eq!(outbox.offer(chat("one"), Route::Express), Offer::Queued);
-        assert_eq!(outbox.offer(chat("two"), Route::Express), Offer::Queued);
-        assert_eq!(*offered.lock().unwrap(), ["one", "two"]);
-        assert!(!outbox.is_ready(), "the writer has nothing to do");
-        // A big room's delivery goes through the writer, lane or not.
-        outbox.offer(chat("big room"), Route::Queue);
-        assert!(outbox.is_ready());
-        assert_eq!(offered.lock().unwrap().len(), 2);
-        assert!(outbox.reclaim().is_some());
-        assert_eq!(texts(&outbox.next_batch().await), ["big room"]);
-    }
-
-    #[tokio::test]
-    async fn nothing_overtakes_what_is_queued_and_a_hidden_answer_keeps_the_lane_off() {
-        let (outbox, offered) = lent(Taken::Written);
-        outbox.offer(chat("queued"), Route::Queue);
-        outbox.offer(chat("after it"), Route::Express);
-        assert!(offered.lock().unwrap().is_empty());
-        assert_eq!(texts(&outbox.next_batch().await), ["queued", "after it"]);
-        // While a password is typed, room traffic waits, lane or not.
-        outbox.hold();
-        outbox.offer(chat("during"), Route::Express);
-        assert!(offered.lock().unwrap().is_empty());
-        assert!(!outbox.is_ready());
-        outbox.release();
-        assert_eq!(texts(&outbox.next_batch().await), ["during"]);
-        // Once the queue is empty again, the lane writes.
-        outbox.offer(chat("later"), Route::Express);
-        assert_eq!(*offered.lock().unwrap(), ["later"]);
-    }
-
-    #[tokio::test]
-    async fn what_the_lane_did_not_finish_wakes_the_writer_and_the_next_waits_behind_it() {
-        let (outbox, offered) = lent(Taken::Started);
-        outbox.offer(chat("begun"), Route::Express);
-        assert!(
-            outbox.is_ready(),
-            "the writer must finish what the lane began"
-        );
-        outbox.offer(chat("next"), Route::Express);
-        assert_eq!(*offered.lock().unwrap(), ["begun"]);
-        assert!(outbox.reclaim().is_some());
-        assert_eq!(texts(&outbox.next_batch().await), ["next"]);
-        assert!(!outbox.is_ready());
-    }
-
-    #[tokio::test]
-    async fn a_lane_that_may_not_write_now_leaves_the_delivery_to_the_writer() {
-        let (outbox, offered) = lent(Taken::No);
-        outbox.offer(chat("within the window"), Route::Express);
-        assert_eq!(offered.lock().unwrap().len(), 1);
-        assert!(outbox.is_ready());
-        assert!(outbox.reclaim().is_some());
-        assert_eq!(texts(&outbox.next_batch().await), ["within the window"]);
-    }
-
-    #[tokio::test]
-    async fn a_writer_with_work_keeps_its_lane_and_an_ended_writer_lets_it_go() {
-        let outbox = Outbox::new(1024);
-        let offered = Arc::new(Mutex::new(Vec::new()));
-        outbox.reply(Event::Cancelled);
-        let lane = Lane {
-            offered: Arc::clone(&offered),
-            answer: Taken::Written,
-        };
-        let lane = outbox
-            .lend(Box::new(lane))
-            .expect("given back: there is work");
-        outbox.next_batch().await;
-        assert!(outbox.lend(lane).is_none());
-        // The writer ended while lent (aborted): the lane, and the
-        // connection it writes to, go with it.
-        outbox.end_writer();
-        assert!(outbox.reclaim().is_none());
-        assert_eq!(Arc::strong_count(&offered), 1);
-        outbox.offer(chat("nobody writes"), Route::Express);
-        assert!(offered.lock().unwrap().is_empty());
-    }
-
     #[tokio::test]
     async fn offers_past_the_limit_are_dropped_and_counted() {
         let outbox = Outbox::new(100);
         let mut queued = 0;
         for _ in 0..50 {
-            if outbox.offer(chat("0123456789"), Route::Queue) == Offer::Queued {
+            if outbox.offer(chat("0123456789")) == Offer::Queued {
                 queued += 1;
             }
         }
@@ -593,7 +359,7 @@ mod tests {
                 count: 50 - queued as u64
             }]
         );
-        assert_eq!(outbox.offer(chat("again"), Route::Queue), Offer::Queued);
+        assert_eq!(outbox.offer(chat("again")), Offer::Queued);
     }
 
     #[tokio::test]
@@ -644,9 +410,9 @@ mod tests {
     #[tokio::test]
     async fn while_held_only_replies_go_out_and_the_rest_follows_in_order() {
         let outbox = Outbox::new(1024);
-        outbox.offer(chat("before"), Route::Queue);
+        outbox.offer(chat("before"));
         outbox.hold();
-        outbox.offer(chat("during"), Route::Queue);
+        outbox.offer(chat("during"));
         outbox.reply(Event::Cancelled);
         let batch = outbox.next_batch().await;
         // What was set aside is not in the batch, nor in what it is charged.
@@ -671,9 +437,9 @@ mod tests {
     #[tokio::test]
     async fn a_closed_outbox_refuses_offers_and_ends_the_writer() {
         let outbox = Outbox::new(100);
-        outbox.offer(chat("last"), Route::Queue);
+        outbox.offer(chat("last"));
         outbox.close();
-        assert_eq!(outbox.offer(chat("late"), Route::Queue), Offer::Closed);
+        assert_eq!(outbox.offer(chat("late")), Offer::Closed);
         let batch = outbox.next_batch().await;
         assert!(batch.closed);
         assert_eq!(batch.deliveries.len(), 1);

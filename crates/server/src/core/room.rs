@@ -31,7 +31,7 @@ use banter_proto::{BanMask, Event, Nick, Refusal, RoomMode, RoomModes, RoomName}
 use futures::FutureExt;
 
 use crate::core::fanout::{Audience, LocalAudience};
-use crate::core::outbox::{Outbox, Route};
+use crate::core::outbox::Outbox;
 use crate::core::session_id::{NodeId, SessionId};
 use crate::store::{MessageKind, Millis, Store, StoreError, StoredBan, StoredMessage, StoredRoom};
 
@@ -543,7 +543,7 @@ impl Room {
         let mut state = self.lock();
         if let Some(batch) = held.next_batch().now_or_never() {
             for delivery in batch.deliveries {
-                outbox.offer(delivery, Route::Queue);
+                outbox.offer(delivery);
             }
         }
         if state.seats.iter().any(|seat| seat.id == id) {

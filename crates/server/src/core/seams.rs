@@ -20,7 +20,7 @@ use crate::core::cluster::Cluster;
 use crate::core::control::{Control, Courier, Mailbox, Undelivered};
 use crate::core::delivery::Delivery;
 use crate::core::fanout::{Audience, LocalAudience};
-use crate::core::outbox::{Outbox, Route};
+use crate::core::outbox::Outbox;
 use crate::core::registry::{LocalRegistry, Registry};
 use crate::core::room::Room;
 use crate::core::session_id::{NodeId, SessionId};
@@ -128,7 +128,7 @@ impl Courier for InProcessBroker {
         else {
             return false;
         };
-        outbox.offer(Delivery::new(event), Route::Express);
+        outbox.offer(Delivery::new(event));
         true
     }
 

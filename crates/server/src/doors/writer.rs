@@ -13,7 +13,6 @@
 //! was missed goes after the batch's deliveries, except in the last batch,
 //! which ends with the session's farewell: there it goes first.
 
-use std::any::Any;
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
@@ -29,7 +28,7 @@ use tokio::time::Instant;
 use tokio_tungstenite::tungstenite::{Error as WsError, Message, Utf8Bytes};
 use tokio_util::sync::CancellationToken;
 
-use crate::core::{Batch, Delivery, Express, Missed, Outbox, Taken};
+use crate::core::{Batch, Delivery, Missed, Outbox};
 use crate::doors::{Renderer, WriteTiming};
 use crate::metrics::Metrics;
 
@@ -48,20 +47,11 @@ pub(crate) enum WriteError {
 /// Where a connection's output goes.
 pub(crate) trait Sink: Send + 'static {
     /// A batch's output, ready to send.
-    type Output: Send + 'static;
-
-    /// Whether the idle writer lends itself to its outbox, so that a
-    /// delivery is written at once by whoever offers it (see `core::outbox`).
-    /// For a sink that writes with [`Sink::send_now`] and needs no
-    /// keepalive while idle.
-    const EXPRESS: bool = false;
+    type Output: Send;
 
     /// Renders one batch with `renderer`. Not async: the batch is let go
     /// before anything waits on the client.
     fn prepare<R: Renderer>(renderer: &mut R, batch: Batch) -> Self::Output;
-
-    /// Renders one delivery, all of a batch.
-    fn prepare_one<R: Renderer>(renderer: &mut R, delivery: &Delivery) -> Self::Output;
 
     /// Writes what the connection takes at once of `output`, without
     /// waiting, and leaves the rest in it; true if nothing is left. Most
@@ -105,26 +95,17 @@ pub(crate) trait Sink: Send + 'static {
 /// IRC renderer is 120 B).
 #[allow(clippy::manual_async_fn)]
 pub(crate) fn run<S: Sink, R: Renderer>(
-    sink: S,
+    mut sink: S,
     outbox: Arc<Outbox>,
     metrics: Arc<Metrics>,
-    renderer: R,
+    mut renderer: R,
     timing: WriteTiming,
 ) -> impl Future<Output = Option<(S, R)>> + Send {
     async move {
         let mut ended = EndGuard(Some(&outbox));
-        let lane = Box::new(Lane {
-            sink,
-            renderer,
-            metrics: Arc::clone(&metrics),
-            coalesce: timing.coalesce,
-            last_write: None,
-            unsent: None,
-        });
-        match pump(lane, &outbox, timing.stall_timeout).await {
-            Ok(Pumped::HandedOver(lane)) => {
+        match pump(&mut sink, &outbox, &metrics, &mut renderer, timing).await {
+            Ok(Pumped::HandedOver) => {
                 ended.0 = None;
-                let Lane { sink, renderer, .. } = *lane;
                 return Some((sink, renderer));
             }
             Ok(Pumped::Closed) | Err(WriteError::Failed) => {}
@@ -147,82 +128,32 @@ impl Drop for EndGuard<'_> {
 }
 
 /// How a writer's outbox ended.
-enum Pumped<S: Sink, R> {
+enum Pumped {
     Closed,
-    HandedOver(Box<Lane<S, R>>),
-}
-
-/// What a writer writes with. Boxed, so that it can be lent to the outbox
-/// while the writer is idle (an [`Express`] lane): a delivery offered then is
-/// written by whoever offers it, without waking this task.
-struct Lane<S: Sink, R> {
-    sink: S,
-    renderer: R,
-    metrics: Arc<Metrics>,
-    coalesce: Duration,
-    /// When the last write was made; kept only while coalescing.
-    last_write: Option<Instant>,
-    /// What the lane took while lent and the socket did not take at once:
-    /// the writer sends it before anything else.
-    unsent: Option<S::Output>,
-}
-
-impl<S: Sink, R> Lane<S, R> {
-    /// The end of the last write's coalescing window.
-    fn window_end(&self) -> Option<Instant> {
-        self.last_write.map(|at| at + self.coalesce)
-    }
-
-    fn wrote(&mut self, now: impl FnOnce() -> Instant) {
-        if !self.coalesce.is_zero() {
-            self.last_write = Some(now());
-        }
-    }
-}
-
-impl<S: Sink, R: Renderer> Express for Lane<S, R> {
-    /// Written at once unless within the coalescing window: then the writer
-    /// is woken, and waits the window out, as for any line.
-    fn take(&mut self, delivery: &Delivery) -> Taken {
-        let now = self.last_write.map(|_| Instant::now());
-        if let (Some(until), Some(now)) = (self.window_end(), now) {
-            if now < until {
-                return Taken::No;
-            }
-        }
-        let mut output = S::prepare_one(&mut self.renderer, delivery);
-        self.metrics.delivered(1);
-        if self.sink.send_now(&mut output) {
-            self.wrote(|| now.unwrap_or_else(Instant::now));
-            Taken::Written
-        } else {
-            self.unsent = Some(output);
-            Taken::Started
-        }
-    }
-
-    fn into_any(self: Box<Self>) -> Box<dyn Any + Send> {
-        self
-    }
+    HandedOver,
 }
 
 async fn pump<S: Sink, R: Renderer>(
-    mut lane: Box<Lane<S, R>>,
+    sink: &mut S,
     outbox: &Outbox,
-    stall_timeout: Duration,
-) -> Result<Pumped<S, R>, WriteError> {
+    metrics: &Metrics,
+    renderer: &mut R,
+    timing: WriteTiming,
+) -> Result<Pumped, WriteError> {
+    let mut last_write: Option<Instant> = None;
     // Lines came within the window of the last write: they are likely to
     // again, so the next wait is the window's rest, not the first line.
     let mut steady = false;
     loop {
-        if let Some(until) = lane.window_end().filter(|_| steady) {
+        let window_end = last_write.map(|at| at + timing.coalesce);
+        if let Some(until) = window_end.filter(|_| steady) {
             // Steady traffic: wait out the window, then take what came, so
             // a batch costs the writer one wake-up (the timer's) instead of
             // two (the first line's, then the timer's).
             tokio::select! {
                 biased;
-                _ = lane.sink.keepalive_due() => {
-                    lane.sink.keepalive(stall_timeout).await?;
+                _ = sink.keepalive_due() => {
+                    sink.keepalive(timing.stall_timeout).await?;
                     continue;
                 }
                 _ = tokio::time::sleep_until(until) => {}
@@ -231,72 +162,45 @@ async fn pump<S: Sink, R: Renderer>(
         }
         if !steady {
             // Nothing is kept between batches: an idle connection holds no buffer.
-            if S::EXPRESS {
-                lane = lend_until_work(lane, outbox).await?;
-                if let Some(unsent) = lane.unsent.take() {
-                    Box::pin(lane.sink.send(unsent, false, stall_timeout)).await?;
-                    lane.wrote(Instant::now);
-                    if !outbox.is_ready() {
-                        continue;
-                    }
+            // Biased, keepalive first: no random draw per wake-up, and a
+            // busy outbox cannot starve the pings.
+            tokio::select! {
+                biased;
+                _ = sink.keepalive_due() => {
+                    sink.keepalive(timing.stall_timeout).await?;
+                    continue;
                 }
-            } else {
-                // Biased, keepalive first: no random draw per wake-up, and a
-                // busy outbox cannot starve the pings.
-                tokio::select! {
-                    biased;
-                    _ = lane.sink.keepalive_due() => {
-                        lane.sink.keepalive(stall_timeout).await?;
-                        continue;
-                    }
-                    _ = outbox.ready() => {}
-                }
+                _ = outbox.ready() => {}
             }
             // Coalescing: within `coalesce` of the last write, wait out the
             // rest of it so what arrives meanwhile shares the next write. A
             // line after a quieter spell goes out at once, with no timer.
-            if let Some(until) = lane.window_end().filter(|until| Instant::now() < *until) {
+            if let Some(until) = window_end.filter(|until| Instant::now() < *until) {
                 tokio::time::sleep_until(until).await;
                 steady = true;
             }
         }
         let batch = outbox.next_batch().await;
-        lane.metrics.delivered(batch.deliveries.len() as u64);
-        lane.metrics
-            .deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
+        metrics.delivered(batch.deliveries.len() as u64);
+        metrics.deliveries_dropped(batch.missed.iter().map(|missed| missed.count).sum());
         let (closed, handed_over) = (batch.closed, batch.handed_over);
-        let mut output = S::prepare(&mut lane.renderer, batch);
+        let mut output = S::prepare(renderer, batch);
         let closing = closed && !handed_over;
-        if closing || !lane.sink.send_now(&mut output) {
+        if closing || !sink.send_now(&mut output) {
             // Boxed while it runs: a write's future (with its stall timer) is
             // the writer's largest, and an idle connection should not carry it.
-            Box::pin(lane.sink.send(output, closing, stall_timeout)).await?;
+            Box::pin(sink.send(output, closing, timing.stall_timeout)).await?;
         }
         if handed_over {
-            return Ok(Pumped::HandedOver(lane));
+            return Ok(Pumped::HandedOver);
         }
         if closed {
             return Ok(Pumped::Closed);
         }
-        lane.wrote(Instant::now);
-    }
-}
-
-/// Lends the idle writer's lane to its outbox until there is work for the
-/// writer, and takes it back.
-async fn lend_until_work<S: Sink, R: Renderer>(
-    lane: Box<Lane<S, R>>,
-    outbox: &Outbox,
-) -> Result<Box<Lane<S, R>>, WriteError> {
-    let back = match outbox.lend(lane) {
-        Some(back) => back,
-        None => {
-            outbox.ready().await;
-            // Only this writer's end (which is not now) takes it out of the outbox.
-            outbox.reclaim().ok_or(WriteError::Failed)?
+        if !timing.coalesce.is_zero() {
+            last_write = Some(Instant::now());
         }
-    };
-    back.into_any().downcast().map_err(|_| WriteError::Failed)
+    }
 }
 
 /// One part of a batch's output.
@@ -335,14 +239,12 @@ pub(crate) struct ByteSink<W>(pub(crate) W);
 impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
     type Output = Bytes;
 
-    const EXPRESS: bool = true;
-
-    /// A batch of one delivery is [prepared alone](Sink::prepare_one);
-    /// anything else is rendered into one buffer.
+    /// A batch of one delivery that renders alike for everyone is sent as
+    /// rendered once for all; anything else is rendered into one buffer.
     fn prepare<R: Renderer>(renderer: &mut R, batch: Batch) -> Bytes {
         if let (Some(only), 1) = (batch.deliveries.front(), batch.deliveries.len()) {
-            if batch.missed.is_empty() {
-                return Self::prepare_one(renderer, only);
+            if let Some(shared) = renderer.shared(only).filter(|_| batch.missed.is_empty()) {
+                return shared.clone();
             }
         }
         // Sized once: growing it line by line cost reallocations on every
@@ -357,26 +259,11 @@ impl<W: AsyncWrite + Unpin + Send + 'static> Sink for ByteSink<W> {
         buffer.freeze()
     }
 
-    /// A delivery that renders alike for everyone is sent as rendered once
-    /// for all.
-    fn prepare_one<R: Renderer>(renderer: &mut R, delivery: &Delivery) -> Bytes {
-        if let Some(shared) = renderer.shared(delivery) {
-            return shared.clone();
-        }
-        let mut buffer = BytesMut::with_capacity(delivery.cost());
-        renderer.render(delivery, &mut buffer);
-        buffer.freeze()
-    }
-
     /// One write, polled once: a socket with room takes the whole batch. A
     /// full one (not ready, or taking part) is left to [`Sink::send`], which
     /// polls it again and waits for it with the client's stall timeout; an
     /// error is met again there.
     fn send_now(&mut self, bytes: &mut Bytes) -> bool {
-        if bytes.is_empty() {
-            // Rendered as nothing (another door's event): no system call.
-            return true;
-        }
         let mut nobody = Context::from_waker(Waker::noop());
         match Pin::new(&mut self.0).poll_write(&mut nobody, bytes) {
             Poll::Ready(Ok(written)) => {
@@ -507,7 +394,14 @@ where
             Vec::with_capacity(batch.deliveries.len() + batch.missed.len());
         for piece in in_order(&batch) {
             match piece {
-                Piece::Delivery(delivery) => frames.push(frame(renderer, delivery)),
+                Piece::Delivery(delivery) => match renderer.shared(delivery) {
+                    Some(shared) => frames.push(shared.clone()),
+                    None => {
+                        let mut frame = BytesMut::new();
+                        renderer.render(delivery, &mut frame);
+                        frames.push(frame.freeze());
+                    }
+                },
                 Piece::Missed(missed) => frames.extend(missed.iter().map(|missed| {
                     let mut frame = BytesMut::new();
                     renderer.missed(std::slice::from_ref(missed), &mut frame);
@@ -518,14 +412,6 @@ where
         // What a door renders as nothing (another door's lines) is no frame.
         frames.retain(|frame| !frame.is_empty());
         frames
-    }
-
-    fn prepare_one<R: Renderer>(renderer: &mut R, delivery: &Delivery) -> Vec<Bytes> {
-        let frame = frame(renderer, delivery);
-        if frame.is_empty() {
-            return Vec::new();
-        }
-        vec![frame]
     }
 
     async fn send(
@@ -562,16 +448,6 @@ where
     }
 }
 
-/// One delivery's WebSocket frame: shared by everyone when it renders alike.
-fn frame<R: Renderer>(renderer: &mut R, delivery: &Delivery) -> Bytes {
-    if let Some(shared) = renderer.shared(delivery) {
-        return shared.clone();
-    }
-    let mut frame = BytesMut::new();
-    renderer.render(delivery, &mut frame);
-    frame.freeze()
-}
-
 /// A WebSocket write's outcome: too much waiting to be written (our frames
 /// and the library's pongs) is a client that does not read.
 fn ws_result<T>(sent: Result<Result<(), WsError>, T>) -> Result<(), WriteError> {
@@ -585,11 +461,7 @@ fn ws_result<T>(sent: Result<Result<(), WsError>, T>) -> Result<(), WriteError> 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::config::Config;
-    use crate::core::{Door, Hub, Seams, Services, UserState};
-    use crate::store::memory::MemoryStore;
-    use crate::store::Store;
-    use banter_proto::{Event, Request};
+    use banter_proto::Event;
     use futures::FutureExt;
     use std::sync::Mutex;
 
@@ -858,137 +730,6 @@ mod tests {
             ],
             "(ms, lines) of every write",
         );
-    }
-
-    /// A user who sends private messages and the outbox of the one they
-    /// send to, on an in-memory hub: deliveries offered as the core offers
-    /// them, which an idle writer's lane takes at once.
-    async fn sender_and_recipient() -> (UserState, UserState, Arc<Outbox>) {
-        const DOOR: Door = Door {
-            name: "test",
-            one_room: true,
-            max_rooms: 1,
-            lists_members: false,
-            answers_every_request: false,
-            resumable: false,
-        };
-        // Made on a thread of its own, as the server makes it outside its runtime.
-        let hub = std::thread::spawn(|| {
-            let mut config = Config::defaults();
-            config.in_memory = true;
-            let store: Arc<dyn Store> = Arc::new(MemoryStore::new(config.history_max));
-            let services = Services::new(Arc::new(config), Arc::clone(&store), Arc::default());
-            Hub::new(services, Seams::in_process(store)).unwrap()
-        })
-        .join()
-        .unwrap();
-        let peer = "127.0.0.1:1".parse().unwrap();
-        let outbox = Arc::new(Outbox::new(1 << 20));
-        let mut recipient = UserState::new(Arc::clone(&hub), peer, Arc::clone(&outbox), DOOR);
-        recipient.register("recipient", None).await.unwrap();
-        let mut sender = UserState::new(hub, peer, Arc::new(Outbox::new(1 << 20)), DOOR);
-        sender.register("sender", None).await.unwrap();
-        // What registering told the recipient, so that its writer starts idle.
-        outbox.next_batch().now_or_never();
-        (sender, recipient, outbox)
-    }
-
-    async fn private(sender: &mut UserState, text: &str) {
-        let request = Request::Private {
-            to: "recipient".into(),
-            text: text.into(),
-            notice: false,
-        };
-        sender.execute(request).await.unwrap();
-    }
-
-    #[tokio::test(start_paused = true)]
-    async fn an_idle_writer_is_written_through_at_once_and_within_the_window_waits_as_before() {
-        let (mut sender, _recipient, outbox) = sender_and_recipient().await;
-        let recorder = Recorder::default();
-        let timing = WriteTiming {
-            coalesce: Duration::from_millis(4),
-            stall_timeout: Duration::from_secs(10),
-        };
-        let writer = tokio::spawn(run(
-            ByteSink(recorder.clone()),
-            Arc::clone(&outbox),
-            Arc::new(Metrics::default()),
-            Lines,
-            timing,
-        ));
-        // The writer lends itself to its outbox and waits.
-        tokio::task::yield_now().await;
-        let start = Instant::now();
-        let at = |ms| tokio::time::sleep_until(start + Duration::from_millis(ms));
-        private(&mut sender, "one").await;
-        // Written by the sender's own call, before the writer's task could run.
-        assert_eq!(recorder.writes(start), [(0, 1)]);
-        // Within the window: the writer waits it out and takes both at 4.
-        at(1).await;
-        private(&mut sender, "two").await;
-        at(2).await;
-        private(&mut sender, "three").await;
-        assert_eq!(recorder.writes(start).len(), 1);
-        // After a quiet window, at once again.
-        at(20).await;
-        private(&mut sender, "four").await;
-        assert_eq!(recorder.writes(start).len(), 3);
-        at(21).await;
-        outbox.close();
-        writer.await.unwrap();
-        assert_eq!(
-            recorder.writes(start),
-            [(0, 1), (4, 2), (20, 1)],
-            "(ms, lines) of every write"
-        );
-    }
-
-    #[tokio::test]
-    async fn what_a_full_socket_did_not_take_at_once_is_finished_first_and_in_order() {
-        let (mut sender, _recipient, outbox) = sender_and_recipient().await;
-        let socket = Trickle::default();
-        let timing = WriteTiming {
-            coalesce: Duration::ZERO,
-            stall_timeout: Duration::from_secs(10),
-        };
-        let writer = tokio::spawn(run(
-            ByteSink(socket.clone()),
-            Arc::clone(&outbox),
-            Arc::new(Metrics::default()),
-            Texts,
-            timing,
-        ));
-        let mut expected = String::new();
-        for n in 0..200 {
-            let text = format!("message {n}");
-            expected.push_str(&text);
-            expected.push('\n');
-            private(&mut sender, &text).await;
-            if n % 7 == 0 {
-                tokio::task::yield_now().await;
-            }
-        }
-        outbox.close();
-        writer.await.unwrap();
-        let written = socket.0.lock().unwrap().0.clone();
-        assert_eq!(String::from_utf8(written).unwrap(), expected);
-    }
-
-    /// Renders a private message as its text on a line.
-    struct Texts;
-
-    impl Renderer for Texts {
-        fn shared<'a>(&self, _: &'a Delivery) -> Option<&'a Bytes> {
-            None
-        }
-        fn render(&mut self, delivery: &Delivery, out: &mut BytesMut) {
-            if let Some(Event::Private { text, .. }) = delivery.event() {
-                out.extend_from_slice(text.as_bytes());
-                out.extend_from_slice(b"\n");
-            }
-        }
-        fn missed(&mut self, _: &[Missed], _: &mut BytesMut) {}
     }
 
     #[tokio::test(start_paused = true)]

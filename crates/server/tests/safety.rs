@@ -6,7 +6,7 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use support::{Client, TestServer};
-use tokio::io::AsyncWriteExt;
+use tokio::io::{AsyncBufReadExt, AsyncWriteExt};
 use tokio::net::TcpSocket;
 use tokio::sync::Semaphore;
 
@@ -361,6 +361,55 @@ async fn shutdown_says_goodbye_to_everyone_even_with_a_stuck_client() {
             Some("the server is shutting down, bye!")
         );
     }
+}
+
+/// A session woken by its client looks at its input before anything else,
+/// but every turn of its loop looks at the shutdown first: a client that never
+/// stops sending must not keep its session from seeing the shutdown.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_client_that_never_stops_sending_still_hears_the_shutdown() {
+    let server = TestServer::start_with(|c| {
+        c.rate_limit = 0;
+        c.input_byte_rate = 0;
+    })
+    .await;
+    let stream = tokio::net::TcpStream::connect(server.addr).await.unwrap();
+    let (read, mut write) = stream.into_split();
+    write.write_all(b"bob\n").await.unwrap();
+    // Raw bytes: the greeting starts with telnet negotiation.
+    let mut reader = tokio::io::BufReader::new(read);
+    let mut line = Vec::new();
+    loop {
+        line.clear();
+        assert!(reader.read_until(b'\n', &mut line).await.unwrap() > 0);
+        if String::from_utf8_lossy(&line).starts_with("hello bob") {
+            break;
+        }
+    }
+    // Alone in the lobby, so every line is read and handled, and goes nowhere.
+    let flooding = tokio::spawn(async move {
+        let lines = "flood\n".repeat(10_000);
+        let mut sent = 0usize;
+        while write.write_all(lines.as_bytes()).await.is_ok() {
+            sent += 10_000;
+        }
+        sent
+    });
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    let started = Instant::now();
+    server.stop().await;
+    let stopped_in = started.elapsed();
+    // The connection ends. (Its goodbye may not be read: the server closes
+    // a socket with the client's lines still unread, which resets it.)
+    let closed = tokio::time::timeout(Duration::from_secs(5), async {
+        while matches!(reader.read_until(b'\n', &mut line).await, Ok(1..)) {}
+    })
+    .await;
+    let sent = flooding.await.unwrap();
+    eprintln!("stopped in {stopped_in:?} while a client sent {sent} lines");
+    assert!(stopped_in < Duration::from_secs(5), "{stopped_in:?}");
+    assert!(closed.is_ok(), "the connection stayed open");
+    assert!(sent >= 10_000, "the client was not sending");
 }
 
 #[tokio::test]

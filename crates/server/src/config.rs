@@ -180,7 +180,8 @@ pub struct Config {
     /// Milliseconds a client's writer waits after each write before the next, so lines
     /// arriving meanwhile go out in one write: far fewer system calls under load, at most
     /// this much added delay for a line that follows another closely (0 = write at once).
-    #[arg(long, env = "BANTER_WRITE_COALESCE_MS", default_value_t = 4)]
+    /// 8 KiB of queued output goes out without waiting for the window's end.
+    #[arg(long, env = "BANTER_WRITE_COALESCE_MS", default_value_t = 6)]
     pub write_coalesce_ms: u64,
 
     /// Seconds a client's socket may accept nothing while output waits before the client

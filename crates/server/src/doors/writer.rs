@@ -3,7 +3,8 @@
 //! WebSocket (JSON).
 //!
 //! Everything queued when the writer wakes goes out in one batch, and no two
-//! batches are closer than `--write-coalesce-ms`: under load many lines share
+//! batches are closer than `--write-coalesce-ms` unless the second is a full
+//! one (the outbox's `FULL_BATCH_BYTES`): under load many lines share
 //! one system call (the kernel's cost per write dominates a busy server),
 //! while a line after a quiet spell goes out at once, costing no timer. While
 //! lines keep coming within the window, the writer sleeps out each window and
@@ -157,6 +158,7 @@ async fn pump<S: Sink, R: Renderer>(
                     continue;
                 }
                 _ = tokio::time::sleep_until(until) => {}
+                _ = outbox.filled() => {}
             }
             steady = outbox.is_ready();
         }
@@ -176,7 +178,11 @@ async fn pump<S: Sink, R: Renderer>(
             // rest of it so what arrives meanwhile shares the next write. A
             // line after a quieter spell goes out at once, with no timer.
             if let Some(until) = window_end.filter(|until| Instant::now() < *until) {
-                tokio::time::sleep_until(until).await;
+                tokio::select! {
+                    biased;
+                    _ = tokio::time::sleep_until(until) => {}
+                    _ = outbox.filled() => {}
+                }
                 steady = true;
             }
         }
@@ -728,6 +734,58 @@ mod tests {
                 (34, 1),
                 (80, 1)
             ],
+            "(ms, lines) of every write",
+        );
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn a_full_batch_goes_out_without_waiting_for_the_end_of_the_window() {
+        let outbox = Arc::new(Outbox::new(1 << 20));
+        let recorder = Recorder::default();
+        let timing = WriteTiming {
+            coalesce: Duration::from_millis(4),
+            stall_timeout: Duration::from_secs(10),
+        };
+        let writer = tokio::spawn(run(
+            ByteSink(recorder.clone()),
+            Arc::clone(&outbox),
+            Arc::new(Metrics::default()),
+            Lines,
+            timing,
+        ));
+        let start = Instant::now();
+        let at = |ms| tokio::time::sleep_until(start + Duration::from_millis(ms));
+        // Queues lines until the outbox holds a full batch; how many that took.
+        let fill = || {
+            let mut lines = 0;
+            while outbox.filled().now_or_never().is_none() {
+                outbox.reply(line());
+                lines += 1;
+            }
+            lines
+        };
+        outbox.reply(line());
+        // Within the first write's window: a full batch goes at once (1 ms),
+        // not at the window's end (4 ms).
+        at(1).await;
+        let first = fill();
+        // Lines at 2 and 3 wait out the window after that write (5 ms), and
+        // the writer is then steady: a full batch in its next window goes
+        // at once too (6 ms, not 9).
+        at(2).await;
+        outbox.reply(line());
+        at(3).await;
+        outbox.reply(line());
+        at(6).await;
+        let second = fill();
+        at(7).await;
+        outbox.close();
+        writer.await.unwrap();
+
+        assert!(first > 2 && second > 2, "a full batch is many lines");
+        assert_eq!(
+            recorder.writes(start),
+            [(0, 1), (1, first), (5, 2), (6, second)],
             "(ms, lines) of every write",
         );
     }

@@ -23,7 +23,9 @@
 //! never held across an `.await`.
 
 use std::collections::VecDeque;
+use std::future::Future;
 use std::sync::{Arc, Mutex, MutexGuard};
+use std::task::{Poll, Waker};
 
 use banter_proto::Event;
 use tokio::sync::Notify;
@@ -67,6 +69,10 @@ struct State {
     /// The writer draining this outbox ended (its connection failed or
     /// stalled, or it was stopped) and no other has taken its place.
     writer_ended: bool,
+    /// A writer waiting out its window for a full batch ([`Outbox::filled`]).
+    /// A waker, not a `Notify`: the future waiting is then one reference,
+    /// and a writer's task, held for the connection's life, stays smaller.
+    full_waiter: Option<Waker>,
 }
 
 /// One session's outgoing queue; see the module docs.
@@ -78,8 +84,6 @@ pub struct Outbox {
     state: Mutex<State>,
     /// Wakes the writer when something is queued or the outbox closes.
     ready: Notify,
-    /// Wakes a writer waiting out its window when a full batch is queued.
-    full: Notify,
     /// Wakes the session when the writer has drained the queue.
     drained: Notify,
 }
@@ -112,7 +116,6 @@ impl Outbox {
             max_output: u32::MAX,
             state: Mutex::default(),
             ready: Notify::new(),
-            full: Notify::new(),
             drained: Notify::new(),
         }
     }
@@ -162,8 +165,8 @@ impl Outbox {
         if was_empty {
             self.ready.notify_one();
         }
-        if filled {
-            self.full.notify_one();
+        if let Some(waiter) = filled {
+            waiter.wake();
         }
         Offer::Queued
     }
@@ -198,8 +201,8 @@ impl Outbox {
         state.queue.push_back(delivery);
         drop(state);
         self.ready.notify_one();
-        if filled {
-            self.full.notify_one();
+        if let Some(waiter) = filled {
+            waiter.wake();
         }
     }
 
@@ -256,11 +259,15 @@ impl Outbox {
         state.deferred_bytes = 0;
         let deferred = std::mem::take(&mut state.deferred);
         state.queue.extend(deferred);
-        let filled = Self::queued_bytes(&state) >= FULL_BATCH_BYTES;
+        let filled = if Self::queued_bytes(&state) >= FULL_BATCH_BYTES {
+            state.full_waiter.take()
+        } else {
+            None
+        };
         drop(state);
         self.ready.notify_one();
-        if filled {
-            self.full.notify_one();
+        if let Some(waiter) = filled {
+            waiter.wake();
         }
     }
 
@@ -312,14 +319,20 @@ impl Outbox {
         }
     }
 
-    /// Waits until a full batch ([`FULL_BATCH_BYTES`]) is queued. Cancel-safe.
-    pub async fn filled(&self) {
-        loop {
-            if Self::queued_bytes(&self.lock()) >= FULL_BATCH_BYTES {
-                return;
+    /// Waits until a full batch ([`FULL_BATCH_BYTES`]) is queued. Cancel-safe;
+    /// one writer waits at a time.
+    pub fn filled(&self) -> impl Future<Output = ()> + '_ {
+        std::future::poll_fn(|cx| {
+            let mut state = self.lock();
+            if Self::queued_bytes(&state) >= FULL_BATCH_BYTES {
+                return Poll::Ready(());
             }
-            self.full.notified().await;
-        }
+            match &mut state.full_waiter {
+                Some(waiter) if waiter.will_wake(cx.waker()) => {}
+                waiter => *waiter = Some(cx.waker().clone()),
+            }
+            Poll::Pending
+        })
     }
 
     /// Bytes queued for the writer (room traffic set aside while held is not).
@@ -327,11 +340,15 @@ impl Outbox {
         state.bytes.saturating_sub(state.deferred_bytes)
     }
 
-    /// Counts `cost` more bytes into the queue; whether that made it a full batch.
-    fn add(state: &mut State, cost: u32) -> bool {
+    /// Counts `cost` more bytes into the queue; the writer to wake if that
+    /// made it a full batch and one is waiting for it.
+    fn add(state: &mut State, cost: u32) -> Option<Waker> {
         let before = Self::queued_bytes(state);
         state.bytes = state.bytes.saturating_add(cost);
-        before < FULL_BATCH_BYTES && Self::queued_bytes(state) >= FULL_BATCH_BYTES
+        if before < FULL_BATCH_BYTES && Self::queued_bytes(state) >= FULL_BATCH_BYTES {
+            return state.full_waiter.take();
+        }
+        None
     }
 
     /// Waits for work and takes all of it, so one socket write carries many lines.
@@ -341,6 +358,7 @@ impl Outbox {
                 let mut state = self.lock();
                 if Self::has_work(&state) {
                     let deliveries = std::mem::take(&mut state.queue);
+                    state.full_waiter = None;
                     let bytes = Self::queued_bytes(&state);
                     state.bytes = state.deferred_bytes;
                     let missed = if state.held {

@@ -755,20 +755,16 @@ mod tests {
         ));
         let start = Instant::now();
         let at = |ms| tokio::time::sleep_until(start + Duration::from_millis(ms));
-        // Queues lines until the outbox holds a full batch; how many that took.
-        let fill = || {
-            let mut lines = 0;
-            while outbox.filled().now_or_never().is_none() {
-                outbox.reply(line());
-                lines += 1;
-            }
-            lines
-        };
         outbox.reply(line());
         // Within the first write's window: a full batch goes at once (1 ms),
-        // not at the window's end (4 ms).
+        // not at the window's end (4 ms). (The writer is waiting for the
+        // first line, not for a full batch, while this asks.)
         at(1).await;
-        let first = fill();
+        let mut full = 0;
+        while outbox.filled().now_or_never().is_none() {
+            outbox.reply(line());
+            full += 1;
+        }
         // Lines at 2 and 3 wait out the window after that write (5 ms), and
         // the writer is then steady: a full batch in its next window goes
         // at once too (6 ms, not 9).
@@ -777,15 +773,17 @@ mod tests {
         at(3).await;
         outbox.reply(line());
         at(6).await;
-        let second = fill();
+        for _ in 0..full {
+            outbox.reply(line());
+        }
         at(7).await;
         outbox.close();
         writer.await.unwrap();
 
-        assert!(first > 2 && second > 2, "a full batch is many lines");
+        assert!(full > 2, "a full batch is many lines");
         assert_eq!(
             recorder.writes(start),
-            [(0, 1), (1, first), (5, 2), (6, second)],
+            [(0, 1), (1, full), (5, 2), (6, full)],
             "(ms, lines) of every write",
         );
     }

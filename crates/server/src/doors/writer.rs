@@ -470,6 +470,7 @@ mod tests {
     use banter_proto::Event;
     use futures::FutureExt;
     use std::sync::Mutex;
+    use tokio::task::JoinHandle;
 
     /// A socket that takes everything and notes when each write came.
     #[derive(Clone, Default)]
@@ -571,21 +572,31 @@ mod tests {
         }
     }
 
-    #[tokio::test]
-    async fn a_batch_is_flushed_and_does_not_wait_in_the_stream_for_the_next() {
+    /// A writer over `stream` with a 4 ms window, and its outbox.
+    fn spawn_writer<W, R>(stream: W, renderer: R) -> (Arc<Outbox>, JoinHandle<()>)
+    where
+        W: AsyncWrite + Unpin + Send + 'static,
+        R: Renderer + Send + 'static,
+    {
         let outbox = Arc::new(Outbox::new(1 << 20));
-        let stream = Holding::default();
         let timing = WriteTiming {
             coalesce: Duration::from_millis(4),
             stall_timeout: Duration::from_secs(10),
         };
-        let writer = tokio::spawn(run(
-            ByteSink(stream.clone()),
+        let writer = run(
+            ByteSink(stream),
             Arc::clone(&outbox),
             Arc::new(Metrics::default()),
-            Names,
+            renderer,
             timing,
-        ));
+        );
+        (outbox, tokio::spawn(writer.map(drop)))
+    }
+
+    #[tokio::test]
+    async fn a_batch_is_flushed_and_does_not_wait_in_the_stream_for_the_next() {
+        let stream = Holding::default();
+        let (outbox, writer) = spawn_writer(stream.clone(), Names);
         // The third flush waits: that batch is flushed by the send future.
         for room in ["first", "second", "third", "fourth"] {
             outbox.reply(Event::Parted {
@@ -682,20 +693,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn lines_within_the_window_share_a_write_and_a_line_after_a_quiet_spell_goes_at_once() {
-        let outbox = Arc::new(Outbox::new(1 << 20));
         let recorder = Recorder::default();
-        let timing = WriteTiming {
-            coalesce: Duration::from_millis(4),
-            stall_timeout: Duration::from_secs(10),
-        };
-        let metrics = Arc::new(Metrics::default());
-        let writer = tokio::spawn(run(
-            ByteSink(recorder.clone()),
-            Arc::clone(&outbox),
-            metrics,
-            Lines,
-            timing,
-        ));
+        let (outbox, writer) = spawn_writer(recorder.clone(), Lines);
         let start = Instant::now();
         let at = |ms| tokio::time::sleep_until(start + Duration::from_millis(ms));
         // Steady traffic: a line every millisecond for 20 ms. The first goes
@@ -740,19 +739,8 @@ mod tests {
 
     #[tokio::test(start_paused = true)]
     async fn a_full_batch_goes_out_without_waiting_for_the_end_of_the_window() {
-        let outbox = Arc::new(Outbox::new(1 << 20));
         let recorder = Recorder::default();
-        let timing = WriteTiming {
-            coalesce: Duration::from_millis(4),
-            stall_timeout: Duration::from_secs(10),
-        };
-        let writer = tokio::spawn(run(
-            ByteSink(recorder.clone()),
-            Arc::clone(&outbox),
-            Arc::new(Metrics::default()),
-            Lines,
-            timing,
-        ));
+        let (outbox, writer) = spawn_writer(recorder.clone(), Lines);
         let start = Instant::now();
         let at = |ms| tokio::time::sleep_until(start + Duration::from_millis(ms));
         outbox.reply(line());

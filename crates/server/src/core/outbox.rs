@@ -259,11 +259,7 @@ impl Outbox {
         state.deferred_bytes = 0;
         let deferred = std::mem::take(&mut state.deferred);
         state.queue.extend(deferred);
-        let filled = if Self::queued_bytes(&state) >= FULL_BATCH_BYTES {
-            state.full_waiter.take()
-        } else {
-            None
-        };
+        let filled = Self::full_waiter(&mut state);
         drop(state);
         self.ready.notify_one();
         if let Some(waiter) = filled {
@@ -341,14 +337,20 @@ impl Outbox {
     }
 
     /// Counts `cost` more bytes into the queue; the writer to wake if that
-    /// made it a full batch and one is waiting for it.
+    /// made a full batch (see [`Outbox::full_waiter`]).
     fn add(state: &mut State, cost: u32) -> Option<Waker> {
-        let before = Self::queued_bytes(state);
         state.bytes = state.bytes.saturating_add(cost);
-        if before < FULL_BATCH_BYTES && Self::queued_bytes(state) >= FULL_BATCH_BYTES {
-            return state.full_waiter.take();
+        Self::full_waiter(state)
+    }
+
+    /// The writer waiting for a full batch, taken, if there is one now. Taken
+    /// once: a writer that asks again while the batch is full is answered
+    /// at once instead of waiting.
+    fn full_waiter(state: &mut State) -> Option<Waker> {
+        if Self::queued_bytes(state) < FULL_BATCH_BYTES {
+            return None;
         }
-        None
+        state.full_waiter.take()
     }
 
     /// Waits for work and takes all of it, so one socket write carries many lines.

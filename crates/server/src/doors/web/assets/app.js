@@ -1863,8 +1863,8 @@ function start() {
     $("members-toggle").setAttribute("aria-expanded", "false");
   }
   // A reload in this tab takes its session back. Otherwise the name field
-  // has focus now, before the page reports loaded: `autofocus` alone is
-  // applied at the browser's next rendering step, which can come later.
+  // has focus now, before the page reports loaded (an `autofocus` attribute
+  // is applied at the browser's next rendering step, which can come later).
   if (restoreSession()) connection.connect();
   else $("name-input").focus();
 }
